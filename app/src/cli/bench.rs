@@ -1,0 +1,177 @@
+//! `bench`: the documented benchmarks. `import` writes a generated OTLP JSON Lines dump
+//! and times importing it; `queries` times each typed query on a `demo` database.
+
+use super::demo::generate;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use ingest::import::{ImportOptions, ImportReport, import_file};
+use ingest::otlp_json::traces_to_json;
+use ingest::synth::{Synth, SynthConfig};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+use store::{CallSort, Filter, OpenMode, SortDir, Store, TraceSort};
+
+/// Which benchmark.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Which {
+    /// Import throughput of a generated JSON Lines dump.
+    Import,
+    /// Latency of each typed query on a demo database.
+    Queries,
+}
+
+/// Arguments of `bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// What to measure
+    #[arg(value_enum)]
+    which: Which,
+    /// Spans to generate (about; traces = spans / 4.7)
+    #[arg(long, default_value_t = 1_000_000)]
+    spans: u64,
+    /// Folder for the generated files [default: a new temporary folder]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Reuse the database or dump in --dir when it exists
+    #[arg(long)]
+    reuse: bool,
+    /// Runs of each query (the median is reported)
+    #[arg(long, default_value_t = 7)]
+    runs: usize,
+}
+
+const SPANS_PER_TRACE: f64 = 4.7;
+const END_NS: i64 = 1_795_000_000_000_000_000;
+
+/// Runs the chosen benchmark and prints its figures.
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("llm-observatory-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let traces = (args.spans as f64 / SPANS_PER_TRACE).ceil() as u64;
+    let cfg = SynthConfig { traces, start_ns: END_NS - 7 * 86_400_000_000_000, end_ns: END_NS, seed: 1 };
+    match args.which {
+        Which::Import => bench_import(&dir, cfg, args.reuse),
+        Which::Queries => bench_queries(&dir, cfg, args.spans, args.reuse, args.runs),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()> {
+    let dump = dir.join(format!("dump-{}.jsonl", cfg.traces));
+    if !(reuse && dump.exists()) {
+        let started = Instant::now();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&dump)?);
+        let mut synth = Synth::new(cfg);
+        while let Some(req) = synth.next_request(100) {
+            writeln!(out, "{}", traces_to_json(&req))?;
+        }
+        out.flush()?;
+        eprintln!("wrote {} in {:.1} s", dump.display(), started.elapsed().as_secs_f64());
+    }
+    let bytes = std::fs::metadata(&dump)?.len();
+    let cancel = AtomicBool::new(false);
+
+    // Decode and normalize only, storing nothing: the ceiling parsing sets.
+    let started = Instant::now();
+    let mut dry = ImportReport::default();
+    ingest::import::read_only(&dump, &cancel, &mut dry);
+    let parse = started.elapsed();
+
+    let db = dir.join("import-bench.duckdb");
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(dir.join("import-bench.duckdb.wal"));
+    let store = Store::open(&db, OpenMode::ReadWrite)?;
+    let writer = store.writer()?;
+    let mut report = ImportReport::default();
+    let started = Instant::now();
+    import_file(&dump, &writer, &ImportOptions::default(), &(), &cancel, &mut report);
+    writer.close()?;
+    let full = started.elapsed();
+    anyhow::ensure!(!report.has_problems(), "import reported problems: {:?}", report.problems.first());
+    let mb = bytes as f64 / 1e6;
+    println!("import benchmark: {} spans, {:.1} MB of OTLP JSON Lines", report.spans, mb);
+    println!(
+        "  decode + normalize only   {:>8.2} s  {:>7.1} MB/s  {:>9.0} spans/s",
+        parse.as_secs_f64(),
+        mb / parse.as_secs_f64(),
+        dry.spans as f64 / parse.as_secs_f64()
+    );
+    println!(
+        "  full import (committed)   {:>8.2} s  {:>7.1} MB/s  {:>9.0} spans/s",
+        full.as_secs_f64(),
+        mb / full.as_secs_f64(),
+        report.stored as f64 / full.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bench_queries(dir: &Path, cfg: SynthConfig, spans: u64, reuse: bool, runs: usize) -> anyhow::Result<()> {
+    let db = dir.join(format!("queries-{spans}.duckdb"));
+    if !(reuse && db.exists()) {
+        let _ = std::fs::remove_file(&db);
+        let _ = std::fs::remove_file(db.with_extension("duckdb.wal"));
+        let store = Store::open(&db, OpenMode::ReadWrite)?;
+        let writer = store.writer()?;
+        let started = Instant::now();
+        let report = generate(cfg, &writer, &|_| {})?;
+        writer.close()?;
+        eprintln!(
+            "generated {} spans ({} LLM calls) in {:.1} s",
+            report.spans,
+            report.llm_calls,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let store = Store::open(&db, OpenMode::ReadOnly)?;
+    let mut r = store.reader()?;
+    let all = Filter::default();
+    let day = Filter { from_ns: Some(END_NS - 86_400_000_000_000), ..Filter::default() };
+    let gpt = Filter { models: vec!["gpt-4o*".into()], ..Filter::default() };
+    let hour_ns = 3_600_000_000_000;
+    let trace_id = {
+        let (page, _) = r.traces_page(&day, TraceSort::Start, SortDir::Desc, 0, 1)?;
+        store::hex_to_trace_id(&page.first().context("the database has no traces")?.trace_id).expect("hex id")
+    };
+    let size = std::fs::metadata(&db)?.len();
+    println!("query benchmark: {} ({:.0} MB), median of {runs} runs", db.display(), size as f64 / 1e6);
+    type Query<'a> = Box<dyn FnMut(&mut store::Reader) -> Result<usize, store::StoreError> + 'a>;
+    let queries: Vec<(&str, Query)> = vec![
+        ("summary (all)", Box::new(|r| r.summary(&all).map(|_| 1))),
+        ("summary (last 24h)", Box::new(|r| r.summary(&day).map(|_| 1))),
+        ("per-model (all)", Box::new(|r| r.per_model(&all).map(|v| v.len()))),
+        ("time series by model (all, 1h)", Box::new(|r| r.time_series(&all, hour_ns).map(|v| v.len()))),
+        ("latency p50/p95/p99 (all, 1h)", Box::new(|r| r.latency_percentiles(&all, hour_ns).map(|v| v.len()))),
+        ("latency heatmap (all, 1h)", Box::new(|r| r.latency_heatmap(&all, hour_ns).map(|h| h.cells.len()))),
+        ("summary (model gpt-4o*)", Box::new(|r| r.summary(&gpt).map(|_| 1))),
+        ("one trace", Box::new(|r| r.trace(trace_id).map(|t| t.spans.len()))),
+        ("traces page (last 24h)", Box::new(|r| r.traces_page(&day, TraceSort::Duration, SortDir::Desc, 0, 100).map(|(v, _)| v.len()))),
+        ("calls page (all)", Box::new(|r| r.calls_page(&all, CallSort::Start, SortDir::Desc, 0, 100).map(|(v, _)| v.len()))),
+        ("calls text search (all)", Box::new(|r| {
+            let f = Filter { text: Some("refund".into()), ..Filter::default() };
+            r.calls_page(&f, CallSort::Start, SortDir::Desc, 0, 100).map(|(v, _)| v.len())
+        })),
+        ("top errors (all)", Box::new(|r| r.top_errors(&all, 20).map(|v| v.len()))),
+    ];
+    for (name, mut q) in queries {
+        let mut times: Vec<Duration> = Vec::with_capacity(runs);
+        let mut rows = 0;
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            rows = q(&mut r)?;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "  {name:<34} {:>9.1} ms  (min {:.1} ms, {rows} rows)",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            times[0].as_secs_f64() * 1e3
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! `demo`: realistic synthetic LLM traffic into a database, for trying the app and for
+//! benchmarks.
+
+use super::DbArgs;
+use crate::timearg::{now_ns, timestamp_ns};
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ingest::normalize::normalize_traces;
+use ingest::sink::Sink;
+use ingest::synth::{Synth, SynthConfig};
+use std::process::ExitCode;
+use store::{CommitReport, OpenMode, Writer};
+
+/// Arguments of `demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Traces to generate (about 4.7 spans each)
+    #[arg(long, default_value_t = 20_000)]
+    traces: u64,
+    /// Days of traffic, ending now (or at --end)
+    #[arg(long, default_value_t = 7.0)]
+    days: f64,
+    /// Seed: the same seed, period and count give the same data
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// End of the period (RFC 3339, a date, or Unix seconds) [default: now]
+    #[arg(long, value_name = "TS")]
+    end: Option<String>,
+}
+
+/// Generates the traffic and prints what was stored.
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let end_ns = match &args.end {
+        Some(t) => timestamp_ns(t)?,
+        None => now_ns() / 60_000_000_000 * 60_000_000_000,
+    };
+    anyhow::ensure!(args.days > 0.0, "--days must be positive");
+    let cfg = SynthConfig { traces: args.traces, start_ns: end_ns - (args.days * 86_400e9) as i64, end_ns, seed: args.seed };
+    let store = args.db.open(OpenMode::ReadWrite)?;
+    let writer = store.writer()?;
+    let bar = ProgressBar::new(args.traces).with_style(
+        ProgressStyle::with_template("generating [{bar:30}] {pos}/{len} traces {per_sec} {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let report = generate(cfg, &writer, &|n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    writer.close()?;
+    println!(
+        "demo data in {}: {} spans stored ({} LLM calls), {} already present",
+        args.db.path().display(),
+        report.spans,
+        report.llm_calls,
+        report.duplicate_spans
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Generates `cfg`'s traffic into the writer; `progress` gets the traces done so far.
+pub fn generate(cfg: SynthConfig, writer: &Writer, progress: &dyn Fn(u64)) -> anyhow::Result<CommitReport> {
+    let mut synth = Synth::new(cfg);
+    let mut sink = Sink::new(Some(writer));
+    let mut rows = Vec::new();
+    while let Some(req) = synth.next_request(256) {
+        let n = normalize_traces(&req);
+        debug_assert!(n.rejected.is_empty(), "the generator makes valid spans");
+        rows.extend(n.rows);
+        if rows.len() >= 32 * 1024 {
+            sink.send(std::mem::take(&mut rows));
+            progress(synth.emitted());
+        }
+    }
+    sink.send(rows);
+    let totals = sink.finish();
+    if let Some((n, e)) = totals.failures.first() {
+        return Err(anyhow::anyhow!("{e}")).context(format!("{n} generated spans could not be stored"));
+    }
+    Ok(totals.committed)
+}

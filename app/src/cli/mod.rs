@@ -1,0 +1,103 @@
+//! The command line: one module per subcommand, sharing how a database is opened and
+//! which prices apply.
+
+mod bench;
+mod demo;
+mod import;
+mod loadgen;
+mod retention;
+mod serve;
+mod stats;
+
+use crate::paths;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use store::{OpenMode, PriceTable, Store};
+
+/// See what your LLM applications are doing: every model call's latency, tokens, cost,
+/// errors, prompt and response, from OpenTelemetry.
+#[derive(Parser, Debug)]
+#[command(name = "llm-observatory", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import OTLP trace dumps (JSON, JSON Lines, protobuf; gzip or zstd) into a database.
+    Import(import::ImportArgs),
+    /// Print the figures of a database: calls, errors, tokens, cost, latency, by model.
+    Stats(stats::StatsArgs),
+    /// Fill a database with realistic synthetic LLM traffic.
+    Demo(demo::DemoArgs),
+    /// Delete the oldest data by age or by database size.
+    Prune(retention::PruneArgs),
+    /// Delete all data from a database.
+    Clear(retention::ClearArgs),
+    /// Measure import throughput and query latency on generated data.
+    Bench(bench::BenchArgs),
+    /// Run the headless OTLP collector (gRPC and HTTP) into a database.
+    Serve(serve::ServeArgs),
+    /// Send realistic LLM spans to any OTLP endpoint and report rate and latency.
+    Loadgen(loadgen::LoadgenArgs),
+}
+
+/// Options every command that opens a database takes.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Database file [default: observatory.duckdb in the platform data directory]
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Price file overriding the bundled prices (TOML, USD per million tokens)
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The database path asked for, or the default one.
+    pub fn path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(paths::default_db)
+    }
+
+    /// Opens the database with the prices in force: bundled, then the user's config
+    /// file, then `--prices`.
+    pub fn open(&self, mode: OpenMode) -> anyhow::Result<Store> {
+        let path = self.path();
+        if mode == OpenMode::ReadWrite
+            && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let store = Store::open(&path, mode)?;
+        store.set_prices(self.price_table()?);
+        Ok(store)
+    }
+
+    fn price_table(&self) -> anyhow::Result<PriceTable> {
+        let mut table = PriceTable::bundled();
+        if let Some(user) = paths::user_prices().filter(|p| p.exists()) {
+            table = table.overridden_by(PriceTable::load(&user)?);
+        }
+        if let Some(file) = &self.prices {
+            table = table.overridden_by(PriceTable::load(file)?);
+        }
+        Ok(table)
+    }
+}
+
+/// Runs the parsed command; the exit code says whether everything went well.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Import(a) => import::run(a),
+        Command::Stats(a) => stats::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Prune(a) => retention::prune(a),
+        Command::Clear(a) => retention::clear(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Loadgen(a) => loadgen::run(a),
+    }
+}

@@ -1,0 +1,152 @@
+//! `serve`: the headless collector. Listens for OTLP, commits every acknowledged span,
+//! applies retention, and on SIGINT/SIGTERM stops accepting, commits what was accepted,
+//! checkpoints and exits 0.
+
+use super::DbArgs;
+use crate::timearg::{duration_ns, now_ns, size_bytes};
+use anyhow::{Context, bail};
+use clap::Args;
+use ingest::receive::{ReceiverConfig, Receivers};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use store::OpenMode;
+
+/// Arguments of `serve`, also used by the desktop app for its receivers.
+#[derive(Args, Debug, Clone)]
+pub struct ListenArgs {
+    /// OTLP/gRPC address ("off" to disable)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317")]
+    grpc: String,
+    /// OTLP/HTTP address ("off" to disable)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
+    http: String,
+    /// Allow listening on addresses other than loopback
+    #[arg(long)]
+    allow_remote: bool,
+    /// Require `Authorization: Bearer TOKEN` on both transports
+    #[arg(long, value_name = "TOKEN", env = "LLM_OBSERVATORY_TOKEN")]
+    token: Option<String>,
+    /// Largest request accepted (after decompression)
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    max_message_size: String,
+    /// Requests admitted but not yet committed, in bytes; past it clients are told to retry
+    #[arg(long, value_name = "SIZE", default_value = "256MiB")]
+    queue_size: String,
+}
+
+impl ListenArgs {
+    /// The receiver configuration these flags describe.
+    pub fn config(&self) -> anyhow::Result<ReceiverConfig> {
+        let grpc = parse_addr(&self.grpc, "--grpc", self.allow_remote)?;
+        let http = parse_addr(&self.http, "--http", self.allow_remote)?;
+        if grpc.is_none() && http.is_none() {
+            bail!("both --grpc and --http are off: nothing to listen on");
+        }
+        Ok(ReceiverConfig {
+            grpc,
+            http,
+            max_message_bytes: size_bytes(&self.max_message_size)? as usize,
+            queue_bytes: size_bytes(&self.queue_size)? as usize,
+            token: self.token.clone(),
+        })
+    }
+}
+
+fn parse_addr(text: &str, flag: &str, allow_remote: bool) -> anyhow::Result<Option<SocketAddr>> {
+    if text == "off" {
+        return Ok(None);
+    }
+    let addr: SocketAddr = text.parse().with_context(|| format!("{flag} {text:?} is not an address like 127.0.0.1:4317"))?;
+    if !addr.ip().is_loopback() && !allow_remote {
+        bail!("{flag} {addr} is not a loopback address; add --allow-remote to listen beyond this machine (and consider --token)");
+    }
+    Ok(Some(addr))
+}
+
+/// Arguments of `serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    listen: ListenArgs,
+    /// Delete data older than DURATION, checked every minute
+    #[arg(long, value_name = "DURATION")]
+    retain: Option<String>,
+    /// Keep the database at most SIZE, checked every minute
+    #[arg(long, value_name = "SIZE")]
+    max_db_size: Option<String>,
+}
+
+/// Runs the collector until SIGINT or SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.listen.config()?;
+    let retain = args.retain.as_deref().map(duration_ns).transpose()?;
+    let max_size = args.max_db_size.as_deref().map(size_bytes).transpose()?;
+    let store = args.db.open(OpenMode::ReadWrite)?;
+    let writer = Arc::new(store.writer()?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("otlp").build()?;
+    runtime.block_on(async {
+        let receivers = Receivers::start(config, writer.clone()).await?;
+        println!("database {}", args.db.path().display());
+        if let Some(a) = receivers.grpc_addr {
+            println!("listening for OTLP/gRPC on {a}");
+        }
+        if let Some(a) = receivers.http_addr {
+            println!("listening for OTLP/HTTP on http://{a}");
+        }
+        let retention = (retain.is_some() || max_size.is_some()).then(|| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    let w = writer.clone();
+                    let r = tokio::task::spawn_blocking(move || -> Result<(), store::StoreError> {
+                        if let Some(keep) = retain {
+                            w.prune_before(now_ns().saturating_sub(keep))?;
+                        }
+                        if let Some(max) = max_size {
+                            w.prune_to_size(max)?;
+                        }
+                        Ok(())
+                    })
+                    .await;
+                    if let Ok(Err(e)) = r {
+                        tracing::error!("retention: {e}");
+                    }
+                }
+            })
+        });
+        shutdown_signal().await;
+        eprintln!("stopping: finishing requests in flight");
+        if let Some(r) = retention {
+            r.abort();
+        }
+        receivers.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    drop(runtime);
+    let writer = Arc::try_unwrap(writer).map_err(|_| anyhow::anyhow!("the writer is still in use at shutdown"))?;
+    writer.close()?;
+    eprintln!("stopped; everything acknowledged is committed");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

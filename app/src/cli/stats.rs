@@ -1,0 +1,175 @@
+//! `stats`: the figures of a database as a table or as one JSON object.
+
+use super::DbArgs;
+use crate::timearg::{duration_ns, now_ns, rfc3339, timestamp_ns};
+use anyhow::bail;
+use clap::Args;
+use serde_json::json;
+use std::process::ExitCode;
+use store::{Filter, ModelRow, OpenMode, StatusFilter, Summary};
+
+/// Arguments of `stats`, and the filter flags other commands share.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Print one JSON object instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+/// The selection flags: time range, models, providers, services, status, text.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Only the last DURATION (e.g. 15m, 1h, 7d)
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    last: Option<String>,
+    /// From this time (RFC 3339, a date, or Unix seconds)
+    #[arg(long, value_name = "TS")]
+    from: Option<String>,
+    /// Until this time (exclusive)
+    #[arg(long, value_name = "TS")]
+    to: Option<String>,
+    /// Only models matching GLOB (repeatable; `gpt-4o*`)
+    #[arg(long = "model", value_name = "GLOB")]
+    models: Vec<String>,
+    /// Only this provider (repeatable)
+    #[arg(long = "provider", value_name = "NAME")]
+    providers: Vec<String>,
+    /// Only this service (repeatable)
+    #[arg(long = "service", value_name = "NAME")]
+    services: Vec<String>,
+    /// Only calls with this outcome: all, ok or error
+    #[arg(long, value_name = "STATUS", default_value = "all")]
+    status: String,
+}
+
+impl FilterArgs {
+    /// The store filter these flags select.
+    pub fn filter(&self) -> anyhow::Result<Filter> {
+        let mut f = Filter {
+            models: self.models.clone(),
+            providers: self.providers.clone(),
+            services: self.services.clone(),
+            ..Filter::default()
+        };
+        if let Some(last) = &self.last {
+            f.from_ns = Some(now_ns() - duration_ns(last)?);
+        }
+        if let Some(from) = &self.from {
+            f.from_ns = Some(timestamp_ns(from)?);
+        }
+        if let Some(to) = &self.to {
+            f.to_ns = Some(timestamp_ns(to)?);
+        }
+        f.status = match self.status.as_str() {
+            "all" => StatusFilter::All,
+            "ok" => StatusFilter::Ok,
+            "error" => StatusFilter::Error,
+            other => bail!("--status {other:?}: use all, ok or error"),
+        };
+        f.validate()?;
+        Ok(f)
+    }
+}
+
+/// Prints the figures.
+pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let filter = args.filter.filter()?;
+    let store = args.db.open(OpenMode::ReadOnly)?;
+    let mut reader = store.reader()?;
+    let summary = reader.summary(&filter)?;
+    let models = reader.per_model(&filter)?;
+    if args.json {
+        println!("{}", to_json(&summary, &models));
+    } else {
+        print_table(&summary, &models);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The documented JSON shape of `stats --json`.
+fn to_json(s: &Summary, models: &[ModelRow]) -> serde_json::Value {
+    json!({
+        "spans": s.spans,
+        "traces": s.traces,
+        "llm_calls": s.llm_calls,
+        "errors": s.errors,
+        "input_tokens": s.input_tokens,
+        "output_tokens": s.output_tokens,
+        "cache_read_tokens": s.cache_read_tokens,
+        "cache_write_tokens": s.cache_write_tokens,
+        "cost_usd": s.cost_usd,
+        "unpriced_calls": s.unpriced_calls,
+        "unpriced_models": s.unpriced_models,
+        "latency_ms": { "p50": s.latency_ms[0], "p95": s.latency_ms[1], "p99": s.latency_ms[2] },
+        "first_start": s.first_start_ns.map(rfc3339),
+        "last_end": s.last_end_ns.map(rfc3339),
+        "models": models.iter().map(|m| json!({
+            "model": m.model,
+            "provider": m.provider,
+            "calls": m.calls,
+            "errors": m.errors,
+            "input_tokens": m.input_tokens,
+            "output_tokens": m.output_tokens,
+            "cache_read_tokens": m.cache_read_tokens,
+            "cost_usd": m.cost_usd,
+            "p50_ms": m.p50_ms,
+            "p95_ms": m.p95_ms,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_table(s: &Summary, models: &[ModelRow]) {
+    let range = match (s.first_start_ns, s.last_end_ns) {
+        (Some(a), Some(b)) => format!("{} .. {}", rfc3339(a), rfc3339(b)),
+        _ => "no data".into(),
+    };
+    println!("range        {range}");
+    println!("spans        {}   traces {}", s.spans, s.traces);
+    println!(
+        "LLM calls    {}   errors {} ({:.2} %)",
+        s.llm_calls,
+        s.errors,
+        if s.llm_calls > 0 { s.errors as f64 * 100.0 / s.llm_calls as f64 } else { 0.0 }
+    );
+    println!(
+        "tokens       in {}  out {}  cache read {}  cache write {}",
+        s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens
+    );
+    println!("cost         ${:.4}", s.cost_usd);
+    if s.unpriced_calls > 0 {
+        println!(
+            "unpriced     {} calls of models without a price: {} (add them with --prices FILE)",
+            s.unpriced_calls,
+            s.unpriced_models.join(", ")
+        );
+    }
+    println!("latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms", s.latency_ms[0], s.latency_ms[1], s.latency_ms[2]);
+    if models.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "{:<32} {:<12} {:>8} {:>7} {:>11} {:>11} {:>11} {:>10} {:>9} {:>9}",
+        "model", "provider", "calls", "errors", "in tokens", "out tokens", "cache read", "cost $", "p50 ms", "p95 ms"
+    );
+    for m in models {
+        let cost = if m.unpriced_calls > 0 && m.cost_usd == 0.0 { "no price".to_string() } else { format!("{:.4}", m.cost_usd) };
+        println!(
+            "{:<32} {:<12} {:>8} {:>7} {:>11} {:>11} {:>11} {:>10} {:>9.1} {:>9.1}",
+            m.model,
+            m.provider.as_deref().unwrap_or("-"),
+            m.calls,
+            m.errors,
+            m.input_tokens,
+            m.output_tokens,
+            m.cache_read_tokens,
+            cost,
+            m.p50_ms,
+            m.p95_ms
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Normalization: OTLP spans, in any of the competing LLM conventions, into store rows.
+
+mod attrs;
+mod llm;
+mod logs;
+mod messages;
+
+pub use logs::{normalize_logs, normalize_metrics};
+
+use attrs::{Attrs, to_json, write_object, write_string};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use store::{SpanRow, StatusCode};
+
+pub(crate) use attrs::Attrs as AttrIndex;
+
+/// A span that could not be stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Position of the span in the request (resource, scope, span), for the report.
+    pub position: (usize, usize, usize),
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// The rows of one request, and the spans that were refused.
+#[derive(Debug, Default)]
+pub struct Normalized {
+    /// Rows to store.
+    pub rows: Vec<SpanRow>,
+    /// Spans refused, with reasons.
+    pub rejected: Vec<Rejection>,
+}
+
+/// Normalizes every span of a trace request.
+pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
+    let mut out = Normalized::default();
+    for (ri, rs) in req.resource_spans.iter().enumerate() {
+        let resource_attrs = rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default();
+        let resource_json = to_json(resource_attrs);
+        let service = Attrs::new(resource_attrs).text(&["service.name"]).unwrap_or_else(|| "unknown_service".into());
+        for (si, ss) in rs.scope_spans.iter().enumerate() {
+            let scope = ss.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            for (pi, span) in ss.spans.iter().enumerate() {
+                match normalize_span(span, &service, &scope, &resource_json) {
+                    Ok(row) => out.rows.push(row),
+                    Err(reason) => out.rejected.push(Rejection { position: (ri, si, pi), reason }),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Counts the spans of a request.
+pub fn span_count(req: &ExportTraceServiceRequest) -> usize {
+    req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum()
+}
+
+fn id<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], String> {
+    let id: [u8; N] = bytes
+        .try_into()
+        .map_err(|_| format!("{what} has {} bytes, expected {N}", bytes.len()))?;
+    if id.iter().all(|b| *b == 0) {
+        return Err(format!("{what} is all zeros, which OTLP defines as invalid"));
+    }
+    Ok(id)
+}
+
+fn time(ns: u64, what: &str) -> Result<i64, String> {
+    i64::try_from(ns).map_err(|_| format!("{what} {ns} is past the year 2262"))
+}
+
+/// One span as a row, or why it cannot be one.
+pub fn normalize_span(span: &Span, service: &str, scope: &str, resource_json: &str) -> Result<SpanRow, String> {
+    let trace_id = id::<16>(&span.trace_id, "trace id")?;
+    let span_id = id::<8>(&span.span_id, "span id")?;
+    let parent_span_id = match span.parent_span_id.len() {
+        0 => None,
+        _ => Some(id::<8>(&span.parent_span_id, "parent span id")?),
+    };
+    let start_ns = time(span.start_time_unix_nano, "start time")?;
+    let end_ns = time(span.end_time_unix_nano, "end time")?.max(start_ns);
+    let attrs = Attrs::new(&span.attributes);
+    let status = span.status.clone().unwrap_or_default();
+    Ok(SpanRow {
+        trace_id,
+        span_id,
+        parent_span_id,
+        name: span.name.clone(),
+        kind: span.kind,
+        start_ns,
+        end_ns,
+        status: StatusCode::from_i32(status.code),
+        status_message: status.message,
+        service: service.to_string(),
+        scope: scope.to_string(),
+        attributes_json: to_json(&span.attributes),
+        resource_json: resource_json.to_string(),
+        events_json: events_json(span),
+        links_json: links_json(span),
+        llm: llm::extract(span, &attrs),
+    })
+}
+
+fn events_json(span: &Span) -> String {
+    if span.events.is_empty() {
+        return "[]".into();
+    }
+    let mut out = String::from("[");
+    for (i, e) in span.events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{{\"time_ns\":{},\"name\":", e.time_unix_nano));
+        write_string(&mut out, &e.name);
+        out.push_str(",\"attributes\":");
+        write_object(&mut out, &e.attributes);
+        out.push('}');
+    }
+    out.push(']');
+    out
+}
+
+fn links_json(span: &Span) -> String {
+    if span.links.is_empty() {
+        return "[]".into();
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut out = String::from("[");
+    for (i, l) in span.links.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{{\"trace_id\":\"{}\",\"span_id\":\"{}\",\"attributes\":", hex(&l.trace_id), hex(&l.span_id)));
+        write_object(&mut out, &l.attributes);
+        out.push('}');
+    }
+    out.push(']');
+    out
+}

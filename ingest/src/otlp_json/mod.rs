@@ -1,0 +1,37 @@
+//! OTLP JSON: lenient decoding of what real tools write, and encoding of what the spec
+//! says, so that our exports re-import everywhere.
+
+mod encode;
+mod lenient;
+mod traces;
+
+pub use encode::traces_to_json;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+/// Parses one OTLP JSON trace request. The error says where and what, in serde's words.
+pub fn parse_traces(json: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let req: traces::JTracesRequest = serde::Deserialize::deserialize(&mut de).map_err(|e| {
+        let text = e.to_string();
+        if text.starts_with("missing field `resourceSpans`") {
+            "not an OTLP trace request: the object has no \"resourceSpans\"".to_string()
+        } else if text.starts_with("invalid type") && e.line() == 1 && e.column() <= 1 {
+            format!("not an OTLP trace request: {text}")
+        } else {
+            text
+        }
+    })?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(req.into())
+}
+
+/// Parses one OTLP JSON logs request (as the SDKs and the Collector write it).
+pub fn parse_logs(json: &[u8]) -> Result<opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest, String> {
+    serde_json::from_slice(json).map_err(|e| e.to_string())
+}
+
+/// Parses one OTLP JSON metrics request (as the SDKs and the Collector write it).
+pub fn parse_metrics(json: &[u8]) -> Result<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest, String> {
+    serde_json::from_slice(json).map_err(|e| e.to_string())
+}

@@ -1,0 +1,117 @@
+//! What both transports do with a decoded request: admit it against the byte-bounded
+//! queue, normalize it, hand it to the writer, and answer only once it is committed.
+
+use crate::normalize::{normalize_logs, normalize_metrics, normalize_traces};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use store::{Batch, CommitReport, Writer};
+use tokio::sync::Semaphore;
+
+/// Why an export was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportError {
+    /// The queue to the writer is full: retry later (gRPC UNAVAILABLE, HTTP 503).
+    Overloaded,
+    /// The rows could not be committed: retry later.
+    Store(String),
+}
+
+/// What was accepted: spans (or records, points) stored and refused, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Items the request held that were refused (bad ids).
+    pub rejected: u64,
+    /// The first reasons, for the partial-success message.
+    pub message: String,
+}
+
+/// Counters a live indicator shows.
+#[derive(Debug, Default)]
+pub struct ReceiverStats {
+    /// Spans committed since start.
+    pub spans: AtomicU64,
+    /// Log records committed since start.
+    pub logs: AtomicU64,
+    /// Metric points committed since start.
+    pub metric_points: AtomicU64,
+    /// Requests answered with a retryable overload error.
+    pub overloaded: AtomicU64,
+}
+
+/// The shared path from decoded request to committed rows.
+pub struct Pipeline {
+    writer: Arc<Writer>,
+    admission: Arc<Semaphore>,
+    queue_bytes: usize,
+    /// Counters since start.
+    pub stats: Arc<ReceiverStats>,
+}
+
+impl Pipeline {
+    /// A pipeline into `writer` admitting at most `queue_bytes` of requests at once.
+    pub fn new(writer: Arc<Writer>, queue_bytes: usize) -> Self {
+        let queue_bytes = queue_bytes.clamp(1, u32::MAX as usize);
+        Pipeline { writer, admission: Arc::new(Semaphore::new(queue_bytes)), queue_bytes, stats: Arc::default() }
+    }
+
+    async fn commit(&self, encoded_bytes: usize, batch: Batch) -> Result<CommitReport, ExportError> {
+        // A request larger than the whole queue counts as all of it, so it is admitted
+        // when nothing else is queued; a request that does not fit now is refused with
+        // a retryable answer.
+        let want = encoded_bytes.clamp(1, self.queue_bytes) as u32;
+        let permit = match self.admission.clone().try_acquire_many_owned(want) {
+            Ok(p) => p,
+            Err(_) => {
+                self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+                return Err(ExportError::Overloaded);
+            }
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer.submit(batch, move |r| {
+            let _ = tx.send(r);
+        });
+        let result = rx.await.map_err(|_| ExportError::Store("the writer stopped".into()))?;
+        drop(permit);
+        result.map_err(|e| ExportError::Store(e.to_string()))
+    }
+
+    /// Stores a trace request; answers once committed.
+    pub async fn traces(&self, req: ExportTraceServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+        let n = normalize_traces(&req);
+        drop(req);
+        let accepted = accepted(n.rejected.iter().map(|r| r.reason.clone()).collect());
+        let report = self.commit(encoded_bytes, Batch { spans: n.rows, ..Batch::default() }).await?;
+        self.stats.spans.fetch_add(report.spans, Ordering::Relaxed);
+        Ok(accepted)
+    }
+
+    /// Stores a logs request; answers once committed.
+    pub async fn logs(&self, req: ExportLogsServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+        let (rows, rejected) = normalize_logs(&req);
+        drop(req);
+        let report = self.commit(encoded_bytes, Batch { logs: rows, ..Batch::default() }).await?;
+        self.stats.logs.fetch_add(report.logs, Ordering::Relaxed);
+        Ok(accepted(rejected))
+    }
+
+    /// Stores a metrics request; answers once committed.
+    pub async fn metrics(&self, req: ExportMetricsServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+        let points = normalize_metrics(&req);
+        drop(req);
+        let report = self.commit(encoded_bytes, Batch { metrics: points, ..Batch::default() }).await?;
+        self.stats.metric_points.fetch_add(report.metric_points, Ordering::Relaxed);
+        Ok(Accepted::default())
+    }
+}
+
+fn accepted(reasons: Vec<String>) -> Accepted {
+    let message = match reasons.len() {
+        0 => String::new(),
+        1 => reasons[0].clone(),
+        n => format!("{} (and {} more)", reasons[0], n - 1),
+    };
+    Accepted { rejected: reasons.len() as u64, message }
+}

@@ -1,0 +1,259 @@
+//! Each convention's mapping into the span row, and the precedence between them.
+
+use ingest::normalize::normalize_traces;
+use ingest::otlp_json::parse_traces;
+use serde_json::{Value, json};
+use store::{LlmCall, SpanRow, StatusCode};
+
+/// One span with these attributes (OTLP JSON `AnyValue`s given as plain JSON values).
+fn span_with(attrs: Value, extra: Value) -> SpanRow {
+    let attributes: Vec<Value> = attrs
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => json!({ "stringValue": s }),
+                Value::Bool(b) => json!({ "boolValue": b }),
+                Value::Number(n) if n.is_i64() => json!({ "intValue": n.to_string() }),
+                Value::Number(n) => json!({ "doubleValue": n }),
+                Value::Array(a) => json!({ "arrayValue": { "values": a.iter().map(|s| json!({ "stringValue": s })).collect::<Vec<_>>() } }),
+                other => other.clone(),
+            };
+            json!({ "key": k, "value": value })
+        })
+        .collect();
+    let mut span = json!({
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "b7ad6b7169203331",
+        "name": "call",
+        "kind": 3,
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000001500000000",
+        "attributes": attributes,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        span[k] = v.clone();
+    }
+    let req = json!({ "resourceSpans": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "svc" } }] },
+        "scopeSpans": [{ "scope": { "name": "test" }, "spans": [span] }]
+    }]});
+    let parsed = parse_traces(req.to_string().as_bytes()).unwrap();
+    let mut n = normalize_traces(&parsed);
+    assert!(n.rejected.is_empty(), "{:?}", n.rejected);
+    n.rows.remove(0)
+}
+
+fn llm(attrs: Value) -> LlmCall {
+    span_with(attrs, json!({})).llm.expect("an LLM call")
+}
+
+#[test]
+fn otel_genai_new_names_and_structured_messages() {
+    let c = llm(json!({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.response.model": "gpt-4o-2024-08-06",
+        "gen_ai.usage.input_tokens": 30,
+        "gen_ai.usage.output_tokens": 19,
+        "gen_ai.usage.cache_read.input_tokens": 4,
+        "gen_ai.usage.cache_creation.input_tokens": 2,
+        "gen_ai.usage.reasoning_tokens": 7,
+        "gen_ai.response.finish_reasons": ["stop"],
+        "gen_ai.conversation.id": "conv-1",
+        "user.id": "u-9",
+        "gen_ai.system_instructions": "[{\"type\":\"text\",\"content\":\"Be brief.\"}]",
+        "gen_ai.input.messages": "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"Hi there\"}]}]",
+        "gen_ai.output.messages": "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"Hello!\"},{\"type\":\"tool_call\",\"name\":\"lookup\",\"arguments\":{\"id\":3}}],\"finish_reason\":\"stop\"}]"
+    }));
+    assert_eq!(c.provider.as_deref(), Some("openai"));
+    assert_eq!(c.operation.as_deref(), Some("chat"));
+    assert_eq!(c.model(), "gpt-4o-2024-08-06");
+    assert_eq!(c.request_model.as_deref(), Some("gpt-4o"));
+    assert_eq!((c.input_tokens, c.output_tokens), (Some(30), Some(19)));
+    assert_eq!((c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens), (Some(4), Some(2), Some(7)));
+    assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    assert_eq!((c.session_id.as_deref(), c.user_id.as_deref()), (Some("conv-1"), Some("u-9")));
+    assert_eq!(c.prompt.as_deref(), Some("system: Be brief.\n\nuser: Hi there"));
+    assert_eq!(c.response.as_deref(), Some("Hello!\nlookup({\"id\":3})"));
+}
+
+#[test]
+fn otel_genai_old_names_and_flattened_prompts() {
+    let c = llm(json!({
+        "gen_ai.system": "Anthropic",
+        "gen_ai.request.model": "claude-3-5-haiku",
+        "gen_ai.usage.prompt_tokens": 11,
+        "gen_ai.usage.completion_tokens": 5,
+        "gen_ai.usage.cache_read_input_tokens": 3,
+        "gen_ai.prompt.0.role": "system",
+        "gen_ai.prompt.0.content": "Be brief.",
+        "gen_ai.prompt.1.role": "user",
+        "gen_ai.prompt.1.content": "Why?",
+        "gen_ai.completion.0.role": "assistant",
+        "gen_ai.completion.0.content": "Because."
+    }));
+    assert_eq!(c.provider.as_deref(), Some("anthropic"));
+    assert_eq!(c.model(), "claude-3-5-haiku");
+    assert_eq!((c.input_tokens, c.output_tokens, c.cache_read_tokens), (Some(11), Some(5), Some(3)));
+    assert_eq!(c.prompt.as_deref(), Some("system: Be brief.\n\nuser: Why?"));
+    assert_eq!(c.response.as_deref(), Some("Because."));
+}
+
+#[test]
+fn genai_message_events_fill_prompt_and_response() {
+    let row = span_with(
+        json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o" }),
+        json!({ "events": [
+            { "timeUnixNano": "1700000000000000001", "name": "gen_ai.system.message", "attributes": [{ "key": "content", "value": { "stringValue": "Rules." } }] },
+            { "timeUnixNano": "1700000000000000002", "name": "gen_ai.user.message", "attributes": [{ "key": "content", "value": { "stringValue": "Question?" } }] },
+            { "timeUnixNano": "1700000000000000003", "name": "gen_ai.choice", "attributes": [{ "key": "message", "value": { "kvlistValue": { "values": [{ "key": "content", "value": { "stringValue": "Answer." } }] } } }] }
+        ]}),
+    );
+    let c = row.llm.unwrap();
+    assert_eq!(c.prompt.as_deref(), Some("system: Rules.\n\nuser: Question?"));
+    assert_eq!(c.response.as_deref(), Some("Answer."));
+    assert!(row.events_json.contains("gen_ai.user.message"));
+}
+
+#[test]
+fn openinference_attributes_and_request_model_from_invocation_parameters() {
+    let c = llm(json!({
+        "openinference.span.kind": "LLM",
+        "llm.system": "openai",
+        "llm.model_name": "gpt-4o-mini-2024-07-18",
+        "llm.invocation_parameters": "{\"model\": \"gpt-4o-mini\"}",
+        "llm.token_count.prompt": 30,
+        "llm.token_count.completion": 19,
+        "llm.token_count.prompt_details.cache_read": 4,
+        "llm.token_count.completion_details.reasoning": 2,
+        "llm.input_messages.0.message.role": "user",
+        "llm.input_messages.0.message.content": "Ping",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.content": "Pong",
+        "llm.cost.total": 0.25,
+        "session.id": "s-1"
+    }));
+    assert_eq!(c.operation.as_deref(), Some("llm"));
+    assert_eq!(c.model(), "gpt-4o-mini-2024-07-18");
+    assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!((c.input_tokens, c.output_tokens, c.cache_read_tokens, c.reasoning_tokens), (Some(30), Some(19), Some(4), Some(2)));
+    assert_eq!(c.reported_cost_usd, Some(0.25));
+    assert_eq!(c.prompt.as_deref(), Some("user: Ping"));
+    assert_eq!(c.response.as_deref(), Some("Pong"));
+    assert_eq!(c.session_id.as_deref(), Some("s-1"));
+}
+
+#[test]
+fn openinference_input_and_output_values_are_read_when_messages_are_absent() {
+    let c = llm(json!({
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-4o",
+        "input.value": "{\"model\": \"gpt-4o\", \"messages\": [{\"role\": \"user\", \"content\": \"needle here\"}]}",
+        "output.value": "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"found it\"}}]}"
+    }));
+    assert_eq!(c.prompt.as_deref(), Some("user: needle here"));
+    assert_eq!(c.response.as_deref(), Some("found it"));
+    let plain = llm(json!({ "openinference.span.kind": "LLM", "llm.model_name": "m", "input.value": "just text" }));
+    assert_eq!(plain.prompt.as_deref(), Some("just text"));
+}
+
+#[test]
+fn openllmetry_traceloop_names_and_openlit_cost() {
+    let c = llm(json!({
+        "llm.request.type": "chat",
+        "gen_ai.system": "OpenAI",
+        "gen_ai.request.model": "gpt-4o",
+        "llm.usage.prompt_tokens": 8,
+        "gen_ai.usage.completion_tokens": 2,
+        "traceloop.association.properties.session_id": "trl-s",
+        "traceloop.association.properties.user_id": "trl-u",
+        "gen_ai.usage.cost": 0.0123
+    }));
+    assert_eq!(c.operation.as_deref(), Some("chat"));
+    assert_eq!((c.input_tokens, c.output_tokens), (Some(8), Some(2)));
+    assert_eq!((c.session_id.as_deref(), c.user_id.as_deref()), (Some("trl-s"), Some("trl-u")));
+    assert_eq!(c.reported_cost_usd, Some(0.0123));
+}
+
+#[test]
+fn first_match_wins_between_conventions() {
+    let c = llm(json!({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "azure.ai.openai",
+        "gen_ai.system": "openai",
+        "gen_ai.usage.input_tokens": 100,
+        "gen_ai.usage.prompt_tokens": 1,
+        "llm.token_count.prompt": 2,
+        "gen_ai.response.model": "resp",
+        "llm.model_name": "other",
+        "gen_ai.request.model": "req"
+    }));
+    assert_eq!(c.provider.as_deref(), Some("azure.ai.openai"));
+    assert_eq!(c.input_tokens, Some(100));
+    assert_eq!(c.model(), "resp");
+    let no_response = llm(json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "req" }));
+    assert_eq!(no_response.model(), "req");
+}
+
+#[test]
+fn failed_calls_keep_their_error_type() {
+    let row = span_with(
+        json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "error.type": "RateLimitError" }),
+        json!({ "status": { "code": "STATUS_CODE_ERROR", "message": "Error code: 429" } }),
+    );
+    assert_eq!(row.status, StatusCode::Error);
+    let c = row.llm.unwrap();
+    assert_eq!(c.error_type.as_deref(), Some("RateLimitError"));
+    assert_eq!(c.error_message.as_deref(), Some("Error code: 429"));
+
+    let from_exception = span_with(
+        json!({ "openinference.span.kind": "LLM", "llm.invocation_parameters": "{\"model\": \"gpt-4o\"}" }),
+        json!({ "status": { "code": 2 }, "events": [{ "name": "exception", "timeUnixNano": "1", "attributes": [
+            { "key": "exception.type", "value": { "stringValue": "openai.RateLimitError" } },
+            { "key": "exception.message", "value": { "stringValue": "Error code: 429 - Rate limit reached" } }
+        ]}]}),
+    );
+    let c = from_exception.llm.unwrap();
+    assert_eq!(c.error_type.as_deref(), Some("RateLimitError"));
+    assert_eq!(c.error_message.as_deref(), Some("Error code: 429 - Rate limit reached"));
+    assert_eq!(c.model(), "gpt-4o");
+
+    let http = span_with(
+        json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "m", "http.response.status_code": 429 }),
+        json!({ "status": { "code": 2 } }),
+    );
+    assert_eq!(http.llm.unwrap().error_type.as_deref(), Some("429"));
+
+    let handled = span_with(
+        json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "m" }),
+        json!({ "events": [{ "name": "exception", "timeUnixNano": "1", "attributes": [{ "key": "exception.type", "value": { "stringValue": "Retry" } }] }] }),
+    );
+    assert_eq!(handled.llm.unwrap().error_type, None);
+}
+
+#[test]
+fn agent_tool_and_plain_spans_are_not_llm_calls() {
+    assert!(span_with(json!({ "gen_ai.operation.name": "invoke_agent", "gen_ai.request.model": "gpt-4o" }), json!({})).llm.is_none());
+    assert!(span_with(json!({ "gen_ai.operation.name": "execute_tool" }), json!({})).llm.is_none());
+    assert!(span_with(json!({ "openinference.span.kind": "CHAIN" }), json!({})).llm.is_none());
+    assert!(span_with(json!({ "http.method": "GET" }), json!({})).llm.is_none());
+    assert!(span_with(json!({ "gen_ai.operation.name": "embeddings", "gen_ai.request.model": "text-embedding-3-small" }), json!({})).llm.is_some());
+}
+
+#[test]
+fn raw_attributes_are_kept_as_json() {
+    let row = span_with(json!({ "a.string": "x\"y", "a.int": 9007199254740993_i64, "a.float": 1.5, "a.bool": true, "a.list": ["p", "q"] }), json!({}));
+    let v: Value = serde_json::from_str(&row.attributes_json).unwrap();
+    assert_eq!(v["a.string"], "x\"y");
+    assert_eq!(v["a.int"].as_i64(), Some(9007199254740993));
+    assert_eq!(v["a.float"], 1.5);
+    assert_eq!(v["a.bool"], true);
+    assert_eq!(v["a.list"], json!(["p", "q"]));
+    let res: Value = serde_json::from_str(&row.resource_json).unwrap();
+    assert_eq!(res["service.name"], "svc");
+    assert_eq!(row.service, "svc");
+    assert_eq!(row.end_ns - row.start_ns, 1_500_000_000);
+}

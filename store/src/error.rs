@@ -1,0 +1,72 @@
+//! Errors of the store, each saying what went wrong in words a user can act on.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong opening, writing or querying a database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The path names a directory, not a database file.
+    #[error("{0} is a directory, not a database file")]
+    IsDirectory(PathBuf),
+    /// The file exists but is not a DuckDB database.
+    #[error("{0} is not a DuckDB database file (it has no DuckDB header); nothing was changed")]
+    NotADatabase(PathBuf),
+    /// Another process holds the database open.
+    #[error("{path} is already open in another process: {detail}")]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+        /// DuckDB's own words, which name the process holding the lock.
+        detail: String,
+    },
+    /// The file is a DuckDB database, but not one of ours.
+    #[error("the database has tables but no LLM Observatory schema; refusing to modify it")]
+    ForeignDatabase,
+    /// The file was written by a newer version of this program.
+    #[error("the database has schema version {found}, newer than this program supports ({supported}); upgrade LLM Observatory")]
+    NewerSchema {
+        /// Version in the file.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// A migration step failed; the file was left at the version before it.
+    #[error("migrating the database to schema version {to} failed: {source}")]
+    Migration {
+        /// Target version of the failed step.
+        to: i64,
+        /// DuckDB's error.
+        source: duckdb::Error,
+    },
+    /// The database is open read-only and a write was asked for.
+    #[error("the database is open read-only")]
+    ReadOnly,
+    /// A price file could not be read or parsed.
+    #[error("price file {path}: {message}")]
+    Prices {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, with the line where known.
+        message: String,
+    },
+    /// A filter value that cannot be used (a malformed glob, a bad id).
+    #[error("invalid filter: {0}")]
+    BadFilter(String),
+    /// A batch could not be committed; nothing of it was stored.
+    #[error("commit failed, nothing of the batch was stored: {0}")]
+    Commit(String),
+    /// The writer thread has stopped.
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    /// A file system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Any other DuckDB error.
+    #[error("database error: {0}")]
+    Db(#[from] duckdb::Error),
+}

@@ -1,0 +1,151 @@
+//! Opening a database file: the checks that give a clear error before DuckDB does, the
+//! connection settings, migration, and handing out readers and the writer.
+
+use crate::error::StoreError;
+use crate::prices::PriceTable;
+use crate::query::Reader;
+use crate::schema;
+use crate::writer::Writer;
+use duckdb::{AccessMode, Config, Connection};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Whether a database is opened for writing or only browsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create if missing, migrate, write.
+    ReadWrite,
+    /// Browse only; nothing in the file changes.
+    ReadOnly,
+}
+
+/// One open database: the connection everything else is cloned from, the data version
+/// and the price table queries use.
+pub struct Store {
+    primary: Mutex<Connection>,
+    path: Option<PathBuf>,
+    mode: OpenMode,
+    version: Arc<AtomicU64>,
+    prices: Arc<RwLock<PriceTable>>,
+}
+
+impl Store {
+    /// Opens (creating and migrating when writable) the database at `path`.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
+        check_path(path, mode)?;
+        let config = Config::default()
+            .access_mode(match mode {
+                OpenMode::ReadWrite => AccessMode::ReadWrite,
+                OpenMode::ReadOnly => AccessMode::ReadOnly,
+            })?
+            .enable_autoload_extension(false)?;
+        let conn = Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
+        Self::from_connection(conn, Some(path.to_owned()), mode)
+    }
+
+    /// An in-memory database, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        Self::from_connection(conn, None, OpenMode::ReadWrite)
+    }
+
+    fn from_connection(conn: Connection, path: Option<PathBuf>, mode: OpenMode) -> Result<Store, StoreError> {
+        match mode {
+            OpenMode::ReadWrite => schema::migrate(&conn)?,
+            OpenMode::ReadOnly => schema::check_readable(&conn)?,
+        }
+        Ok(Store {
+            primary: Mutex::new(conn),
+            path,
+            mode,
+            version: Arc::new(AtomicU64::new(1)),
+            prices: Arc::new(RwLock::new(PriceTable::bundled())),
+        })
+    }
+
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether the database is open read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.mode == OpenMode::ReadOnly
+    }
+
+    /// A number that grows after every commit; a cache whose result was computed at an
+    /// older version should ask again.
+    pub fn data_version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Replaces the price table; costs of all history follow at the next query.
+    pub fn set_prices(&self, prices: PriceTable) {
+        *self.prices.write().expect("price lock") = prices;
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The price table in use.
+    pub fn prices(&self) -> PriceTable {
+        self.prices.read().expect("price lock").clone()
+    }
+
+    /// A reader with its own connection, for one thread.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        let conn = self.primary.lock().expect("connection lock").try_clone()?;
+        Ok(Reader::new(conn, self.prices.clone(), self.version.clone()))
+    }
+
+    /// Starts the one writer thread.
+    pub fn writer(&self) -> Result<Writer, StoreError> {
+        if self.mode == OpenMode::ReadOnly {
+            return Err(StoreError::ReadOnly);
+        }
+        let conn = self.primary.lock().expect("connection lock").try_clone()?;
+        Writer::start(conn, self.version.clone())
+    }
+
+    /// Merges the write-ahead log into the file.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.mode == OpenMode::ReadWrite {
+            self.primary.lock().expect("connection lock").execute_batch("CHECKPOINT")?;
+        }
+        Ok(())
+    }
+}
+
+/// Rejects a directory, and a file that is not a DuckDB database, before DuckDB would
+/// overwrite or misreport it.
+fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && mode == OpenMode::ReadWrite => return Ok(()),
+        Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+    };
+    if meta.is_dir() {
+        return Err(StoreError::IsDirectory(path.to_owned()));
+    }
+    if meta.len() == 0 {
+        return Err(StoreError::NotADatabase(path.to_owned()));
+    }
+    let mut header = [0u8; 12];
+    let mut file = std::fs::File::open(path).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    let read = file.read(&mut header).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    if read < 12 || &header[8..12] != b"DUCK" {
+        return Err(StoreError::NotADatabase(path.to_owned()));
+    }
+    Ok(())
+}
+
+fn classify_open_error(path: &Path, e: duckdb::Error) -> StoreError {
+    let text = e.to_string();
+    if text.contains("lock") {
+        StoreError::Locked { path: path.to_owned(), detail: text }
+    } else if text.contains("not a valid DuckDB database") {
+        StoreError::NotADatabase(path.to_owned())
+    } else {
+        StoreError::Db(e)
+    }
+}

@@ -1,0 +1,162 @@
+//! The model price table: bundled prices, overridable by the user's file, matched to
+//! model names so that dated variants (`gpt-4o-2024-08-06`) find their base model.
+
+use crate::error::StoreError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The bundled price table, shipped in `assets/`.
+const BUNDLED: &str = include_str!("../../assets/prices.toml");
+
+/// Prices of one model, in USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Uncached input tokens.
+    pub input: f64,
+    /// Output tokens.
+    pub output: f64,
+    /// Input tokens read from the prompt cache; the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<f64>,
+    /// Input tokens written to the prompt cache; the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
+}
+
+/// The file format: `[models."name"]` tables of [`Price`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceFile {
+    #[serde(default)]
+    models: BTreeMap<String, Price>,
+}
+
+/// Prices by model name (lower case), bundled entries overridden by the user's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceTable {
+    models: BTreeMap<String, Price>,
+}
+
+impl PriceTable {
+    /// The table bundled with the program.
+    pub fn bundled() -> Self {
+        Self::parse(BUNDLED).expect("the bundled price table parses")
+    }
+
+    /// Parses a price file's text; errors name the line and field.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: PriceFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut models = BTreeMap::new();
+        for (name, price) in file.models {
+            for (what, v) in [("input", Some(price.input)), ("output", Some(price.output)), ("cache_read", price.cache_read), ("cache_write", price.cache_write)] {
+                if let Some(v) = v
+                    && !(v.is_finite() && v >= 0.0)
+                {
+                    return Err(format!("model {name:?}: {what} price {v} is not a non-negative number"));
+                }
+            }
+            models.insert(name.to_lowercase(), price);
+        }
+        Ok(Self { models })
+    }
+
+    /// Reads a user's price file.
+    pub fn load(path: &Path) -> Result<Self, StoreError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| StoreError::Prices {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Writes the table as a price file (what the price editor saves).
+    pub fn save(&self, path: &Path) -> Result<(), StoreError> {
+        let file = PriceFile {
+            models: self.models.clone(),
+        };
+        let text = format!(
+            "# LLM Observatory prices, USD per million tokens.\n{}",
+            toml::to_string_pretty(&file).expect("prices serialize")
+        );
+        std::fs::write(path, text).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// This table with `other`'s entries added or replacing ours.
+    pub fn overridden_by(mut self, other: PriceTable) -> Self {
+        self.models.extend(other.models);
+        self
+    }
+
+    /// Sets one model's price.
+    pub fn set(&mut self, model: &str, price: Price) {
+        self.models.insert(model.to_lowercase(), price);
+    }
+
+    /// All entries, by name.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Price)> {
+        self.models.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The price of a model: an exact (case-insensitive) entry, else the longest entry
+    /// the name extends with `-` or `@` (dated and versioned variants), after dropping a
+    /// `provider/` prefix.
+    pub fn lookup(&self, model: &str) -> Option<Price> {
+        let lower = model.to_lowercase();
+        let name = lower.rsplit('/').next().unwrap_or(&lower);
+        if let Some(p) = self.models.get(name) {
+            return Some(*p);
+        }
+        self.models
+            .iter()
+            .filter(|(key, _)| {
+                name.len() > key.len()
+                    && name.starts_with(key.as_str())
+                    && matches!(name.as_bytes()[key.len()], b'-' | b'@' | b':')
+            })
+            .max_by_key(|(key, _)| key.len())
+            .map(|(_, p)| *p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dated_variants_find_their_base_model_and_the_longest_key_wins() {
+        let t = PriceTable::bundled();
+        let base = t.lookup("gpt-4o").unwrap();
+        assert_eq!(t.lookup("gpt-4o-2024-08-06"), Some(base));
+        let mini = t.lookup("gpt-4o-mini").unwrap();
+        assert_ne!(mini, base);
+        assert_eq!(t.lookup("gpt-4o-mini-2024-07-18"), Some(mini));
+        assert_eq!(t.lookup("openai/GPT-4o"), Some(base));
+        assert_eq!(t.lookup("gpt-4oz"), None);
+        assert_eq!(t.lookup("no-such-model"), None);
+    }
+
+    #[test]
+    fn user_entries_override_bundled_ones() {
+        let user = PriceTable::parse("[models.\"gpt-4o\"]\ninput = 1.0\noutput = 2.0\n").unwrap();
+        let t = PriceTable::bundled().overridden_by(user);
+        assert_eq!(t.lookup("gpt-4o-2024-08-06").unwrap().input, 1.0);
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let e = PriceTable::parse("[models.x]\ninput = 1.0\n").unwrap_err();
+        assert!(e.contains("output"), "{e}");
+        let e = PriceTable::parse("[models.x]\ninput = -1.0\noutput = 1.0\n").unwrap_err();
+        assert!(e.contains("not a non-negative"), "{e}");
+        let e = PriceTable::parse("[models.x]\ninput = 1.0\noutput = 1.0\ncahce_read = 2\n").unwrap_err();
+        assert!(e.contains("cahce_read"), "{e}");
+    }
+}

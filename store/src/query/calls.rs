@@ -1,0 +1,178 @@
+//! LLM calls: the searchable page of calls, and the top errors.
+
+use super::{COST, Reader, SortDir, params};
+use crate::error::StoreError;
+use crate::filter::{Filter, StatusFilter};
+use crate::ids::{span_id_hex, trace_id_hex};
+use duckdb::types::Value;
+use serde::Serialize;
+
+/// Columns the calls page sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallSort {
+    /// Start time.
+    #[default]
+    Start,
+    /// Latency.
+    Latency,
+    /// Input + output tokens.
+    Tokens,
+    /// Cost.
+    Cost,
+    /// Model name.
+    Model,
+}
+
+impl CallSort {
+    fn column(self) -> &'static str {
+        match self {
+            CallSort::Start => "c.start_ns",
+            CallSort::Latency => "c.duration_ns",
+            CallSort::Tokens => "coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0)",
+            CallSort::Cost => "cost",
+            CallSort::Model => "c.model",
+        }
+    }
+}
+
+/// Characters of prompt and response kept in a page row.
+const EXCERPT_CHARS: i64 = 240;
+
+/// One LLM call in the calls page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CallRow {
+    /// Trace id, 32 hex digits.
+    pub trace_id: String,
+    /// Span id, 16 hex digits.
+    pub span_id: String,
+    /// Start, Unix ns.
+    pub start_ns: i64,
+    /// Latency, ns.
+    pub duration_ns: i64,
+    /// Model.
+    pub model: String,
+    /// Provider.
+    pub provider: Option<String>,
+    /// Service.
+    pub service: String,
+    /// The start of the prompt.
+    pub prompt_excerpt: Option<String>,
+    /// The start of the response.
+    pub response_excerpt: Option<String>,
+    /// Input tokens.
+    pub input_tokens: Option<i64>,
+    /// Output tokens.
+    pub output_tokens: Option<i64>,
+    /// Cost in USD; None when unpriced.
+    pub cost_usd: Option<f64>,
+    /// Whether the call failed.
+    pub is_error: bool,
+    /// Error type of a failed call.
+    pub error_type: Option<String>,
+}
+
+/// One kind of failure of one model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TopError {
+    /// Error type (`error` when the call said none).
+    pub error_type: String,
+    /// Model.
+    pub model: String,
+    /// Failed calls.
+    pub count: u64,
+    /// Share of all failed calls in the selection, 0–1.
+    pub share: f64,
+    /// Latest occurrence, Unix ns.
+    pub last_seen_ns: i64,
+    /// The message of the latest occurrence.
+    pub example_message: Option<String>,
+}
+
+impl Reader {
+    /// One page of the calls in a selection (the filter's text searches prompts and
+    /// responses), and how many match in all.
+    pub fn calls_page(
+        &mut self,
+        filter: &Filter,
+        sort: CallSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CallRow>, u64), StoreError> {
+        Self::check(filter)?;
+        let cte = self.prices_cte()?;
+        let w = filter.calls_where();
+        let sql = format!(
+            "WITH {cte}
+             SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
+                    left(c.prompt, {EXCERPT_CHARS}), left(c.response, {EXCERPT_CHARS}),
+                    c.input_tokens, c.output_tokens, {COST} AS cost, c.is_error, c.error_type,
+                    count(*) OVER () AS total
+             FROM llm_calls c LEFT JOIN p ON p.model = c.model
+             WHERE {}
+             ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?",
+            w.sql,
+            sort.column(),
+            dir.sql()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut total = 0;
+        let rows = stmt
+            .query_map(params(&w, [Value::UBigInt(limit), Value::UBigInt(offset)]), |r| {
+                Ok((
+                    CallRow {
+                        trace_id: trace_id_hex(r.get(0)?),
+                        span_id: span_id_hex(r.get(1)?),
+                        start_ns: r.get(2)?,
+                        duration_ns: r.get(3)?,
+                        model: r.get(4)?,
+                        provider: r.get(5)?,
+                        service: r.get(6)?,
+                        prompt_excerpt: r.get(7)?,
+                        response_excerpt: r.get(8)?,
+                        input_tokens: r.get(9)?,
+                        output_tokens: r.get(10)?,
+                        cost_usd: r.get(11)?,
+                        is_error: r.get(12)?,
+                        error_type: r.get(13)?,
+                    },
+                    r.get::<_, u64>(14)?,
+                ))
+            })?
+            .map(|r| {
+                r.map(|(row, t)| {
+                    total = t;
+                    row
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total))
+    }
+
+    /// The most frequent failures in a selection, by error type and model.
+    pub fn top_errors(&mut self, filter: &Filter, limit: u64) -> Result<Vec<TopError>, StoreError> {
+        Self::check(filter)?;
+        let errors_only = Filter { status: StatusFilter::Error, ..filter.clone() };
+        let w = errors_only.calls_where();
+        let sql = format!(
+            "SELECT coalesce(c.error_type, 'error') AS et, c.model, count(*) AS n,
+                    count(*) / sum(count(*)) OVER () AS share,
+                    max(c.start_ns), arg_max(c.error_message, c.start_ns)
+             FROM llm_calls c WHERE {}
+             GROUP BY ALL ORDER BY n DESC, et, c.model LIMIT ?",
+            w.sql
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params(&w, [Value::UBigInt(limit)]), |r| {
+            Ok(TopError {
+                error_type: r.get(0)?,
+                model: r.get(1)?,
+                count: r.get(2)?,
+                share: r.get(3)?,
+                last_seen_ns: r.get(4)?,
+                example_message: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,181 @@
+//! Typed queries. A [`Reader`] owns one connection (use one per thread) and answers
+//! every question the panels and the CLI ask, as Rust values; all counting, summing
+//! and percentiles happen inside DuckDB.
+
+mod calls;
+mod kpi;
+mod series;
+mod traces;
+
+pub use calls::{CallRow, CallSort, TopError};
+pub use kpi::{ModelRow, Summary};
+pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
+pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};
+
+use crate::error::StoreError;
+use crate::filter::{Filter, Where};
+use crate::prices::PriceTable;
+use duckdb::types::Value;
+use duckdb::{Connection, params_from_iter};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Sort direction of a table column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortDir {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    #[default]
+    Desc,
+}
+
+impl SortDir {
+    fn sql(self) -> &'static str {
+        match self {
+            SortDir::Asc => "ASC",
+            SortDir::Desc => "DESC",
+        }
+    }
+}
+
+/// Answers typed queries on one connection.
+pub struct Reader {
+    conn: Connection,
+    prices: Arc<RwLock<PriceTable>>,
+    version: Arc<AtomicU64>,
+    /// The distinct models stored, and the data version they were read at.
+    models: Option<(u64, Vec<String>)>,
+}
+
+/// The per-call cost in USD: the client's reported cost, else tokens × the price table
+/// (cache reads and writes are inside input tokens and priced at their own rate); NULL
+/// when the model has no price.
+const COST: &str = "coalesce(c.reported_cost, (
+        greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0) - coalesce(c.cache_write_tokens, 0), 0) * p.p_in
+        + coalesce(c.cache_read_tokens, 0) * p.p_cr
+        + coalesce(c.cache_write_tokens, 0) * p.p_cw
+        + coalesce(c.output_tokens, 0) * p.p_out) / 1e6)";
+
+/// A call that used tokens, reported no cost, and whose model has no price.
+const UNPRICED: &str = "(c.reported_cost IS NULL AND p.model IS NULL AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0)";
+
+impl Reader {
+    pub(crate) fn new(conn: Connection, prices: Arc<RwLock<PriceTable>>, version: Arc<AtomicU64>) -> Self {
+        Reader { conn, prices, version, models: None }
+    }
+
+    /// The data version this reader's results reflect at least.
+    pub fn data_version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Every model with stored calls, sorted.
+    pub fn models(&mut self) -> Result<Vec<String>, StoreError> {
+        let version = self.data_version();
+        if let Some((v, models)) = &self.models
+            && *v == version
+        {
+            return Ok(models.clone());
+        }
+        let models = self.strings("SELECT DISTINCT model FROM llm_calls ORDER BY 1")?;
+        self.models = Some((version, models.clone()));
+        Ok(models)
+    }
+
+    /// Every service that sent spans, sorted.
+    pub fn services(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT service FROM spans ORDER BY 1")
+    }
+
+    /// Every provider of stored calls, sorted.
+    pub fn providers(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT provider FROM llm_calls WHERE provider IS NOT NULL ORDER BY 1")
+    }
+
+    /// Every metric name with its number of stored points, by name.
+    pub fn metric_names(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT name, count(*) FROM metric_points GROUP BY name ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn strings(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `WITH p AS (…)`: the price of each stored model, resolved through the price table,
+    /// for joining to `llm_calls c` as `LEFT JOIN p ON p.model = c.model`.
+    fn prices_cte(&mut self) -> Result<String, StoreError> {
+        let models = self.models()?;
+        let table = self.prices.read().expect("price lock");
+        let rows: Vec<String> = models
+            .iter()
+            .filter_map(|m| {
+                table.lookup(m).map(|p| {
+                    format!(
+                        "({}, {:?}, {:?}, {:?}, {:?})",
+                        sql_string(m),
+                        p.input,
+                        p.output,
+                        p.cache_read.unwrap_or(p.input),
+                        p.cache_write.unwrap_or(p.input)
+                    )
+                })
+            })
+            .collect();
+        Ok(if rows.is_empty() {
+            "p AS (SELECT NULL::VARCHAR AS model, 0.0 AS p_in, 0.0 AS p_out, 0.0 AS p_cr, 0.0 AS p_cw WHERE FALSE)".into()
+        } else {
+            format!("p AS (SELECT * FROM (VALUES {}) t(model, p_in, p_out, p_cr, p_cw))", rows.join(", "))
+        })
+    }
+
+    fn check(filter: &Filter) -> Result<(), StoreError> {
+        filter.validate()
+    }
+}
+
+/// A string as an SQL literal.
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Parameters of a `Where` followed by extra ones.
+fn params(w: &Where, extra: impl IntoIterator<Item = Value>) -> duckdb::ParamsFromIter<Vec<Value>> {
+    let mut all = w.params.clone();
+    all.extend(extra);
+    params_from_iter(all)
+}
+
+/// A `DOUBLE[]` result column as three percentiles.
+fn percentiles(v: Value) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    if let Value::List(items) = v {
+        for (o, item) in out.iter_mut().zip(items) {
+            *o = match item {
+                Value::Double(d) => d,
+                Value::Float(f) => f as f64,
+                Value::BigInt(i) => i as f64,
+                _ => 0.0,
+            };
+        }
+    }
+    out
+}
+
+/// A `VARCHAR[]` result column as strings.
+fn string_list(v: Value) -> Vec<String> {
+    match v {
+        Value::List(items) => items
+            .into_iter()
+            .filter_map(|i| match i {
+                Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

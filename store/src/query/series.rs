@@ -1,0 +1,166 @@
+//! Figures over time: per-bucket counts by model, latency percentiles, the latency
+//! heatmap.
+
+use super::{COST, Reader, percentiles};
+use crate::error::StoreError;
+use crate::filter::Filter;
+use duckdb::types::Value;
+use serde::Serialize;
+
+/// One time bucket of one model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    /// Bucket start, Unix ns.
+    pub bucket_start_ns: i64,
+    /// Model.
+    pub model: String,
+    /// Calls.
+    pub requests: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+}
+
+/// Latency percentiles of one time bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LatencyPoint {
+    /// Bucket start, Unix ns.
+    pub bucket_start_ns: i64,
+    /// Calls in the bucket.
+    pub count: u64,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+/// One non-empty heatmap cell.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HeatmapCell {
+    /// Time bucket start, Unix ns.
+    pub bucket_start_ns: i64,
+    /// Latency bucket index into [`Heatmap::latency_edges_ms`].
+    pub latency_bucket: usize,
+    /// Calls.
+    pub count: u64,
+}
+
+/// Calls by time bucket and log-spaced latency bucket. Latency bucket `i` holds
+/// latencies in `[edges[i-1], edges[i])` ms, bucket 0 those under `edges[0]`, and the
+/// last those at or over the last edge.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Heatmap {
+    /// Bucket edges in ms, increasing.
+    pub latency_edges_ms: Vec<f64>,
+    /// Non-empty cells.
+    pub cells: Vec<HeatmapCell>,
+}
+
+/// Heatmap latency range: 100 ms to 5 s in 8 log-spaced steps, plus under and over.
+const HEAT_LOW_MS: f64 = 100.0;
+const HEAT_HIGH_MS: f64 = 5000.0;
+const HEAT_STEPS: usize = 8;
+
+impl Heatmap {
+    /// The edges this build uses.
+    pub fn edges() -> Vec<f64> {
+        (0..=HEAT_STEPS)
+            .map(|i| HEAT_LOW_MS * (HEAT_HIGH_MS / HEAT_LOW_MS).powf(i as f64 / HEAT_STEPS as f64))
+            .collect()
+    }
+}
+
+impl Reader {
+    /// Calls, errors, tokens and cost per time bucket and model, oldest first.
+    pub fn time_series(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<SeriesPoint>, StoreError> {
+        Self::check(filter)?;
+        let bucket_ns = bucket_ns.max(1);
+        let cte = self.prices_cte()?;
+        let w = filter.calls_where();
+        let sql = format!(
+            "WITH {cte}
+             SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*), count(*) FILTER (WHERE c.is_error),
+                    coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
+                    coalesce(sum({COST}), 0)
+             FROM llm_calls c LEFT JOIN p ON p.model = c.model
+             WHERE {}
+             GROUP BY ALL ORDER BY 1, 2",
+            w.sql
+        );
+        let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
+        p.extend(w.params.iter().cloned());
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
+            Ok(SeriesPoint {
+                bucket_start_ns: r.get(0)?,
+                model: r.get(1)?,
+                requests: r.get(2)?,
+                errors: r.get(3)?,
+                input_tokens: r.get(4)?,
+                output_tokens: r.get(5)?,
+                cost_usd: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// p50/p95/p99 call latency per time bucket, oldest first.
+    pub fn latency_percentiles(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<LatencyPoint>, StoreError> {
+        Self::check(filter)?;
+        let bucket_ns = bucket_ns.max(1);
+        let w = filter.calls_where();
+        let sql = format!(
+            "SELECT (c.start_ns // ?) * ? AS bucket, count(*),
+                    quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99])
+             FROM llm_calls c WHERE {} GROUP BY 1 ORDER BY 1",
+            w.sql
+        );
+        let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
+        p.extend(w.params.iter().cloned());
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
+            let [p50, p95, p99] = percentiles(r.get(2)?);
+            Ok(LatencyPoint { bucket_start_ns: r.get(0)?, count: r.get(1)?, p50_ms: p50, p95_ms: p95, p99_ms: p99 })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Call counts by time bucket × log-spaced latency bucket.
+    pub fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError> {
+        Self::check(filter)?;
+        let bucket_ns = bucket_ns.max(1);
+        let w = filter.calls_where();
+        let sql = format!(
+            "SELECT (c.start_ns // ?) * ? AS bucket,
+                    CASE WHEN c.duration_ns < {low} THEN 0
+                         WHEN c.duration_ns >= {high} THEN {last}
+                         ELSE 1 + least(floor(ln(c.duration_ns / {low}) / ln({ratio}) * {steps}), {steps} - 1)::INTEGER
+                    END AS lat, count(*)
+             FROM llm_calls c WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+            w.sql,
+            low = HEAT_LOW_MS * 1e6,
+            high = HEAT_HIGH_MS * 1e6,
+            last = HEAT_STEPS + 1,
+            ratio = HEAT_HIGH_MS / HEAT_LOW_MS,
+            steps = HEAT_STEPS,
+        );
+        let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
+        p.extend(w.params.iter().cloned());
+        let mut stmt = self.conn.prepare(&sql)?;
+        let cells = stmt.query_map(duckdb::params_from_iter(p), |r| {
+            Ok(HeatmapCell {
+                bucket_start_ns: r.get(0)?,
+                latency_bucket: r.get::<_, i32>(1)? as usize,
+                count: r.get(2)?,
+            })
+        })?;
+        Ok(Heatmap { latency_edges_ms: Heatmap::edges(), cells: cells.collect::<Result<_, _>>()? })
+    }
+}

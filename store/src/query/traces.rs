@@ -1,0 +1,282 @@
+//! Traces: the sortable page of traces in a selection, and one trace's span tree.
+
+use super::{COST, Reader, SortDir};
+use crate::error::StoreError;
+use crate::filter::Filter;
+use crate::ids::{span_id_hex, trace_id_hex};
+use crate::row::StatusCode;
+use duckdb::types::Value;
+use serde::Serialize;
+
+/// Columns the traces page sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceSort {
+    /// Start time.
+    #[default]
+    Start,
+    /// Duration.
+    Duration,
+    /// Number of LLM calls.
+    LlmCalls,
+    /// Total tokens.
+    Tokens,
+    /// Cost.
+    Cost,
+    /// Errors first (or last).
+    Status,
+    /// Root span name.
+    Name,
+    /// Service.
+    Service,
+}
+
+impl TraceSort {
+    fn column(self) -> &'static str {
+        match self {
+            TraceSort::Start => "start_ns",
+            TraceSort::Duration => "duration_ns",
+            TraceSort::LlmCalls => "llm_calls",
+            TraceSort::Tokens => "tokens",
+            TraceSort::Cost => "cost",
+            TraceSort::Status => "has_error",
+            TraceSort::Name => "root_name",
+            TraceSort::Service => "service",
+        }
+    }
+}
+
+/// One trace in the traces page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TraceRow {
+    /// Trace id, 32 hex digits.
+    pub trace_id: String,
+    /// Name of the root span (the earliest span when the root is missing).
+    pub root_name: String,
+    /// Service of the root span.
+    pub service: String,
+    /// Start, Unix ns.
+    pub start_ns: i64,
+    /// Duration from first start to last end, ns.
+    pub duration_ns: i64,
+    /// Spans.
+    pub spans: u64,
+    /// LLM calls.
+    pub llm_calls: u64,
+    /// Input + output tokens.
+    pub tokens: u64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+    /// Whether any span or call failed.
+    pub has_error: bool,
+}
+
+/// One span of a trace, with its place in the tree.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TraceSpan {
+    /// Span id, 16 hex digits.
+    pub span_id: String,
+    /// Parent span id, when it has one.
+    pub parent_span_id: Option<String>,
+    /// Depth in the tree (0 for roots, and for spans whose parent is missing).
+    pub depth: usize,
+    /// Name.
+    pub name: String,
+    /// OTLP span kind number.
+    pub kind: i32,
+    /// Service.
+    pub service: String,
+    /// Start, Unix ns.
+    pub start_ns: i64,
+    /// Duration, ns.
+    pub duration_ns: i64,
+    /// Status.
+    pub status: StatusCode,
+    /// Status message.
+    pub status_message: Option<String>,
+    /// Span attributes (JSON object).
+    pub attributes_json: String,
+    /// Resource attributes (JSON object).
+    pub resource_json: String,
+    /// Events (JSON array).
+    pub events_json: String,
+    /// Links (JSON array).
+    pub links_json: String,
+    /// Model, when the span is an LLM call.
+    pub model: Option<String>,
+    /// Provider of the call.
+    pub provider: Option<String>,
+    /// Input tokens of the call.
+    pub input_tokens: Option<i64>,
+    /// Output tokens of the call.
+    pub output_tokens: Option<i64>,
+    /// Cost of the call in USD (None when unpriced or not a call).
+    pub cost_usd: Option<f64>,
+    /// Prompt text of the call.
+    pub prompt: Option<String>,
+    /// Response text of the call.
+    pub response: Option<String>,
+}
+
+/// A trace's spans in depth-first order (children by start time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TraceTree {
+    /// Trace id, 32 hex digits.
+    pub trace_id: String,
+    /// The spans, each after its parent.
+    pub spans: Vec<TraceSpan>,
+}
+
+impl Reader {
+    /// One page of the traces in a selection, and how many there are in all.
+    pub fn traces_page(
+        &mut self,
+        filter: &Filter,
+        sort: TraceSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<TraceRow>, u64), StoreError> {
+        Self::check(filter)?;
+        let cte = self.prices_cte()?;
+        let (spans_sql, mut p) = self.spans_sql(
+            filter,
+            "SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
+                    count(*) AS spans,
+                    coalesce(arg_min(s.name, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.name, s.start_ns)) AS root_name,
+                    coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.service, s.start_ns)) AS service,
+                    bool_or(s.status_code = 2) AS span_error
+             FROM spans s",
+        );
+        let sql = format!(
+            "WITH {cte}, t AS ({spans_sql} GROUP BY s.trace_id),
+             l AS (SELECT c.trace_id, count(*) AS llm_calls,
+                          coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
+                          coalesce(sum({COST}), 0) AS cost, bool_or(c.is_error) AS call_error
+                   FROM llm_calls c LEFT JOIN p ON p.model = c.model
+                   WHERE c.trace_id IN (SELECT trace_id FROM t) GROUP BY c.trace_id)
+             SELECT t.trace_id, t.root_name, t.service, t.start_ns, t.duration_ns, t.spans,
+                    coalesce(l.llm_calls, 0) AS llm_calls, coalesce(l.tokens, 0)::UBIGINT AS tokens,
+                    coalesce(l.cost, 0) AS cost, t.span_error OR coalesce(l.call_error, false) AS has_error,
+                    count(*) OVER () AS total
+             FROM t LEFT JOIN l USING (trace_id)
+             ORDER BY {} {}, t.trace_id LIMIT ? OFFSET ?",
+            sort.column(),
+            dir.sql()
+        );
+        p.push(Value::UBigInt(limit));
+        p.push(Value::UBigInt(offset));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut total = 0;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(p), |r| {
+                Ok((
+                    TraceRow {
+                        trace_id: trace_id_hex(r.get(0)?),
+                        root_name: r.get(1)?,
+                        service: r.get(2)?,
+                        start_ns: r.get(3)?,
+                        duration_ns: r.get(4)?,
+                        spans: r.get(5)?,
+                        llm_calls: r.get(6)?,
+                        tokens: r.get(7)?,
+                        cost_usd: r.get(8)?,
+                        has_error: r.get(9)?,
+                    },
+                    r.get::<_, u64>(10)?,
+                ))
+            })?
+            .map(|r| {
+                r.map(|(row, t)| {
+                    total = t;
+                    row
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total))
+    }
+
+    /// One trace's spans as a tree; empty when the trace is not stored.
+    pub fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
+        let cte = self.prices_cte()?;
+        let sql = format!(
+            "WITH {cte}
+             SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
+                    s.status_code, s.status_message, s.attributes, s.resource, s.events, s.links,
+                    c.model, c.provider, c.input_tokens, c.output_tokens, {COST}, c.prompt, c.response
+             FROM spans s
+             LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id = ?1) c ON c.span_id = s.span_id
+             LEFT JOIN p ON p.model = c.model
+             WHERE s.trace_id = ?1
+             ORDER BY s.start_ns, s.span_id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let flat = stmt
+            .query_map([trace_id], |r| {
+                Ok(TraceSpan {
+                    span_id: span_id_hex(r.get(0)?),
+                    parent_span_id: r.get::<_, Option<u64>>(1)?.map(span_id_hex),
+                    depth: 0,
+                    name: r.get(2)?,
+                    kind: r.get::<_, i8>(3)? as i32,
+                    service: r.get(4)?,
+                    start_ns: r.get(5)?,
+                    duration_ns: r.get(6)?,
+                    status: StatusCode::from_i32(r.get::<_, i8>(7)? as i32),
+                    status_message: r.get(8)?,
+                    attributes_json: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                    resource_json: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    events_json: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                    links_json: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+                    model: r.get(13)?,
+                    provider: r.get(14)?,
+                    input_tokens: r.get(15)?,
+                    output_tokens: r.get(16)?,
+                    cost_usd: r.get(17)?,
+                    prompt: r.get(18)?,
+                    response: r.get(19)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TraceTree { trace_id: trace_id_hex(trace_id), spans: depth_first(flat) })
+    }
+}
+
+/// Orders spans (sorted by start) depth-first under their parents; spans whose parent
+/// is not in the trace become roots.
+fn depth_first(flat: Vec<TraceSpan>) -> Vec<TraceSpan> {
+    use std::collections::HashMap;
+    let index: HashMap<&str, usize> = flat.iter().enumerate().map(|(i, s)| (s.span_id.as_str(), i)).collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); flat.len()];
+    let mut roots = Vec::new();
+    for (i, s) in flat.iter().enumerate() {
+        match s.parent_span_id.as_deref().and_then(|p| index.get(p)) {
+            Some(&parent) if parent != i => children[parent].push(i),
+            _ => roots.push(i),
+        }
+    }
+    let mut order = Vec::with_capacity(flat.len());
+    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|r| (r, 0)).collect();
+    let mut visited = vec![false; flat.len()];
+    while let Some((i, depth)) = stack.pop() {
+        if std::mem::replace(&mut visited[i], true) {
+            continue;
+        }
+        order.push((i, depth));
+        stack.extend(children[i].iter().rev().map(|&c| (c, depth + 1)));
+    }
+    // Spans caught in a parent cycle are never reached from a root: keep them anyway.
+    for (i, seen) in visited.iter().enumerate() {
+        if !seen {
+            order.push((i, 0));
+        }
+    }
+    let mut slots: Vec<Option<TraceSpan>> = flat.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|(i, depth)| {
+            let mut s = slots[i].take().expect("each span once");
+            s.depth = depth;
+            s
+        })
+        .collect()
+}

@@ -1,0 +1,221 @@
+//! The rows the store keeps: one per span (with LLM fields when the span is a model
+//! call), one per OTLP log record, one per metric data point.
+
+use serde::{Deserialize, Serialize};
+
+/// OTLP status code of a span, as the protocol numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum StatusCode {
+    /// The instrumentation said nothing about success.
+    #[default]
+    Unset = 0,
+    /// Explicitly successful.
+    Ok = 1,
+    /// Failed.
+    Error = 2,
+}
+
+impl StatusCode {
+    /// The code from its OTLP number; unknown numbers are `Unset` as the spec says.
+    pub fn from_i32(code: i32) -> Self {
+        match code {
+            1 => StatusCode::Ok,
+            2 => StatusCode::Error,
+            _ => StatusCode::Unset,
+        }
+    }
+
+    /// The lower-case name shown to people (`unset`, `ok`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "unset",
+            StatusCode::Ok => "ok",
+            StatusCode::Error => "error",
+        }
+    }
+}
+
+/// One span, normalized: the OTLP core fields, its service, the raw attributes kept
+/// losslessly as JSON, and the LLM fields when the span is a model call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpanRow {
+    /// 16-byte trace id.
+    pub trace_id: [u8; 16],
+    /// 8-byte span id.
+    pub span_id: [u8; 8],
+    /// Parent span id; `None` for a root span.
+    pub parent_span_id: Option<[u8; 8]>,
+    /// Span name.
+    pub name: String,
+    /// OTLP span kind number (0 unspecified … 5 consumer).
+    pub kind: i32,
+    /// Start, Unix nanoseconds.
+    pub start_ns: i64,
+    /// End, Unix nanoseconds.
+    pub end_ns: i64,
+    /// Status code.
+    pub status: StatusCode,
+    /// Status message (empty when none).
+    pub status_message: String,
+    /// Resource `service.name` (`unknown_service` when absent, as OTel does).
+    pub service: String,
+    /// Instrumentation scope name.
+    pub scope: String,
+    /// Span attributes as a JSON object (OTLP JSON `AnyValue` values unwrapped).
+    pub attributes_json: String,
+    /// Resource attributes as a JSON object.
+    pub resource_json: String,
+    /// Span events as a JSON array of `{time_ns, name, attributes}`.
+    pub events_json: String,
+    /// Span links as a JSON array of `{trace_id, span_id, attributes}`.
+    pub links_json: String,
+    /// The LLM fields, when this span is a model call.
+    pub llm: Option<LlmCall>,
+}
+
+impl SpanRow {
+    /// Duration in nanoseconds, never negative (clocks of broken clients can be).
+    pub fn duration_ns(&self) -> i64 {
+        (self.end_ns - self.start_ns).max(0)
+    }
+}
+
+/// What makes a span an LLM call: the fields of DESIGN.md's span row that come from the
+/// competing semantic conventions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LlmCall {
+    /// Provider (`openai`, `anthropic`, …).
+    pub provider: Option<String>,
+    /// Operation (`chat`, `text_completion`, `embeddings`, …).
+    pub operation: Option<String>,
+    /// Model the client asked for.
+    pub request_model: Option<String>,
+    /// Model that answered.
+    pub response_model: Option<String>,
+    /// Input (prompt) tokens, cache reads and writes included.
+    pub input_tokens: Option<i64>,
+    /// Output (completion) tokens.
+    pub output_tokens: Option<i64>,
+    /// Input tokens read from the provider's prompt cache (inside `input_tokens`).
+    pub cache_read_tokens: Option<i64>,
+    /// Input tokens written to the provider's prompt cache (inside `input_tokens`).
+    pub cache_write_tokens: Option<i64>,
+    /// Reasoning tokens (inside `output_tokens`).
+    pub reasoning_tokens: Option<i64>,
+    /// A cost in USD the client itself reported; wins over the price table.
+    pub reported_cost_usd: Option<f64>,
+    /// Finish reason(s), comma-separated.
+    pub finish_reason: Option<String>,
+    /// Error type (`429`, `RateLimitError`, …) when the call failed.
+    pub error_type: Option<String>,
+    /// What the failure said (status message or exception message).
+    pub error_message: Option<String>,
+    /// Conversation or session id.
+    pub session_id: Option<String>,
+    /// End user id.
+    pub user_id: Option<String>,
+    /// Prompt text (messages rendered as JSON when the convention gives structure).
+    pub prompt: Option<String>,
+    /// Response text.
+    pub response: Option<String>,
+}
+
+impl LlmCall {
+    /// The model a call is counted under: the response model when present, else the
+    /// request model, else `unknown`.
+    pub fn model(&self) -> &str {
+        self.response_model
+            .as_deref()
+            .or(self.request_model.as_deref())
+            .unwrap_or("unknown")
+    }
+}
+
+/// One OTLP log record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRow {
+    /// Time of the event, Unix nanoseconds (observed time when the event has none).
+    pub time_ns: i64,
+    /// Trace the record belongs to, if any.
+    pub trace_id: Option<[u8; 16]>,
+    /// Span the record belongs to, if any.
+    pub span_id: Option<[u8; 8]>,
+    /// Severity number (1–24).
+    pub severity_number: i32,
+    /// Severity text.
+    pub severity_text: String,
+    /// Event name (`gen_ai.user.message`, …), from the field or the `event.name` attribute.
+    pub event_name: String,
+    /// Resource `service.name`.
+    pub service: String,
+    /// Body as JSON.
+    pub body_json: String,
+    /// Attributes as a JSON object.
+    pub attributes_json: String,
+    /// Resource attributes as a JSON object.
+    pub resource_json: String,
+    /// For a GenAI event, the message text it adds to its span's call.
+    pub genai: Option<GenAiEventText>,
+}
+
+/// The text a GenAI event record carries for its span's LLM call; the store adds it to
+/// the call's prompt or response when the span itself did not carry them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenAiEventText {
+    /// A prompt message (`gen_ai.user.message`, …), rendered as `role: content`.
+    Prompt(String),
+    /// A response message (`gen_ai.choice`).
+    Response(String),
+    /// Both (`gen_ai.client.inference.operation.details`).
+    Both(Option<String>, Option<String>),
+}
+
+impl GenAiEventText {
+    fn split(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            GenAiEventText::Prompt(p) => (Some(p), None),
+            GenAiEventText::Response(r) => (None, Some(r)),
+            GenAiEventText::Both(p, r) => (p.as_deref(), r.as_deref()),
+        }
+    }
+
+    /// The prompt part, if any.
+    pub fn prompt(&self) -> Option<&str> {
+        self.split().0
+    }
+
+    /// The response part, if any.
+    pub fn response(&self) -> Option<&str> {
+        self.split().1
+    }
+}
+
+/// One metric data point; histograms keep their buckets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricPoint {
+    /// Time of the point, Unix nanoseconds.
+    pub time_ns: i64,
+    /// Start of the accumulation interval, Unix nanoseconds (0 when unknown).
+    pub start_time_ns: i64,
+    /// Metric name (`gen_ai.client.token.usage`, …).
+    pub name: String,
+    /// Kind: `gauge`, `sum`, `histogram`, `exponential_histogram` or `summary`.
+    pub kind: String,
+    /// Unit.
+    pub unit: String,
+    /// Resource `service.name`.
+    pub service: String,
+    /// Point attributes as a JSON object.
+    pub attributes_json: String,
+    /// Value of a gauge or sum point.
+    pub value: Option<f64>,
+    /// Count of a histogram or summary point.
+    pub count: Option<u64>,
+    /// Sum of a histogram or summary point.
+    pub sum: Option<f64>,
+    /// Explicit bucket bounds of a histogram point, as JSON.
+    pub bucket_bounds_json: Option<String>,
+    /// Bucket counts of a histogram point, as JSON.
+    pub bucket_counts_json: Option<String>,
+}

@@ -1,0 +1,166 @@
+//! The database schema and its forward migrations. The version lives in `meta`; each
+//! migration moves the file from one version to the next inside one transaction.
+
+use crate::error::StoreError;
+use duckdb::Connection;
+
+/// The schema version this build writes. Files with a newer version are refused rather
+/// than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migration `i` brings a file from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the first schema.
+    r#"
+    CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+    CREATE TABLE spans (
+        trace_id UHUGEINT NOT NULL,
+        span_id UBIGINT NOT NULL,
+        parent_span_id UBIGINT,
+        name VARCHAR NOT NULL,
+        kind TINYINT NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT NOT NULL,
+        duration_ns BIGINT NOT NULL,
+        status_code TINYINT NOT NULL,
+        status_message VARCHAR,
+        service VARCHAR NOT NULL,
+        scope VARCHAR,
+        is_llm BOOLEAN NOT NULL,
+        attributes VARCHAR,
+        resource VARCHAR,
+        events VARCHAR,
+        links VARCHAR,
+        PRIMARY KEY (trace_id, span_id)
+    );
+    CREATE TABLE llm_calls (
+        trace_id UHUGEINT NOT NULL,
+        span_id UBIGINT NOT NULL,
+        start_ns BIGINT NOT NULL,
+        duration_ns BIGINT NOT NULL,
+        service VARCHAR NOT NULL,
+        provider VARCHAR,
+        operation VARCHAR,
+        request_model VARCHAR,
+        response_model VARCHAR,
+        model VARCHAR NOT NULL,
+        input_tokens BIGINT,
+        output_tokens BIGINT,
+        cache_read_tokens BIGINT,
+        cache_write_tokens BIGINT,
+        reasoning_tokens BIGINT,
+        reported_cost DOUBLE,
+        finish_reason VARCHAR,
+        is_error BOOLEAN NOT NULL,
+        error_type VARCHAR,
+        error_message VARCHAR,
+        session_id VARCHAR,
+        user_id VARCHAR,
+        prompt VARCHAR,
+        response VARCHAR,
+        PRIMARY KEY (trace_id, span_id)
+    );
+    CREATE TABLE logs (
+        time_ns BIGINT NOT NULL,
+        trace_id UHUGEINT,
+        span_id UBIGINT,
+        severity_number INTEGER,
+        severity_text VARCHAR,
+        event_name VARCHAR,
+        service VARCHAR,
+        body VARCHAR,
+        attributes VARCHAR,
+        resource VARCHAR,
+        genai_prompt VARCHAR,
+        genai_response VARCHAR
+    );
+    CREATE TABLE metric_points (
+        time_ns BIGINT NOT NULL,
+        start_time_ns BIGINT,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        unit VARCHAR,
+        service VARCHAR,
+        attributes VARCHAR,
+        value DOUBLE,
+        count UBIGINT,
+        sum DOUBLE,
+        bucket_bounds VARCHAR,
+        bucket_counts VARCHAR
+    );
+    -- Hex ids and timestamps for people opening the file in their own DuckDB tools.
+    CREATE VIEW spans_readable AS
+        SELECT lpad(lower(hex(trace_id)), 32, '0') AS trace_id,
+               lpad(lower(hex(span_id)), 16, '0') AS span_id,
+               lpad(lower(hex(parent_span_id)), 16, '0') AS parent_span_id,
+               name, kind, make_timestamp(start_ns // 1000) AS start_time,
+               duration_ns / 1e6 AS duration_ms, status_code, status_message, service,
+               scope, is_llm, attributes, resource, events, links
+        FROM spans;
+    "#,
+];
+
+/// Brings the database to [`SCHEMA_VERSION`], creating it when empty.
+pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let mut version = current_version(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    while version < SCHEMA_VERSION {
+        let next = version + 1;
+        let sql = format!(
+            "BEGIN TRANSACTION; {} INSERT OR REPLACE INTO meta VALUES ('schema_version', '{next}'); COMMIT;",
+            MIGRATIONS[version as usize]
+        );
+        if let Err(e) = conn.execute_batch(&sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::Migration {
+                to: next,
+                source: e,
+            });
+        }
+        version = next;
+    }
+    Ok(())
+}
+
+/// The version recorded in the file; 0 for a new, empty database.
+fn current_version(conn: &Connection) -> Result<i64, StoreError> {
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables == 0 {
+        let others: i64 = conn.query_row(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'",
+            [],
+            |r| r.get(0),
+        )?;
+        if others > 0 {
+            return Err(StoreError::ForeignDatabase);
+        }
+        return Ok(0);
+    }
+    let v: String = conn.query_row(
+        "SELECT value FROM meta WHERE key = 'schema_version'",
+        [],
+        |r| r.get(0),
+    )?;
+    v.parse().map_err(|_| StoreError::ForeignDatabase)
+}
+
+/// For read-only browsing: the file must be ours and not newer than this build.
+pub fn check_readable(conn: &Connection) -> Result<(), StoreError> {
+    match current_version(conn)? {
+        0 => Err(StoreError::ForeignDatabase),
+        v if v > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}

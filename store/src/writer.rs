@@ -1,0 +1,387 @@
+//! The one writer: a thread that appends submitted batches through DuckDB's Appender
+//! into staging tables, moves them into the real tables skipping ids already stored,
+//! commits the whole group once, then tells each submitter. The data version moves
+//! after every commit.
+
+use crate::error::StoreError;
+use crate::ids::{span_key, trace_key};
+use crate::row::{LogRow, MetricPoint, SpanRow};
+use duckdb::{Appender, Connection, params};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// Rows submitted together; they are committed together or not at all.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    /// Spans (with their LLM fields).
+    pub spans: Vec<SpanRow>,
+    /// Log records.
+    pub logs: Vec<LogRow>,
+    /// Metric points.
+    pub metrics: Vec<MetricPoint>,
+}
+
+impl Batch {
+    /// Whether the batch holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty() && self.logs.is_empty() && self.metrics.is_empty()
+    }
+}
+
+/// What one committed batch changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommitReport {
+    /// Spans newly stored.
+    pub spans: u64,
+    /// Spans skipped because their (trace id, span id) was already stored.
+    pub duplicate_spans: u64,
+    /// Of the stored spans, LLM calls.
+    pub llm_calls: u64,
+    /// Log records stored.
+    pub logs: u64,
+    /// Metric points stored.
+    pub metric_points: u64,
+}
+
+type Done = Box<dyn FnOnce(Result<CommitReport, StoreError>) + Send>;
+
+enum Job {
+    Write(Batch, Done),
+    Run(Box<dyn FnOnce(&Connection) + Send>),
+}
+
+/// Handle to the writer thread. Dropping it (or [`Writer::close`]) commits what was
+/// submitted, checkpoints and stops the thread.
+pub struct Writer {
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Most rows taken into one commit; bounds the time a submitter waits behind others.
+const GROUP_ROWS: usize = 256 * 1024;
+
+impl Writer {
+    pub(crate) fn start(conn: Connection, version: Arc<AtomicU64>) -> Result<Writer, StoreError> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0;
+             CREATE TEMP TABLE stage_llm AS SELECT * FROM llm_calls LIMIT 0;
+             CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
+        )?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, rx, version))
+            .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
+        Ok(Writer { tx: Some(tx), thread: Some(thread) })
+    }
+
+    /// Queues a batch; `done` is called on the writer thread once it is committed (or
+    /// failed). Acknowledge a client only from `done`.
+    pub fn submit(&self, batch: Batch, done: impl FnOnce(Result<CommitReport, StoreError>) + Send + 'static) {
+        let job = Job::Write(batch, Box::new(done));
+        if let Err(mpsc::SendError(Job::Write(_, done))) = self.tx.as_ref().expect("writer open").send(job) {
+            done(Err(StoreError::WriterStopped));
+        }
+    }
+
+    /// Submits a batch and waits for its commit.
+    pub fn write(&self, batch: Batch) -> Result<CommitReport, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(batch, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// Runs maintenance on the writer's connection, in order with the batches, and
+    /// waits for its result (retention, clearing, checkpoints).
+    pub(crate) fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job = Job::Run(Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        }));
+        if self.tx.as_ref().expect("writer open").send(job).is_err() {
+            return Err(StoreError::WriterStopped);
+        }
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped))
+    }
+
+    /// Merges the write-ahead log into the database file.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.run(|c| Ok(c.execute_batch("CHECKPOINT")?))
+    }
+
+    /// Commits everything submitted, checkpoints, and stops the thread.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        let result = self.checkpoint();
+        self.shutdown();
+        result
+    }
+
+    fn shutdown(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>, version: Arc<AtomicU64>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = Vec::new();
+        let mut rows = 0;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write(batch, done) => {
+                    rows += batch.spans.len() + batch.logs.len() + batch.metrics.len();
+                    group.push((batch, done));
+                    if rows < GROUP_ROWS {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                Job::Run(f) => {
+                    commit_group(&conn, std::mem::take(&mut group), &version);
+                    f(&conn);
+                    version.fetch_add(1, Ordering::AcqRel);
+                    next = rx.try_recv().ok();
+                }
+            }
+        }
+        commit_group(&conn, group, &version);
+    }
+}
+
+/// Writes a group of batches in one transaction and reports to each submitter.
+fn commit_group(conn: &Connection, group: Vec<(Batch, Done)>, version: &AtomicU64) {
+    if group.is_empty() {
+        return;
+    }
+    let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
+    match write_group(conn, &batches) {
+        Ok(reports) => {
+            version.fetch_add(1, Ordering::AcqRel);
+            for (done, report) in dones.into_iter().zip(reports) {
+                done(Ok(report));
+            }
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!("commit failed: {e}");
+            let message = e.to_string();
+            for done in dones {
+                done(Err(StoreError::Commit(message.clone())));
+            }
+        }
+    }
+}
+
+fn write_group(conn: &Connection, batches: &[Batch]) -> Result<Vec<CommitReport>, StoreError> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    let mut reports = Vec::with_capacity(batches.len());
+    let mut move_spans = conn.prepare_cached("INSERT OR IGNORE INTO spans SELECT * FROM stage_spans")?;
+    let mut move_llm = conn.prepare_cached("INSERT OR IGNORE INTO llm_calls SELECT * FROM stage_llm")?;
+    for batch in batches {
+        let mut report = CommitReport::default();
+        if !batch.spans.is_empty() {
+            let (unique, in_batch_duplicates) = unique_spans(&batch.spans);
+            stage_spans(conn, &unique)?;
+            report.spans = move_spans.execute([])? as u64;
+            report.duplicate_spans = (unique.len() as u64 - report.spans) + in_batch_duplicates;
+            report.llm_calls = move_llm.execute([])? as u64;
+            conn.execute_batch("DELETE FROM stage_spans; DELETE FROM stage_llm;")?;
+        }
+        if !batch.logs.is_empty() {
+            append_logs(conn, &batch.logs)?;
+            report.logs = batch.logs.len() as u64;
+        }
+        if !batch.metrics.is_empty() {
+            append_metrics(conn, &batch.metrics)?;
+            report.metric_points = batch.metrics.len() as u64;
+        }
+        reports.push(report);
+    }
+    join_genai_events(conn, batches)?;
+    conn.execute_batch("COMMIT")?;
+    Ok(reports)
+}
+
+/// Completes LLM calls' prompt and response from GenAI event log records, whichever
+/// arrived first: the calls of this group lacking text, and the calls that this group's
+/// events belong to.
+fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreError> {
+    let mut app = conn.appender_to_catalog_and_db("touched", "temp", "main")?;
+    let mut any = false;
+    for b in batches {
+        for l in &b.logs {
+            if let (Some(_), Some(t), Some(s)) = (&l.genai, &l.trace_id, &l.span_id) {
+                app.append_row(params![trace_key(t), span_key(s)])?;
+                any = true;
+            }
+        }
+        for s in &b.spans {
+            if let Some(llm) = &s.llm
+                && (llm.prompt.is_none() || llm.response.is_none())
+            {
+                app.append_row(params![trace_key(&s.trace_id), span_key(&s.span_id)])?;
+                any = true;
+            }
+        }
+    }
+    finish(app)?;
+    if !any {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "UPDATE llm_calls AS c SET
+             prompt = coalesce(c.prompt, j.prompt),
+             response = coalesce(c.response, j.response)
+         FROM (
+             SELECT l.trace_id, l.span_id,
+                    string_agg(l.genai_prompt, chr(10) || chr(10) ORDER BY l.time_ns) AS prompt,
+                    string_agg(l.genai_response, chr(10) || chr(10) ORDER BY l.time_ns) AS response
+             FROM logs l
+             JOIN (SELECT DISTINCT trace_id, span_id FROM touched) t
+               ON l.trace_id = t.trace_id AND l.span_id = t.span_id
+             WHERE l.genai_prompt IS NOT NULL OR l.genai_response IS NOT NULL
+             GROUP BY l.trace_id, l.span_id
+         ) j
+         WHERE c.trace_id = j.trace_id AND c.span_id = j.span_id
+           AND (c.prompt IS NULL OR c.response IS NULL);
+         DELETE FROM touched;",
+    )?;
+    Ok(())
+}
+
+/// The batch without repeated ids (a client that sent the same span twice in one
+/// request), and how many were dropped as repeats.
+fn unique_spans(spans: &[SpanRow]) -> (Vec<&SpanRow>, u64) {
+    let mut seen = HashSet::with_capacity(spans.len());
+    let unique: Vec<&SpanRow> = spans.iter().filter(|s| seen.insert((s.trace_id, s.span_id))).collect();
+    let repeats = (spans.len() - unique.len()) as u64;
+    (unique, repeats)
+}
+
+fn stage_spans(conn: &Connection, spans: &[&SpanRow]) -> Result<(), StoreError> {
+    let mut app = conn.appender_to_catalog_and_db("stage_spans", "temp", "main")?;
+    let mut llm_app = conn.appender_to_catalog_and_db("stage_llm", "temp", "main")?;
+    for s in spans {
+        let trace = trace_key(&s.trace_id);
+        let span = span_key(&s.span_id);
+        let duration = s.duration_ns();
+        app.append_row(params![
+            trace,
+            span,
+            s.parent_span_id.as_ref().map(span_key),
+            s.name,
+            s.kind as i8,
+            s.start_ns,
+            s.end_ns,
+            duration,
+            s.status as u8 as i8,
+            non_empty(&s.status_message),
+            s.service,
+            non_empty(&s.scope),
+            s.llm.is_some(),
+            s.attributes_json,
+            s.resource_json,
+            s.events_json,
+            s.links_json,
+        ])?;
+        if let Some(l) = &s.llm {
+            let is_error = s.status == crate::row::StatusCode::Error || l.error_type.is_some();
+            llm_app.append_row(params![
+                trace,
+                span,
+                s.start_ns,
+                duration,
+                s.service,
+                l.provider,
+                l.operation,
+                l.request_model,
+                l.response_model,
+                l.model(),
+                l.input_tokens,
+                l.output_tokens,
+                l.cache_read_tokens,
+                l.cache_write_tokens,
+                l.reasoning_tokens,
+                l.reported_cost_usd,
+                l.finish_reason,
+                is_error,
+                l.error_type,
+                l.error_message,
+                l.session_id,
+                l.user_id,
+                l.prompt,
+                l.response,
+            ])?;
+        }
+    }
+    finish(app)?;
+    finish(llm_app)
+}
+
+fn append_logs(conn: &Connection, logs: &[LogRow]) -> Result<(), StoreError> {
+    let mut app = conn.appender("logs")?;
+    for l in logs {
+        app.append_row(params![
+            l.time_ns,
+            l.trace_id.as_ref().map(trace_key),
+            l.span_id.as_ref().map(span_key),
+            l.severity_number,
+            non_empty(&l.severity_text),
+            non_empty(&l.event_name),
+            l.service,
+            l.body_json,
+            l.attributes_json,
+            l.resource_json,
+            l.genai.as_ref().and_then(|g| g.prompt()),
+            l.genai.as_ref().and_then(|g| g.response()),
+        ])?;
+    }
+    finish(app)
+}
+
+fn append_metrics(conn: &Connection, points: &[MetricPoint]) -> Result<(), StoreError> {
+    let mut app = conn.appender("metric_points")?;
+    for p in points {
+        app.append_row(params![
+            p.time_ns,
+            p.start_time_ns,
+            p.name,
+            p.kind,
+            non_empty(&p.unit),
+            p.service,
+            p.attributes_json,
+            p.value,
+            p.count,
+            p.sum,
+            p.bucket_bounds_json,
+            p.bucket_counts_json,
+        ])?;
+    }
+    finish(app)
+}
+
+/// Flushes an appender and reports its error; dropping one would swallow it.
+fn finish(mut app: Appender<'_>) -> Result<(), StoreError> {
+    app.flush()?;
+    Ok(())
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}

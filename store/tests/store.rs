@@ -1,0 +1,279 @@
+//! The store against known rows: dedup, every typed query's figures, prices and cost,
+//! retention, and the errors opening a wrong path gives.
+
+use store::*;
+
+const T0: i64 = 1_800_000_000_000_000_000;
+const MS: i64 = 1_000_000;
+
+fn span(trace: u8, span: u8, parent: Option<u8>, start_ms: i64, dur_ms: i64) -> SpanRow {
+    SpanRow {
+        trace_id: [trace; 16],
+        span_id: [span; 8],
+        parent_span_id: parent.map(|p| [p; 8]),
+        name: format!("span-{trace}-{span}"),
+        kind: 1,
+        start_ns: T0 + start_ms * MS,
+        end_ns: T0 + (start_ms + dur_ms) * MS,
+        service: "svc-a".into(),
+        attributes_json: "{}".into(),
+        resource_json: "{}".into(),
+        events_json: "[]".into(),
+        links_json: "[]".into(),
+        ..SpanRow::default()
+    }
+}
+
+fn call(mut row: SpanRow, model: &str, input: i64, output: i64) -> SpanRow {
+    row.llm = Some(LlmCall {
+        provider: Some("openai".into()),
+        operation: Some("chat".into()),
+        response_model: Some(model.into()),
+        input_tokens: Some(input),
+        output_tokens: Some(output),
+        prompt: Some("user: what is the refund policy?".into()),
+        response: Some("Refunds take 5 days.".into()),
+        ..LlmCall::default()
+    });
+    row
+}
+
+fn failed(mut row: SpanRow, request_model: &str, error: &str) -> SpanRow {
+    row.status = StatusCode::Error;
+    row.status_message = format!("{error}: boom");
+    row.llm = Some(LlmCall {
+        provider: Some("openai".into()),
+        request_model: Some(request_model.into()),
+        error_type: Some(error.into()),
+        error_message: Some(format!("{error}: boom")),
+        ..LlmCall::default()
+    });
+    row
+}
+
+/// Trace 1: root + two gpt-4o calls; trace 2: root + a failed gpt-4o-mini call + an
+/// unpriced model call; trace 3 an hour later: a claude call with cache tokens.
+fn known_rows() -> Vec<SpanRow> {
+    let mut claude = call(span(3, 31, None, 3_600_000, 2_000), "claude-3-5-sonnet-20241022", 1_000_000, 100_000);
+    if let Some(l) = claude.llm.as_mut() {
+        l.cache_read_tokens = Some(400_000);
+        l.cache_write_tokens = Some(100_000);
+    }
+    vec![
+        span(1, 1, None, 0, 1_000),
+        call(span(1, 2, Some(1), 10, 400), "gpt-4o-2024-08-06", 1_000_000, 0),
+        call(span(1, 3, Some(1), 500, 300), "gpt-4o-2024-08-06", 0, 1_000_000),
+        span(2, 1, None, 100, 900),
+        failed(span(2, 2, Some(1), 110, 50), "gpt-4o-mini", "RateLimitError"),
+        call(span(2, 3, Some(1), 200, 700), "my-local-model", 10, 10),
+        claude,
+    ]
+}
+
+fn store_with_known_rows() -> Store {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let report = writer.write(Batch { spans: known_rows(), ..Batch::default() }).unwrap();
+    assert_eq!(report.spans, 7);
+    assert_eq!(report.llm_calls, 5);
+    writer.close().unwrap();
+    store
+}
+
+#[test]
+fn duplicates_are_stored_once_within_and_across_batches() {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let v0 = store.data_version();
+    let mut rows = known_rows();
+    rows.push(rows[1].clone());
+    let first = writer.write(Batch { spans: rows, ..Batch::default() }).unwrap();
+    assert_eq!((first.spans, first.duplicate_spans, first.llm_calls), (7, 1, 5));
+    assert!(store.data_version() > v0);
+    let again = writer.write(Batch { spans: known_rows(), ..Batch::default() }).unwrap();
+    assert_eq!((again.spans, again.duplicate_spans, again.llm_calls), (0, 7, 0));
+    let s = store.reader().unwrap().summary(&Filter::default()).unwrap();
+    assert_eq!((s.spans, s.traces, s.llm_calls), (7, 3, 5));
+}
+
+#[test]
+fn summary_counts_and_prices_every_call_once() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let s = r.summary(&Filter::default()).unwrap();
+    assert_eq!(s.llm_calls, 5);
+    assert_eq!(s.errors, 1);
+    assert_eq!(s.input_tokens, 2_000_010);
+    assert_eq!(s.output_tokens, 1_100_010);
+    assert_eq!(s.cache_read_tokens, 400_000);
+    assert_eq!(s.cache_write_tokens, 100_000);
+    // gpt-4o: 1M input at $2.50 + 1M output at $10. claude-3-5-sonnet: 500k plain input
+    // at $3, 400k cache reads at $0.30, 100k cache writes at $3.75, 100k output at $15.
+    let claude = 0.5 * 3.0 + 0.4 * 0.30 + 0.1 * 3.75 + 0.1 * 15.0;
+    assert!((s.cost_usd - (2.5 + 10.0 + claude)).abs() < 1e-9, "{}", s.cost_usd);
+    assert_eq!(s.unpriced_calls, 1);
+    assert_eq!(s.unpriced_models, vec!["my-local-model".to_string()]);
+    assert_eq!(s.first_start_ns, Some(T0));
+    assert_eq!(s.last_end_ns, Some(T0 + 3_602_000 * MS));
+    // Latencies 400, 300, 50, 700, 2000 ms: the median is 400.
+    assert!((s.latency_ms[0] - 400.0).abs() < 1e-9);
+}
+
+#[test]
+fn a_price_change_reprices_history_and_a_reported_cost_wins() {
+    let store = store_with_known_rows();
+    let mut table = PriceTable::bundled();
+    table.set("my-local-model", Price { input: 1000.0, output: 1000.0, cache_read: None, cache_write: None });
+    store.set_prices(table);
+    let mut r = store.reader().unwrap();
+    let m = r.per_model(&Filter { models: vec!["my-local-*".into()], ..Filter::default() }).unwrap();
+    assert_eq!(m.len(), 1);
+    assert!((m[0].cost_usd - 0.02).abs() < 1e-12);
+    assert_eq!(m[0].unpriced_calls, 0);
+
+    let writer = store.writer().unwrap();
+    let mut reported = call(span(9, 1, None, 0, 10), "gpt-4o", 1_000_000, 0);
+    reported.llm.as_mut().unwrap().reported_cost_usd = Some(0.5);
+    writer.write(Batch { spans: vec![reported], ..Batch::default() }).unwrap();
+    let t = r.trace(u128::from_be_bytes([9; 16])).unwrap();
+    assert_eq!(t.spans[0].cost_usd, Some(0.5));
+}
+
+#[test]
+fn per_model_and_filters_select_what_they_say() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let m = r.per_model(&Filter::default()).unwrap();
+    let names: Vec<_> = m.iter().map(|m| (m.model.as_str(), m.calls, m.errors)).collect();
+    assert_eq!(
+        names,
+        vec![
+            ("gpt-4o-2024-08-06", 2, 0),
+            ("claude-3-5-sonnet-20241022", 1, 0),
+            ("gpt-4o-mini", 1, 1),
+            ("my-local-model", 1, 0)
+        ]
+    );
+    let gpt = Filter { models: vec!["gpt-4o*".into()], ..Filter::default() };
+    let s = r.summary(&gpt).unwrap();
+    assert_eq!((s.llm_calls, s.errors, s.traces), (3, 1, 2));
+    let errors = Filter { status: StatusFilter::Error, ..Filter::default() };
+    assert_eq!(r.summary(&errors).unwrap().llm_calls, 1);
+    let later = Filter { from_ns: Some(T0 + 3_000_000 * MS), ..Filter::default() };
+    let s = r.summary(&later).unwrap();
+    assert_eq!((s.spans, s.llm_calls), (1, 1));
+    let text = Filter { text: Some("REFUND 5 days".into()), ..Filter::default() };
+    assert_eq!(r.calls_page(&text, CallSort::Start, SortDir::Asc, 0, 10).unwrap().1, 4);
+    assert!(r.summary(&Filter { models: vec!["gpt-[".into()], ..Filter::default() }).is_err());
+}
+
+#[test]
+fn time_series_percentiles_and_heatmap_bucket_as_documented() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let hour = 3_600_000 * MS;
+    let series = r.time_series(&Filter::default(), hour).unwrap();
+    let total: u64 = series.iter().map(|p| p.requests).sum();
+    assert_eq!(total, 5);
+    assert_eq!(series.iter().map(|p| p.bucket_start_ns).max(), Some(T0 / hour * hour + hour));
+    let lat = r.latency_percentiles(&Filter::default(), hour).unwrap();
+    assert_eq!(lat.iter().map(|p| p.count).collect::<Vec<_>>(), vec![4, 1]);
+    assert!((lat[1].p99_ms - 2000.0).abs() < 1e-9);
+    let heat = r.latency_heatmap(&Filter::default(), hour).unwrap();
+    let edges = &heat.latency_edges_ms;
+    assert_eq!(edges.first(), Some(&100.0));
+    assert!((edges.last().unwrap() - 5000.0).abs() < 1e-6);
+    // 50 ms is under the first edge; 2000 ms is between edges 6 (1880) and 7 (3066).
+    let mut cells: Vec<(usize, u64)> = heat.cells.iter().map(|c| (c.latency_bucket, c.count)).collect();
+    cells.sort();
+    assert!(cells.contains(&(0, 1)));
+    assert!(cells.contains(&(7, 1)), "{cells:?}");
+    assert_eq!(cells.iter().map(|c| c.1).sum::<u64>(), 5);
+}
+
+#[test]
+fn traces_page_and_trace_tree() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let (page, total) = r.traces_page(&Filter::default(), TraceSort::Duration, SortDir::Desc, 0, 2).unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].duration_ns, 2_000 * MS);
+    assert_eq!(page[1].llm_calls, 2);
+    assert_eq!(page[1].tokens, 2_000_000);
+    assert!(!page[1].has_error);
+    let (errors_first, _) = r.traces_page(&Filter::default(), TraceSort::Status, SortDir::Desc, 0, 1).unwrap();
+    assert!(errors_first[0].has_error);
+
+    let tree = r.trace(u128::from_be_bytes([1; 16])).unwrap();
+    let shape: Vec<_> = tree.spans.iter().map(|s| (s.name.as_str(), s.depth)).collect();
+    assert_eq!(shape, vec![("span-1-1", 0), ("span-1-2", 1), ("span-1-3", 1)]);
+    assert_eq!(tree.spans[1].model.as_deref(), Some("gpt-4o-2024-08-06"));
+    assert!(r.trace(42).unwrap().spans.is_empty());
+}
+
+#[test]
+fn top_errors_name_type_model_and_message() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let e = r.top_errors(&Filter::default(), 10).unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!((e[0].error_type.as_str(), e[0].model.as_str(), e[0].count), ("RateLimitError", "gpt-4o-mini", 1));
+    assert_eq!(e[0].example_message.as_deref(), Some("RateLimitError: boom"));
+    assert!((e[0].share - 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn retention_prunes_the_oldest_and_clear_empties() {
+    let store = store_with_known_rows();
+    let writer = store.writer().unwrap();
+    let pruned = writer.prune_before(T0 + 3_000_000 * MS).unwrap();
+    assert_eq!(pruned.spans, 6);
+    let mut r = store.reader().unwrap();
+    assert_eq!(r.summary(&Filter::default()).unwrap().llm_calls, 1);
+    writer.clear_all().unwrap();
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 0);
+}
+
+#[test]
+fn logs_and_metric_points_are_stored() {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let report = writer
+        .write(Batch {
+            logs: vec![LogRow { time_ns: T0, event_name: "gen_ai.user.message".into(), ..LogRow::default() }],
+            metrics: vec![MetricPoint { time_ns: T0, name: "gen_ai.client.token.usage".into(), kind: "histogram".into(), count: Some(3), ..MetricPoint::default() }],
+            ..Batch::default()
+        })
+        .unwrap();
+    assert_eq!((report.logs, report.metric_points), (1, 1));
+}
+
+#[test]
+fn files_reopen_with_their_data_and_wrong_paths_say_why() {
+    let dir = std::env::temp_dir().join(format!("store-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.duckdb");
+    {
+        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        writer.write(Batch { spans: known_rows(), ..Batch::default() }).unwrap();
+        writer.close().unwrap();
+    }
+    let store = Store::open(&path, OpenMode::ReadOnly).unwrap();
+    assert_eq!(store.reader().unwrap().summary(&Filter::default()).unwrap().spans, 7);
+    assert!(matches!(store.writer(), Err(StoreError::ReadOnly)));
+    drop(store);
+
+    assert!(matches!(Store::open(&dir, OpenMode::ReadWrite), Err(StoreError::IsDirectory(_))));
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "hello, not a database").unwrap();
+    let e = Store::open(&text, OpenMode::ReadWrite).err().unwrap();
+    assert!(matches!(e, StoreError::NotADatabase(_)), "{e}");
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "hello, not a database");
+    let empty = dir.join("empty.duckdb");
+    std::fs::write(&empty, "").unwrap();
+    assert!(matches!(Store::open(&empty, OpenMode::ReadWrite), Err(StoreError::NotADatabase(_))));
+    assert!(Store::open(&dir.join("missing.duckdb"), OpenMode::ReadOnly).is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,74 @@
+//! The dumps captured from real instrumentations import, and `stats --json` reports
+//! exactly what each `*.truth.json` says; importing one twice changes nothing.
+
+use crate::util::{Scratch, fixture, run, stderr, stdout};
+use serde_json::Value;
+
+fn stats(db: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["stats", "--db", db, "--json"];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(out.status.success(), "stats failed: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("stats --json prints one JSON object")
+}
+
+fn check(dump: &str) {
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap()).unwrap();
+    let file = std::fs::read_dir(std::path::Path::new(&fixture("")))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_stem().is_some_and(|s| s == dump) && !p.to_string_lossy().ends_with(".truth.json"))
+        .unwrap();
+    let dir = Scratch::new(dump);
+    let db = dir.path("t.duckdb");
+    let out = run(&["import", "--db", &db, file.to_str().unwrap()]);
+    assert!(out.status.success(), "import failed: {}{}", stdout(&out), stderr(&out));
+
+    let s = stats(&db, &[]);
+    assert_eq!(s["llm_calls"], truth["calls"], "{dump}: calls");
+    assert_eq!(s["errors"], truth["errors"], "{dump}: errors");
+    assert_eq!(s["input_tokens"], truth["input_tokens"], "{dump}: input tokens");
+    assert_eq!(s["output_tokens"], truth["output_tokens"], "{dump}: output tokens");
+    assert_eq!(s["cache_read_tokens"], truth["cached_tokens"], "{dump}: cache-read tokens");
+    // Each call sits under its own agent.step root: 2 spans and 1 trace per call.
+    assert_eq!(s["spans"].as_u64(), truth["calls"].as_u64().map(|c| c * 2));
+    assert_eq!(s["traces"], truth["calls"]);
+    let models = s["models"].as_array().unwrap();
+    let expected = truth["models"].as_object().unwrap();
+    assert_eq!(models.len(), expected.len(), "{dump}: models {models:?}");
+    for (name, t) in expected {
+        let m = models.iter().find(|m| m["model"] == name.as_str()).unwrap_or_else(|| panic!("{dump}: model {name} missing"));
+        for (ours, theirs) in [("calls", "calls"), ("errors", "errors"), ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens")] {
+            assert_eq!(m[ours], t[theirs], "{dump}: {name} {ours}");
+        }
+    }
+    // All the fixtures' models have bundled prices: nothing is silently priced at 0.
+    assert_eq!(s["unpriced_calls"], 0);
+    assert!(s["cost_usd"].as_f64().unwrap() > 0.0);
+
+    // Importing again stores nothing new and changes no figure.
+    let again = run(&["import", "--db", &db, file.to_str().unwrap()]);
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("0 stored"), "{}", stdout(&again));
+    assert_eq!(stats(&db, &[]), s);
+
+    // A model filter selects that model's figures.
+    let (name, t) = expected.iter().next().unwrap();
+    let one = stats(&db, &["--model", name]);
+    assert_eq!(one["llm_calls"], t["calls"]);
+}
+
+#[test]
+fn openinference_dump_reports_the_truth() {
+    check("openinference-openai");
+}
+
+#[test]
+fn openllmetry_dump_reports_the_truth() {
+    check("openllmetry-openai");
+}
+
+#[test]
+fn legacy_genai_protobuf_dump_reports_the_truth() {
+    check("legacy-genai");
+}

@@ -1,0 +1,158 @@
+//! Real OTLP clients over real sockets into `serve`: the Python SDK exporters (gRPC and
+//! HTTP/protobuf, plain and gzip) with real LLM instrumentations tracing the real
+//! `openai` client against a fake OpenAI server; HTTP/JSON bodies from the captured
+//! fixtures; and the Rust `opentelemetry-otlp` tonic exporter. Afterwards `stats`
+//! reports exactly what was sent.
+
+use crate::collector::Collector;
+use crate::util::{Scratch, fixture, run, stderr, stdout};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// The venv's Python that `tests/run.sh` sets up.
+pub fn python() -> String {
+    std::env::var("LLM_OBSERVATORY_PYTHON")
+        .expect("LLM_OBSERVATORY_PYTHON is unset: run the tests with tests/run.sh, which sets up the Python clients")
+}
+
+fn script(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python").join(name).display().to_string()
+}
+
+pub fn stats(db: &str) -> Value {
+    let out = run(&["stats", "--db", db, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// `stats` equals the truth a client reports (same shape as the fixtures' truth).
+pub fn assert_matches_truth(s: &Value, truth: &Value) {
+    assert_eq!(s["llm_calls"], truth["calls"], "calls");
+    assert_eq!(s["errors"], truth["errors"], "errors");
+    assert_eq!(s["input_tokens"], truth["input_tokens"], "input tokens");
+    assert_eq!(s["output_tokens"], truth["output_tokens"], "output tokens");
+    assert_eq!(s["cache_read_tokens"], truth["cached_tokens"], "cached tokens");
+    let models = s["models"].as_array().unwrap();
+    let expected = truth["models"].as_object().unwrap();
+    assert_eq!(models.len(), expected.len(), "{models:?} vs {expected:?}");
+    for (name, t) in expected {
+        let m = models.iter().find(|m| m["model"] == name.as_str()).unwrap_or_else(|| panic!("model {name} missing: {models:?}"));
+        for k in ["calls", "errors", "input_tokens", "output_tokens"] {
+            assert_eq!(m[k], t[k], "{name} {k}");
+        }
+    }
+}
+
+fn drive(instrumentation: &str, protocol: &str, gzip: bool) {
+    let dir = Scratch::new(&format!("py-{instrumentation}-{protocol}-{gzip}"));
+    let db = dir.path("live.duckdb");
+    let collector = Collector::start(&db, &[]);
+    let endpoint = if protocol == "grpc" { collector.grpc.clone() } else { collector.http.clone() };
+    let mut cmd = Command::new(python());
+    cmd.args([&script("drive_openai.py"), "--endpoint", &endpoint, "--protocol", protocol, "--instrumentation", instrumentation, "--calls", "40"])
+        .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true");
+    if gzip {
+        cmd.arg("--gzip");
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "driver failed: {}", String::from_utf8_lossy(&out.stderr));
+    let truth: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(truth["flushed"], true);
+    assert_eq!(truth["calls"], 40);
+    assert_eq!(truth["errors"], 4);
+    assert!(collector.stop().success(), "serve exits 0 on SIGTERM");
+    let s = stats(&db);
+    assert_matches_truth(&s, &truth);
+    assert_eq!(s["spans"], 80, "each call and its agent.step parent");
+    assert_eq!(s["traces"], 40);
+}
+
+#[test]
+fn python_grpc_exporter_with_openinference() {
+    drive("openinference", "grpc", false);
+}
+
+#[test]
+fn python_http_protobuf_exporter_with_openllmetry_gzip() {
+    drive("openllmetry", "http", true);
+}
+
+#[test]
+fn python_grpc_exporter_with_openllmetry_gzip() {
+    drive("openllmetry", "grpc", true);
+}
+
+#[test]
+fn python_http_protobuf_exporter_with_openinference() {
+    drive("openinference", "http", false);
+}
+
+#[test]
+fn http_json_bodies_plain_and_gzip() {
+    for (dump, gzip) in [("openinference-openai", false), ("openllmetry-openai", true)] {
+        let dir = Scratch::new(&format!("json-{dump}"));
+        let db = dir.path("live.duckdb");
+        let collector = Collector::start(&db, &[]);
+        let mut cmd = Command::new(python());
+        cmd.args([&script("post_json.py"), "--endpoint", &collector.http, &fixture(&format!("{dump}.jsonl"))]);
+        if gzip {
+            cmd.arg("--gzip");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(collector.stop().success());
+        let truth: Value = serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap()).unwrap();
+        assert_matches_truth(&stats(&db), &truth);
+    }
+}
+
+#[test]
+fn rust_opentelemetry_otlp_tonic_exporter() {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Span, Status, Tracer, TracerProvider as _};
+    use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+
+    let dir = Scratch::new("rust-exporter");
+    let db = dir.path("live.duckdb");
+    let collector = Collector::start(&db, &[]);
+    let endpoint = collector.grpc.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .with_compression(opentelemetry_otlp::Compression::Gzip)
+            .build()
+            .unwrap();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("rust-client").build())
+            .build();
+        let tracer = provider.tracer("e2e");
+        for i in 0..25i64 {
+            let mut span = tracer.start(format!("chat claude-3-5-haiku {i}"));
+            span.set_attribute(KeyValue::new("gen_ai.operation.name", "chat"));
+            span.set_attribute(KeyValue::new("gen_ai.provider.name", "anthropic"));
+            span.set_attribute(KeyValue::new("gen_ai.request.model", "claude-3-5-haiku"));
+            if i % 5 == 4 {
+                span.set_attribute(KeyValue::new("error.type", "overloaded_error"));
+                span.set_status(Status::error("529 overloaded"));
+            } else {
+                span.set_attribute(KeyValue::new("gen_ai.response.model", "claude-3-5-haiku-20241022"));
+                span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 100 + i));
+                span.set_attribute(KeyValue::new("gen_ai.usage.output_tokens", 10));
+            }
+            span.end();
+        }
+        provider.force_flush().unwrap();
+        provider.shutdown().unwrap();
+    });
+    assert!(collector.stop().success());
+    let s = stats(&db);
+    assert_eq!(s["llm_calls"], 25);
+    assert_eq!(s["errors"], 5);
+    let ok: i64 = (0..25).filter(|i| i % 5 != 4).map(|i| 100 + i).sum();
+    assert_eq!(s["input_tokens"], ok);
+    assert_eq!(s["output_tokens"], 200);
+}

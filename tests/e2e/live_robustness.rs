@@ -1,0 +1,226 @@
+//! What `serve` promises under stress: acknowledged spans survive SIGKILL and are never
+//! duplicated; a full queue answers with retryable errors and bounded memory; bad input
+//! gets the right status and the server keeps serving.
+
+use crate::collector::{Collector, peak_rss_kib};
+use crate::live_clients::stats;
+use crate::util::{Scratch, bin, run, stderr, stdout};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+use std::time::Duration;
+
+/// Request `n`: 10 spans, each a gpt-4o call, trace ids derived from `n`.
+fn request(n: u32) -> ExportTraceServiceRequest {
+    let spans = (0..10u32)
+        .map(|i| {
+            let mut trace = [0u8; 16];
+            trace[..4].copy_from_slice(&n.to_be_bytes());
+            trace[15] = 1;
+            let mut span = [0u8; 8];
+            span[..4].copy_from_slice(&i.to_be_bytes());
+            span[7] = 1;
+            let kv = |k: &str, v: any_value::Value| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+            Span {
+                trace_id: trace.to_vec(),
+                span_id: span.to_vec(),
+                name: "chat gpt-4o".into(),
+                kind: 3,
+                start_time_unix_nano: 1_790_000_000_000_000_000 + n as u64 * 1_000_000,
+                end_time_unix_nano: 1_790_000_000_000_000_000 + n as u64 * 1_000_000 + 500_000,
+                attributes: vec![
+                    kv("gen_ai.operation.name", any_value::Value::StringValue("chat".into())),
+                    kv("gen_ai.request.model", any_value::Value::StringValue("gpt-4o".into())),
+                    kv("gen_ai.usage.input_tokens", any_value::Value::IntValue(3)),
+                ],
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans { scope_spans: vec![ScopeSpans { spans, ..Default::default() }], ..Default::default() }],
+    }
+}
+
+#[test]
+fn acknowledged_spans_survive_sigkill_and_are_never_duplicated() {
+    let dir = Scratch::new("sigkill");
+    let db = dir.path("live.duckdb");
+    let collector = Collector::start(&db, &[]);
+    let endpoint = collector.grpc.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (acked, sent) = rt.block_on(async move {
+        let mut client = TraceServiceClient::connect(endpoint).await.unwrap();
+        let mut acked = Vec::new();
+        let mut sent = 0u32;
+        let mut collector = Some(collector);
+        for n in 0..100_000u32 {
+            sent = n + 1;
+            if n == 300 {
+                // Mid-stream, with requests in flight on other connections too.
+                collector.take().unwrap().kill();
+            }
+            match client.export(request(n)).await {
+                Ok(_) => acked.push(n),
+                Err(_) => break,
+            }
+        }
+        (acked, sent)
+    });
+    assert!(acked.len() >= 300, "{} acknowledged", acked.len());
+    // Reopen: every acknowledged span is there, once.
+    let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadOnly).unwrap();
+    let mut reader = store.reader().unwrap();
+    for &n in &acked {
+        let mut trace = [0u8; 16];
+        trace[..4].copy_from_slice(&n.to_be_bytes());
+        trace[15] = 1;
+        let t = reader.trace(u128::from_be_bytes(trace)).unwrap();
+        assert_eq!(t.spans.len(), 10, "acknowledged request {n} lost spans");
+    }
+    let s = reader.summary(&store::Filter::default()).unwrap();
+    assert!(s.spans >= acked.len() as u64 * 10 && s.spans <= sent as u64 * 10, "{} spans for {} acked of {sent}", s.spans, acked.len());
+    drop(reader);
+    drop(store);
+
+    // A client retrying everything after the restart stores each span once.
+    let collector = Collector::start(&db, &[]);
+    let endpoint = collector.grpc.clone();
+    rt.block_on(async move {
+        let mut client = TraceServiceClient::connect(endpoint).await.unwrap();
+        for n in 0..sent {
+            client.export(request(n)).await.unwrap();
+        }
+    });
+    assert!(collector.stop().success());
+    let s = stats(&db);
+    assert_eq!(s["spans"].as_u64().unwrap(), sent as u64 * 10);
+    assert_eq!(s["llm_calls"].as_u64().unwrap(), sent as u64 * 10);
+}
+
+#[test]
+fn a_full_queue_answers_retryable_errors_and_retries_store_everything_once() {
+    let dir = Scratch::new("overload");
+    let db = dir.path("live.duckdb");
+    let collector = Collector::start(&db, &["--queue-size", "2KB"]);
+    let pid = collector.child.id();
+    let out = bin()
+        .args(["loadgen", "--endpoint", &collector.grpc, "--protocol", "grpc", "--spans", "20000", "--concurrency", "8", "--batch", "200", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(report["retries"].as_u64().unwrap() > 0, "the tiny queue refused some requests: {report}");
+    assert_eq!(report["rejected"], 0);
+    let rss_mib = peak_rss_kib(pid) / 1024;
+    assert!(collector.stop().success());
+    let s = stats(&db);
+    assert_eq!(s["spans"], report["sent"]);
+    assert_eq!(report["acknowledged"], report["sent"]);
+    assert!(rss_mib < 400, "serve peaked at {rss_mib} MiB");
+}
+
+async fn post(url: &str, ct: &str, body: Vec<u8>, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut rb = reqwest::Client::new().post(format!("{url}/v1/traces")).header("content-type", ct).body(body);
+    for (k, v) in extra {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.unwrap()
+}
+
+#[test]
+fn bad_input_gets_the_right_status_and_the_server_keeps_serving() {
+    let dir = Scratch::new("bad-live");
+    let db = dir.path("live.duckdb");
+    let collector = Collector::start(&db, &["--token", "s3cret", "--max-message-size", "1MiB"]);
+    let (http, grpc) = (collector.http.clone(), collector.grpc.clone());
+    let auth = [("authorization", "Bearer s3cret")];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let good = request(1).encode_to_vec();
+        let ok = post(&http, "application/x-protobuf", good.clone(), &auth).await;
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.headers()["content-type"], "application/x-protobuf");
+
+        let r = post(&http, "application/x-protobuf", good.clone(), &[("authorization", "Bearer wrong")]).await;
+        assert_eq!(r.status(), 401);
+        let r = post(&http, "application/x-protobuf", vec![0xff, 0xff, 0x01, 0x02, 0x03], &auth).await;
+        assert_eq!(r.status(), 400);
+        let r = post(&http, "application/json", b"{\"name\": \"not otlp\"}".to_vec(), &auth).await;
+        assert_eq!(r.status(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("resourceSpans"), "{body}");
+        let r = post(&http, "text/plain", b"hello".to_vec(), &auth).await;
+        assert_eq!(r.status(), 415);
+        let mut gz = {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&good).unwrap();
+            e.finish().unwrap()
+        };
+        gz.truncate(gz.len() / 2);
+        let r = post(&http, "application/x-protobuf", gz, &[auth[0], ("content-encoding", "gzip")]).await;
+        assert_eq!(r.status(), 400, "truncated gzip");
+        let r = post(&http, "application/x-protobuf", vec![0u8; 200 << 20], &auth).await;
+        assert_eq!(r.status(), 413);
+
+        // A span with a 16-byte span id: refused by name, the rest stored.
+        let mut req = request(2);
+        req.resource_spans[0].scope_spans[0].spans[3].span_id = vec![7u8; 16];
+        let r = post(&http, "application/x-protobuf", req.encode_to_vec(), &auth).await;
+        assert_eq!(r.status(), 200);
+        let resp = ExportTraceServiceResponse::decode(r.bytes().await.unwrap()).unwrap();
+        let partial = resp.partial_success.unwrap();
+        assert_eq!(partial.rejected_spans, 1);
+        assert!(partial.error_message.contains("span id has 16 bytes, expected 8"), "{}", partial.error_message);
+
+        // gRPC: wrong token, and a message over the limit.
+        let mut client = TraceServiceClient::connect(grpc).await.unwrap();
+        let e = client.export(request(3)).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        let mut big = request(4);
+        big.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(2 << 20);
+        let mut r = tonic::Request::new(big);
+        r.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+        let e = client.export(r).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e:?}");
+        assert!(e.message().contains("limit"), "{}", e.message());
+
+        // Still serving.
+        let mut r = tonic::Request::new(request(5));
+        r.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+        client.export(r).await.unwrap();
+        assert_eq!(post(&http, "application/x-protobuf", request(6).encode_to_vec(), &auth).await.status(), 200);
+    });
+    assert!(collector.stop().success());
+    let s = stats(&db);
+    assert_eq!(s["spans"], 10 + 9 + 10 + 10);
+}
+
+#[test]
+fn a_port_in_use_or_a_locked_database_is_one_line_naming_it() {
+    let dir = Scratch::new("conflicts");
+    let db = dir.path("live.duckdb");
+    let first = Collector::start(&db, &[]);
+    let port = first.grpc.rsplit(':').next().unwrap().to_string();
+    let other = dir.path("other.duckdb");
+    let out = bin().args(["serve", "--db", &other, "--grpc", &format!("127.0.0.1:{port}"), "--http", "127.0.0.1:0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port} (OTLP/gRPC)")), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let out = bin().args(["serve", "--db", &db, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("is already open in another process"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let out = run(&["serve", "--db", &other, "--grpc", "0.0.0.0:0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--allow-remote"), "{}", stderr(&out));
+    assert!(first.stop().success());
+    std::thread::sleep(Duration::from_millis(10));
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the `llm-observatory` binary run as a user runs it, on real
+//! files, against real database files.
+
+mod bad_inputs;
+mod collector;
+mod fixtures;
+mod live_clients;
+mod live_logs;
+mod live_robustness;
+mod util;

@@ -1,0 +1,142 @@
+"""Drives the real `openai` client, traced by a real LLM instrumentation, against a
+small fake OpenAI-compatible server, exporting with the real OpenTelemetry SDK OTLP
+exporters. Prints, as JSON, what the fake server saw: the truth the collector must
+report.
+
+Each call sits under an `agent.step` span; every tenth call is answered 429."""
+
+import argparse
+import http.server
+import json
+import threading
+
+import openai
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+RESPONSE_MODELS = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18", "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14"}
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split()
+
+
+class Truth:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls = self.errors = self.input_tokens = self.output_tokens = self.cached_tokens = 0
+        self.models = {}
+
+    def add(self, model, error, input_tokens=0, output_tokens=0, cached=0):
+        with self.lock:
+            self.calls += 1
+            self.errors += error
+            self.input_tokens += input_tokens
+            self.output_tokens += output_tokens
+            self.cached_tokens += cached
+            m = self.models.setdefault(model, {"calls": 0, "errors": 0, "input_tokens": 0, "output_tokens": 0})
+            m["calls"] += 1
+            m["errors"] += error
+            m["input_tokens"] += input_tokens
+            m["output_tokens"] += output_tokens
+
+
+def fake_server(truth):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            model = body["model"]
+            prompt = " ".join(m["content"] for m in body["messages"])
+            if "FAIL429" in prompt:
+                truth.add(model, 1)
+                payload = {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}
+                self.reply(429, payload)
+                return
+            input_tokens = len(prompt.split()) + 7
+            answer = "Echo: " + " ".join(prompt.split()[:12])
+            output_tokens = len(answer.split())
+            cached = 4 if input_tokens % 3 == 0 else 0
+            truth.add(RESPONSE_MODELS[model], 0, input_tokens, output_tokens, cached)
+            self.reply(200, {
+                "id": "chatcmpl-test", "object": "chat.completion", "created": 1764000000,
+                "model": RESPONSE_MODELS[model],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
+                "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
+                          "total_tokens": input_tokens + output_tokens,
+                          "prompt_tokens_details": {"cached_tokens": cached}},
+            })
+
+        def reply(self, status, payload):
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def exporter(protocol, endpoint, gzip, token):
+    headers = {"authorization": f"Bearer {token}"} if token else None
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.exporter import Compression
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        return OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers,
+                                compression=Compression.Gzip if gzip else Compression.NoCompression)
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", headers=headers,
+                            compression=Compression.Gzip if gzip else Compression.NoCompression)
+
+
+def instrument(name, provider):
+    if name == "openinference":
+        from openinference.instrumentation.openai import OpenAIInstrumentor
+    else:
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("--protocol", choices=["grpc", "http"], required=True)
+    p.add_argument("--instrumentation", choices=["openinference", "openllmetry"], required=True)
+    p.add_argument("--calls", type=int, default=40)
+    p.add_argument("--gzip", action="store_true")
+    p.add_argument("--token")
+    a = p.parse_args()
+
+    truth = Truth()
+    server = fake_server(truth)
+    provider = TracerProvider(resource=Resource.create({"service.name": f"e2e-{a.instrumentation}"}))
+    processor = BatchSpanProcessor(exporter(a.protocol, a.endpoint, a.gzip, a.token), max_export_batch_size=16)
+    provider.add_span_processor(processor)
+    instrument(a.instrumentation, provider)
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key="test", max_retries=0)
+    tracer = provider.get_tracer("e2e-driver")
+    models = list(RESPONSE_MODELS)
+    for i in range(a.calls):
+        prompt = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(5 + i % 9))
+        if i % 10 == 9:
+            prompt += " FAIL429"
+        if i == 3:
+            prompt += " needle-zebra-4711"
+        with tracer.start_as_current_span("agent.step"):
+            try:
+                client.chat.completions.create(model=models[i % 3], messages=[{"role": "user", "content": prompt}])
+            except openai.RateLimitError:
+                pass
+    ok = provider.force_flush(30_000)
+    provider.shutdown()
+    server.shutdown()
+    print(json.dumps({"flushed": ok, "calls": truth.calls, "errors": truth.errors, "input_tokens": truth.input_tokens,
+                      "output_tokens": truth.output_tokens, "cached_tokens": truth.cached_tokens, "models": truth.models}))
+
+
+if __name__ == "__main__":
+    main()
