@@ -29,4 +29,4 @@ pub use query::{
 pub use retention::Pruned;
 pub use row::{GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};
 pub use schema::SCHEMA_VERSION;
-pub use writer::{Batch, CommitReport, Writer};
+pub use writer::{Batch, CommitReport, Writer, WriterTimings};

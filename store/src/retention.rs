@@ -78,11 +78,8 @@ fn shrink(c: &Connection, max_bytes: u64) -> Result<Pruned, StoreError> {
             break;
         }
         let drop_share = (1.0 - max_bytes as f64 / used as f64 + 0.05).clamp(0.05, 1.0);
-        let cutoff: Option<i64> = c.query_row(
-            "SELECT quantile_disc(start_ns, ?) FROM spans",
-            [drop_share],
-            |r| r.get(0),
-        )?;
+        let cutoff: Option<i64> =
+            c.query_row(&format!("SELECT quantile_disc(start_ns, {drop_share:.4}) FROM spans"), [], |r| r.get(0))?;
         let Some(cutoff) = cutoff else { break };
         let p = delete_before(c, cutoff.saturating_add(1))?;
         total.spans += p.spans;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// Rows submitted together; they are committed together or not at all.
 #[derive(Debug, Default, Clone)]
@@ -46,6 +47,20 @@ pub struct CommitReport {
     pub metric_points: u64,
 }
 
+/// Where the writer's time went, summed since it started: for benchmarks and the
+/// collector's closing report.
+#[derive(Debug, Default)]
+pub struct WriterTimings {
+    /// Nanoseconds appending rows to the staging tables.
+    pub append_ns: AtomicU64,
+    /// Nanoseconds moving staged rows into the tables (duplicate check included).
+    pub insert_ns: AtomicU64,
+    /// Nanoseconds committing.
+    pub commit_ns: AtomicU64,
+    /// Commits made.
+    pub commits: AtomicU64,
+}
+
 type Done = Box<dyn FnOnce(Result<CommitReport, StoreError>) + Send>;
 
 enum Job {
@@ -58,6 +73,7 @@ enum Job {
 pub struct Writer {
     tx: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    timings: Arc<WriterTimings>,
 }
 
 /// Most rows taken into one commit; bounds the time a submitter waits behind others.
@@ -65,17 +81,30 @@ const GROUP_ROWS: usize = 256 * 1024;
 
 impl Writer {
     pub(crate) fn start(conn: Connection, version: Arc<AtomicU64>) -> Result<Writer, StoreError> {
+        // Rows are appended to staging tables first, outside the transaction: DuckDB's
+        // appender inside an explicit transaction leaves long strings pointing into its
+        // own buffers, which are gone by commit time. `batch` tells the batches of a
+        // group apart so that each gets its own report.
         conn.execute_batch(
-            "CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0;
-             CREATE TEMP TABLE stage_llm AS SELECT * FROM llm_calls LIMIT 0;
+            "CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
+             CREATE TEMP TABLE stage_llm AS SELECT *, 0::INTEGER AS batch FROM llm_calls LIMIT 0;
+             CREATE TEMP TABLE stage_logs AS SELECT * FROM logs LIMIT 0;
+             CREATE TEMP TABLE stage_metrics AS SELECT * FROM metric_points LIMIT 0;
              CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
         )?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let timings = Arc::new(WriterTimings::default());
+        let t = timings.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, version))
+            .spawn(move || run(conn, rx, version, t))
             .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
-        Ok(Writer { tx: Some(tx), thread: Some(thread) })
+        Ok(Writer { tx: Some(tx), thread: Some(thread), timings })
+    }
+
+    /// Where the writer's time went so far.
+    pub fn timings(&self) -> &WriterTimings {
+        &self.timings
     }
 
     /// Queues a batch; `done` is called on the writer thread once it is committed (or
@@ -138,7 +167,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>, version: Arc<AtomicU64>) {
+fn run(conn: Connection, rx: mpsc::Receiver<Job>, version: Arc<AtomicU64>, timings: Arc<WriterTimings>) {
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -153,24 +182,24 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>, version: Arc<AtomicU64>) {
                     }
                 }
                 Job::Run(f) => {
-                    commit_group(&conn, std::mem::take(&mut group), &version);
+                    commit_group(&conn, std::mem::take(&mut group), &version, &timings);
                     f(&conn);
                     version.fetch_add(1, Ordering::AcqRel);
                     next = rx.try_recv().ok();
                 }
             }
         }
-        commit_group(&conn, group, &version);
+        commit_group(&conn, group, &version, &timings);
     }
 }
 
 /// Writes a group of batches in one transaction and reports to each submitter.
-fn commit_group(conn: &Connection, group: Vec<(Batch, Done)>, version: &AtomicU64) {
+fn commit_group(conn: &Connection, group: Vec<(Batch, Done)>, version: &AtomicU64, timings: &WriterTimings) {
     if group.is_empty() {
         return;
     }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
-    match write_group(conn, &batches) {
+    match write_group(conn, &batches, timings) {
         Ok(reports) => {
             version.fetch_add(1, Ordering::AcqRel);
             for (done, report) in dones.into_iter().zip(reports) {
@@ -188,33 +217,49 @@ fn commit_group(conn: &Connection, group: Vec<(Batch, Done)>, version: &AtomicU6
     }
 }
 
-fn write_group(conn: &Connection, batches: &[Batch]) -> Result<Vec<CommitReport>, StoreError> {
-    conn.execute_batch("BEGIN TRANSACTION")?;
+fn write_group(conn: &Connection, batches: &[Batch], timings: &WriterTimings) -> Result<Vec<CommitReport>, StoreError> {
+    let elapsed = |since: Instant| since.elapsed().as_nanos() as u64;
+    let step = |what: &'static str| move |e: duckdb::Error| StoreError::Commit(format!("{what}: {e}"));
+    conn.execute_batch("DELETE FROM stage_spans; DELETE FROM stage_llm; DELETE FROM stage_logs; DELETE FROM stage_metrics;")?;
+    let t = Instant::now();
     let mut reports = Vec::with_capacity(batches.len());
-    let mut move_spans = conn.prepare_cached("INSERT OR IGNORE INTO spans SELECT * FROM stage_spans")?;
-    let mut move_llm = conn.prepare_cached("INSERT OR IGNORE INTO llm_calls SELECT * FROM stage_llm")?;
-    for batch in batches {
-        let mut report = CommitReport::default();
-        if !batch.spans.is_empty() {
-            let (unique, in_batch_duplicates) = unique_spans(&batch.spans);
-            stage_spans(conn, &unique)?;
-            report.spans = move_spans.execute([])? as u64;
-            report.duplicate_spans = (unique.len() as u64 - report.spans) + in_batch_duplicates;
-            report.llm_calls = move_llm.execute([])? as u64;
-            conn.execute_batch("DELETE FROM stage_spans; DELETE FROM stage_llm;")?;
-        }
-        if !batch.logs.is_empty() {
-            append_logs(conn, &batch.logs)?;
-            report.logs = batch.logs.len() as u64;
-        }
-        if !batch.metrics.is_empty() {
-            append_metrics(conn, &batch.metrics)?;
-            report.metric_points = batch.metrics.len() as u64;
-        }
-        reports.push(report);
+    for (i, batch) in batches.iter().enumerate() {
+        let (unique, in_batch_duplicates) = unique_spans(&batch.spans);
+        stage_spans(conn, &unique, i as i32).map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
+        append_logs(conn, &batch.logs).map_err(|e| StoreError::Commit(format!("staging logs: {e}")))?;
+        append_metrics(conn, &batch.metrics).map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
+        reports.push(CommitReport {
+            duplicate_spans: in_batch_duplicates + unique.len() as u64,
+            logs: batch.logs.len() as u64,
+            metric_points: batch.metrics.len() as u64,
+            ..CommitReport::default()
+        });
     }
-    join_genai_events(conn, batches)?;
+    timings.append_ns.fetch_add(elapsed(t), Ordering::Relaxed);
+
+    let t = Instant::now();
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    {
+        let mut move_spans = conn.prepare_cached("INSERT OR IGNORE INTO spans SELECT * EXCLUDE (batch) FROM stage_spans WHERE batch = ?")?;
+        let mut move_llm = conn.prepare_cached("INSERT OR IGNORE INTO llm_calls SELECT * EXCLUDE (batch) FROM stage_llm WHERE batch = ?")?;
+        for (i, report) in reports.iter_mut().enumerate() {
+            if batches[i].spans.is_empty() {
+                continue;
+            }
+            report.spans = move_spans.execute([i as i32]).map_err(step("storing spans"))? as u64;
+            // Until here `duplicate_spans` held repeats within the batch plus the unique count.
+            report.duplicate_spans -= report.spans;
+            report.llm_calls = move_llm.execute([i as i32]).map_err(step("storing LLM calls"))? as u64;
+        }
+    }
+    conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs; INSERT INTO metric_points SELECT * FROM stage_metrics;")
+        .map_err(step("storing logs and metrics"))?;
+    join_genai_events(conn, batches).map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
+    timings.insert_ns.fetch_add(elapsed(t), Ordering::Relaxed);
+    let t = Instant::now();
     conn.execute_batch("COMMIT")?;
+    timings.commit_ns.fetch_add(elapsed(t), Ordering::Relaxed);
+    timings.commits.fetch_add(1, Ordering::Relaxed);
     Ok(reports)
 }
 
@@ -274,68 +319,68 @@ fn unique_spans(spans: &[SpanRow]) -> (Vec<&SpanRow>, u64) {
     (unique, repeats)
 }
 
-fn stage_spans(conn: &Connection, spans: &[&SpanRow]) -> Result<(), StoreError> {
+fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), StoreError> {
     let mut app = conn.appender_to_catalog_and_db("stage_spans", "temp", "main")?;
-    let mut llm_app = conn.appender_to_catalog_and_db("stage_llm", "temp", "main")?;
     for s in spans {
-        let trace = trace_key(&s.trace_id);
-        let span = span_key(&s.span_id);
-        let duration = s.duration_ns();
         app.append_row(params![
-            trace,
-            span,
+            trace_key(&s.trace_id),
+            span_key(&s.span_id),
             s.parent_span_id.as_ref().map(span_key),
-            s.name,
+            s.name.as_str(),
             s.kind as i8,
             s.start_ns,
             s.end_ns,
-            duration,
+            s.duration_ns(),
             s.status as u8 as i8,
             non_empty(&s.status_message),
-            s.service,
+            s.service.as_str(),
             non_empty(&s.scope),
             s.llm.is_some(),
-            s.attributes_json,
-            s.resource_json,
-            s.events_json,
-            s.links_json,
+            s.attributes_json.as_str(),
+            s.resource_json.as_str(),
+            s.events_json.as_str(),
+            s.links_json.as_str(),
+            batch,
         ])?;
-        if let Some(l) = &s.llm {
-            let is_error = s.status == crate::row::StatusCode::Error || l.error_type.is_some();
-            llm_app.append_row(params![
-                trace,
-                span,
-                s.start_ns,
-                duration,
-                s.service,
-                l.provider,
-                l.operation,
-                l.request_model,
-                l.response_model,
-                l.model(),
-                l.input_tokens,
-                l.output_tokens,
-                l.cache_read_tokens,
-                l.cache_write_tokens,
-                l.reasoning_tokens,
-                l.reported_cost_usd,
-                l.finish_reason,
-                is_error,
-                l.error_type,
-                l.error_message,
-                l.session_id,
-                l.user_id,
-                l.prompt,
-                l.response,
-            ])?;
-        }
     }
     finish(app)?;
-    finish(llm_app)
+    let mut app = conn.appender_to_catalog_and_db("stage_llm", "temp", "main")?;
+    for s in spans {
+        let Some(l) = &s.llm else { continue };
+        let is_error = s.status == crate::row::StatusCode::Error || l.error_type.is_some();
+        app.append_row(params![
+            trace_key(&s.trace_id),
+            span_key(&s.span_id),
+            s.start_ns,
+            s.duration_ns(),
+            s.service.as_str(),
+            l.provider.as_deref(),
+            l.operation.as_deref(),
+            l.request_model.as_deref(),
+            l.response_model.as_deref(),
+            l.model(),
+            l.input_tokens,
+            l.output_tokens,
+            l.cache_read_tokens,
+            l.cache_write_tokens,
+            l.reasoning_tokens,
+            l.reported_cost_usd,
+            l.finish_reason.as_deref(),
+            is_error,
+            l.error_type.as_deref(),
+            l.error_message.as_deref(),
+            l.session_id.as_deref(),
+            l.user_id.as_deref(),
+            l.prompt.as_deref(),
+            l.response.as_deref(),
+            batch,
+        ])?;
+    }
+    finish(app)
 }
 
 fn append_logs(conn: &Connection, logs: &[LogRow]) -> Result<(), StoreError> {
-    let mut app = conn.appender("logs")?;
+    let mut app = conn.appender_to_catalog_and_db("stage_logs", "temp", "main")?;
     for l in logs {
         app.append_row(params![
             l.time_ns,
@@ -356,7 +401,7 @@ fn append_logs(conn: &Connection, logs: &[LogRow]) -> Result<(), StoreError> {
 }
 
 fn append_metrics(conn: &Connection, points: &[MetricPoint]) -> Result<(), StoreError> {
-    let mut app = conn.appender("metric_points")?;
+    let mut app = conn.appender_to_catalog_and_db("stage_metrics", "temp", "main")?;
     for p in points {
         app.append_row(params![
             p.time_ns,

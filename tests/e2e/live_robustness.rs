@@ -150,7 +150,7 @@ fn bad_input_gets_the_right_status_and_the_server_keeps_serving() {
         assert_eq!(r.status(), 400);
         let r = post(&http, "application/json", b"{\"name\": \"not otlp\"}".to_vec(), &auth).await;
         assert_eq!(r.status(), 400);
-        let body: serde_json::Value = r.json().await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
         assert!(body["message"].as_str().unwrap().contains("resourceSpans"), "{body}");
         let r = post(&http, "text/plain", b"hello".to_vec(), &auth).await;
         assert_eq!(r.status(), 415);

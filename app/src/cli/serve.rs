@@ -88,7 +88,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = Arc::new(store.writer()?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("otlp").build()?;
-    runtime.block_on(async {
+    let stats = runtime.block_on(async {
         let receivers = Receivers::start(config, writer.clone()).await?;
         println!("database {}", args.db.path().display());
         if let Some(a) = receivers.grpc_addr {
@@ -125,11 +125,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(r) = retention {
             r.abort();
         }
+        let stats = receivers.stats.clone();
         receivers.shutdown().await;
-        anyhow::Ok(())
+        anyhow::Ok(stats)
     })?;
     drop(runtime);
     let writer = Arc::try_unwrap(writer).map_err(|_| anyhow::anyhow!("the writer is still in use at shutdown"))?;
+    report_time(&stats, writer.timings());
     writer.close()?;
     eprintln!("stopped; everything acknowledged is committed");
     Ok(ExitCode::SUCCESS)
@@ -149,4 +151,24 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// Where the collector's time went, for the benchmark notes.
+fn report_time(stats: &ingest::receive::ReceiverStats, w: &store::WriterTimings) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = |ns: &std::sync::atomic::AtomicU64| ns.load(Relaxed) as f64 / 1e9;
+    eprintln!(
+        "received {} spans, {} log records, {} metric points ({} requests refused as overloaded); \
+         time: HTTP decode {:.2} s, normalize {:.2} s, append {:.2} s, dedup+insert {:.2} s, commit {:.2} s in {} commits",
+        stats.spans.load(Relaxed),
+        stats.logs.load(Relaxed),
+        stats.metric_points.load(Relaxed),
+        stats.overloaded.load(Relaxed),
+        s(&stats.decode_ns),
+        s(&stats.normalize_ns),
+        s(&w.append_ns),
+        s(&w.insert_ns),
+        s(&w.commit_ns),
+        w.commits.load(Relaxed),
+    );
 }

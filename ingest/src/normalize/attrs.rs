@@ -71,17 +71,6 @@ impl<'a> Attrs<'a> {
         out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
         out
     }
-
-    /// Keys with a prefix (without it) and their text values.
-    pub fn with_prefix(&self, prefix: &str) -> Vec<(&'a str, String)> {
-        let mut out: Vec<(&'a str, String)> = self
-            .map
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?, value_text(v)?)))
-            .collect();
-        out.sort();
-        out
-    }
 }
 
 /// A value as text: strings as they are, scalars written out, arrays joined by `, `,

@@ -12,7 +12,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use store::{SpanRow, StatusCode};
 
-pub(crate) use attrs::Attrs as AttrIndex;
 
 /// A span that could not be stored, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

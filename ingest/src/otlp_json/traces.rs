@@ -163,6 +163,7 @@ pub(crate) struct JAnyValue {
 }
 
 #[derive(Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
 pub(crate) struct JValues<T> {
     #[serde(default = "Vec::new", deserialize_with = "nullable_vec")]
     values: Vec<T>,

@@ -111,10 +111,12 @@ fn decode<T: Message + Default>(
     if !ctx.token.allows(auth) {
         return Err(error(enc, StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()));
     }
+    let t = std::time::Instant::now();
     let decoded = match enc {
         Encoding::Protobuf => T::decode(body.as_ref()).map_err(|e| format!("malformed protobuf body: {e}")),
         Encoding::Json => json(body).map_err(|e| format!("malformed OTLP JSON body: {e}")),
     };
+    ctx.pipeline.stats.decode_ns.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
     decoded.map(|t| (enc, t)).map_err(|m| error(enc, StatusCode::BAD_REQUEST, m))
 }
 

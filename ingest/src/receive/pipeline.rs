@@ -39,6 +39,10 @@ pub struct ReceiverStats {
     pub metric_points: AtomicU64,
     /// Requests answered with a retryable overload error.
     pub overloaded: AtomicU64,
+    /// Nanoseconds decoding HTTP bodies (gRPC bodies are decoded inside tonic).
+    pub decode_ns: AtomicU64,
+    /// Nanoseconds normalizing requests into rows.
+    pub normalize_ns: AtomicU64,
 }
 
 /// The shared path from decoded request to committed rows.
@@ -80,7 +84,9 @@ impl Pipeline {
 
     /// Stores a trace request; answers once committed.
     pub async fn traces(&self, req: ExportTraceServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+        let t = std::time::Instant::now();
         let n = normalize_traces(&req);
+        self.stats.normalize_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         drop(req);
         let accepted = accepted(n.rejected.iter().map(|r| r.reason.clone()).collect());
         let report = self.commit(encoded_bytes, Batch { spans: n.rows, ..Batch::default() }).await?;

@@ -85,10 +85,10 @@ impl Reader {
              SELECT count(*), count(*) FILTER (WHERE c.is_error),
                     coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
                     coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, coalesce(sum(c.cache_write_tokens), 0)::UBIGINT,
-                    coalesce(sum({COST}), 0), count(*) FILTER (WHERE {UNPRICED}),
-                    coalesce(list(DISTINCT c.model ORDER BY c.model) FILTER (WHERE {UNPRICED}), []),
-                    coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0.0, 0.0, 0.0]),
-                    coalesce(avg(c.duration_ns) / 1e6, 0)
+                    coalesce(sum({COST}), 0)::DOUBLE, count(*) FILTER (WHERE {UNPRICED}),
+                    coalesce(list_sort(list(DISTINCT c.model) FILTER (WHERE {UNPRICED})), []::VARCHAR[]),
+                    coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0, 0, 0]::DOUBLE[]),
+                    coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE
              FROM llm_calls c LEFT JOIN p ON p.model = c.model
              WHERE {}",
             w.sql

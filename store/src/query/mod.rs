@@ -116,7 +116,7 @@ impl Reader {
             .filter_map(|m| {
                 table.lookup(m).map(|p| {
                     format!(
-                        "({}, {:?}, {:?}, {:?}, {:?})",
+                        "({}, {:?}::DOUBLE, {:?}::DOUBLE, {:?}::DOUBLE, {:?}::DOUBLE)",
                         sql_string(m),
                         p.input,
                         p.output,
@@ -127,7 +127,7 @@ impl Reader {
             })
             .collect();
         Ok(if rows.is_empty() {
-            "p AS (SELECT NULL::VARCHAR AS model, 0.0 AS p_in, 0.0 AS p_out, 0.0 AS p_cr, 0.0 AS p_cw WHERE FALSE)".into()
+            "p AS (SELECT NULL::VARCHAR AS model, 0::DOUBLE AS p_in, 0::DOUBLE AS p_out, 0::DOUBLE AS p_cr, 0::DOUBLE AS p_cw WHERE FALSE)".into()
         } else {
             format!("p AS (SELECT * FROM (VALUES {}) t(model, p_in, p_out, p_cr, p_cw))", rows.join(", "))
         })
