@@ -6,7 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 /// A duration such as `90s`, `15m`, `1h`, `7d` in nanoseconds.
 pub fn duration_ns(text: &str) -> anyhow::Result<i64> {
-    let d = humantime::parse_duration(text).with_context(|| format!("{text:?} is not a duration (try 15m, 1h, 7d)"))?;
+    let d = humantime::parse_duration(text)
+        .with_context(|| format!("{text:?} is not a duration (try 15m, 1h, 7d)"))?;
     Ok(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
@@ -17,12 +18,19 @@ pub fn timestamp_ns(text: &str) -> anyhow::Result<i64> {
         return t.timestamp_nanos_opt().context("time out of range");
     }
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_nanos_opt().context("time out of range");
+        return d
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_nanos_opt()
+            .context("time out of range");
     }
     if let Ok(secs) = text.parse::<i64>() {
         return secs.checked_mul(1_000_000_000).context("time out of range");
     }
-    bail!("{text:?} is not a time (use RFC 3339 like 2026-11-27T10:00:00Z, a date like 2026-11-27, or Unix seconds)")
+    bail!(
+        "{text:?} is not a time (use RFC 3339 like 2026-11-27T10:00:00Z, a date like 2026-11-27, or Unix seconds)"
+    )
 }
 
 /// Now, in Unix nanoseconds.
@@ -38,9 +46,13 @@ pub fn rfc3339(ns: i64) -> String {
 /// A size such as `500MB`, `2GiB`, `1G` in bytes.
 pub fn size_bytes(text: &str) -> anyhow::Result<u64> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number.parse().with_context(|| format!("{text:?} is not a size (try 500MB or 2GB)"))?;
+    let number: f64 = number
+        .parse()
+        .with_context(|| format!("{text:?} is not a size (try 500MB or 2GB)"))?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -51,7 +63,9 @@ pub fn size_bytes(text: &str) -> anyhow::Result<u64> {
         "gib" => 1024.0 * 1024.0 * 1024.0,
         "t" | "tb" => 1e12,
         "tib" => 1024f64.powi(4),
-        other => bail!("{text:?}: unknown size unit {other:?} (use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB)"),
+        other => bail!(
+            "{text:?}: unknown size unit {other:?} (use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB)"
+        ),
     };
     Ok((number * factor) as u64)
 }

@@ -31,7 +31,14 @@ impl<'w> Sink<'w> {
     /// A sink into `writer`; with `None` it only counts (a dry run).
     pub fn new(writer: Option<&'w Writer>) -> Self {
         let (done_tx, done_rx) = mpsc::channel();
-        Sink { writer, max_in_flight: DEFAULT_IN_FLIGHT, done_tx, done_rx, in_flight: 0, totals: SinkTotals::default() }
+        Sink {
+            writer,
+            max_in_flight: DEFAULT_IN_FLIGHT,
+            done_tx,
+            done_rx,
+            in_flight: 0,
+            totals: SinkTotals::default(),
+        }
     }
 
     /// Submits rows; blocks while the writer is the maximum number of batches behind.
@@ -45,14 +52,22 @@ impl<'w> Sink<'w> {
         }
         let done = self.done_tx.clone();
         let len = rows.len();
-        writer.submit(Batch { spans: rows, ..Batch::default() }, move |r| {
-            let _ = done.send((len, r));
-        });
+        writer.submit(
+            Batch {
+                spans: rows,
+                ..Batch::default()
+            },
+            move |r| {
+                let _ = done.send((len, r));
+            },
+        );
         self.in_flight += 1;
     }
 
     fn account_one(&mut self) {
-        let Ok((len, r)) = self.done_rx.recv() else { return };
+        let Ok((len, r)) = self.done_rx.recv() else {
+            return;
+        };
         self.in_flight -= 1;
         match r {
             Ok(c) => {

@@ -5,7 +5,9 @@
 //! load generator and the benchmarks.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, InstrumentationScope, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, any_value::Value,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use rand::rngs::SmallRng;
@@ -48,25 +50,87 @@ struct Model {
 }
 
 const MODELS: &[Model] = &[
-    Model { name: "gpt-4o", response: "gpt-4o-2024-08-06", provider: "openai", median_ms: 900.0 },
-    Model { name: "gpt-4o-mini", response: "gpt-4o-mini-2024-07-18", provider: "openai", median_ms: 450.0 },
-    Model { name: "gpt-4.1-nano", response: "gpt-4.1-nano-2025-04-14", provider: "openai", median_ms: 300.0 },
-    Model { name: "claude-3-5-sonnet", response: "claude-3-5-sonnet-20241022", provider: "anthropic", median_ms: 1400.0 },
-    Model { name: "claude-3-5-haiku", response: "claude-3-5-haiku-20241022", provider: "anthropic", median_ms: 650.0 },
-    Model { name: "gemini-2.0-flash", response: "gemini-2.0-flash-001", provider: "gcp.gemini", median_ms: 420.0 },
-    Model { name: "llama-3.1-8b-local", response: "llama-3.1-8b-local", provider: "ollama", median_ms: 1800.0 },
+    Model {
+        name: "gpt-4o",
+        response: "gpt-4o-2024-08-06",
+        provider: "openai",
+        median_ms: 900.0,
+    },
+    Model {
+        name: "gpt-4o-mini",
+        response: "gpt-4o-mini-2024-07-18",
+        provider: "openai",
+        median_ms: 450.0,
+    },
+    Model {
+        name: "gpt-4.1-nano",
+        response: "gpt-4.1-nano-2025-04-14",
+        provider: "openai",
+        median_ms: 300.0,
+    },
+    Model {
+        name: "claude-3-5-sonnet",
+        response: "claude-3-5-sonnet-20241022",
+        provider: "anthropic",
+        median_ms: 1400.0,
+    },
+    Model {
+        name: "claude-3-5-haiku",
+        response: "claude-3-5-haiku-20241022",
+        provider: "anthropic",
+        median_ms: 650.0,
+    },
+    Model {
+        name: "gemini-2.0-flash",
+        response: "gemini-2.0-flash-001",
+        provider: "gcp.gemini",
+        median_ms: 420.0,
+    },
+    Model {
+        name: "llama-3.1-8b-local",
+        response: "llama-3.1-8b-local",
+        provider: "ollama",
+        median_ms: 1800.0,
+    },
 ];
 
 const SERVICES: &[Service] = &[
-    Service { name: "support-bot", convention: Convention::GenAiNew, scope: "opentelemetry.instrumentation.openai_v2", models: &[0, 1, 1, 3] },
-    Service { name: "search-api", convention: Convention::OpenInference, scope: "openinference.instrumentation.openai", models: &[1, 2, 2, 5] },
-    Service { name: "summarizer", convention: Convention::GenAiLegacy, scope: "opentelemetry.instrumentation.anthropic", models: &[3, 4, 4, 6] },
+    Service {
+        name: "support-bot",
+        convention: Convention::GenAiNew,
+        scope: "opentelemetry.instrumentation.openai_v2",
+        models: &[0, 1, 1, 3],
+    },
+    Service {
+        name: "search-api",
+        convention: Convention::OpenInference,
+        scope: "openinference.instrumentation.openai",
+        models: &[1, 2, 2, 5],
+    },
+    Service {
+        name: "summarizer",
+        convention: Convention::GenAiLegacy,
+        scope: "opentelemetry.instrumentation.anthropic",
+        models: &[3, 4, 4, 6],
+    },
 ];
 
 const TOPICS: &[&str] = &[
-    "refund policy", "password reset", "shipping times", "API rate limits", "invoice download",
-    "data export", "account deletion", "SSO setup", "webhook retries", "pricing tiers",
-    "GDPR request", "mobile app crash", "search relevance", "quarterly report", "onboarding checklist",
+    "refund policy",
+    "password reset",
+    "shipping times",
+    "API rate limits",
+    "invoice download",
+    "data export",
+    "account deletion",
+    "SSO setup",
+    "webhook retries",
+    "pricing tiers",
+    "GDPR request",
+    "mobile app crash",
+    "search relevance",
+    "quarterly report",
+    "onboarding checklist",
 ];
 const ASKS: &[&str] = &[
     "Summarize what our docs say about {}.",
@@ -102,7 +166,13 @@ impl Synth {
         // The mean of 1 / (1 + a sin) over a day is 1 / sqrt(1 - a^2).
         let gap_ns = span / cfg.traces.max(1) as f64 * (1.0 - RHYTHM * RHYTHM).sqrt();
         let rng = SmallRng::seed_from_u64(cfg.seed);
-        Synth { clock_ns: cfg.start_ns as f64, gap_ns, cfg, rng, emitted: 0 }
+        Synth {
+            clock_ns: cfg.start_ns as f64,
+            gap_ns,
+            cfg,
+            rng,
+            emitted: 0,
+        }
     }
 
     /// Traces generated so far.
@@ -140,7 +210,11 @@ impl Synth {
                     ..Default::default()
                 }),
                 scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope { name: SERVICES[i].scope.into(), version: "0.1.0".into(), ..Default::default() }),
+                    scope: Some(InstrumentationScope {
+                        name: SERVICES[i].scope.into(),
+                        version: "0.1.0".into(),
+                        ..Default::default()
+                    }),
                     spans,
                     schema_url: String::new(),
                 }],
@@ -186,7 +260,9 @@ impl Synth {
     }
 
     fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
-        LogNormal::new(median.ln(), sigma).expect("valid lognormal").sample(&mut self.rng)
+        LogNormal::new(median.ln(), sigma)
+            .expect("valid lognormal")
+            .sample(&mut self.rng)
     }
 
     fn trace(&mut self, service: usize, start: i64, out: &mut Vec<Span>) {
@@ -223,7 +299,8 @@ impl Synth {
         let calls = 1 + self.rng.random_range(0..3);
         for c in 0..calls {
             let model_index = svc.models[self.rng.random_range(0..svc.models.len())];
-            let (span, ok) = self.llm_span(svc, model_index, &trace_id, &root_id, t, topic, incident);
+            let (span, ok) =
+                self.llm_span(svc, model_index, &trace_id, &root_id, t, topic, incident);
             t = span.end_time_unix_nano as i64 + self.lognormal(1e6, 0.5) as i64;
             children.push(span);
             if !ok {
@@ -233,7 +310,12 @@ impl Synth {
             if c + 1 < calls && self.rng.random_bool(0.6) {
                 let dur = self.lognormal(120e6, 0.7) as i64;
                 let id = self.span_id();
-                let tool = ["get_order_status", "search_kb", "create_ticket", "lookup_customer"][self.rng.random_range(0..4)];
+                let tool = [
+                    "get_order_status",
+                    "search_kb",
+                    "create_ticket",
+                    "lookup_customer",
+                ][self.rng.random_range(0..4)];
                 children.push(Span {
                     trace_id: trace_id.clone(),
                     span_id: id,
@@ -242,7 +324,10 @@ impl Synth {
                     kind: 1,
                     start_time_unix_nano: t as u64,
                     end_time_unix_nano: (t + dur) as u64,
-                    attributes: vec![kv("gen_ai.operation.name", s("execute_tool")), kv("gen_ai.tool.name", s(tool))],
+                    attributes: vec![
+                        kv("gen_ai.operation.name", s("execute_tool")),
+                        kv("gen_ai.tool.name", s(tool)),
+                    ],
                     status: Some(Status::default()),
                     ..Default::default()
                 });
@@ -260,10 +345,19 @@ impl Synth {
             attributes: vec![
                 kv("gen_ai.operation.name", s("invoke_agent")),
                 kv("gen_ai.agent.name", s(svc.name)),
-                kv("session.id", s(&format!("sess-{:04}", self.rng.random_range(0..5000)))),
-                kv("user.id", s(&format!("user-{:04}", self.rng.random_range(0..2000)))),
+                kv(
+                    "session.id",
+                    s(&format!("sess-{:04}", self.rng.random_range(0..5000))),
+                ),
+                kv(
+                    "user.id",
+                    s(&format!("user-{:04}", self.rng.random_range(0..2000))),
+                ),
             ],
-            status: Some(Status { code: if failed { 2 } else { 0 }, message: String::new() }),
+            status: Some(Status {
+                code: if failed { 2 } else { 0 },
+                message: String::new(),
+            }),
             ..Default::default()
         });
         out.extend(children);
@@ -281,33 +375,57 @@ impl Synth {
         incident: bool,
     ) -> (Span, bool) {
         let model = &MODELS[model_index];
-        let slow = if incident && model.provider == "openai" { 4.0 } else { 1.0 };
+        let slow = if incident && model.provider == "openai" {
+            4.0
+        } else {
+            1.0
+        };
         let dur = (self.lognormal(model.median_ms * 1e6, 0.45) * slow) as i64;
-        let error_rate = if incident && model.provider == "openai" { 0.25 } else { 0.012 };
+        let error_rate = if incident && model.provider == "openai" {
+            0.25
+        } else {
+            0.012
+        };
         let error = self.rng.random_bool(error_rate).then(|| {
             let r: f64 = self.rng.random();
             if incident || r < 0.6 {
-                ("RateLimitError", "429", "Error code: 429 - Rate limit reached for requests")
+                (
+                    "RateLimitError",
+                    "429",
+                    "Error code: 429 - Rate limit reached for requests",
+                )
             } else if r < 0.85 {
                 ("APITimeoutError", "408", "Request timed out.")
             } else {
-                ("InternalServerError", "500", "Error code: 500 - The server had an error processing your request")
+                (
+                    "InternalServerError",
+                    "500",
+                    "Error code: 500 - The server had an error processing your request",
+                )
             }
         });
         let dur = if error.is_some() { dur / 3 } else { dur };
         let input = self.lognormal(650.0, 0.8).round().max(5.0) as i64;
         let output = self.lognormal(170.0, 0.7).round().max(1.0) as i64;
-        let cached = if model.provider != "ollama" && self.rng.random_bool(0.3) { input / 2 } else { 0 };
+        let cached = if model.provider != "ollama" && self.rng.random_bool(0.3) {
+            input / 2
+        } else {
+            0
+        };
         let ask = ASKS[self.rng.random_range(0..ASKS.len())].replace("{}", topic);
         let answer = ANSWERS[self.rng.random_range(0..ANSWERS.len())].replace("{}", topic);
-        let system = "You are a helpful assistant for Acme Cloud. Answer from the retrieved passages only.";
+        let system =
+            "You are a helpful assistant for Acme Cloud. Answer from the retrieved passages only.";
         let mut a = Vec::with_capacity(20);
         match svc.convention {
             Convention::GenAiNew => {
                 a.push(kv("gen_ai.operation.name", s("chat")));
                 a.push(kv("gen_ai.provider.name", s(model.provider)));
                 a.push(kv("gen_ai.request.model", s(model.name)));
-                a.push(kv("gen_ai.system_instructions", s(&format!("[{{\"type\":\"text\",\"content\":\"{system}\"}}]"))));
+                a.push(kv(
+                    "gen_ai.system_instructions",
+                    s(&format!("[{{\"type\":\"text\",\"content\":\"{system}\"}}]")),
+                ));
                 a.push(kv("gen_ai.input.messages", s(&serde_json::json!([{"role": "user", "parts": [{"type": "text", "content": ask}]}]).to_string())));
                 if error.is_none() {
                     a.push(kv("gen_ai.response.model", s(model.response)));
@@ -323,7 +441,13 @@ impl Synth {
             Convention::OpenInference => {
                 a.push(kv("openinference.span.kind", s("LLM")));
                 a.push(kv("llm.system", s(model.provider)));
-                a.push(kv("llm.invocation_parameters", s(&format!("{{\"model\": \"{}\", \"temperature\": 0.2}}", model.name))));
+                a.push(kv(
+                    "llm.invocation_parameters",
+                    s(&format!(
+                        "{{\"model\": \"{}\", \"temperature\": 0.2}}",
+                        model.name
+                    )),
+                ));
                 a.push(kv("llm.input_messages.0.message.role", s("system")));
                 a.push(kv("llm.input_messages.0.message.content", s(system)));
                 a.push(kv("llm.input_messages.1.message.role", s("user")));
@@ -364,12 +488,21 @@ impl Synth {
         let mut status = Status::default();
         if let Some((kind, code, message)) = error {
             a.push(kv("error.type", s(kind)));
-            a.push(kv("http.response.status_code", i(code.parse().expect("numeric code"))));
-            status = Status { code: 2, message: format!("{kind}: {message}") };
+            a.push(kv(
+                "http.response.status_code",
+                i(code.parse().expect("numeric code")),
+            ));
+            status = Status {
+                code: 2,
+                message: format!("{kind}: {message}"),
+            };
             events.push(span::Event {
                 time_unix_nano: (start + dur) as u64,
                 name: "exception".into(),
-                attributes: vec![kv("exception.type", s(&format!("openai.{kind}"))), kv("exception.message", s(message))],
+                attributes: vec![
+                    kv("exception.type", s(&format!("openai.{kind}"))),
+                    kv("exception.message", s(message)),
+                ],
                 dropped_attributes_count: 0,
             });
         }
@@ -391,7 +524,11 @@ impl Synth {
 }
 
 fn kv(key: &str, value: Value) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
 }
 
 fn s(v: &str) -> Value {
@@ -403,7 +540,12 @@ fn i(v: i64) -> Value {
 }
 
 fn arr(items: &[&str]) -> Value {
-    Value::ArrayValue(ArrayValue { values: items.iter().map(|v| AnyValue { value: Some(s(v)) }).collect() })
+    Value::ArrayValue(ArrayValue {
+        values: items
+            .iter()
+            .map(|v| AnyValue { value: Some(s(v)) })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -411,7 +553,12 @@ mod tests {
     use super::*;
 
     fn cfg(seed: u64) -> SynthConfig {
-        SynthConfig { traces: 200, start_ns: 1_700_000_000_000_000_000, end_ns: 1_700_086_400_000_000_000, seed }
+        SynthConfig {
+            traces: 200,
+            start_ns: 1_700_000_000_000_000_000,
+            end_ns: 1_700_086_400_000_000_000,
+            seed,
+        }
     }
 
     #[test]
@@ -436,7 +583,12 @@ mod tests {
         let mut g = Synth::new(cfg(1));
         let mut roots = 0;
         while let Some(req) = g.next_request(64) {
-            for span in req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
+            for span in req
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+            {
                 assert!(span.start_time_unix_nano >= 1_700_000_000_000_000_000);
                 assert!(span.end_time_unix_nano >= span.start_time_unix_nano);
                 roots += span.parent_span_id.is_empty() as u64;

@@ -52,7 +52,14 @@ fn import(dir: &Dir, files: &[&Path], strict: bool) -> (ImportReport, store::Sum
     let writer = store.writer().unwrap();
     let mut report = ImportReport::default();
     for f in files {
-        import_file(f, &writer, &ImportOptions { strict }, &(), &AtomicBool::new(false), &mut report);
+        import_file(
+            f,
+            &writer,
+            &ImportOptions { strict },
+            &(),
+            &AtomicBool::new(false),
+            &mut report,
+        );
     }
     writer.close().unwrap();
     let summary = store.reader().unwrap().summary(&Filter::default()).unwrap();
@@ -76,7 +83,10 @@ fn assert_clean(report: &ImportReport, summary: &store::Summary, requests: u64) 
 #[test]
 fn one_json_request_pretty_printed() {
     let d = Dir::new("single");
-    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&request(1)).unwrap()).unwrap();
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(&request(1)).unwrap(),
+    )
+    .unwrap();
     let f = d.file("dump.json", pretty.as_bytes());
     let (r, s) = import(&d, &[&f], false);
     assert_clean(&r, &s, 1);
@@ -95,7 +105,10 @@ fn json_lines_and_concatenated_objects() {
 #[test]
 fn json_array_of_requests() {
     let d = Dir::new("array");
-    let f = d.file("dump.json", format!("[{}, {}]", request(1), request(2)).as_bytes());
+    let f = d.file(
+        "dump.json",
+        format!("[{}, {}]", request(1), request(2)).as_bytes(),
+    );
     let (r, s) = import(&d, &[&f], false);
     assert_clean(&r, &s, 2);
 }
@@ -118,7 +131,10 @@ fn protobuf_message_and_length_prefixed_stream() {
 #[test]
 fn gzip_and_zstd_compressed_dumps() {
     let d = Dir::new("compressed");
-    let gz = d.file("a.jsonl.gz", &gzip(format!("{}\n{}\n", request(1), request(2)).as_bytes()));
+    let gz = d.file(
+        "a.jsonl.gz",
+        &gzip(format!("{}\n{}\n", request(1), request(2)).as_bytes()),
+    );
     let zst = d.file("b.bin", &zstd::encode_all(proto(3).as_slice(), 3).unwrap());
     let (r, s) = import(&d, &[&gz, &zst], false);
     assert_clean(&r, &s, 3);
@@ -137,13 +153,25 @@ fn what_generic_protobuf_json_printers_write() {
     let f = d.file("generic.json", json.as_bytes());
     let (r, s) = import(&d, &[&f], false);
     assert!(r.problems.is_empty(), "{:?}", r.problems);
-    assert_eq!((s.spans, s.llm_calls, s.errors, s.input_tokens, s.output_tokens), (1, 1, 1, 10, 5));
+    assert_eq!(
+        (
+            s.spans,
+            s.llm_calls,
+            s.errors,
+            s.input_tokens,
+            s.output_tokens
+        ),
+        (1, 1, 1, 10, 5)
+    );
 }
 
 #[test]
 fn importing_twice_changes_nothing() {
     let d = Dir::new("twice");
-    let f = d.file("dump.jsonl", format!("{}\n{}\n", request(1), request(2)).as_bytes());
+    let f = d.file(
+        "dump.jsonl",
+        format!("{}\n{}\n", request(1), request(2)).as_bytes(),
+    );
     let (first, s1) = import(&d, &[&f], false);
     let (second, s2) = import(&d, &[&f], false);
     assert_eq!((first.stored, first.duplicates), (4, 0));
@@ -162,10 +190,26 @@ fn bad_files_are_reported_and_do_not_stop_the_rest() {
     let (r, s) = import(&d, &[&garbage, &empty, &not_otlp, &text, &good], false);
     let reasons: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(reasons.len(), 4, "{reasons:?}");
-    assert!(reasons[0].contains("garbage.bin: not OTLP: neither JSON nor OTLP protobuf"), "{}", reasons[0]);
-    assert!(reasons[1].contains("empty.json: the file is empty"), "{}", reasons[1]);
-    assert!(reasons[2].contains("config.json:1: not an OTLP trace request"), "{}", reasons[2]);
-    assert!(reasons[3].contains("notes.txt: not OTLP: the file is text but not JSON"), "{}", reasons[3]);
+    assert!(
+        reasons[0].contains("garbage.bin: not OTLP: neither JSON nor OTLP protobuf"),
+        "{}",
+        reasons[0]
+    );
+    assert!(
+        reasons[1].contains("empty.json: the file is empty"),
+        "{}",
+        reasons[1]
+    );
+    assert!(
+        reasons[2].contains("config.json:1: not an OTLP trace request"),
+        "{}",
+        reasons[2]
+    );
+    assert!(
+        reasons[3].contains("notes.txt: not OTLP: the file is text but not JSON"),
+        "{}",
+        reasons[3]
+    );
     assert_eq!(s.llm_calls, 1);
 }
 
@@ -174,14 +218,33 @@ fn bad_lines_are_reported_with_their_line_and_the_good_ones_imported() {
     let d = Dir::new("lines");
     let wrong_id = request(2).replace("02ad6b7169203332", "02ad6b71692033");
     let truncated = &request(3)[..200];
-    let content = format!("{}\n{{\"resourceSpans\": [1, 2]}}\n{}\n{}", request(1), wrong_id, truncated);
+    let content = format!(
+        "{}\n{{\"resourceSpans\": [1, 2]}}\n{}\n{}",
+        request(1),
+        wrong_id,
+        truncated
+    );
     let f = d.file("dump.jsonl", content.as_bytes());
     let (r, s) = import(&d, &[&f], false);
     let reasons: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
-    assert!(reasons[0].contains("dump.jsonl:2: invalid type"), "{}", reasons[0]);
-    assert!(reasons[1].contains("dump.jsonl:3: span 1 of scope 0 of resource 0: span id has 7 bytes, expected 8"), "{}", reasons[1]);
-    assert!(reasons[2].contains("dump.jsonl:4: truncated"), "{}", reasons[2]);
+    assert!(
+        reasons[0].contains("dump.jsonl:2: invalid type"),
+        "{}",
+        reasons[0]
+    );
+    assert!(
+        reasons[1].contains(
+            "dump.jsonl:3: span 1 of scope 0 of resource 0: span id has 7 bytes, expected 8"
+        ),
+        "{}",
+        reasons[1]
+    );
+    assert!(
+        reasons[2].contains("dump.jsonl:4: truncated"),
+        "{}",
+        reasons[2]
+    );
     // Line 1 whole, and the root span of line 3.
     assert_eq!((s.spans, s.llm_calls), (3, 1));
     assert_eq!(r.rejected, 3);
@@ -200,14 +263,24 @@ fn a_truncated_protobuf_stream_reports_the_offset() {
     let (r, s) = import(&d, &[&f], false);
     assert_eq!(r.problems.len(), 1);
     let p = r.problems[0].to_string();
-    assert!(p.contains(&format!("stream.pb@{}: truncated: message of {} bytes, the file ends after 10", 4 + m.len(), second.len())), "{p}");
+    assert!(
+        p.contains(&format!(
+            "stream.pb@{}: truncated: message of {} bytes, the file ends after 10",
+            4 + m.len(),
+            second.len()
+        )),
+        "{p}"
+    );
     assert_eq!(s.llm_calls, 1);
 }
 
 #[test]
 fn strict_imports_nothing_of_a_file_with_a_bad_record() {
     let d = Dir::new("strict");
-    let f = d.file("dump.jsonl", format!("{}\nnot json\n", request(1)).as_bytes());
+    let f = d.file(
+        "dump.jsonl",
+        format!("{}\nnot json\n", request(1)).as_bytes(),
+    );
     let (r, s) = import(&d, &[&f], true);
     assert!(r.problems.iter().any(|p| p.reason.contains("--strict")));
     assert_eq!(s.spans, 0);

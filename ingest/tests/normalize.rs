@@ -73,10 +73,23 @@ fn otel_genai_new_names_and_structured_messages() {
     assert_eq!(c.model(), "gpt-4o-2024-08-06");
     assert_eq!(c.request_model.as_deref(), Some("gpt-4o"));
     assert_eq!((c.input_tokens, c.output_tokens), (Some(30), Some(19)));
-    assert_eq!((c.cache_read_tokens, c.cache_write_tokens, c.reasoning_tokens), (Some(4), Some(2), Some(7)));
+    assert_eq!(
+        (
+            c.cache_read_tokens,
+            c.cache_write_tokens,
+            c.reasoning_tokens
+        ),
+        (Some(4), Some(2), Some(7))
+    );
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
-    assert_eq!((c.session_id.as_deref(), c.user_id.as_deref()), (Some("conv-1"), Some("u-9")));
-    assert_eq!(c.prompt.as_deref(), Some("system: Be brief.\n\nuser: Hi there"));
+    assert_eq!(
+        (c.session_id.as_deref(), c.user_id.as_deref()),
+        (Some("conv-1"), Some("u-9"))
+    );
+    assert_eq!(
+        c.prompt.as_deref(),
+        Some("system: Be brief.\n\nuser: Hi there")
+    );
     assert_eq!(c.response.as_deref(), Some("Hello!\nlookup({\"id\":3})"));
 }
 
@@ -97,7 +110,10 @@ fn otel_genai_old_names_and_flattened_prompts() {
     }));
     assert_eq!(c.provider.as_deref(), Some("anthropic"));
     assert_eq!(c.model(), "claude-3-5-haiku");
-    assert_eq!((c.input_tokens, c.output_tokens, c.cache_read_tokens), (Some(11), Some(5), Some(3)));
+    assert_eq!(
+        (c.input_tokens, c.output_tokens, c.cache_read_tokens),
+        (Some(11), Some(5), Some(3))
+    );
     assert_eq!(c.prompt.as_deref(), Some("system: Be brief.\n\nuser: Why?"));
     assert_eq!(c.response.as_deref(), Some("Because."));
 }
@@ -113,7 +129,10 @@ fn genai_message_events_fill_prompt_and_response() {
         ]}),
     );
     let c = row.llm.unwrap();
-    assert_eq!(c.prompt.as_deref(), Some("system: Rules.\n\nuser: Question?"));
+    assert_eq!(
+        c.prompt.as_deref(),
+        Some("system: Rules.\n\nuser: Question?")
+    );
     assert_eq!(c.response.as_deref(), Some("Answer."));
     assert!(row.events_json.contains("gen_ai.user.message"));
 }
@@ -139,7 +158,15 @@ fn openinference_attributes_and_request_model_from_invocation_parameters() {
     assert_eq!(c.operation.as_deref(), Some("llm"));
     assert_eq!(c.model(), "gpt-4o-mini-2024-07-18");
     assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
-    assert_eq!((c.input_tokens, c.output_tokens, c.cache_read_tokens, c.reasoning_tokens), (Some(30), Some(19), Some(4), Some(2)));
+    assert_eq!(
+        (
+            c.input_tokens,
+            c.output_tokens,
+            c.cache_read_tokens,
+            c.reasoning_tokens
+        ),
+        (Some(30), Some(19), Some(4), Some(2))
+    );
     assert_eq!(c.reported_cost_usd, Some(0.25));
     assert_eq!(c.prompt.as_deref(), Some("user: Ping"));
     assert_eq!(c.response.as_deref(), Some("Pong"));
@@ -156,7 +183,9 @@ fn openinference_input_and_output_values_are_read_when_messages_are_absent() {
     }));
     assert_eq!(c.prompt.as_deref(), Some("user: needle here"));
     assert_eq!(c.response.as_deref(), Some("found it"));
-    let plain = llm(json!({ "openinference.span.kind": "LLM", "llm.model_name": "m", "input.value": "just text" }));
+    let plain = llm(
+        json!({ "openinference.span.kind": "LLM", "llm.model_name": "m", "input.value": "just text" }),
+    );
     assert_eq!(plain.prompt.as_deref(), Some("just text"));
 }
 
@@ -174,7 +203,10 @@ fn openllmetry_traceloop_names_and_openlit_cost() {
     }));
     assert_eq!(c.operation.as_deref(), Some("chat"));
     assert_eq!((c.input_tokens, c.output_tokens), (Some(8), Some(2)));
-    assert_eq!((c.session_id.as_deref(), c.user_id.as_deref()), (Some("trl-s"), Some("trl-u")));
+    assert_eq!(
+        (c.session_id.as_deref(), c.user_id.as_deref()),
+        (Some("trl-s"), Some("trl-u"))
+    );
     assert_eq!(c.reported_cost_usd, Some(0.0123));
 }
 
@@ -194,7 +226,8 @@ fn first_match_wins_between_conventions() {
     assert_eq!(c.provider.as_deref(), Some("azure.ai.openai"));
     assert_eq!(c.input_tokens, Some(100));
     assert_eq!(c.model(), "resp");
-    let no_response = llm(json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "req" }));
+    let no_response =
+        llm(json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "req" }));
     assert_eq!(no_response.model(), "req");
 }
 
@@ -218,7 +251,10 @@ fn failed_calls_keep_their_error_type() {
     );
     let c = from_exception.llm.unwrap();
     assert_eq!(c.error_type.as_deref(), Some("RateLimitError"));
-    assert_eq!(c.error_message.as_deref(), Some("Error code: 429 - Rate limit reached"));
+    assert_eq!(
+        c.error_message.as_deref(),
+        Some("Error code: 429 - Rate limit reached")
+    );
     assert_eq!(c.model(), "gpt-4o");
 
     let http = span_with(
@@ -236,16 +272,41 @@ fn failed_calls_keep_their_error_type() {
 
 #[test]
 fn agent_tool_and_plain_spans_are_not_llm_calls() {
-    assert!(span_with(json!({ "gen_ai.operation.name": "invoke_agent", "gen_ai.request.model": "gpt-4o" }), json!({})).llm.is_none());
-    assert!(span_with(json!({ "gen_ai.operation.name": "execute_tool" }), json!({})).llm.is_none());
-    assert!(span_with(json!({ "openinference.span.kind": "CHAIN" }), json!({})).llm.is_none());
-    assert!(span_with(json!({ "http.method": "GET" }), json!({})).llm.is_none());
+    assert!(
+        span_with(
+            json!({ "gen_ai.operation.name": "invoke_agent", "gen_ai.request.model": "gpt-4o" }),
+            json!({})
+        )
+        .llm
+        .is_none()
+    );
+    assert!(
+        span_with(
+            json!({ "gen_ai.operation.name": "execute_tool" }),
+            json!({})
+        )
+        .llm
+        .is_none()
+    );
+    assert!(
+        span_with(json!({ "openinference.span.kind": "CHAIN" }), json!({}))
+            .llm
+            .is_none()
+    );
+    assert!(
+        span_with(json!({ "http.method": "GET" }), json!({}))
+            .llm
+            .is_none()
+    );
     assert!(span_with(json!({ "gen_ai.operation.name": "embeddings", "gen_ai.request.model": "text-embedding-3-small" }), json!({})).llm.is_some());
 }
 
 #[test]
 fn raw_attributes_are_kept_as_json() {
-    let row = span_with(json!({ "a.string": "x\"y", "a.int": 9007199254740993_i64, "a.float": 1.5, "a.bool": true, "a.list": ["p", "q"] }), json!({}));
+    let row = span_with(
+        json!({ "a.string": "x\"y", "a.int": 9007199254740993_i64, "a.float": 1.5, "a.bool": true, "a.list": ["p", "q"] }),
+        json!({}),
+    );
     let v: Value = serde_json::from_str(&row.attributes_json).unwrap();
     assert_eq!(v["a.string"], "x\"y");
     assert_eq!(v["a.int"].as_i64(), Some(9007199254740993));

@@ -23,7 +23,9 @@ pub enum StoreError {
     #[error("the database has tables but no LLM Observatory schema; refusing to modify it")]
     ForeignDatabase,
     /// The file was written by a newer version of this program.
-    #[error("the database has schema version {found}, newer than this program supports ({supported}); upgrade LLM Observatory")]
+    #[error(
+        "the database has schema version {found}, newer than this program supports ({supported}); upgrade LLM Observatory"
+    )]
     NewerSchema {
         /// Version in the file.
         found: i64,

@@ -45,25 +45,34 @@ impl Filter {
     /// Whether the filter selects by LLM-call fields (so span-level figures must be
     /// restricted to traces holding a matching call).
     pub fn selects_calls(&self) -> bool {
-        !self.models.is_empty() || !self.providers.is_empty() || self.status != StatusFilter::All || self.text.is_some()
+        !self.models.is_empty()
+            || !self.providers.is_empty()
+            || self.status != StatusFilter::All
+            || self.text.is_some()
     }
 
     /// Checks the globs, so that a typo is an error rather than an empty result.
     pub fn validate(&self) -> Result<(), StoreError> {
         for m in &self.models {
-            globset::Glob::new(m).map_err(|e| StoreError::BadFilter(format!("model pattern {m:?}: {e}")))?;
+            globset::Glob::new(m)
+                .map_err(|e| StoreError::BadFilter(format!("model pattern {m:?}: {e}")))?;
         }
         if let (Some(a), Some(b)) = (self.from_ns, self.to_ns)
             && a > b
         {
-            return Err(StoreError::BadFilter("the range ends before it starts".into()));
+            return Err(StoreError::BadFilter(
+                "the range ends before it starts".into(),
+            ));
         }
         Ok(())
     }
 
     /// Conditions on the `llm_calls` table (aliased `c`).
     pub(crate) fn calls_where(&self) -> Where {
-        let mut w = Where { sql: "TRUE".into(), params: Vec::new() };
+        let mut w = Where {
+            sql: "TRUE".into(),
+            params: Vec::new(),
+        };
         self.time_and_service(&mut w, "c");
         any_of(&mut w, "c.model GLOB ?", &self.models);
         any_of(&mut w, "c.provider = ?", &self.providers);
@@ -74,7 +83,9 @@ impl Filter {
         }
         if let Some(text) = &self.text {
             for word in text.split_whitespace() {
-                w.sql.push_str(" AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')");
+                w.sql.push_str(
+                    " AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')",
+                );
                 let pattern = format!("%{}%", escape_like(word));
                 w.params.push(Value::Text(pattern.clone()));
                 w.params.push(Value::Text(pattern));
@@ -85,7 +96,10 @@ impl Filter {
 
     /// Conditions on the `spans` table (aliased `s`): time and service only.
     pub(crate) fn spans_where(&self) -> Where {
-        let mut w = Where { sql: "TRUE".into(), params: Vec::new() };
+        let mut w = Where {
+            sql: "TRUE".into(),
+            params: Vec::new(),
+        };
         self.time_and_service(&mut w, "s");
         w
     }
@@ -109,10 +123,13 @@ fn any_of(w: &mut Where, condition: &str, values: &[String]) {
     }
     let parts: Vec<&str> = values.iter().map(|_| condition).collect();
     w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
-    w.params.extend(values.iter().map(|v| Value::Text(v.clone())));
+    w.params
+        .extend(values.iter().map(|v| Value::Text(v.clone())));
 }
 
 /// Escapes `%`, `_` and `\` so that a search word matches literally.
 fn escape_like(word: &str) -> String {
-    word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    word.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

@@ -41,7 +41,8 @@ impl Store {
                 OpenMode::ReadOnly => AccessMode::ReadOnly,
             })?
             .enable_autoload_extension(false)?;
-        let conn = Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
+        let conn =
+            Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
         Self::from_connection(conn, Some(path.to_owned()), mode)
     }
 
@@ -51,7 +52,11 @@ impl Store {
         Self::from_connection(conn, None, OpenMode::ReadWrite)
     }
 
-    fn from_connection(conn: Connection, path: Option<PathBuf>, mode: OpenMode) -> Result<Store, StoreError> {
+    fn from_connection(
+        conn: Connection,
+        path: Option<PathBuf>,
+        mode: OpenMode,
+    ) -> Result<Store, StoreError> {
         match mode {
             OpenMode::ReadWrite => schema::migrate(&conn)?,
             OpenMode::ReadOnly => schema::check_readable(&conn)?,
@@ -84,7 +89,8 @@ impl Store {
     /// Replaces the price table; costs of all history follow at the next query.
     pub fn set_prices(&self, prices: PriceTable) {
         *self.prices.write().expect("price lock") = prices;
-        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The price table in use.
@@ -110,7 +116,10 @@ impl Store {
     /// Merges the write-ahead log into the file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         if self.mode == OpenMode::ReadWrite {
-            self.primary.lock().expect("connection lock").execute_batch("CHECKPOINT")?;
+            self.primary
+                .lock()
+                .expect("connection lock")
+                .execute_batch("CHECKPOINT")?;
         }
         Ok(())
     }
@@ -121,8 +130,15 @@ impl Store {
 fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && mode == OpenMode::ReadWrite => return Ok(()),
-        Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && mode == OpenMode::ReadWrite => {
+            return Ok(());
+        }
+        Err(source) => {
+            return Err(StoreError::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
     };
     if meta.is_dir() {
         return Err(StoreError::IsDirectory(path.to_owned()));
@@ -131,8 +147,14 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
     let mut header = [0u8; 12];
-    let mut file = std::fs::File::open(path).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
-    let read = file.read(&mut header).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    let mut file = std::fs::File::open(path).map_err(|source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let read = file.read(&mut header).map_err(|source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     if read < 12 || &header[8..12] != b"DUCK" {
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
@@ -142,7 +164,10 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
 fn classify_open_error(path: &Path, e: duckdb::Error) -> StoreError {
     let text = e.to_string();
     if text.contains("lock") {
-        StoreError::Locked { path: path.to_owned(), detail: text }
+        StoreError::Locked {
+            path: path.to_owned(),
+            detail: text,
+        }
     } else if text.contains("not a valid DuckDB database") {
         StoreError::NotADatabase(path.to_owned())
     } else {

@@ -50,11 +50,18 @@ impl PriceTable {
         let file: PriceFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut models = BTreeMap::new();
         for (name, price) in file.models {
-            for (what, v) in [("input", Some(price.input)), ("output", Some(price.output)), ("cache_read", price.cache_read), ("cache_write", price.cache_write)] {
+            for (what, v) in [
+                ("input", Some(price.input)),
+                ("output", Some(price.output)),
+                ("cache_read", price.cache_read),
+                ("cache_write", price.cache_write),
+            ] {
                 if let Some(v) = v
                     && !(v.is_finite() && v >= 0.0)
                 {
-                    return Err(format!("model {name:?}: {what} price {v} is not a non-negative number"));
+                    return Err(format!(
+                        "model {name:?}: {what} price {v} is not a non-negative number"
+                    ));
                 }
             }
             models.insert(name.to_lowercase(), price);
@@ -156,7 +163,8 @@ mod tests {
         assert!(e.contains("output"), "{e}");
         let e = PriceTable::parse("[models.x]\ninput = -1.0\noutput = 1.0\n").unwrap_err();
         assert!(e.contains("not a non-negative"), "{e}");
-        let e = PriceTable::parse("[models.x]\ninput = 1.0\noutput = 1.0\ncahce_read = 2\n").unwrap_err();
+        let e = PriceTable::parse("[models.x]\ninput = 1.0\noutput = 1.0\ncahce_read = 2\n")
+            .unwrap_err();
         assert!(e.contains("cahce_read"), "{e}");
     }
 }

@@ -46,8 +46,13 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
         c.execute("DELETE FROM llm_calls WHERE start_ns < ?", [cutoff_ns])?;
         let spans = c.execute("DELETE FROM spans WHERE start_ns < ?", [cutoff_ns])? as u64;
         let logs = c.execute("DELETE FROM logs WHERE time_ns < ?", [cutoff_ns])? as u64;
-        let metric_points = c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;
-        Ok::<_, duckdb::Error>(Pruned { spans, logs, metric_points })
+        let metric_points =
+            c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;
+        Ok::<_, duckdb::Error>(Pruned {
+            spans,
+            logs,
+            metric_points,
+        })
     })();
     match result {
         Ok(p) => {
@@ -62,9 +67,11 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
 }
 
 fn used_bytes(c: &Connection) -> Result<u64, StoreError> {
-    Ok(c.query_row("SELECT used_blocks * block_size FROM pragma_database_size()", [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64)
+    Ok(c.query_row(
+        "SELECT used_blocks * block_size FROM pragma_database_size()",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
 }
 
 fn shrink(c: &Connection, max_bytes: u64) -> Result<Pruned, StoreError> {
@@ -78,8 +85,11 @@ fn shrink(c: &Connection, max_bytes: u64) -> Result<Pruned, StoreError> {
             break;
         }
         let drop_share = (1.0 - max_bytes as f64 / used as f64 + 0.05).clamp(0.05, 1.0);
-        let cutoff: Option<i64> =
-            c.query_row(&format!("SELECT quantile_disc(start_ns, {drop_share:.4}) FROM spans"), [], |r| r.get(0))?;
+        let cutoff: Option<i64> = c.query_row(
+            &format!("SELECT quantile_disc(start_ns, {drop_share:.4}) FROM spans"),
+            [],
+            |r| r.get(0),
+        )?;
         let Some(cutoff) = cutoff else { break };
         let p = delete_before(c, cutoff.saturating_add(1))?;
         total.spans += p.spans;

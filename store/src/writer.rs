@@ -98,8 +98,15 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || run(conn, rx, version, t))
-            .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
-        Ok(Writer { tx: Some(tx), thread: Some(thread), timings })
+            .map_err(|source| StoreError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        Ok(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+            timings,
+        })
     }
 
     /// Where the writer's time went so far.
@@ -109,9 +116,15 @@ impl Writer {
 
     /// Queues a batch; `done` is called on the writer thread once it is committed (or
     /// failed). Acknowledge a client only from `done`.
-    pub fn submit(&self, batch: Batch, done: impl FnOnce(Result<CommitReport, StoreError>) + Send + 'static) {
+    pub fn submit(
+        &self,
+        batch: Batch,
+        done: impl FnOnce(Result<CommitReport, StoreError>) + Send + 'static,
+    ) {
         let job = Job::Write(batch, Box::new(done));
-        if let Err(mpsc::SendError(Job::Write(_, done))) = self.tx.as_ref().expect("writer open").send(job) {
+        if let Err(mpsc::SendError(Job::Write(_, done))) =
+            self.tx.as_ref().expect("writer open").send(job)
+        {
             done(Err(StoreError::WriterStopped));
         }
     }
@@ -167,7 +180,12 @@ impl Drop for Writer {
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>, version: Arc<AtomicU64>, timings: Arc<WriterTimings>) {
+fn run(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    version: Arc<AtomicU64>,
+    timings: Arc<WriterTimings>,
+) {
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -194,7 +212,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>, version: Arc<AtomicU64>, timin
 }
 
 /// Writes a group of batches in one transaction and reports to each submitter.
-fn commit_group(conn: &Connection, group: Vec<(Batch, Done)>, version: &AtomicU64, timings: &WriterTimings) {
+fn commit_group(
+    conn: &Connection,
+    group: Vec<(Batch, Done)>,
+    version: &AtomicU64,
+    timings: &WriterTimings,
+) {
     if group.is_empty() {
         return;
     }
@@ -217,17 +240,25 @@ fn commit_group(conn: &Connection, group: Vec<(Batch, Done)>, version: &AtomicU6
     }
 }
 
-fn write_group(conn: &Connection, batches: &[Batch], timings: &WriterTimings) -> Result<Vec<CommitReport>, StoreError> {
+fn write_group(
+    conn: &Connection,
+    batches: &[Batch],
+    timings: &WriterTimings,
+) -> Result<Vec<CommitReport>, StoreError> {
     let elapsed = |since: Instant| since.elapsed().as_nanos() as u64;
-    let step = |what: &'static str| move |e: duckdb::Error| StoreError::Commit(format!("{what}: {e}"));
+    let step =
+        |what: &'static str| move |e: duckdb::Error| StoreError::Commit(format!("{what}: {e}"));
     conn.execute_batch("DELETE FROM stage_spans; DELETE FROM stage_llm; DELETE FROM stage_logs; DELETE FROM stage_metrics;")?;
     let t = Instant::now();
     let mut reports = Vec::with_capacity(batches.len());
     for (i, batch) in batches.iter().enumerate() {
         let (unique, in_batch_duplicates) = unique_spans(&batch.spans);
-        stage_spans(conn, &unique, i as i32).map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
-        append_logs(conn, &batch.logs).map_err(|e| StoreError::Commit(format!("staging logs: {e}")))?;
-        append_metrics(conn, &batch.metrics).map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
+        stage_spans(conn, &unique, i as i32)
+            .map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
+        append_logs(conn, &batch.logs)
+            .map_err(|e| StoreError::Commit(format!("staging logs: {e}")))?;
+        append_metrics(conn, &batch.metrics)
+            .map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
         reports.push(CommitReport {
             duplicate_spans: in_batch_duplicates + unique.len() as u64,
             logs: batch.logs.len() as u64,
@@ -240,21 +271,28 @@ fn write_group(conn: &Connection, batches: &[Batch], timings: &WriterTimings) ->
     let t = Instant::now();
     conn.execute_batch("BEGIN TRANSACTION")?;
     {
-        let mut move_spans = conn.prepare_cached("INSERT OR IGNORE INTO spans SELECT * EXCLUDE (batch) FROM stage_spans WHERE batch = ?")?;
+        let mut move_spans = conn.prepare_cached(
+            "INSERT OR IGNORE INTO spans SELECT * EXCLUDE (batch) FROM stage_spans WHERE batch = ?",
+        )?;
         let mut move_llm = conn.prepare_cached("INSERT OR IGNORE INTO llm_calls SELECT * EXCLUDE (batch) FROM stage_llm WHERE batch = ?")?;
         for (i, report) in reports.iter_mut().enumerate() {
             if batches[i].spans.is_empty() {
                 continue;
             }
-            report.spans = move_spans.execute([i as i32]).map_err(step("storing spans"))? as u64;
+            report.spans = move_spans
+                .execute([i as i32])
+                .map_err(step("storing spans"))? as u64;
             // Until here `duplicate_spans` held repeats within the batch plus the unique count.
             report.duplicate_spans -= report.spans;
-            report.llm_calls = move_llm.execute([i as i32]).map_err(step("storing LLM calls"))? as u64;
+            report.llm_calls = move_llm
+                .execute([i as i32])
+                .map_err(step("storing LLM calls"))? as u64;
         }
     }
     conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs; INSERT INTO metric_points SELECT * FROM stage_metrics;")
         .map_err(step("storing logs and metrics"))?;
-    join_genai_events(conn, batches).map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
+    join_genai_events(conn, batches)
+        .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
     timings.insert_ns.fetch_add(elapsed(t), Ordering::Relaxed);
     let t = Instant::now();
     conn.execute_batch("COMMIT")?;
@@ -314,7 +352,10 @@ fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreEr
 /// request), and how many were dropped as repeats.
 fn unique_spans(spans: &[SpanRow]) -> (Vec<&SpanRow>, u64) {
     let mut seen = HashSet::with_capacity(spans.len());
-    let unique: Vec<&SpanRow> = spans.iter().filter(|s| seen.insert((s.trace_id, s.span_id))).collect();
+    let unique: Vec<&SpanRow> = spans
+        .iter()
+        .filter(|s| seen.insert((s.trace_id, s.span_id)))
+        .collect();
     let repeats = (spans.len() - unique.len()) as u64;
     (unique, repeats)
 }

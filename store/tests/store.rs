@@ -54,17 +54,36 @@ fn failed(mut row: SpanRow, request_model: &str, error: &str) -> SpanRow {
 /// Trace 1: root + two gpt-4o calls; trace 2: root + a failed gpt-4o-mini call + an
 /// unpriced model call; trace 3 an hour later: a claude call with cache tokens.
 fn known_rows() -> Vec<SpanRow> {
-    let mut claude = call(span(3, 31, None, 3_600_000, 2_000), "claude-3-5-sonnet-20241022", 1_000_000, 100_000);
+    let mut claude = call(
+        span(3, 31, None, 3_600_000, 2_000),
+        "claude-3-5-sonnet-20241022",
+        1_000_000,
+        100_000,
+    );
     if let Some(l) = claude.llm.as_mut() {
         l.cache_read_tokens = Some(400_000);
         l.cache_write_tokens = Some(100_000);
     }
     vec![
         span(1, 1, None, 0, 1_000),
-        call(span(1, 2, Some(1), 10, 400), "gpt-4o-2024-08-06", 1_000_000, 0),
-        call(span(1, 3, Some(1), 500, 300), "gpt-4o-2024-08-06", 0, 1_000_000),
+        call(
+            span(1, 2, Some(1), 10, 400),
+            "gpt-4o-2024-08-06",
+            1_000_000,
+            0,
+        ),
+        call(
+            span(1, 3, Some(1), 500, 300),
+            "gpt-4o-2024-08-06",
+            0,
+            1_000_000,
+        ),
         span(2, 1, None, 100, 900),
-        failed(span(2, 2, Some(1), 110, 50), "gpt-4o-mini", "RateLimitError"),
+        failed(
+            span(2, 2, Some(1), 110, 50),
+            "gpt-4o-mini",
+            "RateLimitError",
+        ),
         call(span(2, 3, Some(1), 200, 700), "my-local-model", 10, 10),
         claude,
     ]
@@ -73,7 +92,12 @@ fn known_rows() -> Vec<SpanRow> {
 fn store_with_known_rows() -> Store {
     let store = Store::open_in_memory().unwrap();
     let writer = store.writer().unwrap();
-    let report = writer.write(Batch { spans: known_rows(), ..Batch::default() }).unwrap();
+    let report = writer
+        .write(Batch {
+            spans: known_rows(),
+            ..Batch::default()
+        })
+        .unwrap();
     assert_eq!(report.spans, 7);
     assert_eq!(report.llm_calls, 5);
     writer.close().unwrap();
@@ -87,11 +111,27 @@ fn duplicates_are_stored_once_within_and_across_batches() {
     let v0 = store.data_version();
     let mut rows = known_rows();
     rows.push(rows[1].clone());
-    let first = writer.write(Batch { spans: rows, ..Batch::default() }).unwrap();
-    assert_eq!((first.spans, first.duplicate_spans, first.llm_calls), (7, 1, 5));
+    let first = writer
+        .write(Batch {
+            spans: rows,
+            ..Batch::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (first.spans, first.duplicate_spans, first.llm_calls),
+        (7, 1, 5)
+    );
     assert!(store.data_version() > v0);
-    let again = writer.write(Batch { spans: known_rows(), ..Batch::default() }).unwrap();
-    assert_eq!((again.spans, again.duplicate_spans, again.llm_calls), (0, 7, 0));
+    let again = writer
+        .write(Batch {
+            spans: known_rows(),
+            ..Batch::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (again.spans, again.duplicate_spans, again.llm_calls),
+        (0, 7, 0)
+    );
     let s = store.reader().unwrap().summary(&Filter::default()).unwrap();
     assert_eq!((s.spans, s.traces, s.llm_calls), (7, 3, 5));
 }
@@ -110,7 +150,11 @@ fn summary_counts_and_prices_every_call_once() {
     // gpt-4o: 1M input at $2.50 + 1M output at $10. claude-3-5-sonnet: 500k plain input
     // at $3, 400k cache reads at $0.30, 100k cache writes at $3.75, 100k output at $15.
     let claude = 0.5 * 3.0 + 0.4 * 0.30 + 0.1 * 3.75 + 0.1 * 15.0;
-    assert!((s.cost_usd - (2.5 + 10.0 + claude)).abs() < 1e-9, "{}", s.cost_usd);
+    assert!(
+        (s.cost_usd - (2.5 + 10.0 + claude)).abs() < 1e-9,
+        "{}",
+        s.cost_usd
+    );
     assert_eq!(s.unpriced_calls, 1);
     assert_eq!(s.unpriced_models, vec!["my-local-model".to_string()]);
     assert_eq!(s.first_start_ns, Some(T0));
@@ -123,10 +167,23 @@ fn summary_counts_and_prices_every_call_once() {
 fn a_price_change_reprices_history_and_a_reported_cost_wins() {
     let store = store_with_known_rows();
     let mut table = PriceTable::bundled();
-    table.set("my-local-model", Price { input: 1000.0, output: 1000.0, cache_read: None, cache_write: None });
+    table.set(
+        "my-local-model",
+        Price {
+            input: 1000.0,
+            output: 1000.0,
+            cache_read: None,
+            cache_write: None,
+        },
+    );
     store.set_prices(table);
     let mut r = store.reader().unwrap();
-    let m = r.per_model(&Filter { models: vec!["my-local-*".into()], ..Filter::default() }).unwrap();
+    let m = r
+        .per_model(&Filter {
+            models: vec!["my-local-*".into()],
+            ..Filter::default()
+        })
+        .unwrap();
     assert_eq!(m.len(), 1);
     assert!((m[0].cost_usd - 0.02).abs() < 1e-12);
     assert_eq!(m[0].unpriced_calls, 0);
@@ -134,7 +191,12 @@ fn a_price_change_reprices_history_and_a_reported_cost_wins() {
     let writer = store.writer().unwrap();
     let mut reported = call(span(9, 1, None, 0, 10), "gpt-4o", 1_000_000, 0);
     reported.llm.as_mut().unwrap().reported_cost_usd = Some(0.5);
-    writer.write(Batch { spans: vec![reported], ..Batch::default() }).unwrap();
+    writer
+        .write(Batch {
+            spans: vec![reported],
+            ..Batch::default()
+        })
+        .unwrap();
     let t = r.trace(u128::from_be_bytes([9; 16])).unwrap();
     assert_eq!(t.spans[0].cost_usd, Some(0.5));
 }
@@ -144,7 +206,10 @@ fn per_model_and_filters_select_what_they_say() {
     let store = store_with_known_rows();
     let mut r = store.reader().unwrap();
     let m = r.per_model(&Filter::default()).unwrap();
-    let names: Vec<_> = m.iter().map(|m| (m.model.as_str(), m.calls, m.errors)).collect();
+    let names: Vec<_> = m
+        .iter()
+        .map(|m| (m.model.as_str(), m.calls, m.errors))
+        .collect();
     assert_eq!(
         names,
         vec![
@@ -154,17 +219,40 @@ fn per_model_and_filters_select_what_they_say() {
             ("my-local-model", 1, 0)
         ]
     );
-    let gpt = Filter { models: vec!["gpt-4o*".into()], ..Filter::default() };
+    let gpt = Filter {
+        models: vec!["gpt-4o*".into()],
+        ..Filter::default()
+    };
     let s = r.summary(&gpt).unwrap();
     assert_eq!((s.llm_calls, s.errors, s.traces), (3, 1, 2));
-    let errors = Filter { status: StatusFilter::Error, ..Filter::default() };
+    let errors = Filter {
+        status: StatusFilter::Error,
+        ..Filter::default()
+    };
     assert_eq!(r.summary(&errors).unwrap().llm_calls, 1);
-    let later = Filter { from_ns: Some(T0 + 3_000_000 * MS), ..Filter::default() };
+    let later = Filter {
+        from_ns: Some(T0 + 3_000_000 * MS),
+        ..Filter::default()
+    };
     let s = r.summary(&later).unwrap();
     assert_eq!((s.spans, s.llm_calls), (1, 1));
-    let text = Filter { text: Some("REFUND 5 days".into()), ..Filter::default() };
-    assert_eq!(r.calls_page(&text, CallSort::Start, SortDir::Asc, 0, 10).unwrap().1, 4);
-    assert!(r.summary(&Filter { models: vec!["gpt-[".into()], ..Filter::default() }).is_err());
+    let text = Filter {
+        text: Some("REFUND 5 days".into()),
+        ..Filter::default()
+    };
+    assert_eq!(
+        r.calls_page(&text, CallSort::Start, SortDir::Asc, 0, 10)
+            .unwrap()
+            .1,
+        4
+    );
+    assert!(
+        r.summary(&Filter {
+            models: vec!["gpt-[".into()],
+            ..Filter::default()
+        })
+        .is_err()
+    );
 }
 
 #[test]
@@ -175,7 +263,10 @@ fn time_series_percentiles_and_heatmap_bucket_as_documented() {
     let series = r.time_series(&Filter::default(), hour).unwrap();
     let total: u64 = series.iter().map(|p| p.requests).sum();
     assert_eq!(total, 5);
-    assert_eq!(series.iter().map(|p| p.bucket_start_ns).max(), Some(T0 / hour * hour + hour));
+    assert_eq!(
+        series.iter().map(|p| p.bucket_start_ns).max(),
+        Some(T0 / hour * hour + hour)
+    );
     let lat = r.latency_percentiles(&Filter::default(), hour).unwrap();
     assert_eq!(lat.iter().map(|p| p.count).collect::<Vec<_>>(), vec![4, 1]);
     assert!((lat[1].p99_ms - 2000.0).abs() < 1e-9);
@@ -184,7 +275,11 @@ fn time_series_percentiles_and_heatmap_bucket_as_documented() {
     assert_eq!(edges.first(), Some(&100.0));
     assert!((edges.last().unwrap() - 5000.0).abs() < 1e-6);
     // 50 ms is under the first edge; 2000 ms is between edges 6 (1880) and 7 (3066).
-    let mut cells: Vec<(usize, u64)> = heat.cells.iter().map(|c| (c.latency_bucket, c.count)).collect();
+    let mut cells: Vec<(usize, u64)> = heat
+        .cells
+        .iter()
+        .map(|c| (c.latency_bucket, c.count))
+        .collect();
     cells.sort();
     assert!(cells.contains(&(0, 1)));
     assert!(cells.contains(&(7, 1)), "{cells:?}");
@@ -195,19 +290,30 @@ fn time_series_percentiles_and_heatmap_bucket_as_documented() {
 fn traces_page_and_trace_tree() {
     let store = store_with_known_rows();
     let mut r = store.reader().unwrap();
-    let (page, total) = r.traces_page(&Filter::default(), TraceSort::Duration, SortDir::Desc, 0, 2).unwrap();
+    let (page, total) = r
+        .traces_page(&Filter::default(), TraceSort::Duration, SortDir::Desc, 0, 2)
+        .unwrap();
     assert_eq!(total, 3);
     assert_eq!(page.len(), 2);
     assert_eq!(page[0].duration_ns, 2_000 * MS);
     assert_eq!(page[1].llm_calls, 2);
     assert_eq!(page[1].tokens, 2_000_000);
     assert!(!page[1].has_error);
-    let (errors_first, _) = r.traces_page(&Filter::default(), TraceSort::Status, SortDir::Desc, 0, 1).unwrap();
+    let (errors_first, _) = r
+        .traces_page(&Filter::default(), TraceSort::Status, SortDir::Desc, 0, 1)
+        .unwrap();
     assert!(errors_first[0].has_error);
 
     let tree = r.trace(u128::from_be_bytes([1; 16])).unwrap();
-    let shape: Vec<_> = tree.spans.iter().map(|s| (s.name.as_str(), s.depth)).collect();
-    assert_eq!(shape, vec![("span-1-1", 0), ("span-1-2", 1), ("span-1-3", 1)]);
+    let shape: Vec<_> = tree
+        .spans
+        .iter()
+        .map(|s| (s.name.as_str(), s.depth))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![("span-1-1", 0), ("span-1-2", 1), ("span-1-3", 1)]
+    );
     assert_eq!(tree.spans[1].model.as_deref(), Some("gpt-4o-2024-08-06"));
     assert!(r.trace(42).unwrap().spans.is_empty());
 }
@@ -218,8 +324,14 @@ fn top_errors_name_type_model_and_message() {
     let mut r = store.reader().unwrap();
     let e = r.top_errors(&Filter::default(), 10).unwrap();
     assert_eq!(e.len(), 1);
-    assert_eq!((e[0].error_type.as_str(), e[0].model.as_str(), e[0].count), ("RateLimitError", "gpt-4o-mini", 1));
-    assert_eq!(e[0].example_message.as_deref(), Some("RateLimitError: boom"));
+    assert_eq!(
+        (e[0].error_type.as_str(), e[0].model.as_str(), e[0].count),
+        ("RateLimitError", "gpt-4o-mini", 1)
+    );
+    assert_eq!(
+        e[0].example_message.as_deref(),
+        Some("RateLimitError: boom")
+    );
     assert!((e[0].share - 1.0).abs() < 1e-12);
 }
 
@@ -241,8 +353,18 @@ fn logs_and_metric_points_are_stored() {
     let writer = store.writer().unwrap();
     let report = writer
         .write(Batch {
-            logs: vec![LogRow { time_ns: T0, event_name: "gen_ai.user.message".into(), ..LogRow::default() }],
-            metrics: vec![MetricPoint { time_ns: T0, name: "gen_ai.client.token.usage".into(), kind: "histogram".into(), count: Some(3), ..MetricPoint::default() }],
+            logs: vec![LogRow {
+                time_ns: T0,
+                event_name: "gen_ai.user.message".into(),
+                ..LogRow::default()
+            }],
+            metrics: vec![MetricPoint {
+                time_ns: T0,
+                name: "gen_ai.client.token.usage".into(),
+                kind: "histogram".into(),
+                count: Some(3),
+                ..MetricPoint::default()
+            }],
             ..Batch::default()
         })
         .unwrap();
@@ -257,23 +379,45 @@ fn files_reopen_with_their_data_and_wrong_paths_say_why() {
     {
         let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
         let writer = store.writer().unwrap();
-        writer.write(Batch { spans: known_rows(), ..Batch::default() }).unwrap();
+        writer
+            .write(Batch {
+                spans: known_rows(),
+                ..Batch::default()
+            })
+            .unwrap();
         writer.close().unwrap();
     }
     let store = Store::open(&path, OpenMode::ReadOnly).unwrap();
-    assert_eq!(store.reader().unwrap().summary(&Filter::default()).unwrap().spans, 7);
+    assert_eq!(
+        store
+            .reader()
+            .unwrap()
+            .summary(&Filter::default())
+            .unwrap()
+            .spans,
+        7
+    );
     assert!(matches!(store.writer(), Err(StoreError::ReadOnly)));
     drop(store);
 
-    assert!(matches!(Store::open(&dir, OpenMode::ReadWrite), Err(StoreError::IsDirectory(_))));
+    assert!(matches!(
+        Store::open(&dir, OpenMode::ReadWrite),
+        Err(StoreError::IsDirectory(_))
+    ));
     let text = dir.join("notes.txt");
     std::fs::write(&text, "hello, not a database").unwrap();
     let e = Store::open(&text, OpenMode::ReadWrite).err().unwrap();
     assert!(matches!(e, StoreError::NotADatabase(_)), "{e}");
-    assert_eq!(std::fs::read_to_string(&text).unwrap(), "hello, not a database");
+    assert_eq!(
+        std::fs::read_to_string(&text).unwrap(),
+        "hello, not a database"
+    );
     let empty = dir.join("empty.duckdb");
     std::fs::write(&empty, "").unwrap();
-    assert!(matches!(Store::open(&empty, OpenMode::ReadWrite), Err(StoreError::NotADatabase(_))));
+    assert!(matches!(
+        Store::open(&empty, OpenMode::ReadWrite),
+        Err(StoreError::NotADatabase(_))
+    ));
     assert!(Store::open(&dir.join("missing.duckdb"), OpenMode::ReadOnly).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,9 +1,8 @@
 //! Bad inputs at the command line: each gives its documented message and exit status,
 //! never a panic, and nothing a user saved is overwritten.
 
-use crate::util::{Scratch, bin, fixture, run, stderr, stdout};
-use std::io::Write;
-use std::process::Stdio;
+use crate::collector::Collector;
+use crate::util::{Scratch, fixture, run, stderr, stdout};
 
 fn no_panic(o: &std::process::Output) {
     let e = stderr(o);
@@ -16,17 +15,35 @@ fn bad_dumps_are_reported_as_file_and_line_and_exit_1() {
     let good = std::fs::read_to_string(fixture("openllmetry-openai.jsonl")).unwrap();
     let first_line = good.lines().next().unwrap();
     let wrong_id = first_line.replacen("\"spanId\":\"", "\"spanId\":\"ab", 1);
-    let mixed = format!("{first_line}\n{{\"hello\": 1}}\n{wrong_id}\n{}", &first_line[..first_line.len() / 2]);
+    let mixed = format!(
+        "{first_line}\n{{\"hello\": 1}}\n{wrong_id}\n{}",
+        &first_line[..first_line.len() / 2]
+    );
     std::fs::write(dir.0.join("mixed.jsonl"), mixed).unwrap();
     std::fs::write(dir.0.join("garbage.bin"), [0x13u8, 0x37, 0xff, 0x00, 0x42]).unwrap();
     std::fs::write(dir.0.join("empty.json"), "").unwrap();
     let db = dir.path("t.duckdb");
-    let out = run(&["import", "--db", &db, &dir.path("mixed.jsonl"), &dir.path("garbage.bin"), &dir.path("empty.json")]);
+    let out = run(&[
+        "import",
+        "--db",
+        &db,
+        &dir.path("mixed.jsonl"),
+        &dir.path("garbage.bin"),
+        &dir.path("empty.json"),
+    ]);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("mixed.jsonl:2: not an OTLP trace request"), "{err}");
-    assert!(err.contains("mixed.jsonl:3: span 0 of scope 0 of resource 0: span id has 9 bytes, expected 8"), "{err}");
+    assert!(
+        err.contains("mixed.jsonl:2: not an OTLP trace request"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "mixed.jsonl:3: span 0 of scope 0 of resource 0: span id has 9 bytes, expected 8"
+        ),
+        "{err}"
+    );
     assert!(err.contains("mixed.jsonl:4: truncated"), "{err}");
     assert!(err.contains("garbage.bin: not OTLP"), "{err}");
     assert!(err.contains("empty.json: the file is empty"), "{err}");
@@ -43,15 +60,26 @@ fn a_directory_or_a_non_database_file_is_refused_and_left_alone() {
     let out = run(&["stats", "--db", &dir.path("")]);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is a directory, not a database file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a directory, not a database file"),
+        "{}",
+        stderr(&out)
+    );
 
     let notes = dir.path("notes.txt");
     std::fs::write(&notes, "my precious notes").unwrap();
     let out = run(&["import", "--db", &notes, &fixture("legacy-genai.pb")]);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is not a DuckDB database file"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my precious notes");
+    assert!(
+        stderr(&out).contains("is not a DuckDB database file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "my precious notes"
+    );
 
     let out = run(&["stats", "--db", &dir.path("missing.duckdb")]);
     no_panic(&out);
@@ -63,35 +91,27 @@ fn a_directory_or_a_non_database_file_is_refused_and_left_alone() {
 fn a_database_open_in_another_process_is_named_in_one_line() {
     let dir = Scratch::new("locked");
     let db = dir.path("t.duckdb");
-    assert!(run(&["demo", "--db", &db, "--traces", "10"]).status.success());
-    // `import` reading a file from a pipe holds the database open until stdin closes.
-    let mut holder = bin()
-        .args(["import", "--db", &db, "/dev/stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = holder.stdin.take().unwrap();
-    stdin.write_all(b"{\"resourceSpans\":[]}\n").unwrap();
-    stdin.flush().unwrap();
-    // Wait until the holder has the lock: a second writer is refused.
-    let mut refused = None;
-    for _ in 0..100 {
-        let out = run(&["import", "--db", &db, &fixture("legacy-genai.pb")]);
-        if out.status.code() == Some(2) {
-            refused = Some(out);
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        run(&["demo", "--db", &db, "--traces", "10"])
+            .status
+            .success()
+    );
+    // `serve` holds the database open from before it prints its addresses.
+    let holder = Collector::start(&db, &[]);
+    for args in [
+        vec!["import", "--db", &db, &fixture("legacy-genai.pb")],
+        vec!["stats", "--db", &db],
+        vec!["demo", "--db", &db, "--traces", "1"],
+    ] {
+        let out = run(&args);
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("is already open in another process"), "{err}");
+        assert!(err.contains("t.duckdb"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
-    drop(stdin);
-    holder.wait().unwrap();
-    let out = refused.expect("a second process is refused while the first holds the database");
-    no_panic(&out);
-    let err = stderr(&out);
-    assert!(err.contains("is already open in another process"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(holder.stop().success());
 }
 
 #[test]
@@ -103,5 +123,9 @@ fn every_command_explains_itself() {
     }
     let out = run(&["stats", "--last", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is not a duration"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a duration"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -17,7 +17,15 @@ impl Collector {
     /// it says where it listens.
     pub fn start(db: &str, extra: &[&str]) -> Collector {
         let mut child = bin()
-            .args(["serve", "--db", db, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--db",
+                db,
+                "--grpc",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -27,7 +35,10 @@ impl Collector {
         let (mut grpc, mut http) = (String::new(), String::new());
         let deadline = Instant::now() + Duration::from_secs(30);
         while grpc.is_empty() || http.is_empty() {
-            assert!(Instant::now() < deadline, "serve did not print its addresses");
+            assert!(
+                Instant::now() < deadline,
+                "serve did not print its addresses"
+            );
             let line = lines.next().expect("serve printed its addresses").unwrap();
             if let Some(a) = line.strip_prefix("listening for OTLP/gRPC on ") {
                 grpc = format!("http://{a}");
@@ -48,7 +59,10 @@ impl Collector {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "serve did not stop within 60 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within 60 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -62,7 +76,10 @@ impl Collector {
 
 /// Sends a signal by name with `kill`.
 pub fn signal(pid: u32, name: &str) {
-    let ok = std::process::Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().unwrap();
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 

@@ -13,23 +13,43 @@ fn stats(db: &str, extra: &[&str]) -> Value {
 }
 
 fn check(dump: &str) {
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap()).unwrap();
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap(),
+    )
+    .unwrap();
     let file = std::fs::read_dir(std::path::Path::new(&fixture("")))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_stem().is_some_and(|s| s == dump) && !p.to_string_lossy().ends_with(".truth.json"))
+        .find(|p| {
+            p.file_stem().is_some_and(|s| s == dump)
+                && !p.to_string_lossy().ends_with(".truth.json")
+        })
         .unwrap();
     let dir = Scratch::new(dump);
     let db = dir.path("t.duckdb");
     let out = run(&["import", "--db", &db, file.to_str().unwrap()]);
-    assert!(out.status.success(), "import failed: {}{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "import failed: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
 
     let s = stats(&db, &[]);
     assert_eq!(s["llm_calls"], truth["calls"], "{dump}: calls");
     assert_eq!(s["errors"], truth["errors"], "{dump}: errors");
-    assert_eq!(s["input_tokens"], truth["input_tokens"], "{dump}: input tokens");
-    assert_eq!(s["output_tokens"], truth["output_tokens"], "{dump}: output tokens");
-    assert_eq!(s["cache_read_tokens"], truth["cached_tokens"], "{dump}: cache-read tokens");
+    assert_eq!(
+        s["input_tokens"], truth["input_tokens"],
+        "{dump}: input tokens"
+    );
+    assert_eq!(
+        s["output_tokens"], truth["output_tokens"],
+        "{dump}: output tokens"
+    );
+    assert_eq!(
+        s["cache_read_tokens"], truth["cached_tokens"],
+        "{dump}: cache-read tokens"
+    );
     // Each call sits under its own agent.step root: 2 spans and 1 trace per call.
     assert_eq!(s["spans"].as_u64(), truth["calls"].as_u64().map(|c| c * 2));
     assert_eq!(s["traces"], truth["calls"]);
@@ -37,8 +57,16 @@ fn check(dump: &str) {
     let expected = truth["models"].as_object().unwrap();
     assert_eq!(models.len(), expected.len(), "{dump}: models {models:?}");
     for (name, t) in expected {
-        let m = models.iter().find(|m| m["model"] == name.as_str()).unwrap_or_else(|| panic!("{dump}: model {name} missing"));
-        for (ours, theirs) in [("calls", "calls"), ("errors", "errors"), ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens")] {
+        let m = models
+            .iter()
+            .find(|m| m["model"] == name.as_str())
+            .unwrap_or_else(|| panic!("{dump}: model {name} missing"));
+        for (ours, theirs) in [
+            ("calls", "calls"),
+            ("errors", "errors"),
+            ("input_tokens", "input_tokens"),
+            ("output_tokens", "output_tokens"),
+        ] {
             assert_eq!(m[ours], t[theirs], "{dump}: {name} {ours}");
         }
     }

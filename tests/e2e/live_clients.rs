@@ -17,7 +17,11 @@ pub fn python() -> String {
 }
 
 fn script(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/python")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 pub fn stats(db: &str) -> Value {
@@ -32,12 +36,18 @@ pub fn assert_matches_truth(s: &Value, truth: &Value) {
     assert_eq!(s["errors"], truth["errors"], "errors");
     assert_eq!(s["input_tokens"], truth["input_tokens"], "input tokens");
     assert_eq!(s["output_tokens"], truth["output_tokens"], "output tokens");
-    assert_eq!(s["cache_read_tokens"], truth["cached_tokens"], "cached tokens");
+    assert_eq!(
+        s["cache_read_tokens"], truth["cached_tokens"],
+        "cached tokens"
+    );
     let models = s["models"].as_array().unwrap();
     let expected = truth["models"].as_object().unwrap();
     assert_eq!(models.len(), expected.len(), "{models:?} vs {expected:?}");
     for (name, t) in expected {
-        let m = models.iter().find(|m| m["model"] == name.as_str()).unwrap_or_else(|| panic!("model {name} missing: {models:?}"));
+        let m = models
+            .iter()
+            .find(|m| m["model"] == name.as_str())
+            .unwrap_or_else(|| panic!("model {name} missing: {models:?}"));
         for k in ["calls", "errors", "input_tokens", "output_tokens"] {
             assert_eq!(m[k], t[k], "{name} {k}");
         }
@@ -48,16 +58,35 @@ fn drive(instrumentation: &str, protocol: &str, gzip: bool) {
     let dir = Scratch::new(&format!("py-{instrumentation}-{protocol}-{gzip}"));
     let db = dir.path("live.duckdb");
     let collector = Collector::start(&db, &[]);
-    let endpoint = if protocol == "grpc" { collector.grpc.clone() } else { collector.http.clone() };
+    let endpoint = if protocol == "grpc" {
+        collector.grpc.clone()
+    } else {
+        collector.http.clone()
+    };
     let mut cmd = Command::new(python());
-    cmd.args([&script("drive_openai.py"), "--endpoint", &endpoint, "--protocol", protocol, "--instrumentation", instrumentation, "--calls", "40"])
-        .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true");
+    cmd.args([
+        &script("drive_openai.py"),
+        "--endpoint",
+        &endpoint,
+        "--protocol",
+        protocol,
+        "--instrumentation",
+        instrumentation,
+        "--calls",
+        "40",
+    ])
+    .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true");
     if gzip {
         cmd.arg("--gzip");
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "driver failed: {}", String::from_utf8_lossy(&out.stderr));
-    let truth: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "driver failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(truth["flushed"], true);
     assert_eq!(truth["calls"], 40);
     assert_eq!(truth["errors"], 4);
@@ -90,19 +119,34 @@ fn python_http_protobuf_exporter_with_openinference() {
 
 #[test]
 fn http_json_bodies_plain_and_gzip() {
-    for (dump, gzip) in [("openinference-openai", false), ("openllmetry-openai", true)] {
+    for (dump, gzip) in [
+        ("openinference-openai", false),
+        ("openllmetry-openai", true),
+    ] {
         let dir = Scratch::new(&format!("json-{dump}"));
         let db = dir.path("live.duckdb");
         let collector = Collector::start(&db, &[]);
         let mut cmd = Command::new(python());
-        cmd.args([&script("post_json.py"), "--endpoint", &collector.http, &fixture(&format!("{dump}.jsonl"))]);
+        cmd.args([
+            &script("post_json.py"),
+            "--endpoint",
+            &collector.http,
+            &fixture(&format!("{dump}.jsonl")),
+        ]);
         if gzip {
             cmd.arg("--gzip");
         }
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(collector.stop().success());
-        let truth: Value = serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap()).unwrap();
+        let truth: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap(),
+        )
+        .unwrap();
         assert_matches_truth(&stats(&db), &truth);
     }
 }
@@ -127,7 +171,11 @@ fn rust_opentelemetry_otlp_tonic_exporter() {
             .unwrap();
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("rust-client").build())
+            .with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name("rust-client")
+                    .build(),
+            )
             .build();
         let tracer = provider.tracer("e2e");
         for i in 0..25i64 {
@@ -139,7 +187,10 @@ fn rust_opentelemetry_otlp_tonic_exporter() {
                 span.set_attribute(KeyValue::new("error.type", "overloaded_error"));
                 span.set_status(Status::error("529 overloaded"));
             } else {
-                span.set_attribute(KeyValue::new("gen_ai.response.model", "claude-3-5-haiku-20241022"));
+                span.set_attribute(KeyValue::new(
+                    "gen_ai.response.model",
+                    "claude-3-5-haiku-20241022",
+                ));
                 span.set_attribute(KeyValue::new("gen_ai.usage.input_tokens", 100 + i));
                 span.set_attribute(KeyValue::new("gen_ai.usage.output_tokens", 10));
             }

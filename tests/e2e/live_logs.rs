@@ -17,9 +17,11 @@ fn span_json(trace: &str, span: &str) -> serde_json::Value {
 }
 
 fn logs_json(trace: &str, span: &str) -> serde_json::Value {
-    let record = |name: &str, body: serde_json::Value, t: &str| json!({
-        "timeUnixNano": t, "traceId": trace, "spanId": span, "eventName": name, "body": body
-    });
+    let record = |name: &str, body: serde_json::Value, t: &str| {
+        json!({
+            "timeUnixNano": t, "traceId": trace, "spanId": span, "eventName": name, "body": body
+        })
+    };
     json!({ "resourceLogs": [{ "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "events-app" } }] },
         "scopeLogs": [{ "logRecords": [
             record("gen_ai.system.message", json!({ "kvlistValue": { "values": [{ "key": "content", "value": { "stringValue": "Be terse." } }] } }), "1790000000000000001"),
@@ -32,7 +34,13 @@ fn logs_json(trace: &str, span: &str) -> serde_json::Value {
 }
 
 async fn post(base: &str, path: &str, body: serde_json::Value) {
-    let r = reqwest::Client::new().post(format!("{base}{path}")).header("content-type", "application/json").body(body.to_string()).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
@@ -61,11 +69,29 @@ fn genai_log_events_complete_the_call_in_either_order() {
     assert!(collector.stop().success());
     let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadOnly).unwrap();
     let mut r = store.reader().unwrap();
-    let (calls, total) = r.calls_page(&store::Filter::default(), store::CallSort::Start, store::SortDir::Asc, 0, 10).unwrap();
+    let (calls, total) = r
+        .calls_page(
+            &store::Filter::default(),
+            store::CallSort::Start,
+            store::SortDir::Asc,
+            0,
+            10,
+        )
+        .unwrap();
     assert_eq!(total, 2);
     for c in &calls {
-        assert_eq!(c.prompt_excerpt.as_deref(), Some("system: Be terse.\n\nuser: What is a haiku?"), "{}", c.trace_id);
-        assert_eq!(c.response_excerpt.as_deref(), Some("Five, seven, five."), "{}", c.trace_id);
+        assert_eq!(
+            c.prompt_excerpt.as_deref(),
+            Some("system: Be terse.\n\nuser: What is a haiku?"),
+            "{}",
+            c.trace_id
+        );
+        assert_eq!(
+            c.response_excerpt.as_deref(),
+            Some("Five, seven, five."),
+            "{}",
+            c.trace_id
+        );
     }
     let metrics = r.metric_names().unwrap();
     assert_eq!(metrics, vec![("gen_ai.client.token.usage".to_string(), 1)]);

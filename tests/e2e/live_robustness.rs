@@ -6,7 +6,9 @@ use crate::collector::{Collector, peak_rss_kib};
 use crate::live_clients::stats;
 use crate::util::{Scratch, bin, run, stderr, stdout};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -22,7 +24,11 @@ fn request(n: u32) -> ExportTraceServiceRequest {
             let mut span = [0u8; 8];
             span[..4].copy_from_slice(&i.to_be_bytes());
             span[7] = 1;
-            let kv = |k: &str, v: any_value::Value| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+            let kv = |k: &str, v: any_value::Value| KeyValue {
+                key: k.into(),
+                value: Some(AnyValue { value: Some(v) }),
+                ..Default::default()
+            };
             Span {
                 trace_id: trace.to_vec(),
                 span_id: span.to_vec(),
@@ -31,8 +37,14 @@ fn request(n: u32) -> ExportTraceServiceRequest {
                 start_time_unix_nano: 1_790_000_000_000_000_000 + n as u64 * 1_000_000,
                 end_time_unix_nano: 1_790_000_000_000_000_000 + n as u64 * 1_000_000 + 500_000,
                 attributes: vec![
-                    kv("gen_ai.operation.name", any_value::Value::StringValue("chat".into())),
-                    kv("gen_ai.request.model", any_value::Value::StringValue("gpt-4o".into())),
+                    kv(
+                        "gen_ai.operation.name",
+                        any_value::Value::StringValue("chat".into()),
+                    ),
+                    kv(
+                        "gen_ai.request.model",
+                        any_value::Value::StringValue("gpt-4o".into()),
+                    ),
                     kv("gen_ai.usage.input_tokens", any_value::Value::IntValue(3)),
                 ],
                 ..Default::default()
@@ -40,7 +52,13 @@ fn request(n: u32) -> ExportTraceServiceRequest {
         })
         .collect();
     ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans { scope_spans: vec![ScopeSpans { spans, ..Default::default() }], ..Default::default() }],
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
     }
 }
 
@@ -81,7 +99,12 @@ fn acknowledged_spans_survive_sigkill_and_are_never_duplicated() {
         assert_eq!(t.spans.len(), 10, "acknowledged request {n} lost spans");
     }
     let s = reader.summary(&store::Filter::default()).unwrap();
-    assert!(s.spans >= acked.len() as u64 * 10 && s.spans <= sent as u64 * 10, "{} spans for {} acked of {sent}", s.spans, acked.len());
+    assert!(
+        s.spans >= acked.len() as u64 * 10 && s.spans <= sent as u64 * 10,
+        "{} spans for {} acked of {sent}",
+        s.spans,
+        acked.len()
+    );
     drop(reader);
     drop(store);
 
@@ -107,12 +130,28 @@ fn a_full_queue_answers_retryable_errors_and_retries_store_everything_once() {
     let collector = Collector::start(&db, &["--queue-size", "2KB"]);
     let pid = collector.child.id();
     let out = bin()
-        .args(["loadgen", "--endpoint", &collector.grpc, "--protocol", "grpc", "--spans", "20000", "--concurrency", "8", "--batch", "200", "--json"])
+        .args([
+            "loadgen",
+            "--endpoint",
+            &collector.grpc,
+            "--protocol",
+            "grpc",
+            "--spans",
+            "20000",
+            "--concurrency",
+            "8",
+            "--batch",
+            "200",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert!(report["retries"].as_u64().unwrap() > 0, "the tiny queue refused some requests: {report}");
+    assert!(
+        report["retries"].as_u64().unwrap() > 0,
+        "the tiny queue refused some requests: {report}"
+    );
     assert_eq!(report["rejected"], 0);
     let rss_mib = peak_rss_kib(pid) / 1024;
     assert!(collector.stop().success());
@@ -123,7 +162,10 @@ fn a_full_queue_answers_retryable_errors_and_retries_store_everything_once() {
 }
 
 async fn post(url: &str, ct: &str, body: Vec<u8>, extra: &[(&str, &str)]) -> reqwest::Response {
-    let mut rb = reqwest::Client::new().post(format!("{url}/v1/traces")).header("content-type", ct).body(body);
+    let mut rb = reqwest::Client::new()
+        .post(format!("{url}/v1/traces"))
+        .header("content-type", ct)
+        .body(body);
     for (k, v) in extra {
         rb = rb.header(*k, *v);
     }
@@ -144,14 +186,35 @@ fn bad_input_gets_the_right_status_and_the_server_keeps_serving() {
         assert_eq!(ok.status(), 200);
         assert_eq!(ok.headers()["content-type"], "application/x-protobuf");
 
-        let r = post(&http, "application/x-protobuf", good.clone(), &[("authorization", "Bearer wrong")]).await;
+        let r = post(
+            &http,
+            "application/x-protobuf",
+            good.clone(),
+            &[("authorization", "Bearer wrong")],
+        )
+        .await;
         assert_eq!(r.status(), 401);
-        let r = post(&http, "application/x-protobuf", vec![0xff, 0xff, 0x01, 0x02, 0x03], &auth).await;
+        let r = post(
+            &http,
+            "application/x-protobuf",
+            vec![0xff, 0xff, 0x01, 0x02, 0x03],
+            &auth,
+        )
+        .await;
         assert_eq!(r.status(), 400);
-        let r = post(&http, "application/json", b"{\"name\": \"not otlp\"}".to_vec(), &auth).await;
+        let r = post(
+            &http,
+            "application/json",
+            b"{\"name\": \"not otlp\"}".to_vec(),
+            &auth,
+        )
+        .await;
         assert_eq!(r.status(), 400);
         let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-        assert!(body["message"].as_str().unwrap().contains("resourceSpans"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("resourceSpans"),
+            "{body}"
+        );
         let r = post(&http, "text/plain", b"hello".to_vec(), &auth).await;
         assert_eq!(r.status(), 415);
         let mut gz = {
@@ -161,7 +224,13 @@ fn bad_input_gets_the_right_status_and_the_server_keeps_serving() {
             e.finish().unwrap()
         };
         gz.truncate(gz.len() / 2);
-        let r = post(&http, "application/x-protobuf", gz, &[auth[0], ("content-encoding", "gzip")]).await;
+        let r = post(
+            &http,
+            "application/x-protobuf",
+            gz,
+            &[auth[0], ("content-encoding", "gzip")],
+        )
+        .await;
         assert_eq!(r.status(), 400, "truncated gzip");
         let r = post(&http, "application/x-protobuf", vec![0u8; 200 << 20], &auth).await;
         assert_eq!(r.status(), 413);
@@ -174,7 +243,13 @@ fn bad_input_gets_the_right_status_and_the_server_keeps_serving() {
         let resp = ExportTraceServiceResponse::decode(r.bytes().await.unwrap()).unwrap();
         let partial = resp.partial_success.unwrap();
         assert_eq!(partial.rejected_spans, 1);
-        assert!(partial.error_message.contains("span id has 16 bytes, expected 8"), "{}", partial.error_message);
+        assert!(
+            partial
+                .error_message
+                .contains("span id has 16 bytes, expected 8"),
+            "{}",
+            partial.error_message
+        );
 
         // gRPC: wrong token, and a message over the limit.
         let mut client = TraceServiceClient::connect(grpc).await.unwrap();
@@ -183,16 +258,28 @@ fn bad_input_gets_the_right_status_and_the_server_keeps_serving() {
         let mut big = request(4);
         big.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(2 << 20);
         let mut r = tonic::Request::new(big);
-        r.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+        r.metadata_mut()
+            .insert("authorization", "Bearer s3cret".parse().unwrap());
         let e = client.export(r).await.unwrap_err();
         assert_eq!(e.code(), tonic::Code::ResourceExhausted, "{e:?}");
         assert!(e.message().contains("limit"), "{}", e.message());
 
         // Still serving.
         let mut r = tonic::Request::new(request(5));
-        r.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+        r.metadata_mut()
+            .insert("authorization", "Bearer s3cret".parse().unwrap());
         client.export(r).await.unwrap();
-        assert_eq!(post(&http, "application/x-protobuf", request(6).encode_to_vec(), &auth).await.status(), 200);
+        assert_eq!(
+            post(
+                &http,
+                "application/x-protobuf",
+                request(6).encode_to_vec(),
+                &auth
+            )
+            .await
+            .status(),
+            200
+        );
     });
     assert!(collector.stop().success());
     let s = stats(&db);
@@ -206,13 +293,38 @@ fn a_port_in_use_or_a_locked_database_is_one_line_naming_it() {
     let first = Collector::start(&db, &[]);
     let port = first.grpc.rsplit(':').next().unwrap().to_string();
     let other = dir.path("other.duckdb");
-    let out = bin().args(["serve", "--db", &other, "--grpc", &format!("127.0.0.1:{port}"), "--http", "127.0.0.1:0"]).output().unwrap();
+    let out = bin()
+        .args([
+            "serve",
+            "--db",
+            &other,
+            "--grpc",
+            &format!("127.0.0.1:{port}"),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port} (OTLP/gRPC)")), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port} (OTLP/gRPC)")),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
-    let out = bin().args(["serve", "--db", &db, "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"]).output().unwrap();
+    let out = bin()
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("is already open in another process"), "{err}");

@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_llm-observatory"));
     // Keep the user's own price file and data out of the tests.
-    c.env("XDG_CONFIG_HOME", scratch_root().join("config")).env("XDG_DATA_HOME", scratch_root().join("data"));
+    c.env("XDG_CONFIG_HOME", scratch_root().join("config"))
+        .env("XDG_DATA_HOME", scratch_root().join("data"));
     c
 }
 
@@ -56,5 +57,9 @@ impl Drop for Scratch {
 
 /// A fixture file of `tests/fixtures/`.
 pub fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
 }

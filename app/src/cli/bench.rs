@@ -54,7 +54,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let traces = (args.spans as f64 / SPANS_PER_TRACE).ceil() as u64;
-    let cfg = SynthConfig { traces, start_ns: END_NS - 7 * 86_400_000_000_000, end_ns: END_NS, seed: 1 };
+    let cfg = SynthConfig {
+        traces,
+        start_ns: END_NS - 7 * 86_400_000_000_000,
+        end_ns: END_NS,
+        seed: 1,
+    };
     match args.which {
         Which::Import => bench_import(&dir, cfg, args.reuse),
         Which::Queries => bench_queries(&dir, cfg, args.spans, args.reuse, args.runs),
@@ -72,7 +77,11 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
             writeln!(out, "{}", traces_to_json(&req))?;
         }
         out.flush()?;
-        eprintln!("wrote {} in {:.1} s", dump.display(), started.elapsed().as_secs_f64());
+        eprintln!(
+            "wrote {} in {:.1} s",
+            dump.display(),
+            started.elapsed().as_secs_f64()
+        );
     }
     let bytes = std::fs::metadata(&dump)?.len();
     let cancel = AtomicBool::new(false);
@@ -90,12 +99,26 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
     let writer = store.writer()?;
     let mut report = ImportReport::default();
     let started = Instant::now();
-    import_file(&dump, &writer, &ImportOptions::default(), &(), &cancel, &mut report);
+    import_file(
+        &dump,
+        &writer,
+        &ImportOptions::default(),
+        &(),
+        &cancel,
+        &mut report,
+    );
     writer.close()?;
     let full = started.elapsed();
-    anyhow::ensure!(!report.has_problems(), "import reported problems: {:?}", report.problems.first());
+    anyhow::ensure!(
+        !report.has_problems(),
+        "import reported problems: {:?}",
+        report.problems.first()
+    );
     let mb = bytes as f64 / 1e6;
-    println!("import benchmark: {} spans, {:.1} MB of OTLP JSON Lines", report.spans, mb);
+    println!(
+        "import benchmark: {} spans, {:.1} MB of OTLP JSON Lines",
+        report.spans, mb
+    );
     println!(
         "  decode + normalize only   {:>8.2} s  {:>7.1} MB/s  {:>9.0} spans/s",
         parse.as_secs_f64(),
@@ -111,7 +134,13 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-fn bench_queries(dir: &Path, cfg: SynthConfig, spans: u64, reuse: bool, runs: usize) -> anyhow::Result<()> {
+fn bench_queries(
+    dir: &Path,
+    cfg: SynthConfig,
+    spans: u64,
+    reuse: bool,
+    runs: usize,
+) -> anyhow::Result<()> {
     let db = dir.join(format!("queries-{spans}.duckdb"));
     if !(reuse && db.exists()) {
         let _ = std::fs::remove_file(&db);
@@ -131,32 +160,86 @@ fn bench_queries(dir: &Path, cfg: SynthConfig, spans: u64, reuse: bool, runs: us
     let store = Store::open(&db, OpenMode::ReadOnly)?;
     let mut r = store.reader()?;
     let all = Filter::default();
-    let day = Filter { from_ns: Some(END_NS - 86_400_000_000_000), ..Filter::default() };
-    let gpt = Filter { models: vec!["gpt-4o*".into()], ..Filter::default() };
+    let day = Filter {
+        from_ns: Some(END_NS - 86_400_000_000_000),
+        ..Filter::default()
+    };
+    let gpt = Filter {
+        models: vec!["gpt-4o*".into()],
+        ..Filter::default()
+    };
     let hour_ns = 3_600_000_000_000;
     let trace_id = {
         let (page, _) = r.traces_page(&day, TraceSort::Start, SortDir::Desc, 0, 1)?;
-        store::hex_to_trace_id(&page.first().context("the database has no traces")?.trace_id).expect("hex id")
+        store::hex_to_trace_id(&page.first().context("the database has no traces")?.trace_id)
+            .expect("hex id")
     };
     let size = std::fs::metadata(&db)?.len();
-    println!("query benchmark: {} ({:.0} MB), median of {runs} runs", db.display(), size as f64 / 1e6);
+    println!(
+        "query benchmark: {} ({:.0} MB), median of {runs} runs",
+        db.display(),
+        size as f64 / 1e6
+    );
     type Query<'a> = Box<dyn FnMut(&mut store::Reader) -> Result<usize, store::StoreError> + 'a>;
     let queries: Vec<(&str, Query)> = vec![
         ("summary (all)", Box::new(|r| r.summary(&all).map(|_| 1))),
-        ("summary (last 24h)", Box::new(|r| r.summary(&day).map(|_| 1))),
-        ("per-model (all)", Box::new(|r| r.per_model(&all).map(|v| v.len()))),
-        ("time series by model (all, 1h)", Box::new(|r| r.time_series(&all, hour_ns).map(|v| v.len()))),
-        ("latency p50/p95/p99 (all, 1h)", Box::new(|r| r.latency_percentiles(&all, hour_ns).map(|v| v.len()))),
-        ("latency heatmap (all, 1h)", Box::new(|r| r.latency_heatmap(&all, hour_ns).map(|h| h.cells.len()))),
-        ("summary (model gpt-4o*)", Box::new(|r| r.summary(&gpt).map(|_| 1))),
-        ("one trace", Box::new(|r| r.trace(trace_id).map(|t| t.spans.len()))),
-        ("traces page (last 24h)", Box::new(|r| r.traces_page(&day, TraceSort::Duration, SortDir::Desc, 0, 100).map(|(v, _)| v.len()))),
-        ("calls page (all)", Box::new(|r| r.calls_page(&all, CallSort::Start, SortDir::Desc, 0, 100).map(|(v, _)| v.len()))),
-        ("calls text search (all)", Box::new(|r| {
-            let f = Filter { text: Some("refund".into()), ..Filter::default() };
-            r.calls_page(&f, CallSort::Start, SortDir::Desc, 0, 100).map(|(v, _)| v.len())
-        })),
-        ("top errors (all)", Box::new(|r| r.top_errors(&all, 20).map(|v| v.len()))),
+        (
+            "summary (last 24h)",
+            Box::new(|r| r.summary(&day).map(|_| 1)),
+        ),
+        (
+            "per-model (all)",
+            Box::new(|r| r.per_model(&all).map(|v| v.len())),
+        ),
+        (
+            "time series by model (all, 1h)",
+            Box::new(|r| r.time_series(&all, hour_ns).map(|v| v.len())),
+        ),
+        (
+            "latency p50/p95/p99 (all, 1h)",
+            Box::new(|r| r.latency_percentiles(&all, hour_ns).map(|v| v.len())),
+        ),
+        (
+            "latency heatmap (all, 1h)",
+            Box::new(|r| r.latency_heatmap(&all, hour_ns).map(|h| h.cells.len())),
+        ),
+        (
+            "summary (model gpt-4o*)",
+            Box::new(|r| r.summary(&gpt).map(|_| 1)),
+        ),
+        (
+            "one trace",
+            Box::new(|r| r.trace(trace_id).map(|t| t.spans.len())),
+        ),
+        (
+            "traces page (last 24h)",
+            Box::new(|r| {
+                r.traces_page(&day, TraceSort::Duration, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "calls page (all)",
+            Box::new(|r| {
+                r.calls_page(&all, CallSort::Start, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "calls text search (all)",
+            Box::new(|r| {
+                let f = Filter {
+                    text: Some("refund".into()),
+                    ..Filter::default()
+                };
+                r.calls_page(&f, CallSort::Start, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "top errors (all)",
+            Box::new(|r| r.top_errors(&all, 20).map(|v| v.len())),
+        ),
     ];
     for (name, mut q) in queries {
         let mut times: Vec<Duration> = Vec::with_capacity(runs);

@@ -38,7 +38,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         None => now_ns() / 60_000_000_000 * 60_000_000_000,
     };
     anyhow::ensure!(args.days > 0.0, "--days must be positive");
-    let cfg = SynthConfig { traces: args.traces, start_ns: end_ns - (args.days * 86_400e9) as i64, end_ns, seed: args.seed };
+    let cfg = SynthConfig {
+        traces: args.traces,
+        start_ns: end_ns - (args.days * 86_400e9) as i64,
+        end_ns,
+        seed: args.seed,
+    };
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = store.writer()?;
     let bar = ProgressBar::new(args.traces).with_style(
@@ -60,7 +65,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Generates `cfg`'s traffic into the writer; `progress` gets the traces done so far.
-pub fn generate(cfg: SynthConfig, writer: &Writer, progress: &dyn Fn(u64)) -> anyhow::Result<CommitReport> {
+pub fn generate(
+    cfg: SynthConfig,
+    writer: &Writer,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<CommitReport> {
     let mut synth = Synth::new(cfg);
     let mut sink = Sink::new(Some(writer));
     let mut rows = Vec::new();
@@ -76,7 +85,8 @@ pub fn generate(cfg: SynthConfig, writer: &Writer, progress: &dyn Fn(u64)) -> an
     sink.send(rows);
     let totals = sink.finish();
     if let Some((n, e)) = totals.failures.first() {
-        return Err(anyhow::anyhow!("{e}")).context(format!("{n} generated spans could not be stored"));
+        return Err(anyhow::anyhow!("{e}"))
+            .context(format!("{n} generated spans could not be stored"));
     }
     Ok(totals.committed)
 }

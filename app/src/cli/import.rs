@@ -36,18 +36,29 @@ impl Progress for Bar {
 pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = store.writer()?;
-    let options = ImportOptions { strict: args.strict };
+    let options = ImportOptions {
+        strict: args.strict,
+    };
     let mut report = ImportReport::default();
     let cancel = AtomicBool::new(false);
     for file in &args.files {
         let bar = ProgressBar::new(0).with_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_message(file.display().to_string());
         let problems_before = report.problems.len();
-        import_file(file, &writer, &options, &Bar(bar.clone()), &cancel, &mut report);
+        import_file(
+            file,
+            &writer,
+            &options,
+            &Bar(bar.clone()),
+            &cancel,
+            &mut report,
+        );
         bar.finish_and_clear();
         for p in &report.problems[problems_before..] {
             eprintln!("{p}");
@@ -56,7 +67,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     writer.close()?;
     println!(
         "imported {} file(s): {} spans read, {} stored, {} already present, {} LLM calls, {} rejected",
-        report.files, report.spans, report.stored, report.duplicates, report.llm_calls, report.rejected
+        report.files,
+        report.spans,
+        report.stored,
+        report.duplicates,
+        report.llm_calls,
+        report.rejected
     );
-    Ok(if report.has_problems() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.has_problems() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -74,7 +74,9 @@ struct Tally {
 
 /// Runs the load and prints the figures.
 pub fn run(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(load(args))
 }
 
@@ -82,7 +84,12 @@ async fn load(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let traces_per_call = ((args.batch as f64 / 4.7).round() as usize).max(1);
     let traces = (args.spans as f64 / 4.7).ceil() as u64;
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-    let cfg = SynthConfig { traces, start_ns: now - 600_000_000_000, end_ns: now, seed: args.seed };
+    let cfg = SynthConfig {
+        traces,
+        start_ns: now - 600_000_000_000,
+        end_ns: now,
+        seed: args.seed,
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<(u64, Payload)>(args.concurrency * 2);
     let protocol = args.protocol;
     // The generator runs on its own thread, ahead of the senders by a few calls.
@@ -123,16 +130,27 @@ async fn load(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let _ = generator.join();
     let elapsed = started.elapsed();
     report(&args, &tally, elapsed).await;
-    Ok(if tally.failed_calls.load(Ordering::Relaxed) > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if tally.failed_calls.load(Ordering::Relaxed) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 enum Sender {
-    Grpc(TraceServiceClient<tonic::transport::Channel>, Option<String>),
+    Grpc(
+        TraceServiceClient<tonic::transport::Channel>,
+        Option<String>,
+    ),
     Http(reqwest::Client, String, &'static str, Option<String>),
 }
 
 impl Sender {
-    async fn new(protocol: Protocol, endpoint: &str, token: Option<String>) -> anyhow::Result<Sender> {
+    async fn new(
+        protocol: Protocol,
+        endpoint: &str,
+        token: Option<String>,
+    ) -> anyhow::Result<Sender> {
         Ok(match protocol {
             Protocol::Grpc => {
                 let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())
@@ -151,7 +169,11 @@ impl Sender {
                 if !url.starts_with("http://") && !url.starts_with("https://") {
                     bail!("{endpoint:?}: the endpoint must start with http://");
                 }
-                let ct = if protocol == Protocol::HttpJson { "application/json" } else { "application/x-protobuf" };
+                let ct = if protocol == Protocol::HttpJson {
+                    "application/json"
+                } else {
+                    "application/x-protobuf"
+                };
                 Sender::Http(reqwest::Client::new(), url, ct, token)
             }
         })
@@ -171,13 +193,21 @@ impl Sender {
                         request.metadata_mut().insert("authorization", v);
                     }
                     match client.export(request).await {
-                        Ok(r) => Outcome::Ok(r.into_inner().partial_success.map(|p| p.rejected_spans as u64).unwrap_or(0)),
+                        Ok(r) => Outcome::Ok(
+                            r.into_inner()
+                                .partial_success
+                                .map(|p| p.rejected_spans as u64)
+                                .unwrap_or(0),
+                        ),
                         Err(s) if s.code() == tonic::Code::Unavailable => Outcome::Retry,
                         Err(s) => Outcome::Fail(format!("{:?}: {}", s.code(), s.message())),
                     }
                 }
                 (Sender::Http(client, url, ct, token), Payload::Http(body)) => {
-                    let mut rb = client.post(url.as_str()).header("content-type", *ct).body(body.clone());
+                    let mut rb = client
+                        .post(url.as_str())
+                        .header("content-type", *ct)
+                        .body(body.clone());
                     if let Some(tok) = token {
                         rb = rb.bearer_auth(tok);
                     }
@@ -187,7 +217,9 @@ impl Sender {
                             let body = r.bytes().await.unwrap_or_default();
                             Outcome::Ok(rejected_in_http(&body, json))
                         }
-                        Ok(r) if matches!(r.status().as_u16(), 429 | 502 | 503 | 504) => Outcome::Retry,
+                        Ok(r) if matches!(r.status().as_u16(), 429 | 502 | 503 | 504) => {
+                            Outcome::Retry
+                        }
                         Ok(r) => Outcome::Fail(format!("HTTP {}", r.status())),
                         Err(e) => Outcome::Fail(e.to_string()),
                     }
@@ -196,8 +228,14 @@ impl Sender {
             };
             match outcome {
                 Outcome::Ok(rejected) => {
-                    tally.latencies_us.lock().await.push(t.elapsed().as_micros() as u64);
-                    tally.acked.fetch_add(spans.saturating_sub(rejected), Ordering::Relaxed);
+                    tally
+                        .latencies_us
+                        .lock()
+                        .await
+                        .push(t.elapsed().as_micros() as u64);
+                    tally
+                        .acked
+                        .fetch_add(spans.saturating_sub(rejected), Ordering::Relaxed);
                     tally.rejected.fetch_add(rejected, Ordering::Relaxed);
                     return;
                 }
@@ -231,9 +269,15 @@ fn rejected_in_http(body: &[u8], json: bool) -> u64 {
     if json {
         let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let r = &v["partialSuccess"]["rejectedSpans"];
-        r.as_u64().or_else(|| r.as_str().and_then(|s| s.parse().ok())).unwrap_or(0)
+        r.as_u64()
+            .or_else(|| r.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(0)
     } else {
-        ExportTraceServiceResponse::decode(body).ok().and_then(|r| r.partial_success).map(|p| p.rejected_spans as u64).unwrap_or(0)
+        ExportTraceServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| p.rejected_spans as u64)
+            .unwrap_or(0)
     }
 }
 
@@ -246,7 +290,11 @@ async fn report(args: &LoadgenArgs, tally: &Tally, elapsed: Duration) {
         }
         lat[((lat.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
     };
-    let (sent, acked, rejected) = (tally.sent.load(Ordering::Relaxed), tally.acked.load(Ordering::Relaxed), tally.rejected.load(Ordering::Relaxed));
+    let (sent, acked, rejected) = (
+        tally.sent.load(Ordering::Relaxed),
+        tally.acked.load(Ordering::Relaxed),
+        tally.rejected.load(Ordering::Relaxed),
+    );
     let rate = acked as f64 / elapsed.as_secs_f64();
     if args.json {
         println!(
@@ -258,9 +306,24 @@ async fn report(args: &LoadgenArgs, tally: &Tally, elapsed: Duration) {
             })
         );
     } else {
-        println!("{:?} to {}: batch {}, concurrency {}", args.protocol, args.endpoint, args.batch, args.concurrency);
-        println!("  sent {sent} spans, acknowledged {acked}, rejected {rejected}, retries {}", tally.retries.load(Ordering::Relaxed));
-        println!("  {:.1} s, {rate:.0} spans/s acknowledged", elapsed.as_secs_f64());
-        println!("  export call latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ({} calls)", pct(0.5), pct(0.95), pct(0.99), lat.len());
+        println!(
+            "{:?} to {}: batch {}, concurrency {}",
+            args.protocol, args.endpoint, args.batch, args.concurrency
+        );
+        println!(
+            "  sent {sent} spans, acknowledged {acked}, rejected {rejected}, retries {}",
+            tally.retries.load(Ordering::Relaxed)
+        );
+        println!(
+            "  {:.1} s, {rate:.0} spans/s acknowledged",
+            elapsed.as_secs_f64()
+        );
+        println!(
+            "  export call latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms ({} calls)",
+            pct(0.5),
+            pct(0.95),
+            pct(0.99),
+            lat.len()
+        );
     }
 }

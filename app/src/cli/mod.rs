@@ -69,7 +69,8 @@ impl DbArgs {
         if mode == OpenMode::ReadWrite
             && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let store = Store::open(&path, mode)?;
         store.set_prices(self.price_table()?);

@@ -41,11 +41,23 @@ pub fn prune(args: PruneArgs) -> anyhow::Result<ExitCode> {
     let writer = store.writer()?;
     if let Some(keep) = retain {
         let p = writer.prune_before(now_ns().saturating_sub(keep))?;
-        println!("deleted {} spans, {} log records, {} metric points older than {}", p.spans, p.logs, p.metric_points, args.retain.as_deref().unwrap_or_default());
+        println!(
+            "deleted {} spans, {} log records, {} metric points older than {}",
+            p.spans,
+            p.logs,
+            p.metric_points,
+            args.retain.as_deref().unwrap_or_default()
+        );
     }
     if let Some(max) = max {
         let p = writer.prune_to_size(max)?;
-        println!("deleted {} spans, {} log records, {} metric points to fit {}", p.spans, p.logs, p.metric_points, args.max_db_size.as_deref().unwrap_or_default());
+        println!(
+            "deleted {} spans, {} log records, {} metric points to fit {}",
+            p.spans,
+            p.logs,
+            p.metric_points,
+            args.max_db_size.as_deref().unwrap_or_default()
+        );
     }
     writer.close()?;
     Ok(ExitCode::SUCCESS)
@@ -54,7 +66,10 @@ pub fn prune(args: PruneArgs) -> anyhow::Result<ExitCode> {
 /// Deletes all data after confirmation.
 pub fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
     if !args.yes {
-        bail!("clear deletes all data in {}; add --yes to confirm", args.db.path().display());
+        bail!(
+            "clear deletes all data in {}; add --yes to confirm",
+            args.db.path().display()
+        );
     }
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = store.writer()?;

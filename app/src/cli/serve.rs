@@ -58,9 +58,13 @@ fn parse_addr(text: &str, flag: &str, allow_remote: bool) -> anyhow::Result<Opti
     if text == "off" {
         return Ok(None);
     }
-    let addr: SocketAddr = text.parse().with_context(|| format!("{flag} {text:?} is not an address like 127.0.0.1:4317"))?;
+    let addr: SocketAddr = text
+        .parse()
+        .with_context(|| format!("{flag} {text:?} is not an address like 127.0.0.1:4317"))?;
     if !addr.ip().is_loopback() && !allow_remote {
-        bail!("{flag} {addr} is not a loopback address; add --allow-remote to listen beyond this machine (and consider --token)");
+        bail!(
+            "{flag} {addr} is not a loopback address; add --allow-remote to listen beyond this machine (and consider --token)"
+        );
     }
     Ok(Some(addr))
 }
@@ -87,7 +91,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let max_size = args.max_db_size.as_deref().map(size_bytes).transpose()?;
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = Arc::new(store.writer()?);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("otlp").build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("otlp")
+        .build()?;
     let stats = runtime.block_on(async {
         let receivers = Receivers::start(config, writer.clone()).await?;
         println!("database {}", args.db.path().display());
@@ -104,16 +111,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 loop {
                     tick.tick().await;
                     let w = writer.clone();
-                    let r = tokio::task::spawn_blocking(move || -> Result<(), store::StoreError> {
-                        if let Some(keep) = retain {
-                            w.prune_before(now_ns().saturating_sub(keep))?;
-                        }
-                        if let Some(max) = max_size {
-                            w.prune_to_size(max)?;
-                        }
-                        Ok(())
-                    })
-                    .await;
+                    let r =
+                        tokio::task::spawn_blocking(move || -> Result<(), store::StoreError> {
+                            if let Some(keep) = retain {
+                                w.prune_before(now_ns().saturating_sub(keep))?;
+                            }
+                            if let Some(max) = max_size {
+                                w.prune_to_size(max)?;
+                            }
+                            Ok(())
+                        })
+                        .await;
                     if let Ok(Err(e)) = r {
                         tracing::error!("retention: {e}");
                     }
@@ -130,7 +138,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(stats)
     })?;
     drop(runtime);
-    let writer = Arc::try_unwrap(writer).map_err(|_| anyhow::anyhow!("the writer is still in use at shutdown"))?;
+    let writer = Arc::try_unwrap(writer)
+        .map_err(|_| anyhow::anyhow!("the writer is still in use at shutdown"))?;
     report_time(&stats, writer.timings());
     writer.close()?;
     eprintln!("stopped; everything acknowledged is committed");
@@ -141,7 +150,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

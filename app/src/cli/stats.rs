@@ -133,7 +133,11 @@ fn print_table(s: &Summary, models: &[ModelRow]) {
         "LLM calls    {}   errors {} ({:.2} %)",
         s.llm_calls,
         s.errors,
-        if s.llm_calls > 0 { s.errors as f64 * 100.0 / s.llm_calls as f64 } else { 0.0 }
+        if s.llm_calls > 0 {
+            s.errors as f64 * 100.0 / s.llm_calls as f64
+        } else {
+            0.0
+        }
     );
     println!(
         "tokens       in {}  out {}  cache read {}  cache write {}",
@@ -147,17 +151,33 @@ fn print_table(s: &Summary, models: &[ModelRow]) {
             s.unpriced_models.join(", ")
         );
     }
-    println!("latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms", s.latency_ms[0], s.latency_ms[1], s.latency_ms[2]);
+    println!(
+        "latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
+        s.latency_ms[0], s.latency_ms[1], s.latency_ms[2]
+    );
     if models.is_empty() {
         return;
     }
     println!();
     println!(
         "{:<32} {:<12} {:>8} {:>7} {:>11} {:>11} {:>11} {:>10} {:>9} {:>9}",
-        "model", "provider", "calls", "errors", "in tokens", "out tokens", "cache read", "cost $", "p50 ms", "p95 ms"
+        "model",
+        "provider",
+        "calls",
+        "errors",
+        "in tokens",
+        "out tokens",
+        "cache read",
+        "cost $",
+        "p50 ms",
+        "p95 ms"
     );
     for m in models {
-        let cost = if m.unpriced_calls > 0 && m.cost_usd == 0.0 { "no price".to_string() } else { format!("{:.4}", m.cost_usd) };
+        let cost = if m.unpriced_calls > 0 && m.cost_usd == 0.0 {
+            "no price".to_string()
+        } else {
+            format!("{:.4}", m.cost_usd)
+        };
         println!(
             "{:<32} {:<12} {:>8} {:>7} {:>11} {:>11} {:>11} {:>10} {:>9.1} {:>9.1}",
             m.model,

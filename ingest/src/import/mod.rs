@@ -9,12 +9,12 @@ pub use detect::{Compression, Shape};
 pub use read::Location;
 
 use crate::normalize::normalize_traces;
+use crate::sink::Sink;
 use std::fs::File;
 use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use crate::sink::Sink;
 use store::{SpanRow, Writer};
 
 /// Rows handed to the writer at a time.
@@ -100,7 +100,10 @@ pub fn import_file(
             report.requests += check.requests;
             report.spans += check.spans;
             report.problems.extend(check.problems);
-            report.problems.push(Problem { location: label, reason: "--strict: nothing of this file was imported".into() });
+            report.problems.push(Problem {
+                location: label,
+                reason: "--strict: nothing of this file was imported".into(),
+            });
             return;
         }
     }
@@ -115,23 +118,57 @@ pub fn read_only(path: &Path, cancel: &AtomicBool, report: &mut ImportReport) {
 }
 
 /// Reads a file; with a writer, stores what is good.
-fn scan(path: &Path, label: &str, writer: Option<&Writer>, progress: &dyn Progress, cancel: &AtomicBool, report: &mut ImportReport) {
+fn scan(
+    path: &Path,
+    label: &str,
+    writer: Option<&Writer>,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+    report: &mut ImportReport,
+) {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) => return report.problems.push(Problem { location: label.into(), reason: format!("cannot open: {e}") }),
+        Err(e) => {
+            return report.problems.push(Problem {
+                location: label.into(),
+                reason: format!("cannot open: {e}"),
+            });
+        }
     };
     if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return report.problems.push(Problem { location: label.into(), reason: "is a directory".into() });
+        return report.problems.push(Problem {
+            location: label.into(),
+            reason: "is a directory".into(),
+        });
     }
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let counted = CountingReader { inner: file, read: 0, total, progress };
+    let counted = CountingReader {
+        inner: file,
+        read: 0,
+        total,
+        progress,
+    };
     let (mut input, _) = match detect::decompress(counted) {
         Ok(x) => x,
-        Err(e) => return report.problems.push(Problem { location: label.into(), reason: format!("cannot read: {e}") }),
+        Err(e) => {
+            return report.problems.push(Problem {
+                location: label.into(),
+                reason: format!("cannot read: {e}"),
+            });
+        }
     };
-    let shape = match input.fill_buf().map_err(|e| format!("cannot read: {e}")).and_then(|head| detect::shape(head)) {
+    let shape = match input
+        .fill_buf()
+        .map_err(|e| format!("cannot read: {e}"))
+        .and_then(detect::shape)
+    {
         Ok(s) => s,
-        Err(reason) => return report.problems.push(Problem { location: label.into(), reason }),
+        Err(reason) => {
+            return report.problems.push(Problem {
+                location: label.into(),
+                reason,
+            });
+        }
     };
     let mut sink = Sink::new(writer);
     let mut pending: Vec<SpanRow> = Vec::new();
@@ -143,7 +180,10 @@ fn scan(path: &Path, label: &str, writer: Option<&Writer>, progress: &dyn Progre
         match r {
             Err(reason) => {
                 report.rejected += 1;
-                report.problems.push(Problem { location: format!("{label}{at}"), reason });
+                report.problems.push(Problem {
+                    location: format!("{label}{at}"),
+                    reason,
+                });
             }
             Ok(req) => {
                 let n = normalize_traces(&req);
@@ -165,7 +205,10 @@ fn scan(path: &Path, label: &str, writer: Option<&Writer>, progress: &dyn Progre
         ControlFlow::Continue(())
     };
     if let Err(e) = read::for_each_request(input, shape, &mut on_request) {
-        report.problems.push(Problem { location: label.into(), reason: format!("read error: {e}") });
+        report.problems.push(Problem {
+            location: label.into(),
+            reason: format!("read error: {e}"),
+        });
     }
     sink.send(pending);
     let totals = sink.finish();
@@ -174,7 +217,10 @@ fn scan(path: &Path, label: &str, writer: Option<&Writer>, progress: &dyn Progre
     report.llm_calls += totals.committed.llm_calls;
     for (rows, reason) in totals.failures {
         report.rejected += rows as u64;
-        report.problems.push(Problem { location: label.into(), reason: format!("{rows} spans not stored: {reason}") });
+        report.problems.push(Problem {
+            location: label.into(),
+            reason: format!("{rows} spans not stored: {reason}"),
+        });
     }
 }
 

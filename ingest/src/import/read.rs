@@ -53,7 +53,8 @@ pub fn for_each_request(
         Shape::ProtoMessage => {
             let mut bytes = Vec::new();
             input.read_to_end(&mut bytes)?;
-            let r = ExportTraceServiceRequest::decode(bytes.as_slice()).map_err(|e| format!("protobuf: {e}"));
+            let r = ExportTraceServiceRequest::decode(bytes.as_slice())
+                .map_err(|e| format!("protobuf: {e}"));
             let _ = f(Location::Offset(0), r);
             Ok(())
         }
@@ -97,7 +98,8 @@ fn json_objects(
         }
         let result = result.map_err(|e| {
             if !complete && e.contains("EOF while parsing") {
-                "truncated: the file ends in the middle of this line (was the writer stopped?)".to_string()
+                "truncated: the file ends in the middle of this line (was the writer stopped?)"
+                    .to_string()
             } else {
                 e
             }
@@ -126,7 +128,10 @@ fn json_stream(
             }
             Err(e) => {
                 let line = first_line + e.line() as u64 - 1;
-                let _ = f(Location::Line(line), Err(format!("{e}; the rest of the file was not read")));
+                let _ = f(
+                    Location::Line(line),
+                    Err(format!("{e}; the rest of the file was not read")),
+                );
                 return;
             }
         }
@@ -134,9 +139,15 @@ fn json_stream(
 }
 
 /// A JSON array of requests, element by element.
-fn json_array(input: impl Read, f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>) {
+fn json_array(
+    input: impl Read,
+    f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+) {
     use serde::de::{DeserializeSeed, SeqAccess, Visitor};
-    struct Elements<'f, 'g>(&'f mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>, &'g mut u64);
+    struct Elements<'f, 'g>(
+        &'f mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+        &'g mut u64,
+    );
     impl<'de> Visitor<'de> for Elements<'_, '_> {
         type Value = ();
         fn expecting(&self, fm: &mut fmt::Formatter) -> fmt::Result {
@@ -162,7 +173,10 @@ fn json_array(input: impl Read, f: &mut dyn FnMut(Location, Result<ExportTraceSe
     let mut count = 0u64;
     let mut de = serde_json::Deserializer::from_reader(input);
     if let Err(e) = Elements(f, &mut count).deserialize(&mut de) {
-        let _ = f(Location::Element(count + 1), Err(format!("{e}; the rest of the array was not read")));
+        let _ = f(
+            Location::Element(count + 1),
+            Err(format!("{e}; the rest of the array was not read")),
+        );
     }
 }
 
@@ -181,24 +195,37 @@ fn proto_stream(
             return Ok(());
         }
         if got < 4 {
-            let _ = f(Location::Offset(offset), Err(format!("truncated: the file ends inside a length prefix ({got} of 4 bytes)")));
+            let _ = f(
+                Location::Offset(offset),
+                Err(format!(
+                    "truncated: the file ends inside a length prefix ({got} of 4 bytes)"
+                )),
+            );
             return Ok(());
         }
         let len = u32::from_be_bytes(prefix) as usize;
         if len > MAX_MESSAGE {
             let _ = f(
                 Location::Offset(offset),
-                Err(format!("length prefix {len} is larger than any OTLP message; the rest of the file was not read")),
+                Err(format!(
+                    "length prefix {len} is larger than any OTLP message; the rest of the file was not read"
+                )),
             );
             return Ok(());
         }
         buf.resize(len, 0);
         let got = read_full(&mut input, &mut buf)?;
         if got < len {
-            let _ = f(Location::Offset(offset), Err(format!("truncated: message of {len} bytes, the file ends after {got}")));
+            let _ = f(
+                Location::Offset(offset),
+                Err(format!(
+                    "truncated: message of {len} bytes, the file ends after {got}"
+                )),
+            );
             return Ok(());
         }
-        let r = ExportTraceServiceRequest::decode(buf.as_slice()).map_err(|e| format!("protobuf: {e}"));
+        let r =
+            ExportTraceServiceRequest::decode(buf.as_slice()).map_err(|e| format!("protobuf: {e}"));
         if f(Location::Offset(offset), r).is_break() {
             return Ok(());
         }

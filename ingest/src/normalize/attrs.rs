@@ -33,27 +33,30 @@ impl<'a> Attrs<'a> {
     /// The first of `keys` with a non-empty value, as text (numbers and booleans
     /// written out, arrays joined with commas).
     pub fn text(&self, keys: &[&str]) -> Option<String> {
-        keys.iter().find_map(|k| self.get(k).and_then(value_text).filter(|s| !s.is_empty()))
+        keys.iter()
+            .find_map(|k| self.get(k).and_then(value_text).filter(|s| !s.is_empty()))
     }
 
     /// The first of `keys` with an integer value (ints, integral doubles, numeric strings).
     pub fn int(&self, keys: &[&str]) -> Option<i64> {
-        keys.iter().find_map(|k| match self.get(k)?.value.as_ref()? {
-            Value::IntValue(i) => Some(*i),
-            Value::DoubleValue(d) if d.is_finite() && d.fract() == 0.0 => Some(*d as i64),
-            Value::StringValue(s) => s.trim().parse().ok(),
-            _ => None,
-        })
+        keys.iter()
+            .find_map(|k| match self.get(k)?.value.as_ref()? {
+                Value::IntValue(i) => Some(*i),
+                Value::DoubleValue(d) if d.is_finite() && d.fract() == 0.0 => Some(*d as i64),
+                Value::StringValue(s) => s.trim().parse().ok(),
+                _ => None,
+            })
     }
 
     /// The first of `keys` with a numeric value.
     pub fn float(&self, keys: &[&str]) -> Option<f64> {
-        keys.iter().find_map(|k| match self.get(k)?.value.as_ref()? {
-            Value::IntValue(i) => Some(*i as f64),
-            Value::DoubleValue(d) if d.is_finite() => Some(*d),
-            Value::StringValue(s) => s.trim().parse().ok().filter(|d: &f64| d.is_finite()),
-            _ => None,
-        })
+        keys.iter()
+            .find_map(|k| match self.get(k)?.value.as_ref()? {
+                Value::IntValue(i) => Some(*i as f64),
+                Value::DoubleValue(d) if d.is_finite() => Some(*d),
+                Value::StringValue(s) => s.trim().parse().ok().filter(|d: &f64| d.is_finite()),
+                _ => None,
+            })
     }
 
     /// Keys with a prefix, in the order given by the numeric index after it, for
@@ -81,7 +84,12 @@ pub(crate) fn value_text(v: &AnyValue) -> Option<String> {
         Value::BoolValue(b) => b.to_string(),
         Value::IntValue(i) => i.to_string(),
         Value::DoubleValue(d) => d.to_string(),
-        Value::ArrayValue(a) => a.values.iter().filter_map(value_text).collect::<Vec<_>>().join(", "),
+        Value::ArrayValue(a) => a
+            .values
+            .iter()
+            .filter_map(value_text)
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::KvlistValue(_) | Value::BytesValue(_) => {
             let mut s = String::new();
             write_value(&mut s, v);
@@ -125,7 +133,9 @@ pub(crate) fn write_value(out: &mut String, v: &AnyValue) {
         Some(Value::StringValue(s)) => write_string(out, s),
         Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
         Some(Value::IntValue(i)) => out.push_str(&i.to_string()),
-        Some(Value::DoubleValue(d)) if d.is_finite() => out.push_str(&serde_json::to_string(d).expect("finite float")),
+        Some(Value::DoubleValue(d)) if d.is_finite() => {
+            out.push_str(&serde_json::to_string(d).expect("finite float"))
+        }
         Some(Value::DoubleValue(d)) => write_string(out, &d.to_string()),
         Some(Value::ArrayValue(a)) => {
             out.push('[');

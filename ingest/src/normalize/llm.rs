@@ -6,10 +6,24 @@ use super::messages::{self, Message};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use store::LlmCall;
 
-const PROVIDER: &[&str] = &["gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"];
+const PROVIDER: &[&str] = &[
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "llm.provider",
+    "llm.system",
+];
 const OPERATION: &[&str] = &["gen_ai.operation.name", "llm.request.type"];
-const REQUEST_MODEL: &[&str] = &["gen_ai.request.model", "llm.request.model_name", "llm.request.model"];
-const RESPONSE_MODEL: &[&str] = &["gen_ai.response.model", "llm.response.model_name", "llm.response.model", "llm.model_name"];
+const REQUEST_MODEL: &[&str] = &[
+    "gen_ai.request.model",
+    "llm.request.model_name",
+    "llm.request.model",
+];
+const RESPONSE_MODEL: &[&str] = &[
+    "gen_ai.response.model",
+    "llm.response.model_name",
+    "llm.response.model",
+    "llm.model_name",
+];
 const INPUT_TOKENS: &[&str] = &[
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.prompt_tokens",
@@ -34,19 +48,44 @@ const CACHE_WRITE: &[&str] = &[
     "llm.token_count.prompt_details.cache_write",
     "llm.usage.cache_creation_input_tokens",
 ];
-const REASONING: &[&str] = &["gen_ai.usage.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens", "llm.token_count.completion_details.reasoning"];
-const COST: &[&str] = &["gen_ai.usage.cost", "llm.cost.total", "gen_ai.usage.total_cost"];
-const FINISH: &[&str] = &["gen_ai.response.finish_reasons", "gen_ai.response.finish_reason", "llm.finish_reason", "llm.response.finish_reason"];
+const REASONING: &[&str] = &[
+    "gen_ai.usage.reasoning_tokens",
+    "gen_ai.usage.reasoning.output_tokens",
+    "llm.token_count.completion_details.reasoning",
+];
+const COST: &[&str] = &[
+    "gen_ai.usage.cost",
+    "llm.cost.total",
+    "gen_ai.usage.total_cost",
+];
+const FINISH: &[&str] = &[
+    "gen_ai.response.finish_reasons",
+    "gen_ai.response.finish_reason",
+    "llm.finish_reason",
+    "llm.response.finish_reason",
+];
 const SESSION: &[&str] = &[
     "gen_ai.conversation.id",
     "session.id",
     "traceloop.association.properties.session_id",
     "traceloop.association.properties.conversation_id",
 ];
-const USER: &[&str] = &["user.id", "enduser.id", "traceloop.association.properties.user_id", "gen_ai.request.user"];
+const USER: &[&str] = &[
+    "user.id",
+    "enduser.id",
+    "traceloop.association.properties.user_id",
+    "gen_ai.request.user",
+];
 
 /// Operations that are model calls; agent and tool operations are not.
-const CALL_OPERATIONS: &[&str] = &["chat", "text_completion", "completion", "generate_content", "embeddings", "embedding"];
+const CALL_OPERATIONS: &[&str] = &[
+    "chat",
+    "text_completion",
+    "completion",
+    "generate_content",
+    "embeddings",
+    "embedding",
+];
 
 /// OpenInference span kinds that are model calls.
 const CALL_KINDS: &[&str] = &["LLM", "EMBEDDING"];
@@ -58,7 +97,11 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
     let is_call = match (&operation, &oi_kind) {
         (Some(op), _) => CALL_OPERATIONS.contains(&op.as_str()),
         (None, Some(kind)) => CALL_KINDS.contains(&kind.to_ascii_uppercase().as_str()),
-        (None, None) => attrs.has_any(REQUEST_MODEL) || attrs.has_any(RESPONSE_MODEL) || attrs.has_any(INPUT_TOKENS),
+        (None, None) => {
+            attrs.has_any(REQUEST_MODEL)
+                || attrs.has_any(RESPONSE_MODEL)
+                || attrs.has_any(INPUT_TOKENS)
+        }
     };
     if !is_call {
         return None;
@@ -69,7 +112,9 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
     Some(LlmCall {
         provider: attrs.text(PROVIDER).map(|p| p.to_ascii_lowercase()),
         operation: operation.or(oi_kind.map(|k| k.to_ascii_lowercase())),
-        request_model: attrs.text(REQUEST_MODEL).or_else(|| invocation_model(attrs)),
+        request_model: attrs
+            .text(REQUEST_MODEL)
+            .or_else(|| invocation_model(attrs)),
         response_model: attrs.text(RESPONSE_MODEL),
         input_tokens: attrs.int(INPUT_TOKENS),
         output_tokens: attrs.int(OUTPUT_TOKENS),
@@ -92,7 +137,9 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
 fn invocation_model(attrs: &Attrs) -> Option<String> {
     let params = attrs.text(&["llm.invocation_parameters"])?;
     let json: serde_json::Value = serde_json::from_str(&params).ok()?;
-    json.get("model").and_then(|m| m.as_str()).map(str::to_string)
+    json.get("model")
+        .and_then(|m| m.as_str())
+        .map(str::to_string)
 }
 
 /// The error type and message of a failed call: `error.type`, else the exception
@@ -104,27 +151,49 @@ fn error_of(span: &Span, attrs: &Attrs, failed: bool) -> (Option<String>, Option
     if !failed && declared.is_none() {
         return (None, None);
     }
-    let exception = span.events.iter().rev().find(|e| e.name == "exception").map(|e| Attrs::new(&e.attributes));
+    let exception = span
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.name == "exception")
+        .map(|e| Attrs::new(&e.attributes));
     let exception_type = exception
         .as_ref()
         .and_then(|e| e.text(&["exception.type"]))
         .map(|t| t.rsplit(['.', ':']).next().unwrap_or(&t).to_string());
-    let http_status = attrs.int(&["http.response.status_code", "http.status_code"]).filter(|c| *c >= 400).map(|c| c.to_string());
-    let error_type = declared.filter(|t| t != "_OTHER").or(exception_type).or(http_status);
+    let http_status = attrs
+        .int(&["http.response.status_code", "http.status_code"])
+        .filter(|c| *c >= 400)
+        .map(|c| c.to_string());
+    let error_type = declared
+        .filter(|t| t != "_OTHER")
+        .or(exception_type)
+        .or(http_status);
     let message = span
         .status
         .as_ref()
         .map(|s| s.message.clone())
         .filter(|m| !m.is_empty())
-        .or_else(|| exception.as_ref().and_then(|e| e.text(&["exception.message"])));
+        .or_else(|| {
+            exception
+                .as_ref()
+                .and_then(|e| e.text(&["exception.message"]))
+        });
     (error_type, message)
 }
 
 fn prompt(attrs: &Attrs) -> Option<String> {
     let mut messages: Vec<Message> = Vec::new();
     if let Some(system) = attrs.get("gen_ai.system_instructions") {
-        let content = messages::from_attr(system).into_iter().map(|m| m.content).collect::<Vec<_>>().join("\n");
-        messages.push(Message { role: "system".into(), content });
+        let content = messages::from_attr(system)
+            .into_iter()
+            .map(|m| m.content)
+            .collect::<Vec<_>>()
+            .join("\n");
+        messages.push(Message {
+            role: "system".into(),
+            content,
+        });
     }
     if let Some(v) = attrs.get("gen_ai.input.messages") {
         messages.extend(messages::from_attr(v));
@@ -142,7 +211,10 @@ fn prompt(attrs: &Attrs) -> Option<String> {
 }
 
 fn response(attrs: &Attrs) -> Option<String> {
-    let mut messages = attrs.get("gen_ai.output.messages").map(messages::from_attr).unwrap_or_default();
+    let mut messages = attrs
+        .get("gen_ai.output.messages")
+        .map(messages::from_attr)
+        .unwrap_or_default();
     if messages.is_empty() {
         messages = messages::from_flattened(attrs, "gen_ai.completion.", "");
     }
@@ -158,13 +230,27 @@ fn response(attrs: &Attrs) -> Option<String> {
 /// OpenInference `input.value` / `output.value`: a JSON request or response body
 /// when its mime type says so (or it parses), else plain text.
 fn value_messages(attrs: &Attrs, key: &str) -> Vec<Message> {
-    let Some(v) = attrs.get(key) else { return Vec::new() };
-    let Some(text) = value_text(v) else { return Vec::new() };
+    let Some(v) = attrs.get(key) else {
+        return Vec::new();
+    };
+    let Some(text) = value_text(v) else {
+        return Vec::new();
+    };
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(json @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
             let m = messages::from_json(&json);
-            if m.iter().any(|m| !m.content.is_empty()) { m } else { vec![Message { role: String::new(), content: text }] }
+            if m.iter().any(|m| !m.content.is_empty()) {
+                m
+            } else {
+                vec![Message {
+                    role: String::new(),
+                    content: text,
+                }]
+            }
         }
-        _ => vec![Message { role: String::new(), content: text }],
+        _ => vec![Message {
+            role: String::new(),
+            content: text,
+        }],
     }
 }

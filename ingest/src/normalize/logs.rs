@@ -23,8 +23,14 @@ pub fn normalize_logs(req: &ExportLogsServiceRequest) -> (Vec<LogRow>, Vec<Strin
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     for rl in &req.resource_logs {
-        let resource = rl.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default();
-        let service = Attrs::new(resource).text(&["service.name"]).unwrap_or_else(|| "unknown_service".into());
+        let resource = rl
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or_default();
+        let service = Attrs::new(resource)
+            .text(&["service.name"])
+            .unwrap_or_else(|| "unknown_service".into());
         let resource_json = to_json(resource);
         for sl in &rl.scope_logs {
             for (i, r) in sl.log_records.iter().enumerate() {
@@ -32,7 +38,9 @@ pub fn normalize_logs(req: &ExportLogsServiceRequest) -> (Vec<LogRow>, Vec<Strin
                     0 => None,
                     16 => r.trace_id.as_slice().try_into().ok(),
                     n => {
-                        rejected.push(format!("log record {i}: trace id has {n} bytes, expected 16"));
+                        rejected.push(format!(
+                            "log record {i}: trace id has {n} bytes, expected 16"
+                        ));
                         continue;
                     }
                 };
@@ -45,8 +53,16 @@ pub fn normalize_logs(req: &ExportLogsServiceRequest) -> (Vec<LogRow>, Vec<Strin
                     }
                 };
                 let attrs = Attrs::new(&r.attributes);
-                let event_name = if r.event_name.is_empty() { attrs.text(&["event.name"]).unwrap_or_default() } else { r.event_name.clone() };
-                let time = if r.time_unix_nano != 0 { r.time_unix_nano } else { r.observed_time_unix_nano };
+                let event_name = if r.event_name.is_empty() {
+                    attrs.text(&["event.name"]).unwrap_or_default()
+                } else {
+                    r.event_name.clone()
+                };
+                let time = if r.time_unix_nano != 0 {
+                    r.time_unix_nano
+                } else {
+                    r.observed_time_unix_nano
+                };
                 let mut body_json = String::new();
                 match &r.body {
                     Some(b) => write_value(&mut body_json, b),
@@ -79,7 +95,10 @@ fn genai_text(event: &str, body: Option<&AnyValue>, attrs: &Attrs) -> Option<Gen
         if m.is_empty()
             && let Some(c) = attrs.text(&["content", "gen_ai.event.content"])
         {
-            m.push(Message { role: String::new(), content: c });
+            m.push(Message {
+                role: String::new(),
+                content: c,
+            });
         }
         for msg in &mut m {
             if msg.role.is_empty() {
@@ -106,9 +125,18 @@ fn genai_text(event: &str, body: Option<&AnyValue>, attrs: &Attrs) -> Option<Gen
             messages::render(&m).map(GenAiEventText::Response)
         }
         "gen_ai.client.inference.operation.details" => {
-            let input = attrs.get("gen_ai.input.messages").map(messages::from_attr).unwrap_or_default();
-            let output = attrs.get("gen_ai.output.messages").map(messages::from_attr).unwrap_or_default();
-            Some(GenAiEventText::Both(messages::render(&input), messages::render(&output)))
+            let input = attrs
+                .get("gen_ai.input.messages")
+                .map(messages::from_attr)
+                .unwrap_or_default();
+            let output = attrs
+                .get("gen_ai.output.messages")
+                .map(messages::from_attr)
+                .unwrap_or_default();
+            Some(GenAiEventText::Both(
+                messages::render(&input),
+                messages::render(&output),
+            ))
         }
         _ => None,
     }
@@ -118,11 +146,22 @@ fn genai_text(event: &str, body: Option<&AnyValue>, attrs: &Attrs) -> Option<Gen
 pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> {
     let mut out = Vec::new();
     for rm in &req.resource_metrics {
-        let resource = rm.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default();
-        let service = Attrs::new(resource).text(&["service.name"]).unwrap_or_else(|| "unknown_service".into());
+        let resource = rm
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or_default();
+        let service = Attrs::new(resource)
+            .text(&["service.name"])
+            .unwrap_or_else(|| "unknown_service".into());
         for sm in &rm.scope_metrics {
             for m in &sm.metrics {
-                let base = MetricPoint { name: m.name.clone(), unit: m.unit.clone(), service: service.clone(), ..MetricPoint::default() };
+                let base = MetricPoint {
+                    name: m.name.clone(),
+                    unit: m.unit.clone(),
+                    service: service.clone(),
+                    ..MetricPoint::default()
+                };
                 let ns = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
                 match &m.data {
                     Some(Data::Gauge(g)) => out.extend(g.data_points.iter().map(|p| MetricPoint {
@@ -141,35 +180,46 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
                         value: number(p.value),
                         ..base.clone()
                     })),
-                    Some(Data::Histogram(h)) => out.extend(h.data_points.iter().map(|p| MetricPoint {
-                        kind: "histogram".into(),
-                        time_ns: ns(p.time_unix_nano),
-                        start_time_ns: ns(p.start_time_unix_nano),
-                        attributes_json: to_json(&p.attributes),
-                        count: Some(p.count),
-                        sum: p.sum,
-                        bucket_bounds_json: Some(serde_json::to_string(&p.explicit_bounds).expect("floats serialize")),
-                        bucket_counts_json: Some(serde_json::to_string(&p.bucket_counts).expect("ints serialize")),
-                        ..base.clone()
+                    Some(Data::Histogram(h)) => out.extend(h.data_points.iter().map(|p| {
+                        MetricPoint {
+                            kind: "histogram".into(),
+                            time_ns: ns(p.time_unix_nano),
+                            start_time_ns: ns(p.start_time_unix_nano),
+                            attributes_json: to_json(&p.attributes),
+                            count: Some(p.count),
+                            sum: p.sum,
+                            bucket_bounds_json: Some(
+                                serde_json::to_string(&p.explicit_bounds)
+                                    .expect("floats serialize"),
+                            ),
+                            bucket_counts_json: Some(
+                                serde_json::to_string(&p.bucket_counts).expect("ints serialize"),
+                            ),
+                            ..base.clone()
+                        }
                     })),
-                    Some(Data::ExponentialHistogram(h)) => out.extend(h.data_points.iter().map(|p| MetricPoint {
-                        kind: "exponential_histogram".into(),
-                        time_ns: ns(p.time_unix_nano),
-                        start_time_ns: ns(p.start_time_unix_nano),
-                        attributes_json: to_json(&p.attributes),
-                        count: Some(p.count),
-                        sum: p.sum,
-                        ..base.clone()
-                    })),
-                    Some(Data::Summary(s)) => out.extend(s.data_points.iter().map(|p| MetricPoint {
-                        kind: "summary".into(),
-                        time_ns: ns(p.time_unix_nano),
-                        start_time_ns: ns(p.start_time_unix_nano),
-                        attributes_json: to_json(&p.attributes),
-                        count: Some(p.count),
-                        sum: Some(p.sum),
-                        ..base.clone()
-                    })),
+                    Some(Data::ExponentialHistogram(h)) => {
+                        out.extend(h.data_points.iter().map(|p| MetricPoint {
+                            kind: "exponential_histogram".into(),
+                            time_ns: ns(p.time_unix_nano),
+                            start_time_ns: ns(p.start_time_unix_nano),
+                            attributes_json: to_json(&p.attributes),
+                            count: Some(p.count),
+                            sum: p.sum,
+                            ..base.clone()
+                        }))
+                    }
+                    Some(Data::Summary(s)) => {
+                        out.extend(s.data_points.iter().map(|p| MetricPoint {
+                            kind: "summary".into(),
+                            time_ns: ns(p.time_unix_nano),
+                            start_time_ns: ns(p.start_time_unix_nano),
+                            attributes_json: to_json(&p.attributes),
+                            count: Some(p.count),
+                            sum: Some(p.sum),
+                            ..base.clone()
+                        }))
+                    }
                     None => {}
                 }
             }

@@ -23,7 +23,13 @@ pub(crate) fn render(messages: &[Message]) -> Option<String> {
         [only] if only.role.is_empty() || only.role == "assistant" => Some(only.content.clone()),
         many => Some(
             many.iter()
-                .map(|m| if m.role.is_empty() { m.content.clone() } else { format!("{}: {}", m.role, m.content) })
+                .map(|m| {
+                    if m.role.is_empty() {
+                        m.content.clone()
+                    } else {
+                        format!("{}: {}", m.role, m.content)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\n\n"),
         ),
@@ -36,7 +42,13 @@ pub(crate) fn render_with_roles(messages: &[Message]) -> Option<String> {
     let parts: Vec<String> = messages
         .iter()
         .filter(|m| !m.content.is_empty())
-        .map(|m| if m.role.is_empty() { m.content.clone() } else { format!("{}: {}", m.role, m.content) })
+        .map(|m| {
+            if m.role.is_empty() {
+                m.content.clone()
+            } else {
+                format!("{}: {}", m.role, m.content)
+            }
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
@@ -56,35 +68,63 @@ pub(crate) fn from_json(v: &Value) -> Vec<Message> {
                     .iter()
                     .flat_map(|c| match c.get("message") {
                         Some(m) => message_from_json(m),
-                        None => c.get("text").and_then(Value::as_str).map(|t| Message { role: String::new(), content: t.into() }).into_iter().collect(),
+                        None => c
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .map(|t| Message {
+                                role: String::new(),
+                                content: t.into(),
+                            })
+                            .into_iter()
+                            .collect(),
                     })
                     .collect();
             }
             if let Some(Value::Array(content)) = o.get("content") {
                 // Anthropic-style response body.
-                return vec![Message { role: str_field(o, "role"), content: parts_text(content) }];
+                return vec![Message {
+                    role: str_field(o, "role"),
+                    content: parts_text(content),
+                }];
             }
             message_from_json(v)
         }
-        Value::String(s) => vec![Message { role: String::new(), content: s.clone() }],
+        Value::String(s) => vec![Message {
+            role: String::new(),
+            content: s.clone(),
+        }],
         _ => Vec::new(),
     }
 }
 
 fn str_field(o: &serde_json::Map<String, Value>, key: &str) -> String {
-    o.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    o.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn message_from_json(v: &Value) -> Vec<Message> {
     let Value::Object(o) = v else {
-        return v.as_str().map(|s| Message { role: String::new(), content: s.into() }).into_iter().collect();
+        return v
+            .as_str()
+            .map(|s| Message {
+                role: String::new(),
+                content: s.into(),
+            })
+            .into_iter()
+            .collect();
     };
     let role = str_field(o, "role");
     let mut content = match o.get("content").or_else(|| o.get("parts")) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts_text(parts),
         Some(other) if !other.is_null() => other.to_string(),
-        _ => o.get("text").and_then(Value::as_str).unwrap_or_default().to_string(),
+        _ => o
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
     };
     if let Some(Value::Array(calls)) = o.get("tool_calls") {
         for call in calls {
@@ -113,13 +153,21 @@ fn parts_text(parts: &[Value]) -> String {
                 match kind {
                     "tool_call" | "tool_use" | "function_call" => {
                         let name = o.get("name").and_then(Value::as_str).unwrap_or("tool");
-                        let args = o.get("arguments").or_else(|| o.get("input")).map(|a| match a {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        });
+                        let args = o
+                            .get("arguments")
+                            .or_else(|| o.get("input"))
+                            .map(|a| match a {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            });
                         format!("{name}({})", args.unwrap_or_default())
                     }
-                    _ => match o.get("content").or_else(|| o.get("text")).or_else(|| o.get("response")).or_else(|| o.get("result")) {
+                    _ => match o
+                        .get("content")
+                        .or_else(|| o.get("text"))
+                        .or_else(|| o.get("response"))
+                        .or_else(|| o.get("result"))
+                    {
                         Some(Value::String(s)) => s.clone(),
                         Some(other) => other.to_string(),
                         None => format!("[{kind}]"),
@@ -148,7 +196,10 @@ pub(crate) fn from_attr(v: &AnyValue) -> Vec<Message> {
     match v.value.as_ref() {
         Some(AV::StringValue(s)) => match serde_json::from_str::<Value>(s) {
             Ok(json) => from_json(&json),
-            Err(_) => vec![Message { role: String::new(), content: s.clone() }],
+            Err(_) => vec![Message {
+                role: String::new(),
+                content: s.clone(),
+            }],
         },
         Some(_) => from_json(&any_to_json(v)),
         None => Vec::new(),
@@ -168,7 +219,9 @@ pub(crate) fn any_to_json(v: &AnyValue) -> Value {
 pub(crate) fn from_flattened(attrs: &Attrs, prefix: &str, field_prefix: &str) -> Vec<Message> {
     let mut messages: Vec<(usize, Message)> = Vec::new();
     for (index, field, value) in attrs.indexed(prefix) {
-        let Some(field) = field.strip_prefix(field_prefix) else { continue };
+        let Some(field) = field.strip_prefix(field_prefix) else {
+            continue;
+        };
         if messages.last().map(|(i, _)| *i) != Some(index) {
             messages.push((index, Message::default()));
         }
@@ -176,16 +229,20 @@ pub(crate) fn from_flattened(attrs: &Attrs, prefix: &str, field_prefix: &str) ->
         let text = value_text(value).unwrap_or_default();
         if field == "role" {
             m.role = text;
-        } else if field == "content" || (field.starts_with("contents.") && field.ends_with(".text")) {
+        } else if field == "content" || (field.starts_with("contents.") && field.ends_with(".text"))
+        {
             push_line(&mut m.content, &text);
-        } else if field.starts_with("tool_calls.") && (field.ends_with(".name") || field.ends_with("function.name")) {
+        } else if field.starts_with("tool_calls.")
+            && (field.ends_with(".name") || field.ends_with("function.name"))
+        {
             push_line(&mut m.content, &format!("{text}()"));
-        } else if field.starts_with("tool_calls.") && field.ends_with("arguments") {
-            if m.content.ends_with("()") {
-                m.content.truncate(m.content.len() - 1);
-                m.content.push_str(&text);
-                m.content.push(')');
-            }
+        } else if field.starts_with("tool_calls.")
+            && field.ends_with("arguments")
+            && m.content.ends_with("()")
+        {
+            m.content.truncate(m.content.len() - 1);
+            m.content.push_str(&text);
+            m.content.push(')');
         }
     }
     messages.into_iter().map(|(_, m)| m).collect()
@@ -212,7 +269,10 @@ pub(crate) fn from_events(events: &[Event]) -> (Vec<Message>, Vec<Message>) {
                     .map(|m| m.content)
                     .or_else(|| attrs.text(&["content", "message.content", "gen_ai.completion"]))
                     .unwrap_or_default();
-                response.push(Message { role: "assistant".into(), content });
+                response.push(Message {
+                    role: "assistant".into(),
+                    content,
+                });
                 continue;
             }
             "gen_ai.content.prompt" => {
@@ -229,8 +289,13 @@ pub(crate) fn from_events(events: &[Event]) -> (Vec<Message>, Vec<Message>) {
             }
             _ => continue,
         };
-        let content = attrs.text(&["content", "gen_ai.event.content", "body"]).unwrap_or_default();
-        prompt.push(Message { role: attrs.text(&["role"]).unwrap_or_else(|| role.to_string()), content });
+        let content = attrs
+            .text(&["content", "gen_ai.event.content", "body"])
+            .unwrap_or_default();
+        prompt.push(Message {
+            role: attrs.text(&["role"]).unwrap_or_else(|| role.to_string()),
+            content,
+        });
     }
     (prompt, response)
 }

@@ -12,7 +12,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use store::{SpanRow, StatusCode};
 
-
 /// A span that could not be stored, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -35,15 +34,28 @@ pub struct Normalized {
 pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
     let mut out = Normalized::default();
     for (ri, rs) in req.resource_spans.iter().enumerate() {
-        let resource_attrs = rs.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or_default();
+        let resource_attrs = rs
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or_default();
         let resource_json = to_json(resource_attrs);
-        let service = Attrs::new(resource_attrs).text(&["service.name"]).unwrap_or_else(|| "unknown_service".into());
+        let service = Attrs::new(resource_attrs)
+            .text(&["service.name"])
+            .unwrap_or_else(|| "unknown_service".into());
         for (si, ss) in rs.scope_spans.iter().enumerate() {
-            let scope = ss.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+            let scope = ss
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
             for (pi, span) in ss.spans.iter().enumerate() {
                 match normalize_span(span, &service, &scope, &resource_json) {
                     Ok(row) => out.rows.push(row),
-                    Err(reason) => out.rejected.push(Rejection { position: (ri, si, pi), reason }),
+                    Err(reason) => out.rejected.push(Rejection {
+                        position: (ri, si, pi),
+                        reason,
+                    }),
                 }
             }
         }
@@ -53,7 +65,11 @@ pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
 
 /// Counts the spans of a request.
 pub fn span_count(req: &ExportTraceServiceRequest) -> usize {
-    req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum()
+    req.resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum()
 }
 
 fn id<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], String> {
@@ -61,7 +77,9 @@ fn id<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], String> {
         .try_into()
         .map_err(|_| format!("{what} has {} bytes, expected {N}", bytes.len()))?;
     if id.iter().all(|b| *b == 0) {
-        return Err(format!("{what} is all zeros, which OTLP defines as invalid"));
+        return Err(format!(
+            "{what} is all zeros, which OTLP defines as invalid"
+        ));
     }
     Ok(id)
 }
@@ -71,7 +89,12 @@ fn time(ns: u64, what: &str) -> Result<i64, String> {
 }
 
 /// One span as a row, or why it cannot be one.
-pub fn normalize_span(span: &Span, service: &str, scope: &str, resource_json: &str) -> Result<SpanRow, String> {
+pub fn normalize_span(
+    span: &Span,
+    service: &str,
+    scope: &str,
+    resource_json: &str,
+) -> Result<SpanRow, String> {
     let trace_id = id::<16>(&span.trace_id, "trace id")?;
     let span_id = id::<8>(&span.span_id, "span id")?;
     let parent_span_id = match span.parent_span_id.len() {
@@ -131,7 +154,11 @@ fn links_json(span: &Span) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&format!("{{\"trace_id\":\"{}\",\"span_id\":\"{}\",\"attributes\":", hex(&l.trace_id), hex(&l.span_id)));
+        out.push_str(&format!(
+            "{{\"trace_id\":\"{}\",\"span_id\":\"{}\",\"attributes\":",
+            hex(&l.trace_id),
+            hex(&l.span_id)
+        ));
         write_object(&mut out, &l.attributes);
         out.push('}');
     }

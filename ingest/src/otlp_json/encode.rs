@@ -45,8 +45,14 @@ pub fn traces_to_json(req: &ExportTraceServiceRequest) -> String {
                             }
                             o.insert("name".into(), json!(s.name));
                             o.insert("kind".into(), json!(s.kind));
-                            o.insert("startTimeUnixNano".into(), json!(s.start_time_unix_nano.to_string()));
-                            o.insert("endTimeUnixNano".into(), json!(s.end_time_unix_nano.to_string()));
+                            o.insert(
+                                "startTimeUnixNano".into(),
+                                json!(s.start_time_unix_nano.to_string()),
+                            );
+                            o.insert(
+                                "endTimeUnixNano".into(),
+                                json!(s.end_time_unix_nano.to_string()),
+                            );
                             if !s.attributes.is_empty() {
                                 o.insert("attributes".into(), attributes(&s.attributes));
                             }
@@ -98,7 +104,11 @@ pub fn traces_to_json(req: &ExportTraceServiceRequest) -> String {
                     Value::Object(o)
                 })
                 .collect();
-            let resource = rs.resource.as_ref().map(|r| attributes(&r.attributes)).unwrap_or(Value::Array(vec![]));
+            let resource = rs
+                .resource
+                .as_ref()
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or(Value::Array(vec![]));
             json!({ "resource": { "attributes": resource }, "scopeSpans": scope_spans })
         })
         .collect();
@@ -130,7 +140,9 @@ fn any_value(v: Option<&AnyValue>) -> Value {
         Some(any_value::Value::ArrayValue(a)) => {
             json!({ "arrayValue": { "values": a.values.iter().map(|v| any_value(Some(v))).collect::<Vec<_>>() } })
         }
-        Some(any_value::Value::KvlistValue(kv)) => json!({ "kvlistValue": { "values": attributes_list(&kv.values) } }),
+        Some(any_value::Value::KvlistValue(kv)) => {
+            json!({ "kvlistValue": { "values": attributes_list(&kv.values) } })
+        }
         Some(any_value::Value::BytesValue(b)) => {
             json!({ "bytesValue": base64::engine::general_purpose::STANDARD.encode(b) })
         }

@@ -3,8 +3,8 @@
 //! `null` where a list or object belongs.
 
 use base64::Engine;
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// `null` or absent reads as the default value.
@@ -37,7 +37,9 @@ impl Visitor<'_> for U64Visitor {
         }
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-        v.trim().parse().map_err(|_| E::custom(format!("{v:?} is not an unsigned integer")))
+        v.trim()
+            .parse()
+            .map_err(|_| E::custom(format!("{v:?} is not an unsigned integer")))
     }
     fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
         Ok(0)
@@ -70,7 +72,9 @@ impl Visitor<'_> for I64Visitor {
         }
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-        v.trim().parse().map_err(|_| E::custom(format!("{v:?} is not an integer")))
+        v.trim()
+            .parse()
+            .map_err(|_| E::custom(format!("{v:?} is not an integer")))
     }
 }
 
@@ -100,7 +104,10 @@ impl Visitor<'_> for F64Visitor {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => v.trim().parse().map_err(|_| E::custom(format!("{v:?} is not a number"))),
+            _ => v
+                .trim()
+                .parse()
+                .map_err(|_| E::custom(format!("{v:?} is not a number"))),
         }
     }
 }
@@ -138,7 +145,12 @@ impl Visitor<'_> for EnumVisitor {
             .position(|n| n.strip_prefix(self.prefix).unwrap_or(n) == bare)
             .map(|i| i as i32)
             .or_else(|| v.parse().ok())
-            .ok_or_else(|| E::custom(format!("unknown enum value {v:?}; expected one of {}", self.names.join(", "))))
+            .ok_or_else(|| {
+                E::custom(format!(
+                    "unknown enum value {v:?}; expected one of {}",
+                    self.names.join(", ")
+                ))
+            })
     }
     fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
         Ok(0)
@@ -157,12 +169,18 @@ const STATUS_CODES: &[&str] = &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_C
 
 /// `kind` of a span.
 pub fn span_kind<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    d.deserialize_any(EnumVisitor { names: SPAN_KINDS, prefix: "SPAN_KIND_" })
+    d.deserialize_any(EnumVisitor {
+        names: SPAN_KINDS,
+        prefix: "SPAN_KIND_",
+    })
 }
 
 /// `code` of a status.
 pub fn status_code<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    d.deserialize_any(EnumVisitor { names: STATUS_CODES, prefix: "STATUS_CODE_" })
+    d.deserialize_any(EnumVisitor {
+        names: STATUS_CODES,
+        prefix: "STATUS_CODE_",
+    })
 }
 
 /// A trace or span id: hex (what OTLP JSON specifies) or base64 (what generic protobuf
@@ -177,7 +195,7 @@ pub fn decode_id(s: &str) -> Result<Vec<u8>, String> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    if s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok((0..s.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))
@@ -192,5 +210,7 @@ pub fn decode_id(s: &str) -> Result<Vec<u8>, String> {
 /// Bytes of a `bytesValue` (base64).
 pub fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     let s = Option::<String>::deserialize(d)?.unwrap_or_default();
-    base64::engine::general_purpose::STANDARD.decode(&s).map_err(|_| de::Error::custom(format!("bytesValue {s:?} is not base64")))
+    base64::engine::general_purpose::STANDARD
+        .decode(&s)
+        .map_err(|_| de::Error::custom(format!("bytesValue {s:?} is not base64")))
 }

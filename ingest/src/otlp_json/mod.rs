@@ -27,11 +27,16 @@ pub fn parse_traces(json: &[u8]) -> Result<ExportTraceServiceRequest, String> {
 }
 
 /// Parses one OTLP JSON logs request (as the SDKs and the Collector write it).
-pub fn parse_logs(json: &[u8]) -> Result<opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest, String> {
+pub fn parse_logs(
+    json: &[u8],
+) -> Result<opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest, String> {
     serde_json::from_slice(json).map_err(|e| e.to_string())
 }
 
 /// Parses one OTLP JSON metrics request (as the SDKs and the Collector write it).
-pub fn parse_metrics(json: &[u8]) -> Result<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest, String> {
+pub fn parse_metrics(
+    json: &[u8],
+) -> Result<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest, String>
+{
     serde_json::from_slice(json).map_err(|e| e.to_string())
 }

@@ -2,7 +2,9 @@
 //! hex or base64 ids, string or number integers, `null` lists, unknown fields ignored)
 //! into the protobuf types every other path uses.
 
-use super::lenient::{base64_bytes, f64_any, i64_any, id_bytes, nullable, span_kind, status_code, u64_any};
+use super::lenient::{
+    base64_bytes, f64_any, i64_any, id_bytes, nullable, span_kind, status_code, u64_any,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
@@ -23,7 +25,12 @@ pub(crate) struct JTracesRequest {
 pub(crate) struct JResourceSpans {
     #[serde(default, deserialize_with = "nullable")]
     resource: JResource,
-    #[serde(alias = "scope_spans", alias = "instrumentationLibrarySpans", default, deserialize_with = "nullable")]
+    #[serde(
+        alias = "scope_spans",
+        alias = "instrumentationLibrarySpans",
+        default,
+        deserialize_with = "nullable"
+    )]
     scope_spans: Vec<JScopeSpans>,
     #[serde(alias = "schema_url", default, deserialize_with = "nullable")]
     schema_url: String,
@@ -34,14 +41,22 @@ pub(crate) struct JResourceSpans {
 pub(crate) struct JResource {
     #[serde(default, deserialize_with = "nullable")]
     pub attributes: Vec<JKeyValue>,
-    #[serde(alias = "dropped_attributes_count", default, deserialize_with = "u64_any")]
+    #[serde(
+        alias = "dropped_attributes_count",
+        default,
+        deserialize_with = "u64_any"
+    )]
     pub dropped_attributes_count: u64,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct JScopeSpans {
-    #[serde(alias = "instrumentationLibrary", default, deserialize_with = "nullable")]
+    #[serde(
+        alias = "instrumentationLibrary",
+        default,
+        deserialize_with = "nullable"
+    )]
     scope: JScope,
     #[serde(default, deserialize_with = "nullable")]
     spans: Vec<JSpan>,
@@ -83,7 +98,11 @@ struct JSpan {
     end_time_unix_nano: u64,
     #[serde(default, deserialize_with = "nullable")]
     attributes: Vec<JKeyValue>,
-    #[serde(alias = "dropped_attributes_count", default, deserialize_with = "u64_any")]
+    #[serde(
+        alias = "dropped_attributes_count",
+        default,
+        deserialize_with = "u64_any"
+    )]
     dropped_attributes_count: u64,
     #[serde(default, deserialize_with = "nullable")]
     events: Vec<JEvent>,
@@ -106,7 +125,11 @@ struct JEvent {
     name: String,
     #[serde(default, deserialize_with = "nullable")]
     attributes: Vec<JKeyValue>,
-    #[serde(alias = "dropped_attributes_count", default, deserialize_with = "u64_any")]
+    #[serde(
+        alias = "dropped_attributes_count",
+        default,
+        deserialize_with = "u64_any"
+    )]
     dropped_attributes_count: u64,
 }
 
@@ -121,7 +144,11 @@ struct JLink {
     trace_state: String,
     #[serde(default, deserialize_with = "nullable")]
     attributes: Vec<JKeyValue>,
-    #[serde(alias = "dropped_attributes_count", default, deserialize_with = "u64_any")]
+    #[serde(
+        alias = "dropped_attributes_count",
+        default,
+        deserialize_with = "u64_any"
+    )]
     dropped_attributes_count: u64,
     #[serde(default, deserialize_with = "u64_any")]
     flags: u64,
@@ -169,7 +196,9 @@ pub(crate) struct JValues<T> {
     values: Vec<T>,
 }
 
-fn nullable_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+fn nullable_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -197,7 +226,9 @@ fn clamp32(v: u64) -> u32 {
 
 impl From<JTracesRequest> for ExportTraceServiceRequest {
     fn from(r: JTracesRequest) -> Self {
-        ExportTraceServiceRequest { resource_spans: r.resource_spans.into_iter().map(Into::into).collect() }
+        ExportTraceServiceRequest {
+            resource_spans: r.resource_spans.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -223,7 +254,12 @@ impl From<JResource> for Resource {
 
 impl From<JScope> for InstrumentationScope {
     fn from(s: JScope) -> Self {
-        InstrumentationScope { name: s.name, version: s.version, attributes: key_values(s.attributes), ..Default::default() }
+        InstrumentationScope {
+            name: s.name,
+            version: s.version,
+            attributes: key_values(s.attributes),
+            ..Default::default()
+        }
     }
 }
 
@@ -275,14 +311,23 @@ impl From<JSpan> for Span {
                 })
                 .collect(),
             dropped_links_count: clamp32(s.dropped_links_count),
-            status: s.status.map(|st| Status { message: st.message, code: st.code }),
+            status: s.status.map(|st| Status {
+                message: st.message,
+                code: st.code,
+            }),
         }
     }
 }
 
 /// Converts JSON key-values to protobuf ones.
 pub(crate) fn key_values(kvs: Vec<JKeyValue>) -> Vec<KeyValue> {
-    kvs.into_iter().map(|kv| KeyValue { key: kv.key, value: Some(kv.value.into()), ..Default::default() }).collect()
+    kvs.into_iter()
+        .map(|kv| KeyValue {
+            key: kv.key,
+            value: Some(kv.value.into()),
+            ..Default::default()
+        })
+        .collect()
 }
 
 impl From<JAnyValue> for AnyValue {
@@ -296,9 +341,13 @@ impl From<JAnyValue> for AnyValue {
         } else if let Some(d) = v.double_value {
             Some(any_value::Value::DoubleValue(d))
         } else if let Some(a) = v.array_value {
-            Some(any_value::Value::ArrayValue(ArrayValue { values: a.values.into_iter().map(Into::into).collect() }))
+            Some(any_value::Value::ArrayValue(ArrayValue {
+                values: a.values.into_iter().map(Into::into).collect(),
+            }))
         } else if let Some(kv) = v.kvlist_value {
-            Some(any_value::Value::KvlistValue(KeyValueList { values: key_values(kv.values) }))
+            Some(any_value::Value::KvlistValue(KeyValueList {
+                values: key_values(kv.values),
+            }))
         } else {
             v.bytes_value.map(any_value::Value::BytesValue)
         };

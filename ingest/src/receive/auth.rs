@@ -17,7 +17,10 @@ impl Token {
         match (&self.0, header) {
             (None, _) => true,
             (Some(want), Some(got)) => {
-                let got = got.strip_prefix("Bearer ").or_else(|| got.strip_prefix("bearer ")).unwrap_or("");
+                let got = got
+                    .strip_prefix("Bearer ")
+                    .or_else(|| got.strip_prefix("bearer "))
+                    .unwrap_or("");
                 constant_time_eq(got.as_bytes(), want.as_bytes())
             }
             (Some(_), None) => false,

@@ -10,9 +10,15 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse};
-use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use std::sync::Arc;
 
@@ -54,20 +60,36 @@ pub fn router(pipeline: Arc<Pipeline>, token: Token, max_body_bytes: usize) -> R
         .route("/v1/metrics", post(metrics))
         .with_state(Ctx { pipeline, token })
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(tower_http::decompression::RequestDecompressionLayer::new().gzip(true).pass_through_unaccepted(false))
+        .layer(
+            tower_http::decompression::RequestDecompressionLayer::new()
+                .gzip(true)
+                .pass_through_unaccepted(false),
+        )
 }
 
 /// The encoding a request declares, or the 415 answer.
+// Handlers answer with a `Response` by value either way; boxing it gains nothing.
+#[allow(clippy::result_large_err)]
 fn encoding(headers: &HeaderMap) -> Result<Encoding, Response> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
         _ => Err(error(
             Encoding::Json,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported content type {ct:?}: send application/x-protobuf or application/json"),
+            format!(
+                "unsupported content type {ct:?}: send application/x-protobuf or application/json"
+            ),
         )),
     }
 }
@@ -81,25 +103,35 @@ fn error(enc: Encoding, status: StatusCode, message: String) -> Response {
     };
     let body = match enc {
         Encoding::Protobuf => RpcStatus { code, message }.encode_to_vec(),
-        Encoding::Json => serde_json::json!({ "code": code, "message": message }).to_string().into_bytes(),
+        Encoding::Json => serde_json::json!({ "code": code, "message": message })
+            .to_string()
+            .into_bytes(),
     };
     let mut resp = (status, [(header::CONTENT_TYPE, enc.content_type())], body).into_response();
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     resp
 }
 
 fn export_error(enc: Encoding, e: ExportError) -> Response {
     match e {
-        ExportError::Overloaded => {
-            error(enc, StatusCode::SERVICE_UNAVAILABLE, "the collector is busy committing earlier data; retry".into())
-        }
-        ExportError::Store(m) => error(enc, StatusCode::SERVICE_UNAVAILABLE, format!("could not store the data, retry later: {m}")),
+        ExportError::Overloaded => error(
+            enc,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the collector is busy committing earlier data; retry".into(),
+        ),
+        ExportError::Store(m) => error(
+            enc,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("could not store the data, retry later: {m}"),
+        ),
     }
 }
 
 /// Checks the token and content type, decodes the body with `proto` or `json`.
+#[allow(clippy::result_large_err)]
 fn decode<T: Message + Default>(
     ctx: &Ctx,
     headers: &HeaderMap,
@@ -107,17 +139,30 @@ fn decode<T: Message + Default>(
     json: impl FnOnce(&[u8]) -> Result<T, String>,
 ) -> Result<(Encoding, T), Response> {
     let enc = encoding(headers)?;
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if !ctx.token.allows(auth) {
-        return Err(error(enc, StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()));
+        return Err(error(
+            enc,
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token".into(),
+        ));
     }
     let t = std::time::Instant::now();
     let decoded = match enc {
-        Encoding::Protobuf => T::decode(body.as_ref()).map_err(|e| format!("malformed protobuf body: {e}")),
+        Encoding::Protobuf => {
+            T::decode(body.as_ref()).map_err(|e| format!("malformed protobuf body: {e}"))
+        }
         Encoding::Json => json(body).map_err(|e| format!("malformed OTLP JSON body: {e}")),
     };
-    ctx.pipeline.stats.decode_ns.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-    decoded.map(|t| (enc, t)).map_err(|m| error(enc, StatusCode::BAD_REQUEST, m))
+    ctx.pipeline.stats.decode_ns.fetch_add(
+        t.elapsed().as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    decoded
+        .map(|t| (enc, t))
+        .map_err(|m| error(enc, StatusCode::BAD_REQUEST, m))
 }
 
 fn ok<T: Message + serde_json_shape::JsonShape>(enc: Encoding, resp: T) -> Response {
@@ -125,19 +170,28 @@ fn ok<T: Message + serde_json_shape::JsonShape>(enc: Encoding, resp: T) -> Respo
         Encoding::Protobuf => resp.encode_to_vec(),
         Encoding::Json => resp.to_json().into_bytes(),
     };
-    (StatusCode::OK, [(header::CONTENT_TYPE, enc.content_type())], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, enc.content_type())],
+        body,
+    )
+        .into_response()
 }
 
 async fn traces(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (enc, req) = match decode::<ExportTraceServiceRequest>(&ctx, &headers, &body, otlp_json::parse_traces) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (enc, req) =
+        match decode::<ExportTraceServiceRequest>(&ctx, &headers, &body, otlp_json::parse_traces) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     match ctx.pipeline.traces(req, body.len()).await {
         Ok(Accepted { rejected, message }) => ok(
             enc,
             ExportTraceServiceResponse {
-                partial_success: (rejected > 0).then(|| ExportTracePartialSuccess { rejected_spans: rejected as i64, error_message: message }),
+                partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
+                    rejected_spans: rejected as i64,
+                    error_message: message,
+                }),
             },
         ),
         Err(e) => export_error(enc, e),
@@ -145,15 +199,19 @@ async fn traces(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Resp
 }
 
 async fn logs(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (enc, req) = match decode::<ExportLogsServiceRequest>(&ctx, &headers, &body, otlp_json::parse_logs) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (enc, req) =
+        match decode::<ExportLogsServiceRequest>(&ctx, &headers, &body, otlp_json::parse_logs) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     match ctx.pipeline.logs(req, body.len()).await {
         Ok(Accepted { rejected, message }) => ok(
             enc,
             ExportLogsServiceResponse {
-                partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess { rejected_log_records: rejected as i64, error_message: message }),
+                partial_success: (rejected > 0).then_some(ExportLogsPartialSuccess {
+                    rejected_log_records: rejected as i64,
+                    error_message: message,
+                }),
             },
         ),
         Err(e) => export_error(enc, e),
@@ -161,12 +219,22 @@ async fn logs(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Respon
 }
 
 async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (enc, req) = match decode::<ExportMetricsServiceRequest>(&ctx, &headers, &body, otlp_json::parse_metrics) {
+    let (enc, req) = match decode::<ExportMetricsServiceRequest>(
+        &ctx,
+        &headers,
+        &body,
+        otlp_json::parse_metrics,
+    ) {
         Ok(x) => x,
         Err(r) => return r,
     };
     match ctx.pipeline.metrics(req, body.len()).await {
-        Ok(_) => ok(enc, ExportMetricsServiceResponse { partial_success: None }),
+        Ok(_) => ok(
+            enc,
+            ExportMetricsServiceResponse {
+                partial_success: None,
+            },
+        ),
         Err(e) => export_error(enc, e),
     }
 }

@@ -75,7 +75,10 @@ pub struct Receivers {
 impl Receivers {
     /// Binds both listeners (so a port in use fails here, naming it) and starts
     /// serving on the current tokio runtime.
-    pub async fn start(config: ReceiverConfig, writer: Arc<Writer>) -> Result<Receivers, StartError> {
+    pub async fn start(
+        config: ReceiverConfig,
+        writer: Arc<Writer>,
+    ) -> Result<Receivers, StartError> {
         let pipeline = Arc::new(Pipeline::new(writer, config.queue_bytes));
         let token = Token::new(config.token.clone());
         let (stop, stopped) = watch::channel(false);
@@ -98,7 +101,9 @@ impl Receivers {
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
             tasks.push(tokio::spawn(async move {
                 let result = tonic::transport::Server::builder()
-                    .layer(tower::util::MapResponseLayer::new(grpc::oversize_as_resource_exhausted))
+                    .layer(tower::util::MapResponseLayer::new(
+                        grpc::oversize_as_resource_exhausted,
+                    ))
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, async move {
                         let _ = stopped.wait_for(|s| *s).await;
@@ -124,7 +129,13 @@ impl Receivers {
                 }
             }));
         }
-        Ok(Receivers { grpc_addr, http_addr, stats: pipeline.stats.clone(), stop, tasks })
+        Ok(Receivers {
+            grpc_addr,
+            http_addr,
+            stats: pipeline.stats.clone(),
+            stop,
+            tasks,
+        })
     }
 
     /// Stops accepting, lets requests in flight finish (and commit), and returns.
@@ -137,5 +148,11 @@ impl Receivers {
 }
 
 async fn bind(addr: SocketAddr, protocol: &'static str) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, protocol, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr,
+            protocol,
+            source,
+        })
 }

@@ -58,10 +58,19 @@ impl Pipeline {
     /// A pipeline into `writer` admitting at most `queue_bytes` of requests at once.
     pub fn new(writer: Arc<Writer>, queue_bytes: usize) -> Self {
         let queue_bytes = queue_bytes.clamp(1, u32::MAX as usize);
-        Pipeline { writer, admission: Arc::new(Semaphore::new(queue_bytes)), queue_bytes, stats: Arc::default() }
+        Pipeline {
+            writer,
+            admission: Arc::new(Semaphore::new(queue_bytes)),
+            queue_bytes,
+            stats: Arc::default(),
+        }
     }
 
-    async fn commit(&self, encoded_bytes: usize, batch: Batch) -> Result<CommitReport, ExportError> {
+    async fn commit(
+        &self,
+        encoded_bytes: usize,
+        batch: Batch,
+    ) -> Result<CommitReport, ExportError> {
         // A request larger than the whole queue counts as all of it, so it is admitted
         // when nothing else is queued; a request that does not fit now is refused with
         // a retryable answer.
@@ -77,38 +86,80 @@ impl Pipeline {
         self.writer.submit(batch, move |r| {
             let _ = tx.send(r);
         });
-        let result = rx.await.map_err(|_| ExportError::Store("the writer stopped".into()))?;
+        let result = rx
+            .await
+            .map_err(|_| ExportError::Store("the writer stopped".into()))?;
         drop(permit);
         result.map_err(|e| ExportError::Store(e.to_string()))
     }
 
     /// Stores a trace request; answers once committed.
-    pub async fn traces(&self, req: ExportTraceServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+    pub async fn traces(
+        &self,
+        req: ExportTraceServiceRequest,
+        encoded_bytes: usize,
+    ) -> Result<Accepted, ExportError> {
         let t = std::time::Instant::now();
         let n = normalize_traces(&req);
-        self.stats.normalize_ns.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.stats
+            .normalize_ns
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         drop(req);
         let accepted = accepted(n.rejected.iter().map(|r| r.reason.clone()).collect());
-        let report = self.commit(encoded_bytes, Batch { spans: n.rows, ..Batch::default() }).await?;
+        let report = self
+            .commit(
+                encoded_bytes,
+                Batch {
+                    spans: n.rows,
+                    ..Batch::default()
+                },
+            )
+            .await?;
         self.stats.spans.fetch_add(report.spans, Ordering::Relaxed);
         Ok(accepted)
     }
 
     /// Stores a logs request; answers once committed.
-    pub async fn logs(&self, req: ExportLogsServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+    pub async fn logs(
+        &self,
+        req: ExportLogsServiceRequest,
+        encoded_bytes: usize,
+    ) -> Result<Accepted, ExportError> {
         let (rows, rejected) = normalize_logs(&req);
         drop(req);
-        let report = self.commit(encoded_bytes, Batch { logs: rows, ..Batch::default() }).await?;
+        let report = self
+            .commit(
+                encoded_bytes,
+                Batch {
+                    logs: rows,
+                    ..Batch::default()
+                },
+            )
+            .await?;
         self.stats.logs.fetch_add(report.logs, Ordering::Relaxed);
         Ok(accepted(rejected))
     }
 
     /// Stores a metrics request; answers once committed.
-    pub async fn metrics(&self, req: ExportMetricsServiceRequest, encoded_bytes: usize) -> Result<Accepted, ExportError> {
+    pub async fn metrics(
+        &self,
+        req: ExportMetricsServiceRequest,
+        encoded_bytes: usize,
+    ) -> Result<Accepted, ExportError> {
         let points = normalize_metrics(&req);
         drop(req);
-        let report = self.commit(encoded_bytes, Batch { metrics: points, ..Batch::default() }).await?;
-        self.stats.metric_points.fetch_add(report.metric_points, Ordering::Relaxed);
+        let report = self
+            .commit(
+                encoded_bytes,
+                Batch {
+                    metrics: points,
+                    ..Batch::default()
+                },
+            )
+            .await?;
+        self.stats
+            .metric_points
+            .fetch_add(report.metric_points, Ordering::Relaxed);
         Ok(Accepted::default())
     }
 }
@@ -119,5 +170,8 @@ fn accepted(reasons: Vec<String>) -> Accepted {
         1 => reasons[0].clone(),
         n => format!("{} (and {} more)", reasons[0], n - 1),
     };
-    Accepted { rejected: reasons.len() as u64, message }
+    Accepted {
+        rejected: reasons.len() as u64,
+        message,
+    }
 }

@@ -118,27 +118,30 @@ impl Reader {
         let mut stmt = self.conn.prepare(&sql)?;
         let mut total = 0;
         let rows = stmt
-            .query_map(params(&w, [Value::UBigInt(limit), Value::UBigInt(offset)]), |r| {
-                Ok((
-                    CallRow {
-                        trace_id: trace_id_hex(r.get(0)?),
-                        span_id: span_id_hex(r.get(1)?),
-                        start_ns: r.get(2)?,
-                        duration_ns: r.get(3)?,
-                        model: r.get(4)?,
-                        provider: r.get(5)?,
-                        service: r.get(6)?,
-                        prompt_excerpt: r.get(7)?,
-                        response_excerpt: r.get(8)?,
-                        input_tokens: r.get(9)?,
-                        output_tokens: r.get(10)?,
-                        cost_usd: r.get(11)?,
-                        is_error: r.get(12)?,
-                        error_type: r.get(13)?,
-                    },
-                    r.get::<_, u64>(14)?,
-                ))
-            })?
+            .query_map(
+                params(&w, [Value::UBigInt(limit), Value::UBigInt(offset)]),
+                |r| {
+                    Ok((
+                        CallRow {
+                            trace_id: trace_id_hex(r.get(0)?),
+                            span_id: span_id_hex(r.get(1)?),
+                            start_ns: r.get(2)?,
+                            duration_ns: r.get(3)?,
+                            model: r.get(4)?,
+                            provider: r.get(5)?,
+                            service: r.get(6)?,
+                            prompt_excerpt: r.get(7)?,
+                            response_excerpt: r.get(8)?,
+                            input_tokens: r.get(9)?,
+                            output_tokens: r.get(10)?,
+                            cost_usd: r.get(11)?,
+                            is_error: r.get(12)?,
+                            error_type: r.get(13)?,
+                        },
+                        r.get::<_, u64>(14)?,
+                    ))
+                },
+            )?
             .map(|r| {
                 r.map(|(row, t)| {
                     total = t;
@@ -152,7 +155,10 @@ impl Reader {
     /// The most frequent failures in a selection, by error type and model.
     pub fn top_errors(&mut self, filter: &Filter, limit: u64) -> Result<Vec<TopError>, StoreError> {
         Self::check(filter)?;
-        let errors_only = Filter { status: StatusFilter::Error, ..filter.clone() };
+        let errors_only = Filter {
+            status: StatusFilter::Error,
+            ..filter.clone()
+        };
         let w = errors_only.calls_where();
         let sql = format!(
             "SELECT coalesce(c.error_type, 'error') AS et, c.model, count(*) AS n,

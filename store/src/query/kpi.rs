@@ -113,9 +113,11 @@ impl Reader {
             filter,
             "SELECT count(*), count(DISTINCT s.trace_id), min(s.start_ns), max(s.end_ns) FROM spans s",
         );
-        let (spans, traces, first, last) = self.conn.query_row(&sql, duckdb::params_from_iter(p), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
+        let (spans, traces, first, last) =
+            self.conn
+                .query_row(&sql, duckdb::params_from_iter(p), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
         s.spans = spans;
         s.traces = traces;
         s.first_start_ns = first;
@@ -125,13 +127,20 @@ impl Reader {
 
     /// `select` over `spans s` restricted to the filter: time and service directly, and
     /// the call-level parts through the traces that hold a matching call.
-    pub(super) fn spans_sql(&self, filter: &Filter, select: &str) -> (String, Vec<duckdb::types::Value>) {
+    pub(super) fn spans_sql(
+        &self,
+        filter: &Filter,
+        select: &str,
+    ) -> (String, Vec<duckdb::types::Value>) {
         let sw = filter.spans_where();
         let mut sql = format!("{select} WHERE {}", sw.sql);
         let mut p = sw.params;
         if filter.selects_calls() {
             let cw = filter.calls_where();
-            sql.push_str(&format!(" AND s.trace_id IN (SELECT c.trace_id FROM llm_calls c WHERE {})", cw.sql));
+            sql.push_str(&format!(
+                " AND s.trace_id IN (SELECT c.trace_id FROM llm_calls c WHERE {})",
+                cw.sql
+            ));
             p.extend(cw.params);
         }
         (sql, p)

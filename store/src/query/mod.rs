@@ -61,8 +61,17 @@ const COST: &str = "coalesce(c.reported_cost, (
 const UNPRICED: &str = "(c.reported_cost IS NULL AND p.model IS NULL AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0)";
 
 impl Reader {
-    pub(crate) fn new(conn: Connection, prices: Arc<RwLock<PriceTable>>, version: Arc<AtomicU64>) -> Self {
-        Reader { conn, prices, version, models: None }
+    pub(crate) fn new(
+        conn: Connection,
+        prices: Arc<RwLock<PriceTable>>,
+        version: Arc<AtomicU64>,
+    ) -> Self {
+        Reader {
+            conn,
+            prices,
+            version,
+            models: None,
+        }
     }
 
     /// The data version this reader's results reflect at least.
@@ -90,12 +99,16 @@ impl Reader {
 
     /// Every provider of stored calls, sorted.
     pub fn providers(&self) -> Result<Vec<String>, StoreError> {
-        self.strings("SELECT DISTINCT provider FROM llm_calls WHERE provider IS NOT NULL ORDER BY 1")
+        self.strings(
+            "SELECT DISTINCT provider FROM llm_calls WHERE provider IS NOT NULL ORDER BY 1",
+        )
     }
 
     /// Every metric name with its number of stored points, by name.
     pub fn metric_names(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT name, count(*) FROM metric_points GROUP BY name ORDER BY name")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, count(*) FROM metric_points GROUP BY name ORDER BY name")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -129,7 +142,10 @@ impl Reader {
         Ok(if rows.is_empty() {
             "p AS (SELECT NULL::VARCHAR AS model, 0::DOUBLE AS p_in, 0::DOUBLE AS p_out, 0::DOUBLE AS p_cr, 0::DOUBLE AS p_cw WHERE FALSE)".into()
         } else {
-            format!("p AS (SELECT * FROM (VALUES {}) t(model, p_in, p_out, p_cr, p_cw))", rows.join(", "))
+            format!(
+                "p AS (SELECT * FROM (VALUES {}) t(model, p_in, p_out, p_cr, p_cw))",
+                rows.join(", ")
+            )
         })
     }
 

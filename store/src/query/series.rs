@@ -79,7 +79,11 @@ impl Heatmap {
 
 impl Reader {
     /// Calls, errors, tokens and cost per time bucket and model, oldest first.
-    pub fn time_series(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<SeriesPoint>, StoreError> {
+    pub fn time_series(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
         let cte = self.prices_cte()?;
@@ -112,7 +116,11 @@ impl Reader {
     }
 
     /// p50/p95/p99 call latency per time bucket, oldest first.
-    pub fn latency_percentiles(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<LatencyPoint>, StoreError> {
+    pub fn latency_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
         let w = filter.calls_where();
@@ -127,13 +135,23 @@ impl Reader {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
             let [p50, p95, p99] = percentiles(r.get(2)?);
-            Ok(LatencyPoint { bucket_start_ns: r.get(0)?, count: r.get(1)?, p50_ms: p50, p95_ms: p95, p99_ms: p99 })
+            Ok(LatencyPoint {
+                bucket_start_ns: r.get(0)?,
+                count: r.get(1)?,
+                p50_ms: p50,
+                p95_ms: p95,
+                p99_ms: p99,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Call counts by time bucket × log-spaced latency bucket.
-    pub fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError> {
+    pub fn latency_heatmap(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Heatmap, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
         let w = filter.calls_where();
@@ -161,6 +179,9 @@ impl Reader {
                 count: r.get(2)?,
             })
         })?;
-        Ok(Heatmap { latency_edges_ms: Heatmap::edges(), cells: cells.collect::<Result<_, _>>()? })
+        Ok(Heatmap {
+            latency_edges_ms: Heatmap::edges(),
+            cells: cells.collect::<Result<_, _>>()?,
+        })
     }
 }

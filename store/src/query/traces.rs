@@ -237,7 +237,10 @@ impl Reader {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(TraceTree { trace_id: trace_id_hex(trace_id), spans: depth_first(flat) })
+        Ok(TraceTree {
+            trace_id: trace_id_hex(trace_id),
+            spans: depth_first(flat),
+        })
     }
 }
 
@@ -245,7 +248,11 @@ impl Reader {
 /// is not in the trace become roots.
 fn depth_first(flat: Vec<TraceSpan>) -> Vec<TraceSpan> {
     use std::collections::HashMap;
-    let index: HashMap<&str, usize> = flat.iter().enumerate().map(|(i, s)| (s.span_id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = flat
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id.as_str(), i))
+        .collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); flat.len()];
     let mut roots = Vec::new();
     for (i, s) in flat.iter().enumerate() {
