@@ -163,8 +163,9 @@ impl Synth {
     /// A generator for `cfg`.
     pub fn new(cfg: SynthConfig) -> Self {
         let span = (cfg.end_ns - cfg.start_ns).max(1) as f64;
-        // The mean of 1 / (1 + a sin) over a day is 1 / sqrt(1 - a^2).
-        let gap_ns = span / cfg.traces.max(1) as f64 * (1.0 - RHYTHM * RHYTHM).sqrt();
+        // Gaps are scaled by 1 / rate at each arrival; averaged over arrivals (which
+        // come in proportion to the rate) that factor is 1, so the traces fill the period.
+        let gap_ns = span / cfg.traces.max(1) as f64;
         let rng = SmallRng::seed_from_u64(cfg.seed);
         Synth {
             clock_ns: cfg.start_ns as f64,
@@ -576,6 +577,31 @@ mod tests {
         assert_eq!(a, b);
         let c = Synth::new(cfg(8)).next_request(50);
         assert_ne!(Some(&a[0]), c.as_ref());
+    }
+
+    #[test]
+    fn traces_fill_the_period() {
+        let mut g = Synth::new(SynthConfig {
+            traces: 20_000,
+            ..cfg(3)
+        });
+        let mut last = 0;
+        while let Some(req) = g.next_request(500) {
+            for span in req
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+            {
+                last = last.max(span.start_time_unix_nano);
+            }
+        }
+        let day = 86_400_000_000_000u64;
+        assert!(
+            last > 1_700_000_000_000_000_000 + day * 95 / 100,
+            "traffic ends {} h early",
+            (1_700_086_400_000_000_000 - last) / 3_600_000_000_000
+        );
     }
 
     #[test]

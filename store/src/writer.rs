@@ -86,7 +86,8 @@ impl Writer {
         // own buffers, which are gone by commit time. `batch` tells the batches of a
         // group apart so that each gets its own report.
         conn.execute_batch(
-            "CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
+            "SET checkpoint_threshold = '256MB';
+             CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
              CREATE TEMP TABLE stage_llm AS SELECT *, 0::INTEGER AS batch FROM llm_calls LIMIT 0;
              CREATE TEMP TABLE stage_logs AS SELECT * FROM logs LIMIT 0;
              CREATE TEMP TABLE stage_metrics AS SELECT * FROM metric_points LIMIT 0;

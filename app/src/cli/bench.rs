@@ -107,6 +107,16 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
         &cancel,
         &mut report,
     );
+    let w = writer.timings();
+    let secs = |a: &std::sync::atomic::AtomicU64| {
+        a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+    };
+    let writer_split = format!(
+        "writer: append to staging {:.2} s, dedup + insert {:.2} s, commit {:.2} s",
+        secs(&w.append_ns),
+        secs(&w.insert_ns),
+        secs(&w.commit_ns)
+    );
     writer.close()?;
     let full = started.elapsed();
     anyhow::ensure!(
@@ -131,6 +141,7 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
         mb / full.as_secs_f64(),
         report.stored as f64 / full.as_secs_f64()
     );
+    println!("  {writer_split}");
     Ok(())
 }
 
