@@ -102,12 +102,18 @@ impl Reader {
         Self::check(filter)?;
         let cte = self.prices_cte()?;
         let w = filter.calls_where();
+        // The page and the count are separate queries: a window count over all matches
+        // would keep DuckDB from its top-N sort.
+        let total: u64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM llm_calls c WHERE {}", w.sql),
+            params(&w, []),
+            |r| r.get(0),
+        )?;
         let sql = format!(
             "WITH {cte}
              SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
                     left(c.prompt, {EXCERPT_CHARS}), left(c.response, {EXCERPT_CHARS}),
-                    c.input_tokens, c.output_tokens, {COST} AS cost, c.is_error, c.error_type,
-                    count(*) OVER () AS total
+                    c.input_tokens, c.output_tokens, {COST} AS cost, c.is_error, c.error_type
              FROM llm_calls c LEFT JOIN p ON p.model = c.model
              WHERE {}
              ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?",
@@ -116,38 +122,28 @@ impl Reader {
             dir.sql()
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let mut total = 0;
         let rows = stmt
             .query_map(
                 params(&w, [Value::UBigInt(limit), Value::UBigInt(offset)]),
                 |r| {
-                    Ok((
-                        CallRow {
-                            trace_id: trace_id_hex(r.get(0)?),
-                            span_id: span_id_hex(r.get(1)?),
-                            start_ns: r.get(2)?,
-                            duration_ns: r.get(3)?,
-                            model: r.get(4)?,
-                            provider: r.get(5)?,
-                            service: r.get(6)?,
-                            prompt_excerpt: r.get(7)?,
-                            response_excerpt: r.get(8)?,
-                            input_tokens: r.get(9)?,
-                            output_tokens: r.get(10)?,
-                            cost_usd: r.get(11)?,
-                            is_error: r.get(12)?,
-                            error_type: r.get(13)?,
-                        },
-                        r.get::<_, u64>(14)?,
-                    ))
+                    Ok(CallRow {
+                        trace_id: trace_id_hex(r.get(0)?),
+                        span_id: span_id_hex(r.get(1)?),
+                        start_ns: r.get(2)?,
+                        duration_ns: r.get(3)?,
+                        model: r.get(4)?,
+                        provider: r.get(5)?,
+                        service: r.get(6)?,
+                        prompt_excerpt: r.get(7)?,
+                        response_excerpt: r.get(8)?,
+                        input_tokens: r.get(9)?,
+                        output_tokens: r.get(10)?,
+                        cost_usd: r.get(11)?,
+                        is_error: r.get(12)?,
+                        error_type: r.get(13)?,
+                    })
                 },
             )?
-            .map(|r| {
-                r.map(|(row, t)| {
-                    total = t;
-                    row
-                })
-            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
     }
