@@ -328,6 +328,19 @@ fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreEr
     if !any {
         return Ok(());
     }
+    // Most clients send no GenAI events: then there is nothing to join, and the UPDATE
+    // (which scans the calls) is skipped.
+    let events: i64 = conn.query_row(
+        "SELECT count(*) FROM logs l
+         JOIN (SELECT DISTINCT trace_id, span_id FROM touched) t ON l.trace_id = t.trace_id AND l.span_id = t.span_id
+         WHERE l.genai_prompt IS NOT NULL OR l.genai_response IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    if events == 0 {
+        conn.execute_batch("DELETE FROM touched")?;
+        return Ok(());
+    }
     conn.execute_batch(
         "UPDATE llm_calls AS c SET
              prompt = coalesce(c.prompt, j.prompt),
