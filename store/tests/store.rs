@@ -421,3 +421,36 @@ fn files_reopen_with_their_data_and_wrong_paths_say_why() {
     assert!(Store::open(&dir.join("missing.duckdb"), OpenMode::ReadOnly).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pruning_to_a_size_drops_the_oldest_first() {
+    let dir = std::env::temp_dir().join(format!("store-size-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&dir.join("s.duckdb"), OpenMode::ReadWrite).unwrap();
+    let writer = store.writer().unwrap();
+    writer
+        .write(Batch {
+            spans: known_rows(),
+            ..Batch::default()
+        })
+        .unwrap();
+    // A generous limit keeps everything.
+    assert_eq!(writer.prune_to_size(10 << 30).unwrap().spans, 0);
+    let mut r = store.reader().unwrap();
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 7);
+    // A limit no data fits under removes it all, oldest first, and the file stays usable.
+    let pruned = writer.prune_to_size(1).unwrap();
+    assert_eq!(pruned.spans, 7);
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 0);
+    writer
+        .write(Batch {
+            spans: known_rows(),
+            ..Batch::default()
+        })
+        .unwrap();
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 7);
+    writer.close().unwrap();
+    drop(r);
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
