@@ -69,22 +69,34 @@ fn acknowledged_spans_survive_sigkill_and_are_never_duplicated() {
     let collector = Collector::start(&db, &[]);
     let endpoint = collector.grpc.clone();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // Four clients send continuously, each counting what was acknowledged; the
+    // collector is killed while they are mid-stream.
     let (acked, sent) = rt.block_on(async move {
-        let mut client = TraceServiceClient::connect(endpoint).await.unwrap();
-        let mut acked = Vec::new();
-        let mut sent = 0u32;
-        let mut collector = Some(collector);
-        for n in 0..100_000u32 {
-            sent = n + 1;
-            if n == 300 {
-                // Mid-stream, with requests in flight on other connections too.
-                collector.take().unwrap().kill();
-            }
-            match client.export(request(n)).await {
-                Ok(_) => acked.push(n),
-                Err(_) => break,
-            }
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            let (endpoint, next, acked) = (endpoint.clone(), next.clone(), acked.clone());
+            clients.push(tokio::spawn(async move {
+                let mut client = TraceServiceClient::connect(endpoint).await.unwrap();
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    match client.export(request(n)).await {
+                        Ok(_) => acked.lock().unwrap().push(n),
+                        Err(_) => break,
+                    }
+                }
+            }));
         }
+        while acked.lock().unwrap().len() < 300 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        collector.kill();
+        for c in clients {
+            c.await.unwrap();
+        }
+        let sent = next.load(std::sync::atomic::Ordering::SeqCst);
+        let acked = acked.lock().unwrap().clone();
         (acked, sent)
     });
     assert!(acked.len() >= 300, "{} acknowledged", acked.len());
