@@ -72,6 +72,13 @@ impl DbArgs {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        if mode == OpenMode::ReadOnly && !path.exists() {
+            anyhow::bail!(
+                "{} does not exist: import some data first (llm-observatory import --db {} FILE, or demo, or serve)",
+                path.display(),
+                path.display()
+            );
+        }
         let store = Store::open(&path, mode)?;
         store.set_prices(self.price_table()?);
         Ok(store)
