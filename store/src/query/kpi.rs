@@ -1,6 +1,6 @@
 //! Headline figures: the summary of a selection and its breakdown by model.
 
-use super::{COST, Reader, UNPRICED, params, percentiles, string_list};
+use super::{Reader, params, percentiles};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use serde::Serialize;
@@ -78,37 +78,36 @@ impl Reader {
     /// The summary of a selection.
     pub fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         Self::check(filter)?;
-        let cte = self.prices_cte()?;
+        let by_model = self.model_sums(filter, false)?;
         let w = filter.calls_where();
         let sql = format!(
-            "WITH {cte}
-             SELECT count(*), count(*) FILTER (WHERE c.is_error),
-                    coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
-                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, coalesce(sum(c.cache_write_tokens), 0)::UBIGINT,
-                    coalesce(sum({COST}), 0)::DOUBLE, count(*) FILTER (WHERE {UNPRICED}),
-                    coalesce(list_sort(list(DISTINCT c.model) FILTER (WHERE {UNPRICED})), []::VARCHAR[]),
-                    coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0, 0, 0]::DOUBLE[]),
+            "SELECT coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0, 0, 0]::DOUBLE[]),
                     coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE
-             FROM llm_calls c LEFT JOIN p ON p.model = c.model
-             WHERE {}",
+             FROM llm_calls c WHERE {}",
             w.sql
         );
-        let mut s = self.conn.query_row(&sql, params(&w, []), |r| {
-            Ok(Summary {
-                llm_calls: r.get(0)?,
-                errors: r.get(1)?,
-                input_tokens: r.get(2)?,
-                output_tokens: r.get(3)?,
-                cache_read_tokens: r.get(4)?,
-                cache_write_tokens: r.get(5)?,
-                cost_usd: r.get(6)?,
-                unpriced_calls: r.get(7)?,
-                unpriced_models: string_list(r.get(8)?),
-                latency_ms: percentiles(r.get(9)?),
-                avg_latency_ms: r.get(10)?,
-                ..Summary::default()
-            })
+        let (latency, avg) = self.conn.query_row(&sql, params(&w, []), |r| {
+            Ok((percentiles(r.get(0)?), r.get(1)?))
         })?;
+        let mut s = Summary {
+            latency_ms: latency,
+            avg_latency_ms: avg,
+            ..Summary::default()
+        };
+        for m in &by_model {
+            s.llm_calls += m.calls;
+            s.errors += m.errors;
+            s.input_tokens += m.input_tokens;
+            s.output_tokens += m.output_tokens;
+            s.cache_read_tokens += m.cache_read_tokens;
+            s.cache_write_tokens += m.cache_write_tokens;
+            s.cost_usd += m.cost_usd;
+            s.unpriced_calls += m.unpriced_calls;
+            if m.unpriced_calls > 0 {
+                s.unpriced_models.push(m.model.clone());
+            }
+        }
+        s.unpriced_models.sort();
         let (sql, p) = self.spans_sql(
             filter,
             "SELECT count(*), count(DISTINCT s.trace_id), min(s.start_ns), max(s.end_ns) FROM spans s",
@@ -149,25 +148,55 @@ impl Reader {
     /// The selection broken down by model, most calls first.
     pub fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
         Self::check(filter)?;
-        let cte = self.prices_cte()?;
+        self.model_sums(filter, true)
+    }
+
+    /// Per-model figures, priced here rather than in SQL: cost is linear in tokens, so
+    /// pricing each model's token sums equals summing its priced calls, and no price has
+    /// to be joined to every row. Latency percentiles only when asked (they cost a sort).
+    fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
         let w = filter.calls_where();
+        let latency_sql = if latency {
+            "avg(c.duration_ns) / 1e6, quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99])"
+        } else {
+            "0::DOUBLE, [0, 0, 0]::DOUBLE[]"
+        };
         let sql = format!(
-            "WITH {cte}
-             SELECT c.model, mode(c.provider), count(*), count(*) FILTER (WHERE c.is_error),
+            "SELECT c.model, mode(c.provider), count(*), count(*) FILTER (WHERE c.is_error),
                     coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
                     coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, coalesce(sum(c.cache_write_tokens), 0)::UBIGINT,
-                    coalesce(sum({COST}), 0), count(*) FILTER (WHERE {UNPRICED}),
-                    avg(c.duration_ns) / 1e6, quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99])
-             FROM llm_calls c LEFT JOIN p ON p.model = c.model
+                    coalesce(sum(greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0)
+                        - coalesce(c.cache_write_tokens, 0), 0)) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+                    coalesce(sum(c.cache_read_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+                    coalesce(sum(c.cache_write_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+                    coalesce(sum(c.output_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+                    coalesce(sum(c.reported_cost), 0)::DOUBLE,
+                    count(*) FILTER (WHERE c.reported_cost IS NULL
+                        AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0),
+                    {latency_sql}
+             FROM llm_calls c
              WHERE {}
              GROUP BY c.model ORDER BY 3 DESC, 1",
             w.sql
         );
+        let prices = self.prices.read().expect("price lock").clone();
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params(&w, []), |r| {
-            let [p50, p95, p99] = percentiles(r.get(11)?);
+            let model: String = r.get(0)?;
+            let [plain_in, cache_read, cache_write, output, reported]: [f64; 5] =
+                [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?];
+            let would_be_unpriced: u64 = r.get(13)?;
+            let price = prices.lookup(&model);
+            let priced = price.map(|p| {
+                (plain_in * p.input
+                    + cache_read * p.cache_read.unwrap_or(p.input)
+                    + cache_write * p.cache_write.unwrap_or(p.input)
+                    + output * p.output)
+                    / 1e6
+            });
+            let [p50, p95, p99] = percentiles(r.get(15)?);
             Ok(ModelRow {
-                model: r.get(0)?,
+                model,
                 provider: r.get(1)?,
                 calls: r.get(2)?,
                 errors: r.get(3)?,
@@ -175,9 +204,13 @@ impl Reader {
                 output_tokens: r.get(5)?,
                 cache_read_tokens: r.get(6)?,
                 cache_write_tokens: r.get(7)?,
-                cost_usd: r.get(8)?,
-                unpriced_calls: r.get(9)?,
-                avg_ms: r.get(10)?,
+                cost_usd: reported + priced.unwrap_or(0.0),
+                unpriced_calls: if price.is_none() {
+                    would_be_unpriced
+                } else {
+                    0
+                },
+                avg_ms: r.get(14)?,
                 p50_ms: p50,
                 p95_ms: p95,
                 p99_ms: p99,

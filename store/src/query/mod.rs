@@ -57,9 +57,6 @@ const COST: &str = "coalesce(c.reported_cost, (
         + coalesce(c.cache_write_tokens, 0) * p.p_cw
         + coalesce(c.output_tokens, 0) * p.p_out) / 1e6)";
 
-/// A call that used tokens, reported no cost, and whose model has no price.
-const UNPRICED: &str = "(c.reported_cost IS NULL AND p.model IS NULL AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0)";
-
 impl Reader {
     pub(crate) fn new(
         conn: Connection,
@@ -180,18 +177,4 @@ fn percentiles(v: Value) -> [f64; 3] {
         }
     }
     out
-}
-
-/// A `VARCHAR[]` result column as strings.
-fn string_list(v: Value) -> Vec<String> {
-    match v {
-        Value::List(items) => items
-            .into_iter()
-            .filter_map(|i| match i {
-                Value::Text(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
 }
