@@ -1,6 +1,6 @@
 //! Headline figures: the summary of a selection and its breakdown by model.
 
-use super::{Reader, params, percentiles};
+use super::{COST_SUMS, CostSums, Reader, params, percentiles};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use serde::Serialize;
@@ -165,12 +165,7 @@ impl Reader {
             "SELECT c.model, mode(c.provider), count(*), count(*) FILTER (WHERE c.is_error),
                     coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
                     coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, coalesce(sum(c.cache_write_tokens), 0)::UBIGINT,
-                    coalesce(sum(greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0)
-                        - coalesce(c.cache_write_tokens, 0), 0)) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-                    coalesce(sum(c.cache_read_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-                    coalesce(sum(c.cache_write_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-                    coalesce(sum(c.output_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-                    coalesce(sum(c.reported_cost), 0)::DOUBLE,
+                    {COST_SUMS},
                     count(*) FILTER (WHERE c.reported_cost IS NULL
                         AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0),
                     {latency_sql}
@@ -183,17 +178,9 @@ impl Reader {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params(&w, []), |r| {
             let model: String = r.get(0)?;
-            let [plain_in, cache_read, cache_write, output, reported]: [f64; 5] =
-                [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?];
+            let sums = CostSums::read(r, 8)?;
             let would_be_unpriced: u64 = r.get(13)?;
             let price = prices.lookup(&model);
-            let priced = price.map(|p| {
-                (plain_in * p.input
-                    + cache_read * p.cache_read.unwrap_or(p.input)
-                    + cache_write * p.cache_write.unwrap_or(p.input)
-                    + output * p.output)
-                    / 1e6
-            });
             let [p50, p95, p99] = percentiles(r.get(15)?);
             Ok(ModelRow {
                 model,
@@ -204,7 +191,7 @@ impl Reader {
                 output_tokens: r.get(5)?,
                 cache_read_tokens: r.get(6)?,
                 cache_write_tokens: r.get(7)?,
-                cost_usd: reported + priced.unwrap_or(0.0),
+                cost_usd: sums.cost(price),
                 unpriced_calls: if price.is_none() {
                     would_be_unpriced
                 } else {

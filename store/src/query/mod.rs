@@ -57,6 +57,52 @@ const COST: &str = "coalesce(c.reported_cost, (
         + coalesce(c.cache_write_tokens, 0) * p.p_cw
         + coalesce(c.output_tokens, 0) * p.p_out) / 1e6)";
 
+/// Aggregates from which a group of calls is priced in Rust (cost is linear in tokens,
+/// so pricing a group's sums equals summing its priced calls, and no price has to be
+/// joined to every row): plain input, cache-read, cache-write and output tokens of the
+/// calls without a reported cost, then the sum of reported costs. Read with
+/// [`CostSums::read`].
+const COST_SUMS: &str = "coalesce(sum(greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0)
+            - coalesce(c.cache_write_tokens, 0), 0)) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+        coalesce(sum(c.cache_read_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+        coalesce(sum(c.cache_write_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+        coalesce(sum(c.output_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
+        coalesce(sum(c.reported_cost), 0)::DOUBLE";
+
+/// The [`COST_SUMS`] columns of one group.
+struct CostSums {
+    plain_input: f64,
+    cache_read: f64,
+    cache_write: f64,
+    output: f64,
+    reported: f64,
+}
+
+impl CostSums {
+    /// The five columns starting at `first`.
+    fn read(r: &duckdb::Row<'_>, first: usize) -> duckdb::Result<Self> {
+        Ok(CostSums {
+            plain_input: r.get(first)?,
+            cache_read: r.get(first + 1)?,
+            cache_write: r.get(first + 2)?,
+            output: r.get(first + 3)?,
+            reported: r.get(first + 4)?,
+        })
+    }
+
+    /// Reported costs plus the tokens priced at `price` (nothing for them without one).
+    fn cost(&self, price: Option<crate::prices::Price>) -> f64 {
+        let priced = price.map_or(0.0, |p| {
+            (self.plain_input * p.input
+                + self.cache_read * p.cache_read.unwrap_or(p.input)
+                + self.cache_write * p.cache_write.unwrap_or(p.input)
+                + self.output * p.output)
+                / 1e6
+        });
+        self.reported + priced
+    }
+}
+
 impl Reader {
     pub(crate) fn new(
         conn: Connection,

@@ -1,7 +1,7 @@
 //! Figures over time: per-bucket counts by model, latency percentiles, the latency
 //! heatmap.
 
-use super::{COST, Reader, percentiles};
+use super::{COST_SUMS, CostSums, Reader, percentiles};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use duckdb::types::Value;
@@ -86,14 +86,13 @@ impl Reader {
     ) -> Result<Vec<SeriesPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let cte = self.prices_cte()?;
         let w = filter.calls_where();
+        let prices = self.prices.read().expect("price lock").clone();
         let sql = format!(
-            "WITH {cte}
-             SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*), count(*) FILTER (WHERE c.is_error),
+            "SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*), count(*) FILTER (WHERE c.is_error),
                     coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
-                    coalesce(sum({COST}), 0)
-             FROM llm_calls c LEFT JOIN p ON p.model = c.model
+                    {COST_SUMS}
+             FROM llm_calls c
              WHERE {}
              GROUP BY ALL ORDER BY 1, 2",
             w.sql
@@ -102,14 +101,16 @@ impl Reader {
         p.extend(w.params.iter().cloned());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
+            let model: String = r.get(1)?;
+            let cost_usd = CostSums::read(r, 6)?.cost(prices.lookup(&model));
             Ok(SeriesPoint {
                 bucket_start_ns: r.get(0)?,
-                model: r.get(1)?,
+                model,
                 requests: r.get(2)?,
                 errors: r.get(3)?,
                 input_tokens: r.get(4)?,
                 output_tokens: r.get(5)?,
-                cost_usd: r.get(6)?,
+                cost_usd,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
