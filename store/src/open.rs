@@ -8,7 +8,7 @@ use crate::schema;
 use crate::writer::Writer;
 use duckdb::{AccessMode, Config, Connection};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -25,7 +25,6 @@ pub enum OpenMode {
 /// and the price table queries use.
 pub struct Store {
     primary: Mutex<Connection>,
-    path: Option<PathBuf>,
     mode: OpenMode,
     version: Arc<AtomicU64>,
     prices: Arc<RwLock<PriceTable>>,
@@ -43,41 +42,26 @@ impl Store {
             .enable_autoload_extension(false)?;
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
-        Self::from_connection(conn, Some(path.to_owned()), mode)
+        Self::from_connection(conn, mode)
     }
 
     /// An in-memory database, for tests and benchmarks.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        Self::from_connection(conn, None, OpenMode::ReadWrite)
+        Self::from_connection(conn, OpenMode::ReadWrite)
     }
 
-    fn from_connection(
-        conn: Connection,
-        path: Option<PathBuf>,
-        mode: OpenMode,
-    ) -> Result<Store, StoreError> {
+    fn from_connection(conn: Connection, mode: OpenMode) -> Result<Store, StoreError> {
         match mode {
             OpenMode::ReadWrite => schema::migrate(&conn)?,
             OpenMode::ReadOnly => schema::check_readable(&conn)?,
         }
         Ok(Store {
             primary: Mutex::new(conn),
-            path,
             mode,
             version: Arc::new(AtomicU64::new(1)),
             prices: Arc::new(RwLock::new(PriceTable::bundled())),
         })
-    }
-
-    /// The database file, `None` in memory.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
-    /// Whether the database is open read-only.
-    pub fn is_read_only(&self) -> bool {
-        self.mode == OpenMode::ReadOnly
     }
 
     /// A number that grows after every commit; a cache whose result was computed at an
@@ -93,11 +77,6 @@ impl Store {
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
-    /// The price table in use.
-    pub fn prices(&self) -> PriceTable {
-        self.prices.read().expect("price lock").clone()
-    }
-
     /// A reader with its own connection, for one thread.
     pub fn reader(&self) -> Result<Reader, StoreError> {
         let conn = self.primary.lock().expect("connection lock").try_clone()?;
@@ -111,17 +90,6 @@ impl Store {
         }
         let conn = self.primary.lock().expect("connection lock").try_clone()?;
         Writer::start(conn, self.version.clone())
-    }
-
-    /// Merges the write-ahead log into the file.
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
-        if self.mode == OpenMode::ReadWrite {
-            self.primary
-                .lock()
-                .expect("connection lock")
-                .execute_batch("CHECKPOINT")?;
-        }
-        Ok(())
     }
 }
 

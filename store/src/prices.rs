@@ -81,21 +81,6 @@ impl PriceTable {
         })
     }
 
-    /// Writes the table as a price file (what the price editor saves).
-    pub fn save(&self, path: &Path) -> Result<(), StoreError> {
-        let file = PriceFile {
-            models: self.models.clone(),
-        };
-        let text = format!(
-            "# LLM Observatory prices, USD per million tokens.\n{}",
-            toml::to_string_pretty(&file).expect("prices serialize")
-        );
-        std::fs::write(path, text).map_err(|source| StoreError::Io {
-            path: path.to_owned(),
-            source,
-        })
-    }
-
     /// This table with `other`'s entries added or replacing ours.
     pub fn overridden_by(mut self, other: PriceTable) -> Self {
         self.models.extend(other.models);
@@ -105,11 +90,6 @@ impl PriceTable {
     /// Sets one model's price.
     pub fn set(&mut self, model: &str, price: Price) {
         self.models.insert(model.to_lowercase(), price);
-    }
-
-    /// All entries, by name.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &Price)> {
-        self.models.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The price of a model: an exact (case-insensitive) entry, else the longest entry

@@ -7,7 +7,8 @@ use super::messages::{self, Message};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
-use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::{Gauge, Sum, metric::Data, number_data_point};
 use store::{GenAiEventText, LogRow, MetricPoint};
 
 /// Events whose text belongs to the call's prompt.
@@ -162,30 +163,35 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
                     service: service.clone(),
                     ..MetricPoint::default()
                 };
-                let ns = |t: u64| i64::try_from(t).unwrap_or(i64::MAX);
+                // The fields every kind of point has.
+                let point =
+                    |kind: &str, time: u64, start: u64, attributes: &[KeyValue]| MetricPoint {
+                        kind: kind.into(),
+                        time_ns: i64::try_from(time).unwrap_or(i64::MAX),
+                        start_time_ns: i64::try_from(start).unwrap_or(i64::MAX),
+                        attributes_json: to_json(attributes),
+                        ..base.clone()
+                    };
                 match &m.data {
-                    Some(Data::Gauge(g)) => out.extend(g.data_points.iter().map(|p| MetricPoint {
-                        kind: "gauge".into(),
-                        time_ns: ns(p.time_unix_nano),
-                        start_time_ns: ns(p.start_time_unix_nano),
-                        attributes_json: to_json(&p.attributes),
-                        value: number(p.value),
-                        ..base.clone()
-                    })),
-                    Some(Data::Sum(s)) => out.extend(s.data_points.iter().map(|p| MetricPoint {
-                        kind: "sum".into(),
-                        time_ns: ns(p.time_unix_nano),
-                        start_time_ns: ns(p.start_time_unix_nano),
-                        attributes_json: to_json(&p.attributes),
-                        value: number(p.value),
-                        ..base.clone()
-                    })),
+                    Some(Data::Gauge(Gauge { data_points }))
+                    | Some(Data::Sum(Sum { data_points, .. })) => {
+                        let kind = if matches!(m.data, Some(Data::Gauge(_))) {
+                            "gauge"
+                        } else {
+                            "sum"
+                        };
+                        out.extend(data_points.iter().map(|p| MetricPoint {
+                            value: number(p.value),
+                            ..point(
+                                kind,
+                                p.time_unix_nano,
+                                p.start_time_unix_nano,
+                                &p.attributes,
+                            )
+                        }))
+                    }
                     Some(Data::Histogram(h)) => out.extend(h.data_points.iter().map(|p| {
                         MetricPoint {
-                            kind: "histogram".into(),
-                            time_ns: ns(p.time_unix_nano),
-                            start_time_ns: ns(p.start_time_unix_nano),
-                            attributes_json: to_json(&p.attributes),
                             count: Some(p.count),
                             sum: p.sum,
                             bucket_bounds_json: Some(
@@ -195,29 +201,36 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
                             bucket_counts_json: Some(
                                 serde_json::to_string(&p.bucket_counts).expect("ints serialize"),
                             ),
-                            ..base.clone()
+                            ..point(
+                                "histogram",
+                                p.time_unix_nano,
+                                p.start_time_unix_nano,
+                                &p.attributes,
+                            )
                         }
                     })),
                     Some(Data::ExponentialHistogram(h)) => {
                         out.extend(h.data_points.iter().map(|p| MetricPoint {
-                            kind: "exponential_histogram".into(),
-                            time_ns: ns(p.time_unix_nano),
-                            start_time_ns: ns(p.start_time_unix_nano),
-                            attributes_json: to_json(&p.attributes),
                             count: Some(p.count),
                             sum: p.sum,
-                            ..base.clone()
+                            ..point(
+                                "exponential_histogram",
+                                p.time_unix_nano,
+                                p.start_time_unix_nano,
+                                &p.attributes,
+                            )
                         }))
                     }
                     Some(Data::Summary(s)) => {
                         out.extend(s.data_points.iter().map(|p| MetricPoint {
-                            kind: "summary".into(),
-                            time_ns: ns(p.time_unix_nano),
-                            start_time_ns: ns(p.start_time_unix_nano),
-                            attributes_json: to_json(&p.attributes),
                             count: Some(p.count),
                             sum: Some(p.sum),
-                            ..base.clone()
+                            ..point(
+                                "summary",
+                                p.time_unix_nano,
+                                p.start_time_unix_nano,
+                                &p.attributes,
+                            )
                         }))
                     }
                     None => {}

@@ -151,9 +151,8 @@ impl Reader {
         self.model_sums(filter, true)
     }
 
-    /// Per-model figures, priced here rather than in SQL: cost is linear in tokens, so
-    /// pricing each model's token sums equals summing its priced calls, and no price has
-    /// to be joined to every row. Latency percentiles only when asked (they cost a sort).
+    /// Per-model figures, costs priced from [`COST_SUMS`]; latency percentiles only
+    /// when asked (they cost a sort).
     fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
         let w = filter.calls_where();
         let latency_sql = if latency {

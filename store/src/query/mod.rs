@@ -135,18 +135,6 @@ impl Reader {
         Ok(models)
     }
 
-    /// Every service that sent spans, sorted.
-    pub fn services(&self) -> Result<Vec<String>, StoreError> {
-        self.strings("SELECT DISTINCT service FROM spans ORDER BY 1")
-    }
-
-    /// Every provider of stored calls, sorted.
-    pub fn providers(&self) -> Result<Vec<String>, StoreError> {
-        self.strings(
-            "SELECT DISTINCT provider FROM llm_calls WHERE provider IS NOT NULL ORDER BY 1",
-        )
-    }
-
     /// Every metric name with its number of stored points, by name.
     pub fn metric_names(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut stmt = self
