@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The test command: sets up what the tests need (a Python venv with the real
-# OpenTelemetry SDK exporters and LLM instrumentations), then runs every test of the
-# workspace in the release profile (DuckDB's C++ is built once, for release only).
+# OpenTelemetry SDK exporters and LLM instrumentations, Xvfb for the real window), then
+# runs every test of the workspace in the release profile (DuckDB's C++ is built once,
+# for release only) and the whole app in a window under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v Xvfb >/dev/null; then
+  echo "installing Xvfb (Debian package xvfb) for the window test"
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq xvfb >/dev/null
+fi
 
 venv="${LLM_OBSERVATORY_VENV:-$HOME/.cache/llm-observatory/venv}"
 stamp="$venv/.requirements.sha256"
@@ -16,5 +24,11 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
 fi
 export LLM_OBSERVATORY_PYTHON="$venv/bin/python"
 
+# UI snapshots are rendered by Mesa's software rasterizer through GL, in UTC, so that
+# they are the same on every machine without a GPU.
+export WGPU_BACKEND="${WGPU_BACKEND:-gl}" TZ="${TZ:-UTC}"
+unset DISPLAY WAYLAND_DISPLAY
+
 # CI exports CARGO_TARGET_DIR to a cache outside the clone; by default cargo uses ./target.
 cargo test --release --workspace --locked
+bash tests/window_screenshot.sh "${CARGO_TARGET_DIR:-target}/screenshots/overview-live.png"

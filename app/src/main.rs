@@ -1,14 +1,13 @@
-//! `llm-observatory`: see what your LLM applications are doing. This binary is the
-//! command line; each subcommand lives in `cli/`.
-
-mod cli;
-mod paths;
-mod timearg;
+//! `llm-observatory`: with no subcommand it opens the desktop window; each subcommand
+//! lives in `cli/`.
 
 use clap::Parser;
+use llm_observatory::cli;
 use std::process::ExitCode;
+use std::time::Instant;
 
 fn main() -> ExitCode {
+    let launched = Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LLM_OBSERVATORY_LOG")
@@ -17,7 +16,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = cli::Cli::parse();
-    match cli::run(args) {
+    match cli::run(args, launched) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

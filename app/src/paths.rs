@@ -19,3 +19,10 @@ pub fn default_db() -> PathBuf {
 pub fn user_prices() -> Option<PathBuf> {
     dirs().map(|d| d.config_dir().join("prices.toml"))
 }
+
+/// The demo database `--demo` opens: `demo.duckdb` in the platform data directory.
+pub fn demo_db() -> PathBuf {
+    dirs()
+        .map(|d| d.data_dir().join("demo.duckdb"))
+        .unwrap_or_else(|| PathBuf::from("demo.duckdb"))
+}

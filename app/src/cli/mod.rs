@@ -2,11 +2,11 @@
 //! which prices apply.
 
 mod bench;
-mod demo;
+pub mod demo;
 mod import;
 mod loadgen;
 mod retention;
-mod serve;
+pub mod serve;
 mod stats;
 
 use crate::paths;
@@ -18,11 +18,22 @@ use store::{OpenMode, PriceTable, Store};
 
 /// See what your LLM applications are doing: every model call's latency, tokens, cost,
 /// errors, prompt and response, from OpenTelemetry.
+///
+/// Without a subcommand it opens the desktop window on DATABASE (default: the database in
+/// the platform data directory) and listens for OTLP on 127.0.0.1:4317 and :4318.
 #[derive(Parser, Debug)]
-#[command(name = "llm-observatory", version, about, long_about = None)]
+#[command(
+    name = "llm-observatory",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    window: crate::gui::WindowArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -85,20 +96,29 @@ impl DbArgs {
     }
 
     fn price_table(&self) -> anyhow::Result<PriceTable> {
-        let mut table = PriceTable::bundled();
-        if let Some(user) = paths::user_prices().filter(|p| p.exists()) {
-            table = table.overridden_by(PriceTable::load(&user)?);
-        }
-        if let Some(file) = &self.prices {
-            table = table.overridden_by(PriceTable::load(file)?);
-        }
-        Ok(table)
+        price_table(self.prices.as_deref())
     }
 }
 
-/// Runs the parsed command; the exit code says whether everything went well.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+/// The prices in force: bundled, then the user's config file, then `extra` (`--prices`).
+pub fn price_table(extra: Option<&std::path::Path>) -> anyhow::Result<PriceTable> {
+    let mut table = PriceTable::bundled();
+    if let Some(user) = paths::user_prices().filter(|p| p.exists()) {
+        table = table.overridden_by(PriceTable::load(&user)?);
+    }
+    if let Some(file) = extra {
+        table = table.overridden_by(PriceTable::load(file)?);
+    }
+    Ok(table)
+}
+
+/// Runs the parsed command (or opens the window); the exit code says whether everything
+/// went well. `launched` is when the process started, for the start-up benchmark.
+pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
+    let Some(command) = cli.command else {
+        return crate::gui::run(cli.window, launched);
+    };
+    match command {
         Command::Import(a) => import::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Demo(a) => demo::run(a),

@@ -39,18 +39,27 @@ pub struct ListenArgs {
 impl ListenArgs {
     /// The receiver configuration these flags describe.
     pub fn config(&self) -> anyhow::Result<ReceiverConfig> {
+        match self.optional_config()? {
+            Some(c) => Ok(c),
+            None => bail!("both --grpc and --http are off: nothing to listen on"),
+        }
+    }
+
+    /// The configuration, or `None` when both transports are off (the window then
+    /// browses without receiving).
+    pub fn optional_config(&self) -> anyhow::Result<Option<ReceiverConfig>> {
         let grpc = parse_addr(&self.grpc, "--grpc", self.allow_remote)?;
         let http = parse_addr(&self.http, "--http", self.allow_remote)?;
         if grpc.is_none() && http.is_none() {
-            bail!("both --grpc and --http are off: nothing to listen on");
+            return Ok(None);
         }
-        Ok(ReceiverConfig {
+        Ok(Some(ReceiverConfig {
             grpc,
             http,
             max_message_bytes: size_bytes(&self.max_message_size)? as usize,
             queue_bytes: size_bytes(&self.queue_size)? as usize,
             token: self.token.clone(),
-        })
+        }))
     }
 }
 

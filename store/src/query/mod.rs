@@ -135,6 +135,22 @@ impl Reader {
         Ok(models)
     }
 
+    /// The first and last start time of any stored LLM call, Unix ns; `None` when there
+    /// is none. Tells a user where their data is when a range selects nothing.
+    pub fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
+        let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT min(start_ns), max(start_ns) FROM llm_calls",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(lo.zip(hi))
+    }
+
+    /// Every service that sent spans, sorted: the choices of the service filter.
+    pub fn services(&mut self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT service FROM spans ORDER BY 1")
+    }
+
     /// Every metric name with its number of stored points, by name.
     pub fn metric_names(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut stmt = self

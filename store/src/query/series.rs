@@ -33,6 +33,8 @@ pub struct LatencyPoint {
     pub bucket_start_ns: i64,
     /// Calls in the bucket.
     pub count: u64,
+    /// Mean, ms.
+    pub avg_ms: f64,
     /// Median, ms.
     pub p50_ms: f64,
     /// 95th percentile, ms.
@@ -127,7 +129,7 @@ impl Reader {
         let w = filter.calls_where();
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket, count(*),
-                    quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99])
+                    quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), avg(c.duration_ns) / 1e6
              FROM llm_calls c WHERE {} GROUP BY 1 ORDER BY 1",
             w.sql
         );
@@ -139,6 +141,7 @@ impl Reader {
             Ok(LatencyPoint {
                 bucket_start_ns: r.get(0)?,
                 count: r.get(1)?,
+                avg_ms: r.get(3)?,
                 p50_ms: p50,
                 p95_ms: p95,
                 p99_ms: p99,

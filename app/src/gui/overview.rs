@@ -1,0 +1,355 @@
+//! The Overview: "is my system healthy?" in three seconds. A health light, six KPI cards
+//! with sparklines and changes, request rate by model, latency percentiles, the model
+//! breakdown and the slowest and latest traces, all for the filter bar's selection.
+
+use super::cache::QueryCache;
+use super::filter_state::{Resolved, bucket_ns};
+use super::widgets::health::{Health, health_light};
+use super::widgets::kpi_card::{Better, Kpi, kpi_card};
+use super::widgets::series_chart::{Series, series_chart};
+use super::widgets::tables::{model_table, trace_list};
+use super::{format, palette};
+use egui::{RichText, ScrollArea, Ui};
+use std::collections::BTreeMap;
+use store::{LatencyPoint, SeriesPoint, SortDir, Summary, TraceSort};
+
+/// What the user asked for from the Overview.
+#[derive(Debug, Default, PartialEq)]
+pub struct OverviewAction {
+    /// Filter to this model.
+    pub filter_model: Option<String>,
+    /// Switch the range to all time.
+    pub show_all: bool,
+    /// Whether figures were on screen this frame (for the start-up benchmark).
+    pub showed_data: bool,
+}
+
+/// Per-bucket totals behind the sparklines.
+#[derive(Default, Clone, Copy)]
+struct Bucket {
+    requests: f64,
+    errors: f64,
+    tokens: f64,
+    cost: f64,
+}
+
+/// Draws the Overview for `resolved`, asking `cache` for everything it shows.
+pub fn overview(
+    ui: &mut Ui,
+    cache: &QueryCache,
+    resolved: &Resolved,
+    all_models: &[String],
+) -> OverviewAction {
+    let mut action = OverviewAction::default();
+    let filter = resolved.filter.clone();
+    let key = format!("{filter:?}");
+    let summary = {
+        let f = filter.clone();
+        cache.get("overview.summary", key.clone(), move |r| r.summary(&f))
+    };
+    let previous = resolved.previous.clone().map(|p| {
+        let k = format!("{p:?}");
+        cache.get("overview.previous", k, move |r| r.summary(&p))
+    });
+    let bounds = cache.get("overview.bounds", String::new(), |r| r.time_bounds());
+
+    // The window charted: the range itself, or for "All" the data's extent.
+    let window = resolved.window.or_else(|| {
+        summary
+            .value
+            .as_ref()
+            .and_then(|s| s.first_start_ns.zip(s.last_end_ns).filter(|(a, b)| b > a))
+    });
+    let bucket = window.map(|(a, b)| bucket_ns(b - a, 60));
+    let (series, latency) = match bucket {
+        Some(b) => {
+            let k = format!("{key}|{b}");
+            let (f1, f2) = (filter.clone(), filter.clone());
+            (
+                cache
+                    .get("overview.series", k.clone(), move |r| r.time_series(&f1, b))
+                    .value,
+                cache
+                    .get("overview.latency", k, move |r| {
+                        r.latency_percentiles(&f2, b)
+                    })
+                    .value,
+            )
+        }
+        None => (None, None),
+    };
+    let models = {
+        let f = filter.clone();
+        cache.get("overview.models", key.clone(), move |r| r.per_model(&f))
+    };
+    let slowest = {
+        let f = filter.clone();
+        cache.get("overview.slowest", key.clone(), move |r| {
+            r.traces_page(&f, TraceSort::Duration, SortDir::Desc, 0, 5)
+        })
+    };
+    let recent = {
+        let f = filter.clone();
+        cache.get("overview.recent", key.clone(), move |r| {
+            r.traces_page(&f, TraceSort::Start, SortDir::Desc, 0, 5)
+        })
+    };
+
+    ScrollArea::vertical().show(ui, |ui| {
+        if let Some(e) = summary.error.as_ref().or(models.error.as_ref()) {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(s) = summary.value.as_deref() else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the database…");
+            });
+            return;
+        };
+        action.showed_data = true;
+        let secs = window.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9);
+        let error_rate = ratio(s.errors, s.llm_calls);
+        health_light(
+            ui,
+            Health::judge(s.llm_calls, error_rate, s.latency_ms[1]),
+            error_rate,
+            s.latency_ms[1],
+        );
+        if s.llm_calls == 0
+            && resolved.window.is_some()
+            && let Some(Some((lo, hi))) = bounds.value.as_deref()
+        {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "No LLM calls in this range. Stored calls run from {} to {}.",
+                    format::local_time(*lo),
+                    format::local_time(*hi)
+                ));
+                if ui.button("Show all time").clicked() {
+                    action.show_all = true;
+                }
+            });
+        }
+        ui.add_space(6.0);
+        let buckets = bucket_totals(series.as_deref().map(Vec::as_slice).unwrap_or(&[]));
+        let lat = latency.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+        let prev = previous.as_ref().and_then(|p| p.value.as_deref());
+        kpi_row(ui, s, prev, secs, bucket.unwrap_or(1), &buckets, lat);
+        ui.add_space(10.0);
+
+        let to_s = |ns: i64| ns as f64 / 1e9;
+        let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
+        ui.columns(2, |cols| {
+            let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
+            let rate = rate_series(
+                series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
+                per_s,
+                all_models,
+            );
+            series_chart(
+                &mut cols[0],
+                "overview_rate",
+                "Requests/s by model",
+                &rate,
+                format::per_second,
+                win_s,
+                220.0,
+            );
+            let pct = |name: &str, color, get: fn(&LatencyPoint) -> f64| Series {
+                name: name.into(),
+                color,
+                points: lat
+                    .iter()
+                    .map(|p| [to_s(p.bucket_start_ns), get(p)])
+                    .collect(),
+            };
+            series_chart(
+                &mut cols[1],
+                "overview_latency",
+                "Latency percentiles",
+                &[
+                    pct("p50", palette::P50, |p| p.p50_ms),
+                    pct("p95", palette::P95, |p| p.p95_ms),
+                    pct("p99", palette::P99, |p| p.p99_ms),
+                ],
+                format::millis,
+                win_s,
+                220.0,
+            );
+        });
+        ui.add_space(10.0);
+        ui.label(RichText::new("Models").strong());
+        if let Some(rows) = models.value.as_deref() {
+            if rows.is_empty() {
+                ui.label(RichText::new("No LLM calls in this selection").weak());
+            } else {
+                action.filter_model = model_table(ui, rows, all_models);
+            }
+        }
+        ui.add_space(10.0);
+        ui.columns(2, |cols| {
+            cols[0].label(RichText::new("Slowest traces").strong());
+            if let Some((rows, _)) = slowest.value.as_deref() {
+                trace_list(&mut cols[0], "slowest_traces", rows);
+            }
+            cols[1].label(RichText::new("Latest traces").strong());
+            if let Some((rows, _)) = recent.value.as_deref() {
+                trace_list(&mut cols[1], "latest_traces", rows);
+            }
+        });
+    });
+    action
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn bucket_totals(points: &[SeriesPoint]) -> BTreeMap<i64, Bucket> {
+    let mut out: BTreeMap<i64, Bucket> = BTreeMap::new();
+    for p in points {
+        let b = out.entry(p.bucket_start_ns).or_default();
+        b.requests += p.requests as f64;
+        b.errors += p.errors as f64;
+        b.tokens += (p.input_tokens + p.output_tokens) as f64;
+        b.cost += p.cost_usd;
+    }
+    out
+}
+
+/// One line per model of requests per second in each bucket.
+fn rate_series(points: &[SeriesPoint], bucket_s: f64, all_models: &[String]) -> Vec<Series> {
+    let mut by_model: BTreeMap<&str, Vec<[f64; 2]>> = BTreeMap::new();
+    for p in points {
+        by_model
+            .entry(&p.model)
+            .or_default()
+            .push([p.bucket_start_ns as f64 / 1e9, p.requests as f64 / bucket_s]);
+    }
+    by_model
+        .into_iter()
+        .map(|(model, points)| Series {
+            name: model.to_string(),
+            color: palette::model_color(model, all_models),
+            points,
+        })
+        .collect()
+}
+
+fn kpi_row(
+    ui: &mut Ui,
+    s: &Summary,
+    prev: Option<&Summary>,
+    secs: f64,
+    bucket_ns: i64,
+    buckets: &BTreeMap<i64, Bucket>,
+    lat: &[LatencyPoint],
+) {
+    let per = |v: f64| if secs > 0.0 { v / secs } else { 0.0 };
+    let bucket_s = bucket_ns as f64 / 1e9;
+    let trend = |f: fn(&Bucket) -> f64| buckets.values().map(f).collect::<Vec<_>>();
+    let change = |now: f64, before: Option<f64>| {
+        before.and_then(|b| format::change(now, b).map(|t| (t, now - b)))
+    };
+    let tokens = (s.input_tokens + s.output_tokens) as f64;
+    let error_rate = ratio(s.errors, s.llm_calls);
+    let cost_per_hour = per(s.cost_usd) * 3600.0;
+    let cost_detail = if s.unpriced_calls > 0 {
+        format!(
+            "{} in range · {} calls unpriced",
+            format::usd(s.cost_usd),
+            format::integer(s.unpriced_calls)
+        )
+    } else {
+        format!("{} in range", format::usd(s.cost_usd))
+    };
+    let cards = [
+        Kpi {
+            title: "Requests/s",
+            value: format::per_second(per(s.llm_calls as f64)),
+            detail: format!("{} LLM calls", format::integer(s.llm_calls)),
+            change: change(s.llm_calls as f64, prev.map(|p| p.llm_calls as f64)),
+            better: Better::Neutral,
+            trend: trend(|b| b.requests).iter().map(|v| v / bucket_s).collect(),
+            color: palette::OKABE_ITO[0],
+        },
+        Kpi {
+            title: "Tokens/s",
+            value: format::per_second(per(tokens)),
+            detail: format!(
+                "{} in · {} out",
+                format::count(s.input_tokens as f64),
+                format::count(s.output_tokens as f64)
+            ),
+            change: change(
+                tokens,
+                prev.map(|p| (p.input_tokens + p.output_tokens) as f64),
+            ),
+            better: Better::Neutral,
+            trend: trend(|b| b.tokens).iter().map(|v| v / bucket_s).collect(),
+            color: palette::OKABE_ITO[4],
+        },
+        Kpi {
+            title: "Avg latency",
+            value: format::millis(s.avg_latency_ms),
+            detail: format!("p50 {}", format::millis(s.latency_ms[0])),
+            change: change(
+                s.avg_latency_ms,
+                prev.filter(|p| p.llm_calls > 0).map(|p| p.avg_latency_ms),
+            ),
+            better: Better::Lower,
+            trend: lat.iter().map(|p| p.avg_ms).collect(),
+            color: palette::P50,
+        },
+        Kpi {
+            title: "p95 latency",
+            value: format::millis(s.latency_ms[1]),
+            detail: format!("p99 {}", format::millis(s.latency_ms[2])),
+            change: change(
+                s.latency_ms[1],
+                prev.filter(|p| p.llm_calls > 0).map(|p| p.latency_ms[1]),
+            ),
+            better: Better::Lower,
+            trend: lat.iter().map(|p| p.p95_ms).collect(),
+            color: palette::P95,
+        },
+        Kpi {
+            title: "Error rate",
+            value: format::percent(error_rate),
+            detail: format!("{} errors", format::integer(s.errors)),
+            change: change(
+                error_rate,
+                prev.filter(|p| p.llm_calls > 0)
+                    .map(|p| ratio(p.errors, p.llm_calls)),
+            ),
+            better: Better::Lower,
+            trend: trend(|b| {
+                if b.requests > 0.0 {
+                    b.errors / b.requests
+                } else {
+                    0.0
+                }
+            }),
+            color: palette::BAD,
+        },
+        Kpi {
+            title: "Cost/hour",
+            value: format!("{}/h", format::usd(cost_per_hour)),
+            detail: cost_detail,
+            change: change(s.cost_usd, prev.map(|p| p.cost_usd)),
+            better: Better::Lower,
+            trend: trend(|b| b.cost)
+                .iter()
+                .map(|v| v / bucket_s * 3600.0)
+                .collect(),
+            color: palette::OKABE_ITO[2],
+        },
+    ];
+    let gap = ui.spacing().item_spacing.x;
+    let width = ((ui.available_width() - gap * 6.0 - 6.0 * 22.0) / 6.0).clamp(130.0, 260.0);
+    ui.horizontal_wrapped(|ui| {
+        for k in &cards {
+            kpi_card(ui, k, width);
+        }
+    });
+}

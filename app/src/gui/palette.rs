@@ -1,0 +1,64 @@
+//! Colours: the Okabe-Ito palette, which stays distinguishable for the common kinds of
+//! colour blindness, and one fixed colour per model so that a model looks the same in
+//! every chart and table.
+
+use egui::Color32;
+
+/// Okabe-Ito, ordered so that the first colours contrast best on dark and light
+/// backgrounds (yellow last: weak on white).
+pub const OKABE_ITO: [Color32; 8] = [
+    Color32::from_rgb(0x56, 0xB4, 0xE9), // sky blue
+    Color32::from_rgb(0xE6, 0x9F, 0x00), // orange
+    Color32::from_rgb(0x00, 0x9E, 0x73), // bluish green
+    Color32::from_rgb(0xCC, 0x79, 0xA7), // reddish purple
+    Color32::from_rgb(0x00, 0x72, 0xB2), // blue
+    Color32::from_rgb(0xD5, 0x5E, 0x00), // vermillion
+    Color32::from_rgb(0x99, 0x99, 0x99), // grey
+    Color32::from_rgb(0xF0, 0xE4, 0x42), // yellow
+];
+
+/// Good.
+pub const GOOD: Color32 = Color32::from_rgb(0x00, 0x9E, 0x73);
+/// Needs a look.
+pub const WARN: Color32 = Color32::from_rgb(0xE6, 0x9F, 0x00);
+/// Bad.
+pub const BAD: Color32 = Color32::from_rgb(0xD5, 0x5E, 0x00);
+
+/// The colour of `model`: its place among all models stored (sorted), so the same in
+/// every panel; a hash of the name for a model not in that list yet.
+pub fn model_color(model: &str, all_models: &[String]) -> Color32 {
+    let index = match all_models.binary_search_by(|m| m.as_str().cmp(model)) {
+        Ok(i) => i,
+        Err(_) => model
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)),
+    };
+    OKABE_ITO[index % OKABE_ITO.len()]
+}
+
+/// The three latency percentiles, always drawn in these colours.
+pub const P50: Color32 = OKABE_ITO[0];
+/// 95th percentile.
+pub const P95: Color32 = OKABE_ITO[1];
+/// 99th percentile.
+pub const P99: Color32 = OKABE_ITO[5];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_keeps_its_colour_and_neighbours_differ() {
+        let all = vec![
+            "claude-3".to_string(),
+            "gpt-4o".into(),
+            "gpt-4o-mini".into(),
+        ];
+        assert_eq!(model_color("gpt-4o", &all), model_color("gpt-4o", &all));
+        assert_ne!(
+            model_color("gpt-4o", &all),
+            model_color("gpt-4o-mini", &all)
+        );
+        assert_ne!(model_color("claude-3", &all), model_color("gpt-4o", &all));
+    }
+}

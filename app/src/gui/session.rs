@@ -1,0 +1,208 @@
+//! One open database in the window: the store, its writer when it can be written, the
+//! live OTLP receivers feeding it, and what the user should know about it (read-only,
+//! port in use). Opening and closing run off the UI thread.
+
+use crate::cli::demo;
+use ingest::receive::{ReceiverConfig, ReceiverStats, Receivers, StartError};
+use ingest::synth::SynthConfig;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::{OpenMode, PriceTable, Store, StoreError, Writer};
+
+/// What to open.
+#[derive(Clone)]
+pub struct OpenRequest {
+    /// The database file.
+    pub path: PathBuf,
+    /// Fill it with demo traffic when it is new.
+    pub demo: bool,
+    /// Where to listen for OTLP; `None` receives nothing.
+    pub listen: Option<ReceiverConfig>,
+    /// Prices in force.
+    pub prices: PriceTable,
+}
+
+/// An open database.
+pub struct Session {
+    /// The file.
+    pub path: PathBuf,
+    /// The store, shared with the query cache.
+    pub store: Arc<Store>,
+    /// The writer; `None` when browsing read-only.
+    pub writer: Option<Arc<Writer>>,
+    /// Why the database is read-only, when it is.
+    pub read_only: Option<String>,
+    /// The receivers, when listening.
+    pub live: Option<Live>,
+    /// Things the user should know (a port in use, demo data created).
+    pub notices: Vec<String>,
+}
+
+impl Session {
+    /// Opens `req.path`: writable when possible, else read-only with the reason; starts
+    /// the receivers when writable. Errors are sentences for the user.
+    pub fn open(req: &OpenRequest) -> Result<Session, String> {
+        let mut notices = Vec::new();
+        let is_new = !req.path.exists();
+        if is_new && let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let (store, read_only) = match Store::open(&req.path, OpenMode::ReadWrite) {
+            Ok(s) => (s, None),
+            Err(e @ (StoreError::Db(_) | StoreError::Io { .. })) if !is_new => {
+                let s = Store::open(&req.path, OpenMode::ReadOnly).map_err(|_| e.to_string())?;
+                (s, Some(format!("opened read-only: {e}")))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        store.set_prices(req.prices.clone());
+        let store = Arc::new(store);
+        let writer = match read_only {
+            Some(_) => None,
+            None => Some(Arc::new(store.writer().map_err(|e| e.to_string())?)),
+        };
+        if let (true, true, Some(w)) = (req.demo, is_new, &writer) {
+            let end_ns = crate::timearg::now_ns() / 60_000_000_000 * 60_000_000_000;
+            let cfg = SynthConfig {
+                traces: 20_000,
+                start_ns: end_ns - 7 * 86_400_000_000_000,
+                end_ns,
+                seed: 42,
+            };
+            let report = demo::generate(cfg, w, &|_| {}).map_err(|e| format!("{e:#}"))?;
+            notices.push(format!(
+                "Created the demo database with {} spans of synthetic traffic over the last 7 days",
+                report.spans
+            ));
+        }
+        let live = match (&writer, &req.listen) {
+            (Some(w), Some(config)) => {
+                let (live, problems) = Live::start(config.clone(), w.clone());
+                notices.extend(problems);
+                live
+            }
+            (None, Some(_)) => {
+                notices.push("Not receiving live data: the database is read-only".into());
+                None
+            }
+            _ => None,
+        };
+        Ok(Session {
+            path: req.path.clone(),
+            store,
+            writer,
+            read_only,
+            live,
+            notices,
+        })
+    }
+
+    /// Starts the receivers on a writable database (kept apart from [`Session::open`] so
+    /// that a previous database can free the ports first); problems become notices.
+    pub fn start_live(&mut self, config: ReceiverConfig) {
+        match &self.writer {
+            Some(w) => {
+                let (live, problems) = Live::start(config, w.clone());
+                self.live = live;
+                self.notices.extend(problems);
+            }
+            None => self
+                .notices
+                .push("Not receiving live data: the database is open read-only".into()),
+        }
+    }
+
+    /// The file name, for the title bar.
+    pub fn file_name(&self) -> String {
+        file_name(&self.path)
+    }
+
+    /// Stops the receivers (letting requests in flight commit) and closes the writer.
+    pub fn close(self) -> Result<(), String> {
+        if let Some(live) = self.live {
+            live.shutdown();
+        }
+        if let Some(writer) = self.writer {
+            match Arc::try_unwrap(writer) {
+                Ok(w) => w.close().map_err(|e| e.to_string())?,
+                Err(_) => return Err("the database writer is still in use".into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The last component of a path, for display.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The OTLP receivers on their own tokio runtime.
+pub struct Live {
+    runtime: tokio::runtime::Runtime,
+    receivers: Receivers,
+}
+
+impl Live {
+    /// Starts listening; a port that cannot be bound is left out and reported, and the
+    /// other transport still starts.
+    fn start(mut config: ReceiverConfig, writer: Arc<Writer>) -> (Option<Live>, Vec<String>) {
+        let mut notices = Vec::new();
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("otlp")
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => return (None, vec![format!("Not receiving live data: {e}")]),
+        };
+        loop {
+            if config.grpc.is_none() && config.http.is_none() {
+                return (None, notices);
+            }
+            match runtime.block_on(Receivers::start(config.clone(), writer.clone())) {
+                Ok(receivers) => return (Some(Live { runtime, receivers }), notices),
+                Err(StartError::Bind {
+                    addr,
+                    protocol,
+                    source,
+                }) => {
+                    notices.push(format!(
+                        "Not listening for {protocol} on {addr}: {source} (another collector or window may be using it). Browsing works; start with --{} ADDR to use another address.",
+                        if protocol.contains("gRPC") { "grpc" } else { "http" }
+                    ));
+                    if config.grpc == Some(addr) {
+                        config.grpc = None;
+                    } else {
+                        config.http = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gRPC address listened on.
+    pub fn grpc(&self) -> Option<SocketAddr> {
+        self.receivers.grpc_addr
+    }
+
+    /// The HTTP address listened on.
+    pub fn http(&self) -> Option<SocketAddr> {
+        self.receivers.http_addr
+    }
+
+    /// Counters of what arrived.
+    pub fn stats(&self) -> &Arc<ReceiverStats> {
+        &self.receivers.stats
+    }
+
+    fn shutdown(self) {
+        let Live { runtime, receivers } = self;
+        runtime.block_on(receivers.shutdown());
+    }
+}

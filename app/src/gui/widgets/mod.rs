@@ -1,0 +1,7 @@
+//! Reusable widgets: each chart or card kind is one widget, used by every view.
+
+pub mod health;
+pub mod kpi_card;
+pub mod series_chart;
+pub mod sparkline;
+pub mod tables;

@@ -1,0 +1,8 @@
+//! `llm-observatory`: see what your LLM applications are doing. The library holds the
+//! command line (`cli`) and the desktop window (`gui`) so that the binary and the UI
+//! tests (egui_kittest) drive the very same code.
+
+pub mod cli;
+pub mod gui;
+pub mod paths;
+pub mod timearg;

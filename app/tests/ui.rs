@@ -1,0 +1,432 @@
+//! The window driven as a user would, through egui_kittest: AccessKit queries, clicks,
+//! typing and dropped files, against real DuckDB files. Run on the software renderer
+//! (`WGPU_BACKEND=gl`, Mesa llvmpipe) so the committed snapshots are stable.
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use ingest::import::{ImportOptions, ImportReport, import_file};
+use ingest::normalize::normalize_traces;
+use ingest::synth::{Synth, SynthConfig};
+use llm_observatory::gui::{ObservatoryApp, StartOptions, format};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+use store::{Filter, OpenMode, PriceTable, Store};
+
+/// A fresh folder for one test.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let d = std::env::temp_dir()
+            .join(format!("llm-observatory-ui-{}", std::process::id()))
+            .join(name);
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch folder");
+        Scratch(d)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+fn truth(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture(name)).expect("truth file");
+    serde_json::from_str(&text).expect("truth json")
+}
+
+/// A database holding the spans of `files`, closed again so that the app can open it.
+fn database_from(path: &Path, files: &[PathBuf]) {
+    let store = Store::open(path, OpenMode::ReadWrite).expect("open");
+    let writer = store.writer().expect("writer");
+    let mut report = ImportReport::default();
+    for f in files {
+        import_file(
+            f,
+            &writer,
+            &ImportOptions::default(),
+            &(),
+            &AtomicBool::new(false),
+            &mut report,
+        );
+    }
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    writer.close().expect("close");
+}
+
+/// Synthetic traffic between two times into an open writer.
+fn synth_into(writer: &store::Writer, traces: u64, start_ns: i64, end_ns: i64, seed: u64) {
+    let mut synth = Synth::new(SynthConfig {
+        traces,
+        start_ns,
+        end_ns,
+        seed,
+    });
+    let mut rows = Vec::new();
+    while let Some(req) = synth.next_request(256) {
+        rows.extend(normalize_traces(&req).rows);
+    }
+    writer
+        .write(store::Batch {
+            spans: rows,
+            ..Default::default()
+        })
+        .expect("write");
+}
+
+fn start(path: &Path) -> StartOptions {
+    StartOptions {
+        database: path.to_path_buf(),
+        demo: false,
+        listen: None,
+        prices: PriceTable::bundled(),
+        bench_frames: None,
+        screenshot: None,
+        launched: Instant::now(),
+    }
+}
+
+fn harness(path: &Path) -> Harness<'static, ObservatoryApp> {
+    let options = start(path);
+    Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options))
+}
+
+/// Steps frames until `cond` holds (the query cache answers from other threads).
+fn wait_for(
+    h: &mut Harness<'_, ObservatoryApp>,
+    what: &str,
+    mut cond: impl FnMut(&Harness<'_, ObservatoryApp>) -> bool,
+) {
+    let t = Instant::now();
+    loop {
+        h.step();
+        if cond(h) {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The accessible label of the KPI card titled `title`.
+fn card(h: &Harness<'_, ObservatoryApp>, title: &str) -> Option<String> {
+    h.query_by_label_contains(&format!("{title}: "))
+        .and_then(|n| n.accesskit_node().label())
+}
+
+/// Waits until the Requests/s card reports `calls` LLM calls and nothing is loading.
+fn wait_for_calls(h: &mut Harness<'_, ObservatoryApp>, calls: u64) {
+    let want = format!("{} LLM calls", format::integer(calls));
+    let t = Instant::now();
+    loop {
+        h.step();
+        let shown = card(h, "Requests/s");
+        if shown.as_ref().is_some_and(|l| l.ends_with(&want))
+            && h.query_by_label("Updating").is_none()
+        {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {want}; the card says {shown:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn click_range(h: &mut Harness<'_, ObservatoryApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).click();
+    h.step();
+}
+
+struct DroppedPath(PathBuf);
+
+impl std::fmt::Debug for DroppedPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.display())
+    }
+}
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn kpi_cards_show_what_the_store_computes() {
+    let dir = Scratch::new("kpis");
+    let db = dir.path("fixture.duckdb");
+    database_from(&db, &[fixture("openinference-openai.jsonl")]);
+    let expected = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        store.reader().unwrap().summary(&Filter::default()).unwrap()
+    };
+    let t = truth("openinference-openai.truth.json");
+    assert_eq!(expected.llm_calls, t["calls"].as_u64().unwrap());
+
+    let mut h = harness(&db);
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, expected.llm_calls);
+
+    let errors = card(&h, "Error rate").unwrap();
+    let rate = expected.errors as f64 / expected.llm_calls as f64;
+    assert!(
+        errors.starts_with(&format!("Error rate: {}", format::percent(rate))),
+        "{errors}"
+    );
+    assert!(
+        errors.ends_with(&format!("{} errors", t["errors"])),
+        "{errors}"
+    );
+    let cost = card(&h, "Cost/hour").unwrap();
+    assert!(
+        cost.contains(&format!("{} in range", format::usd(expected.cost_usd))),
+        "{cost}"
+    );
+    let p95 = card(&h, "p95 latency").unwrap();
+    assert!(
+        p95.starts_with(&format!(
+            "p95 latency: {}",
+            format::millis(expected.latency_ms[1])
+        )),
+        "{p95}"
+    );
+    let tokens = card(&h, "Tokens/s").unwrap();
+    assert!(
+        tokens.contains(&format!(
+            "{} in · {} out",
+            format::count(t["input_tokens"].as_f64().unwrap()),
+            format::count(t["output_tokens"].as_f64().unwrap())
+        )),
+        "{tokens}"
+    );
+    // The model table lists every model of the truth file.
+    for model in t["models"].as_object().unwrap().keys() {
+        assert!(
+            h.query_all_by_label(model).next().is_some(),
+            "model {model} missing from the table"
+        );
+    }
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("overview_fixture");
+}
+
+#[test]
+fn time_range_and_model_filter_change_the_figures() {
+    let dir = Scratch::new("filters");
+    let db = dir.path("two-periods.duckdb");
+    let now = llm_observatory::timearg::now_ns();
+    const HOUR: i64 = 3_600_000_000_000;
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        // Old traffic 10 to 2 days ago, recent traffic in the last 12 hours: no call
+        // sits near the 24 h boundary.
+        synth_into(&writer, 600, now - 240 * HOUR, now - 48 * HOUR, 1);
+        synth_into(&writer, 300, now - 12 * HOUR, now - HOUR, 2);
+        writer.close().unwrap();
+    }
+    let (all, recent, mini_recent, claude_recent) = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let mut r = store.reader().unwrap();
+        let recent = Filter {
+            from_ns: Some(now - 24 * HOUR),
+            ..Filter::default()
+        };
+        let count = |r: &mut store::Reader, f: &Filter| r.summary(f).unwrap().llm_calls;
+        (
+            count(&mut r, &Filter::default()),
+            count(&mut r, &recent),
+            count(
+                &mut r,
+                &Filter {
+                    models: vec!["gpt-4o-mini".into()],
+                    ..recent.clone()
+                },
+            ),
+            count(
+                &mut r,
+                &Filter {
+                    models: vec!["claude-*".into()],
+                    ..recent.clone()
+                },
+            ),
+        )
+    };
+    assert!(all > recent && recent > mini_recent && mini_recent > 0 && claude_recent > 0);
+
+    let mut h = harness(&db);
+    click_range(&mut h, "24h");
+    wait_for_calls(&mut h, recent);
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, all);
+    click_range(&mut h, "24h");
+    wait_for_calls(&mut h, recent);
+
+    h.get_by_label("Models: all").click();
+    h.run_steps(2);
+    // A freshly opened menu may hold a sizing copy of its contents: click the first.
+    h.query_all_by_role_and_label(Role::CheckBox, "gpt-4o-mini")
+        .next()
+        .expect("gpt-4o-mini in the models menu")
+        .click();
+    h.run_steps(2);
+    wait_for_calls(&mut h, mini_recent);
+    h.query_all_by_role_and_label(Role::Button, "All models")
+        .next()
+        .expect("All models in the menu")
+        .click();
+    h.run_steps(2);
+    let pattern = h.get_by_role_and_label(Role::TextInput, "Pattern");
+    pattern.focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Pattern")
+        .type_text("claude-*");
+    h.step();
+    h.get_by_role_and_label(Role::Button, "Add").click();
+    h.step();
+    wait_for_calls(&mut h, claude_recent);
+    assert!(h.query_by_label("Model: claude-*").is_some());
+}
+
+#[test]
+fn dropping_a_dump_imports_it_and_the_counts_rise() {
+    let dir = Scratch::new("drop");
+    let db = dir.path("empty.duckdb");
+    let t = truth("openllmetry-openai.truth.json");
+    let calls = t["calls"].as_u64().unwrap();
+
+    let mut h = harness(&db);
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, 0);
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(fixture("openllmetry-openai.jsonl"))));
+    wait_for(&mut h, "the import summary", |h| {
+        h.query_by_value_contains_text("Imported").is_some()
+    });
+    let summary = h.query_by_value_contains_text("Imported").unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "Imported {} spans ({} LLM calls)",
+            2 * calls,
+            calls
+        )),
+        "{summary}"
+    );
+    assert!(summary.ends_with("0 rejected."), "{summary}");
+    wait_for_calls(&mut h, calls);
+    h.get_by_role_and_label(Role::Button, "Close").click();
+    h.step();
+}
+
+#[test]
+fn a_bad_line_is_reported_with_its_place() {
+    let dir = Scratch::new("bad-line");
+    let db = dir.path("db.duckdb");
+    let dump = dir.path("dump.jsonl");
+    let good = std::fs::read_to_string(fixture("openllmetry-openai.jsonl")).unwrap();
+    let first = good.lines().next().unwrap();
+    std::fs::write(&dump, format!("{first}\n{{not json\n")).unwrap();
+
+    let mut h = harness(&db);
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(dump.clone())));
+    wait_for(&mut h, "the import summary", |h| {
+        h.query_by_value_contains_text("Imported").is_some()
+    });
+    let place = format!("{}:2:", dump.display());
+    assert!(
+        h.query_by_value_contains_text(&place).is_some(),
+        "no problem naming {place}"
+    );
+}
+
+#[test]
+fn opening_a_file_that_is_not_a_database_says_so_and_keeps_the_open_one() {
+    let dir = Scratch::new("not-db");
+    let db = dir.path("good.duckdb");
+    database_from(&db, &[fixture("openinference-openai.jsonl")]);
+    let text = dir.path("notes.txt");
+    std::fs::write(&text, "these are notes, not a database\n").unwrap();
+
+    let mut h = harness(&db);
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, 40);
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label("Open database…").click();
+    h.run_steps(2);
+    let field = h.get_by_role(Role::MultilineTextInput);
+    field.focus();
+    h.step();
+    h.get_by_role(Role::MultilineTextInput)
+        .type_text(&text.display().to_string());
+    h.step();
+    h.get_by_role_and_label(Role::Button, "Open").click();
+    wait_for(&mut h, "the error", |h| {
+        h.query_by_value_contains_text("is not a DuckDB database file")
+            .is_some()
+    });
+    // The database that was open still shows its figures; the text file is untouched.
+    wait_for_calls(&mut h, 40);
+    assert_eq!(
+        std::fs::read_to_string(&text).unwrap(),
+        "these are notes, not a database\n"
+    );
+}
+
+#[test]
+fn starting_on_a_non_database_shows_the_error() {
+    let dir = Scratch::new("start-not-db");
+    let text = dir.path("data.duckdb");
+    std::fs::write(&text, "{\"resourceSpans\": []}\n").unwrap();
+    let mut h = harness(&text);
+    wait_for(&mut h, "the error", |h| {
+        h.query_by_value_contains_text("is not a DuckDB database file")
+            .is_some()
+    });
+    assert!(
+        h.query_by_value_contains_text("No database is open")
+            .is_some()
+    );
+}
+
+/// Finding text shown by plain labels (AccessKit gives a label's text as its value).
+trait ValueSearch {
+    fn query_by_value_contains_text(&self, needle: &str) -> Option<String>;
+}
+
+impl ValueSearch for Harness<'_, ObservatoryApp> {
+    fn query_by_value_contains_text(&self, needle: &str) -> Option<String> {
+        self.root()
+            .children_recursive()
+            .filter_map(|n| n.value())
+            .find(|v| v.contains(needle))
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole app in a real window: starts the release binary under Xvfb with --demo,
+# streams live spans into it with the load generator over OTLP/gRPC, and saves a
+# screenshot of the Overview (default: tests/screenshots/overview-live.png).
+# Needs Xvfb (Debian: xvfb); tests/run.sh installs it when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-tests/screenshots/overview-live.png}"
+bin="${CARGO_TARGET_DIR:-target}/release/llm-observatory"
+[ -x "$bin" ] || cargo build --release --locked -p llm-observatory
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+mkdir -p "$(dirname "$out")"
+out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
+
+work="$(mktemp -d)"
+cleanup() {
+  [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
+  [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A private display, data and config folders: the user's own files are not touched.
+display=":$((90 + RANDOM % 100))"
+Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb=$!
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+export DISPLAY="$display" XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config"
+unset WAYLAND_DISPLAY
+export WGPU_BACKEND="${WGPU_BACKEND:-gl}"
+
+grpc_port=$((20000 + RANDOM % 20000))
+http_port=$((grpc_port + 1))
+rm -f "$out"
+"$bin" --demo --grpc "127.0.0.1:$grpc_port" --http "127.0.0.1:$http_port" \
+  --screenshot "$out" --screenshot-after 12s >"$work/app.log" 2>&1 &
+app=$!
+
+# Wait for the receivers (the demo database is generated on first start).
+for _ in $(seq 300); do
+  (echo >"/dev/tcp/127.0.0.1/$grpc_port") 2>/dev/null && break
+  kill -0 "$app" 2>/dev/null || { cat "$work/app.log"; echo "the app exited early" >&2; exit 1; }
+  sleep 0.1
+done
+"$bin" loadgen --endpoint "http://127.0.0.1:$grpc_port" --spans 40000 --concurrency 2 --batch 256 \
+  >"$work/loadgen.log" 2>&1 || { cat "$work/loadgen.log"; exit 1; }
+
+wait "$app"
+app=
+cat "$work/app.log"
+[ -s "$out" ] || { echo "no screenshot was written" >&2; exit 1; }
+python3 - "$out" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    head = f.read(24)
+assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", head[16:24])
+assert w >= 900 and h >= 560, f"unexpected size {w}x{h}"
+print(f"screenshot {sys.argv[1]}: {w}x{h}")
+PY
