@@ -42,10 +42,20 @@ for _ in $(seq 300); do
   kill -0 "$app" 2>/dev/null || { cat "$work/app.log"; echo "the app exited early" >&2; exit 1; }
   sleep 0.1
 done
-"$bin" loadgen --endpoint "http://127.0.0.1:$grpc_port" --spans 40000 --concurrency 2 --batch 256 \
-  >"$work/loadgen.log" 2>&1 || { cat "$work/loadgen.log"; exit 1; }
+# Keep spans flowing until the screenshot is taken, so that the live indicator shows it.
+(
+  while kill -0 "$app" 2>/dev/null; do
+    "$bin" loadgen --endpoint "http://127.0.0.1:$grpc_port" --spans 3000 --concurrency 1 \
+      --batch 256 --seed "$RANDOM" >>"$work/loadgen.log" 2>&1 || break
+    sleep 0.3
+  done
+) &
+feeder=$!
 
 wait "$app"
+app=
+wait "$feeder" || true
+grep -q "acknowledged" "$work/loadgen.log" || { cat "$work/loadgen.log"; echo "the load generator sent nothing" >&2; exit 1; }
 app=
 cat "$work/app.log"
 [ -s "$out" ] || { echo "no screenshot was written" >&2; exit 1; }

@@ -45,6 +45,9 @@ pub struct LoadgenArgs {
     /// Spans per export call (about)
     #[arg(long, default_value_t = 512)]
     batch: usize,
+    /// Spans per second to send at most (0: as fast as the receiver takes them)
+    #[arg(long, value_name = "SPANS_PER_S", default_value_t = 0)]
+    rate: u64,
     /// Seed of the generated traffic (ids differ per seed)
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -113,13 +116,18 @@ async fn load(args: LoadgenArgs) -> anyhow::Result<ExitCode> {
     let mut workers = Vec::new();
     for _ in 0..args.concurrency.max(1) {
         let sender = Sender::new(args.protocol, &args.endpoint, args.token.clone()).await?;
-        let (rx, tally) = (rx.clone(), tally.clone());
+        let (rx, tally, rate) = (rx.clone(), tally.clone(), args.rate);
         workers.push(tokio::spawn(async move {
             let mut sender = sender;
             loop {
                 let next = rx.lock().await.recv().await;
                 let Some((spans, payload)) = next else { break };
-                tally.sent.fetch_add(spans, Ordering::Relaxed);
+                let before = tally.sent.fetch_add(spans, Ordering::Relaxed);
+                if rate > 0 {
+                    // Paced: this call may leave once the spans sent before it are due.
+                    let due = started + Duration::from_secs_f64(before as f64 / rate as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
                 sender.export(spans, payload, &tally).await;
             }
         }));

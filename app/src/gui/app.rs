@@ -601,7 +601,9 @@ impl ObservatoryApp {
                 return;
             };
             let models = cache
-                .get("all.models", String::new(), |r| r.models())
+                .get("all.models_by_volume", String::new(), |r| {
+                    r.models_by_volume()
+                })
                 .value
                 .unwrap_or_default();
             let action = match self.prefs.view {

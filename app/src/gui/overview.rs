@@ -178,20 +178,20 @@ pub fn overview(
             );
         });
         ui.add_space(10.0);
-        ui.label(RichText::new("Models").strong());
-        if let Some(rows) = models.value.as_deref() {
-            if rows.is_empty() {
-                ui.label(RichText::new("No LLM calls in this selection").weak());
-            } else {
-                action.filter_model = model_table(ui, rows, all_models);
-            }
-        }
-        ui.add_space(10.0);
         ui.columns(2, |cols| {
-            cols[0].label(RichText::new("Slowest traces").strong());
-            if let Some((rows, _)) = slowest.value.as_deref() {
-                trace_list(&mut cols[0], "slowest_traces", rows);
+            cols[0].label(RichText::new("Models").strong());
+            if let Some(rows) = models.value.as_deref() {
+                if rows.is_empty() {
+                    cols[0].label(RichText::new("No LLM calls in this selection").weak());
+                } else {
+                    action.filter_model = model_table(&mut cols[0], rows, all_models);
+                }
             }
+            cols[1].label(RichText::new("Slowest traces").strong());
+            if let Some((rows, _)) = slowest.value.as_deref() {
+                trace_list(&mut cols[1], "slowest_traces", rows);
+            }
+            cols[1].add_space(10.0);
             cols[1].label(RichText::new("Latest traces").strong());
             if let Some((rows, _)) = recent.value.as_deref() {
                 trace_list(&mut cols[1], "latest_traces", rows);
@@ -217,24 +217,61 @@ fn bucket_totals(points: &[SeriesPoint]) -> BTreeMap<i64, Bucket> {
     out
 }
 
-/// One line per model of requests per second in each bucket.
+/// Lines drawn by name; the other models are summed into one "other" line so that the
+/// legend stays readable.
+const TOP_MODELS: usize = 6;
+
+/// One line per busiest model (and "other") of requests per second in each bucket.
 fn rate_series(points: &[SeriesPoint], bucket_s: f64, all_models: &[String]) -> Vec<Series> {
-    let mut by_model: BTreeMap<&str, Vec<[f64; 2]>> = BTreeMap::new();
+    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
     for p in points {
-        by_model
-            .entry(&p.model)
-            .or_default()
-            .push([p.bucket_start_ns as f64 / 1e9, p.requests as f64 / bucket_s]);
+        *totals.entry(&p.model).or_default() += p.requests;
     }
-    by_model
+    let mut ranked: Vec<(&str, u64)> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let top: Vec<&str> = ranked.iter().take(TOP_MODELS).map(|(m, _)| *m).collect();
+    let mut by_line: BTreeMap<&str, BTreeMap<i64, f64>> = BTreeMap::new();
+    for p in points {
+        let line = if top.contains(&p.model.as_str()) {
+            p.model.as_str()
+        } else {
+            OTHER
+        };
+        *by_line
+            .entry(line)
+            .or_default()
+            .entry(p.bucket_start_ns)
+            .or_default() += p.requests as f64 / bucket_s;
+    }
+    let mut order = top;
+    if by_line.contains_key(OTHER) {
+        order.push(OTHER);
+    }
+    order
         .into_iter()
-        .map(|(model, points)| Series {
-            name: model.to_string(),
-            color: palette::model_color(model, all_models),
-            points,
+        .filter_map(|line| {
+            let buckets = by_line.remove(line)?;
+            Some(Series {
+                name: if line == OTHER {
+                    format!("other ({} models)", ranked.len() - TOP_MODELS)
+                } else {
+                    line.to_string()
+                },
+                color: if line == OTHER {
+                    egui::Color32::GRAY
+                } else {
+                    palette::model_color(line, all_models)
+                },
+                points: buckets
+                    .into_iter()
+                    .map(|(b, v)| [b as f64 / 1e9, v])
+                    .collect(),
+            })
         })
         .collect()
 }
+
+const OTHER: &str = "\u{0}other";
 
 fn kpi_row(
     ui: &mut Ui,

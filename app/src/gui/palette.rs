@@ -24,12 +24,13 @@ pub const WARN: Color32 = Color32::from_rgb(0xE6, 0x9F, 0x00);
 /// Bad.
 pub const BAD: Color32 = Color32::from_rgb(0xD5, 0x5E, 0x00);
 
-/// The colour of `model`: its place among all models stored (sorted), so the same in
-/// every panel; a hash of the name for a model not in that list yet.
-pub fn model_color(model: &str, all_models: &[String]) -> Color32 {
-    let index = match all_models.binary_search_by(|m| m.as_str().cmp(model)) {
-        Ok(i) => i,
-        Err(_) => model
+/// The colour of `model`: its place among all stored models ranked by volume
+/// (`ranked`, busiest first), so the same in every panel whatever the filter, and
+/// distinct for the eight busiest; a hash of the name beyond them.
+pub fn model_color(model: &str, ranked: &[String]) -> Color32 {
+    let index = match ranked.iter().position(|m| m == model) {
+        Some(i) if i < OKABE_ITO.len() => i,
+        _ => model
             .bytes()
             .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)),
     };

@@ -135,6 +135,12 @@ impl Reader {
         Ok(models)
     }
 
+    /// Every model with stored calls, busiest first: the order colours are handed out
+    /// in, so that the models people look at most get distinct ones.
+    pub fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT model FROM llm_calls GROUP BY model ORDER BY count(*) DESC, model")
+    }
+
     /// The first and last start time of any stored LLM call, Unix ns; `None` when there
     /// is none. Tells a user where their data is when a range selects nothing.
     pub fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {

@@ -4,7 +4,7 @@
 use crate::gui::format;
 use egui::accesskit::Role;
 use egui::{Color32, Response, RichText, Ui, WidgetInfo};
-use egui_plot::{Corner, HoverPosition, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Corner, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints};
 
 /// One line.
 pub struct Series {
@@ -40,6 +40,7 @@ pub fn series_chart(
         .allow_boxed_zoom(false)
         .include_y(0.0)
         .y_axis_min_width(48.0)
+        .x_grid_spacer(time_grid)
         .x_axis_formatter(|mark, range| {
             let span = range.end() - range.start();
             time_tick(mark.value, span)
@@ -77,6 +78,45 @@ pub fn series_chart(
     );
     response.widget_info(|| WidgetInfo::labeled(Role::Figure, true, &label));
     response
+}
+
+/// Round time steps for ticks, in seconds.
+const TIME_STEPS: [f64; 17] = [
+    1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0,
+    21600.0, 43200.0, 86400.0, 604800.0,
+];
+
+/// Grid lines on round local times (every 5 min, every 3 h, at midnight…), about six to
+/// ten across the axis.
+pub fn time_grid(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = (hi - lo).max(1.0);
+    let step = TIME_STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s <= 8.0)
+        .unwrap_or(TIME_STEPS[TIME_STEPS.len() - 1]);
+    // Align hour-and-longer steps to local midnight, not to UTC.
+    let offset = if step >= 3600.0 {
+        use chrono::{Offset, TimeZone};
+        chrono::Local
+            .timestamp_opt(lo as i64, 0)
+            .single()
+            .map_or(0.0, |t| t.offset().fix().local_minus_utc() as f64)
+    } else {
+        0.0
+    };
+    let first = ((lo + offset) / step).ceil() * step - offset;
+    let mut marks = Vec::new();
+    let mut v = first;
+    while v <= hi && marks.len() < 64 {
+        marks.push(GridMark {
+            value: v,
+            step_size: step,
+        });
+        v += step;
+    }
+    marks
 }
 
 /// A tick label on a time axis spanning `span_s` seconds: clock time within a day,
