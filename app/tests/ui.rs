@@ -233,6 +233,33 @@ fn kpi_cards_show_what_the_store_computes() {
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("overview_fixture");
+    // The theme is the user's choice.
+    h.get_by_role_and_label(Role::Button, "Light").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.ctx.options(|o| o.theme_preference),
+        egui::ThemePreference::Light
+    );
+}
+
+#[test]
+fn overview_reads_in_the_light_theme_at_2x() {
+    let dir = Scratch::new("light");
+    let db = dir.path("fixture.duckdb");
+    database_from(&db, &[fixture("openinference-openai.jsonl")]);
+    let calls = truth("openinference-openai.truth.json")["calls"].as_u64().unwrap();
+    // Light theme at 2x scale (as on a HiDPI screen).
+    let options = start(&db);
+    let mut h = Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .with_pixels_per_point(2.0)
+        .with_theme(egui::Theme::Light)
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options));
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, calls);
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("overview_fixture_light_2x");
 }
 
 #[test]
@@ -264,7 +291,7 @@ fn time_range_and_model_filter_change_the_figures() {
             count(
                 &mut r,
                 &Filter {
-                    models: vec!["gpt-4o-mini".into()],
+                    models: vec!["gpt-4o-mini-2024-07-18".into()],
                     ..recent.clone()
                 },
             ),
@@ -290,9 +317,9 @@ fn time_range_and_model_filter_change_the_figures() {
     h.get_by_label("Models: all").click();
     h.run_steps(2);
     // A freshly opened menu may hold a sizing copy of its contents: click the first.
-    h.query_all_by_role_and_label(Role::CheckBox, "gpt-4o-mini")
+    h.query_all_by_role_and_label(Role::CheckBox, "gpt-4o-mini-2024-07-18")
         .next()
-        .expect("gpt-4o-mini in the models menu")
+        .expect("gpt-4o-mini-2024-07-18 in the models menu")
         .click();
     h.run_steps(2);
     wait_for_calls(&mut h, mini_recent);
