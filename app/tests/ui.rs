@@ -247,7 +247,9 @@ fn overview_reads_in_the_light_theme_at_2x() {
     let dir = Scratch::new("light");
     let db = dir.path("fixture.duckdb");
     database_from(&db, &[fixture("openinference-openai.jsonl")]);
-    let calls = truth("openinference-openai.truth.json")["calls"].as_u64().unwrap();
+    let calls = truth("openinference-openai.truth.json")["calls"]
+        .as_u64()
+        .unwrap();
     // Light theme at 2x scale (as on a HiDPI screen).
     let options = start(&db);
     let mut h = Harness::builder()

@@ -24,6 +24,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The app icon (rendered from `assets/icons/llm-observatory.svg`).
+const WINDOW_ICON: &[u8] = include_bytes!("../../../assets/icons/llm-observatory-256.png");
+
 /// Options of the window (the command line without a subcommand).
 #[derive(Args, Debug, Clone)]
 pub struct WindowArgs {
@@ -81,13 +84,18 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         // Measure how fast frames can be made, not the display's refresh rate.
         wgpu_options.surface.present_mode = eframe::wgpu::PresentMode::AutoNoVsync;
     }
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("LLM Observatory")
+        .with_app_id("llm-observatory")
+        .with_inner_size([1440.0, 900.0])
+        .with_min_inner_size([900.0, 560.0])
+        .with_drag_and_drop(true);
+    match eframe::icon_data::from_png_bytes(WINDOW_ICON) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!("window icon: {e}"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("LLM Observatory")
-            .with_app_id("llm-observatory")
-            .with_inner_size([1440.0, 900.0])
-            .with_min_inner_size([900.0, 560.0])
-            .with_drag_and_drop(true),
+        viewport,
         renderer: eframe::Renderer::Wgpu,
         wgpu_options,
         ..Default::default()
