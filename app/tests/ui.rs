@@ -97,6 +97,7 @@ fn start(path: &Path) -> StartOptions {
         bench_frames: None,
         screenshot: None,
         launched: Instant::now(),
+        opening: None,
     }
 }
 

@@ -133,7 +133,7 @@ fn duplicates_are_stored_once_within_and_across_batches() {
         (0, 7, 0)
     );
     let s = store.reader().unwrap().summary(&Filter::default()).unwrap();
-    assert_eq!((s.spans, s.traces, s.llm_calls), (7, 3, 5));
+    assert_eq!((s.spans, s.traces, s.llm_calls), (Some(7), Some(3), 5));
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn per_model_and_filters_select_what_they_say() {
         ..Filter::default()
     };
     let s = r.summary(&gpt).unwrap();
-    assert_eq!((s.llm_calls, s.errors, s.traces), (3, 1, 2));
+    assert_eq!((s.llm_calls, s.errors, s.traces), (3, 1, Some(2)));
     let errors = Filter {
         status: StatusFilter::Error,
         ..Filter::default()
@@ -235,7 +235,7 @@ fn per_model_and_filters_select_what_they_say() {
         ..Filter::default()
     };
     let s = r.summary(&later).unwrap();
-    assert_eq!((s.spans, s.llm_calls), (1, 1));
+    assert_eq!((s.spans, s.llm_calls), (Some(1), 1));
     let text = Filter {
         text: Some("REFUND 5 days".into()),
         ..Filter::default()
@@ -344,7 +344,7 @@ fn retention_prunes_the_oldest_and_clear_empties() {
     let mut r = store.reader().unwrap();
     assert_eq!(r.summary(&Filter::default()).unwrap().llm_calls, 1);
     writer.clear_all().unwrap();
-    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 0);
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(0));
 }
 
 #[test]
@@ -395,7 +395,7 @@ fn files_reopen_with_their_data_and_wrong_paths_say_why() {
             .summary(&Filter::default())
             .unwrap()
             .spans,
-        7
+        Some(7)
     );
     assert!(matches!(store.writer(), Err(StoreError::ReadOnly)));
     drop(store);
@@ -437,18 +437,18 @@ fn pruning_to_a_size_drops_the_oldest_first() {
     // A generous limit keeps everything.
     assert_eq!(writer.prune_to_size(10 << 30).unwrap().spans, 0);
     let mut r = store.reader().unwrap();
-    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 7);
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(7));
     // A limit no data fits under removes it all, oldest first, and the file stays usable.
     let pruned = writer.prune_to_size(1).unwrap();
     assert_eq!(pruned.spans, 7);
-    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 0);
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(0));
     writer
         .write(Batch {
             spans: known_rows(),
             ..Batch::default()
         })
         .unwrap();
-    assert_eq!(r.summary(&Filter::default()).unwrap().spans, 7);
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(7));
     writer.close().unwrap();
     drop(r);
     drop(store);

@@ -128,7 +128,11 @@ fn print_table(s: &Summary, models: &[ModelRow]) {
         _ => "no data".into(),
     };
     println!("range        {range}");
-    println!("spans        {}   traces {}", s.spans, s.traces);
+    println!(
+        "spans        {}   traces {}",
+        s.spans.unwrap_or_default(),
+        s.traces.unwrap_or_default()
+    );
     println!(
         "LLM calls    {}   errors {} ({:.2} %)",
         s.llm_calls,

@@ -16,7 +16,7 @@ use ingest::import::ImportReport;
 use ingest::receive::ReceiverConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use store::PriceTable;
@@ -37,6 +37,29 @@ pub struct StartOptions {
     pub screenshot: Option<(PathBuf, Duration)>,
     /// When the process started.
     pub launched: Instant,
+    /// The database already being opened ([`StartOptions::open_early`]).
+    pub opening: Option<Opening>,
+}
+
+impl StartOptions {
+    /// Starts opening the database now, before the window exists, so that data is
+    /// ready sooner after launch (creating a window on a software renderer takes a
+    /// quarter of a second).
+    pub fn open_early(&mut self) {
+        self.opening = Some(Opening::start(
+            self.request(self.database.clone(), self.demo),
+            None,
+        ));
+    }
+
+    fn request(&self, path: PathBuf, demo: bool) -> OpenRequest {
+        OpenRequest {
+            path,
+            demo,
+            listen: self.listen.clone(),
+            prices: self.prices.clone(),
+        }
+    }
 }
 
 /// The views in the navigation.
@@ -77,9 +100,51 @@ struct PathDialog {
     picked: Option<Arc<std::sync::Mutex<Option<Vec<PathBuf>>>>>,
 }
 
-struct Opening {
+/// A database being opened on a background thread (the previous one, if any, rides
+/// along: it is closed once the new one is open, or handed back if that fails).
+pub struct Opening {
     path: PathBuf,
     handle: JoinHandle<(Result<Session, String>, Option<Session>)>,
+    repaint: Arc<OnceLock<egui::Context>>,
+}
+
+impl Opening {
+    fn start(req: OpenRequest, old: Option<Session>) -> Opening {
+        let repaint: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
+        let ctx = repaint.clone();
+        let path = req.path.clone();
+        let handle = std::thread::Builder::new()
+            .name("open".into())
+            .spawn(move || {
+                let mut req = req;
+                // Free the ports first: the old database's receivers hold them.
+                let listen = req.listen.take();
+                let mut opened = Session::open(&req);
+                let old = match (&mut opened, old) {
+                    (Ok(new), Some(old)) => {
+                        if let Err(e) = old.close() {
+                            new.notices
+                                .push(format!("Closing the previous database: {e}"));
+                        }
+                        None
+                    }
+                    (_, old) => old,
+                };
+                if let (Ok(new), Some(listen)) = (&mut opened, listen) {
+                    new.start_live(listen);
+                }
+                if let Some(ctx) = ctx.get() {
+                    ctx.request_repaint();
+                }
+                (opened, old)
+            })
+            .expect("spawn open thread");
+        Opening {
+            path,
+            handle,
+            repaint,
+        }
+    }
 }
 
 /// The application.
@@ -133,8 +198,16 @@ impl ObservatoryApp {
             exit_message: None,
             start,
         };
-        let (path, demo) = (app.start.database.clone(), app.start.demo);
-        app.open(path, demo);
+        match app.start.opening.take() {
+            Some(opening) => {
+                let _ = opening.repaint.set(app.ctx.clone());
+                app.opening = Some(opening);
+            }
+            None => {
+                let (path, demo) = (app.start.database.clone(), app.start.demo);
+                app.open(path, demo);
+            }
+        }
         app
     }
 
@@ -157,39 +230,9 @@ impl ObservatoryApp {
                 .push(format!("{} is already open", path.display()));
             return;
         }
-        let req = OpenRequest {
-            path: path.clone(),
-            demo,
-            listen: self.start.listen.clone(),
-            prices: self.start.prices.clone(),
-        };
-        let old = self.session.take();
-        let ctx = self.ctx.clone();
-        let handle = std::thread::Builder::new()
-            .name("open".into())
-            .spawn(move || {
-                let mut req = req;
-                // Free the ports first: the old database's receivers hold them.
-                let listen = req.listen.take();
-                let mut opened = Session::open(&req);
-                let old = match (&mut opened, old) {
-                    (Ok(new), Some(old)) => {
-                        if let Err(e) = old.close() {
-                            new.notices
-                                .push(format!("Closing the previous database: {e}"));
-                        }
-                        None
-                    }
-                    (_, old) => old,
-                };
-                if let (Ok(new), Some(listen)) = (&mut opened, listen) {
-                    new.start_live(listen);
-                }
-                ctx.request_repaint();
-                (opened, old)
-            })
-            .expect("spawn open thread");
-        self.opening = Some(Opening { path, handle });
+        let opening = Opening::start(self.start.request(path, demo), self.session.take());
+        let _ = opening.repaint.set(self.ctx.clone());
+        self.opening = Some(opening);
     }
 
     fn poll_opening(&mut self) {
@@ -200,7 +243,7 @@ impl ObservatoryApp {
         {
             return;
         }
-        let Opening { path, handle } = self.opening.take().expect("checked");
+        let Opening { path, handle, .. } = self.opening.take().expect("checked");
         let (result, old) = handle
             .join()
             .unwrap_or_else(|_| (Err("the open thread crashed".into()), None));
@@ -691,7 +734,11 @@ impl eframe::App for ObservatoryApp {
             if has_data && bench.first_data.is_none() {
                 bench.first_data = Some(launched.elapsed());
             }
-            ctx.request_repaint();
+            // Spin only once data shows: before that the app repaints as it normally
+            // does, so the time to first data is what a user gets.
+            if has_data {
+                ctx.request_repaint();
+            }
             if bench.frame(frame_start, frame_start.elapsed(), has_data) {
                 self.exit_message = Some(bench.report());
                 self.bench = None;

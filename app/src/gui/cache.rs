@@ -2,17 +2,23 @@
 //! every frame with the query it wants; the cache answers at once with the last result
 //! it has (perhaps for an older filter or older data) and, when the query or the store's
 //! data version changed, computes a fresh one on a background worker. While data
-//! streams in, a slot refreshes at most once a second. The UI thread never waits.
+//! streams in, a slot refreshes at most once a second, and less often when its query is
+//! slow. The UI thread never waits.
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use store::{Reader, Store, StoreError};
 
-/// How often a slot may refresh for new data alone.
+/// How often a slot may refresh for new data alone, at most.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
+
+/// A slot refreshing for new data waits at least this many times what refreshing every
+/// slot took last, so that on a large database the queries of a live view take at most
+/// about a fifth of one core and leave the rest to drawing and ingest.
+const QUERY_SHARE: u32 = 5;
 
 type AnyResult = Arc<dyn Any + Send + Sync>;
 type Run = Box<dyn FnOnce(&mut Reader) -> Result<AnyResult, StoreError> + Send>;
@@ -33,6 +39,7 @@ struct Slot {
     error: Option<String>,
     running: bool,
     started: Option<Instant>,
+    took: Duration,
 }
 
 struct Job {
@@ -42,8 +49,19 @@ struct Job {
     run: Run,
 }
 
+/// Jobs waiting for a worker: what a view shows first, menu contents (slots named
+/// `all.*`) after, so that the first figures appear as soon as possible.
+#[derive(Default)]
+struct Queue {
+    views: VecDeque<Job>,
+    menus: VecDeque<Job>,
+    closed: bool,
+}
+
 struct Shared {
     slots: Mutex<HashMap<&'static str, Slot>>,
+    queue: Mutex<Queue>,
+    ready: Condvar,
     repaint: Box<dyn Fn() + Send + Sync>,
 }
 
@@ -52,7 +70,13 @@ struct Shared {
 pub struct QueryCache {
     shared: Arc<Shared>,
     store: Arc<Store>,
-    jobs: Sender<Job>,
+}
+
+impl Drop for QueryCache {
+    fn drop(&mut self) {
+        self.shared.queue.lock().expect("queue lock").closed = true;
+        self.shared.ready.notify_all();
+    }
 }
 
 impl QueryCache {
@@ -65,24 +89,19 @@ impl QueryCache {
     ) -> Self {
         let shared = Arc::new(Shared {
             slots: Mutex::new(HashMap::new()),
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
             repaint: Box::new(repaint),
         });
-        let (jobs, queue) = channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
         for i in 0..workers.max(1) {
-            let queue = queue.clone();
             let shared = shared.clone();
             let reader = store.reader();
             std::thread::Builder::new()
                 .name(format!("query-{i}"))
-                .spawn(move || work(reader, &queue, &shared))
+                .spawn(move || work(reader, &shared))
                 .expect("spawn query worker");
         }
-        QueryCache {
-            shared,
-            store,
-            jobs,
-        }
+        QueryCache { shared, store }
     }
 
     /// The answer held for `slot`; starts computing `run` in the background when `key`
@@ -96,10 +115,12 @@ impl QueryCache {
     ) -> Answer<T> {
         let version = self.store.data_version();
         let mut slots = self.shared.slots.lock().expect("cache lock");
+        let all_took: Duration = slots.values().map(|s| s.took).sum();
         let s = slots.entry(slot).or_default();
         let current = s.result_key.as_deref() == Some(key.as_str());
+        let wait = REFRESH_EVERY.max(all_took * QUERY_SHARE);
         let stale_data =
-            version > s.result_version && s.started.is_none_or(|t| t.elapsed() >= REFRESH_EVERY);
+            version > s.result_version && s.started.is_none_or(|t| t.elapsed() >= wait);
         if !s.running && (!current || stale_data) {
             s.running = true;
             s.started = Some(Instant::now());
@@ -109,10 +130,13 @@ impl QueryCache {
                 version,
                 run: Box::new(move |r| run(r).map(|v| Arc::new(v) as AnyResult)),
             };
-            if self.jobs.send(job).is_err() {
-                s.running = false;
-                s.error = Some("the query workers have stopped".into());
+            let mut queue = self.shared.queue.lock().expect("queue lock");
+            if slot.starts_with("all.") {
+                queue.menus.push_back(job);
+            } else {
+                queue.views.push_back(job);
             }
+            self.shared.ready.notify_one();
         }
         Answer {
             value: s.value.clone().and_then(|v| v.downcast::<T>().ok()),
@@ -131,21 +155,33 @@ impl QueryCache {
     }
 }
 
-fn work(reader: Result<Reader, StoreError>, queue: &Mutex<Receiver<Job>>, shared: &Shared) {
+fn work(reader: Result<Reader, StoreError>, shared: &Shared) {
     let mut reader = reader;
     loop {
-        let job = match queue.lock().expect("queue lock").recv() {
-            Ok(job) => job,
-            Err(_) => return,
+        let job = {
+            let mut queue = shared.queue.lock().expect("queue lock");
+            loop {
+                if queue.closed {
+                    return;
+                }
+                if let Some(job) = queue.views.pop_front().or_else(|| queue.menus.pop_front()) {
+                    break job;
+                }
+                queue = shared.ready.wait(queue).expect("queue lock");
+            }
         };
+        let started = Instant::now();
         let result = match &mut reader {
             Ok(r) => (job.run)(r).map_err(|e| e.to_string()),
             Err(e) => Err(format!("cannot read the database: {e}")),
         };
+        let took = started.elapsed();
+        tracing::debug!(slot = job.slot, ms = took.as_secs_f64() * 1e3, "query");
         {
             let mut slots = shared.slots.lock().expect("cache lock");
             let s = slots.entry(job.slot).or_default();
             s.running = false;
+            s.took = took;
             s.result_key = Some(job.key);
             s.result_version = job.version;
             match result {

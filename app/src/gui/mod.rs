@@ -69,7 +69,7 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
                 args.screenshot_after
             )
         })?;
-    let start = StartOptions {
+    let mut start = StartOptions {
         database,
         demo: args.demo,
         listen,
@@ -77,7 +77,9 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         bench_frames: args.bench_frames,
         screenshot: args.screenshot.map(|p| (p, screenshot_after)),
         launched,
+        opening: None,
     };
+    start.open_early();
     let benchmarking = start.bench_frames.is_some();
     let mut wgpu_options = eframe::WgpuConfiguration::default();
     if benchmarking {
@@ -98,6 +100,8 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         viewport,
         renderer: eframe::Renderer::Wgpu,
         wgpu_options,
+        // Dithering computes noise for every pixel; software renderers feel it.
+        dithering: false,
         ..Default::default()
     };
     let message = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));

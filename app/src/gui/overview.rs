@@ -45,11 +45,11 @@ pub fn overview(
     let key = format!("{filter:?}");
     let summary = {
         let f = filter.clone();
-        cache.get("overview.summary", key.clone(), move |r| r.summary(&f))
+        cache.get("overview.summary", key.clone(), move |r| r.call_summary(&f))
     };
     let previous = resolved.previous.clone().map(|p| {
         let k = format!("{p:?}");
-        cache.get("overview.previous", k, move |r| r.summary(&p))
+        cache.get("overview.previous", k, move |r| r.call_summary(&p))
     });
     let bounds = cache.get("overview.bounds", String::new(), |r| r.time_bounds());
 

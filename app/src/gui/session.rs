@@ -43,6 +43,7 @@ impl Session {
     /// Opens `req.path`: writable when possible, else read-only with the reason; starts
     /// the receivers when writable. Errors are sentences for the user.
     pub fn open(req: &OpenRequest) -> Result<Session, String> {
+        let started = std::time::Instant::now();
         let mut notices = Vec::new();
         let is_new = !req.path.exists();
         if is_new && let Some(dir) = req.path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -59,6 +60,7 @@ impl Session {
         };
         store.set_prices(req.prices.clone());
         let store = Arc::new(store);
+        tracing::debug!(path = %req.path.display(), ms = started.elapsed().as_secs_f64() * 1e3, "database open");
         let writer = match read_only {
             Some(_) => None,
             None => Some(Arc::new(store.writer().map_err(|e| e.to_string())?)),

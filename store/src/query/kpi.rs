@@ -5,14 +5,15 @@ use crate::error::StoreError;
 use crate::filter::Filter;
 use serde::Serialize;
 
-/// The headline figures of a selection. `spans` and `traces` count all spans; the rest
-/// are about LLM calls.
+/// The headline figures of a selection. `spans` and `traces` count all spans (and are
+/// `None` from [`Reader::call_summary`], which skips that scan); the rest are about LLM
+/// calls.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     /// Spans of every kind.
-    pub spans: u64,
+    pub spans: Option<u64>,
     /// Distinct traces.
-    pub traces: u64,
+    pub traces: Option<u64>,
     /// LLM calls.
     pub llm_calls: u64,
     /// Failed LLM calls.
@@ -75,23 +76,46 @@ pub struct ModelRow {
 }
 
 impl Reader {
-    /// The summary of a selection.
+    /// The summary of a selection, spans and traces counted.
     pub fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
+        let mut s = self.call_summary(filter)?;
+        let (sql, p) = self.spans_sql(
+            filter,
+            "SELECT count(*), count(DISTINCT s.trace_id), min(s.start_ns), max(s.end_ns) FROM spans s",
+        );
+        let (spans, traces, first, last) =
+            self.conn
+                .query_row(&sql, duckdb::params_from_iter(p), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+        s.spans = Some(spans);
+        s.traces = Some(traces);
+        s.first_start_ns = first;
+        s.last_end_ns = last;
+        Ok(s)
+    }
+
+    /// The LLM-call figures of a selection only (what dashboards show), without the scan
+    /// over all spans that counting spans and traces needs; the first start and last end
+    /// are those of the calls.
+    pub fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         Self::check(filter)?;
         let by_model = self.model_sums(filter, false)?;
         let w = filter.calls_where();
         let sql = format!(
             "SELECT coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0, 0, 0]::DOUBLE[]),
-                    coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE
+                    coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE, min(c.start_ns), max(c.start_ns + c.duration_ns)
              FROM llm_calls c WHERE {}",
             w.sql
         );
-        let (latency, avg) = self.conn.query_row(&sql, params(&w, []), |r| {
-            Ok((percentiles(r.get(0)?), r.get(1)?))
+        let (latency, avg, first, last) = self.conn.query_row(&sql, params(&w, []), |r| {
+            Ok((percentiles(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
         let mut s = Summary {
             latency_ms: latency,
             avg_latency_ms: avg,
+            first_start_ns: first,
+            last_end_ns: last,
             ..Summary::default()
         };
         for m in &by_model {
@@ -108,19 +132,6 @@ impl Reader {
             }
         }
         s.unpriced_models.sort();
-        let (sql, p) = self.spans_sql(
-            filter,
-            "SELECT count(*), count(DISTINCT s.trace_id), min(s.start_ns), max(s.end_ns) FROM spans s",
-        );
-        let (spans, traces, first, last) =
-            self.conn
-                .query_row(&sql, duckdb::params_from_iter(p), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?;
-        s.spans = spans;
-        s.traces = traces;
-        s.first_start_ns = first;
-        s.last_end_ns = last;
         Ok(s)
     }
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Frame-time benchmark of the real window: opens DATABASE (e.g. a 10M-span demo made
+# with `llm-observatory demo --db big.duckdb --traces 2130000`) under Xvfb on the
+# software renderer, streams spans into it over OTLP/gRPC at RATE spans/s with the load
+# generator, and prints the frame-time percentiles of FRAMES continuously repainted
+# frames and the time from launch to the first frame showing data.
+#   tests/bench_frames.sh DATABASE [RATE=10000] [FRAMES=600]
+set -euo pipefail
+db="$1"; rate="${2:-10000}"; frames="${3:-600}"
+bin="${CARGO_TARGET_DIR:-target}/release/llm-observatory"
+work="$(mktemp -d)"
+cleanup() { kill "${feeder:-}" "${xvfb:-}" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+display=":$((90 + RANDOM % 100))"
+Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+port=$((20000 + RANDOM % 20000))
+(
+  for _ in $(seq 300); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  exec "$bin" loadgen --endpoint "http://127.0.0.1:$port" --rate "$rate" --spans 100000000 \
+    --concurrency 2 --batch 512 >"$work/loadgen.log" 2>&1
+) &
+feeder=$!
+DISPLAY="$display" WGPU_BACKEND="${WGPU_BACKEND:-gl}" XDG_DATA_HOME="$work/data" \
+  XDG_CONFIG_HOME="$work/config" "$bin" "$db" --grpc "127.0.0.1:$port" --http off \
+  --bench-frames "$frames" 2>/dev/null
