@@ -460,3 +460,82 @@ impl ValueSearch for Harness<'_, ObservatoryApp> {
             .find(|v| v.contains(needle))
     }
 }
+
+#[test]
+fn dropping_a_database_file_opens_it() {
+    let dir = Scratch::new("drop-db");
+    let first = dir.path("first.duckdb");
+    let second = dir.path("second.duckdb");
+    database_from(&second, &[fixture("openinference-openai.jsonl")]);
+    let mut h = harness(&first);
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, 0);
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(second.clone())));
+    wait_for_calls(&mut h, 40);
+    assert!(h.query_by_value_contains_text("second.duckdb").is_some());
+}
+
+#[test]
+fn a_port_in_use_is_a_notice_and_the_other_transport_still_listens() {
+    let dir = Scratch::new("port-in-use");
+    let db = dir.path("db.duckdb");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap();
+    let free_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut options = start(&db);
+    options.listen = Some(ingest::receive::ReceiverConfig {
+        grpc: Some(taken_addr),
+        http: Some(free_addr),
+        ..Default::default()
+    });
+    let mut h = Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options));
+    let notice = format!("Not listening for OTLP/gRPC on {taken_addr}");
+    wait_for(&mut h, &notice.clone(), |h| {
+        h.query_by_value_contains_text(&notice).is_some()
+    });
+    let live = format!("HTTP {free_addr}");
+    wait_for(&mut h, "the live indicator", |h| {
+        h.query_by_value_contains_text(&live).is_some()
+    });
+    // The window still browses.
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, 0);
+    drop(taken);
+}
+
+#[test]
+fn a_database_open_in_another_process_is_named_and_left_alone() {
+    let dir = Scratch::new("locked");
+    let db = dir.path("busy.duckdb");
+    database_from(&db, &[fixture("openinference-openai.jsonl")]);
+    let before = std::fs::read(&db).unwrap();
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_llm-observatory"))
+        .args(["serve", "--grpc", "off", "--http", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until serve holds the database (it prints its path once open).
+    {
+        use std::io::BufRead;
+        let out = serve.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(out).lines();
+        assert!(lines.next().unwrap().unwrap().starts_with("database "));
+    }
+    let mut h = harness(&db);
+    wait_for(&mut h, "the lock error", |h| {
+        h.query_by_value_contains_text("is already open in another process")
+            .is_some()
+    });
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(std::fs::read(&db).unwrap().len(), before.len());
+}
