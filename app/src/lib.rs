@@ -5,4 +5,5 @@
 pub mod cli;
 pub mod gui;
 pub mod paths;
+pub mod query_syntax;
 pub mod timearg;

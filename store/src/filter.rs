@@ -15,8 +15,42 @@ pub enum StatusFilter {
     Error,
 }
 
+/// A comparison in a numeric condition (`latency>2s`, `cost<=0.01`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cmp {
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+}
+
+impl Cmp {
+    fn sql(self) -> &'static str {
+        match self {
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+        }
+    }
+}
+
+/// A numeric condition: the value compared with a bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    /// How to compare.
+    pub cmp: Cmp,
+    /// The bound.
+    pub value: f64,
+}
+
 /// A selection of data: a time range (on span start), model globs (`gpt-*`), providers,
-/// services, status and free text over prompts and responses. Empty lists select all.
+/// services, status, text that must or must not appear in prompts and responses, and the
+/// inspector's finer conditions. Empty lists select all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     /// Inclusive lower bound on start, Unix nanoseconds.
@@ -31,8 +65,24 @@ pub struct Filter {
     pub services: Vec<String>,
     /// Outcome.
     pub status: StatusFilter,
-    /// Words that must all appear in the prompt or the response (case-insensitive).
-    pub text: Option<String>,
+    /// Words or phrases that must each appear in the prompt or the response
+    /// (case-insensitive, in any script).
+    pub text: Vec<String>,
+    /// Words or phrases none of which may appear in the prompt or the response.
+    pub exclude_text: Vec<String>,
+    /// Error types or codes (`429`, `RateLimitError`), any of which must appear in the
+    /// call's error type or message.
+    pub errors: Vec<String>,
+    /// Session ids, any of which may match.
+    pub sessions: Vec<String>,
+    /// User ids, any of which may match.
+    pub users: Vec<String>,
+    /// Conditions on latency in milliseconds.
+    pub latency_ms: Vec<Bound>,
+    /// Conditions on cost in USD (reported, else priced).
+    pub cost_usd: Vec<Bound>,
+    /// Conditions on input + output tokens.
+    pub tokens: Vec<Bound>,
 }
 
 /// SQL conditions and their parameters, built from a filter for one table.
@@ -48,7 +98,14 @@ impl Filter {
         !self.models.is_empty()
             || !self.providers.is_empty()
             || self.status != StatusFilter::All
-            || self.text.is_some()
+            || !self.text.is_empty()
+            || !self.exclude_text.is_empty()
+            || !self.errors.is_empty()
+            || !self.sessions.is_empty()
+            || !self.users.is_empty()
+            || !self.latency_ms.is_empty()
+            || !self.cost_usd.is_empty()
+            || !self.tokens.is_empty()
     }
 
     /// Checks the globs, so that a typo is an error rather than an empty result.
@@ -67,8 +124,9 @@ impl Filter {
         Ok(())
     }
 
-    /// Conditions on the `llm_calls` table (aliased `c`).
-    pub(crate) fn calls_where(&self) -> Where {
+    /// Conditions on the `llm_calls` table (aliased `c`); `cost` is the SQL of a call's
+    /// cost (it needs the price table, which the reader knows).
+    pub(crate) fn calls_where(&self, cost: &str) -> Where {
         let mut w = Where {
             sql: "TRUE".into(),
             params: Vec::new(),
@@ -81,16 +139,46 @@ impl Filter {
             StatusFilter::Ok => w.sql.push_str(" AND NOT c.is_error"),
             StatusFilter::Error => w.sql.push_str(" AND c.is_error"),
         }
-        if let Some(text) = &self.text {
-            for word in text.split_whitespace() {
-                w.sql.push_str(
-                    " AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')",
-                );
-                let pattern = format!("%{}%", escape_like(word));
+        for term in &self.text {
+            w.sql
+                .push_str(" AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')");
+            let pattern = format!("%{}%", escape_like(term));
+            w.params.push(Value::Text(pattern.clone()));
+            w.params.push(Value::Text(pattern));
+        }
+        for term in &self.exclude_text {
+            w.sql.push_str(
+                " AND NOT (coalesce(c.prompt, '') ILIKE ? ESCAPE '\\' OR coalesce(c.response, '') ILIKE ? ESCAPE '\\')",
+            );
+            let pattern = format!("%{}%", escape_like(term));
+            w.params.push(Value::Text(pattern.clone()));
+            w.params.push(Value::Text(pattern));
+        }
+        if !self.errors.is_empty() {
+            let parts: Vec<&str> = self
+                .errors
+                .iter()
+                .map(
+                    |_| "(c.error_type ILIKE ? ESCAPE '\\' OR c.error_message ILIKE ? ESCAPE '\\')",
+                )
+                .collect();
+            w.sql
+                .push_str(&format!(" AND c.is_error AND ({})", parts.join(" OR ")));
+            for e in &self.errors {
+                let pattern = format!("%{}%", escape_like(e));
                 w.params.push(Value::Text(pattern.clone()));
                 w.params.push(Value::Text(pattern));
             }
         }
+        any_of(&mut w, "c.session_id = ?", &self.sessions);
+        any_of(&mut w, "c.user_id = ?", &self.users);
+        bounds(&mut w, "c.duration_ns / 1e6", &self.latency_ms);
+        bounds(&mut w, &format!("coalesce({cost}, 0)"), &self.cost_usd);
+        bounds(
+            &mut w,
+            "(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0))",
+            &self.tokens,
+        );
         w
     }
 
@@ -125,6 +213,13 @@ fn any_of(w: &mut Where, condition: &str, values: &[String]) {
     w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
     w.params
         .extend(values.iter().map(|v| Value::Text(v.clone())));
+}
+
+fn bounds(w: &mut Where, expr: &str, bounds: &[Bound]) {
+    for b in bounds {
+        w.sql.push_str(&format!(" AND {expr} {} ?", b.cmp.sql()));
+        w.params.push(Value::Double(b.value));
+    }
 }
 
 /// Escapes `%`, `_` and `\` so that a search word matches literally.

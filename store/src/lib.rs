@@ -18,7 +18,7 @@ mod schema;
 mod writer;
 
 pub use error::StoreError;
-pub use filter::{Filter, StatusFilter};
+pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
 pub use open::{OpenMode, Store};
 pub use prices::{Price, PriceTable};

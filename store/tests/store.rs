@@ -237,7 +237,7 @@ fn per_model_and_filters_select_what_they_say() {
     let s = r.summary(&later).unwrap();
     assert_eq!((s.spans, s.llm_calls), (Some(1), 1));
     let text = Filter {
-        text: Some("REFUND 5 days".into()),
+        text: vec!["REFUND".into(), "5".into(), "days".into()],
         ..Filter::default()
     };
     assert_eq!(
@@ -453,4 +453,122 @@ fn pruning_to_a_size_drops_the_oldest_first() {
     drop(r);
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The inspector's conditions: text in any script, exclusions, error codes, sessions,
+/// users, latency, cost and tokens.
+#[test]
+fn inspector_conditions_select_the_right_calls() {
+    let store = Store::open_in_memory().unwrap();
+    let w = store.writer().unwrap();
+    let with = |row: SpanRow, prompt: &str, session: &str| {
+        let mut row = row;
+        if let Some(l) = row.llm.as_mut() {
+            l.prompt = Some(prompt.into());
+            l.session_id = Some(session.into());
+            l.user_id = Some(format!("user-of-{session}"));
+        }
+        row
+    };
+    w.write(Batch {
+        spans: vec![
+            with(
+                call(span(1, 1, None, 0, 100), "gpt-4o-2024-08-06", 10, 10),
+                "Привет, МИР",
+                "s1",
+            ),
+            with(
+                call(
+                    span(2, 1, None, 0, 3_000),
+                    "gpt-4o-2024-08-06",
+                    1_000_000,
+                    0,
+                ),
+                "CAFÉ crème",
+                "s2",
+            ),
+            with(
+                call(span(3, 1, None, 0, 50), "gpt-4o-2024-08-06", 500, 700),
+                "東京タワー needle",
+                "s3",
+            ),
+            with(
+                failed(span(4, 1, None, 0, 20), "gpt-4o", "429"),
+                "rate limited needle",
+                "s4",
+            ),
+        ],
+        ..Batch::default()
+    })
+    .unwrap();
+    let mut r = store.reader().unwrap();
+    let count = |r: &mut Reader, f: Filter| {
+        r.calls_page(&f, CallSort::Start, SortDir::Asc, 0, 100)
+            .unwrap()
+            .1
+    };
+    let text = |t: &[&str]| Filter {
+        text: t.iter().map(|s| s.to_string()).collect(),
+        ..Filter::default()
+    };
+    assert_eq!(
+        count(&mut r, text(&["привет", "мир"])),
+        1,
+        "Cyrillic, any case"
+    );
+    assert_eq!(count(&mut r, text(&["café"])), 1, "accented, any case");
+    assert_eq!(count(&mut r, text(&["東京タワー"])), 1, "CJK");
+    assert_eq!(count(&mut r, text(&["needle"])), 2);
+    let excluding = Filter {
+        exclude_text: vec!["RATE LIMITED".into()],
+        ..text(&["needle"])
+    };
+    assert_eq!(count(&mut r, excluding), 1);
+    let errors = Filter {
+        errors: vec!["429".into()],
+        ..Filter::default()
+    };
+    assert_eq!(count(&mut r, errors), 1);
+    let sessions = Filter {
+        sessions: vec!["s2".into(), "s3".into()],
+        users: vec!["user-of-s3".into()],
+        ..Filter::default()
+    };
+    assert_eq!(count(&mut r, sessions), 1);
+    let slow = Filter {
+        latency_ms: vec![Bound {
+            cmp: Cmp::Gt,
+            value: 2_000.0,
+        }],
+        ..Filter::default()
+    };
+    assert_eq!(count(&mut r, slow), 1);
+    // gpt-4o costs $2.50 per million input tokens: only the 1M-token call is over $1.
+    let dear = Filter {
+        cost_usd: vec![Bound {
+            cmp: Cmp::Gt,
+            value: 1.0,
+        }],
+        ..Filter::default()
+    };
+    assert_eq!(count(&mut r, dear.clone()), 1);
+    assert_eq!(
+        r.summary(&dear).unwrap().llm_calls,
+        1,
+        "every query honours cost"
+    );
+    let mid_tokens = Filter {
+        tokens: vec![
+            Bound {
+                cmp: Cmp::Ge,
+                value: 1_000.0,
+            },
+            Bound {
+                cmp: Cmp::Lt,
+                value: 2_000.0,
+            },
+        ],
+        ..Filter::default()
+    };
+    assert_eq!(count(&mut r, mid_tokens), 1);
 }

@@ -240,7 +240,7 @@ fn bench_queries(
             "calls text search (all)",
             Box::new(|r| {
                 let f = Filter {
-                    text: Some("refund".into()),
+                    text: vec!["refund".into()],
                     ..Filter::default()
                 };
                 r.calls_page(&f, CallSort::Start, SortDir::Desc, 0, 100)

@@ -150,7 +150,7 @@ impl FilterState {
                 StatusChoice::Ok => StatusFilter::Ok,
                 StatusChoice::Error => StatusFilter::Error,
             },
-            text: Some(self.text.trim().to_string()).filter(|t| !t.is_empty()),
+            text: self.text.split_whitespace().map(str::to_string).collect(),
             ..Filter::default()
         };
         let window = match self.range {
@@ -336,7 +336,7 @@ mod tests {
         assert_eq!(f.models, vec!["gpt-*"]);
         assert_eq!(f.status, StatusFilter::Error);
         assert_eq!(f.services, vec!["checkout"]);
-        assert_eq!(f.text.as_deref(), Some("refund"));
+        assert_eq!(f.text, vec!["refund"]);
     }
 
     #[test]

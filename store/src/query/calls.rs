@@ -101,7 +101,7 @@ impl Reader {
     ) -> Result<(Vec<CallRow>, u64), StoreError> {
         Self::check(filter)?;
         let cte = self.prices_cte()?;
-        let w = filter.calls_where();
+        let w = self.calls_where(filter)?;
         // The page and the count are separate queries: a window count over all matches
         // would keep DuckDB from its top-N sort.
         let total: u64 = self.conn.query_row(
@@ -155,7 +155,7 @@ impl Reader {
             status: StatusFilter::Error,
             ..filter.clone()
         };
-        let w = errors_only.calls_where();
+        let w = self.calls_where(&errors_only)?;
         let sql = format!(
             "SELECT coalesce(c.error_type, 'error') AS et, c.model, count(*) AS n,
                     count(*) / sum(count(*)) OVER () AS share,

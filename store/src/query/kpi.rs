@@ -82,7 +82,7 @@ impl Reader {
         let (sql, p) = self.spans_sql(
             filter,
             "SELECT count(*), count(DISTINCT s.trace_id), min(s.start_ns), max(s.end_ns) FROM spans s",
-        );
+        )?;
         let (spans, traces, first, last) =
             self.conn
                 .query_row(&sql, duckdb::params_from_iter(p), |r| {
@@ -101,7 +101,7 @@ impl Reader {
     pub fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         Self::check(filter)?;
         let by_model = self.model_sums(filter, false)?;
-        let w = filter.calls_where();
+        let w = self.calls_where(filter)?;
         let sql = format!(
             "SELECT coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0, 0, 0]::DOUBLE[]),
                     coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE, min(c.start_ns), max(c.start_ns + c.duration_ns)
@@ -138,22 +138,22 @@ impl Reader {
     /// `select` over `spans s` restricted to the filter: time and service directly, and
     /// the call-level parts through the traces that hold a matching call.
     pub(super) fn spans_sql(
-        &self,
+        &mut self,
         filter: &Filter,
         select: &str,
-    ) -> (String, Vec<duckdb::types::Value>) {
+    ) -> Result<(String, Vec<duckdb::types::Value>), StoreError> {
         let sw = filter.spans_where();
         let mut sql = format!("{select} WHERE {}", sw.sql);
         let mut p = sw.params;
         if filter.selects_calls() {
-            let cw = filter.calls_where();
+            let cw = self.calls_where(filter)?;
             sql.push_str(&format!(
                 " AND s.trace_id IN (SELECT c.trace_id FROM llm_calls c WHERE {})",
                 cw.sql
             ));
             p.extend(cw.params);
         }
-        (sql, p)
+        Ok((sql, p))
     }
 
     /// The selection broken down by model, most calls first.
@@ -165,7 +165,7 @@ impl Reader {
     /// Per-model figures, costs priced from [`COST_SUMS`]; latency percentiles only
     /// when asked (they cost a sort).
     fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
-        let w = filter.calls_where();
+        let w = self.calls_where(filter)?;
         let latency_sql = if latency {
             "avg(c.duration_ns) / 1e6, quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99])"
         } else {

@@ -205,6 +205,49 @@ impl Reader {
     fn check(filter: &Filter) -> Result<(), StoreError> {
         filter.validate()
     }
+
+    /// The filter's conditions on `llm_calls c`, with a cost condition priced inline
+    /// (no join needed) when the filter has one.
+    fn calls_where(&mut self, filter: &Filter) -> Result<Where, StoreError> {
+        let cost = if filter.cost_usd.is_empty() {
+            "NULL".to_string()
+        } else {
+            self.inline_cost()?
+        };
+        Ok(filter.calls_where(&cost))
+    }
+
+    /// A call's cost as one SQL expression over `c`: the reported cost, else its tokens
+    /// priced by a CASE over the stored models that have a price.
+    fn inline_cost(&mut self) -> Result<String, StoreError> {
+        let models = self.models()?;
+        let table = self.prices.read().expect("price lock");
+        let arms: Vec<String> = models
+            .iter()
+            .filter_map(|m| {
+                table.lookup(m).map(|p| {
+                    format!(
+                        "WHEN {} THEN (greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0) - coalesce(c.cache_write_tokens, 0), 0) * {:?}
+                          + coalesce(c.cache_read_tokens, 0) * {:?} + coalesce(c.cache_write_tokens, 0) * {:?}
+                          + coalesce(c.output_tokens, 0) * {:?}) / 1e6",
+                        sql_string(m),
+                        p.input,
+                        p.cache_read.unwrap_or(p.input),
+                        p.cache_write.unwrap_or(p.input),
+                        p.output
+                    )
+                })
+            })
+            .collect();
+        Ok(if arms.is_empty() {
+            "c.reported_cost".into()
+        } else {
+            format!(
+                "coalesce(c.reported_cost, CASE c.model {} END)",
+                arms.join(" ")
+            )
+        })
+    }
 }
 
 /// A string as an SQL literal.

@@ -88,7 +88,7 @@ impl Reader {
     ) -> Result<Vec<SeriesPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let w = filter.calls_where();
+        let w = self.calls_where(filter)?;
         let prices = self.prices.read().expect("price lock").clone();
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*), count(*) FILTER (WHERE c.is_error),
@@ -126,7 +126,7 @@ impl Reader {
     ) -> Result<Vec<LatencyPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let w = filter.calls_where();
+        let w = self.calls_where(filter)?;
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket, count(*),
                     quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), avg(c.duration_ns) / 1e6
@@ -158,7 +158,7 @@ impl Reader {
     ) -> Result<Heatmap, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let w = filter.calls_where();
+        let w = self.calls_where(filter)?;
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket,
                     CASE WHEN c.duration_ns < {low} THEN 0

@@ -146,7 +146,7 @@ impl Reader {
                     coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.service, s.start_ns)) AS service,
                     bool_or(s.status_code = 2) AS span_error
              FROM spans s",
-        );
+        )?;
         let sql = format!(
             "WITH {cte}, t AS ({spans_sql} GROUP BY s.trace_id),
              l AS (SELECT c.trace_id, count(*) AS llm_calls,
