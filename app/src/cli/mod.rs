@@ -2,6 +2,7 @@
 //! which prices apply.
 
 mod bench;
+mod calls;
 pub mod demo;
 mod import;
 mod loadgen;
@@ -42,6 +43,10 @@ enum Command {
     Import(import::ImportArgs),
     /// Print the figures of a database: calls, errors, tokens, cost, latency, by model.
     Stats(stats::StatsArgs),
+    /// List the LLM calls matching a query (words, "phrases", model:, status:, latency>2s…).
+    Calls(calls::CallsArgs),
+    /// Print one trace's span tree.
+    Trace(calls::TraceArgs),
     /// Fill a database with realistic synthetic LLM traffic.
     Demo(demo::DemoArgs),
     /// Delete the oldest data by age or by database size.
@@ -121,6 +126,8 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
     match command {
         Command::Import(a) => import::run(a),
         Command::Stats(a) => stats::run(a),
+        Command::Calls(a) => calls::run(a),
+        Command::Trace(a) => calls::trace(a),
         Command::Demo(a) => demo::run(a),
         Command::Prune(a) => retention::prune(a),
         Command::Clear(a) => retention::clear(a),

@@ -1,0 +1,132 @@
+//! `calls`: the LLM calls matching a query (the inspector's language), newest first,
+//! as a table or JSON Lines; and `trace`: one trace's span tree.
+
+use super::DbArgs;
+use super::stats::FilterArgs;
+use crate::query_syntax::Query;
+use crate::timearg::rfc3339;
+use anyhow::Context;
+use clap::Args;
+use std::process::ExitCode;
+use store::{CallSort, OpenMode, SortDir, hex_to_trace_id};
+
+/// Arguments of `calls`.
+#[derive(Args, Debug)]
+pub struct CallsArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Query: words, "phrases", -excluded, model:gpt-4o*, provider:, service:,
+    /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000
+    #[arg(long, short, value_name = "QUERY", default_value = "")]
+    query: String,
+    /// At most N calls
+    #[arg(long, default_value_t = 50)]
+    limit: u64,
+    /// One JSON object per line instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints the matching calls.
+pub fn run(args: CallsArgs) -> anyhow::Result<ExitCode> {
+    let query = Query::parse(&args.query).with_context(|| format!("--query {:?}", args.query))?;
+    let mut filter = args.filter.filter()?;
+    query.apply(&mut filter);
+    let store = args.db.open(OpenMode::ReadOnly)?;
+    let mut reader = store.reader()?;
+    let (rows, total) =
+        reader.calls_page(&filter, CallSort::Start, SortDir::Desc, 0, args.limit)?;
+    if args.json {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<20} {:<28} {:>9} {:>7} {:>7} {:>9}  {:<6} {}",
+        "start (UTC)", "model", "latency", "in", "out", "cost", "status", "prompt"
+    );
+    for r in &rows {
+        let prompt: String = r
+            .prompt_excerpt
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(60)
+            .collect();
+        println!(
+            "{:<20} {:<28} {:>7.0}ms {:>7} {:>7} {:>9}  {:<6} {}",
+            &rfc3339(r.start_ns)[..19],
+            r.model,
+            r.duration_ns as f64 / 1e6,
+            r.input_tokens.map_or("-".into(), |v| v.to_string()),
+            r.output_tokens.map_or("-".into(), |v| v.to_string()),
+            r.cost_usd.map_or("-".into(), |c| format!("${c:.4}")),
+            if r.is_error { "error" } else { "ok" },
+            prompt
+        );
+    }
+    println!("{} of {total} matching calls", rows.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `trace`.
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The trace id, 32 hex digits
+    trace_id: String,
+    /// One JSON object instead of a tree
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints one trace's span tree.
+pub fn trace(args: TraceArgs) -> anyhow::Result<ExitCode> {
+    let id = hex_to_trace_id(&args.trace_id).with_context(|| {
+        format!(
+            "{:?} is not a trace id (32 hex digits, as printed by `calls`)",
+            args.trace_id
+        )
+    })?;
+    let store = args.db.open(OpenMode::ReadOnly)?;
+    let tree = store.reader()?.trace(id)?;
+    if tree.spans.is_empty() {
+        eprintln!("no trace {} in {}", args.trace_id, args.db.path().display());
+        return Ok(ExitCode::from(1));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&tree)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let t0 = tree.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+    for s in &tree.spans {
+        let llm = match &s.model {
+            Some(m) => format!(
+                "  [{m}, {} in / {} out{}]",
+                s.input_tokens.map_or("-".into(), |v| v.to_string()),
+                s.output_tokens.map_or("-".into(), |v| v.to_string()),
+                s.cost_usd.map_or(String::new(), |c| format!(", ${c:.4}"))
+            ),
+            None => String::new(),
+        };
+        let status = if s.status == store::StatusCode::Error {
+            format!("  ERROR {}", s.status_message.as_deref().unwrap_or(""))
+        } else {
+            String::new()
+        };
+        println!(
+            "{:>9.1}ms {:>9.1}ms  {}{} ({}){llm}{status}",
+            (s.start_ns - t0) as f64 / 1e6,
+            s.duration_ns as f64 / 1e6,
+            "  ".repeat(s.depth),
+            s.name,
+            s.service
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
