@@ -289,3 +289,70 @@ fn strict_imports_nothing_of_a_file_with_a_bad_record() {
     assert!(r.problems.is_empty());
     assert_eq!(s.spans, Some(2));
 }
+
+/// Every trace of the real-instrumentation fixtures, exported as OTLP JSON and imported
+/// into an empty database, comes back identical.
+#[test]
+fn an_exported_trace_reimports_identically() {
+    let dir = Dir::new("roundtrip");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let source = Store::open_in_memory().unwrap();
+    let writer = source.writer().unwrap();
+    let mut report = ImportReport::default();
+    for f in [
+        "openinference-openai.jsonl",
+        "openllmetry-openai.jsonl",
+        "legacy-genai.pb",
+    ] {
+        import_file(
+            &fixtures.join(f),
+            &writer,
+            &ImportOptions::default(),
+            &(),
+            &AtomicBool::new(false),
+            &mut report,
+        );
+    }
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let mut r = source.reader().unwrap();
+    let (traces, total) = r
+        .traces_page(
+            &Filter::default(),
+            store::TraceSort::Start,
+            store::SortDir::Asc,
+            0,
+            1000,
+        )
+        .unwrap();
+    assert_eq!(traces.len() as u64, total);
+    let target = Store::open_in_memory().unwrap();
+    let target_writer = target.writer().unwrap();
+    let mut target_reader = target.reader().unwrap();
+    for t in &traces {
+        let id = store::hex_to_trace_id(&t.trace_id).unwrap();
+        let tree = r.trace(id).unwrap();
+        let json =
+            ingest::otlp_json::traces_to_json(&ingest::otlp_json::trace_request(&tree).unwrap());
+        let path = dir.file(&format!("{}.json", t.trace_id), json.as_bytes());
+        let mut again = ImportReport::default();
+        import_file(
+            &path,
+            &target_writer,
+            &ImportOptions { strict: true },
+            &(),
+            &AtomicBool::new(false),
+            &mut again,
+        );
+        assert!(again.problems.is_empty(), "{:?}", again.problems);
+        assert_eq!(
+            target_reader.trace(id).unwrap(),
+            tree,
+            "trace {}",
+            t.trace_id
+        );
+    }
+    assert_eq!(
+        target_reader.summary(&Filter::default()).unwrap(),
+        r.summary(&Filter::default()).unwrap()
+    );
+}

@@ -2,10 +2,12 @@
 //! says, so that our exports re-import everywhere.
 
 mod encode;
+mod from_store;
 mod lenient;
 mod traces;
 
 pub use encode::traces_to_json;
+pub use from_store::trace_request;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 

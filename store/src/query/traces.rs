@@ -115,6 +115,14 @@ pub struct TraceSpan {
     pub prompt: Option<String>,
     /// Response text of the call.
     pub response: Option<String>,
+    /// Instrumentation scope name.
+    pub scope: Option<String>,
+    /// Input tokens read from a prompt cache.
+    pub cache_read_tokens: Option<i64>,
+    /// Why generation stopped (`stop`, `length`, `tool_calls`…).
+    pub finish_reason: Option<String>,
+    /// The error type of a failed call.
+    pub error_type: Option<String>,
 }
 
 /// A trace's spans in depth-first order (children by start time).
@@ -202,7 +210,8 @@ impl Reader {
             "WITH {cte}
              SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
                     s.status_code, s.status_message, s.attributes, s.resource, s.events, s.links,
-                    c.model, c.provider, c.input_tokens, c.output_tokens, {COST}, c.prompt, c.response
+                    c.model, c.provider, c.input_tokens, c.output_tokens, {COST}, c.prompt, c.response,
+                    s.scope, c.cache_read_tokens, c.finish_reason, c.error_type
              FROM spans s
              LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id = ?1) c ON c.span_id = s.span_id
              LEFT JOIN p ON p.model = c.model
@@ -234,6 +243,10 @@ impl Reader {
                     cost_usd: r.get(17)?,
                     prompt: r.get(18)?,
                     response: r.get(19)?,
+                    scope: r.get(20)?,
+                    cache_read_tokens: r.get(21)?,
+                    finish_reason: r.get(22)?,
+                    error_type: r.get(23)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
