@@ -120,10 +120,17 @@ fn wait_for(
         if cond(h) {
             return;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
+        if t.elapsed() > Duration::from_secs(30) {
+            let shown: Vec<String> = h
+                .root()
+                .children_recursive()
+                .filter_map(|n| {
+                    let a = n.accesskit_node();
+                    a.label().or(a.value())
+                })
+                .collect();
+            panic!("timed out waiting for {what}; on screen: {shown:?}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -538,4 +545,153 @@ fn a_database_open_in_another_process_is_named_and_left_alone() {
     let _ = serve.kill();
     let _ = serve.wait();
     assert_eq!(std::fs::read(&db).unwrap().len(), before.len());
+}
+
+/// A database of one fixture (whose one prompt holds `needle-zebra-4711`), and the
+/// harness on it with the range at "All" and its calls shown.
+fn fixture_harness(dir: &Scratch, name: &str) -> (PathBuf, Harness<'static, ObservatoryApp>) {
+    let db = dir.path("fixture.duckdb");
+    database_from(&db, &[fixture(&format!("{name}.jsonl"))]);
+    let calls = truth(&format!("{name}.truth.json"))["calls"]
+        .as_u64()
+        .unwrap();
+    let mut h = harness(&db);
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, calls);
+    (db, h)
+}
+
+fn rows(h: &Harness<'_, ObservatoryApp>) -> Vec<(String, String)> {
+    h.query_all_by_role(Role::Row)
+        .map(|n| {
+            let node = n.accesskit_node();
+            (
+                node.label().unwrap_or_default(),
+                node.value().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_trace_opens_from_the_table_as_a_timeline_and_a_flamegraph() {
+    let dir = Scratch::new("trace-detail");
+    let (db, mut h) = fixture_harness(&dir, "openinference-openai");
+    // The trace holding the needle, found through the filter bar's search.
+    let search = h.get_by_role_and_label(Role::TextInput, "Search");
+    search.focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Search")
+        .type_text("needle-zebra-4711");
+    h.get_by_role_and_label(Role::Button, "Traces").click();
+    wait_for(&mut h, "the one trace with the needle", |h| {
+        let r = rows(h);
+        r.len() == 1 && r[0].0.starts_with("trace agent.step")
+    });
+    let (label, _) = rows(&h).remove(0);
+    let trace_id = label.rsplit(' ').next().unwrap().to_string();
+    h.get_by_label(&label).click();
+    let tree = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let id = store::hex_to_trace_id(&trace_id).unwrap();
+        store.reader().unwrap().trace(id).unwrap()
+    };
+    let names: Vec<String> = tree.spans.iter().map(|s| s.name.clone()).collect();
+    wait_for(&mut h, "the timeline", |h| {
+        rows(h).iter().map(|(l, _)| l.clone()).collect::<Vec<_>>() == names
+    });
+    // Bars are as long as the spans: each row's share of the trace is its duration over
+    // the trace's.
+    let t0 = tree.spans.iter().map(|s| s.start_ns).min().unwrap();
+    let t1 = tree
+        .spans
+        .iter()
+        .map(|s| s.start_ns + s.duration_ns)
+        .max()
+        .unwrap();
+    for ((_, value), span) in rows(&h).iter().zip(&tree.spans) {
+        let share = span.duration_ns as f64 / (t1 - t0) as f64;
+        assert!(
+            value.ends_with(&format!("{} of the trace", format::percent(share))),
+            "{value}"
+        );
+    }
+    // The first LLM call is selected: its prompt and response are shown.
+    let call = tree.spans.iter().find(|s| s.model.is_some()).unwrap();
+    let prompt_words: String = call
+        .prompt
+        .as_deref()
+        .unwrap()
+        .split("user: ")
+        .last()
+        .unwrap()
+        .chars()
+        .take(30)
+        .collect();
+    assert!(
+        h.query_by_value_contains_text(&prompt_words).is_some(),
+        "prompt {prompt_words:?} not shown"
+    );
+    let reply: String = call.response.as_deref().unwrap().chars().take(30).collect();
+    assert!(
+        h.query_by_value_contains_text(&reply).is_some(),
+        "response {reply:?} not shown"
+    );
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("trace_timeline");
+
+    h.get_by_role_and_label(Role::Button, "Flamegraph").click();
+    h.run_steps(2);
+    for name in &names {
+        assert!(
+            h.query_by_label(&format!("flame {name}")).is_some(),
+            "no flame block for {name}"
+        );
+    }
+    // Esc goes back to the table.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    wait_for(&mut h, "the traces table again", |h| {
+        rows(h).iter().any(|(l, _)| l.starts_with("trace "))
+    });
+}
+
+#[test]
+fn the_inspector_finds_the_needle_and_reports_a_bad_query() {
+    let dir = Scratch::new("inspector");
+    let (_db, mut h) = fixture_harness(&dir, "openllmetry-openai");
+    h.get_by_role_and_label(Role::Button, "Inspector").click();
+    wait_for(&mut h, "the inspector", |h| {
+        h.query_by_role_and_label(Role::TextInput, "Query")
+            .is_some()
+    });
+    let field = h.get_by_role_and_label(Role::TextInput, "Query");
+    field.focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Query")
+        .type_text("needle-zebra-4711");
+    wait_for(&mut h, "one match", |h| {
+        h.query_by_value_contains_text("1 matching calls").is_some() && rows(h).len() == 1
+    });
+    let (_, value) = rows(&h).remove(0);
+    assert!(value.contains("needle-zebra-4711"), "{value}");
+    h.get_by_label_contains("call ").click();
+    wait_for(&mut h, "the call's details", |h| {
+        h.query_by_label("Open its trace").is_some()
+            && h.query_by_value_contains_text("Prompt").is_some()
+    });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("inspector_needle");
+
+    let field = h.get_by_role_and_label(Role::TextInput, "Query");
+    field.focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Query")
+        .type_text(" status:maybe");
+    wait_for(&mut h, "the query error", |h| {
+        h.query_by_value_contains_text("use status:ok or status:error")
+            .is_some()
+    });
 }

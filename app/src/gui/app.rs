@@ -7,9 +7,12 @@ use super::cache::QueryCache;
 use super::filter_bar::filter_bar;
 use super::filter_state::{FilterState, RangePreset, Resolved};
 use super::import_job::ImportJob;
+use super::inspector::{Inspector, InspectorAction};
 use super::live_meter::RateMeter;
 use super::overview::overview;
 use super::session::{OpenRequest, Session, file_name};
+use super::trace_view::TraceView;
+use super::traces_view::TracesView;
 use super::{format, palette};
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Sense, Ui, Vec2};
 use ingest::import::ImportReport;
@@ -68,14 +71,20 @@ pub enum View {
     /// Health at a glance.
     #[default]
     Overview,
+    /// Every trace, sortable.
+    Traces,
+    /// LLM calls with search.
+    Inspector,
 }
 
 impl View {
-    const ALL: [View; 1] = [View::Overview];
+    const ALL: [View; 3] = [View::Overview, View::Traces, View::Inspector];
 
     fn label(self) -> &'static str {
         match self {
             View::Overview => "Overview",
+            View::Traces => "Traces",
+            View::Inspector => "Inspector",
         }
     }
 }
@@ -167,6 +176,12 @@ pub struct ObservatoryApp {
     bench: Option<FrameBench>,
     screenshot: Option<ScreenshotPlan>,
     exit_message: Option<String>,
+    traces: TracesView,
+    inspector: Inspector,
+    /// The open trace, shown over the current view.
+    trace: Option<TraceView>,
+    /// Where Back goes: earlier views.
+    history: Vec<View>,
 }
 
 impl ObservatoryApp {
@@ -196,6 +211,10 @@ impl ObservatoryApp {
             rate: RateMeter::default(),
             pattern: String::new(),
             exit_message: None,
+            traces: TracesView::default(),
+            inspector: Inspector::default(),
+            trace: None,
+            history: Vec::new(),
             start,
         };
         match app.start.opening.take() {
@@ -343,6 +362,42 @@ impl ObservatoryApp {
         }
         if ctx.input_mut(|i| i.consume_shortcut(&quit)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        let find = KeyboardShortcut::new(Modifiers::COMMAND, Key::F);
+        if ctx.input_mut(|i| i.consume_shortcut(&find)) {
+            self.go(View::Inspector);
+            self.inspector.focus_search();
+        }
+        let back_alt = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
+        let typing = ctx.memory(|m| m.focused().is_some());
+        let escape = !typing && self.dialog.is_none() && ctx.input(|i| i.key_pressed(Key::Escape));
+        if ctx.input_mut(|i| i.consume_shortcut(&back_alt)) || escape {
+            self.back();
+        }
+    }
+
+    /// Shows `view`, remembering where Back returns.
+    fn go(&mut self, view: View) {
+        if self.trace.is_none() && self.prefs.view == view {
+            return;
+        }
+        self.history.push(self.prefs.view);
+        self.trace = None;
+        self.prefs.view = view;
+    }
+
+    /// Opens a trace over the current view.
+    fn open_trace(&mut self, trace_id: String) {
+        self.trace = Some(TraceView::new(trace_id));
+    }
+
+    /// Back: closes an open trace, else returns to the previous view.
+    fn back(&mut self) {
+        if self.trace.take().is_some() {
+            return;
+        }
+        if let Some(v) = self.history.pop() {
+            self.prefs.view = v;
         }
     }
 
@@ -621,10 +676,10 @@ impl ObservatoryApp {
                 ui.add_space(8.0);
                 for v in View::ALL {
                     if ui
-                        .selectable_label(self.prefs.view == v, v.label())
+                        .selectable_label(self.trace.is_none() && self.prefs.view == v, v.label())
                         .clicked()
                     {
-                        self.prefs.view = v;
+                        self.go(v);
                     }
                 }
             });
@@ -632,6 +687,8 @@ impl ObservatoryApp {
 
     fn central(&mut self, ui: &mut Ui, resolved: Option<&Resolved>) -> bool {
         let mut has_data = false;
+        let mut open = None;
+        let mut back = false;
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(cache), Some(resolved)) = (&self.cache, resolved) else {
                 if self.opening.is_some() {
@@ -649,17 +706,54 @@ impl ObservatoryApp {
                 })
                 .value
                 .unwrap_or_default();
-            let action = match self.prefs.view {
-                View::Overview => overview(ui, cache, resolved, &models),
-            };
-            has_data = action.showed_data;
-            if let Some(m) = action.filter_model {
-                self.prefs.filter.models = vec![m];
+            if let Some(trace) = &mut self.trace {
+                ui.horizontal(|ui| {
+                    if ui.link(self.prefs.view.label()).on_hover_text("Back (Esc)").clicked() {
+                        back = true;
+                    }
+                    ui.label(">");
+                    ui.label(format!("Trace {}", &trace.trace_id[..12.min(trace.trace_id.len())]));
+                });
+                let mut highlights = resolved.filter.text.clone();
+                if let Ok(q) = crate::query_syntax::Query::parse(&self.inspector.query) {
+                    highlights.extend(q.highlights().iter().cloned());
+                }
+                trace.ui(ui, cache, &highlights);
+                has_data = true;
+                return;
             }
-            if action.show_all {
-                self.prefs.filter.range = RangePreset::All;
+            match self.prefs.view {
+                View::Overview => {
+                    let action = overview(ui, cache, resolved, &models);
+                    has_data = action.showed_data;
+                    if let Some(m) = action.filter_model {
+                        self.prefs.filter.models = vec![m];
+                    }
+                    if action.show_all {
+                        self.prefs.filter.range = RangePreset::All;
+                    }
+                    open = action.open_trace;
+                }
+                View::Traces => {
+                    open = self.traces.ui(ui, cache, &resolved.filter);
+                    has_data = true;
+                }
+                View::Inspector => {
+                    if let Some(InspectorAction::OpenTrace(t)) =
+                        self.inspector.ui(ui, cache, &resolved.filter)
+                    {
+                        open = Some(t);
+                    }
+                    has_data = true;
+                }
             }
         });
+        if back {
+            self.back();
+        }
+        if let Some(t) = open {
+            self.open_trace(t);
+        }
         has_data
     }
 

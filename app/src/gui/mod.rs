@@ -8,10 +8,16 @@ mod filter_bar;
 pub mod filter_state;
 pub mod format;
 mod import_job;
+mod inspector;
 mod live_meter;
 mod overview;
+mod paged_rows;
 pub mod palette;
 mod session;
+mod span_class;
+mod span_panel;
+mod trace_view;
+mod traces_view;
 mod widgets;
 
 pub use app::{ObservatoryApp, StartOptions};

@@ -22,6 +22,8 @@ pub struct OverviewAction {
     pub show_all: bool,
     /// Whether figures were on screen this frame (for the start-up benchmark).
     pub showed_data: bool,
+    /// Open this trace.
+    pub open_trace: Option<String>,
 }
 
 /// Per-bucket totals behind the sparklines.
@@ -189,12 +191,14 @@ pub fn overview(
             }
             cols[1].label(RichText::new("Slowest traces").strong());
             if let Some((rows, _)) = slowest.value.as_deref() {
-                trace_list(&mut cols[1], "slowest_traces", rows);
+                action.open_trace = trace_list(&mut cols[1], "slowest_traces", rows);
             }
             cols[1].add_space(10.0);
             cols[1].label(RichText::new("Latest traces").strong());
             if let Some((rows, _)) = recent.value.as_deref() {
-                trace_list(&mut cols[1], "latest_traces", rows);
+                if let Some(t) = trace_list(&mut cols[1], "latest_traces", rows) {
+                    action.open_trace = Some(t);
+                }
             }
         });
     });

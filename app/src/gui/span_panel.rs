@@ -15,7 +15,10 @@ pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
         if let Some(scope) = &span.scope {
             ui.label(format!("· scope {scope}"));
         }
-        ui.label(format!("· {}", format::millis(span.duration_ns as f64 / 1e6)));
+        ui.label(format!(
+            "· {}",
+            format::millis(span.duration_ns as f64 / 1e6)
+        ));
         match span.status {
             StatusCode::Error => {
                 ui.colored_label(
@@ -32,44 +35,66 @@ pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
         }
     });
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("span {}", span.span_id)).monospace().small());
+        ui.label(
+            RichText::new(format!("span {}", span.span_id))
+                .monospace()
+                .small(),
+        );
         if ui.small_button("Copy span id").clicked() {
             ui.ctx().copy_text(span.span_id.clone());
         }
     });
     if let Some(model) = &span.model {
         ui.separator();
-        Grid::new("llm_header").num_columns(2).spacing([16.0, 2.0]).show(ui, |ui| {
-            let row = |ui: &mut Ui, k: &str, v: String| {
-                ui.label(RichText::new(k).weak());
-                ui.label(v);
-                ui.end_row();
-            };
-            row(ui, "Provider", span.provider.clone().unwrap_or_else(|| "—".into()));
-            row(ui, "Model", model.clone());
-            row(
-                ui,
-                "Tokens",
-                format!(
-                    "{} in · {} out · {} cached",
-                    opt(span.input_tokens),
-                    opt(span.output_tokens),
-                    opt(span.cache_read_tokens)
-                ),
-            );
-            row(ui, "Cost", span.cost_usd.map_or("no price".into(), format::usd));
-            row(ui, "Finish reason", span.finish_reason.clone().unwrap_or_else(|| "—".into()));
-            row(ui, "Latency", format::millis(span.duration_ns as f64 / 1e6));
-            if let Some(e) = &span.error_type {
-                row(ui, "Error", e.clone());
-            }
-        });
+        Grid::new("llm_header")
+            .num_columns(2)
+            .spacing([16.0, 2.0])
+            .show(ui, |ui| {
+                let row = |ui: &mut Ui, k: &str, v: String| {
+                    ui.label(RichText::new(k).weak());
+                    ui.label(v);
+                    ui.end_row();
+                };
+                row(
+                    ui,
+                    "Provider",
+                    span.provider.clone().unwrap_or_else(|| "—".into()),
+                );
+                row(ui, "Model", model.clone());
+                row(
+                    ui,
+                    "Tokens",
+                    format!(
+                        "{} in · {} out · {} cached",
+                        opt(span.input_tokens),
+                        opt(span.output_tokens),
+                        opt(span.cache_read_tokens)
+                    ),
+                );
+                row(
+                    ui,
+                    "Cost",
+                    span.cost_usd.map_or("no price".into(), format::usd),
+                );
+                row(
+                    ui,
+                    "Finish reason",
+                    span.finish_reason.clone().unwrap_or_else(|| "—".into()),
+                );
+                row(ui, "Latency", format::millis(span.duration_ns as f64 / 1e6));
+                if let Some(e) = &span.error_type {
+                    row(ui, "Error", e.clone());
+                }
+            });
         ui.add_space(6.0);
         ui.label(RichText::new("Prompt").strong());
         match &span.prompt {
             Some(p) => conversation(ui, "prompt", &split_messages(p, "user"), highlights),
             None => {
-                ui.label(RichText::new("not captured (enable content capture in the instrumentation)").weak());
+                ui.label(
+                    RichText::new("not captured (enable content capture in the instrumentation)")
+                        .weak(),
+                );
             }
         }
         ui.label(RichText::new("Response").strong());

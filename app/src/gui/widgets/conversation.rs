@@ -203,6 +203,13 @@ mod tests {
     fn highlights_are_case_insensitive() {
         let job = highlighted("Find the NEEDLE here", &["needle".into()], Color32::WHITE);
         assert_eq!(job.sections.len(), 3);
-        assert_eq!(&job.text[job.sections[1].byte_range.clone()], "NEEDLE");
+        let marked: Vec<bool> = job
+            .sections
+            .iter()
+            .map(|s| s.format.background != Color32::TRANSPARENT)
+            .collect();
+        assert_eq!(marked, vec![false, true, false]);
+        let none = highlighted("nothing to see", &["needle".into()], Color32::WHITE);
+        assert_eq!(none.sections.len(), 1);
     }
 }

@@ -104,7 +104,8 @@ pub fn gantt(
         );
     });
     let width = ui.available_width();
-    let bars_w = (width - NAME_W).max(200.0);
+    // Room on the right for the duration label of a bar that ends the trace.
+    let bars_w = (width - NAME_W - 56.0).max(200.0);
     // Time axis.
     let (axis, _) = ui.allocate_exact_size(vec2(width, 20.0), Sense::hover());
     let bars_left = axis.left() + NAME_W;

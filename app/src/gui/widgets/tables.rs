@@ -73,7 +73,9 @@ pub fn model_table(ui: &mut Ui, rows: &[ModelRow], all_models: &[String]) -> Opt
 }
 
 /// A short list of traces: start, root span, service, duration, LLM calls, cost, status.
-pub fn trace_list(ui: &mut Ui, id: &str, rows: &[TraceRow]) {
+/// Returns the trace whose start was clicked (to open it).
+pub fn trace_list(ui: &mut Ui, id: &str, rows: &[TraceRow]) -> Option<String> {
+    let mut open = None;
     Grid::new(id)
         .striped(true)
         .num_columns(7)
@@ -92,8 +94,13 @@ pub fn trace_list(ui: &mut Ui, id: &str, rows: &[TraceRow]) {
             }
             ui.end_row();
             for t in rows {
-                ui.label(format::local_time(t.start_ns))
-                    .on_hover_text(format!("trace {}", t.trace_id));
+                if ui
+                    .link(format::local_time(t.start_ns))
+                    .on_hover_text(format!("Open trace {}", t.trace_id))
+                    .clicked()
+                {
+                    open = Some(t.trace_id.clone());
+                }
                 ui.label(&t.root_name);
                 ui.label(&t.service);
                 ui.label(format::millis(t.duration_ns as f64 / 1e6));
@@ -107,4 +114,5 @@ pub fn trace_list(ui: &mut Ui, id: &str, rows: &[TraceRow]) {
                 ui.end_row();
             }
         });
+    open
 }

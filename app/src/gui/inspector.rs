@@ -1,0 +1,264 @@
+//! The Inspector: LLM calls with full-text search over prompts and responses and the
+//! query language (`model:gpt-4o* status:error latency>2s "a phrase" -word`). A malformed
+//! query is an inline error. Matches are highlighted; selecting a call shows it as the
+//! span panel does, with a link to its trace.
+
+use super::cache::QueryCache;
+use super::paged_rows::{Window, window_for};
+use super::span_panel::span_panel;
+use super::widgets::conversation::highlighted;
+use super::{format, palette};
+use crate::query_syntax::Query;
+use egui::accesskit::Role;
+use egui::{Key, RichText, ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
+use store::{CallRow, CallSort, Filter, SortDir};
+
+/// The view's state.
+#[derive(Default)]
+pub struct Inspector {
+    /// The query as typed.
+    pub query: String,
+    selected: Option<(String, String)>,
+    visible: std::ops::Range<usize>,
+    focus_search: bool,
+}
+
+/// What the user asked for.
+pub enum InspectorAction {
+    /// Open this trace.
+    OpenTrace(String),
+}
+
+const ROW_H: f32 = 22.0;
+
+impl Inspector {
+    /// Puts the keyboard focus in the search field (Ctrl+F).
+    pub fn focus_search(&mut self) {
+        self.focus_search = true;
+    }
+
+    /// Draws the view over `base` (the filter bar's selection).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        cache: &QueryCache,
+        base: &Filter,
+    ) -> Option<InspectorAction> {
+        let mut action = None;
+        let parsed = Query::parse(&self.query);
+        ui.horizontal(|ui| {
+            let l = ui.label("Query");
+            let edit = ui
+                .add(
+                    TextEdit::singleline(&mut self.query)
+                        .hint_text("words \"a phrase\" -exclude model:gpt-4o* status:error latency>2s cost>0.01")
+                        .desired_width(ui.available_width() - 20.0),
+                )
+                .labelled_by(l.id);
+            if std::mem::take(&mut self.focus_search) {
+                edit.request_focus();
+            }
+        });
+        let query = match parsed {
+            Ok(q) => q,
+            Err(e) => {
+                ui.colored_label(palette::BAD, format!("Query error {e}"));
+                return None;
+            }
+        };
+        let mut filter = base.clone();
+        query.apply(&mut filter);
+        let mut highlights: Vec<String> = base.text.clone();
+        highlights.extend(query.highlights().iter().cloned());
+        let (offset, limit) = window_for(&self.visible);
+        let key = format!("{filter:?}|{offset}");
+        let f = filter.clone();
+        let answer = cache.get("inspector.window", key, move |r| {
+            r.calls_page(&f, CallSort::Start, SortDir::Desc, offset, limit)
+                .map(|(rows, total)| (offset, rows, total))
+        });
+        if let Some(e) = &answer.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(data) = answer.value.as_deref() else {
+            ui.spinner();
+            return None;
+        };
+        let window = Window {
+            offset: data.0,
+            rows: &data.1,
+        };
+        let total = data.2 as usize;
+        ui.label(format!("{} matching calls", format::integer(total as u64)));
+
+        if let Some((trace_id, span_id)) = self.selected.clone() {
+            egui::Panel::right("inspector_call")
+                .resizable(true)
+                .default_size(460.0)
+                .show(ui, |ui| {
+                    if ui.link("Open its trace").clicked() {
+                        action = Some(InspectorAction::OpenTrace(trace_id.clone()));
+                    }
+                    let id = store::hex_to_trace_id(&trace_id).unwrap_or_default();
+                    let tree = cache.get("inspector.trace", trace_id.clone(), move |r| r.trace(id));
+                    ScrollArea::vertical()
+                        .id_salt("inspector_call_scroll")
+                        .show(ui, |ui| {
+                            match tree
+                                .value
+                                .as_deref()
+                                .filter(|t| t.trace_id == trace_id)
+                                .and_then(|t| t.spans.iter().find(|s| s.span_id == span_id))
+                            {
+                                Some(span) => span_panel(ui, span, &highlights),
+                                None => {
+                                    ui.spinner();
+                                }
+                            }
+                        });
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            let typing = ui.ctx().memory(|m| m.focused().is_some());
+            if !typing
+                && ui.input(|i| i.key_pressed(Key::Enter))
+                && let Some((trace, _)) = &self.selected
+            {
+                action = Some(InspectorAction::OpenTrace(trace.clone()));
+            }
+            header(ui);
+            ScrollArea::vertical()
+                .auto_shrink(false)
+                .show_rows(ui, ROW_H, total, |ui, range| {
+                    self.visible = range.clone();
+                    for i in range {
+                        match window.get(i) {
+                            Some(row) => {
+                                let selected = self
+                                    .selected
+                                    .as_ref()
+                                    .is_some_and(|(t, s)| *t == row.trace_id && *s == row.span_id);
+                                if call_row(ui, row, selected, &highlights) {
+                                    self.selected =
+                                        Some((row.trace_id.clone(), row.span_id.clone()));
+                                }
+                            }
+                            None => {
+                                ui.add_sized(
+                                    vec2(ui.available_width(), ROW_H),
+                                    egui::Label::new(RichText::new("…").weak()),
+                                );
+                            }
+                        }
+                    }
+                });
+        });
+        action
+    }
+}
+
+/// Column widths; 0 shares the remaining width.
+const WIDTHS: [f32; 8] = [140.0, 170.0, 0.0, 0.0, 110.0, 70.0, 70.0, 50.0];
+const TITLES: [&str; 8] = [
+    "Time",
+    "Model",
+    "Prompt",
+    "Response",
+    "Tokens in / out",
+    "Cost",
+    "Latency",
+    "Status",
+];
+
+fn flexible_width(total: f32) -> f32 {
+    ((total - WIDTHS.iter().sum::<f32>()) / 2.0).max(120.0)
+}
+
+fn header(ui: &mut Ui) {
+    let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), ROW_H), Sense::hover());
+    let flexible = flexible_width(rect.width());
+    let mut x = rect.left();
+    for (w, title) in WIDTHS.iter().zip(TITLES) {
+        let w = if *w == 0.0 { flexible } else { *w };
+        ui.painter().text(
+            egui::pos2(x + 2.0, rect.center().y),
+            egui::Align2::LEFT_CENTER,
+            title,
+            egui::FontId::proportional(13.0),
+            ui.visuals().strong_text_color(),
+        );
+        x += w;
+    }
+}
+
+/// One call: time, model, prompt and response excerpts (matches highlighted), tokens,
+/// cost, latency, status. True when clicked.
+fn call_row(ui: &mut Ui, c: &CallRow, selected: bool, highlights: &[String]) -> bool {
+    let (rect, response) =
+        ui.allocate_exact_size(vec2(ui.available_width(), ROW_H), Sense::click());
+    if selected {
+        ui.painter().rect_filled(
+            rect,
+            0.0,
+            ui.visuals().selection.bg_fill.gamma_multiply(0.5),
+        );
+    } else if response.hovered() {
+        ui.painter()
+            .rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
+    }
+    let one_line = |s: &Option<String>| s.as_deref().unwrap_or("").replace('\n', " ");
+    let (prompt, reply) = (one_line(&c.prompt_excerpt), one_line(&c.response_excerpt));
+    let texts: [String; 8] = [
+        format::local_time(c.start_ns),
+        c.model.clone(),
+        prompt.clone(),
+        reply.clone(),
+        format!(
+            "{} / {}",
+            c.input_tokens.unwrap_or(0),
+            c.output_tokens.unwrap_or(0)
+        ),
+        c.cost_usd.map_or("—".into(), format::usd),
+        format::millis(c.duration_ns as f64 / 1e6),
+        if c.is_error { "error" } else { "ok" }.into(),
+    ];
+    let flexible = flexible_width(rect.width());
+    let mut x = rect.left();
+    for (i, (w, text)) in WIDTHS.iter().zip(&texts).enumerate() {
+        let w = if *w == 0.0 { flexible } else { *w };
+        let cell = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(w - 6.0, ROW_H));
+        let painter = ui.painter().with_clip_rect(cell);
+        if i == 2 || i == 3 {
+            let mut job = highlighted(text, highlights, ui.visuals().text_color());
+            job.wrap.max_width = f32::INFINITY;
+            let galley = ui.fonts_mut(|f| f.layout_job(job));
+            painter.galley(
+                egui::pos2(x + 2.0, rect.center().y - galley.size().y / 2.0),
+                galley,
+                ui.visuals().text_color(),
+            );
+        } else {
+            let color = match (i, c.is_error) {
+                (7, true) => palette::BAD,
+                (7, false) => palette::GOOD,
+                _ => ui.visuals().text_color(),
+            };
+            painter.text(
+                egui::pos2(x + 2.0, rect.center().y),
+                egui::Align2::LEFT_CENTER,
+                text,
+                egui::FontId::proportional(13.0),
+                color,
+            );
+        }
+        x += w;
+    }
+    let label = format!("call {} {}", c.model, format::local_time(c.start_ns));
+    let value = format!("prompt: {prompt} | response: {reply}");
+    response.widget_info(|| {
+        let mut info = WidgetInfo::labeled(Role::Row, true, &label);
+        info.current_text_value = Some(value.clone());
+        info
+    });
+    response.clicked()
+}

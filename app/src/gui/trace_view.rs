@@ -1,0 +1,311 @@
+//! One trace: the Gantt timeline (or the icicle flamegraph), where its time went, and
+//! the selected span's details; copy the trace id or export it as OTLP JSON.
+
+use super::cache::QueryCache;
+use super::span_class::SpanClass;
+use super::span_panel::span_panel;
+use super::widgets::flamegraph::{FlameBlock, flamegraph};
+use super::widgets::gantt::{GanttRow, TimeView, gantt};
+use super::{format, palette};
+use egui::{RichText, ScrollArea, Ui};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use store::{StatusCode, TraceTree};
+
+/// The state of an open trace.
+pub struct TraceView {
+    /// The trace id (hex).
+    pub trace_id: String,
+    collapsed: HashSet<usize>,
+    selected: Option<usize>,
+    time: TimeView,
+    flame: bool,
+    export_status: Arc<Mutex<Option<String>>>,
+}
+
+impl TraceView {
+    /// Opens `trace_id`, with its first LLM call (else its root) selected.
+    pub fn new(trace_id: String) -> Self {
+        TraceView {
+            trace_id,
+            collapsed: HashSet::new(),
+            selected: None,
+            time: TimeView::default(),
+            flame: false,
+            export_status: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Draws the trace; `highlights` are marked in conversations.
+    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache, highlights: &[String]) {
+        let id = self.trace_id.clone();
+        let Some(numeric) = store::hex_to_trace_id(&id) else {
+            ui.colored_label(palette::BAD, format!("{id:?} is not a trace id"));
+            return;
+        };
+        let answer = cache.get("trace.tree", id.clone(), move |r| r.trace(numeric));
+        if let Some(e) = &answer.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(tree) = answer.value.filter(|t| t.trace_id == id) else {
+            ui.spinner();
+            return;
+        };
+        if tree.spans.is_empty() {
+            ui.label(format!("Trace {id} is not in this database."));
+            return;
+        }
+        if self.selected.is_none() {
+            self.selected = Some(
+                tree.spans
+                    .iter()
+                    .position(|s| s.model.is_some())
+                    .unwrap_or(0),
+            );
+        }
+        let t0 = tree.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+        let t1 = tree
+            .spans
+            .iter()
+            .map(|s| s.start_ns + s.duration_ns)
+            .max()
+            .unwrap_or(t0);
+        let total = (t1 - t0).max(1);
+        self.header(ui, &tree, total);
+        egui::Panel::right("span_panel")
+            .resizable(true)
+            .default_size(460.0)
+            .show(ui, |ui| {
+                ScrollArea::vertical()
+                    .id_salt("span_panel_scroll")
+                    .show(ui, |ui| {
+                        if let Some(span) = self.selected.and_then(|i| tree.spans.get(i)) {
+                            span_panel(ui, span, highlights);
+                        }
+                    });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            ScrollArea::vertical()
+                .id_salt("timeline_scroll")
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut self.flame, false, "Timeline");
+                        ui.selectable_value(&mut self.flame, true, "Flamegraph");
+                        ui.separator();
+                        for class in [
+                            SpanClass::Llm,
+                            SpanClass::Tool,
+                            SpanClass::Retrieval,
+                            SpanClass::Other,
+                        ] {
+                            swatch(ui, class.color());
+                            ui.label(class.label());
+                        }
+                        swatch(ui, palette::BAD);
+                        ui.label("error");
+                    });
+                    if self.flame {
+                        let blocks: Vec<FlameBlock> = tree
+                            .spans
+                            .iter()
+                            .map(|s| FlameBlock {
+                                name: s.name.clone(),
+                                depth: s.depth,
+                                start_ns: s.start_ns - t0,
+                                duration_ns: s.duration_ns,
+                                color: SpanClass::of(s).color(),
+                                error: s.status == StatusCode::Error,
+                            })
+                            .collect();
+                        if let Some(i) = flamegraph(ui, &blocks, total, self.selected) {
+                            self.selected = Some(i);
+                        }
+                    } else {
+                        let rows = self.visible_rows(&tree, t0);
+                        let action = gantt(ui, &rows, total, &mut self.time, self.selected);
+                        if let Some(i) = action.clicked {
+                            self.selected = Some(i);
+                        }
+                        if let Some(i) = action.toggled
+                            && !self.collapsed.remove(&i)
+                        {
+                            self.collapsed.insert(i);
+                        }
+                    }
+                    ui.add_space(12.0);
+                    breakdown(ui, &tree, total);
+                });
+        });
+    }
+
+    fn header(&mut self, ui: &mut Ui, tree: &TraceTree, total: i64) {
+        let calls = tree.spans.iter().filter(|s| s.model.is_some()).count();
+        let cost: f64 = tree.spans.iter().filter_map(|s| s.cost_usd).sum();
+        let errors = tree
+            .spans
+            .iter()
+            .filter(|s| s.status == StatusCode::Error)
+            .count();
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new(format!("Trace {}", tree.trace_id))
+                    .monospace()
+                    .strong(),
+            );
+            if ui.button("Copy trace id").clicked() {
+                ui.ctx().copy_text(tree.trace_id.clone());
+            }
+            if ui
+                .button("Export OTLP JSON…")
+                .on_hover_text(
+                    "Save this trace as OTLP JSON; importing it gives the same trace back",
+                )
+                .clicked()
+            {
+                export(tree.clone(), self.export_status.clone(), ui.ctx().clone());
+            }
+            if let Some(status) = self.export_status.lock().expect("status lock").as_ref() {
+                ui.label(status);
+            }
+        });
+        ui.label(format!(
+            "{} · {} spans · {} LLM calls · {} · {} errors",
+            format::millis(total as f64 / 1e6),
+            tree.spans.len(),
+            calls,
+            format::usd(cost),
+            errors
+        ));
+        ui.separator();
+    }
+
+    /// The Gantt rows, in tree order, without the descendants of collapsed spans.
+    fn visible_rows(&self, tree: &TraceTree, t0: i64) -> Vec<(usize, GanttRow)> {
+        let mut out = Vec::new();
+        let mut hide_below: Option<usize> = None;
+        for (i, s) in tree.spans.iter().enumerate() {
+            if let Some(depth) = hide_below {
+                if s.depth > depth {
+                    continue;
+                }
+                hide_below = None;
+            }
+            let has_children = tree.spans.get(i + 1).is_some_and(|n| n.depth > s.depth);
+            let collapsed = self.collapsed.contains(&i);
+            if collapsed {
+                hide_below = Some(s.depth);
+            }
+            let mut tooltip = format!("{}\n{}", s.name, format::millis(s.duration_ns as f64 / 1e6));
+            if let Some(m) = &s.model {
+                tooltip.push_str(&format!(
+                    "\n{m}\n{} in · {} out tokens",
+                    s.input_tokens.unwrap_or(0),
+                    s.output_tokens.unwrap_or(0)
+                ));
+            }
+            out.push((
+                i,
+                GanttRow {
+                    name: s.name.clone(),
+                    depth: s.depth,
+                    start_ns: s.start_ns - t0,
+                    duration_ns: s.duration_ns,
+                    color: SpanClass::of(s).color(),
+                    error: s.status == StatusCode::Error,
+                    has_children,
+                    collapsed,
+                    tooltip,
+                },
+            ));
+        }
+        out
+    }
+}
+
+fn swatch(ui: &mut Ui, color: egui::Color32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, color);
+}
+
+/// Where the time went: self time by span kind, and each LLM call, as bars.
+fn breakdown(ui: &mut Ui, tree: &TraceTree, total: i64) {
+    ui.label(RichText::new("Where the time went").strong());
+    let mut by_class: BTreeMap<SpanClass, i64> = BTreeMap::new();
+    for (i, s) in tree.spans.iter().enumerate() {
+        let children: i64 = tree.spans[i + 1..]
+            .iter()
+            .take_while(|c| c.depth > s.depth)
+            .filter(|c| c.depth == s.depth + 1)
+            .map(|c| c.duration_ns)
+            .sum();
+        *by_class.entry(SpanClass::of(s)).or_default() += (s.duration_ns - children).max(0);
+    }
+    let bar = |ui: &mut Ui, label: String, ns: i64, color| {
+        ui.horizontal(|ui| {
+            ui.add_sized([200.0, 18.0], egui::Label::new(label).truncate());
+            let share = ns as f64 / total as f64;
+            let (rect, resp) =
+                ui.allocate_exact_size(egui::vec2(240.0, 14.0), egui::Sense::hover());
+            ui.painter()
+                .rect_filled(rect, 2.0, ui.visuals().faint_bg_color);
+            let mut filled = rect;
+            filled.set_width(rect.width() * share.clamp(0.0, 1.0) as f32);
+            ui.painter().rect_filled(filled, 2.0, color);
+            resp.on_hover_text(format!(
+                "{} ({})",
+                format::millis(ns as f64 / 1e6),
+                format::percent(share)
+            ));
+            ui.label(format!(
+                "{} · {}",
+                format::millis(ns as f64 / 1e6),
+                format::percent(share)
+            ));
+        });
+    };
+    ui.label(RichText::new("Self time by kind").weak());
+    for (class, ns) in &by_class {
+        bar(ui, class.label().to_string(), *ns, class.color());
+    }
+    let calls: Vec<_> = tree.spans.iter().filter(|s| s.model.is_some()).collect();
+    if !calls.is_empty() {
+        ui.label(RichText::new("LLM calls").weak());
+        for c in calls {
+            bar(
+                ui,
+                format!("{} ({})", c.name, c.model.as_deref().unwrap_or("")),
+                c.duration_ns,
+                if c.status == StatusCode::Error {
+                    palette::BAD
+                } else {
+                    SpanClass::Llm.color()
+                },
+            );
+        }
+    }
+}
+
+/// Saves the trace as OTLP JSON through the native save dialog, off the frame loop.
+fn export(tree: TraceTree, status: Arc<Mutex<Option<String>>>, ctx: egui::Context) {
+    let dialog = rfd::AsyncFileDialog::new()
+        .set_file_name(format!("trace-{}.json", tree.trace_id))
+        .add_filter("OTLP JSON", &["json"])
+        .save_file();
+    std::thread::spawn(move || {
+        let outcome = match pollster::block_on(dialog) {
+            None => None,
+            Some(file) => Some(
+                ingest::otlp_json::trace_request(&tree)
+                    .map(|req| ingest::otlp_json::traces_to_json(&req))
+                    .and_then(|json| {
+                        std::fs::write(file.path(), json)
+                            .map_err(|e| format!("cannot write {}: {e}", file.path().display()))
+                    })
+                    .map(|()| format!("Saved {}", file.path().display()))
+                    .unwrap_or_else(|e| format!("Export failed: {e}")),
+            ),
+        };
+        *status.lock().expect("status lock") = outcome;
+        ctx.request_repaint();
+    });
+}

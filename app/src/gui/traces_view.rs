@@ -1,0 +1,198 @@
+//! The Traces view: every trace in the selection — start, root span, service, duration,
+//! LLM calls, tokens, cost, status — sortable by each column, fetched a window at a
+//! time so that a million rows scroll smoothly. Click or Enter opens a trace; ↑↓ move.
+
+use super::cache::QueryCache;
+use super::paged_rows::{Window, window_for};
+use super::{format, palette};
+use egui::accesskit::Role;
+use egui::{Key, RichText, ScrollArea, Sense, Ui, WidgetInfo, vec2};
+use store::{Filter, SortDir, TraceRow, TraceSort};
+
+/// The view's own state.
+#[derive(Default)]
+pub struct TracesView {
+    sort: TraceSort,
+    dir: SortDir,
+    selected: Option<usize>,
+    visible: std::ops::Range<usize>,
+    scroll_to: Option<usize>,
+}
+
+const COLUMNS: [(&str, Option<TraceSort>, f32); 8] = [
+    ("Start", Some(TraceSort::Start), 150.0),
+    ("Root span", Some(TraceSort::Name), 220.0),
+    ("Service", Some(TraceSort::Service), 140.0),
+    ("Duration", Some(TraceSort::Duration), 90.0),
+    ("LLM calls", Some(TraceSort::LlmCalls), 80.0),
+    ("Tokens", Some(TraceSort::Tokens), 80.0),
+    ("Cost", Some(TraceSort::Cost), 80.0),
+    ("Status", Some(TraceSort::Status), 70.0),
+];
+const ROW_H: f32 = 22.0;
+
+impl TracesView {
+    /// Draws the table; returns the trace id to open.
+    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
+        let mut open = None;
+        let (offset, limit) = window_for(&self.visible);
+        let key = format!("{filter:?}|{:?}|{:?}|{offset}", self.sort, self.dir);
+        let (f, sort, dir) = (filter.clone(), self.sort, self.dir);
+        let answer = cache.get("traces.window", key, move |r| {
+            r.traces_page(&f, sort, dir, offset, limit)
+                .map(|(rows, total)| (offset, rows, total))
+        });
+        if let Some(e) = &answer.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(data) = answer.value.as_deref() else {
+            ui.spinner();
+            return None;
+        };
+        let (win_offset, rows, total) = (data.0, &data.1, data.2 as usize);
+        let window = Window {
+            offset: win_offset,
+            rows,
+        };
+        ui.label(format!("{} traces", format::integer(total as u64)));
+        // Header: click to sort, again to reverse.
+        ui.horizontal(|ui| {
+            for (title, sort, width) in COLUMNS {
+                let Some(sort) = sort else { continue };
+                let arrow = match (self.sort == sort, self.dir) {
+                    (true, SortDir::Asc) => " ^",
+                    (true, SortDir::Desc) => " v",
+                    _ => "",
+                };
+                let button = ui.add_sized(
+                    vec2(width, 20.0),
+                    egui::Button::new(RichText::new(format!("{title}{arrow}")).strong())
+                        .frame(false),
+                );
+                if button
+                    .on_hover_text(format!("Sort by {}", title.to_lowercase()))
+                    .clicked()
+                {
+                    if self.sort == sort {
+                        self.dir = match self.dir {
+                            SortDir::Asc => SortDir::Desc,
+                            SortDir::Desc => SortDir::Asc,
+                        };
+                    } else {
+                        self.sort = sort;
+                        self.dir = SortDir::Desc;
+                    }
+                    self.selected = None;
+                }
+            }
+        });
+        // Keyboard: arrows move the selection, Enter opens it.
+        let typing = ui.ctx().memory(|m| m.focused().is_some());
+        if !typing && total > 0 {
+            let (down, up, enter) = ui.input(|i| {
+                (
+                    i.key_pressed(Key::ArrowDown),
+                    i.key_pressed(Key::ArrowUp),
+                    i.key_pressed(Key::Enter),
+                )
+            });
+            if down || up {
+                let next = match (self.selected, down) {
+                    (None, _) => 0,
+                    (Some(s), true) => (s + 1).min(total - 1),
+                    (Some(s), false) => s.saturating_sub(1),
+                };
+                self.selected = Some(next);
+                self.scroll_to = Some(next);
+            }
+            if enter && let Some(row) = self.selected.and_then(|s| window.get(s)) {
+                open = Some(row.trace_id.clone());
+            }
+        }
+        let mut area = ScrollArea::vertical().auto_shrink(false);
+        if let Some(target) = self.scroll_to.take() {
+            let y = target as f32 * (ROW_H + ui.spacing().item_spacing.y);
+            let visible_rows = self.visible.len().max(1) as f32;
+            if target < self.visible.start || target + 1 >= self.visible.end {
+                area = area.vertical_scroll_offset((y - visible_rows * ROW_H / 2.0).max(0.0));
+            }
+        }
+        area.show_rows(ui, ROW_H, total, |ui, range| {
+            self.visible = range.clone();
+            for i in range {
+                match window.get(i) {
+                    Some(row) => {
+                        if trace_row(ui, row, self.selected == Some(i)) {
+                            self.selected = Some(i);
+                            open = Some(row.trace_id.clone());
+                        }
+                    }
+                    None => {
+                        ui.add_sized(
+                            vec2(ui.available_width(), ROW_H),
+                            egui::Label::new(RichText::new("…").weak()),
+                        );
+                    }
+                }
+            }
+        });
+        open
+    }
+}
+
+/// One row; true when clicked.
+fn trace_row(ui: &mut Ui, t: &TraceRow, selected: bool) -> bool {
+    let width: f32 = COLUMNS.iter().map(|c| c.2).sum::<f32>()
+        + ui.spacing().item_spacing.x * COLUMNS.len() as f32;
+    let (rect, response) =
+        ui.allocate_exact_size(vec2(width.max(ui.available_width()), ROW_H), Sense::click());
+    if selected {
+        ui.painter().rect_filled(
+            rect,
+            0.0,
+            ui.visuals().selection.bg_fill.gamma_multiply(0.5),
+        );
+    } else if response.hovered() {
+        ui.painter()
+            .rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
+    }
+    let cells = [
+        format::local_time(t.start_ns),
+        t.root_name.clone(),
+        t.service.clone(),
+        format::millis(t.duration_ns as f64 / 1e6),
+        format::integer(t.llm_calls),
+        format::count(t.tokens as f64),
+        format::usd(t.cost_usd),
+        if t.has_error {
+            "error".into()
+        } else {
+            "ok".into()
+        },
+    ];
+    let mut x = rect.left();
+    for (i, ((_, _, w), text)) in COLUMNS.iter().zip(&cells).enumerate() {
+        let color = match (i, t.has_error) {
+            (7, true) => palette::BAD,
+            (7, false) => palette::GOOD,
+            _ => ui.visuals().text_color(),
+        };
+        let cell = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(*w, ROW_H));
+        ui.painter().with_clip_rect(cell).text(
+            egui::pos2(x + 2.0, rect.center().y),
+            egui::Align2::LEFT_CENTER,
+            text,
+            egui::FontId::proportional(13.0),
+            color,
+        );
+        x += w + ui.spacing().item_spacing.x;
+    }
+    let label = format!("trace {} {}", t.root_name, t.trace_id);
+    let value = cells.join(", ");
+    response.widget_info(|| {
+        let mut info = WidgetInfo::labeled(Role::Row, true, &label);
+        info.current_text_value = Some(value.clone());
+        info
+    });
+    response.clicked()
+}
