@@ -45,8 +45,8 @@ pub fn run(args: CallsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<20} {:<28} {:>9} {:>7} {:>7} {:>9}  {:<6} {}",
-        "start (UTC)", "model", "latency", "in", "out", "cost", "status", "prompt"
+        "{:<20} {:<28} {:>9} {:>7} {:>7} {:>9}  {:<6} prompt",
+        "start (UTC)", "model", "latency", "in", "out", "cost", "status"
     );
     for r in &rows {
         let prompt: String = r

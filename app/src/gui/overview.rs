@@ -195,10 +195,10 @@ pub fn overview(
             }
             cols[1].add_space(10.0);
             cols[1].label(RichText::new("Latest traces").strong());
-            if let Some((rows, _)) = recent.value.as_deref() {
-                if let Some(t) = trace_list(&mut cols[1], "latest_traces", rows) {
-                    action.open_trace = Some(t);
-                }
+            if let Some((rows, _)) = recent.value.as_deref()
+                && let Some(t) = trace_list(&mut cols[1], "latest_traces", rows)
+            {
+                action.open_trace = Some(t);
             }
         });
     });

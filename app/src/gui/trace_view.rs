@@ -292,19 +292,16 @@ fn export(tree: TraceTree, status: Arc<Mutex<Option<String>>>, ctx: egui::Contex
         .add_filter("OTLP JSON", &["json"])
         .save_file();
     std::thread::spawn(move || {
-        let outcome = match pollster::block_on(dialog) {
-            None => None,
-            Some(file) => Some(
-                ingest::otlp_json::trace_request(&tree)
-                    .map(|req| ingest::otlp_json::traces_to_json(&req))
-                    .and_then(|json| {
-                        std::fs::write(file.path(), json)
-                            .map_err(|e| format!("cannot write {}: {e}", file.path().display()))
-                    })
-                    .map(|()| format!("Saved {}", file.path().display()))
-                    .unwrap_or_else(|e| format!("Export failed: {e}")),
-            ),
-        };
+        let outcome = pollster::block_on(dialog).map(|file| {
+            ingest::otlp_json::trace_request(&tree)
+                .map(|req| ingest::otlp_json::traces_to_json(&req))
+                .and_then(|json| {
+                    std::fs::write(file.path(), json)
+                        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))
+                })
+                .map(|()| format!("Saved {}", file.path().display()))
+                .unwrap_or_else(|e| format!("Export failed: {e}"))
+        });
         *status.lock().expect("status lock") = outcome;
         ctx.request_repaint();
     });
