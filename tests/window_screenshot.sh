@@ -54,7 +54,11 @@ feeder=$!
 
 wait "$app"
 app=
-wait "$feeder" || true
+# The app is gone: stop the feeder and the load generator it may be running (which would
+# otherwise retry against the closed port).
+kill "$feeder" 2>/dev/null || true
+pkill -f "loadgen --endpoint http://127.0.0.1:$grpc_port" 2>/dev/null || true
+wait "$feeder" 2>/dev/null || true
 grep -q "acknowledged" "$work/loadgen.log" || { cat "$work/loadgen.log"; echo "the load generator sent nothing" >&2; exit 1; }
 app=
 cat "$work/app.log"
