@@ -68,6 +68,9 @@ pub enum StoreError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The full-text index failed (the database itself is unaffected).
+    #[error("text index: {0}")]
+    Index(String),
     /// Any other DuckDB error.
     #[error("database error: {0}")]
     Db(#[from] duckdb::Error),

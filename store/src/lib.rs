@@ -15,6 +15,7 @@ mod query;
 mod retention;
 mod row;
 mod schema;
+mod text_index;
 mod writer;
 
 pub use error::StoreError;
@@ -29,4 +30,5 @@ pub use query::{
 pub use retention::Pruned;
 pub use row::{GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};
 pub use schema::SCHEMA_VERSION;
+pub use text_index::TextIndex;
 pub use writer::{Batch, CommitReport, Writer, WriterTimings};

@@ -5,6 +5,7 @@ use crate::error::StoreError;
 use crate::prices::PriceTable;
 use crate::query::Reader;
 use crate::schema;
+use crate::text_index::TextIndex;
 use crate::writer::Writer;
 use duckdb::{AccessMode, Config, Connection};
 use std::io::Read;
@@ -28,6 +29,7 @@ pub struct Store {
     mode: OpenMode,
     version: Arc<AtomicU64>,
     prices: Arc<RwLock<PriceTable>>,
+    text: Option<Arc<TextIndex>>,
 }
 
 impl Store {
@@ -42,26 +44,71 @@ impl Store {
             .enable_autoload_extension(false)?;
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
-        Self::from_connection(conn, mode)
+        Self::from_connection(conn, mode, Some(path))
     }
 
     /// An in-memory database, for tests and benchmarks.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        Self::from_connection(conn, OpenMode::ReadWrite)
+        Self::from_connection(conn, OpenMode::ReadWrite, None)
     }
 
-    fn from_connection(conn: Connection, mode: OpenMode) -> Result<Store, StoreError> {
+    fn from_connection(
+        conn: Connection,
+        mode: OpenMode,
+        path: Option<&Path>,
+    ) -> Result<Store, StoreError> {
         match mode {
             OpenMode::ReadWrite => schema::migrate(&conn)?,
             OpenMode::ReadOnly => schema::check_readable(&conn)?,
+        }
+        // The text index only speeds searches up: without it (another process holds
+        // it, the folder is not writable) everything works by scanning.
+        let text = match TextIndex::open(path, mode == OpenMode::ReadWrite) {
+            Ok(t) => t.map(Arc::new),
+            Err(e) => {
+                tracing::warn!("no text index, searches will scan: {e}");
+                None
+            }
+        };
+        if let Some(t) = &text {
+            let (t, c) = (t.clone(), conn.try_clone()?);
+            std::thread::Builder::new()
+                .name("text-index".into())
+                .spawn(move || {
+                    if let Err(e) = t.sync_with(&c) {
+                        tracing::warn!("text index: {e}; searches will scan");
+                    }
+                })
+                .map_err(|source| StoreError::Io {
+                    path: "text index thread".into(),
+                    source,
+                })?;
         }
         Ok(Store {
             primary: Mutex::new(conn),
             mode,
             version: Arc::new(AtomicU64::new(1)),
             prices: Arc::new(RwLock::new(PriceTable::bundled())),
+            text,
         })
+    }
+
+    /// The full-text index, when there is one (for its readiness).
+    pub fn text_index(&self) -> Option<&TextIndex> {
+        self.text.as_deref()
+    }
+
+    /// Brings the full-text index up to date now (rebuilding it if it does not match the
+    /// calls stored) and returns when searches can use it.
+    pub fn sync_text_index(&self) -> Result<(), StoreError> {
+        let Some(t) = &self.text else {
+            return Err(StoreError::Index(
+                "this database has no text index (opened read-only without one)".into(),
+            ));
+        };
+        let conn = self.primary.lock().expect("connection lock").try_clone()?;
+        t.sync_with(&conn)
     }
 
     /// A number that grows after every commit; a cache whose result was computed at an
@@ -80,7 +127,12 @@ impl Store {
     /// A reader with its own connection, for one thread.
     pub fn reader(&self) -> Result<Reader, StoreError> {
         let conn = self.primary.lock().expect("connection lock").try_clone()?;
-        Ok(Reader::new(conn, self.prices.clone(), self.version.clone()))
+        Ok(Reader::new(
+            conn,
+            self.prices.clone(),
+            self.version.clone(),
+            self.text.clone(),
+        ))
     }
 
     /// Starts the one writer thread.
@@ -89,7 +141,7 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let conn = self.primary.lock().expect("connection lock").try_clone()?;
-        Writer::start(conn, self.version.clone())
+        Writer::start(conn, self.version.clone(), self.text.clone())
     }
 }
 

@@ -19,13 +19,29 @@ pub struct Pruned {
 impl Writer {
     /// Deletes everything that started before `cutoff_ns` (Unix ns).
     pub fn prune_before(&self, cutoff_ns: i64) -> Result<Pruned, StoreError> {
-        self.run(move |c| delete_before(c, cutoff_ns))
+        let pruned = self.run(move |c| delete_before(c, cutoff_ns))?;
+        if let Some(t) = &self.text {
+            t.delete_before(cutoff_ns)?;
+        }
+        Ok(pruned)
     }
 
     /// Deletes the oldest data until the database uses at most `max_bytes`, then
     /// checkpoints so that the space is reused.
     pub fn prune_to_size(&self, max_bytes: u64) -> Result<Pruned, StoreError> {
-        self.run(move |c| shrink(c, max_bytes))
+        let (pruned, oldest) = self.run(move |c| {
+            let p = shrink(c, max_bytes)?;
+            let oldest: Option<i64> =
+                c.query_row("SELECT min(start_ns) FROM llm_calls", [], |r| r.get(0))?;
+            Ok::<_, StoreError>((p, oldest))
+        })?;
+        if let Some(t) = &self.text {
+            match oldest {
+                Some(o) => t.delete_before(o)?,
+                None => t.clear()?,
+            }
+        }
+        Ok(pruned)
     }
 
     /// Deletes every span, call, log record and metric point.
@@ -35,8 +51,12 @@ impl Writer {
                 "BEGIN TRANSACTION; DELETE FROM llm_calls; DELETE FROM spans; DELETE FROM logs;
                  DELETE FROM metric_points; COMMIT; CHECKPOINT;",
             )?;
-            Ok(())
-        })
+            Ok::<_, StoreError>(())
+        })?;
+        match &self.text {
+            Some(t) => t.clear(),
+            None => Ok(()),
+        }
     }
 }
 

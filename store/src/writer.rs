@@ -6,6 +6,7 @@
 use crate::error::StoreError;
 use crate::ids::{span_key, trace_key};
 use crate::row::{LogRow, MetricPoint, SpanRow};
+use crate::text_index::{IndexedCall, TextIndex};
 use duckdb::{Appender, Connection, params};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -74,13 +75,18 @@ pub struct Writer {
     tx: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
     timings: Arc<WriterTimings>,
+    pub(crate) text: Option<Arc<TextIndex>>,
 }
 
 /// Most rows taken into one commit; bounds the time a submitter waits behind others.
 const GROUP_ROWS: usize = 256 * 1024;
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, version: Arc<AtomicU64>) -> Result<Writer, StoreError> {
+    pub(crate) fn start(
+        conn: Connection,
+        version: Arc<AtomicU64>,
+        text: Option<Arc<TextIndex>>,
+    ) -> Result<Writer, StoreError> {
         // Rows are appended to staging tables first, outside the transaction: DuckDB's
         // appender inside an explicit transaction leaves long strings pointing into its
         // own buffers, which are gone by commit time. `batch` tells the batches of a
@@ -96,9 +102,10 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         let timings = Arc::new(WriterTimings::default());
         let t = timings.clone();
+        let index = text.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, version, t))
+            .spawn(move || run(conn, rx, version, t, index))
             .map_err(|source| StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -107,6 +114,7 @@ impl Writer {
             tx: Some(tx),
             thread: Some(thread),
             timings,
+            text,
         })
     }
 
@@ -186,7 +194,9 @@ fn run(
     rx: mpsc::Receiver<Job>,
     version: Arc<AtomicU64>,
     timings: Arc<WriterTimings>,
+    text: Option<Arc<TextIndex>>,
 ) {
+    let text = text.as_deref();
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -201,14 +211,20 @@ fn run(
                     }
                 }
                 Job::Run(f) => {
-                    commit_group(&conn, std::mem::take(&mut group), &version, &timings);
+                    commit_group(&conn, std::mem::take(&mut group), &version, &timings, text);
                     f(&conn);
                     version.fetch_add(1, Ordering::AcqRel);
                     next = rx.try_recv().ok();
                 }
             }
         }
-        commit_group(&conn, group, &version, &timings);
+        commit_group(&conn, group, &version, &timings, text);
+    }
+    // Closing: what the index holds in memory goes to its files.
+    if let Some(t) = text
+        && let Err(e) = t.flush()
+    {
+        tracing::warn!("{e}; the index will be rebuilt at the next start");
     }
 }
 
@@ -218,6 +234,7 @@ fn commit_group(
     group: Vec<(Batch, Done)>,
     version: &AtomicU64,
     timings: &WriterTimings,
+    text: Option<&TextIndex>,
 ) {
     if group.is_empty() {
         return;
@@ -225,6 +242,9 @@ fn commit_group(
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
     match write_group(conn, &batches, timings) {
         Ok(reports) => {
+            if let Some(index) = text {
+                index_committed(conn, index, &batches);
+            }
             version.fetch_add(1, Ordering::AcqRel);
             for (done, report) in dones.into_iter().zip(reports) {
                 done(Ok(report));
@@ -238,6 +258,51 @@ fn commit_group(
                 done(Err(StoreError::Commit(message.clone())));
             }
         }
+    }
+}
+
+/// Adds the committed calls with text to the full-text index (and the calls whose text
+/// came with GenAI events, read back as stored). A failure leaves the index stale:
+/// searches scan until it is rebuilt at the next open.
+fn index_committed(conn: &Connection, index: &TextIndex, batches: &[Batch]) {
+    let mut calls = Vec::new();
+    for b in batches {
+        for s in &b.spans {
+            if let Some(llm) = &s.llm {
+                let prompt = llm.prompt.as_deref().and_then(non_empty);
+                let response = llm.response.as_deref().and_then(non_empty);
+                if prompt.is_some() || response.is_some() {
+                    calls.push(IndexedCall {
+                        trace_id: trace_key(&s.trace_id),
+                        span_id: span_key(&s.span_id),
+                        start_ns: s.start_ns,
+                        text: format!("{}\n{}", prompt.unwrap_or(""), response.unwrap_or("")),
+                    });
+                }
+            }
+        }
+        for l in &b.logs {
+            if let (Some(_), Some(t), Some(sp)) = (&l.genai, &l.trace_id, &l.span_id) {
+                let read = conn.query_row(
+                    "SELECT start_ns, coalesce(prompt, '') || chr(10) || coalesce(response, '')
+                     FROM llm_calls WHERE trace_id = ? AND span_id = ?",
+                    params![trace_key(t), span_key(sp)],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                );
+                if let Ok((start_ns, text)) = read {
+                    calls.push(IndexedCall {
+                        trace_id: trace_key(t),
+                        span_id: span_key(sp),
+                        start_ns,
+                        text,
+                    });
+                }
+            }
+        }
+    }
+    if let Err(e) = index.add(&calls) {
+        tracing::warn!("{e}; searches will scan until the next start");
+        index.mark_stale();
     }
 }
 

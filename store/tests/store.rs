@@ -572,3 +572,69 @@ fn inspector_conditions_select_the_right_calls() {
     };
     assert_eq!(count(&mut r, mid_tokens), 1);
 }
+
+/// The text index beside a database file answers like a scan (substrings, any case),
+/// follows retention, survives a restart and is rebuilt when missing.
+#[test]
+fn the_text_index_answers_like_a_scan_and_follows_the_data() {
+    let dir = std::env::temp_dir().join(format!("store-text-index-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("calls.duckdb");
+    let search = |store: &Store, words: &[&str]| {
+        let f = Filter {
+            text: words.iter().map(|w| w.to_string()).collect(),
+            ..Filter::default()
+        };
+        store
+            .reader()
+            .unwrap()
+            .calls_page(&f, CallSort::Start, SortDir::Asc, 0, 10)
+            .unwrap()
+            .1
+    };
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let w = store.writer().unwrap();
+        w.write(Batch {
+            spans: known_rows(),
+            ..Batch::default()
+        })
+        .unwrap();
+        w.close().unwrap();
+        store.sync_text_index().unwrap();
+        assert!(store.text_index().unwrap().ready());
+        // "Refunds take 5 days.": inside words and across them, any case.
+        // The four successful calls of the known rows carry this text.
+        assert_eq!(search(&store, &["REFUND"]), 4);
+        assert_eq!(search(&store, &["efund", "5 DAYS"]), 4);
+        assert_eq!(search(&store, &["policy?"]), 4);
+        assert_eq!(search(&store, &["absent-word"]), 0);
+    }
+    assert!(dir.join("calls.duckdb.search").is_dir());
+    {
+        // Reopened: the index is still in step; retention removes from it too.
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        store.sync_text_index().unwrap();
+        assert_eq!(search(&store, &["refund"]), 4);
+        let w = store.writer().unwrap();
+        w.prune_before(T0 + 1_000_000 * MS).unwrap();
+        assert_eq!(
+            search(&store, &["refund"]),
+            1,
+            "the hour-later claude call remains"
+        );
+        w.close().unwrap();
+    }
+    std::fs::remove_dir_all(dir.join("calls.duckdb.search")).unwrap();
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        store.sync_text_index().unwrap();
+        assert!(
+            store.text_index().unwrap().ready(),
+            "rebuilt from the table"
+        );
+        assert_eq!(search(&store, &["refund"]), 1);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

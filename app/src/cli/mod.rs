@@ -53,6 +53,8 @@ enum Command {
     Prune(retention::PruneArgs),
     /// Delete all data from a database.
     Clear(retention::ClearArgs),
+    /// Check the full-text index of prompts and responses, rebuilding it if needed.
+    Reindex(retention::ReindexArgs),
     /// Measure import throughput and query latency on generated data.
     Bench(bench::BenchArgs),
     /// Run the headless OTLP collector (gRPC and HTTP) into a database.
@@ -131,6 +133,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a),
         Command::Prune(a) => retention::prune(a),
         Command::Clear(a) => retention::clear(a),
+        Command::Reindex(a) => retention::reindex(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Loadgen(a) => loadgen::run(a),

@@ -78,3 +78,24 @@ pub fn clear(args: ClearArgs) -> anyhow::Result<ExitCode> {
     println!("cleared {}", args.db.path().display());
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `reindex`.
+#[derive(Args, Debug)]
+pub struct ReindexArgs {
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// Checks the full-text index of prompts and responses and rebuilds it if it does not
+/// match the calls stored (the window and `serve` do this in the background on start).
+pub fn reindex(args: ReindexArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open(OpenMode::ReadWrite)?;
+    let started = std::time::Instant::now();
+    store.sync_text_index()?;
+    println!(
+        "text index of {} up to date ({:.1} s)",
+        args.db.path().display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -46,6 +46,7 @@ pub struct Reader {
     version: Arc<AtomicU64>,
     /// The distinct models stored, and the data version they were read at.
     models: Option<(u64, Vec<String>)>,
+    text: Option<Arc<crate::text_index::TextIndex>>,
 }
 
 /// The per-call cost in USD: the client's reported cost, else tokens × the price table
@@ -108,12 +109,14 @@ impl Reader {
         conn: Connection,
         prices: Arc<RwLock<PriceTable>>,
         version: Arc<AtomicU64>,
+        text: Option<Arc<crate::text_index::TextIndex>>,
     ) -> Self {
         Reader {
             conn,
             prices,
             version,
             models: None,
+            text,
         }
     }
 
@@ -214,7 +217,25 @@ impl Reader {
         } else {
             self.inline_cost()?
         };
-        Ok(filter.calls_where(&cost))
+        let mut w = filter.calls_where(&cost);
+        // Words found through the index: only the calls holding them are checked.
+        if let Some(hits) = self.text.as_ref().and_then(|t| t.search(&filter.text)) {
+            if hits.is_empty() {
+                w.sql.push_str(" AND FALSE");
+            } else {
+                let spans: Vec<String> = hits.iter().map(|(_, s)| s.to_string()).collect();
+                let traces: Vec<String> = hits
+                    .iter()
+                    .map(|(t, _)| format!("'{t}'::UHUGEINT"))
+                    .collect();
+                w.sql.push_str(&format!(
+                    " AND c.span_id IN ({}) AND c.trace_id IN ({})",
+                    spans.join(", "),
+                    traces.join(", ")
+                ));
+            }
+        }
+        Ok(w)
     }
 
     /// A call's cost as one SQL expression over `c`: the reported cost, else its tokens
