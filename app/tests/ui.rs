@@ -695,3 +695,60 @@ fn the_inspector_finds_the_needle_and_reports_a_bad_query() {
             .is_some()
     });
 }
+
+#[test]
+fn a_chart_click_drills_down_to_the_traces_of_that_period() {
+    let dir = Scratch::new("drill");
+    let (db, mut h) = fixture_harness(&dir, "openinference-openai");
+    h.get_by_label_contains("Requests/s by model chart").click();
+    wait_for(&mut h, "the traces view on a custom range", |h| {
+        h.query_by_role_and_label(Role::TextInput, "from").is_some()
+            && h.query_by_value_contains_text(" traces").is_some()
+    });
+    let field = |h: &Harness<'_, ObservatoryApp>, name: &str| {
+        let text = h
+            .get_by_role_and_label(Role::TextInput, name)
+            .value()
+            .unwrap();
+        llm_observatory::gui::filter_state::parse_local(&text).unwrap()
+    };
+    let (from, to) = (field(&h, "from"), field(&h, "to"));
+    assert!(to > from, "an empty period");
+    let expected = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let f = Filter {
+            from_ns: Some(from),
+            to_ns: Some(to),
+            ..Filter::default()
+        };
+        store
+            .reader()
+            .unwrap()
+            .traces_page(&f, store::TraceSort::Start, store::SortDir::Desc, 0, 1)
+            .unwrap()
+            .1
+    };
+    assert!(expected > 0, "the clicked period holds traces");
+    let want = format!("{} traces", format::integer(expected));
+    wait_for(&mut h, &want.clone(), |h| {
+        h.query_by_value_contains_text(&want).is_some()
+    });
+}
+
+#[test]
+fn the_inspector_moves_with_the_arrow_keys() {
+    let dir = Scratch::new("inspector-keys");
+    let (_db, mut h) = fixture_harness(&dir, "openllmetry-openai");
+    h.get_by_role_and_label(Role::Button, "Inspector").click();
+    wait_for(&mut h, "the calls", |h| rows(h).len() > 3);
+    assert!(h.query_by_label("Open its trace").is_none());
+    h.key_press(egui::Key::ArrowDown);
+    h.key_press(egui::Key::ArrowDown);
+    wait_for(&mut h, "the second call's details", |h| {
+        h.query_by_label("Open its trace").is_some()
+    });
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, "its trace", |h| {
+        h.query_by_label("Copy trace id").is_some()
+    });
+}

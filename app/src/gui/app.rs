@@ -5,7 +5,7 @@
 use super::bench::{FrameBench, ScreenshotPlan};
 use super::cache::QueryCache;
 use super::filter_bar::filter_bar;
-use super::filter_state::{FilterState, RangePreset, Resolved};
+use super::filter_state::{FilterState, RangePreset, Resolved, StatusChoice};
 use super::import_job::ImportJob;
 use super::inspector::{Inspector, InspectorAction};
 use super::live_meter::RateMeter;
@@ -13,6 +13,7 @@ use super::overview::overview;
 use super::session::{OpenRequest, Session, file_name};
 use super::trace_view::TraceView;
 use super::traces_view::TracesView;
+use super::widgets::tables::ModelClick;
 use super::{format, palette};
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Sense, Ui, Vec2};
 use ingest::import::ImportReport;
@@ -689,6 +690,7 @@ impl ObservatoryApp {
         let mut has_data = false;
         let mut open = None;
         let mut back = false;
+        let mut go = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(cache), Some(resolved)) = (&self.cache, resolved) else {
                 if self.opening.is_some() {
@@ -726,8 +728,21 @@ impl ObservatoryApp {
                 View::Overview => {
                     let action = overview(ui, cache, resolved, &models);
                     has_data = action.showed_data;
-                    if let Some(m) = action.filter_model {
-                        self.prefs.filter.models = vec![m];
+                    match action.model {
+                        Some(ModelClick::Model(m)) => self.prefs.filter.models = vec![m],
+                        Some(ModelClick::Errors(m)) => {
+                            self.prefs.filter.models = vec![m];
+                            self.prefs.filter.status = StatusChoice::Error;
+                            go = Some(View::Traces);
+                        }
+                        None => {}
+                    }
+                    if let Some((from, to)) = action.drill {
+                        let f = &mut self.prefs.filter;
+                        f.range = RangePreset::Custom;
+                        f.custom_from = format::local_time(from);
+                        f.custom_to = format::local_time(to);
+                        go = Some(View::Traces);
                     }
                     if action.show_all {
                         self.prefs.filter.range = RangePreset::All;
@@ -750,6 +765,9 @@ impl ObservatoryApp {
         });
         if back {
             self.back();
+        }
+        if let Some(v) = go {
+            self.go(v);
         }
         if let Some(t) = open {
             self.open_trace(t);

@@ -19,6 +19,8 @@ pub struct Inspector {
     /// The query as typed.
     pub query: String,
     selected: Option<(String, String)>,
+    /// The selected row's place in the table, for ↑↓.
+    selected_row: Option<usize>,
     visible: std::ops::Range<usize>,
     focus_search: bool,
 }
@@ -126,32 +128,56 @@ impl Inspector {
             {
                 action = Some(InspectorAction::OpenTrace(trace.clone()));
             }
-            header(ui);
-            ScrollArea::vertical()
-                .auto_shrink(false)
-                .show_rows(ui, ROW_H, total, |ui, range| {
-                    self.visible = range.clone();
-                    for i in range {
-                        match window.get(i) {
-                            Some(row) => {
-                                let selected = self
-                                    .selected
-                                    .as_ref()
-                                    .is_some_and(|(t, s)| *t == row.trace_id && *s == row.span_id);
-                                if call_row(ui, row, selected, &highlights) {
-                                    self.selected =
-                                        Some((row.trace_id.clone(), row.span_id.clone()));
-                                }
-                            }
-                            None => {
-                                ui.add_sized(
-                                    vec2(ui.available_width(), ROW_H),
-                                    egui::Label::new(RichText::new("…").weak()),
-                                );
-                            }
+            // ↑↓ move the selection; the view follows it.
+            let mut scroll_to = None;
+            if !typing && total > 0 {
+                let (down, up) =
+                    ui.input(|i| (i.key_pressed(Key::ArrowDown), i.key_pressed(Key::ArrowUp)));
+                if down || up {
+                    let next = match (self.selected_row, down) {
+                        (None, _) => 0,
+                        (Some(r), true) => (r + 1).min(total - 1),
+                        (Some(r), false) => r.saturating_sub(1),
+                    };
+                    if let Some(row) = window.get(next) {
+                        self.selected_row = Some(next);
+                        self.selected = Some((row.trace_id.clone(), row.span_id.clone()));
+                        if next < self.visible.start || next + 1 >= self.visible.end {
+                            scroll_to = Some(next);
                         }
                     }
-                });
+                }
+            }
+            header(ui);
+            let mut area = ScrollArea::vertical().auto_shrink(false);
+            if let Some(r) = scroll_to {
+                let row_h = ROW_H + ui.spacing().item_spacing.y;
+                let half = self.visible.len() as f32 * row_h / 2.0;
+                area = area.vertical_scroll_offset((r as f32 * row_h - half).max(0.0));
+            }
+            area.show_rows(ui, ROW_H, total, |ui, range| {
+                self.visible = range.clone();
+                for i in range {
+                    match window.get(i) {
+                        Some(row) => {
+                            let selected = self
+                                .selected
+                                .as_ref()
+                                .is_some_and(|(t, s)| *t == row.trace_id && *s == row.span_id);
+                            if call_row(ui, row, selected, &highlights) {
+                                self.selected = Some((row.trace_id.clone(), row.span_id.clone()));
+                                self.selected_row = Some(i);
+                            }
+                        }
+                        None => {
+                            ui.add_sized(
+                                vec2(ui.available_width(), ROW_H),
+                                egui::Label::new(RichText::new("…").weak()),
+                            );
+                        }
+                    }
+                }
+            });
         });
         action
     }

@@ -7,7 +7,7 @@ use super::filter_state::{Resolved, bucket_ns};
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::{Series, series_chart};
-use super::widgets::tables::{model_table, trace_list};
+use super::widgets::tables::{ModelClick, model_table, trace_list};
 use super::{format, palette};
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::BTreeMap;
@@ -16,8 +16,10 @@ use store::{LatencyPoint, SeriesPoint, SortDir, Summary, TraceSort};
 /// What the user asked for from the Overview.
 #[derive(Debug, Default, PartialEq)]
 pub struct OverviewAction {
-    /// Filter to this model.
-    pub filter_model: Option<String>,
+    /// Filter to this model (or show its failed calls' traces).
+    pub model: Option<ModelClick>,
+    /// Show the traces of this period (Unix ns, from–to).
+    pub drill: Option<(i64, i64)>,
     /// Switch the range to all time.
     pub show_all: bool,
     /// Whether figures were on screen this frame (for the start-up benchmark).
@@ -148,7 +150,7 @@ pub fn overview(
                 per_s,
                 all_models,
             );
-            series_chart(
+            let rate_click = series_chart(
                 &mut cols[0],
                 "overview_rate",
                 "Requests/s by model",
@@ -165,7 +167,7 @@ pub fn overview(
                     .map(|p| [to_s(p.bucket_start_ns), get(p)])
                     .collect(),
             };
-            series_chart(
+            let latency_click = series_chart(
                 &mut cols[1],
                 "overview_latency",
                 "Latency percentiles",
@@ -178,6 +180,10 @@ pub fn overview(
                 win_s,
                 220.0,
             );
+            if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
+                let start = ((x * 1e9) as i64).div_euclid(b) * b;
+                action.drill = Some((start, start + b));
+            }
         });
         ui.add_space(10.0);
         ui.columns(2, |cols| {
@@ -186,7 +192,7 @@ pub fn overview(
                 if rows.is_empty() {
                     cols[0].label(RichText::new("No LLM calls in this selection").weak());
                 } else {
-                    action.filter_model = model_table(&mut cols[0], rows, all_models);
+                    action.model = model_table(&mut cols[0], rows, all_models);
                 }
             }
             cols[1].label(RichText::new("Slowest traces").strong());

@@ -3,7 +3,7 @@
 
 use crate::gui::format;
 use egui::accesskit::Role;
-use egui::{Color32, Response, RichText, Ui, WidgetInfo};
+use egui::{Color32, RichText, Ui, WidgetInfo};
 use egui_plot::{Corner, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints};
 
 /// One line.
@@ -20,6 +20,7 @@ pub struct Series {
 pub type UnitFormat = fn(f64) -> String;
 
 /// Draws the chart; `window` fixes the time axis (Unix seconds) so empty stretches show.
+/// Returns the time (Unix seconds) clicked, for drilling down.
 pub fn series_chart(
     ui: &mut Ui,
     id: &str,
@@ -28,7 +29,7 @@ pub fn series_chart(
     unit: UnitFormat,
     window: Option<(f64, f64)>,
     height: f32,
-) -> Response {
+) -> Option<f64> {
     ui.label(RichText::new(title).strong());
     let total_points: usize = series.iter().map(|s| s.points.len()).sum();
     let mut plot = Plot::new(id)
@@ -61,23 +62,28 @@ pub fn series_chart(
     if let Some((from, to)) = window {
         plot = plot.include_x(from).include_x(to);
     }
-    let response = plot
-        .show(ui, |plot_ui| {
-            for s in series {
-                plot_ui.line(
-                    Line::new(s.name.clone(), PlotPoints::from(s.points.clone()))
-                        .color(s.color)
-                        .width(2.0),
-                );
-            }
-        })
-        .response;
+    let shown = plot.show(ui, |plot_ui| {
+        for s in series {
+            plot_ui.line(
+                Line::new(s.name.clone(), PlotPoints::from(s.points.clone()))
+                    .color(s.color)
+                    .width(2.0),
+            );
+        }
+        if plot_ui.response().clicked() {
+            plot_ui.pointer_coordinate().map(|p| p.x)
+        } else {
+            None
+        }
+    });
+    let response = shown.response;
     let label = format!(
         "{title} chart: {} series, {total_points} points",
         series.len()
     );
     response.widget_info(|| WidgetInfo::labeled(Role::Figure, true, &label));
-    response
+    response.on_hover_text("Click to see the traces of that period");
+    shown.inner
 }
 
 /// Round time steps for ticks, in seconds.

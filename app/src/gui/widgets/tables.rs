@@ -5,9 +5,17 @@ use crate::gui::palette;
 use egui::{Grid, RichText, Sense, Ui, Vec2};
 use store::{ModelRow, TraceRow};
 
-/// The model breakdown: requests, share, tokens, average latency, cost, errors. Returns
-/// the model whose name was clicked (to filter by it).
-pub fn model_table(ui: &mut Ui, rows: &[ModelRow], all_models: &[String]) -> Option<String> {
+/// What a click in the model table asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelClick {
+    /// Show only this model.
+    Model(String),
+    /// Show this model's failed calls' traces.
+    Errors(String),
+}
+
+/// The model breakdown: requests, share, tokens, average latency, cost, errors.
+pub fn model_table(ui: &mut Ui, rows: &[ModelRow], all_models: &[String]) -> Option<ModelClick> {
     let total: u64 = rows.iter().map(|r| r.calls).sum();
     let mut clicked = None;
     Grid::new("model_table")
@@ -37,7 +45,7 @@ pub fn model_table(ui: &mut Ui, rows: &[ModelRow], all_models: &[String]) -> Opt
                         .on_hover_text("Show only this model")
                         .clicked()
                     {
-                        clicked = Some(r.model.clone());
+                        clicked = Some(ModelClick::Model(r.model.clone()));
                     }
                 });
                 ui.label(format::integer(r.calls));
@@ -55,17 +63,22 @@ pub fn model_table(ui: &mut Ui, rows: &[ModelRow], all_models: &[String]) -> Opt
                         format::integer(r.unpriced_calls)
                     ));
                 }
-                let errors = if r.errors == 0 {
-                    RichText::new("0")
-                } else {
-                    RichText::new(format!(
-                        "{} ({})",
-                        format::integer(r.errors),
-                        format::percent(r.errors as f64 / r.calls.max(1) as f64)
-                    ))
-                    .color(palette::BAD)
-                };
-                ui.label(errors);
+                if r.errors == 0 {
+                    ui.label("0");
+                } else if ui
+                    .link(
+                        RichText::new(format!(
+                            "{} ({})",
+                            format::integer(r.errors),
+                            format::percent(r.errors as f64 / r.calls.max(1) as f64)
+                        ))
+                        .color(palette::BAD),
+                    )
+                    .on_hover_text("Show the traces of these failed calls")
+                    .clicked()
+                {
+                    clicked = Some(ModelClick::Errors(r.model.clone()));
+                }
                 ui.end_row();
             }
         });
