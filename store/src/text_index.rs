@@ -34,7 +34,7 @@ const MAX_HITS: usize = 20_000;
 /// How often added calls are committed to the index (a commit writes a segment and
 /// syncs it; doing that per batch would slow live ingest several-fold). Calls added
 /// since the last commit are searched from memory meanwhile.
-const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One call to index.
 pub(crate) struct IndexedCall {
@@ -119,7 +119,10 @@ impl TextIndex {
                 .build(),
         );
         let writer = if writable {
-            Some(Mutex::new(index.writer(64 << 20).map_err(err)?))
+            // One indexing thread: the other core stays with DuckDB and the receivers.
+            Some(Mutex::new(
+                index.writer_with_num_threads(1, 48 << 20).map_err(err)?,
+            ))
         } else {
             None
         };
@@ -157,7 +160,8 @@ impl TextIndex {
         self.dir.as_deref()
     }
 
-    /// Checks the index against the table; rebuilds it from the table when they differ.
+    /// Checks the index against the table; rebuilds it from the table when calls are
+    /// missing from it.
     /// Runs on its own connection (a background thread at open).
     pub(crate) fn sync_with(&self, conn: &Connection) -> Result<(), StoreError> {
         let stored: u64 = conn.query_row(
@@ -165,7 +169,9 @@ impl TextIndex {
             [],
             |r| r.get(0),
         )?;
-        if self.reader.searcher().num_docs() == stored {
+        // More documents than calls is fine (calls indexed twice); fewer means calls
+        // are missing, and the index could hide them.
+        if self.reader.searcher().num_docs() >= stored {
             self.ready.store(true, Ordering::Release);
             return Ok(());
         }
@@ -209,7 +215,7 @@ impl TextIndex {
         )
     }
 
-    /// Adds (or replaces) calls after their commit. They are searchable at once; they
+    /// Adds calls after their commit. They are searchable at once; they
     /// reach the index files at the next periodic commit (or [`TextIndex::flush`]).
     pub(crate) fn add(&self, calls: &[IndexedCall]) -> Result<(), StoreError> {
         let Some(writer) = &self.writer else {
@@ -220,8 +226,11 @@ impl TextIndex {
         }
         {
             let w = writer.lock().expect("index writer");
+            // No delete-before-add: deletes by term cost a lookup per call at commit,
+            // which halved ingest. A call indexed twice (a retried batch, text that came
+            // later with GenAI events) only makes an extra candidate, which the SQL
+            // drops.
             for c in calls {
-                w.delete_term(Term::from_field_text(self.key, &key(c.trace_id, c.span_id)));
                 w.add_document(self.document(c))
                     .map_err(|e| StoreError::Index(e.to_string()))?;
             }
