@@ -19,11 +19,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tantivy::collector::DocSetCollector;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery};
 use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
-    Value,
+    FAST, Field, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+
+/// The fast fields holding each call's ids (read straight from columns for hits).
+const SPAN: &str = "span";
+const TRACE_HI: &str = "trace_hi";
+const TRACE_LO: &str = "trace_lo";
 
 /// The analyzer indexed text and searched words go through.
 const TOKENIZER: &str = "words";
@@ -49,12 +53,14 @@ pub struct TextIndex {
     index: Index,
     reader: IndexReader,
     writer: Option<Mutex<IndexWriter>>,
-    key: Field,
+    span: Field,
+    trace_hi: Field,
+    trace_lo: Field,
     start: Field,
     text: Field,
     ready: AtomicBool,
     dir: Option<PathBuf>,
-    /// Calls added but not committed yet: (trace, span, lowercased text).
+    /// Calls added but not committed yet: (trace id, span id, lowercased text).
     recent: Mutex<Vec<(u128, u64, String)>>,
     last_commit: Mutex<std::time::Instant>,
 }
@@ -64,7 +70,9 @@ impl TextIndex {
     /// Read-only databases get a read-only index, or none if there is none on disk.
     pub(crate) fn open(db: Option<&Path>, writable: bool) -> Result<Option<TextIndex>, StoreError> {
         let mut sb = Schema::builder();
-        let key = sb.add_text_field("key", STRING | STORED);
+        let span = sb.add_u64_field(SPAN, FAST);
+        let trace_hi = sb.add_u64_field(TRACE_HI, FAST);
+        let trace_lo = sb.add_u64_field(TRACE_LO, FAST);
         let start = sb.add_i64_field("start", INDEXED);
         // Every run of letters and digits, lowercased, however long (tantivy's default
         // drops long tokens, which a substring search must still find).
@@ -135,7 +143,9 @@ impl TextIndex {
             index,
             reader,
             writer,
-            key,
+            span,
+            trace_hi,
+            trace_lo,
             start,
             text,
             ready: AtomicBool::new(false),
@@ -209,7 +219,9 @@ impl TextIndex {
 
     fn document(&self, c: &IndexedCall) -> TantivyDocument {
         doc!(
-            self.key => key(c.trace_id, c.span_id),
+            self.span => c.span_id,
+            self.trace_hi => (c.trace_id >> 64) as u64,
+            self.trace_lo => c.trace_id as u64,
             self.start => c.start_ns,
             self.text => c.text.clone(),
         )
@@ -298,7 +310,7 @@ impl TextIndex {
             .map_err(|e| StoreError::Index(e.to_string()))
     }
 
-    /// The calls holding every term (words or phrases), as (trace, span) keys; `None`
+    /// The (trace, span) ids of the calls that may hold every term; `None`
     /// when the index cannot answer (not ready, a term it cannot tokenize the way the
     /// scan matches, too many hits).
     pub(crate) fn search(&self, terms: &[String]) -> Option<Vec<(u128, u64)>> {
@@ -334,34 +346,31 @@ impl TextIndex {
             return None;
         }
         let mut out = Vec::with_capacity(hits.len());
+        let mut columns = std::collections::HashMap::new();
         for addr in hits {
-            let d: TantivyDocument = searcher.doc(addr).ok()?;
-            let k = d.get_first(self.key)?.as_str()?;
-            out.push(parse_key(k)?);
+            let (span, hi, lo) = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+                    e.insert((
+                        fast.u64(SPAN).ok()?,
+                        fast.u64(TRACE_HI).ok()?,
+                        fast.u64(TRACE_LO).ok()?,
+                    ))
+                }
+            };
+            let trace = ((hi.first(addr.doc_id)? as u128) << 64) | lo.first(addr.doc_id)? as u128;
+            out.push((trace, span.first(addr.doc_id)?));
         }
         // Calls not committed yet: a lowercase substring test (the SQL confirms).
         let lowered: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
-        for (t, s, text) in self.recent.lock().expect("recent calls").iter() {
+        for (trace, span, text) in self.recent.lock().expect("recent calls").iter() {
             if lowered.iter().all(|w| text.contains(w.as_str())) {
-                out.push((*t, *s));
+                out.push((*trace, *span));
             }
         }
         Some(out)
     }
-}
-
-fn key(trace: u128, span: u64) -> String {
-    format!("{trace:032x}{span:016x}")
-}
-
-fn parse_key(k: &str) -> Option<(u128, u64)> {
-    if k.len() != 48 {
-        return None;
-    }
-    Some((
-        u128::from_str_radix(&k[..32], 16).ok()?,
-        u64::from_str_radix(&k[32..], 16).ok()?,
-    ))
 }
 
 /// Han, kana, Hangul, Thai…: scripts whose words are not separated by spaces.

@@ -217,12 +217,15 @@ impl Reader {
         } else {
             self.inline_cost()?
         };
+        // Words found through the index: only the calls holding them are checked (the
+        // substring tests stay, so the answer is exactly a scan's).
+        let hits = self.text.as_ref().and_then(|t| t.search(&filter.text));
         let mut w = filter.calls_where(&cost);
-        // Words found through the index: only the calls holding them are checked.
-        if let Some(hits) = self.text.as_ref().and_then(|t| t.search(&filter.text)) {
+        if let Some(hits) = hits {
             if hits.is_empty() {
                 w.sql.push_str(" AND FALSE");
             } else {
+                // Both ids: a span id alone could repeat in another trace.
                 let spans: Vec<String> = hits.iter().map(|(_, s)| s.to_string()).collect();
                 let traces: Vec<String> = hits
                     .iter()
