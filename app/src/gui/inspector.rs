@@ -4,13 +4,15 @@
 //! span panel does, with a link to its trace.
 
 use super::cache::QueryCache;
-use super::paged_rows::{Window, window_for};
+use super::paged_rows::{
+    ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
+};
 use super::span_panel::span_panel;
 use super::widgets::conversation::highlighted;
 use super::{format, palette};
 use crate::query_syntax::Query;
 use egui::accesskit::Role;
-use egui::{Key, RichText, ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
+use egui::{ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
 use store::{CallRow, CallSort, Filter, SortDir};
 
 /// The view's state.
@@ -30,8 +32,6 @@ pub enum InspectorAction {
     /// Open this trace.
     OpenTrace(String),
 }
-
-const ROW_H: f32 = 22.0;
 
 impl Inspector {
     /// Puts the keyboard focus in the search field (Ctrl+F).
@@ -121,40 +121,19 @@ impl Inspector {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            let typing = ui.ctx().memory(|m| m.focused().is_some());
-            if !typing
-                && ui.input(|i| i.key_pressed(Key::Enter))
+            if enter_pressed(ui)
                 && let Some((trace, _)) = &self.selected
             {
                 action = Some(InspectorAction::OpenTrace(trace.clone()));
             }
             // ↑↓ move the selection; the view follows it.
-            let mut scroll_to = None;
-            if !typing && total > 0 {
-                let (down, up) =
-                    ui.input(|i| (i.key_pressed(Key::ArrowDown), i.key_pressed(Key::ArrowUp)));
-                if down || up {
-                    let next = match (self.selected_row, down) {
-                        (None, _) => 0,
-                        (Some(r), true) => (r + 1).min(total - 1),
-                        (Some(r), false) => r.saturating_sub(1),
-                    };
-                    if let Some(row) = window.get(next) {
-                        self.selected_row = Some(next);
-                        self.selected = Some((row.trace_id.clone(), row.span_id.clone()));
-                        if next < self.visible.start || next + 1 >= self.visible.end {
-                            scroll_to = Some(next);
-                        }
-                    }
-                }
+            let step = arrow_step(ui, self.selected_row, total);
+            if let Some(row) = step.and_then(|next| window.get(next)) {
+                self.selected_row = step;
+                self.selected = Some((row.trace_id.clone(), row.span_id.clone()));
             }
             header(ui);
-            let mut area = ScrollArea::vertical().auto_shrink(false);
-            if let Some(r) = scroll_to {
-                let row_h = ROW_H + ui.spacing().item_spacing.y;
-                let half = self.visible.len() as f32 * row_h / 2.0;
-                area = area.vertical_scroll_offset((r as f32 * row_h - half).max(0.0));
-            }
+            let area = scroll_area(ui, step, &self.visible);
             area.show_rows(ui, ROW_H, total, |ui, range| {
                 self.visible = range.clone();
                 for i in range {
@@ -169,12 +148,7 @@ impl Inspector {
                                 self.selected_row = Some(i);
                             }
                         }
-                        None => {
-                            ui.add_sized(
-                                vec2(ui.available_width(), ROW_H),
-                                egui::Label::new(RichText::new("…").weak()),
-                            );
-                        }
+                        None => placeholder_row(ui),
                     }
                 }
             });
@@ -206,13 +180,7 @@ fn header(ui: &mut Ui) {
     let mut x = rect.left();
     for (w, title) in WIDTHS.iter().zip(TITLES) {
         let w = if *w == 0.0 { flexible } else { *w };
-        ui.painter().text(
-            egui::pos2(x + 2.0, rect.center().y),
-            egui::Align2::LEFT_CENTER,
-            title,
-            egui::FontId::proportional(13.0),
-            ui.visuals().strong_text_color(),
-        );
+        cell(ui, rect, x, w, title, ui.visuals().strong_text_color());
         x += w;
     }
 }
@@ -220,18 +188,7 @@ fn header(ui: &mut Ui) {
 /// One call: time, model, prompt and response excerpts (matches highlighted), tokens,
 /// cost, latency, status. True when clicked.
 fn call_row(ui: &mut Ui, c: &CallRow, selected: bool, highlights: &[String]) -> bool {
-    let (rect, response) =
-        ui.allocate_exact_size(vec2(ui.available_width(), ROW_H), Sense::click());
-    if selected {
-        ui.painter().rect_filled(
-            rect,
-            0.0,
-            ui.visuals().selection.bg_fill.gamma_multiply(0.5),
-        );
-    } else if response.hovered() {
-        ui.painter()
-            .rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
-    }
+    let (rect, response) = row(ui, ui.available_width(), selected);
     let one_line = |s: &Option<String>| s.as_deref().unwrap_or("").replace('\n', " ");
     let (prompt, reply) = (one_line(&c.prompt_excerpt), one_line(&c.response_excerpt));
     let texts: [String; 8] = [
@@ -252,13 +209,12 @@ fn call_row(ui: &mut Ui, c: &CallRow, selected: bool, highlights: &[String]) -> 
     let mut x = rect.left();
     for (i, (w, text)) in WIDTHS.iter().zip(&texts).enumerate() {
         let w = if *w == 0.0 { flexible } else { *w };
-        let cell = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(w - 6.0, ROW_H));
-        let painter = ui.painter().with_clip_rect(cell);
         if i == 2 || i == 3 {
+            let clip = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(w - 6.0, ROW_H));
             let mut job = highlighted(text, highlights, ui.visuals().text_color());
             job.wrap.max_width = f32::INFINITY;
             let galley = ui.fonts_mut(|f| f.layout_job(job));
-            painter.galley(
+            ui.painter().with_clip_rect(clip).galley(
                 egui::pos2(x + 2.0, rect.center().y - galley.size().y / 2.0),
                 galley,
                 ui.visuals().text_color(),
@@ -269,13 +225,7 @@ fn call_row(ui: &mut Ui, c: &CallRow, selected: bool, highlights: &[String]) -> 
                 (7, false) => palette::GOOD,
                 _ => ui.visuals().text_color(),
             };
-            painter.text(
-                egui::pos2(x + 2.0, rect.center().y),
-                egui::Align2::LEFT_CENTER,
-                text,
-                egui::FontId::proportional(13.0),
-                color,
-            );
+            cell(ui, rect, x, w - 6.0, text, color);
         }
         x += w;
     }

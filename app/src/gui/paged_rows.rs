@@ -3,7 +3,11 @@
 //! store, through the query cache, as the user scrolls. Rows not fetched yet show as
 //! placeholders.
 
+use egui::{Key, Rect, Response, RichText, ScrollArea, Sense, Ui, vec2};
 use std::ops::Range;
+
+/// Height of a table row.
+pub const ROW_H: f32 = 22.0;
 
 /// Rows fetched per window.
 pub const WINDOW: u64 = 200;
@@ -30,6 +34,79 @@ impl<T> Window<'_, T> {
         let i = (i as u64).checked_sub(self.offset)?;
         self.rows.get(i as usize)
     }
+}
+
+/// The row ↑ or ↓ moves the selection to in a table of `total` rows; `None` when no
+/// arrow was pressed, the keyboard is in a text field, or the table is empty.
+pub fn arrow_step(ui: &Ui, selected: Option<usize>, total: usize) -> Option<usize> {
+    if total == 0 || typing(ui) {
+        return None;
+    }
+    let (down, up) = ui.input(|i| (i.key_pressed(Key::ArrowDown), i.key_pressed(Key::ArrowUp)));
+    if !(down || up) {
+        return None;
+    }
+    Some(match (selected, down) {
+        (None, _) => 0,
+        (Some(s), true) => (s + 1).min(total - 1),
+        (Some(s), false) => s.saturating_sub(1),
+    })
+}
+
+/// Whether Enter was pressed outside any text field (opens the selected row).
+pub fn enter_pressed(ui: &Ui) -> bool {
+    !typing(ui) && ui.input(|i| i.key_pressed(Key::Enter))
+}
+
+fn typing(ui: &Ui) -> bool {
+    ui.ctx().memory(|m| m.focused().is_some())
+}
+
+/// The table's scroll area, scrolled to centre `target` when it is outside the rows
+/// shown last frame (`visible`).
+pub fn scroll_area(ui: &Ui, target: Option<usize>, visible: &Range<usize>) -> ScrollArea {
+    let area = ScrollArea::vertical().auto_shrink(false);
+    match target {
+        Some(t) if t < visible.start || t + 1 >= visible.end => {
+            let row_h = ROW_H + ui.spacing().item_spacing.y;
+            let half = visible.len() as f32 * row_h / 2.0;
+            area.vertical_scroll_offset((t as f32 * row_h - half).max(0.0))
+        }
+        _ => area,
+    }
+}
+
+/// A clickable row `width` wide, drawn as selected or hovered.
+pub fn row(ui: &mut Ui, width: f32, selected: bool) -> (Rect, Response) {
+    let (rect, response) = ui.allocate_exact_size(vec2(width, ROW_H), Sense::click());
+    if selected {
+        let fill = ui.visuals().selection.bg_fill.gamma_multiply(0.5);
+        ui.painter().rect_filled(rect, 0.0, fill);
+    } else if response.hovered() {
+        ui.painter()
+            .rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
+    }
+    (rect, response)
+}
+
+/// A row that is not fetched yet.
+pub fn placeholder_row(ui: &mut Ui) {
+    ui.add_sized(
+        vec2(ui.available_width(), ROW_H),
+        egui::Label::new(RichText::new("…").weak()),
+    );
+}
+
+/// One cell's text, clipped to the cell `x`..`x + width` of `row`.
+pub fn cell(ui: &Ui, row: Rect, x: f32, width: f32, text: &str, color: egui::Color32) {
+    let clip = Rect::from_min_size(egui::pos2(x, row.top()), vec2(width, ROW_H));
+    ui.painter().with_clip_rect(clip).text(
+        egui::pos2(x + 2.0, row.center().y),
+        egui::Align2::LEFT_CENTER,
+        text,
+        egui::FontId::proportional(13.0),
+        color,
+    );
 }
 
 #[cfg(test)]

@@ -4,13 +4,14 @@
 use super::cache::QueryCache;
 use super::span_class::SpanClass;
 use super::span_panel::span_panel;
-use super::widgets::flamegraph::{FlameBlock, flamegraph};
+use super::widgets::flamegraph::flamegraph;
 use super::widgets::gantt::{GanttRow, TimeView, gantt};
+use super::widgets::span_bar::SpanBar;
 use super::{format, palette};
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use store::{StatusCode, TraceTree};
+use store::{StatusCode, TraceSpan, TraceTree};
 
 /// The state of an open trace.
 pub struct TraceView {
@@ -105,18 +106,8 @@ impl TraceView {
                         ui.label("error");
                     });
                     if self.flame {
-                        let blocks: Vec<FlameBlock> = tree
-                            .spans
-                            .iter()
-                            .map(|s| FlameBlock {
-                                name: s.name.clone(),
-                                depth: s.depth,
-                                start_ns: s.start_ns - t0,
-                                duration_ns: s.duration_ns,
-                                color: SpanClass::of(s).color(),
-                                error: s.status == StatusCode::Error,
-                            })
-                            .collect();
+                        let blocks: Vec<SpanBar> =
+                            tree.spans.iter().map(|s| span_bar(s, t0)).collect();
                         if let Some(i) = flamegraph(ui, &blocks, total, self.selected) {
                             self.selected = Some(i);
                         }
@@ -206,12 +197,7 @@ impl TraceView {
             out.push((
                 i,
                 GanttRow {
-                    name: s.name.clone(),
-                    depth: s.depth,
-                    start_ns: s.start_ns - t0,
-                    duration_ns: s.duration_ns,
-                    color: SpanClass::of(s).color(),
-                    error: s.status == StatusCode::Error,
+                    bar: span_bar(s, t0),
                     has_children,
                     collapsed,
                     tooltip,
@@ -219,6 +205,18 @@ impl TraceView {
             ));
         }
         out
+    }
+}
+
+/// A span as the timeline and the flamegraph draw it, its start relative to `t0`.
+fn span_bar(s: &TraceSpan, t0: i64) -> SpanBar {
+    SpanBar {
+        name: s.name.clone(),
+        depth: s.depth,
+        start_ns: s.start_ns - t0,
+        duration_ns: s.duration_ns,
+        color: SpanClass::of(s).color(),
+        error: s.status == StatusCode::Error,
     }
 }
 

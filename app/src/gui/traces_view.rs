@@ -3,10 +3,12 @@
 //! time so that a million rows scroll smoothly. Click or Enter opens a trace; ↑↓ move.
 
 use super::cache::QueryCache;
-use super::paged_rows::{Window, window_for};
+use super::paged_rows::{
+    ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
+};
 use super::{format, palette};
 use egui::accesskit::Role;
-use egui::{Key, RichText, ScrollArea, Sense, Ui, WidgetInfo, vec2};
+use egui::{RichText, Ui, WidgetInfo, vec2};
 use store::{Filter, SortDir, TraceRow, TraceSort};
 
 /// The view's own state.
@@ -16,7 +18,6 @@ pub struct TracesView {
     dir: SortDir,
     selected: Option<usize>,
     visible: std::ops::Range<usize>,
-    scroll_to: Option<usize>,
 }
 
 const COLUMNS: [(&str, Option<TraceSort>, f32); 8] = [
@@ -29,7 +30,6 @@ const COLUMNS: [(&str, Option<TraceSort>, f32); 8] = [
     ("Cost", Some(TraceSort::Cost), 80.0),
     ("Status", Some(TraceSort::Status), 70.0),
 ];
-const ROW_H: f32 = 22.0;
 
 impl TracesView {
     /// Draws the table; returns the trace id to open.
@@ -87,36 +87,16 @@ impl TracesView {
             }
         });
         // Keyboard: arrows move the selection, Enter opens it.
-        let typing = ui.ctx().memory(|m| m.focused().is_some());
-        if !typing && total > 0 {
-            let (down, up, enter) = ui.input(|i| {
-                (
-                    i.key_pressed(Key::ArrowDown),
-                    i.key_pressed(Key::ArrowUp),
-                    i.key_pressed(Key::Enter),
-                )
-            });
-            if down || up {
-                let next = match (self.selected, down) {
-                    (None, _) => 0,
-                    (Some(s), true) => (s + 1).min(total - 1),
-                    (Some(s), false) => s.saturating_sub(1),
-                };
-                self.selected = Some(next);
-                self.scroll_to = Some(next);
-            }
-            if enter && let Some(row) = self.selected.and_then(|s| window.get(s)) {
-                open = Some(row.trace_id.clone());
-            }
+        let step = arrow_step(ui, self.selected, total);
+        if step.is_some() {
+            self.selected = step;
         }
-        let mut area = ScrollArea::vertical().auto_shrink(false);
-        if let Some(target) = self.scroll_to.take() {
-            let y = target as f32 * (ROW_H + ui.spacing().item_spacing.y);
-            let visible_rows = self.visible.len().max(1) as f32;
-            if target < self.visible.start || target + 1 >= self.visible.end {
-                area = area.vertical_scroll_offset((y - visible_rows * ROW_H / 2.0).max(0.0));
-            }
+        if enter_pressed(ui)
+            && let Some(row) = self.selected.and_then(|s| window.get(s))
+        {
+            open = Some(row.trace_id.clone());
         }
+        let area = scroll_area(ui, step, &self.visible);
         area.show_rows(ui, ROW_H, total, |ui, range| {
             self.visible = range.clone();
             for i in range {
@@ -127,12 +107,7 @@ impl TracesView {
                             open = Some(row.trace_id.clone());
                         }
                     }
-                    None => {
-                        ui.add_sized(
-                            vec2(ui.available_width(), ROW_H),
-                            egui::Label::new(RichText::new("…").weak()),
-                        );
-                    }
+                    None => placeholder_row(ui),
                 }
             }
         });
@@ -144,18 +119,7 @@ impl TracesView {
 fn trace_row(ui: &mut Ui, t: &TraceRow, selected: bool) -> bool {
     let width: f32 = COLUMNS.iter().map(|c| c.2).sum::<f32>()
         + ui.spacing().item_spacing.x * COLUMNS.len() as f32;
-    let (rect, response) =
-        ui.allocate_exact_size(vec2(width.max(ui.available_width()), ROW_H), Sense::click());
-    if selected {
-        ui.painter().rect_filled(
-            rect,
-            0.0,
-            ui.visuals().selection.bg_fill.gamma_multiply(0.5),
-        );
-    } else if response.hovered() {
-        ui.painter()
-            .rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
-    }
+    let (rect, response) = row(ui, width.max(ui.available_width()), selected);
     let cells = [
         format::local_time(t.start_ns),
         t.root_name.clone(),
@@ -177,14 +141,7 @@ fn trace_row(ui: &mut Ui, t: &TraceRow, selected: bool) -> bool {
             (7, false) => palette::GOOD,
             _ => ui.visuals().text_color(),
         };
-        let cell = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(*w, ROW_H));
-        ui.painter().with_clip_rect(cell).text(
-            egui::pos2(x + 2.0, rect.center().y),
-            egui::Align2::LEFT_CENTER,
-            text,
-            egui::FontId::proportional(13.0),
-            color,
-        );
+        cell(ui, rect, x, *w, text, color);
         x += w + ui.spacing().item_spacing.x;
     }
     let label = format!("trace {} {}", t.root_name, t.trace_id);

@@ -47,6 +47,9 @@ pub struct Reader {
     /// The distinct models stored, and the data version they were read at.
     models: Option<(u64, Vec<String>)>,
     text: Option<Arc<crate::text_index::TextIndex>>,
+    /// The last index search: data version, words, hits. A query often builds its
+    /// conditions more than once (a summary does twice); the index is asked once.
+    searched: Option<(u64, Vec<String>, Option<Vec<(u128, u64)>>)>,
 }
 
 /// The per-call cost in USD: the client's reported cost, else tokens × the price table
@@ -117,6 +120,7 @@ impl Reader {
             version,
             models: None,
             text,
+            searched: None,
         }
     }
 
@@ -219,7 +223,7 @@ impl Reader {
         };
         // Words found through the index: only the calls holding them are checked (the
         // substring tests stay, so the answer is exactly a scan's).
-        let hits = self.text.as_ref().and_then(|t| t.search(&filter.text));
+        let hits = self.search(&filter.text);
         let mut w = filter.calls_where(&cost);
         if let Some(hits) = hits {
             if hits.is_empty() {
@@ -239,6 +243,26 @@ impl Reader {
             }
         }
         Ok(w)
+    }
+
+    /// The text index's hits for `words` (`None`: it cannot answer), remembered for the
+    /// data version.
+    fn search(&mut self, words: &[String]) -> Option<Vec<(u128, u64)>> {
+        let index = self.text.as_ref()?;
+        // Not ready yet: ask again next time rather than remember "cannot answer".
+        if words.is_empty() || !index.ready() {
+            return None;
+        }
+        let version = self.data_version();
+        if let Some((v, w, hits)) = &self.searched
+            && *v == version
+            && w.as_slice() == words
+        {
+            return hits.clone();
+        }
+        let hits = index.search(words);
+        self.searched = Some((version, words.to_vec(), hits.clone()));
+        hits
     }
 
     /// A call's cost as one SQL expression over `c`: the reported cost, else its tokens

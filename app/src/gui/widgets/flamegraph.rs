@@ -2,33 +2,17 @@
 //! at its depth, placed by start and as wide as its duration, so where the time went is
 //! visible at a glance. Each block is an accessible widget named after its span.
 
+use super::span_bar::SpanBar;
 use crate::gui::format;
-use crate::gui::palette;
 use egui::accesskit::Role;
 use egui::{Align2, Color32, FontId, Rect, Sense, Ui, WidgetInfo, pos2, vec2};
-
-/// One block.
-pub struct FlameBlock {
-    /// Span name.
-    pub name: String,
-    /// Depth (row).
-    pub depth: usize,
-    /// Start relative to the trace, ns.
-    pub start_ns: i64,
-    /// Duration, ns.
-    pub duration_ns: i64,
-    /// Fill colour.
-    pub color: Color32,
-    /// Failed.
-    pub error: bool,
-}
 
 const ROW_H: f32 = 24.0;
 
 /// Draws the blocks; returns the index of a clicked one.
 pub fn flamegraph(
     ui: &mut Ui,
-    blocks: &[FlameBlock],
+    blocks: &[SpanBar],
     total_ns: i64,
     selected: Option<usize>,
 ) -> Option<usize> {
@@ -45,7 +29,7 @@ pub fn flamegraph(
             vec2(w, ROW_H - 2.0),
         );
         let response = ui.interact(rect, ui.scope_id().with(("flame", i)), Sense::click());
-        let fill = if b.error { palette::BAD } else { b.color };
+        let fill = b.fill();
         let painter = ui.painter_at(rect);
         painter.rect_filled(
             rect,

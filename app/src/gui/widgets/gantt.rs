@@ -4,25 +4,16 @@
 //! kind, red for errors. Each row is an accessible widget whose label is the span name
 //! and whose value gives its start, duration and share of the trace.
 
+use super::span_bar::SpanBar;
 use crate::gui::format;
 use crate::gui::palette;
 use egui::accesskit::Role;
-use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, Ui, Vec2, WidgetInfo, pos2, vec2};
+use egui::{Align2, FontId, Rect, Sense, Stroke, Ui, Vec2, WidgetInfo, pos2, vec2};
 
 /// One row.
 pub struct GanttRow {
-    /// Span name.
-    pub name: String,
-    /// Depth in the tree.
-    pub depth: usize,
-    /// Start relative to the trace start, ns.
-    pub start_ns: i64,
-    /// Duration, ns.
-    pub duration_ns: i64,
-    /// Bar colour.
-    pub color: Color32,
-    /// Failed.
-    pub error: bool,
+    /// The span.
+    pub bar: SpanBar,
     /// Whether it has children (shows the fold toggle).
     pub has_children: bool,
     /// Whether its children are hidden.
@@ -145,7 +136,7 @@ pub fn gantt(
             painter.rect_filled(rect, 0.0, ui.visuals().faint_bg_color);
         }
         // Name column, indented, with a fold toggle.
-        let indent = 14.0 * row.depth as f32;
+        let indent = 14.0 * row.bar.depth as f32;
         let toggle_rect = Rect::from_min_size(
             pos2(rect.left() + indent + 2.0, rect.top() + 4.0),
             Vec2::splat(14.0),
@@ -158,7 +149,7 @@ pub fn gantt(
             );
             let label = if row.collapsed { "Expand" } else { "Collapse" };
             toggle.widget_info(|| {
-                WidgetInfo::labeled(Role::Button, true, format!("{label} {}", row.name))
+                WidgetInfo::labeled(Role::Button, true, format!("{label} {}", row.bar.name))
             });
             painter.text(
                 toggle_rect.center(),
@@ -174,24 +165,25 @@ pub fn gantt(
         painter.text(
             pos2(toggle_rect.right() + 4.0, rect.center().y),
             Align2::LEFT_CENTER,
-            &row.name,
+            &row.bar.name,
             FontId::proportional(13.0),
-            if row.error {
+            if row.bar.error {
                 palette::BAD
             } else {
                 ui.visuals().text_color()
             },
         );
         // The bar.
-        let x0 = x_of(row.start_ns as f64, view).max(bars_left);
-        let x1 = x_of((row.start_ns + row.duration_ns) as f64, view).min(bars_left + bars_w);
+        let x0 = x_of(row.bar.start_ns as f64, view).max(bars_left);
+        let x1 =
+            x_of((row.bar.start_ns + row.bar.duration_ns) as f64, view).min(bars_left + bars_w);
         if x1 >= bars_left && x0 <= bars_left + bars_w {
             let bar = Rect::from_min_max(
                 pos2(x0, rect.top() + 4.0),
                 pos2(x1.max(x0 + 2.0), rect.bottom() - 4.0),
             );
-            painter.rect_filled(bar, 2.0, if row.error { palette::BAD } else { row.color });
-            let text = format::millis(row.duration_ns as f64 / 1e6);
+            painter.rect_filled(bar, 2.0, row.bar.fill());
+            let text = format::millis(row.bar.duration_ns as f64 / 1e6);
             painter.text(
                 pos2(bar.right() + 4.0, rect.center().y),
                 Align2::LEFT_CENTER,
@@ -200,17 +192,17 @@ pub fn gantt(
                 ui.visuals().weak_text_color(),
             );
         }
-        let share = row.duration_ns as f64 / total;
+        let share = row.bar.duration_ns as f64 / total;
         let value = format!(
             "start {}, duration {}, {} of the trace",
-            format::millis(row.start_ns as f64 / 1e6),
-            format::millis(row.duration_ns as f64 / 1e6),
+            format::millis(row.bar.start_ns as f64 / 1e6),
+            format::millis(row.bar.duration_ns as f64 / 1e6),
             format::percent(share)
         );
         response.widget_info(|| {
-            let mut info = WidgetInfo::labeled(Role::Row, true, &row.name);
+            let mut info = WidgetInfo::labeled(Role::Row, true, &row.bar.name);
             info.current_text_value = Some(value.clone());
-            info.value = Some(row.duration_ns as f64 / 1e6);
+            info.value = Some(row.bar.duration_ns as f64 / 1e6);
             info
         });
         if response.clicked() {

@@ -6,5 +6,6 @@ pub mod gantt;
 pub mod health;
 pub mod kpi_card;
 pub mod series_chart;
+pub mod span_bar;
 pub mod sparkline;
 pub mod tables;
