@@ -733,6 +733,9 @@ fn a_chart_click_drills_down_to_the_traces_of_that_period() {
     wait_for(&mut h, &want.clone(), |h| {
         h.query_by_value_contains_text(&want).is_some()
     });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("traces_of_a_period");
 }
 
 #[test]

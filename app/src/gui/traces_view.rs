@@ -64,11 +64,22 @@ impl TracesView {
                     (true, SortDir::Desc) => " v",
                     _ => "",
                 };
-                let button = ui.add_sized(
-                    vec2(width, 20.0),
-                    egui::Button::new(RichText::new(format!("{title}{arrow}")).strong())
-                        .frame(false),
-                );
+                // Left-aligned like the cells below it.
+                let button = ui
+                    .allocate_ui_with_layout(
+                        vec2(width, 20.0),
+                        egui::Layout::left_to_right(egui::Align::Center),
+                        |ui| {
+                            ui.set_min_width(width);
+                            ui.add(
+                                egui::Button::new(
+                                    RichText::new(format!("{title}{arrow}")).strong(),
+                                )
+                                .frame(false),
+                            )
+                        },
+                    )
+                    .inner;
                 if button
                     .on_hover_text(format!("Sort by {}", title.to_lowercase()))
                     .clicked()

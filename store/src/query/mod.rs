@@ -49,8 +49,11 @@ pub struct Reader {
     text: Option<Arc<crate::text_index::TextIndex>>,
     /// The last index search: data version, words, hits. A query often builds its
     /// conditions more than once (a summary does twice); the index is asked once.
-    searched: Option<(u64, Vec<String>, Option<Vec<(u128, u64)>>)>,
+    searched: Option<(u64, Vec<String>, Option<Hits>)>,
 }
+
+/// (trace, span) ids of calls the text index found.
+type Hits = Vec<(u128, u64)>;
 
 /// The per-call cost in USD: the client's reported cost, else tokens × the price table
 /// (cache reads and writes are inside input tokens and priced at their own rate); NULL
@@ -247,7 +250,7 @@ impl Reader {
 
     /// The text index's hits for `words` (`None`: it cannot answer), remembered for the
     /// data version.
-    fn search(&mut self, words: &[String]) -> Option<Vec<(u128, u64)>> {
+    fn search(&mut self, words: &[String]) -> Option<Hits> {
         let index = self.text.as_ref()?;
         // Not ready yet: ask again next time rather than remember "cannot answer".
         if words.is_empty() || !index.ready() {
