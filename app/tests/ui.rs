@@ -649,6 +649,9 @@ fn a_trace_opens_from_the_table_as_a_timeline_and_a_flamegraph() {
             "no flame block for {name}"
         );
     }
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("trace_flamegraph");
     // Esc goes back to the table.
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
