@@ -638,3 +638,69 @@ fn the_text_index_answers_like_a_scan_and_follows_the_data() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn exports_write_every_selected_row_in_each_format() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let dir = std::env::temp_dir().join(format!("store-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = duckdb::Connection::open_in_memory().unwrap();
+    let count = |sql: String| -> i64 { check.query_row(&sql, [], |row| row.get(0)).unwrap() };
+    for (table, rows) in [
+        (ExportTable::Spans, 7),
+        (ExportTable::Calls, 5),
+        (ExportTable::Traces, 3),
+    ] {
+        for (format, ext) in [
+            (ExportFormat::Csv, "csv"),
+            (ExportFormat::Json, "json"),
+            (ExportFormat::Parquet, "parquet"),
+        ] {
+            let path = dir.join(format!("{table:?}.{ext}"));
+            let n = r.export(table, &Filter::default(), format, &path).unwrap();
+            assert_eq!(n, rows, "{table:?} {format:?}");
+            let read_back = match format {
+                ExportFormat::Csv => count(format!(
+                    "SELECT count(*) FROM read_csv('{}', header = true)",
+                    path.display()
+                )),
+                ExportFormat::Parquet => count(format!(
+                    "SELECT count(*) FROM read_parquet('{}')",
+                    path.display()
+                )),
+                ExportFormat::Json => {
+                    let v: serde_json::Value =
+                        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                    v.as_array().unwrap().len() as i64
+                }
+            };
+            assert_eq!(read_back, rows as i64, "{table:?} {format:?}");
+        }
+    }
+    // Calls carry their priced cost and hex ids; a filter narrows every table.
+    let calls: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("Calls.json")).unwrap()).unwrap();
+    let first = &calls[0];
+    assert_eq!(first["trace_id"], "01010101010101010101010101010101");
+    assert_eq!(first["span_id"], "0202020202020202");
+    let summary = r.summary(&Filter::default()).unwrap();
+    let exported: f64 = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["cost_usd"].as_f64())
+        .sum();
+    assert!((exported - summary.cost_usd).abs() < 1e-9);
+    assert!(first["start_time"].as_str().unwrap().ends_with('Z'));
+    let claude = Filter {
+        models: vec!["claude-*".into()],
+        ..Filter::default()
+    };
+    let path = dir.join("claude.csv");
+    assert_eq!(r.export(ExportTable::Traces, &claude, ExportFormat::Csv, &path).unwrap(), 1);
+    assert_eq!(r.export(ExportTable::Spans, &claude, ExportFormat::Csv, &path).unwrap(), 1);
+    assert_eq!(r.trace_ids(&claude).unwrap(), vec![u128::from_be_bytes([3; 16])]);
+    assert_eq!(r.trace_ids(&Filter::default()).unwrap().len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,11 +3,13 @@
 //! and percentiles happen inside DuckDB.
 
 mod calls;
+mod export;
 mod kpi;
 mod series;
 mod traces;
 
 pub use calls::{CallRow, CallSort, TopError};
+pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
 pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};

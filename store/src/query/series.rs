@@ -22,6 +22,8 @@ pub struct SeriesPoint {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Input tokens read from a prompt cache (part of the input tokens).
+    pub cache_read_tokens: u64,
     /// Cost in USD.
     pub cost_usd: f64,
 }
@@ -93,7 +95,7 @@ impl Reader {
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*), count(*) FILTER (WHERE c.is_error),
                     coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
-                    {COST_SUMS}
+                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, {COST_SUMS}
              FROM llm_calls c
              WHERE {}
              GROUP BY ALL ORDER BY 1, 2",
@@ -104,7 +106,7 @@ impl Reader {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
             let model: String = r.get(1)?;
-            let cost_usd = CostSums::read(r, 6)?.cost(prices.lookup(&model));
+            let cost_usd = CostSums::read(r, 7)?.cost(prices.lookup(&model));
             Ok(SeriesPoint {
                 bucket_start_ns: r.get(0)?,
                 model,
@@ -112,6 +114,7 @@ impl Reader {
                 errors: r.get(3)?,
                 input_tokens: r.get(4)?,
                 output_tokens: r.get(5)?,
+                cache_read_tokens: r.get(6)?,
                 cost_usd,
             })
         })?;

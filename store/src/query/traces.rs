@@ -145,29 +145,9 @@ impl Reader {
         limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
         Self::check(filter)?;
-        let cte = self.prices_cte()?;
-        let (spans_sql, mut p) = self.spans_sql(
-            filter,
-            "SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
-                    count(*) AS spans,
-                    coalesce(arg_min(s.name, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.name, s.start_ns)) AS root_name,
-                    coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.service, s.start_ns)) AS service,
-                    bool_or(s.status_code = 2) AS span_error
-             FROM spans s",
-        )?;
+        let (select, mut p) = self.traces_sql(filter)?;
         let sql = format!(
-            "WITH {cte}, t AS ({spans_sql} GROUP BY s.trace_id),
-             l AS (SELECT c.trace_id, count(*) AS llm_calls,
-                          coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
-                          coalesce(sum({COST}), 0) AS cost, bool_or(c.is_error) AS call_error
-                   FROM llm_calls c LEFT JOIN p ON p.model = c.model
-                   WHERE c.trace_id IN (SELECT trace_id FROM t) GROUP BY c.trace_id)
-             SELECT t.trace_id, t.root_name, t.service, t.start_ns, t.duration_ns, t.spans,
-                    coalesce(l.llm_calls, 0) AS llm_calls, coalesce(l.tokens, 0)::UBIGINT AS tokens,
-                    coalesce(l.cost, 0) AS cost, t.span_error OR coalesce(l.call_error, false) AS has_error,
-                    count(*) OVER () AS total
-             FROM t LEFT JOIN l USING (trace_id)
-             ORDER BY {} {}, t.trace_id LIMIT ? OFFSET ?",
+            "SELECT *, count(*) OVER () AS total FROM ({select}) ORDER BY {} {}, trace_id LIMIT ? OFFSET ?",
             sort.column(),
             dir.sql()
         );
@@ -201,6 +181,37 @@ impl Reader {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
+    }
+
+    /// The query listing every trace of a selection with its figures (columns as in
+    /// [`TraceRow`], ids as numbers), without order or limit, and its parameters.
+    pub(super) fn traces_sql(
+        &mut self,
+        filter: &Filter,
+    ) -> Result<(String, Vec<Value>), StoreError> {
+        let cte = self.prices_cte()?;
+        let (spans_sql, p) = self.spans_sql(
+            filter,
+            "SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
+                    count(*) AS spans,
+                    coalesce(arg_min(s.name, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.name, s.start_ns)) AS root_name,
+                    coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.service, s.start_ns)) AS service,
+                    bool_or(s.status_code = 2) AS span_error
+             FROM spans s",
+        )?;
+        let sql = format!(
+            "WITH {cte}, t AS ({spans_sql} GROUP BY s.trace_id),
+             l AS (SELECT c.trace_id, count(*) AS llm_calls,
+                          coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
+                          coalesce(sum({COST}), 0) AS cost, bool_or(c.is_error) AS call_error
+                   FROM llm_calls c LEFT JOIN p ON p.model = c.model
+                   WHERE c.trace_id IN (SELECT trace_id FROM t) GROUP BY c.trace_id)
+             SELECT t.trace_id, t.root_name, t.service, t.start_ns, t.duration_ns, t.spans,
+                    coalesce(l.llm_calls, 0) AS llm_calls, coalesce(l.tokens, 0)::UBIGINT AS tokens,
+                    coalesce(l.cost, 0) AS cost, t.span_error OR coalesce(l.call_error, false) AS has_error
+             FROM t LEFT JOIN l USING (trace_id)"
+        );
+        Ok((sql, p))
     }
 
     /// One trace's spans as a tree; empty when the trace is not stored.
