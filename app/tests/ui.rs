@@ -15,6 +15,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use store::{Filter, OpenMode, PriceTable, Store};
 
+#[path = "ui/analytics.rs"]
+mod analytics;
+
 /// A fresh folder for one test.
 struct Scratch(PathBuf);
 
@@ -94,6 +97,7 @@ fn start(path: &Path) -> StartOptions {
         demo: false,
         listen: None,
         prices: PriceTable::bundled(),
+        price_file: None,
         bench_frames: None,
         screenshot: None,
         launched: Instant::now(),

@@ -29,6 +29,11 @@ pub enum Cmp {
 }
 
 impl Cmp {
+    /// The comparison as written (`>`, `<=`), for captions and messages.
+    pub fn symbol(self) -> &'static str {
+        self.sql()
+    }
+
     fn sql(self) -> &'static str {
         match self {
             Cmp::Gt => ">",

@@ -24,8 +24,8 @@ pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
 pub use open::{OpenMode, Store};
 pub use prices::{Price, PriceTable};
 pub use query::{
-    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow, Reader, SeriesPoint, SortDir,
-    Summary, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
+    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
+    Reader, SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
 };
 pub use retention::Pruned;
 pub use row::{GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};

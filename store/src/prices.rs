@@ -87,6 +87,37 @@ impl PriceTable {
         self
     }
 
+    /// Sets `model`'s price in the price file at `path` (created when missing), keeping
+    /// its other entries. A file that does not parse is left alone and named in the error.
+    pub fn save_entry(path: &Path, model: &str, price: Price) -> Result<(), StoreError> {
+        let mut file = if path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            Self::parse(&text).map_err(|message| StoreError::Prices {
+                path: path.to_owned(),
+                message,
+            })?;
+            toml::from_str::<PriceFile>(&text).expect("parsed just above")
+        } else {
+            PriceFile::default()
+        };
+        file.models.insert(model.to_string(), price);
+        let text = toml::to_string(&file).map_err(|e| StoreError::Prices {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let io = |source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(path, text).map_err(io)
+    }
+
     /// Sets one model's price.
     pub fn set(&mut self, model: &str, price: Price) {
         self.models.insert(model.to_lowercase(), price);
@@ -135,6 +166,35 @@ mod tests {
         let user = PriceTable::parse("[models.\"gpt-4o\"]\ninput = 1.0\noutput = 2.0\n").unwrap();
         let t = PriceTable::bundled().overridden_by(user);
         assert_eq!(t.lookup("gpt-4o-2024-08-06").unwrap().input, 1.0);
+    }
+
+    #[test]
+    fn a_saved_entry_joins_the_file_and_reads_back() {
+        let dir = std::env::temp_dir().join(format!("prices-save-{}", std::process::id()));
+        let path = dir.join("sub").join("prices.toml");
+        let p = Price {
+            input: 1.5,
+            output: 2.0,
+            cache_read: Some(0.5),
+            cache_write: None,
+        };
+        PriceTable::save_entry(&path, "my-model", p).unwrap();
+        PriceTable::save_entry(
+            &path,
+            "other",
+            Price {
+                cache_read: None,
+                ..p
+            },
+        )
+        .unwrap();
+        let t = PriceTable::load(&path).unwrap();
+        assert_eq!(t.lookup("my-model"), Some(p));
+        assert_eq!(t.lookup("other").unwrap().input, 1.5);
+        std::fs::write(&path, "not toml [").unwrap();
+        assert!(PriceTable::save_entry(&path, "x", p).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not toml [");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

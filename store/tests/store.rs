@@ -698,9 +698,20 @@ fn exports_write_every_selected_row_in_each_format() {
         ..Filter::default()
     };
     let path = dir.join("claude.csv");
-    assert_eq!(r.export(ExportTable::Traces, &claude, ExportFormat::Csv, &path).unwrap(), 1);
-    assert_eq!(r.export(ExportTable::Spans, &claude, ExportFormat::Csv, &path).unwrap(), 1);
-    assert_eq!(r.trace_ids(&claude).unwrap(), vec![u128::from_be_bytes([3; 16])]);
+    assert_eq!(
+        r.export(ExportTable::Traces, &claude, ExportFormat::Csv, &path)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        r.export(ExportTable::Spans, &claude, ExportFormat::Csv, &path)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        r.trace_ids(&claude).unwrap(),
+        vec![u128::from_be_bytes([3; 16])]
+    );
     assert_eq!(r.trace_ids(&Filter::default()).unwrap().len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,6 +3,7 @@
 
 mod bad_inputs;
 mod collector;
+mod export;
 mod fixtures;
 mod live_clients;
 mod live_logs;

@@ -4,6 +4,7 @@
 mod bench;
 mod calls;
 pub mod demo;
+mod export;
 mod import;
 mod loadgen;
 mod retention;
@@ -47,6 +48,8 @@ enum Command {
     Calls(calls::CallsArgs),
     /// Print one trace's span tree.
     Trace(calls::TraceArgs),
+    /// Write spans, LLM calls or traces to CSV, JSON, Parquet or OTLP JSON.
+    Export(export::ExportArgs),
     /// Fill a database with realistic synthetic LLM traffic.
     Demo(demo::DemoArgs),
     /// Delete the oldest data by age or by database size.
@@ -130,6 +133,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => stats::run(a),
         Command::Calls(a) => calls::run(a),
         Command::Trace(a) => calls::trace(a),
+        Command::Export(a) => export::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Prune(a) => retention::prune(a),
         Command::Clear(a) => retention::clear(a),

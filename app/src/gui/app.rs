@@ -4,15 +4,21 @@
 
 use super::bench::{FrameBench, ScreenshotPlan};
 use super::cache::QueryCache;
+use super::costs_view::CostsView;
+use super::errors_view::errors_view;
+use super::export::{ExportItem, FileKind, Outcomes, SaveDialog, caption};
 use super::filter_bar::filter_bar;
 use super::filter_state::{FilterState, RangePreset, Resolved, StatusChoice};
 use super::import_job::ImportJob;
 use super::inspector::{Inspector, InspectorAction};
+use super::latency_view::latency_view;
 use super::live_meter::RateMeter;
+use super::models_view::models_view;
 use super::overview::overview;
 use super::session::{OpenRequest, Session, file_name};
 use super::trace_view::TraceView;
 use super::traces_view::TracesView;
+use super::view_common::{Drill, ViewAction};
 use super::widgets::tables::ModelClick;
 use super::{format, palette};
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Sense, Ui, Vec2};
@@ -23,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use store::PriceTable;
+use store::{Price, PriceTable};
 
 /// How the window starts.
 pub struct StartOptions {
@@ -35,6 +41,9 @@ pub struct StartOptions {
     pub listen: Option<ReceiverConfig>,
     /// Prices in force.
     pub prices: PriceTable,
+    /// Where prices set in the price editor are saved (`--prices`, else the user's
+    /// config file); `None` keeps them for this run only.
+    pub price_file: Option<PathBuf>,
     /// `--bench-frames`.
     pub bench_frames: Option<u32>,
     /// `--screenshot` and its delay.
@@ -72,6 +81,14 @@ pub enum View {
     /// Health at a glance.
     #[default]
     Overview,
+    /// Latency heatmap and percentiles.
+    Latency,
+    /// Models compared.
+    Models,
+    /// Spend, and the price editor.
+    Costs,
+    /// Error rate and top errors.
+    Errors,
     /// Every trace, sortable.
     Traces,
     /// LLM calls with search.
@@ -79,11 +96,23 @@ pub enum View {
 }
 
 impl View {
-    const ALL: [View; 3] = [View::Overview, View::Traces, View::Inspector];
+    const ALL: [View; 7] = [
+        View::Overview,
+        View::Latency,
+        View::Models,
+        View::Costs,
+        View::Errors,
+        View::Traces,
+        View::Inspector,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             View::Overview => "Overview",
+            View::Latency => "Latency",
+            View::Models => "Models",
+            View::Costs => "Costs",
+            View::Errors => "Errors",
             View::Traces => "Traces",
             View::Inspector => "Inspector",
         }
@@ -183,6 +212,11 @@ pub struct ObservatoryApp {
     trace: Option<TraceView>,
     /// Where Back goes: earlier views.
     history: Vec<View>,
+    costs: CostsView,
+    /// The save dialog of an export in progress.
+    save: Option<SaveDialog>,
+    /// Finished exports, to report.
+    exported: Outcomes,
 }
 
 impl ObservatoryApp {
@@ -216,6 +250,9 @@ impl ObservatoryApp {
             inspector: Inspector::default(),
             trace: None,
             history: Vec::new(),
+            costs: CostsView::default(),
+            save: None,
+            exported: Outcomes::default(),
             start,
         };
         match app.start.opening.take() {
@@ -691,6 +728,8 @@ impl ObservatoryApp {
         let mut open = None;
         let mut back = false;
         let mut go = None;
+        let mut view_action: Option<ViewAction> = None;
+        let mut set_price = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(cache), Some(resolved)) = (&self.cache, resolved) else {
                 if self.opening.is_some() {
@@ -748,7 +787,16 @@ impl ObservatoryApp {
                         self.prefs.filter.range = RangePreset::All;
                     }
                     open = action.open_trace;
+                    view_action = Some(action.view);
                 }
+                View::Latency => view_action = Some(latency_view(ui, cache, resolved, &models)),
+                View::Models => view_action = Some(models_view(ui, cache, resolved, &models)),
+                View::Costs => {
+                    let a = self.costs.ui(ui, cache, resolved, &models, &self.start.prices);
+                    set_price = a.set_price;
+                    view_action = Some(a.view);
+                }
+                View::Errors => view_action = Some(errors_view(ui, cache, resolved)),
                 View::Traces => {
                     open = self.traces.ui(ui, cache, &resolved.filter);
                     has_data = true;
@@ -766,6 +814,22 @@ impl ObservatoryApp {
         if back {
             self.back();
         }
+        if let Some(a) = view_action {
+            has_data |= a.showed_data;
+            if let Some((item, kind)) = a.export {
+                self.start_export(item, kind, resolved);
+            }
+            if let Some(m) = a.model {
+                self.prefs.filter.models = vec![m];
+            }
+            if let Some(d) = a.drill {
+                self.drill(d);
+                go = Some(View::Traces);
+            }
+        }
+        if let Some((model, price)) = set_price {
+            self.set_price(model, price);
+        }
         if let Some(v) = go {
             self.go(v);
         }
@@ -773,6 +837,74 @@ impl ObservatoryApp {
             self.open_trace(t);
         }
         has_data
+    }
+
+    /// Narrows the filter to a drill-down's conditions (the Traces view then shows them).
+    fn drill(&mut self, d: Drill) {
+        let f = &mut self.prefs.filter;
+        if let Some((from, to)) = d.period {
+            f.range = RangePreset::Custom;
+            f.custom_from = format::local_time(from);
+            f.custom_to = format::local_time(to);
+        }
+        if let Some(band) = d.latency_ms {
+            f.latency_ms = Some(band);
+        }
+        if let Some(m) = d.model {
+            f.models = vec![m];
+        }
+        if let Some(error_type) = d.errors {
+            f.status = StatusChoice::Error;
+            f.error_type = error_type;
+        }
+    }
+
+    /// Opens the save dialog for an export; the caption names the range and filters.
+    fn start_export(&mut self, item: ExportItem, kind: FileKind, resolved: Option<&Resolved>) {
+        let caption = resolved.map(|r| caption(&r.filter)).unwrap_or_default();
+        self.save = Some(SaveDialog::new(item, kind, caption));
+    }
+
+    fn save_window(&mut self, ctx: &egui::Context) {
+        if let Some(d) = &mut self.save
+            && !d.show(ctx, &self.exported)
+        {
+            self.save = None;
+        }
+        for outcome in self.exported.lock().expect("outcome lock").drain(..) {
+            match outcome {
+                Ok(m) => self.notices.push(m),
+                Err(e) => self.error = Some(format!("Export failed: {e}")),
+            }
+        }
+    }
+
+    /// Sets a model's price for all history: in force at once, and saved to the price
+    /// file (a file that cannot be written is reported; the price still applies now).
+    fn set_price(&mut self, model: String, price: Price) {
+        self.start.prices.set(&model, price);
+        if let Some(s) = &self.session {
+            s.store.set_prices(self.start.prices.clone());
+        }
+        if let Some(c) = &self.cache {
+            c.invalidate();
+        }
+        match &self.start.price_file {
+            Some(path) => match PriceTable::save_entry(path, &model, price) {
+                Ok(()) => self.notices.push(format!(
+                    "Price of {model} saved to {} and applied to all stored calls",
+                    path.display()
+                )),
+                Err(e) => {
+                    self.error = Some(format!(
+                        "The price of {model} applies for now but was not saved: {e}"
+                    ))
+                }
+            },
+            None => self.notices.push(format!(
+                "Price of {model} applied to all stored calls (not saved: no price file)"
+            )),
+        }
     }
 
     fn drop_overlay(ctx: &egui::Context) {
@@ -837,6 +969,7 @@ impl eframe::App for ObservatoryApp {
         let has_data = self.central(ui, resolved.as_ref().ok());
         self.dialog_window(&ctx);
         self.import_windows(&ctx);
+        self.save_window(&ctx);
         Self::drop_overlay(&ctx);
         // Relative ranges move with the clock; look again at least every second.
         ctx.request_repaint_after(Duration::from_secs(1));

@@ -144,6 +144,15 @@ impl QueryCache {
         }
     }
 
+    /// Forgets which query each slot's result answers, so that every slot computes
+    /// afresh when next asked (after a change the data version does not show at once,
+    /// such as new prices). Results stay on screen until the new ones arrive.
+    pub fn invalidate(&self) {
+        for s in self.shared.slots.lock().expect("cache lock").values_mut() {
+            s.result_key = None;
+        }
+    }
+
     /// Whether any query is being computed (for the busy indicator and benchmarks).
     pub fn busy(&self) -> bool {
         self.shared

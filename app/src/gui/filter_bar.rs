@@ -90,6 +90,7 @@ pub fn filter_bar(
                 .desired_width(220.0),
         )
         .labelled_by(l.id);
+        drill_chips(ui, state);
         if let Some(e) = error {
             ui.colored_label(super::palette::BAD, e);
         }
@@ -152,4 +153,39 @@ fn model_picker(ui: &mut Ui, state: &mut FilterState, pattern: &mut String, mode
                 }
             });
         });
+}
+
+/// The conditions a drill-down added (latency band, error type), each with a button to
+/// drop it.
+fn drill_chips(ui: &mut Ui, state: &mut FilterState) {
+    if let Some((from, to)) = state.latency_ms {
+        ui.separator();
+        let text = match to {
+            Some(to) => format!(
+                "latency {} – {}",
+                super::format::millis(from),
+                super::format::millis(to)
+            ),
+            None => format!("latency ≥ {}", super::format::millis(from)),
+        };
+        ui.label(text);
+        if ui
+            .small_button("Clear latency")
+            .on_hover_text("Drop the latency condition")
+            .clicked()
+        {
+            state.latency_ms = None;
+        }
+    }
+    if let Some(e) = state.error_type.clone() {
+        ui.separator();
+        ui.label(format!("error: {e}"));
+        if ui
+            .small_button("Clear error type")
+            .on_hover_text("Drop the error type condition")
+            .clicked()
+        {
+            state.error_type = None;
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! live" is on and stand still when it is off.
 
 use serde::{Deserialize, Serialize};
-use store::{Filter, StatusFilter};
+use store::{Bound, Cmp, Filter, StatusFilter};
 
 /// The time ranges offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -103,6 +103,11 @@ pub struct FilterState {
     pub service: String,
     /// Words that must appear in the prompt or response.
     pub text: String,
+    /// A latency band in ms (from inclusive, to exclusive) set by drilling down from the
+    /// heatmap.
+    pub latency_ms: Option<(f64, Option<f64>)>,
+    /// An error type set by drilling down from the top errors.
+    pub error_type: Option<String>,
 }
 
 impl Default for FilterState {
@@ -117,6 +122,8 @@ impl Default for FilterState {
             status: StatusChoice::All,
             service: String::new(),
             text: String::new(),
+            latency_ms: None,
+            error_type: None,
         }
     }
 }
@@ -151,6 +158,21 @@ impl FilterState {
                 StatusChoice::Error => StatusFilter::Error,
             },
             text: self.text.split_whitespace().map(str::to_string).collect(),
+            latency_ms: self
+                .latency_ms
+                .map(|(from, to)| {
+                    let mut b = vec![Bound {
+                        cmp: Cmp::Ge,
+                        value: from,
+                    }];
+                    b.extend(to.map(|value| Bound {
+                        cmp: Cmp::Lt,
+                        value,
+                    }));
+                    b
+                })
+                .unwrap_or_default(),
+            errors: self.error_type.iter().cloned().collect(),
             ..Filter::default()
         };
         let window = match self.range {

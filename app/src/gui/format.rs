@@ -15,8 +15,12 @@ pub fn count(n: f64) -> String {
             format!("{n:.0}")
         } else if a >= 10.0 {
             format!("{n:.1}")
-        } else {
+        } else if a >= 0.01 {
             format!("{n:.2}")
+        } else {
+            // Two significant digits, so that a slow rate does not read as zero.
+            let digits = (-a.log10().floor()) as usize + 1;
+            format!("{n:.digits$}")
         };
     };
     if v.abs() >= 100.0 {
@@ -139,6 +143,8 @@ mod tests {
         assert_eq!(count(1234.0), "1.2K");
         assert_eq!(count(3_400_000.0), "3.4M");
         assert_eq!(count(0.35), "0.35");
+        assert_eq!(count(0.00097), "0.00097");
+        assert_eq!(count(0.012), "0.01");
         assert_eq!(per_second(1234.0), "1.2K/s");
         assert_eq!(integer(1_234_567), "1,234,567");
         assert_eq!(integer(12), "12");

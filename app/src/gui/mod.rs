@@ -4,12 +4,17 @@
 mod app;
 mod bench;
 mod cache;
+mod costs_view;
+mod errors_view;
+pub mod export;
 mod filter_bar;
 pub mod filter_state;
 pub mod format;
 mod import_job;
 mod inspector;
+pub mod latency_view;
 mod live_meter;
+mod models_view;
 mod overview;
 mod paged_rows;
 pub mod palette;
@@ -18,7 +23,8 @@ mod span_class;
 mod span_panel;
 mod trace_view;
 mod traces_view;
-mod widgets;
+mod view_common;
+pub mod widgets;
 
 pub use app::{ObservatoryApp, StartOptions};
 
@@ -80,6 +86,7 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         demo: args.demo,
         listen,
         prices,
+        price_file: args.prices.clone().or_else(paths::user_prices),
         bench_frames: args.bench_frames,
         screenshot: args.screenshot.map(|p| (p, screenshot_after)),
         launched,

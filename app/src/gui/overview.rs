@@ -3,10 +3,13 @@
 //! breakdown and the slowest and latest traces, all for the filter bar's selection.
 
 use super::cache::QueryCache;
+use super::export::ExportItem;
+use super::export::chart::{ChartData, ChartKind, Series};
 use super::filter_state::{Resolved, bucket_ns};
+use super::view_common::{ViewAction, model_series};
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
-use super::widgets::series_chart::{Series, series_chart};
+use super::widgets::series_chart::time_chart;
 use super::widgets::tables::{ModelClick, model_table, trace_list};
 use super::{format, palette};
 use egui::{RichText, ScrollArea, Ui};
@@ -14,7 +17,7 @@ use std::collections::BTreeMap;
 use store::{LatencyPoint, SeriesPoint, SortDir, Summary, TraceSort};
 
 /// What the user asked for from the Overview.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct OverviewAction {
     /// Filter to this model (or show its failed calls' traces).
     pub model: Option<ModelClick>,
@@ -26,6 +29,8 @@ pub struct OverviewAction {
     pub showed_data: bool,
     /// Open this trace.
     pub open_trace: Option<String>,
+    /// Exports asked for.
+    pub view: ViewAction,
 }
 
 /// Per-bucket totals behind the sparklines.
@@ -145,20 +150,18 @@ pub fn overview(
         let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
         ui.columns(2, |cols| {
             let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
-            let rate = rate_series(
-                series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
-                per_s,
-                all_models,
-            );
-            let rate_click = series_chart(
-                &mut cols[0],
-                "overview_rate",
-                "Requests/s by model",
-                &rate,
-                format::per_second,
-                win_s,
-                220.0,
-            );
+            let rate = ChartData {
+                title: "Requests/s by model".into(),
+                kind: ChartKind::Lines(model_series(
+                    series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
+                    TOP_MODELS,
+                    all_models,
+                    |p| p.requests as f64 / per_s,
+                )),
+                unit: format::per_second,
+                window: win_s,
+            };
+            let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
             let pct = |name: &str, color, get: fn(&LatencyPoint) -> f64| Series {
                 name: name.into(),
                 color,
@@ -167,19 +170,24 @@ pub fn overview(
                     .map(|p| [to_s(p.bucket_start_ns), get(p)])
                     .collect(),
             };
-            let latency_click = series_chart(
-                &mut cols[1],
-                "overview_latency",
-                "Latency percentiles",
-                &[
+            let latency = ChartData {
+                title: "Latency percentiles".into(),
+                kind: ChartKind::Lines(vec![
                     pct("p50", palette::P50, |p| p.p50_ms),
                     pct("p95", palette::P95, |p| p.p95_ms),
                     pct("p99", palette::P99, |p| p.p99_ms),
-                ],
-                format::millis,
-                win_s,
-                220.0,
-            );
+                ]),
+                unit: format::millis,
+                window: win_s,
+            };
+            let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
+            action
+                .view
+                .export_if(rate_click.export, || ExportItem::Chart(rate.clone()));
+            action
+                .view
+                .export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
+            let (rate_click, latency_click) = (rate_click.clicked_x, latency_click.clicked_x);
             if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
                 let start = ((x * 1e9) as i64).div_euclid(b) * b;
                 action.drill = Some((start, start + b));
@@ -230,58 +238,6 @@ fn bucket_totals(points: &[SeriesPoint]) -> BTreeMap<i64, Bucket> {
 /// Lines drawn by name; the other models are summed into one "other" line so that the
 /// legend stays readable.
 const TOP_MODELS: usize = 6;
-
-/// One line per busiest model (and "other") of requests per second in each bucket.
-fn rate_series(points: &[SeriesPoint], bucket_s: f64, all_models: &[String]) -> Vec<Series> {
-    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
-    for p in points {
-        *totals.entry(&p.model).or_default() += p.requests;
-    }
-    let mut ranked: Vec<(&str, u64)> = totals.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let top: Vec<&str> = ranked.iter().take(TOP_MODELS).map(|(m, _)| *m).collect();
-    let mut by_line: BTreeMap<&str, BTreeMap<i64, f64>> = BTreeMap::new();
-    for p in points {
-        let line = if top.contains(&p.model.as_str()) {
-            p.model.as_str()
-        } else {
-            OTHER
-        };
-        *by_line
-            .entry(line)
-            .or_default()
-            .entry(p.bucket_start_ns)
-            .or_default() += p.requests as f64 / bucket_s;
-    }
-    let mut order = top;
-    if by_line.contains_key(OTHER) {
-        order.push(OTHER);
-    }
-    order
-        .into_iter()
-        .filter_map(|line| {
-            let buckets = by_line.remove(line)?;
-            Some(Series {
-                name: if line == OTHER {
-                    format!("other ({} models)", ranked.len() - TOP_MODELS)
-                } else {
-                    line.to_string()
-                },
-                color: if line == OTHER {
-                    egui::Color32::GRAY
-                } else {
-                    palette::model_color(line, all_models)
-                },
-                points: buckets
-                    .into_iter()
-                    .map(|(b, v)| [b as f64 / 1e9, v])
-                    .collect(),
-            })
-        })
-        .collect()
-}
-
-const OTHER: &str = "\u{0}other";
 
 fn kpi_row(
     ui: &mut Ui,

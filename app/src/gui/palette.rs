@@ -37,6 +37,9 @@ pub fn model_color(model: &str, ranked: &[String]) -> Color32 {
     OKABE_ITO[index % OKABE_ITO.len()]
 }
 
+/// Everything not drawn by name ("other"): darker than the palette's own grey.
+pub const OTHER: Color32 = Color32::from_rgb(0x5f, 0x5f, 0x5f);
+
 /// The three latency percentiles, always drawn in these colours.
 pub const P50: Color32 = OKABE_ITO[0];
 /// 95th percentile.

@@ -53,9 +53,7 @@ impl Reader {
                     "COPY ({sql}) TO {} ({options})",
                     sql_string(&path.to_string_lossy())
                 );
-                let n = self
-                    .conn
-                    .execute(&copy, duckdb::params_from_iter(params))?;
+                let n = self.conn.execute(&copy, duckdb::params_from_iter(params))?;
                 Ok(n as u64)
             }
             ExportFormat::Json => {
@@ -145,10 +143,7 @@ impl Reader {
         let mut out = std::io::BufWriter::new(file);
         let mut stmt = self.conn.prepare(sql)?;
         let mut rows = stmt.query(duckdb::params_from_iter(params))?;
-        let names: Vec<String> = rows
-            .as_ref()
-            .map(|s| s.column_names())
-            .unwrap_or_default();
+        let names: Vec<String> = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
         let mut n = 0u64;
         out.write_all(b"[").map_err(io)?;
         while let Some(row) = rows.next()? {

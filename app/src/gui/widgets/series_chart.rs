@@ -1,36 +1,38 @@
-//! A time-series line chart: several named, coloured lines over a local-time axis, with
-//! the unit on the value axis and a readout of the hovered point.
+//! A time chart: named, coloured lines or stacked bars over a local-time axis, with the
+//! unit on the value axis, a readout of the hovered point, and a PNG export button.
 
+use crate::gui::export::chart::{ChartData, ChartKind};
+use crate::gui::export::{FileKind, export_buttons};
 use crate::gui::format;
 use egui::accesskit::Role;
-use egui::{Color32, RichText, Ui, WidgetInfo};
-use egui_plot::{Corner, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints};
+use egui::{RichText, Ui, WidgetInfo};
+use egui_plot::{
+    Bar, BarChart, Corner, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints,
+};
 
-/// One line.
-pub struct Series {
-    /// Legend name.
-    pub name: String,
-    /// Line colour.
-    pub color: Color32,
-    /// Points as (Unix seconds, value), oldest first.
-    pub points: Vec<[f64; 2]>,
+/// What the user did with a chart.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct ChartResponse {
+    /// The time clicked (Unix seconds), for drilling down.
+    pub clicked_x: Option<f64>,
+    /// An export asked for.
+    pub export: Option<FileKind>,
 }
 
-/// Formats a value of the chart's unit.
-pub type UnitFormat = fn(f64) -> String;
-
-/// Draws the chart; `window` fixes the time axis (Unix seconds) so empty stretches show.
-/// Returns the time (Unix seconds) clicked, for drilling down.
-pub fn series_chart(
-    ui: &mut Ui,
-    id: &str,
-    title: &str,
-    series: &[Series],
-    unit: UnitFormat,
-    window: Option<(f64, f64)>,
-    height: f32,
-) -> Option<f64> {
-    ui.label(RichText::new(title).strong());
+/// Draws a [`ChartKind::Lines`] or [`ChartKind::StackedTime`] chart; its window fixes the
+/// time axis so that empty stretches show.
+pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> ChartResponse {
+    let mut out = ChartResponse::default();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(&chart.title).strong());
+        out.export = export_buttons(ui, &chart.title, &[FileKind::Png]);
+    });
+    let unit = chart.unit;
+    let (series, bucket_s) = match &chart.kind {
+        ChartKind::Lines(s) => (s.as_slice(), None),
+        ChartKind::StackedTime { series, bucket_s } => (series.as_slice(), Some(*bucket_s)),
+        _ => return out,
+    };
     let total_points: usize = series.iter().map(|s| s.points.len()).sum();
     let mut plot = Plot::new(id)
         .height(height)
@@ -59,16 +61,62 @@ pub fn series_chart(
             )),
             HoverPosition::Elsewhere { .. } => None,
         });
-    if let Some((from, to)) = window {
+    if let Some((from, to)) = chart.window {
         plot = plot.include_x(from).include_x(to);
     }
     let shown = plot.show(ui, |plot_ui| {
-        for s in series {
-            plot_ui.line(
-                Line::new(s.name.clone(), PlotPoints::from(s.points.clone()))
-                    .color(s.color)
-                    .width(2.0),
-            );
+        match bucket_s {
+            None => {
+                for s in series {
+                    plot_ui.line(
+                        Line::new(s.name.clone(), PlotPoints::from(s.points.clone()))
+                            .color(s.color)
+                            .width(2.0),
+                    );
+                }
+            }
+            Some(width) => {
+                // egui_plot stacks bar i on bar i of the charts below: give every series
+                // a bar (perhaps empty) in every bucket so that they line up.
+                let xs: std::collections::BTreeSet<i64> = series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| (p[0] * 1e3).round() as i64))
+                    .collect();
+                let mut below: Vec<BarChart> = Vec::new();
+                for s in series {
+                    let values: std::collections::BTreeMap<i64, f64> = s
+                        .points
+                        .iter()
+                        .map(|p| ((p[0] * 1e3).round() as i64, p[1]))
+                        .collect();
+                    let bars = xs
+                        .iter()
+                        .map(|x| {
+                            let v = values.get(x).copied().unwrap_or(0.0);
+                            Bar::new(*x as f64 / 1e3 + width / 2.0, v)
+                                .width(width * 0.85)
+                                .fill(s.color)
+                                .stroke(egui::Stroke::NONE)
+                        })
+                        .collect();
+                    let name = s.name.clone();
+                    let mut chart = BarChart::new(s.name.clone(), bars)
+                        .color(s.color)
+                        .element_formatter(Box::new(move |b, _| {
+                            format!(
+                                "{name}\n{}\n{}",
+                                format::local_time(((b.argument - width / 2.0) * 1e9) as i64),
+                                unit(b.value)
+                            )
+                        }));
+                    let refs: Vec<&BarChart> = below.iter().collect();
+                    chart = chart.stack_on(&refs);
+                    below.push(chart);
+                }
+                for c in below {
+                    plot_ui.bar_chart(c);
+                }
+            }
         }
         if plot_ui.response().clicked() {
             plot_ui.pointer_coordinate().map(|p| p.x)
@@ -78,12 +126,14 @@ pub fn series_chart(
     });
     let response = shown.response;
     let label = format!(
-        "{title} chart: {} series, {total_points} points",
+        "{} chart: {} series, {total_points} points",
+        chart.title,
         series.len()
     );
     response.widget_info(|| WidgetInfo::labeled(Role::Figure, true, &label));
     response.on_hover_text("Click to see the traces of that period");
-    shown.inner
+    out.clicked_x = shown.inner;
+    out
 }
 
 /// Round time steps for ticks, in seconds.
@@ -96,12 +146,30 @@ const TIME_STEPS: [f64; 17] = [
 /// ten across the axis.
 pub fn time_grid(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
-    let span = (hi - lo).max(1.0);
-    let step = TIME_STEPS
+    let step = time_step(hi - lo);
+    time_marks(lo, hi)
+        .into_iter()
+        .map(|value| GridMark {
+            value,
+            step_size: step,
+        })
+        .collect()
+}
+
+/// The round step of a time axis spanning `span_s` seconds.
+fn time_step(span_s: f64) -> f64 {
+    let span = span_s.max(1.0);
+    TIME_STEPS
         .iter()
         .copied()
         .find(|s| span / s <= 8.0)
-        .unwrap_or(TIME_STEPS[TIME_STEPS.len() - 1]);
+        .unwrap_or(TIME_STEPS[TIME_STEPS.len() - 1])
+}
+
+/// Round local times (Unix seconds) between `lo` and `hi` for ticks: every 5 min, every
+/// 3 h, at midnight…
+pub fn time_marks(lo: f64, hi: f64) -> Vec<f64> {
+    let step = time_step(hi - lo);
     // Align hour-and-longer steps to local midnight, not to UTC.
     let offset = if step >= 3600.0 {
         use chrono::{Offset, TimeZone};
@@ -116,10 +184,7 @@ pub fn time_grid(input: GridInput) -> Vec<GridMark> {
     let mut marks = Vec::new();
     let mut v = first;
     while v <= hi && marks.len() < 64 {
-        marks.push(GridMark {
-            value: v,
-            step_size: step,
-        });
+        marks.push(v);
         v += step;
     }
     marks
@@ -127,7 +192,7 @@ pub fn time_grid(input: GridInput) -> Vec<GridMark> {
 
 /// A tick label on a time axis spanning `span_s` seconds: clock time within a day,
 /// date and time beyond.
-fn time_tick(unix_s: f64, span_s: f64) -> String {
+pub fn time_tick(unix_s: f64, span_s: f64) -> String {
     use chrono::TimeZone;
     let t = chrono::Local.timestamp_nanos((unix_s * 1e9) as i64);
     if span_s <= 600.0 {

@@ -1,0 +1,123 @@
+//! `export`: a selection of spans, LLM calls or traces written to a file — CSV, JSON or
+//! Parquet for spreadsheets, pandas and DuckDB, or OTLP JSON that any OpenTelemetry tool
+//! (and `import`) reads back losslessly.
+
+use super::DbArgs;
+use super::stats::FilterArgs;
+use crate::query_syntax::Query;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use store::{ExportFormat, ExportTable, OpenMode};
+
+/// Which rows to export.
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum What {
+    /// Every span of the selected traces.
+    Spans,
+    /// Every LLM call of the selection, priced, with prompt and response.
+    Calls,
+    /// One row per trace with its figures.
+    Traces,
+}
+
+/// The file format.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq)]
+enum Format {
+    /// Comma-separated values with a header.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// Apache Parquet.
+    Parquet,
+    /// OTLP JSON Lines, one ExportTraceServiceRequest per trace (spans only).
+    OtlpJson,
+}
+
+/// Arguments of `export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// What to export
+    #[arg(long, value_enum)]
+    what: What,
+    /// File format
+    #[arg(long, value_enum)]
+    format: Format,
+    /// File to write (replaced if it exists)
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Query narrowing the selection: words, "phrases", model:, status:, latency>2s…
+    #[arg(long, short, value_name = "QUERY", default_value = "")]
+    query: String,
+}
+
+/// Writes the export and says how many rows went out.
+pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let query = Query::parse(&args.query).with_context(|| format!("--query {:?}", args.query))?;
+    let mut filter = args.filter.filter()?;
+    query.apply(&mut filter);
+    let store = args.db.open(OpenMode::ReadOnly)?;
+    store.sync_text_index().ok();
+    let mut reader = store.reader()?;
+    if args.format == Format::OtlpJson {
+        if !matches!(args.what, What::Spans) {
+            anyhow::bail!(
+                "--format otlp-json exports spans (OTLP has no table of calls or traces): use --what spans"
+            );
+        }
+        let ids = reader.trace_ids(&filter)?;
+        let file = std::fs::File::create(&args.out)
+            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        let bar = ProgressBar::new(ids.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} traces {eta}")
+                .expect("progress template"),
+        );
+        let mut spans = 0usize;
+        for id in &ids {
+            let tree = reader.trace(*id)?;
+            spans += tree.spans.len();
+            let request = ingest::otlp_json::trace_request(&tree)
+                .map_err(|e| anyhow::anyhow!("trace {}: {e}", tree.trace_id))?;
+            writeln!(out, "{}", ingest::otlp_json::traces_to_json(&request))
+                .with_context(|| format!("cannot write {}", args.out.display()))?;
+            bar.inc(1);
+        }
+        out.flush()
+            .with_context(|| format!("cannot write {}", args.out.display()))?;
+        bar.finish_and_clear();
+        println!(
+            "exported {spans} spans of {} traces to {}",
+            ids.len(),
+            args.out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let table = match args.what {
+        What::Spans => ExportTable::Spans,
+        What::Calls => ExportTable::Calls,
+        What::Traces => ExportTable::Traces,
+    };
+    let format = match args.format {
+        Format::Csv => ExportFormat::Csv,
+        Format::Json => ExportFormat::Json,
+        Format::Parquet => ExportFormat::Parquet,
+        Format::OtlpJson => unreachable!("handled above"),
+    };
+    let rows = reader
+        .export(table, &filter, format, &args.out)
+        .with_context(|| format!("cannot export to {}", args.out.display()))?;
+    println!(
+        "exported {rows} {} to {}",
+        format!("{:?}", args.what).to_lowercase(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

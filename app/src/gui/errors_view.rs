@@ -1,0 +1,182 @@
+//! Errors: the error rate against its thresholds, the rate over time, and the top
+//! errors by type and model (count, share, last seen, an example message) — click one
+//! to see the traces of those failures.
+
+use super::cache::QueryCache;
+use super::export::ExportItem;
+use super::export::chart::{ChartData, ChartKind, Series};
+use super::export::table::{Cell, Column, TableData};
+use super::filter_state::Resolved;
+use super::view_common::{Drill, ViewAction, chart_window, seconds, summary};
+use super::widgets::data_table::{TableLook, data_table};
+use super::widgets::gauge::gauge;
+use super::widgets::health::{ERROR_RATE_BAD, ERROR_RATE_WARN};
+use super::widgets::series_chart::time_chart;
+use super::{format, palette};
+use egui::{ScrollArea, Ui};
+use std::collections::BTreeMap;
+use store::{SeriesPoint, TopError};
+
+/// Error kinds listed.
+const TOP_ERRORS: u64 = 50;
+
+/// Draws the Errors view.
+pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> ViewAction {
+    let mut action = ViewAction::default();
+    let filter = resolved.filter.clone();
+    let key = format!("{filter:?}");
+    let summary = summary(cache, resolved);
+    let window = chart_window(resolved, summary.as_deref(), 60);
+    let series = window.and_then(|(_, bucket)| {
+        let f = filter.clone();
+        cache
+            .get("overview.series", format!("{key}|{bucket}"), move |r| {
+                r.time_series(&f, bucket)
+            })
+            .value
+    });
+    let top = {
+        let f = filter.clone();
+        cache.get("errors.top", key.clone(), move |r| {
+            r.top_errors(&f, TOP_ERRORS)
+        })
+    };
+    ScrollArea::vertical().show(ui, |ui| {
+        if let Some(e) = &top.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let (Some(s), Some(top)) = (summary.as_deref(), top.value.as_deref()) else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the database…");
+            });
+            return;
+        };
+        action.showed_data = true;
+        let rate = s.errors as f64 / s.llm_calls.max(1) as f64;
+        ui.label(egui::RichText::new("Error rate").strong());
+        ui.horizontal(|ui| {
+            gauge(
+                ui,
+                "Error rate",
+                rate,
+                ERROR_RATE_WARN,
+                ERROR_RATE_BAD,
+                (ERROR_RATE_BAD * 2.0).max(rate * 1.2),
+            );
+            ui.vertical(|ui| {
+                ui.label(format!(
+                    "{} failed of {} LLM calls",
+                    format::integer(s.errors),
+                    format::integer(s.llm_calls)
+                ));
+                ui.label(format!(
+                    "Warning at {}, critical at {}",
+                    format::percent(ERROR_RATE_WARN),
+                    format::percent(ERROR_RATE_BAD)
+                ));
+            });
+        });
+        ui.add_space(10.0);
+        if let (Some((w, bucket)), Some(points)) = (window, series.as_deref()) {
+            let chart = rate_chart(points, seconds(w));
+            let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
+            action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+            if let Some(x) = r.clicked_x {
+                let start = ((x * 1e9) as i64).div_euclid(bucket) * bucket;
+                action.drill = Some(Drill {
+                    period: Some((start, start + bucket)),
+                    errors: Some(None),
+                    ..Drill::default()
+                });
+            }
+        }
+        ui.add_space(12.0);
+        let table = top_errors_table(top);
+        let tint = |_: &[Cell], col: usize| (col == 0).then_some(palette::BAD);
+        let r = data_table(
+            ui,
+            "top_errors",
+            &table,
+            &TableLook {
+                links: &[2],
+                swatch: None,
+                tint: Some(&tint),
+            },
+        );
+        action.export_if(r.export, || ExportItem::Table(table.clone()));
+        if let Some((row, _)) = r.clicked {
+            action.drill = Some(Drill {
+                model: Some(row[1].shown.clone()),
+                errors: Some(Some(row[0].shown.clone())),
+                ..Drill::default()
+            });
+        }
+    });
+    action
+}
+
+/// Failed calls as a share of all calls, per bucket.
+fn rate_chart(points: &[SeriesPoint], window: (f64, f64)) -> ChartData {
+    let mut sums: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    for p in points {
+        let s = sums.entry(p.bucket_start_ns).or_default();
+        s.0 += p.errors;
+        s.1 += p.requests;
+    }
+    ChartData {
+        title: "Error rate over time".into(),
+        kind: ChartKind::Lines(vec![Series {
+            name: "error rate".into(),
+            color: palette::BAD,
+            points: sums
+                .iter()
+                .map(|(b, (e, n))| [*b as f64 / 1e9, *e as f64 / (*n).max(1) as f64])
+                .collect(),
+        }]),
+        unit: format::percent,
+        window: Some(window),
+    }
+}
+
+/// The top errors as a table.
+pub fn top_errors_table(rows: &[TopError]) -> TableData {
+    let col = |title, key| Column { title, key };
+    TableData {
+        title: "Top errors".into(),
+        columns: vec![
+            col("Error type", "error_type"),
+            col("Model", "model"),
+            col("Count", "count"),
+            col("Share", "share"),
+            col("Last seen", "last_seen"),
+            col("Example message", "example_message"),
+        ],
+        rows: rows
+            .iter()
+            .map(|e| {
+                vec![
+                    Cell::text(&e.error_type),
+                    Cell::text(&e.model),
+                    Cell::count(format::integer(e.count), e.count),
+                    Cell::number(format::percent(e.share), e.share),
+                    Cell::text(format::local_time(e.last_seen_ns)),
+                    Cell {
+                        shown: clip(e.example_message.as_deref().unwrap_or(""), 90),
+                        value: e.example_message.clone().into(),
+                    },
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() > max || line.len() < text.len() {
+        format!("{}…", line.chars().take(max).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}

@@ -1,0 +1,406 @@
+//! Renders a [`ChartData`] to a PNG file for reports: at twice the on-screen size, on a
+//! white background, with its title, axes with units, legend, and a caption naming the
+//! time range and filters. Drawn by plotters in software with the font the window
+//! uses, so it works without a display or GPU and looks the same everywhere.
+
+use super::chart::{Bar, ChartData, ChartKind, HeatGrid, Series, heat_level, viridis};
+use crate::gui::widgets::series_chart::{time_marks, time_tick};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The size of an exported chart in logical pixels; the PNG has [`SCALE`] times as many.
+pub const SIZE: (u32, u32) = (960, 480);
+/// Pixels per logical pixel of an export.
+pub const SCALE: u32 = 2;
+
+const FONT: &str = "sans-serif";
+
+/// Writes `chart` as a PNG of `SIZE × SCALE` pixels, `caption` under it.
+pub fn write_png(chart: &ChartData, caption: &str, path: &Path) -> Result<(), String> {
+    let (w, h) = (SIZE.0 * SCALE, SIZE.1 * SCALE);
+    let mut pixels = vec![255u8; (w * h * 3) as usize];
+    {
+        register_font()?;
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        draw(&root, chart, caption).map_err(|e| format!("cannot draw the chart: {e}"))?;
+        root.present()
+            .map_err(|e| format!("cannot draw the chart: {e}"))?;
+    }
+    let image = image::RgbImage::from_raw(w, h, pixels).expect("buffer of the right size");
+    image
+        .save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The window's own font, registered once for plotters.
+fn register_font() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT)
+            .map_err(|_| "the bundled font cannot be read".to_string())
+    })
+    .clone()
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn px(v: u32) -> u32 {
+    v * SCALE
+}
+
+fn font(size: u32) -> TextStyle<'static> {
+    (FONT, px(size) as f64).into_font().color(&BLACK)
+}
+
+fn rgb(c: egui::Color32) -> RGBColor {
+    RGBColor(c.r(), c.g(), c.b())
+}
+
+fn draw(root: &Area<'_>, chart: &ChartData, caption: &str) -> DrawResult<()> {
+    root.fill(&WHITE)?;
+    let (body, foot) = root.split_vertically(root.dim_in_pixel().1 - px(28));
+    foot.draw_text(
+        caption,
+        &font(12).color(&RGBColor(90, 90, 90)),
+        (px(16) as i32, px(6) as i32),
+    )?;
+    let body = body.titled(&chart.title, font(20))?;
+    match &chart.kind {
+        ChartKind::Lines(series) => time_chart(&body, chart, series, None),
+        ChartKind::StackedTime { series, bucket_s } => {
+            time_chart(&body, chart, series, Some(*bucket_s))
+        }
+        ChartKind::Bars(bars) => bar_chart(&body, chart, bars),
+        ChartKind::Heat(grid) => heat_chart(&body, grid),
+    }
+}
+
+/// The time window of a chart: its own, else the extent of its points.
+fn x_range(chart: &ChartData, series: &[Series], bucket_s: f64) -> (f64, f64) {
+    if let Some(w) = chart.window {
+        return w;
+    }
+    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p[0]));
+    let lo = xs.clone().fold(f64::INFINITY, f64::min);
+    let hi = xs.fold(f64::NEG_INFINITY, f64::max) + bucket_s;
+    if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// Lines, or bars stacked per time bucket when `bucket_s` is given.
+fn time_chart(
+    area: &Area<'_>,
+    chart: &ChartData,
+    series: &[Series],
+    bucket_s: Option<f64>,
+) -> DrawResult<()> {
+    let (x0, x1) = x_range(chart, series, bucket_s.unwrap_or(0.0));
+    // Stack tops per bucket (bars) or the largest point (lines).
+    let mut tops: std::collections::BTreeMap<i64, f64> = Default::default();
+    let mut y_max: f64 = 0.0;
+    for s in series {
+        for p in &s.points {
+            if bucket_s.is_some() {
+                let t = tops.entry(p[0] as i64).or_default();
+                *t += p[1];
+                y_max = y_max.max(*t);
+            } else {
+                y_max = y_max.max(p[1]);
+            }
+        }
+    }
+    let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
+    let span = x1 - x0;
+    let unit = chart.unit;
+    let mut c = ChartBuilder::on(area)
+        .margin(px(14))
+        .x_label_area_size(px(30))
+        .y_label_area_size(px(80))
+        .build_cartesian_2d(x0..x1, 0.0..y_max)?;
+    c.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_label_formatter(&|y| unit(*y))
+        .y_labels(6)
+        .label_style(font(12))
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(220, 220, 220))
+        .draw()?;
+    for t in time_marks(x0, x1) {
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(t, 0.0), (t, y_max)],
+            RGBColor(225, 225, 225),
+        )))?;
+        let (x, y) = c.backend_coord(&(t, 0.0));
+        tick_label(area, &time_tick(t, span), (x, y))?;
+    }
+    match bucket_s {
+        None => {
+            for s in series {
+                let color = rgb(s.color);
+                c.draw_series(LineSeries::new(
+                    s.points.iter().map(|p| (p[0], p[1])),
+                    color.stroke_width(px(2)),
+                ))?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + px(16) as i32, y)],
+                        color.stroke_width(px(2)),
+                    )
+                });
+            }
+        }
+        Some(width) => {
+            let mut base: std::collections::BTreeMap<i64, f64> = Default::default();
+            for s in series {
+                let color = rgb(s.color);
+                let rects: Vec<_> = s
+                    .points
+                    .iter()
+                    .map(|p| {
+                        let b = base.entry(p[0] as i64).or_default();
+                        let r = Rectangle::new(
+                            [(p[0] + width * 0.08, *b), (p[0] + width * 0.92, *b + p[1])],
+                            color.filled(),
+                        );
+                        *b += p[1];
+                        r
+                    })
+                    .collect();
+                c.draw_series(rects)?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| swatch(x, y, color));
+            }
+        }
+    }
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .label_font(font(12))
+        .draw()?;
+    Ok(())
+}
+
+/// A time label under the axis at backend pixel `at` (drawn on the chart's area, outside
+/// the plot, so it is not clipped).
+fn tick_label(area: &Area<'_>, text: &str, at: (i32, i32)) -> DrawResult<()> {
+    let base = area.get_base_pixel();
+    let style = font(12).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Top,
+    ));
+    area.draw_text(text, &style, (at.0 - base.0, at.1 - base.1 + px(6) as i32))?;
+    Ok(())
+}
+
+fn swatch(x: i32, y: i32, color: RGBColor) -> Rectangle<(i32, i32)> {
+    let r = px(6) as i32;
+    Rectangle::new([(x, y - r), (x + 2 * r, y + r)], color.filled())
+}
+
+/// Horizontal bars, one per category, segments stacked; value axis in the unit.
+fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()> {
+    let total = |b: &Bar| b.segments.iter().map(|s| s.1).sum::<f64>();
+    let max = bars.iter().map(total).fold(0.0, f64::max);
+    let x_max = if max > 0.0 { max * 1.15 } else { 1.0 };
+    let n = bars.len().max(1) as i32;
+    let unit = chart.unit;
+    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    let mut c = ChartBuilder::on(area)
+        .margin(px(14))
+        .x_label_area_size(px(30))
+        .y_label_area_size(px(170))
+        .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())?;
+    c.configure_mesh()
+        .disable_y_mesh()
+        .x_label_formatter(&|x| unit(*x))
+        .y_label_formatter(&|y| match y {
+            // Busiest at the top.
+            SegmentValue::CenterOf(i) => labels
+                .get((n - 1 - *i) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_labels(bars.len().max(1))
+        .label_style(font(12))
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(220, 220, 220))
+        .draw()?;
+    let mut legend_done: Vec<String> = Vec::new();
+    for (i, bar) in bars.iter().enumerate() {
+        let row = n - 1 - i as i32;
+        let mut x = 0.0;
+        for (name, v, color) in &bar.segments {
+            let color = rgb(*color);
+            let rect = Rectangle::new(
+                [
+                    (x, SegmentValue::Exact(row)),
+                    (x + v, SegmentValue::Exact(row + 1)),
+                ],
+                color.filled(),
+            );
+            let drawn = c.draw_series(std::iter::once(rect))?;
+            if bar.segments.len() > 1 && !legend_done.contains(name) {
+                legend_done.push(name.clone());
+                drawn
+                    .label(name.clone())
+                    .legend(move |(x, y)| swatch(x, y, color));
+            }
+            x += v;
+        }
+        c.draw_series(std::iter::once(Text::new(
+            unit(total(bar)),
+            (x + x_max * 0.01, SegmentValue::CenterOf(row)),
+            font(12),
+        )))?;
+    }
+    if !legend_done.is_empty() {
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .label_font(font(12))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// The heatmap with a colour legend on the right.
+fn heat_chart(area: &Area<'_>, grid: &HeatGrid) -> DrawResult<()> {
+    let (w, _) = area.dim_in_pixel();
+    let (plot, scale) = area.split_horizontally(w - px(110));
+    let x0 = grid.times.first().copied().unwrap_or(0.0);
+    let x1 = grid.times.last().copied().unwrap_or(1.0) + grid.bucket_s;
+    let n = grid.rows.len().max(1) as i32;
+    let span = x1 - x0;
+    let rows = grid.rows.clone();
+    let mut c = ChartBuilder::on(&plot)
+        .margin(px(14))
+        .x_label_area_size(px(30))
+        .y_label_area_size(px(100))
+        .build_cartesian_2d(x0..x1, (0..n).into_segmented())?;
+    c.configure_mesh()
+        .disable_mesh()
+        .x_labels(0)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(i) => rows.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_labels(rows.len().max(1))
+        .label_style(font(12))
+        .draw()?;
+    let max = grid.max();
+    let mut cells = Vec::new();
+    for (t, counts) in grid.times.iter().zip(&grid.counts) {
+        for (row, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                let color = rgb(viridis(heat_level(count, max)));
+                cells.push(Rectangle::new(
+                    [
+                        (*t, SegmentValue::Exact(row as i32)),
+                        (t + grid.bucket_s, SegmentValue::Exact(row as i32 + 1)),
+                    ],
+                    color.filled(),
+                ));
+            }
+        }
+    }
+    c.draw_series(cells)?;
+    for t in time_marks(x0, x1) {
+        let (x, y) = c.backend_coord(&(t, SegmentValue::Exact(0)));
+        tick_label(&plot, &time_tick(t, span), (x, y))?;
+    }
+    // The colour legend: the scale from 1 to the busiest cell.
+    let (_, sh) = scale.dim_in_pixel();
+    let top = px(40) as i32;
+    let bottom = sh as i32 - px(50) as i32;
+    let steps = 64;
+    for i in 0..steps {
+        let t = i as f64 / (steps - 1) as f64;
+        let y = bottom - ((bottom - top) as f64 * t) as i32;
+        let h = ((bottom - top) as f64 / steps as f64).ceil() as i32 + 1;
+        scale.draw(&Rectangle::new(
+            [(px(10) as i32, y - h), (px(30) as i32, y)],
+            rgb(viridis(t)).filled(),
+        ))?;
+    }
+    scale.draw_text("calls", &font(12), (px(8) as i32, top - px(24) as i32))?;
+    scale.draw_text(
+        &max.to_string(),
+        &font(12),
+        (px(36) as i32, top - px(6) as i32),
+    )?;
+    scale.draw_text("1", &font(12), (px(36) as i32, bottom - px(12) as i32))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui::Color32;
+
+    fn decode(path: &Path) -> image::RgbImage {
+        image::open(path).expect("a PNG that decodes").to_rgb8()
+    }
+
+    #[test]
+    fn every_chart_kind_renders_at_twice_the_size() {
+        let dir = std::env::temp_dir().join(format!("chart-png-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let series = |name: &str, color| Series {
+            name: name.into(),
+            color,
+            points: (0..10)
+                .map(|i| [1.8e9 + 60.0 * i as f64, (i % 4) as f64])
+                .collect(),
+        };
+        let kinds = [
+            ChartKind::Lines(vec![
+                series("p50", Color32::BLUE),
+                series("p95", Color32::RED),
+            ]),
+            ChartKind::StackedTime {
+                series: vec![series("a", Color32::BLUE), series("b", Color32::RED)],
+                bucket_s: 60.0,
+            },
+            ChartKind::Bars(vec![Bar {
+                label: "gpt-4o".into(),
+                segments: vec![
+                    ("input".into(), 3.0, Color32::BLUE),
+                    ("output".into(), 1.0, Color32::RED),
+                ],
+            }]),
+            ChartKind::Heat(HeatGrid {
+                times: vec![1.8e9, 1.8e9 + 60.0],
+                bucket_s: 60.0,
+                rows: vec!["<100 ms".into(), "≥100 ms".into()],
+                counts: vec![vec![1, 5], vec![0, 2]],
+            }),
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let path = dir.join(format!("{i}.png"));
+            let chart = ChartData {
+                title: "A chart".into(),
+                kind,
+                unit: crate::gui::format::millis,
+                window: None,
+            };
+            write_png(&chart, "Range: last hour · all models", &path).unwrap();
+            let img = decode(&path);
+            assert_eq!(img.dimensions(), (SIZE.0 * SCALE, SIZE.1 * SCALE));
+            // Something besides the white background was drawn.
+            let ink = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+            assert!(ink > 10_000, "chart {i}: only {ink} non-white pixels");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

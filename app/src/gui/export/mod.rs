@@ -1,0 +1,269 @@
+//! Export of what the window shows: every chart to PNG, every table to CSV or JSON.
+//! A view hands over the chart or table it drew; the save dialog (a path field, with the
+//! native picker beside it) asks where, and the file is written on another thread so the
+//! frame loop never waits.
+
+pub mod chart;
+pub mod chart_png;
+pub mod table;
+
+use chart::ChartData;
+use egui::{Ui, Vec2};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use store::{Filter, StatusFilter};
+use table::TableData;
+
+/// The file formats offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A PNG image of a chart.
+    Png,
+    /// CSV of a table.
+    Csv,
+    /// JSON of a table.
+    Json,
+}
+
+impl FileKind {
+    /// The file name extension (and the button label, upper-cased).
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Png => "png",
+            FileKind::Csv => "csv",
+            FileKind::Json => "json",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            FileKind::Png => "PNG",
+            FileKind::Csv => "CSV",
+            FileKind::Json => "JSON",
+        }
+    }
+}
+
+/// Small export buttons beside a chart or table title; returns the one clicked.
+pub fn export_buttons(ui: &mut Ui, title: &str, kinds: &[FileKind]) -> Option<FileKind> {
+    let mut clicked = None;
+    for &k in kinds {
+        // The accessible name says what is saved, the button just the format.
+        let name = format!("Save {title} as {}", k.label());
+        let r = ui.small_button(k.label());
+        r.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, &name));
+        if r.on_hover_text(name).clicked() {
+            clicked = Some(k);
+        }
+    }
+    clicked
+}
+
+/// What is being exported.
+#[derive(Debug, Clone)]
+pub enum ExportItem {
+    /// A chart, as PNG.
+    Chart(ChartData),
+    /// A table, as CSV or JSON.
+    Table(TableData),
+}
+
+impl ExportItem {
+    fn title(&self) -> &str {
+        match self {
+            ExportItem::Chart(c) => &c.title,
+            ExportItem::Table(t) => &t.title,
+        }
+    }
+}
+
+/// A pending export: the save dialog asking for a path.
+pub struct SaveDialog {
+    item: ExportItem,
+    kind: FileKind,
+    caption: String,
+    path: String,
+    picked: Option<Arc<Mutex<Option<PathBuf>>>>,
+}
+
+/// What exports report when they finish (shown as notices).
+pub type Outcomes = Arc<Mutex<Vec<Result<String, String>>>>;
+
+impl SaveDialog {
+    /// Asks where to save `item` as `kind`; `caption` (range and filters) goes under a
+    /// chart.
+    pub fn new(item: ExportItem, kind: FileKind, caption: String) -> SaveDialog {
+        let dir = directories::UserDirs::new()
+            .and_then(|u| u.document_dir().map(|d| d.to_path_buf()))
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default();
+        let path = dir
+            .join(format!("{}.{}", slug(item.title()), kind.extension()))
+            .display()
+            .to_string();
+        SaveDialog {
+            item,
+            kind,
+            caption,
+            path,
+            picked: None,
+        }
+    }
+
+    /// Draws the dialog; returns false once it is closed (saved or cancelled).
+    pub fn show(&mut self, ctx: &egui::Context, outcomes: &Outcomes) -> bool {
+        if let Some(p) = self
+            .picked
+            .as_ref()
+            .and_then(|p| p.lock().expect("pick lock").take())
+        {
+            self.path = p.display().to_string();
+            self.picked = None;
+        }
+        let mut open = true;
+        let mut save = false;
+        egui::Window::new(format!("Save as {}", self.kind.label()))
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
+            .show(ctx, |ui| {
+                ui.label(format!("{} ({})", self.item.title(), self.kind.label()));
+                ui.horizontal(|ui| {
+                    let label = ui.label("Save to");
+                    let field = ui
+                        .add(egui::TextEdit::singleline(&mut self.path).desired_width(420.0))
+                        .labelled_by(label.id);
+                    if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                        save = true;
+                    }
+                    if ui.button("Browse…").clicked() {
+                        self.picked = Some(pick_save_path(&self.path, self.kind, ctx.clone()));
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        save = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        open = false;
+                    }
+                });
+            });
+        if save && !self.path.trim().is_empty() {
+            self.write(
+                PathBuf::from(self.path.trim()),
+                outcomes.clone(),
+                ctx.clone(),
+            );
+            open = false;
+        }
+        open
+    }
+
+    /// Writes the file on another thread and reports the outcome.
+    fn write(&self, path: PathBuf, outcomes: Outcomes, ctx: egui::Context) {
+        let (item, kind, caption) = (self.item.clone(), self.kind, self.caption.clone());
+        std::thread::spawn(move || {
+            let result = match (&item, kind) {
+                (ExportItem::Chart(c), _) => chart_png::write_png(c, &caption, &path),
+                (ExportItem::Table(t), FileKind::Json) => t.write_json(&path),
+                (ExportItem::Table(t), _) => t.write_csv(&path),
+            };
+            outcomes
+                .lock()
+                .expect("outcome lock")
+                .push(result.map(|()| format!("Saved {}", path.display())));
+            ctx.request_repaint();
+        });
+    }
+}
+
+/// The native save dialog, awaited on another thread; the path lands in the slot.
+fn pick_save_path(
+    current: &str,
+    kind: FileKind,
+    ctx: egui::Context,
+) -> Arc<Mutex<Option<PathBuf>>> {
+    let slot = Arc::new(Mutex::new(None));
+    let out = slot.clone();
+    let current = PathBuf::from(current);
+    let mut dialog = rfd::AsyncFileDialog::new().add_filter(kind.label(), &[kind.extension()]);
+    if let Some(dir) = current.parent().filter(|d| d.is_dir()) {
+        dialog = dialog.set_directory(dir);
+    }
+    if let Some(name) = current.file_name() {
+        dialog = dialog.set_file_name(name.to_string_lossy());
+    }
+    let fut = dialog.save_file();
+    std::thread::spawn(move || {
+        if let Some(f) = pollster::block_on(fut) {
+            *out.lock().expect("pick lock") = Some(f.path().to_path_buf());
+            ctx.request_repaint();
+        }
+    });
+    slot
+}
+
+/// A file name from a title: `Cost by model` → `cost-by-model`.
+fn slug(title: &str) -> String {
+    let mut s = String::new();
+    for c in title.chars() {
+        if c.is_alphanumeric() {
+            s.extend(c.to_lowercase());
+        } else if !s.ends_with('-') {
+            s.push('-');
+        }
+    }
+    s.trim_matches('-').to_string()
+}
+
+/// The caption under an exported chart: the time range in local time and every filter
+/// in force, so a figure in a report says what it shows.
+pub fn caption(filter: &Filter) -> String {
+    let mut parts = Vec::new();
+    parts.push(match (filter.from_ns, filter.to_ns) {
+        (Some(a), Some(b)) => format!(
+            "{} – {} (local time)",
+            super::format::local_time(a),
+            super::format::local_time(b)
+        ),
+        _ => "All time".into(),
+    });
+    if !filter.models.is_empty() {
+        parts.push(format!("models: {}", filter.models.join(", ")));
+    }
+    if !filter.services.is_empty() {
+        parts.push(format!("service: {}", filter.services.join(", ")));
+    }
+    match filter.status {
+        StatusFilter::All => {}
+        StatusFilter::Ok => parts.push("status: ok".into()),
+        StatusFilter::Error => parts.push("status: errors".into()),
+    }
+    if !filter.text.is_empty() {
+        parts.push(format!("search: {}", filter.text.join(" ")));
+    }
+    if !filter.errors.is_empty() {
+        parts.push(format!("error: {}", filter.errors.join(", ")));
+    }
+    for b in &filter.latency_ms {
+        parts.push(format!(
+            "latency {} {}",
+            b.cmp.symbol(),
+            super::format::millis(b.value)
+        ));
+    }
+    parts.push("LLM Observatory".into());
+    parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_come_from_titles() {
+        assert_eq!(slug("Cost by model"), "cost-by-model");
+        assert_eq!(slug("Latency p50/p95/p99"), "latency-p50-p95-p99");
+    }
+}

@@ -1,0 +1,227 @@
+//! Latency: where the slow calls are in time (heatmap of time × log-spaced latency
+//! buckets, click a cell for its traces), the percentiles over time, and each model's
+//! latency.
+
+use super::cache::QueryCache;
+use super::export::ExportItem;
+use super::export::chart::{ChartData, ChartKind, HeatGrid, Series};
+use super::export::table::{Cell, Column, TableData};
+use super::filter_state::Resolved;
+use super::view_common::{Drill, ViewAction, chart_window, seconds, summary};
+use super::widgets::data_table::{TableLook, data_table};
+use super::widgets::heatmap::heatmap;
+use super::widgets::series_chart::time_chart;
+use super::{format, palette};
+use egui::{RichText, ScrollArea, Ui};
+use store::{Heatmap, LatencyPoint, ModelRow};
+
+/// Time buckets across the heatmap.
+const HEAT_COLUMNS: i64 = 60;
+
+/// Draws the Latency view.
+pub fn latency_view(
+    ui: &mut Ui,
+    cache: &QueryCache,
+    resolved: &Resolved,
+    all_models: &[String],
+) -> ViewAction {
+    let mut action = ViewAction::default();
+    let summary = summary(cache, resolved);
+    let Some((window, bucket)) = chart_window(resolved, summary.as_deref(), HEAT_COLUMNS) else {
+        waiting(ui, summary.is_some());
+        return action;
+    };
+    let filter = resolved.filter.clone();
+    let key = format!("{filter:?}|{bucket}");
+    let heat = {
+        let f = filter.clone();
+        cache.get("latency.heatmap", key.clone(), move |r| {
+            r.latency_heatmap(&f, bucket)
+        })
+    };
+    let lat = {
+        let f = filter.clone();
+        cache.get("overview.latency", key.clone(), move |r| {
+            r.latency_percentiles(&f, bucket)
+        })
+    };
+    let models = {
+        let f = filter.clone();
+        cache.get("overview.models", format!("{filter:?}"), move |r| {
+            r.per_model(&f)
+        })
+    };
+    ScrollArea::vertical().show(ui, |ui| {
+        if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(heat) = heat.value.as_deref() else {
+            waiting(ui, true);
+            return;
+        };
+        action.showed_data = true;
+        let chart = heat_chart(heat, window, bucket);
+        let r = heatmap(ui, &chart, 300.0);
+        action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+        if let (Some((col, row)), ChartKind::Heat(grid)) = (r.clicked, &chart.kind) {
+            let start = (grid.times[col] * 1e9).round() as i64;
+            action.drill = Some(Drill {
+                period: Some((start, start + bucket)),
+                latency_ms: Some(latency_band(&heat.latency_edges_ms, row)),
+                ..Drill::default()
+            });
+        }
+        ui.add_space(12.0);
+        let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+        let pct = percentiles_chart(points, seconds(window));
+        let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
+        action.export_if(r.export, || ExportItem::Chart(pct.clone()));
+        if let Some(x) = r.clicked_x {
+            let start = ((x * 1e9) as i64).div_euclid(bucket) * bucket;
+            action.drill = Some(Drill {
+                period: Some((start, start + bucket)),
+                ..Drill::default()
+            });
+        }
+        ui.add_space(12.0);
+        if let Some(rows) = models.value.as_deref() {
+            let table = model_latency_table(rows);
+            let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
+            let r = data_table(
+                ui,
+                "latency_by_model",
+                &table,
+                &TableLook {
+                    links: &[0],
+                    swatch: Some(&swatch),
+                    tint: None,
+                },
+            );
+            action.export_if(r.export, || ExportItem::Table(table.clone()));
+            if let Some((row, _)) = r.clicked {
+                action.model = Some(row[0].shown.clone());
+            }
+        }
+    });
+    action
+}
+
+fn waiting(ui: &mut Ui, has_summary: bool) {
+    if has_summary {
+        ui.label(RichText::new("No LLM calls in this selection").weak());
+    } else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Reading the database…");
+        });
+    }
+}
+
+/// The latency band (ms) of heatmap row `row`: from its lower edge to its upper one.
+pub fn latency_band(edges: &[f64], row: usize) -> (f64, Option<f64>) {
+    let from = if row == 0 { 0.0 } else { edges[row - 1] };
+    (from, edges.get(row).copied())
+}
+
+/// The heatmap's chart: every time bucket of the window (empty ones too) by latency row.
+pub fn heat_chart(heat: &Heatmap, window: (i64, i64), bucket: i64) -> ChartData {
+    let first = window.0.div_euclid(bucket) * bucket;
+    let columns = ((window.1 - first) as f64 / bucket as f64).ceil().max(1.0) as usize;
+    let rows = heat.latency_edges_ms.len() + 1;
+    let mut counts = vec![vec![0u64; rows]; columns];
+    for c in &heat.cells {
+        let col = (c.bucket_start_ns - first).div_euclid(bucket);
+        if (0..columns as i64).contains(&col) && c.latency_bucket < rows {
+            counts[col as usize][c.latency_bucket] += c.count;
+        }
+    }
+    let edges = &heat.latency_edges_ms;
+    let labels = (0..rows)
+        .map(|r| match latency_band(edges, r) {
+            (_, Some(to)) if r == 0 => format!("< {}", format::millis(to)),
+            (from, Some(to)) => format!("{} – {}", format::millis(from), format::millis(to)),
+            (from, None) => format!("≥ {}", format::millis(from)),
+        })
+        .collect();
+    ChartData {
+        title: "Latency heatmap".into(),
+        kind: ChartKind::Heat(HeatGrid {
+            times: (0..columns)
+                .map(|i| (first + i as i64 * bucket) as f64 / 1e9)
+                .collect(),
+            bucket_s: bucket as f64 / 1e9,
+            rows: labels,
+            counts,
+        }),
+        unit: format::count,
+        window: Some(seconds((first, first + columns as i64 * bucket))),
+    }
+}
+
+fn percentiles_chart(points: &[LatencyPoint], window: (f64, f64)) -> ChartData {
+    let line = |name: &str, color, get: fn(&LatencyPoint) -> f64| Series {
+        name: name.into(),
+        color,
+        points: points
+            .iter()
+            .map(|p| [p.bucket_start_ns as f64 / 1e9, get(p)])
+            .collect(),
+    };
+    ChartData {
+        title: "Latency percentiles".into(),
+        kind: ChartKind::Lines(vec![
+            line("p50", palette::P50, |p| p.p50_ms),
+            line("p95", palette::P95, |p| p.p95_ms),
+            line("p99", palette::P99, |p| p.p99_ms),
+        ]),
+        unit: format::millis,
+        window: Some(window),
+    }
+}
+
+/// Each model's latency: calls, mean and percentiles.
+pub fn model_latency_table(rows: &[ModelRow]) -> TableData {
+    let ms = |v: f64| Cell::number(format::millis(v), v);
+    TableData {
+        title: "Latency by model".into(),
+        columns: vec![
+            Column {
+                title: "Model",
+                key: "model",
+            },
+            Column {
+                title: "Calls",
+                key: "calls",
+            },
+            Column {
+                title: "Avg",
+                key: "avg_ms",
+            },
+            Column {
+                title: "p50",
+                key: "p50_ms",
+            },
+            Column {
+                title: "p95",
+                key: "p95_ms",
+            },
+            Column {
+                title: "p99",
+                key: "p99_ms",
+            },
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::text(&r.model),
+                    Cell::count(format::integer(r.calls), r.calls),
+                    ms(r.avg_ms),
+                    ms(r.p50_ms),
+                    ms(r.p95_ms),
+                    ms(r.p99_ms),
+                ]
+            })
+            .collect(),
+    }
+}

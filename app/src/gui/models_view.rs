@@ -1,0 +1,216 @@
+//! Models side by side: a sortable comparison table (rate, latency, errors, tokens, cost
+//! per 1K tokens, total cost), token usage per model as stacked bars, and tokens over
+//! time by kind.
+
+use super::cache::QueryCache;
+use super::export::ExportItem;
+use super::export::chart::{Bar, ChartData, ChartKind, Series};
+use super::export::table::{Cell, Column, TableData};
+use super::filter_state::Resolved;
+use super::view_common::{ViewAction, chart_window, seconds, summary};
+use super::widgets::bars::bars;
+use super::widgets::data_table::{TableLook, data_table};
+use super::widgets::series_chart::time_chart;
+use super::{format, palette};
+use egui::{Color32, ScrollArea, Ui};
+use std::collections::BTreeMap;
+use store::{ModelRow, SeriesPoint};
+
+/// Colours of the token kinds, the same in every chart.
+const INPUT: Color32 = palette::OKABE_ITO[0];
+const CACHED: Color32 = palette::OKABE_ITO[2];
+const OUTPUT: Color32 = palette::OKABE_ITO[1];
+
+/// Draws the Models view.
+pub fn models_view(
+    ui: &mut Ui,
+    cache: &QueryCache,
+    resolved: &Resolved,
+    all_models: &[String],
+) -> ViewAction {
+    let mut action = ViewAction::default();
+    let filter = resolved.filter.clone();
+    let key = format!("{filter:?}");
+    let summary = summary(cache, resolved);
+    let models = {
+        let f = filter.clone();
+        cache.get("overview.models", key.clone(), move |r| r.per_model(&f))
+    };
+    let window = chart_window(resolved, summary.as_deref(), 60);
+    let series = window.map(|(_, bucket)| {
+        let f = filter.clone();
+        cache
+            .get("overview.series", format!("{key}|{bucket}"), move |r| {
+                r.time_series(&f, bucket)
+            })
+            .value
+    });
+    ScrollArea::vertical().show(ui, |ui| {
+        if let Some(e) = &models.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(rows) = models.value.as_deref() else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the database…");
+            });
+            return;
+        };
+        action.showed_data = true;
+        let secs = window.map_or(0.0, |((a, b), _)| (b - a) as f64 / 1e9);
+        let table = comparison_table(rows, secs);
+        let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
+        let tint = |row: &[Cell], col: usize| {
+            (col == 5 && row[5].value.as_f64().is_some_and(|v| v > 0.0)).then_some(palette::BAD)
+        };
+        let r = data_table(
+            ui,
+            "model_comparison",
+            &table,
+            &TableLook {
+                links: &[0],
+                swatch: Some(&swatch),
+                tint: Some(&tint),
+            },
+        );
+        action.export_if(r.export, || ExportItem::Table(table.clone()));
+        if let Some((row, _)) = r.clicked {
+            action.model = Some(row[0].shown.clone());
+        }
+        ui.add_space(12.0);
+        let usage = token_bars(rows);
+        let export = bars(ui, &usage);
+        action.export_if(export, || ExportItem::Chart(usage.clone()));
+        ui.add_space(12.0);
+        if let (Some(((from, to), bucket)), Some(Some(points))) = (window, &series) {
+            let chart = tokens_over_time(points, bucket, seconds((from, to)));
+            let r = time_chart(ui, "tokens_over_time", &chart, 220.0);
+            action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+        }
+    });
+    action
+}
+
+/// The comparison table: one row per model.
+pub fn comparison_table(rows: &[ModelRow], window_s: f64) -> TableData {
+    let col = |title, key| Column { title, key };
+    let tokens = |v: u64| Cell::count(format::count(v as f64), v);
+    TableData {
+        title: "Model comparison".into(),
+        columns: vec![
+            col("Model", "model"),
+            col("Provider", "provider"),
+            col("Requests/s", "requests_per_s"),
+            col("Avg latency", "avg_ms"),
+            col("p95 latency", "p95_ms"),
+            col("Errors", "error_rate"),
+            col("Tokens in", "input_tokens"),
+            col("Tokens out", "output_tokens"),
+            col("Cached", "cache_read_tokens"),
+            col("Cost/1K tokens", "cost_per_1k_tokens_usd"),
+            col("Cost", "cost_usd"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                let rate = if window_s > 0.0 {
+                    r.calls as f64 / window_s
+                } else {
+                    0.0
+                };
+                let error_rate = r.errors as f64 / r.calls.max(1) as f64;
+                let all_tokens = r.input_tokens + r.output_tokens;
+                let per_1k = if all_tokens > 0 {
+                    r.cost_usd / all_tokens as f64 * 1000.0
+                } else {
+                    0.0
+                };
+                let cost_shown = if r.unpriced_calls > 0 {
+                    format!("{} (unpriced)", format::usd(r.cost_usd))
+                } else {
+                    format::usd(r.cost_usd)
+                };
+                vec![
+                    Cell::text(&r.model),
+                    Cell::text(r.provider.clone().unwrap_or_default()),
+                    Cell::number(format::per_second(rate), rate),
+                    Cell::number(format::millis(r.avg_ms), r.avg_ms),
+                    Cell::number(format::millis(r.p95_ms), r.p95_ms),
+                    Cell::number(format::percent(error_rate), error_rate),
+                    tokens(r.input_tokens),
+                    tokens(r.output_tokens),
+                    tokens(r.cache_read_tokens),
+                    Cell::number(format::usd(per_1k), per_1k),
+                    Cell::number(cost_shown, r.cost_usd),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Token usage per model: uncached input, cached input, output.
+pub fn token_bars(rows: &[ModelRow]) -> ChartData {
+    ChartData {
+        title: "Token usage by model".into(),
+        kind: ChartKind::Bars(
+            rows.iter()
+                .filter(|r| r.input_tokens + r.output_tokens > 0)
+                .map(|r| Bar {
+                    label: r.model.clone(),
+                    segments: vec![
+                        (
+                            "input".into(),
+                            r.input_tokens.saturating_sub(r.cache_read_tokens) as f64,
+                            INPUT,
+                        ),
+                        ("cached input".into(), r.cache_read_tokens as f64, CACHED),
+                        ("output".into(), r.output_tokens as f64, OUTPUT),
+                    ],
+                })
+                .collect(),
+        ),
+        unit: tokens_unit,
+        window: None,
+    }
+}
+
+fn tokens_unit(v: f64) -> String {
+    format!("{} tok", format::count(v))
+}
+
+fn tokens_per_s(v: f64) -> String {
+    format!("{} tok/s", format::count(v))
+}
+
+/// Tokens per second over time, stacked by kind.
+fn tokens_over_time(points: &[SeriesPoint], bucket: i64, window: (f64, f64)) -> ChartData {
+    let per_s = bucket as f64 / 1e9;
+    let mut sums: BTreeMap<i64, [f64; 3]> = BTreeMap::new();
+    for p in points {
+        let s = sums.entry(p.bucket_start_ns).or_default();
+        s[0] += p.input_tokens.saturating_sub(p.cache_read_tokens) as f64;
+        s[1] += p.cache_read_tokens as f64;
+        s[2] += p.output_tokens as f64;
+    }
+    let kind = |i: usize, name: &str, color| Series {
+        name: name.into(),
+        color,
+        points: sums
+            .iter()
+            .map(|(b, v)| [*b as f64 / 1e9, v[i] / per_s])
+            .collect(),
+    };
+    ChartData {
+        title: "Tokens/s over time".into(),
+        kind: ChartKind::StackedTime {
+            series: vec![
+                kind(0, "input", INPUT),
+                kind(1, "cached input", CACHED),
+                kind(2, "output", OUTPUT),
+            ],
+            bucket_s: per_s,
+        },
+        unit: tokens_per_s,
+        window: Some(window),
+    }
+}

@@ -1,0 +1,350 @@
+//! The analytics views (Latency, Models, Costs, Errors) and exports, driven through the
+//! window against a database of known synthetic traffic: every figure checked against
+//! the store's own query, a price edit reprices history, a heatmap cell lands on its
+//! traces, exported files hold what was shown.
+
+use super::*;
+use llm_observatory::gui::export::chart_png;
+use llm_observatory::gui::filter_state::bucket_ns;
+use llm_observatory::gui::latency_view::{heat_chart, latency_band};
+use llm_observatory::gui::widgets::heatmap::cell_center;
+use store::{Bound, Cmp, Price, SortDir, TraceSort};
+
+const HOUR: i64 = 3_600_000_000_000;
+
+/// Where the synthetic traffic starts: a fixed time, so that snapshots are the same on
+/// every run (2026-03-02 08:00 UTC).
+const T0: i64 = 1_772_438_400_000_000_000;
+
+/// A database of five hours of synthetic traffic, opened on "All".
+fn synth_harness(
+    dir: &Scratch,
+    price_file: Option<PathBuf>,
+) -> (PathBuf, Harness<'static, ObservatoryApp>) {
+    let db = dir.path("synth.duckdb");
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        synth_into(&writer, 1500, T0, T0 + 5 * HOUR, 7);
+        writer.close().unwrap();
+    }
+    let calls = read(&db, |r| {
+        r.call_summary(&Filter::default()).unwrap().llm_calls
+    });
+    let mut options = start(&db);
+    options.price_file = price_file;
+    let mut h = Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options));
+    click_range(&mut h, "All");
+    wait_for_calls(&mut h, calls);
+    (db, h)
+}
+
+/// Runs `f` on a reader of the database (bundled prices).
+fn read<T>(db: &Path, f: impl FnOnce(&mut store::Reader) -> T) -> T {
+    let store = Store::open(db, OpenMode::ReadOnly).unwrap();
+    f(&mut store.reader().unwrap())
+}
+
+fn go(h: &mut Harness<'_, ObservatoryApp>, view: &str) {
+    h.get_by_role_and_label(Role::Button, view).click();
+    h.step();
+}
+
+/// Exports through the save dialog: clicks the export button, types `path`, saves, and
+/// waits for the file to be reported.
+fn export_via_dialog(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &Path) {
+    h.get_by_label(button).click();
+    wait_for(h, "the save dialog", |h| {
+        h.query_by_label("Save to").is_some()
+    });
+    h.get_by_role_and_label(Role::TextInput, "Save to").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Save to")
+        .type_text(&path.display().to_string());
+    h.step();
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    let saved = format!("Saved {}", path.display());
+    wait_for(h, &saved.clone(), |h| h.query_by_label(&saved).is_some());
+}
+
+#[test]
+fn the_models_view_shows_each_models_figures_and_exports_them() {
+    let dir = Scratch::new("models-view");
+    let (db, mut h) = synth_harness(&dir, None);
+    let (summary, models) = read(&db, |r| {
+        (
+            r.call_summary(&Filter::default()).unwrap(),
+            r.per_model(&Filter::default()).unwrap(),
+        )
+    });
+    go(&mut h, "Models");
+    wait_for(&mut h, "the model comparison", |h| {
+        h.query_by_label("Model comparison").is_some()
+    });
+    let secs = (summary.last_end_ns.unwrap() - summary.first_start_ns.unwrap()) as f64 / 1e9;
+    for m in &models {
+        let rate = format::per_second(m.calls as f64 / secs);
+        assert!(
+            h.query_all_by_label(&rate).next().is_some(),
+            "{}: {rate}",
+            m.model
+        );
+        let cost = if m.unpriced_calls > 0 {
+            format!("{} (unpriced)", format::usd(m.cost_usd))
+        } else {
+            format::usd(m.cost_usd)
+        };
+        assert!(
+            h.query_all_by_label(&cost).next().is_some(),
+            "{}: {cost}",
+            m.model
+        );
+        // The token bar of each model that used tokens names its total.
+        let tokens = (m.input_tokens + m.output_tokens) as f64;
+        let bar = format!("{}: {} tok", m.model, format::count(tokens));
+        let shown = h.query_by_label_contains(&bar).is_some();
+        assert_eq!(shown, tokens > 0.0, "token bar of {}", m.model);
+    }
+    // CSV and JSON of the table hold every model, with the exact figures.
+    let csv_path = dir.path("models.csv");
+    export_via_dialog(&mut h, "Save Model comparison as CSV", &csv_path);
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.len(), 11);
+    assert_eq!(header[0], "model");
+    assert_eq!(lines.count(), models.len());
+    let json_path = dir.path("models.json");
+    export_via_dialog(&mut h, "Save Model comparison as JSON", &json_path);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), models.len());
+    for m in &models {
+        let row = rows
+            .iter()
+            .find(|r| r["model"] == m.model.as_str())
+            .unwrap();
+        assert!((row["cost_usd"].as_f64().unwrap() - m.cost_usd).abs() < 1e-9);
+        assert_eq!(row["input_tokens"].as_u64().unwrap(), m.input_tokens);
+    }
+    // The token chart as PNG: twice the on-screen size, decodable.
+    let png = dir.path("tokens.png");
+    export_via_dialog(&mut h, "Save Token usage by model as PNG", &png);
+    let img = image::open(&png).unwrap();
+    assert_eq!(
+        (img.width(), img.height()),
+        (
+            chart_png::SIZE.0 * chart_png::SCALE,
+            chart_png::SIZE.1 * chart_png::SCALE
+        )
+    );
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("models_view");
+}
+
+#[test]
+fn a_price_edit_changes_the_cost_of_past_calls_and_is_saved() {
+    let dir = Scratch::new("price-edit");
+    let price_file = dir.path("config/prices.toml");
+    let (db, mut h) = synth_harness(&dir, Some(price_file.clone()));
+    let before = read(&db, |r| r.call_summary(&Filter::default()).unwrap());
+    assert!(
+        before.unpriced_calls > 0,
+        "the synthetic data has unpriced models"
+    );
+    let model = read(&db, |r| {
+        r.per_model(&Filter::default())
+            .unwrap()
+            .into_iter()
+            .find(|m| m.unpriced_calls > 0)
+            .unwrap()
+            .model
+    });
+    go(&mut h, "Costs");
+    let shown = |h: &Harness<'_, ObservatoryApp>| card(h, "Cost in range");
+    wait_for(&mut h, "the cost card", |h| shown(h).is_some());
+    assert!(
+        shown(&h)
+            .unwrap()
+            .starts_with(&format!("Cost in range: {}", format::usd(before.cost_usd))),
+        "{:?}",
+        shown(&h)
+    );
+    h.get_by_label(&format!("Set a price for {model}")).click();
+    wait_for(&mut h, "the price editor", |h| {
+        h.query_by_role_and_label(Role::TextInput, "Input")
+            .is_some()
+    });
+    for (field, value) in [("Input", "100"), ("Output", "200")] {
+        h.get_by_role_and_label(Role::TextInput, field).focus();
+        h.step();
+        h.get_by_role_and_label(Role::TextInput, field)
+            .type_text(value);
+        h.step();
+    }
+    h.get_by_role_and_label(Role::Button, "Save price").click();
+    h.step();
+    let price = Price {
+        input: 100.0,
+        output: 200.0,
+        cache_read: None,
+        cache_write: None,
+    };
+    let (after, model_after) = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let mut prices = PriceTable::bundled();
+        prices.set(&model, price);
+        store.set_prices(prices);
+        let mut r = store.reader().unwrap();
+        let cost = r
+            .per_model(&Filter::default())
+            .unwrap()
+            .into_iter()
+            .find(|m| m.model == model)
+            .unwrap()
+            .cost_usd;
+        (r.call_summary(&Filter::default()).unwrap(), cost)
+    };
+    assert!(after.cost_usd > before.cost_usd + 0.01);
+    let want = format!("Cost in range: {}", format::usd(after.cost_usd));
+    wait_for(&mut h, &want.clone(), |h| {
+        shown(h).is_some_and(|s| s.starts_with(&want))
+    });
+    let saved = PriceTable::load(&price_file).unwrap();
+    assert_eq!(saved.lookup(&model), Some(price));
+    // Every chart follows the new price, not just the card.
+    let bar = format!("{model}: {}", format::usd(model_after));
+    wait_for(&mut h, &bar.clone(), |h| {
+        h.query_by_label_contains(&bar).is_some() && h.query_by_label("Updating").is_none()
+    });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("costs_view");
+}
+
+#[test]
+fn the_errors_view_lists_the_top_errors_and_leads_to_their_traces() {
+    let dir = Scratch::new("errors-view");
+    let (db, mut h) = synth_harness(&dir, None);
+    let (summary, top) = read(&db, |r| {
+        (
+            r.call_summary(&Filter::default()).unwrap(),
+            r.top_errors(&Filter::default(), 50).unwrap(),
+        )
+    });
+    assert!(!top.is_empty(), "the synthetic data has errors");
+    go(&mut h, "Errors");
+    let rate = summary.errors as f64 / summary.llm_calls as f64;
+    let gauge = format!("Error rate: {}", format::percent(rate));
+    wait_for(&mut h, &gauge.clone(), |h| {
+        h.query_by_label_contains(&gauge).is_some() && h.query_by_label("Top errors").is_some()
+    });
+    let csv_path = dir.path("errors.csv");
+    export_via_dialog(&mut h, "Save Top errors as CSV", &csv_path);
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), top.len());
+    for (row, e) in rows.iter().zip(&top) {
+        assert_eq!(&row[0], e.error_type);
+        assert_eq!(&row[1], e.model);
+        assert_eq!(row[2].parse::<u64>().unwrap(), e.count);
+    }
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("errors_view");
+    // The first error's count leads to the traces of those failures.
+    let first = &top[0];
+    h.query_all_by_label(&format::integer(first.count))
+        .find(|n| n.accesskit_node().role() == Role::Link)
+        .expect("the count of the first error is a link")
+        .click();
+    let expected = read(&db, |r| {
+        let f = Filter {
+            models: vec![first.model.clone()],
+            status: store::StatusFilter::Error,
+            errors: vec![first.error_type.clone()],
+            ..Filter::default()
+        };
+        r.traces_page(&f, TraceSort::Start, SortDir::Desc, 0, 1)
+            .unwrap()
+            .1
+    });
+    let want = format!("{} traces", format::integer(expected));
+    wait_for(&mut h, &want.clone(), |h| {
+        h.query_by_value_contains_text(&want).is_some()
+    });
+}
+
+#[test]
+fn a_heatmap_cell_click_lands_on_the_traces_of_that_bucket_and_latency() {
+    let dir = Scratch::new("heatmap");
+    let (db, mut h) = synth_harness(&dir, None);
+    let summary = read(&db, |r| r.call_summary(&Filter::default()).unwrap());
+    let window = (
+        summary.first_start_ns.unwrap(),
+        summary.last_end_ns.unwrap(),
+    );
+    let bucket = bucket_ns(window.1 - window.0, 60);
+    let heat = read(&db, |r| {
+        r.latency_heatmap(&Filter::default(), bucket).unwrap()
+    });
+    go(&mut h, "Latency");
+    let calls = format!("{} calls", format::integer(summary.llm_calls));
+    wait_for(&mut h, "the heatmap", |h| {
+        h.query_by_label_contains("Latency heatmap heatmap")
+            .is_some_and(|n| n.accesskit_node().label().unwrap().ends_with(&calls))
+    });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("latency_view");
+    // The busiest cell above the first latency row.
+    let cell = heat
+        .cells
+        .iter()
+        .filter(|c| c.latency_bucket > 0)
+        .max_by_key(|c| c.count)
+        .unwrap();
+    let chart = heat_chart(&heat, window, bucket);
+    let first = window.0.div_euclid(bucket) * bucket;
+    let col = ((cell.bucket_start_ns - first) / bucket) as usize;
+    let rect = h.get_by_label_contains("Latency heatmap heatmap").rect();
+    let at = cell_center(rect, &chart, col, cell.latency_bucket).unwrap();
+    h.hover_at(at);
+    h.step();
+    h.drag_at(at);
+    h.step();
+    h.drop_at(at);
+    h.step();
+    let (from_ms, to_ms) = latency_band(&heat.latency_edges_ms, cell.latency_bucket);
+    let mut latency = vec![Bound {
+        cmp: Cmp::Ge,
+        value: from_ms,
+    }];
+    latency.extend(to_ms.map(|v| Bound {
+        cmp: Cmp::Lt,
+        value: v,
+    }));
+    let expected = read(&db, |r| {
+        let f = Filter {
+            from_ns: Some(cell.bucket_start_ns),
+            to_ns: Some(cell.bucket_start_ns + bucket),
+            latency_ms: latency,
+            ..Filter::default()
+        };
+        r.traces_page(&f, TraceSort::Start, SortDir::Desc, 0, 1)
+            .unwrap()
+            .1
+    });
+    assert!(expected > 0);
+    let want = format!("{} traces", format::integer(expected));
+    wait_for(&mut h, &want.clone(), |h| {
+        h.query_by_value_contains_text(&want).is_some()
+            && h.query_by_label("Clear latency").is_some()
+    });
+}
