@@ -2,6 +2,7 @@
 //! command line (`cli`) and the desktop window (`gui`) so that the binary and the UI
 //! tests (egui_kittest) drive the very same code.
 
+pub mod alerts;
 pub mod cli;
 pub mod gui;
 pub mod paths;

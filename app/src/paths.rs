@@ -26,3 +26,8 @@ pub fn demo_db() -> PathBuf {
         .map(|d| d.data_dir().join("demo.duckdb"))
         .unwrap_or_else(|| PathBuf::from("demo.duckdb"))
 }
+
+/// A file in the platform config directory.
+pub fn config_file(name: &str) -> Option<PathBuf> {
+    dirs().map(|d| d.config_dir().join(name))
+}

@@ -28,7 +28,7 @@ pub use query::{
     Reader, SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
 };
 pub use retention::Pruned;
-pub use row::{GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};
+pub use row::{AlertEvent, GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};
 pub use schema::SCHEMA_VERSION;
 pub use text_index::TextIndex;
 pub use writer::{Batch, CommitReport, Writer, WriterTimings};

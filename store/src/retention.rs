@@ -49,7 +49,7 @@ impl Writer {
         self.run(|c| {
             c.execute_batch(
                 "BEGIN TRANSACTION; DELETE FROM llm_calls; DELETE FROM spans; DELETE FROM logs;
-                 DELETE FROM metric_points; COMMIT; CHECKPOINT;",
+                 DELETE FROM metric_points; DELETE FROM alert_events; COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())
         })?;
@@ -68,6 +68,7 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
         let logs = c.execute("DELETE FROM logs WHERE time_ns < ?", [cutoff_ns])? as u64;
         let metric_points =
             c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;
+        c.execute("DELETE FROM alert_events WHERE time_ns < ?", [cutoff_ns])?;
         Ok::<_, duckdb::Error>(Pruned {
             spans,
             logs,

@@ -219,3 +219,25 @@ pub struct MetricPoint {
     /// Bucket counts of a histogram point, as JSON.
     pub bucket_counts_json: Option<String>,
 }
+
+/// One change of an alert's state, kept as history: a rule began firing for a scope, or
+/// stopped.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AlertEvent {
+    /// When it happened, Unix nanoseconds.
+    pub time_ns: i64,
+    /// The rule's name.
+    pub rule: String,
+    /// What the rule watched (`all`, or a model or service).
+    pub scope: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// The measured value (none when there was no data).
+    pub value: Option<f64>,
+    /// The threshold it was compared with.
+    pub threshold: f64,
+    /// One line for people: what crossed what.
+    pub message: String,
+}

@@ -6,7 +6,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -97,6 +97,19 @@ const MIGRATIONS: &[&str] = &[
                duration_ns / 1e6 AS duration_ms, status_code, status_message, service,
                scope, is_llm, attributes, resource, events, links
         FROM spans;
+    "#,
+    // 1 -> 2: the history of alerts (each firing and each resolution).
+    r#"
+    CREATE TABLE alert_events (
+        time_ns BIGINT NOT NULL,
+        rule VARCHAR NOT NULL,
+        scope VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        value DOUBLE,
+        threshold DOUBLE NOT NULL,
+        message VARCHAR NOT NULL
+    );
     "#,
 ];
 

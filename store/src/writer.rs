@@ -5,7 +5,7 @@
 
 use crate::error::StoreError;
 use crate::ids::{span_key, trace_key};
-use crate::row::{LogRow, MetricPoint, SpanRow};
+use crate::row::{AlertEvent, LogRow, MetricPoint, SpanRow};
 use crate::text_index::{IndexedCall, TextIndex};
 use duckdb::{Appender, Connection, params};
 use std::collections::HashSet;
@@ -24,12 +24,17 @@ pub struct Batch {
     pub logs: Vec<LogRow>,
     /// Metric points.
     pub metrics: Vec<MetricPoint>,
+    /// Alert state changes, for the alert history.
+    pub alerts: Vec<AlertEvent>,
 }
 
 impl Batch {
     /// Whether the batch holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty() && self.logs.is_empty() && self.metrics.is_empty()
+        self.spans.is_empty()
+            && self.logs.is_empty()
+            && self.metrics.is_empty()
+            && self.alerts.is_empty()
     }
 }
 
@@ -204,7 +209,10 @@ fn run(
         while let Some(job) = next.take() {
             match job {
                 Job::Write(batch, done) => {
-                    rows += batch.spans.len() + batch.logs.len() + batch.metrics.len();
+                    rows += batch.spans.len()
+                        + batch.logs.len()
+                        + batch.metrics.len()
+                        + batch.alerts.len();
                     group.push((batch, done));
                     if rows < GROUP_ROWS {
                         next = rx.try_recv().ok();
@@ -352,6 +360,7 @@ fn write_group(
         .map_err(step("storing logs and metrics"))?;
     join_genai_events(conn, batches)
         .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
+    insert_alerts(conn, batches).map_err(step("storing alert history"))?;
     timings.insert_ns.fetch_add(elapsed(t), Ordering::Relaxed);
     let t = Instant::now();
     conn.execute_batch("COMMIT")?;
@@ -528,6 +537,29 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
         ])?;
     }
     finish(app)
+}
+
+/// Alert events are few: plain inserts.
+fn insert_alerts(conn: &Connection, batches: &[Batch]) -> duckdb::Result<()> {
+    let mut stmt = None;
+    for a in batches.iter().flat_map(|b| &b.alerts) {
+        let stmt = match &mut stmt {
+            Some(s) => s,
+            None => stmt
+                .insert(conn.prepare("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)")?),
+        };
+        stmt.execute(params![
+            a.time_ns,
+            a.rule,
+            a.scope,
+            a.state,
+            a.severity,
+            a.value,
+            a.threshold,
+            a.message
+        ])?;
+    }
+    Ok(())
 }
 
 fn append_logs(conn: &Connection, logs: &[LogRow]) -> Result<(), StoreError> {

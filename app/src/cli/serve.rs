@@ -91,6 +91,53 @@ pub struct ServeArgs {
     /// Keep the database at most SIZE, checked every minute
     #[arg(long, value_name = "SIZE")]
     max_db_size: Option<String>,
+    #[command(flatten)]
+    alerts: AlertArgs,
+}
+
+/// How alert rules are evaluated (by `serve` and the window).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AlertArgs {
+    /// Alert rules file (TOML) [default: alerts.toml in the platform config directory,
+    /// or the built-in rules when it does not exist]
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+    /// Do not evaluate alert rules
+    #[arg(long, conflicts_with = "rules")]
+    pub no_alerts: bool,
+    /// How often rules are evaluated
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub alert_every: String,
+}
+
+impl AlertArgs {
+    /// The rules file in use, its rules, and the evaluation period; `None` when alerts
+    /// are off. A bad file is an error naming its line and field.
+    pub fn load(
+        &self,
+    ) -> anyhow::Result<Option<(Option<std::path::PathBuf>, crate::alerts::Rules, Duration)>> {
+        if self.no_alerts {
+            return Ok(None);
+        }
+        let every = humantime::parse_duration(&self.alert_every).map_err(|e| {
+            anyhow::anyhow!(
+                "--alert-every {:?} is not a duration ({e}); try 5s",
+                self.alert_every
+            )
+        })?;
+        let path = self
+            .rules
+            .clone()
+            .or_else(crate::alerts::default_rules_path);
+        let rules = match &path {
+            Some(p) if self.rules.is_some() && !p.exists() => {
+                anyhow::bail!("--rules {}: no such file", p.display())
+            }
+            Some(p) => crate::alerts::Rules::load(p).map_err(anyhow::Error::msg)?,
+            None => crate::alerts::Rules::defaults(),
+        };
+        Ok(Some((path, rules, every)))
+    }
 }
 
 /// Runs the collector until SIGINT or SIGTERM.
@@ -98,8 +145,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.listen.config()?;
     let retain = args.retain.as_deref().map(duration_ns).transpose()?;
     let max_size = args.max_db_size.as_deref().map(size_bytes).transpose()?;
+    let alerts = args.alerts.load()?;
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = Arc::new(store.writer()?);
+    let evaluator = match alerts {
+        Some((path, rules, every)) => {
+            println!(
+                "evaluating {} alert rules every {} ({})",
+                rules.rules.iter().filter(|r| r.enabled).count(),
+                humantime::format_duration(every),
+                path.filter(|p| p.exists())
+                    .map_or("built-in rules".to_string(), |p| p.display().to_string())
+            );
+            Some(crate::alerts::Evaluator::start(
+                &store,
+                Some(writer.clone()),
+                Arc::new(std::sync::RwLock::new(rules)),
+                crate::alerts::Notifier::start(false),
+                every,
+                |events| {
+                    for e in events {
+                        println!("alert {} [{}]: {}", e.state, e.severity, e.message);
+                    }
+                },
+            )?)
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("otlp")
@@ -147,6 +219,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(stats)
     })?;
     drop(runtime);
+    drop(evaluator);
     let writer = Arc::try_unwrap(writer)
         .map_err(|_| anyhow::anyhow!("the writer is still in use at shutdown"))?;
     report_time(&stats, writer.timings());

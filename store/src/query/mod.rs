@@ -2,6 +2,7 @@
 //! every question the panels and the CLI ask, as Rust values; all counting, summing
 //! and percentiles happen inside DuckDB.
 
+mod alerts;
 mod calls;
 mod export;
 mod kpi;

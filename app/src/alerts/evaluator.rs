@@ -1,0 +1,167 @@
+//! Evaluation in the background: every few seconds each enabled rule is measured on its
+//! own reader, the states move, firing and resolution events are stored in the alert
+//! history (when the database is writable) and handed to the notifier. Never on the UI
+//! thread; the window reads the latest [`AlertStatus`].
+
+use super::engine::{Engine, ScopeState};
+use super::measure::measure;
+use super::notify::Notifier;
+use super::rules::{Rule, Rules};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use store::{AlertEvent, Batch, Reader, Store, StoreError, Writer};
+
+/// What the evaluator knows now.
+#[derive(Debug, Clone, Default)]
+pub struct AlertStatus {
+    /// Every rule and scope's state after the last round.
+    pub states: Vec<ScopeState>,
+    /// Events of this run, newest last (also in the database's history).
+    pub events: Vec<AlertEvent>,
+    /// Rounds done.
+    pub rounds: u64,
+    /// Why the last round failed, if it did.
+    pub error: Option<String>,
+}
+
+/// One evaluation round after another on one reader: the part the thread runs, also
+/// usable directly with a chosen clock.
+pub struct Evaluation {
+    reader: Reader,
+    engine: Engine,
+}
+
+impl Evaluation {
+    /// Evaluates with `reader`.
+    pub fn new(reader: Reader) -> Evaluation {
+        Evaluation {
+            reader,
+            engine: Engine::default(),
+        }
+    }
+
+    /// Measures every enabled rule at `now_ns`; returns the events and the states.
+    pub fn round(
+        &mut self,
+        rules: &Rules,
+        now_ns: i64,
+    ) -> Result<Vec<(AlertEvent, Rule)>, StoreError> {
+        let names: Vec<&str> = rules
+            .rules
+            .iter()
+            .filter(|r| r.enabled)
+            .map(|r| r.name.as_str())
+            .collect();
+        self.engine.keep_only(&names);
+        let mut events = Vec::new();
+        for rule in rules.rules.iter().filter(|r| r.enabled) {
+            let measured = measure(&mut self.reader, rule, now_ns)?;
+            for e in self.engine.observe(rule, &measured, now_ns) {
+                events.push((e, rule.clone()));
+            }
+        }
+        Ok(events)
+    }
+
+    /// Every state.
+    pub fn states(&self) -> Vec<ScopeState> {
+        self.engine.states()
+    }
+}
+
+/// Stops the thread when dropped.
+pub struct Evaluator {
+    status: Arc<Mutex<AlertStatus>>,
+    stop: Arc<(AtomicBool, Mutex<()>, Condvar)>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Evaluator {
+    /// Starts evaluating `rules` on `store` every `every`; events go to `writer` (when
+    /// given) and `notifier`; `after_round` is called after each round with its events.
+    pub fn start(
+        store: &Store,
+        writer: Option<Arc<Writer>>,
+        rules: Arc<RwLock<Rules>>,
+        notifier: Notifier,
+        every: Duration,
+        after_round: impl Fn(&[AlertEvent]) + Send + 'static,
+    ) -> Result<Evaluator, StoreError> {
+        let mut evaluation = Evaluation::new(store.reader()?);
+        let status = Arc::new(Mutex::new(AlertStatus::default()));
+        let stop = Arc::new((AtomicBool::new(false), Mutex::new(()), Condvar::new()));
+        let (shared, halt) = (status.clone(), stop.clone());
+        let handle = std::thread::Builder::new()
+            .name("alerts".into())
+            .spawn(move || {
+                loop {
+                    let snapshot = rules.read().expect("rules lock").clone();
+                    let outcome = evaluation.round(&snapshot, crate::timearg::now_ns());
+                    let mut error = None;
+                    let mut happened = Vec::new();
+                    match outcome {
+                        Ok(events) => {
+                            if !events.is_empty() {
+                                for (e, rule) in &events {
+                                    notifier.send(e, rule);
+                                }
+                                if let Some(w) = &writer {
+                                    let alerts = events.iter().map(|(e, _)| e.clone()).collect();
+                                    if let Err(e) = w.write(Batch {
+                                        alerts,
+                                        ..Batch::default()
+                                    }) {
+                                        error =
+                                            Some(format!("cannot store the alert history: {e}"));
+                                    }
+                                }
+                            }
+                            happened = events.into_iter().map(|(e, _)| e).collect();
+                            let mut s = shared.lock().expect("status lock");
+                            s.events.extend(happened.iter().cloned());
+                            s.states = evaluation.states();
+                            s.rounds += 1;
+                            s.error = error;
+                        }
+                        Err(e) => shared.lock().expect("status lock").error = Some(e.to_string()),
+                    }
+                    after_round(&happened);
+                    let (flag, lock, wake) = &*halt;
+                    let guard = lock.lock().expect("stop lock");
+                    if flag.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let _ = wake.wait_timeout(guard, every).expect("stop lock");
+                    if flag.load(Ordering::Acquire) {
+                        return;
+                    }
+                }
+            })
+            .expect("spawn the alert thread");
+        Ok(Evaluator {
+            status,
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// The latest status.
+    pub fn status(&self) -> AlertStatus {
+        self.status.lock().expect("status lock").clone()
+    }
+}
+
+impl Drop for Evaluator {
+    fn drop(&mut self) {
+        let (flag, lock, wake) = &*self.stop;
+        flag.store(true, Ordering::Release);
+        let _guard = lock.lock().expect("stop lock");
+        wake.notify_all();
+        drop(_guard);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
