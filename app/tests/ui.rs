@@ -15,6 +15,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use store::{Filter, OpenMode, PriceTable, Store};
 
+#[path = "ui/alerts.rs"]
+mod alerts;
 #[path = "ui/analytics.rs"]
 mod analytics;
 
@@ -98,6 +100,7 @@ fn start(path: &Path) -> StartOptions {
         listen: None,
         prices: PriceTable::bundled(),
         price_file: None,
+        alerts: None,
         bench_frames: None,
         screenshot: None,
         launched: Instant::now(),

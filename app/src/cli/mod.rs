@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, sharing how a database is opened and
 //! which prices apply.
 
+mod alerts;
 mod bench;
 mod calls;
 pub mod demo;
@@ -48,6 +49,8 @@ enum Command {
     Calls(calls::CallsArgs),
     /// Print one trace's span tree.
     Trace(calls::TraceArgs),
+    /// Print the alert history, or check a rules file (--check FILE).
+    Alerts(alerts::AlertsArgs),
     /// Write spans, LLM calls or traces to CSV, JSON, Parquet or OTLP JSON.
     Export(export::ExportArgs),
     /// Fill a database with realistic synthetic LLM traffic.
@@ -133,6 +136,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => stats::run(a),
         Command::Calls(a) => calls::run(a),
         Command::Trace(a) => calls::trace(a),
+        Command::Alerts(a) => alerts::run(a),
         Command::Export(a) => export::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Prune(a) => retention::prune(a),

@@ -142,10 +142,10 @@ impl AlertArgs {
 
 /// Runs the collector until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let alerts = args.alerts.load()?;
     let config = args.listen.config()?;
     let retain = args.retain.as_deref().map(duration_ns).transpose()?;
     let max_size = args.max_db_size.as_deref().map(size_bytes).transpose()?;
-    let alerts = args.alerts.load()?;
     let store = args.db.open(OpenMode::ReadWrite)?;
     let writer = Arc::new(store.writer()?);
     let evaluator = match alerts {

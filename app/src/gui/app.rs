@@ -2,6 +2,8 @@
 //! current view, and the dialogs for opening databases and importing files. Everything
 //! slow (opening, importing, querying) runs on other threads; the frame loop only polls.
 
+use super::alert_banner::{BannerClick, Firing, alert_banner};
+use super::alerts_view::AlertsView;
 use super::bench::{FrameBench, ScreenshotPlan};
 use super::cache::QueryCache;
 use super::costs_view::CostsView;
@@ -21,12 +23,14 @@ use super::traces_view::TracesView;
 use super::view_common::{Drill, ViewAction};
 use super::widgets::tables::ModelClick;
 use super::{format, palette};
+use crate::alerts::{Evaluator, Notifier, Rules};
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Sense, Ui, Vec2};
 use ingest::import::ImportReport;
 use ingest::receive::ReceiverConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use store::{Price, PriceTable};
@@ -44,6 +48,8 @@ pub struct StartOptions {
     /// Where prices set in the price editor are saved (`--prices`, else the user's
     /// config file); `None` keeps them for this run only.
     pub price_file: Option<PathBuf>,
+    /// Alert rules to evaluate; `None` turns alerts off.
+    pub alerts: Option<AlertSetup>,
     /// `--bench-frames`.
     pub bench_frames: Option<u32>,
     /// `--screenshot` and its delay.
@@ -75,6 +81,16 @@ impl StartOptions {
     }
 }
 
+/// Alert rules, where they are saved, and how often they are evaluated.
+pub struct AlertSetup {
+    /// The rules.
+    pub rules: Rules,
+    /// The rules file edits are saved to; `None` keeps them for this run.
+    pub file: Option<PathBuf>,
+    /// Evaluation period.
+    pub every: Duration,
+}
+
 /// The views in the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum View {
@@ -93,10 +109,12 @@ pub enum View {
     Traces,
     /// LLM calls with search.
     Inspector,
+    /// Alert rules and history.
+    Alerts,
 }
 
 impl View {
-    const ALL: [View; 7] = [
+    const ALL: [View; 8] = [
         View::Overview,
         View::Latency,
         View::Models,
@@ -104,6 +122,7 @@ impl View {
         View::Errors,
         View::Traces,
         View::Inspector,
+        View::Alerts,
     ];
 
     fn label(self) -> &'static str {
@@ -115,6 +134,7 @@ impl View {
             View::Errors => "Errors",
             View::Traces => "Traces",
             View::Inspector => "Inspector",
+            View::Alerts => "Alerts",
         }
     }
 }
@@ -217,6 +237,15 @@ pub struct ObservatoryApp {
     save: Option<SaveDialog>,
     /// Finished exports, to report.
     exported: Outcomes,
+    /// The rules in force, shared with the evaluator.
+    rules: Arc<RwLock<Rules>>,
+    /// Evaluates the rules on the open database.
+    evaluator: Option<Evaluator>,
+    /// Sends desktop and webhook notifications.
+    notifier: Option<Notifier>,
+    alerts_view: AlertsView,
+    /// Firings the user dismissed from the banner.
+    dismissed: HashSet<Firing>,
 }
 
 impl ObservatoryApp {
@@ -253,6 +282,17 @@ impl ObservatoryApp {
             costs: CostsView::default(),
             save: None,
             exported: Outcomes::default(),
+            rules: Arc::new(RwLock::new(
+                start
+                    .alerts
+                    .as_ref()
+                    .map(|a| a.rules.clone())
+                    .unwrap_or_default(),
+            )),
+            evaluator: None,
+            notifier: start.alerts.as_ref().map(|_| Notifier::start(true)),
+            alerts_view: AlertsView::default(),
+            dismissed: HashSet::new(),
             start,
         };
         match app.start.opening.take() {
@@ -287,6 +327,8 @@ impl ObservatoryApp {
                 .push(format!("{} is already open", path.display()));
             return;
         }
+        // The evaluator holds the writer: stop it so the old database can close.
+        self.evaluator = None;
         let opening = Opening::start(self.start.request(path, demo), self.session.take());
         let _ = opening.repaint.set(self.ctx.clone());
         self.opening = Some(opening);
@@ -321,9 +363,13 @@ impl ObservatoryApp {
                     )));
                 self.rate.reset();
                 self.error = None;
+                self.start_alerts(&session);
                 self.session = Some(session);
             }
             Err(e) => {
+                if let Some(s) = &old {
+                    self.start_alerts(s);
+                }
                 self.session = old;
                 self.error = Some(format!("Cannot open {}: {e}", path.display()));
             }
@@ -730,6 +776,7 @@ impl ObservatoryApp {
         let mut go = None;
         let mut view_action: Option<ViewAction> = None;
         let mut set_price = None;
+        let mut new_rules = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(cache), Some(resolved)) = (&self.cache, resolved) else {
                 if self.opening.is_some() {
@@ -797,6 +844,14 @@ impl ObservatoryApp {
                     view_action = Some(a.view);
                 }
                 View::Errors => view_action = Some(errors_view(ui, cache, resolved)),
+                View::Alerts => {
+                    let rules = self.rules.read().expect("rules lock").clone();
+                    let status = self.evaluator.as_ref().map(|e| e.status());
+                    let file = self.start.alerts.as_ref().and_then(|a| a.file.clone());
+                    let a = self.alerts_view.ui(ui, cache, &rules, status.as_ref(), file.as_deref());
+                    new_rules = a.rules;
+                    view_action = Some(a.view);
+                }
                 View::Traces => {
                     open = self.traces.ui(ui, cache, &resolved.filter);
                     has_data = true;
@@ -830,6 +885,9 @@ impl ObservatoryApp {
         if let Some((model, price)) = set_price {
             self.set_price(model, price);
         }
+        if let Some(rules) = new_rules {
+            self.set_rules(rules);
+        }
         if let Some(v) = go {
             self.go(v);
         }
@@ -837,6 +895,83 @@ impl ObservatoryApp {
             self.open_trace(t);
         }
         has_data
+    }
+
+    /// Starts evaluating the rules on `session`'s database.
+    fn start_alerts(&mut self, session: &Session) {
+        let (Some(setup), Some(notifier)) = (&self.start.alerts, &self.notifier) else {
+            return;
+        };
+        let ctx = self.ctx.clone();
+        match Evaluator::start(
+            &session.store,
+            session.writer.clone(),
+            self.rules.clone(),
+            notifier.clone(),
+            setup.every,
+            move |_| ctx.request_repaint(),
+        ) {
+            Ok(e) => self.evaluator = Some(e),
+            Err(e) => self.notices.push(format!("Alerts are off: {e}")),
+        }
+    }
+
+    /// Puts changed rules in force and saves them to the rules file.
+    fn set_rules(&mut self, rules: Rules) {
+        *self.rules.write().expect("rules lock") = rules.clone();
+        if let Some(setup) = &mut self.start.alerts {
+            setup.rules = rules.clone();
+            if let Some(path) = &setup.file {
+                match rules.save(path) {
+                    Ok(()) => self
+                        .notices
+                        .push(format!("Alert rules saved to {}", path.display())),
+                    Err(e) => {
+                        self.error =
+                            Some(format!("The rules apply for now but were not saved: {e}"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The banner of firing alerts, and what its buttons ask for.
+    fn alerts_banner(&mut self, ui: &mut Ui) {
+        let Some(status) = self.evaluator.as_ref().map(|e| e.status()) else {
+            return;
+        };
+        let rules = self.rules.read().expect("rules lock").clone();
+        match alert_banner(ui, &status, &rules, &self.dismissed) {
+            Some(BannerClick::Dismiss(key)) => {
+                self.dismissed.insert(key);
+            }
+            Some(BannerClick::ViewTraces(rule, scope)) => {
+                let now = crate::timearg::now_ns();
+                let f = &mut self.prefs.filter;
+                f.range = RangePreset::Custom;
+                f.custom_from = format::local_time(now - rule.window.0.as_nanos() as i64);
+                f.custom_to = format::local_time(now + 1_000_000_000);
+                f.models = if scope == "all" {
+                    rule.models.clone()
+                } else {
+                    vec![scope]
+                };
+                f.service = rule.services.first().cloned().unwrap_or_default();
+                f.status = StatusChoice::All;
+                f.latency_ms = None;
+                f.error_type = None;
+                use crate::alerts::rules::Metric;
+                match rule.metric {
+                    Metric::ErrorRate => f.status = StatusChoice::Error,
+                    Metric::P95LatencyMs | Metric::P99LatencyMs if !rule.spike => {
+                        f.latency_ms = Some((rule.threshold, None))
+                    }
+                    _ => {}
+                }
+                self.go(View::Traces);
+            }
+            None => {}
+        }
     }
 
     /// Narrows the filter to a drill-down's conditions (the Traces view then shows them).
@@ -964,6 +1099,7 @@ impl eframe::App for ObservatoryApp {
             );
             ui.add_space(2.0);
             self.notices_bar(ui);
+            self.alerts_banner(ui);
         });
         self.navigation(ui);
         let has_data = self.central(ui, resolved.as_ref().ok());
@@ -1012,6 +1148,7 @@ impl eframe::App for ObservatoryApp {
             job.cancel();
         }
         self.cache = None;
+        self.evaluator = None;
         if let Some(s) = self.session.take()
             && let Err(e) = s.close()
         {

@@ -208,6 +208,7 @@ impl CostsView {
                     },
                     unit: format::usd,
                     window: Some(seconds(w)),
+                    markers: Vec::new(),
                 };
                 let r = time_chart(ui, "cost_over_time", &chart, 220.0);
                 action
@@ -303,5 +304,6 @@ fn cost_bars(rows: &[ModelRow], all_models: &[String]) -> ChartData {
         ),
         unit: format::usd,
         window: None,
+        markers: Vec::new(),
     }
 }

@@ -155,6 +155,7 @@ pub fn heat_chart(heat: &Heatmap, window: (i64, i64), bucket: i64) -> ChartData 
         }),
         unit: format::count,
         window: Some(seconds((first, first + columns as i64 * bucket))),
+        markers: Vec::new(),
     }
 }
 
@@ -176,6 +177,7 @@ fn percentiles_chart(points: &[LatencyPoint], window: (f64, f64)) -> ChartData {
         ]),
         unit: format::millis,
         window: Some(window),
+        markers: Vec::new(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The desktop window (eframe + egui, wgpu renderer). `llm-observatory` with no
 //! subcommand lands here.
 
+mod alert_banner;
+mod alerts_view;
 mod app;
 mod bench;
 mod cache;
@@ -26,7 +28,7 @@ mod traces_view;
 mod view_common;
 pub mod widgets;
 
-pub use app::{ObservatoryApp, StartOptions};
+pub use app::{AlertSetup, ObservatoryApp, StartOptions};
 
 use crate::cli::serve::ListenArgs;
 use crate::paths;
@@ -53,6 +55,8 @@ pub struct WindowArgs {
     /// Price file overriding the bundled prices (TOML, USD per million tokens)
     #[arg(long, value_name = "FILE")]
     prices: Option<PathBuf>,
+    #[command(flatten)]
+    alerts: crate::cli::serve::AlertArgs,
     /// Benchmark: once data shows, repaint continuously for N frames, print frame-time
     /// percentiles and the time from launch to the first frame with data, and exit
     #[arg(long, value_name = "N")]
@@ -87,6 +91,10 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         listen,
         prices,
         price_file: args.prices.clone().or_else(paths::user_prices),
+        alerts: args
+            .alerts
+            .load()?
+            .map(|(file, rules, every)| AlertSetup { rules, file, every }),
         bench_frames: args.bench_frames,
         screenshot: args.screenshot.map(|p| (p, screenshot_after)),
         launched,

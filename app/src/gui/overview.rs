@@ -4,7 +4,7 @@
 
 use super::cache::QueryCache;
 use super::export::ExportItem;
-use super::export::chart::{ChartData, ChartKind, Series};
+use super::export::chart::{ChartData, ChartKind, Marker, Series};
 use super::filter_state::{Resolved, bucket_ns};
 use super::view_common::{ViewAction, model_series};
 use super::widgets::health::{Health, health_light};
@@ -91,6 +91,17 @@ pub fn overview(
         let f = filter.clone();
         cache.get("overview.models", key.clone(), move |r| r.per_model(&f))
     };
+    // Alerts that fired in the window, marked on the time charts.
+    let mut markers = alert_markers(
+        cache
+            .get("alerts.history", String::new(), |r| {
+                r.alert_history(None, 500)
+            })
+            .value
+            .as_deref()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+    );
     let slowest = {
         let f = filter.clone();
         cache.get("overview.slowest", key.clone(), move |r| {
@@ -148,6 +159,7 @@ pub fn overview(
 
         let to_s = |ns: i64| ns as f64 / 1e9;
         let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
+        markers.retain(|m| win_s.is_some_and(|(a, b)| (a..=b).contains(&m.x)));
         ui.columns(2, |cols| {
             let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
             let rate = ChartData {
@@ -160,6 +172,7 @@ pub fn overview(
                 )),
                 unit: format::per_second,
                 window: win_s,
+                markers: markers.clone(),
             };
             let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
             let pct = |name: &str, color, get: fn(&LatencyPoint) -> f64| Series {
@@ -179,6 +192,7 @@ pub fn overview(
                 ]),
                 unit: format::millis,
                 window: win_s,
+                markers: markers.clone(),
             };
             let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
             action
@@ -217,6 +231,19 @@ pub fn overview(
         });
     });
     action
+}
+
+/// A marker for each alert that fired.
+fn alert_markers(history: &[store::AlertEvent]) -> Vec<Marker> {
+    history
+        .iter()
+        .filter(|e| e.state == "firing")
+        .map(|e| Marker {
+            x: e.time_ns as f64 / 1e9,
+            color: super::alerts_view::severity_color(&e.severity),
+            label: format!("alert: {}", e.rule),
+        })
+        .collect()
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -75,6 +75,19 @@ pub struct ChartData {
     pub unit: UnitFormat,
     /// The time axis, Unix seconds (time charts).
     pub window: Option<(f64, f64)>,
+    /// Moments marked on a time chart (alerts that fired).
+    pub markers: Vec<Marker>,
+}
+
+/// A vertical line on a time chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// When, Unix seconds.
+    pub x: f64,
+    /// Colour (the alert's severity).
+    pub color: Color32,
+    /// What happened.
+    pub label: String,
 }
 
 /// Viridis, the perceptually uniform, colour-blind-safe scale of the heatmap, at

@@ -140,6 +140,12 @@ fn time_chart(
         let (x, y) = c.backend_coord(&(t, 0.0));
         tick_label(area, &time_tick(t, span), (x, y))?;
     }
+    for m in chart.markers.iter().filter(|m| (x0..=x1).contains(&m.x)) {
+        c.draw_series(std::iter::once(PathElement::new(
+            vec![(m.x, 0.0), (m.x, y_max)],
+            rgb(m.color).stroke_width(px(1)),
+        )))?;
+    }
     match bucket_s {
         None => {
             for s in series {
@@ -393,6 +399,7 @@ mod tests {
                 kind,
                 unit: crate::gui::format::millis,
                 window: None,
+                markers: Vec::new(),
             };
             write_png(&chart, "Range: last hour · all models", &path).unwrap();
             let img = decode(&path);

@@ -15,14 +15,19 @@ pub struct TableResponse {
     pub export: Option<FileKind>,
 }
 
+/// A colour for a row (from its cells).
+pub type RowColor<'a> = &'a dyn Fn(&[Cell]) -> Option<Color32>;
+/// A colour for a cell (from its row and column).
+pub type CellColor<'a> = &'a dyn Fn(&[Cell], usize) -> Option<Color32>;
+
 /// How a table is drawn.
 pub struct TableLook<'a> {
     /// Columns whose cells are links.
     pub links: &'a [usize],
     /// A colour swatch before the first cell of a row (a model's colour).
-    pub swatch: Option<&'a dyn Fn(&[Cell]) -> Option<Color32>>,
+    pub swatch: Option<RowColor<'a>>,
     /// A colour for a cell's text (red error counts), by row and column.
-    pub tint: Option<&'a dyn Fn(&[Cell], usize) -> Option<Color32>>,
+    pub tint: Option<CellColor<'a>>,
 }
 
 /// Draws `table` sorted as the user chose (remembered under `id`).

@@ -65,6 +65,14 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         plot = plot.include_x(from).include_x(to);
     }
     let shown = plot.show(ui, |plot_ui| {
+        for m in &chart.markers {
+            plot_ui.vline(
+                egui_plot::VLine::new(m.label.clone(), m.x)
+                    .color(m.color)
+                    .width(1.5)
+                    .style(egui_plot::LineStyle::dashed_loose()),
+            );
+        }
         match bucket_s {
             None => {
                 for s in series {

@@ -1,0 +1,188 @@
+//! Alerts in the window: a rule that fires shows the banner, "View traces" lands on the
+//! rule's scope and window, and a rule edited in the Alerts view is saved to the rules
+//! file.
+
+use super::*;
+use llm_observatory::alerts::rules::{Comparison, Metric, Severity, Span};
+use llm_observatory::alerts::{Rule, Rules};
+use llm_observatory::gui::AlertSetup;
+use store::{Bound, Cmp, SortDir, TraceSort};
+
+fn slow_rule() -> Rule {
+    Rule {
+        name: "p95 over 300 ms".into(),
+        metric: Metric::P95LatencyMs,
+        models: Vec::new(),
+        services: Vec::new(),
+        per_model: false,
+        window: Span(Duration::from_secs(3600)),
+        op: Comparison::Above,
+        threshold: 300.0,
+        spike: false,
+        severity: Severity::Critical,
+        hold: Span(Duration::ZERO),
+        enabled: true,
+        webhook: None,
+    }
+}
+
+#[test]
+fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_persist() {
+    let dir = Scratch::new("alerts");
+    let db = dir.path("live.duckdb");
+    let now = llm_observatory::timearg::now_ns();
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        synth_into(
+            &writer,
+            300,
+            now - 40 * 60 * 1_000_000_000,
+            now - 60 * 1_000_000_000,
+            3,
+        );
+        writer.close().unwrap();
+    }
+    let rules_file = dir.path("config/alerts.toml");
+    let mut options = start(&db);
+    options.alerts = Some(AlertSetup {
+        rules: Rules {
+            rules: vec![slow_rule()],
+        },
+        file: Some(rules_file.clone()),
+        every: Duration::from_millis(200),
+    });
+    let mut h = Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options));
+    wait_for(&mut h, "the alert banner", |h| {
+        h.query_by_label("CRITICAL").is_some() && h.query_by_label("View traces").is_some()
+    });
+    assert!(
+        h.query_by_label_contains("p95 over 300 ms: p95 latency is")
+            .is_some(),
+        "the banner names the rule and its value"
+    );
+    h.remove_cursor();
+    h.run_steps(2);
+    snapshot_without_clock_times(&mut h, "alert_banner");
+
+    // "View traces": the Traces view on the rule's window, calls slower than its
+    // threshold.
+    h.get_by_label("View traces").click();
+    wait_for(&mut h, "the traces view", |h| {
+        h.query_by_role_and_label(Role::TextInput, "from").is_some()
+            && h.query_by_label("Clear latency").is_some()
+    });
+    let field = |h: &Harness<'_, ObservatoryApp>, name: &str| {
+        let text = h
+            .get_by_role_and_label(Role::TextInput, name)
+            .value()
+            .unwrap();
+        llm_observatory::gui::filter_state::parse_local(&text).unwrap()
+    };
+    let (from, to) = (field(&h, "from"), field(&h, "to"));
+    assert!(
+        (to - from - 3_601_000_000_000).abs() <= 1_000_000_000,
+        "the rule's window"
+    );
+    let expected = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let f = Filter {
+            from_ns: Some(from),
+            to_ns: Some(to),
+            latency_ms: vec![Bound {
+                cmp: Cmp::Ge,
+                value: 300.0,
+            }],
+            ..Filter::default()
+        };
+        store
+            .reader()
+            .unwrap()
+            .traces_page(&f, TraceSort::Start, SortDir::Desc, 0, 1)
+            .unwrap()
+            .1
+    };
+    assert!(expected > 0);
+    let want = format!("{} traces", format::integer(expected));
+    wait_for(&mut h, &want.clone(), |h| {
+        h.query_by_value_contains_text(&want).is_some()
+    });
+
+    // Edit the rule in the Alerts view: the change is saved to the rules file.
+    h.get_by_role_and_label(Role::Button, "Alerts").click();
+    wait_for(&mut h, "the rules table", |h| {
+        h.query_by_label("Edit p95 over 300 ms").is_some()
+    });
+    h.get_by_label("Edit p95 over 300 ms").click();
+    wait_for(&mut h, "the rule form", |h| {
+        h.query_by_role_and_label(Role::TextInput, "Threshold")
+            .is_some()
+    });
+    h.get_by_role_and_label(Role::TextInput, "Threshold")
+        .focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Threshold")
+        .type_text("5000");
+    h.step();
+    h.get_by_role_and_label(Role::Button, "Save rule").click();
+    wait_for(&mut h, "the rules file", |_| rules_file.exists());
+    let saved = Rules::load(&rules_file).unwrap();
+    assert_eq!(saved.rules.len(), 1);
+    assert_eq!(saved.rules[0].threshold, 5000.0);
+    assert_eq!(saved.rules[0].severity, Severity::Critical);
+    // Switching it off is saved too, and the banner goes.
+    h.run_steps(3);
+    h.get_by_label("Enable p95 over 300 ms").click();
+    wait_for(&mut h, "the rule switched off in the file", |_| {
+        Rules::load(&rules_file).is_ok_and(|r| !r.rules[0].enabled)
+    });
+    wait_for(&mut h, "the banner to go", |h| {
+        h.query_by_label("CRITICAL").is_none()
+    });
+    // The history shows the firing.
+    assert!(
+        h.query_by_label_contains("p95 over 300 ms firing")
+            .is_some()
+    );
+    h.remove_cursor();
+    h.run_steps(2);
+    snapshot_without_clock_times(&mut h, "alerts_view");
+}
+
+/// Snapshots the window with every text showing a wall-clock time masked (the alert
+/// fired "now", which differs on every run); the unmasked image is saved beside the
+/// build for people to look at.
+fn snapshot_without_clock_times(h: &mut Harness<'_, ObservatoryApp>, name: &str) {
+    let full = h.render().expect("render");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    full.save(dir.join(format!("{name}.png")))
+        .expect("save the full image");
+    let looks_like_time = |t: &str| {
+        t.as_bytes().windows(19).any(|w| {
+            w[4] == b'-'
+                && w[7] == b'-'
+                && w[10] == b' '
+                && w[13] == b':'
+                && w[16] == b':'
+                && w[..4].iter().all(u8::is_ascii_digit)
+        })
+    };
+    let rects: Vec<egui::Rect> = h
+        .root()
+        .children_recursive()
+        .filter(|n| {
+            let a = n.accesskit_node();
+            a.label().is_some_and(|l| looks_like_time(&l))
+                || a.value().is_some_and(|v| looks_like_time(&v))
+        })
+        .map(|n| n.rect())
+        .collect();
+    for r in rects {
+        h.mask(r);
+    }
+    h.snapshot(name);
+}
