@@ -142,6 +142,44 @@ fn wait_for(
     }
 }
 
+/// Snapshots the window with what differs from run to run masked: texts showing a
+/// wall-clock time ("fired now") or this run's scratch folder (its process id). The
+/// unmasked image is saved beside the build for people to look at.
+fn snapshot_masked(h: &mut Harness<'_, ObservatoryApp>, name: &str) {
+    wait_for(h, "the queries to finish", |h| {
+        h.query_by_label("Updating").is_none()
+    });
+    h.run_steps(2);
+    let full = h.render().expect("render");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    full.save(dir.join(format!("{name}.png")))
+        .expect("save the full image");
+    let varies = |t: &str| {
+        t.contains("llm-observatory-ui-")
+            || t.as_bytes().windows(19).any(|w| {
+                w[4] == b'-'
+                    && w[7] == b'-'
+                    && w[10] == b' '
+                    && w[13] == b':'
+                    && w[16] == b':'
+                    && w[..4].iter().all(u8::is_ascii_digit)
+            })
+    };
+    let rects: Vec<egui::Rect> = h
+        .root()
+        .children_recursive()
+        .filter(|n| {
+            let a = n.accesskit_node();
+            a.label().is_some_and(|l| varies(&l)) || a.value().is_some_and(|v| varies(&v))
+        })
+        .map(|n| n.rect())
+        .collect();
+    for r in rects {
+        h.mask(r);
+    }
+    h.snapshot(name);
+}
+
 /// The accessible label of the KPI card titled `title`.
 fn card(h: &Harness<'_, ObservatoryApp>, title: &str) -> Option<String> {
     h.query_by_label_contains(&format!("{title}: "))

@@ -150,27 +150,34 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let writer = Arc::new(store.writer()?);
     let evaluator = match alerts {
         Some((path, rules, every)) => {
-            println!(
+            let said = format!(
                 "evaluating {} alert rules every {} ({})",
                 rules.rules.iter().filter(|r| r.enabled).count(),
                 humantime::format_duration(every),
                 path.filter(|p| p.exists())
                     .map_or("built-in rules".to_string(), |p| p.display().to_string())
             );
-            Some(crate::alerts::Evaluator::start(
-                &store,
-                Some(writer.clone()),
-                Arc::new(std::sync::RwLock::new(rules)),
-                crate::alerts::Notifier::start(false),
-                every,
-                |events| {
-                    for e in events {
-                        println!("alert {} [{}]: {}", e.state, e.severity, e.message);
-                    }
-                },
-            )?)
+            Some((
+                said,
+                crate::alerts::Evaluator::start(
+                    &store,
+                    Some(writer.clone()),
+                    Arc::new(std::sync::RwLock::new(rules)),
+                    crate::alerts::Notifier::start(false),
+                    every,
+                    |events| {
+                        for e in events {
+                            println!("alert {} [{}]: {}", e.state, e.severity, e.message);
+                        }
+                    },
+                )?,
+            ))
         }
         None => None,
+    };
+    let (evaluating, evaluator) = match evaluator {
+        Some((said, e)) => (Some(said), Some(e)),
+        None => (None, None),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -184,6 +191,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(a) = receivers.http_addr {
             println!("listening for OTLP/HTTP on http://{a}");
+        }
+        if let Some(said) = &evaluating {
+            println!("{said}");
         }
         let retention = (retain.is_some() || max_size.is_some()).then(|| {
             let writer = writer.clone();

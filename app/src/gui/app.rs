@@ -777,6 +777,7 @@ impl ObservatoryApp {
         let mut view_action: Option<ViewAction> = None;
         let mut set_price = None;
         let mut new_rules = None;
+        let mut selection_export = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(cache), Some(resolved)) = (&self.cache, resolved) else {
                 if self.opening.is_some() {
@@ -855,12 +856,36 @@ impl ObservatoryApp {
                 View::Traces => {
                     open = self.traces.ui(ui, cache, &resolved.filter);
                     has_data = true;
+                    if let (Some(kind), Some(s)) = (self.traces.export.take(), &self.session) {
+                        selection_export = Some((
+                            ExportItem::Selection {
+                                title: "Traces".into(),
+                                table: store::ExportTable::Traces,
+                                filter: resolved.filter.clone(),
+                                store: s.store.clone(),
+                            },
+                            kind,
+                        ));
+                    }
                 }
                 View::Inspector => {
                     if let Some(InspectorAction::OpenTrace(t)) =
                         self.inspector.ui(ui, cache, &resolved.filter)
                     {
                         open = Some(t);
+                    }
+                    if let (Some((kind, filter)), Some(s)) =
+                        (self.inspector.export.take(), &self.session)
+                    {
+                        selection_export = Some((
+                            ExportItem::Selection {
+                                title: "LLM calls".into(),
+                                table: store::ExportTable::Calls,
+                                filter,
+                                store: s.store.clone(),
+                            },
+                            kind,
+                        ));
                     }
                     has_data = true;
                 }
@@ -887,6 +912,9 @@ impl ObservatoryApp {
         }
         if let Some(rules) = new_rules {
             self.set_rules(rules);
+        }
+        if let Some((item, kind)) = selection_export {
+            self.start_export(item, kind, resolved);
         }
         if let Some(v) = go {
             self.go(v);

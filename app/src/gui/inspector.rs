@@ -4,6 +4,7 @@
 //! span panel does, with a link to its trace.
 
 use super::cache::QueryCache;
+use super::export::{FileKind, export_buttons};
 use super::paged_rows::{
     ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
 };
@@ -25,6 +26,8 @@ pub struct Inspector {
     selected_row: Option<usize>,
     visible: std::ops::Range<usize>,
     focus_search: bool,
+    /// An export of every matching call, with the selection it applies to.
+    pub export: Option<(FileKind, Filter)>,
 }
 
 /// What the user asked for.
@@ -91,7 +94,16 @@ impl Inspector {
             rows: &data.1,
         };
         let total = data.2 as usize;
-        ui.label(format!("{} matching calls", format::integer(total as u64)));
+        ui.horizontal(|ui| {
+            ui.label(format!("{} matching calls", format::integer(total as u64)));
+            if let Some(k) = export_buttons(
+                ui,
+                "the matching LLM calls",
+                &[FileKind::Csv, FileKind::Json, FileKind::Parquet],
+            ) {
+                self.export = Some((k, filter.clone()));
+            }
+        });
 
         if let Some((trace_id, span_id)) = self.selected.clone() {
             egui::Panel::right("inspector_call")

@@ -3,6 +3,7 @@
 //! time so that a million rows scroll smoothly. Click or Enter opens a trace; ↑↓ move.
 
 use super::cache::QueryCache;
+use super::export::{FileKind, export_buttons};
 use super::paged_rows::{
     ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
 };
@@ -18,6 +19,8 @@ pub struct TracesView {
     dir: SortDir,
     selected: Option<usize>,
     visible: std::ops::Range<usize>,
+    /// An export of every trace in the selection, asked for this frame.
+    pub export: Option<FileKind>,
 }
 
 const COLUMNS: [(&str, Option<TraceSort>, f32); 8] = [
@@ -54,7 +57,14 @@ impl TracesView {
             offset: win_offset,
             rows,
         };
-        ui.label(format!("{} traces", format::integer(total as u64)));
+        ui.horizontal(|ui| {
+            ui.label(format!("{} traces", format::integer(total as u64)));
+            self.export = export_buttons(
+                ui,
+                "the traces of the selection",
+                &[FileKind::Csv, FileKind::Json, FileKind::Parquet],
+            );
+        });
         // Header: click to sort, again to reverse.
         ui.horizontal(|ui| {
             for (title, sort, width) in COLUMNS {

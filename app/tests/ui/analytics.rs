@@ -145,7 +145,7 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
     );
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("models_view");
+    snapshot_masked(&mut h, "models_view");
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn a_price_edit_changes_the_cost_of_past_calls_and_is_saved() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("costs_view");
+    snapshot_masked(&mut h, "costs_view");
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn the_errors_view_lists_the_top_errors_and_leads_to_their_traces() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("errors_view");
+    snapshot_masked(&mut h, "errors_view");
     // The first error's count leads to the traces of those failures.
     let first = &top[0];
     h.query_all_by_label(&format::integer(first.count))
@@ -303,6 +303,12 @@ fn a_heatmap_cell_click_lands_on_the_traces_of_that_bucket_and_latency() {
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("latency_view");
+    // The same view reads in the light theme.
+    h.get_by_role_and_label(Role::Button, "Light").click();
+    h.run_steps(3);
+    h.snapshot("latency_view_light");
+    h.get_by_role_and_label(Role::Button, "Dark").click();
+    h.run_steps(2);
     // The busiest cell above the first latency row.
     let cell = heat
         .cells

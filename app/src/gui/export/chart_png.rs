@@ -67,7 +67,9 @@ fn draw(root: &Area<'_>, chart: &ChartData, caption: &str) -> DrawResult<()> {
         &font(12).color(&RGBColor(90, 90, 90)),
         (px(16) as i32, px(6) as i32),
     )?;
-    let body = body.titled(&chart.title, font(20))?;
+    let body = body
+        .margin(px(10), 0, 0, 0)
+        .titled(&chart.title, font(20))?;
     match &chart.kind {
         ChartKind::Lines(series) => time_chart(&body, chart, series, None),
         ChartKind::StackedTime { series, bucket_s } => {
@@ -120,6 +122,7 @@ fn time_chart(
     let unit = chart.unit;
     let mut c = ChartBuilder::on(area)
         .margin(px(14))
+        .margin_right(px(40))
         .x_label_area_size(px(30))
         .y_label_area_size(px(80))
         .build_cartesian_2d(x0..x1, 0.0..y_max)?;
@@ -212,6 +215,18 @@ fn swatch(x: i32, y: i32, color: RGBColor) -> Rectangle<(i32, i32)> {
     Rectangle::new([(x, y - r), (x + 2 * r, y + r)], color.filled())
 }
 
+/// A row name left of the value axis, at backend pixel `at` (the row's middle on the
+/// axis).
+fn row_label(area: &Area<'_>, text: &str, at: (i32, i32)) -> DrawResult<()> {
+    let base = area.get_base_pixel();
+    let style = font(12).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Right,
+        plotters::style::text_anchor::VPos::Center,
+    ));
+    area.draw_text(text, &style, (at.0 - base.0 - px(6) as i32, at.1 - base.1))?;
+    Ok(())
+}
+
 /// Horizontal bars, one per category, segments stacked; value axis in the unit.
 fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()> {
     let total = |b: &Bar| b.segments.iter().map(|s| s.1).sum::<f64>();
@@ -219,28 +234,26 @@ fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()>
     let x_max = if max > 0.0 { max * 1.15 } else { 1.0 };
     let n = bars.len().max(1) as i32;
     let unit = chart.unit;
-    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     let mut c = ChartBuilder::on(area)
         .margin(px(14))
+        .margin_right(px(40))
         .x_label_area_size(px(30))
         .y_label_area_size(px(170))
-        .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())?;
+        .build_cartesian_2d(0.0..x_max, 0.0..n as f64)?;
     c.configure_mesh()
         .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(8)
         .x_label_formatter(&|x| unit(*x))
-        .y_label_formatter(&|y| match y {
-            // Busiest at the top.
-            SegmentValue::CenterOf(i) => labels
-                .get((n - 1 - *i) as usize)
-                .cloned()
-                .unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_labels(bars.len().max(1))
         .label_style(font(12))
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(220, 220, 220))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
+    // Category names left of the axis, busiest at the top.
+    for (i, bar) in bars.iter().enumerate() {
+        let at = c.backend_coord(&(0.0, (n - 1 - i as i32) as f64 + 0.5));
+        row_label(area, &bar.label, at)?;
+    }
     let mut legend_done: Vec<String> = Vec::new();
     for (i, bar) in bars.iter().enumerate() {
         let row = n - 1 - i as i32;
@@ -248,10 +261,7 @@ fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()>
         for (name, v, color) in &bar.segments {
             let color = rgb(*color);
             let rect = Rectangle::new(
-                [
-                    (x, SegmentValue::Exact(row)),
-                    (x + v, SegmentValue::Exact(row + 1)),
-                ],
+                [(x, row as f64 + 0.15), (x + v, row as f64 + 0.85)],
                 color.filled(),
             );
             let drawn = c.draw_series(std::iter::once(rect))?;
@@ -265,7 +275,7 @@ fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()>
         }
         c.draw_series(std::iter::once(Text::new(
             unit(total(bar)),
-            (x + x_max * 0.01, SegmentValue::CenterOf(row)),
+            (x + x_max * 0.01, row as f64 + 0.62),
             font(12),
         )))?;
     }
@@ -288,22 +298,21 @@ fn heat_chart(area: &Area<'_>, grid: &HeatGrid) -> DrawResult<()> {
     let x1 = grid.times.last().copied().unwrap_or(1.0) + grid.bucket_s;
     let n = grid.rows.len().max(1) as i32;
     let span = x1 - x0;
-    let rows = grid.rows.clone();
     let mut c = ChartBuilder::on(&plot)
         .margin(px(14))
         .x_label_area_size(px(30))
         .y_label_area_size(px(100))
-        .build_cartesian_2d(x0..x1, (0..n).into_segmented())?;
+        .build_cartesian_2d(x0..x1, 0.0..n as f64)?;
     c.configure_mesh()
         .disable_mesh()
         .x_labels(0)
-        .y_label_formatter(&|y| match y {
-            SegmentValue::CenterOf(i) => rows.get(*i as usize).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_labels(rows.len().max(1))
+        .y_labels(0)
         .label_style(font(12))
         .draw()?;
+    for (i, label) in grid.rows.iter().enumerate() {
+        let at = c.backend_coord(&(x0, i as f64 + 0.5));
+        row_label(&plot, label, at)?;
+    }
     let max = grid.max();
     let mut cells = Vec::new();
     for (t, counts) in grid.times.iter().zip(&grid.counts) {
@@ -311,10 +320,7 @@ fn heat_chart(area: &Area<'_>, grid: &HeatGrid) -> DrawResult<()> {
             if count > 0 {
                 let color = rgb(viridis(heat_level(count, max)));
                 cells.push(Rectangle::new(
-                    [
-                        (*t, SegmentValue::Exact(row as i32)),
-                        (t + grid.bucket_s, SegmentValue::Exact(row as i32 + 1)),
-                    ],
+                    [(*t, row as f64), (t + grid.bucket_s, row as f64 + 1.0)],
                     color.filled(),
                 ));
             }
@@ -322,7 +328,7 @@ fn heat_chart(area: &Area<'_>, grid: &HeatGrid) -> DrawResult<()> {
     }
     c.draw_series(cells)?;
     for t in time_marks(x0, x1) {
-        let (x, y) = c.backend_coord(&(t, SegmentValue::Exact(0)));
+        let (x, y) = c.backend_coord(&(t, 0.0));
         tick_label(&plot, &time_tick(t, span), (x, y))?;
     }
     // The colour legend: the scale from 1 to the busiest cell.
@@ -360,7 +366,8 @@ mod tests {
 
     #[test]
     fn every_chart_kind_renders_at_twice_the_size() {
-        let dir = std::env::temp_dir().join(format!("chart-png-{}", std::process::id()));
+        // Kept (and overwritten by the next run) for people to look at.
+        let dir = std::env::temp_dir().join("llm-observatory-chart-png");
         std::fs::create_dir_all(&dir).unwrap();
         let series = |name: &str, color| Series {
             name: name.into(),
@@ -408,6 +415,5 @@ mod tests {
             let ink = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
             assert!(ink > 10_000, "chart {i}: only {ink} non-white pixels");
         }
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

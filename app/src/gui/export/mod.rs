@@ -11,7 +11,7 @@ use chart::ChartData;
 use egui::{Ui, Vec2};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use store::{Filter, StatusFilter};
+use store::{ExportFormat, ExportTable, Filter, StatusFilter, Store};
 use table::TableData;
 
 /// The file formats offered.
@@ -23,6 +23,8 @@ pub enum FileKind {
     Csv,
     /// JSON of a table.
     Json,
+    /// Parquet of a whole selection.
+    Parquet,
 }
 
 impl FileKind {
@@ -32,6 +34,7 @@ impl FileKind {
             FileKind::Png => "png",
             FileKind::Csv => "csv",
             FileKind::Json => "json",
+            FileKind::Parquet => "parquet",
         }
     }
 
@@ -40,6 +43,7 @@ impl FileKind {
             FileKind::Png => "PNG",
             FileKind::Csv => "CSV",
             FileKind::Json => "JSON",
+            FileKind::Parquet => "Parquet",
         }
     }
 }
@@ -60,12 +64,29 @@ pub fn export_buttons(ui: &mut Ui, title: &str, kinds: &[FileKind]) -> Option<Fi
 }
 
 /// What is being exported.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum ExportItem {
     /// A chart, as PNG.
     Chart(ChartData),
     /// A table, as CSV or JSON.
     Table(TableData),
+    /// Every row of a selection (all traces, all matching calls), written by the store.
+    Selection {
+        /// What it is (`Traces`, `LLM calls`).
+        title: String,
+        /// Which rows.
+        table: ExportTable,
+        /// The selection.
+        filter: Filter,
+        /// The database they are read from.
+        store: Arc<Store>,
+    },
+}
+
+impl std::fmt::Debug for ExportItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExportItem({})", self.title())
+    }
 }
 
 impl ExportItem {
@@ -73,6 +94,7 @@ impl ExportItem {
         match self {
             ExportItem::Chart(c) => &c.title,
             ExportItem::Table(t) => &t.title,
+            ExportItem::Selection { title, .. } => title,
         }
     }
 }
@@ -168,6 +190,26 @@ impl SaveDialog {
                 (ExportItem::Chart(c), _) => chart_png::write_png(c, &caption, &path),
                 (ExportItem::Table(t), FileKind::Json) => t.write_json(&path),
                 (ExportItem::Table(t), _) => t.write_csv(&path),
+                (
+                    ExportItem::Selection {
+                        table,
+                        filter,
+                        store,
+                        ..
+                    },
+                    kind,
+                ) => {
+                    let format = match kind {
+                        FileKind::Json => ExportFormat::Json,
+                        FileKind::Parquet => ExportFormat::Parquet,
+                        _ => ExportFormat::Csv,
+                    };
+                    store
+                        .reader()
+                        .and_then(|mut r| r.export(*table, filter, format, &path))
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
             };
             outcomes
                 .lock()
