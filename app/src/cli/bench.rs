@@ -199,8 +199,24 @@ fn bench_queries(
             Box::new(|r| r.summary(&day).map(|_| 1)),
         ),
         (
+            "call summary (all; dashboards)",
+            Box::new(|r| r.call_summary(&all).map(|_| 1)),
+        ),
+        (
+            "call summary (last 24h)",
+            Box::new(|r| r.call_summary(&day).map(|_| 1)),
+        ),
+        (
             "per-model (all)",
             Box::new(|r| r.per_model(&all).map(|v| v.len())),
+        ),
+        (
+            "per-model (last 24h)",
+            Box::new(|r| r.per_model(&day).map(|v| v.len())),
+        ),
+        (
+            "time series by model (last 24h, 5m)",
+            Box::new(|r| r.time_series(&day, 300_000_000_000).map(|v| v.len())),
         ),
         (
             "time series by model (all, 1h)",
