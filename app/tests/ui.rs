@@ -26,7 +26,8 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn new(name: &str) -> Scratch {
         let d = std::env::temp_dir()
-            .join(format!("llm-observatory-ui-{}", std::process::id()))
+            // Fixed width, so that texts naming it lay out the same in every run.
+            .join(format!("llm-observatory-ui-{:010}", std::process::id()))
             .join(name);
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("scratch folder");

@@ -32,15 +32,33 @@ fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_pe
     let db = dir.path("live.duckdb");
     let now = llm_observatory::timearg::now_ns();
     {
+        // Traffic made for a fixed period, then moved to the last 40 minutes: the
+        // generator's daily rhythm must not make the figures depend on the hour.
+        const T0: i64 = 1_772_438_400_000_000_000;
+        const MIN: i64 = 60_000_000_000;
+        let mut synth = Synth::new(SynthConfig {
+            traces: 300,
+            start_ns: T0,
+            end_ns: T0 + 39 * MIN,
+            seed: 3,
+        });
+        let shift = now - 40 * MIN - T0;
+        let mut rows = Vec::new();
+        while let Some(req) = synth.next_request(256) {
+            rows.extend(normalize_traces(&req).rows);
+        }
+        for r in &mut rows {
+            r.start_ns += shift;
+            r.end_ns += shift;
+        }
         let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
         let writer = store.writer().unwrap();
-        synth_into(
-            &writer,
-            300,
-            now - 40 * 60 * 1_000_000_000,
-            now - 60 * 1_000_000_000,
-            3,
-        );
+        writer
+            .write(store::Batch {
+                spans: rows,
+                ..Default::default()
+            })
+            .unwrap();
         writer.close().unwrap();
     }
     let rules_file = dir.path("config/alerts.toml");
