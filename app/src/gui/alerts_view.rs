@@ -195,6 +195,7 @@ impl AlertsView {
                 &table,
                 &TableLook {
                     links: &[],
+                    link_if: None,
                     swatch: None,
                     tint: Some(&tint),
                 },

@@ -100,6 +100,7 @@ pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> View
             &table,
             &TableLook {
                 links: &[2],
+                link_if: None,
                 swatch: None,
                 tint: Some(&tint),
             },

@@ -93,6 +93,7 @@ pub fn latency_view(
                 &table,
                 &TableLook {
                     links: &[0],
+                    link_if: None,
                     swatch: Some(&swatch),
                     tint: None,
                 },

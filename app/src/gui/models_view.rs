@@ -69,6 +69,7 @@ pub fn models_view(
             &table,
             &TableLook {
                 links: &[0],
+                link_if: None,
                 swatch: Some(&swatch),
                 tint: Some(&tint),
             },

@@ -10,7 +10,7 @@ use super::view_common::{ViewAction, model_series};
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::time_chart;
-use super::widgets::tables::{ModelClick, model_table, trace_list};
+use super::widgets::tables::{ModelClick, model_breakdown, model_table, trace_list};
 use super::{format, palette};
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::BTreeMap;
@@ -209,13 +209,13 @@ pub fn overview(
         });
         ui.add_space(10.0);
         ui.columns(2, |cols| {
-            cols[0].label(RichText::new("Models").strong());
             if let Some(rows) = models.value.as_deref() {
-                if rows.is_empty() {
-                    cols[0].label(RichText::new("No LLM calls in this selection").weak());
-                } else {
-                    action.model = model_table(&mut cols[0], rows, all_models);
-                }
+                let table = model_breakdown(rows);
+                let (click, export) = model_table(&mut cols[0], &table, all_models);
+                action.model = click;
+                action
+                    .view
+                    .export_if(export, || ExportItem::Table(table.clone()));
             }
             cols[1].label(RichText::new("Slowest traces").strong());
             if let Some((rows, _)) = slowest.value.as_deref() {

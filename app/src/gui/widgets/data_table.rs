@@ -20,10 +20,15 @@ pub type RowColor<'a> = &'a dyn Fn(&[Cell]) -> Option<Color32>;
 /// A colour for a cell (from its row and column).
 pub type CellColor<'a> = &'a dyn Fn(&[Cell], usize) -> Option<Color32>;
 
+/// Whether a cell (by its row and column) is a link.
+pub type CellTest<'a> = &'a dyn Fn(&[Cell], usize) -> bool;
+
 /// How a table is drawn.
 pub struct TableLook<'a> {
     /// Columns whose cells are links.
     pub links: &'a [usize],
+    /// Of those, the cells that really lead somewhere (all when `None`).
+    pub link_if: Option<CellTest<'a>>,
     /// A colour swatch before the first cell of a row (a model's colour).
     pub swatch: Option<RowColor<'a>>,
     /// A colour for a cell's text (red error counts), by row and column.
@@ -60,14 +65,16 @@ pub fn data_table(ui: &mut Ui, id: &str, table: &TableData, look: &TableLook<'_>
                     Some((col, false)) if col == i => " ^",
                     _ => "",
                 };
-                if ui
-                    .add(
-                        egui::Button::new(RichText::new(format!("{}{arrow}", c.title)).strong())
-                            .frame(false),
-                    )
-                    .on_hover_text(format!("Sort by {}", c.title))
-                    .clicked()
-                {
+                let heading = ui.add(
+                    egui::Button::new(RichText::new(format!("{}{arrow}", c.title)).strong())
+                        .frame(false),
+                );
+                // Named for what it does, so that it is not taken for a view's button.
+                let name = format!("Sort by {}", c.title);
+                heading.widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, &name)
+                });
+                if heading.on_hover_text(&name).clicked() {
                     sort = Some(match sort {
                         Some((col, desc)) if col == i => (i, !desc),
                         // Text ascending first, figures largest first.
@@ -94,7 +101,9 @@ pub fn data_table(ui: &mut Ui, id: &str, table: &TableData, look: &TableLook<'_>
                                 ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
                             ui.painter().rect_filled(rect, 2.0, color);
                         }
-                        if look.links.contains(&i) {
+                        let link =
+                            look.links.contains(&i) && look.link_if.is_none_or(|f| f(row, i));
+                        if link {
                             if ui.link(text).clicked() {
                                 out.clicked = Some((row.clone(), i));
                             }

@@ -1,8 +1,11 @@
-//! Small tables: the model breakdown and trace lists of the Overview.
+//! The Overview's tables: the model breakdown (exportable) and the trace lists.
 
+use super::data_table::{TableLook, data_table};
+use crate::gui::export::FileKind;
+use crate::gui::export::table::{Cell, Column, TableData};
 use crate::gui::format;
 use crate::gui::palette;
-use egui::{Grid, RichText, Sense, Ui, Vec2};
+use egui::{Grid, RichText, Ui};
 use store::{ModelRow, TraceRow};
 
 /// What a click in the model table asks for.
@@ -14,75 +17,86 @@ pub enum ModelClick {
     Errors(String),
 }
 
-/// The model breakdown: requests, share, tokens, average latency, cost, errors.
-pub fn model_table(ui: &mut Ui, rows: &[ModelRow], all_models: &[String]) -> Option<ModelClick> {
+/// The model breakdown as a table: requests, share, tokens, average latency, cost,
+/// errors (the error count shown with its rate).
+pub fn model_breakdown(rows: &[ModelRow]) -> TableData {
     let total: u64 = rows.iter().map(|r| r.calls).sum();
-    let mut clicked = None;
-    Grid::new("model_table")
-        .striped(true)
-        .num_columns(7)
-        .spacing([18.0, 4.0])
-        .show(ui, |ui| {
-            for h in [
-                "Model",
-                "Requests",
-                "Share",
-                "Tokens",
-                "Avg latency",
-                "Cost",
-                "Errors",
-            ] {
-                ui.label(RichText::new(h).strong());
-            }
-            ui.end_row();
-            for r in rows {
-                ui.horizontal(|ui| {
-                    let (rect, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
-                    ui.painter()
-                        .rect_filled(rect, 2.0, palette::model_color(&r.model, all_models));
-                    if ui
-                        .link(&r.model)
-                        .on_hover_text("Show only this model")
-                        .clicked()
-                    {
-                        clicked = Some(ModelClick::Model(r.model.clone()));
-                    }
-                });
-                ui.label(format::integer(r.calls));
-                ui.label(format::percent(if total == 0 {
+    let col = |title, key| Column { title, key };
+    TableData {
+        title: "Models".into(),
+        columns: vec![
+            col("Model", "model"),
+            col("Requests", "requests"),
+            col("Share", "share"),
+            col("Tokens", "tokens"),
+            col("Avg latency", "avg_ms"),
+            col("Cost", "cost_usd"),
+            col("Errors", "errors"),
+        ],
+        rows: rows
+            .iter()
+            .map(|r| {
+                let share = if total == 0 {
                     0.0
                 } else {
                     r.calls as f64 / total as f64
-                }));
-                ui.label(format::count((r.input_tokens + r.output_tokens) as f64));
-                ui.label(format::millis(r.avg_ms));
-                let cost = ui.label(format::usd(r.cost_usd));
-                if r.unpriced_calls > 0 {
-                    cost.on_hover_text(format!(
-                        "{} calls have no price for this model",
-                        format::integer(r.unpriced_calls)
-                    ));
-                }
-                if r.errors == 0 {
-                    ui.label("0");
-                } else if ui
-                    .link(
-                        RichText::new(format!(
-                            "{} ({})",
-                            format::integer(r.errors),
-                            format::percent(r.errors as f64 / r.calls.max(1) as f64)
-                        ))
-                        .color(palette::BAD),
+                };
+                let tokens = r.input_tokens + r.output_tokens;
+                let errors = if r.errors == 0 {
+                    "0".to_string()
+                } else {
+                    format!(
+                        "{} ({})",
+                        format::integer(r.errors),
+                        format::percent(r.errors as f64 / r.calls.max(1) as f64)
                     )
-                    .on_hover_text("Show the traces of these failed calls")
-                    .clicked()
-                {
-                    clicked = Some(ModelClick::Errors(r.model.clone()));
-                }
-                ui.end_row();
-            }
-        });
-    clicked
+                };
+                vec![
+                    Cell::text(&r.model),
+                    Cell::count(format::integer(r.calls), r.calls),
+                    Cell::number(format::percent(share), share),
+                    Cell::count(format::count(tokens as f64), tokens),
+                    Cell::number(format::millis(r.avg_ms), r.avg_ms),
+                    Cell::number(format::usd(r.cost_usd), r.cost_usd),
+                    Cell::count(errors, r.errors),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Draws the model breakdown; a click on a model asks to filter by it, on an error
+/// count for those failures' traces. Returns that and an export asked for.
+pub fn model_table(
+    ui: &mut Ui,
+    table: &TableData,
+    all_models: &[String],
+) -> (Option<ModelClick>, Option<FileKind>) {
+    let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
+    let tint = |row: &[Cell], col: usize| {
+        (col == 6 && row[6].value.as_u64().is_some_and(|e| e > 0)).then_some(palette::BAD)
+    };
+    let r = data_table(
+        ui,
+        "model_table",
+        table,
+        &TableLook {
+            links: &[0, 6],
+            link_if: Some(&|row: &[Cell], col: usize| {
+                col != 6 || row[6].value.as_u64().is_some_and(|e| e > 0)
+            }),
+            swatch: Some(&swatch),
+            tint: Some(&tint),
+        },
+    );
+    let click = r.clicked.and_then(|(row, col)| match col {
+        0 => Some(ModelClick::Model(row[0].shown.clone())),
+        6 if row[6].value.as_u64().is_some_and(|e| e > 0) => {
+            Some(ModelClick::Errors(row[0].shown.clone()))
+        }
+        _ => None,
+    });
+    (click, r.export)
 }
 
 /// A short list of traces: start, root span, service, duration, LLM calls, cost, status.
