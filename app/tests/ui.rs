@@ -181,6 +181,18 @@ fn snapshot_masked(h: &mut Harness<'_, ObservatoryApp>, name: &str) {
     h.snapshot(name);
 }
 
+/// The custom range the filter bar shows (Unix ns, from–to), as a drill-down set it.
+fn custom_range(h: &Harness<'_, ObservatoryApp>) -> (i64, i64) {
+    let field = |name: &str| {
+        let text = h
+            .get_by_role_and_label(Role::TextInput, name)
+            .value()
+            .unwrap();
+        llm_observatory::gui::filter_state::parse_local(&text).unwrap()
+    };
+    (field("from"), field("to"))
+}
+
 /// The accessible label of the KPI card titled `title`.
 fn card(h: &Harness<'_, ObservatoryApp>, title: &str) -> Option<String> {
     h.query_by_label_contains(&format!("{title}: "))
@@ -754,14 +766,7 @@ fn a_chart_click_drills_down_to_the_traces_of_that_period() {
         h.query_by_role_and_label(Role::TextInput, "from").is_some()
             && h.query_by_value_contains_text(" traces").is_some()
     });
-    let field = |h: &Harness<'_, ObservatoryApp>, name: &str| {
-        let text = h
-            .get_by_role_and_label(Role::TextInput, name)
-            .value()
-            .unwrap();
-        llm_observatory::gui::filter_state::parse_local(&text).unwrap()
-    };
-    let (from, to) = (field(&h, "from"), field(&h, "to"));
+    let (from, to) = custom_range(&h);
     assert!(to > from, "an empty period");
     let expected = {
         let store = Store::open(&db, OpenMode::ReadOnly).unwrap();

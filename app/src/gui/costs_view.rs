@@ -7,7 +7,9 @@ use super::cache::QueryCache;
 use super::export::ExportItem;
 use super::export::chart::{Bar, ChartData, ChartKind};
 use super::filter_state::Resolved;
-use super::view_common::{ViewAction, chart_window, model_series, seconds, summary};
+use super::view_common::{
+    ViewAction, chart_window, model_series, per_model, seconds, series, summary,
+};
 use super::widgets::bars::bars;
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::time_chart;
@@ -102,22 +104,10 @@ impl CostsView {
         prices: &PriceTable,
     ) -> CostsAction {
         let mut action = CostsAction::default();
-        let filter = resolved.filter.clone();
-        let key = format!("{filter:?}");
         let summary = summary(cache, resolved);
-        let models = {
-            let f = filter.clone();
-            cache.get("overview.models", key.clone(), move |r| r.per_model(&f))
-        };
+        let models = per_model(cache, resolved);
         let window = chart_window(resolved, summary.as_deref(), 60);
-        let series = window.and_then(|(_, bucket)| {
-            let f = filter.clone();
-            cache
-                .get("overview.series", format!("{key}|{bucket}"), move |r| {
-                    r.time_series(&f, bucket)
-                })
-                .value
-        });
+        let series = window.and_then(|(_, bucket)| series(cache, resolved, bucket));
         if let Some(form) = &mut self.editor {
             action.set_price = price_editor(ui, form);
             if action.set_price.is_some() {

@@ -7,7 +7,7 @@ use super::export::ExportItem;
 use super::export::chart::{ChartData, ChartKind, Series};
 use super::export::table::{Cell, Column, TableData};
 use super::filter_state::Resolved;
-use super::view_common::{Drill, ViewAction, chart_window, seconds, summary};
+use super::view_common::{Drill, ViewAction, chart_window, seconds, series, summary};
 use super::widgets::data_table::{TableLook, data_table};
 use super::widgets::gauge::gauge;
 use super::widgets::health::{ERROR_RATE_BAD, ERROR_RATE_WARN};
@@ -27,14 +27,7 @@ pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> View
     let key = format!("{filter:?}");
     let summary = summary(cache, resolved);
     let window = chart_window(resolved, summary.as_deref(), 60);
-    let series = window.and_then(|(_, bucket)| {
-        let f = filter.clone();
-        cache
-            .get("overview.series", format!("{key}|{bucket}"), move |r| {
-                r.time_series(&f, bucket)
-            })
-            .value
-    });
+    let series = window.and_then(|(_, bucket)| series(cache, resolved, bucket));
     let top = {
         let f = filter.clone();
         cache.get("errors.top", key.clone(), move |r| {

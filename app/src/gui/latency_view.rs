@@ -7,7 +7,7 @@ use super::export::ExportItem;
 use super::export::chart::{ChartData, ChartKind, HeatGrid, Series};
 use super::export::table::{Cell, Column, TableData};
 use super::filter_state::Resolved;
-use super::view_common::{Drill, ViewAction, chart_window, seconds, summary};
+use super::view_common::{Drill, ViewAction, chart_window, per_model, seconds, summary};
 use super::widgets::data_table::{TableLook, data_table};
 use super::widgets::heatmap::heatmap;
 use super::widgets::series_chart::time_chart;
@@ -45,12 +45,7 @@ pub fn latency_view(
             r.latency_percentiles(&f, bucket)
         })
     };
-    let models = {
-        let f = filter.clone();
-        cache.get("overview.models", format!("{filter:?}"), move |r| {
-            r.per_model(&f)
-        })
-    };
+    let models = per_model(cache, resolved);
     ScrollArea::vertical().show(ui, |ui| {
         if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
             ui.colored_label(palette::BAD, format!("Query failed: {e}"));

@@ -7,7 +7,7 @@ use super::export::ExportItem;
 use super::export::chart::{Bar, ChartData, ChartKind, Series};
 use super::export::table::{Cell, Column, TableData};
 use super::filter_state::Resolved;
-use super::view_common::{ViewAction, chart_window, seconds, summary};
+use super::view_common::{ViewAction, chart_window, per_model, seconds, series, summary};
 use super::widgets::bars::bars;
 use super::widgets::data_table::{TableLook, data_table};
 use super::widgets::series_chart::time_chart;
@@ -29,22 +29,10 @@ pub fn models_view(
     all_models: &[String],
 ) -> ViewAction {
     let mut action = ViewAction::default();
-    let filter = resolved.filter.clone();
-    let key = format!("{filter:?}");
     let summary = summary(cache, resolved);
-    let models = {
-        let f = filter.clone();
-        cache.get("overview.models", key.clone(), move |r| r.per_model(&f))
-    };
+    let models = per_model(cache, resolved);
     let window = chart_window(resolved, summary.as_deref(), 60);
-    let series = window.map(|(_, bucket)| {
-        let f = filter.clone();
-        cache
-            .get("overview.series", format!("{key}|{bucket}"), move |r| {
-                r.time_series(&f, bucket)
-            })
-            .value
-    });
+    let series = window.map(|(_, bucket)| series(cache, resolved, bucket));
     ScrollArea::vertical().show(ui, |ui| {
         if let Some(e) = &models.error {
             ui.colored_label(palette::BAD, format!("Query failed: {e}"));

@@ -6,7 +6,7 @@ use super::cache::QueryCache;
 use super::export::ExportItem;
 use super::export::chart::{ChartData, ChartKind, Marker, Series};
 use super::filter_state::{Resolved, bucket_ns};
-use super::view_common::{ViewAction, model_series};
+use super::view_common::{ViewAction, model_series, per_model, series as series_of};
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::time_chart;
@@ -72,25 +72,19 @@ pub fn overview(
     let bucket = window.map(|(a, b)| bucket_ns(b - a, 60));
     let (series, latency) = match bucket {
         Some(b) => {
-            let k = format!("{key}|{b}");
-            let (f1, f2) = (filter.clone(), filter.clone());
+            let f = filter.clone();
             (
+                series_of(cache, resolved, b),
                 cache
-                    .get("overview.series", k.clone(), move |r| r.time_series(&f1, b))
-                    .value,
-                cache
-                    .get("overview.latency", k, move |r| {
-                        r.latency_percentiles(&f2, b)
+                    .get("overview.latency", format!("{key}|{b}"), move |r| {
+                        r.latency_percentiles(&f, b)
                     })
                     .value,
             )
         }
         None => (None, None),
     };
-    let models = {
-        let f = filter.clone();
-        cache.get("overview.models", key.clone(), move |r| r.per_model(&f))
-    };
+    let models = per_model(cache, resolved);
     // Alerts that fired in the window, marked on the time charts.
     let mut markers = alert_markers(
         cache

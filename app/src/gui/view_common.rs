@@ -2,13 +2,13 @@
 //! window and bucket its charts use, and series by model (the busiest by name, the rest
 //! summed as "other").
 
-use super::cache::QueryCache;
+use super::cache::{Answer, QueryCache};
 use super::export::chart::Series;
 use super::export::{ExportItem, FileKind};
 use super::filter_state::{Resolved, bucket_ns};
 use super::palette;
 use std::collections::BTreeMap;
-use store::{SeriesPoint, Summary};
+use store::{ModelRow, SeriesPoint, Summary};
 
 /// Where a drill-down leads: the Traces view with these conditions.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,6 +67,28 @@ pub fn chart_window(
             .filter(|(a, b)| b > a)
     })?;
     Some((window, bucket_ns(window.1 - window.0, buckets)))
+}
+
+/// The selection broken down by model (shared by every view that shows models).
+pub fn per_model(cache: &QueryCache, resolved: &Resolved) -> Answer<Vec<ModelRow>> {
+    let f = resolved.filter.clone();
+    cache.get("overview.models", format!("{f:?}"), move |r| {
+        r.per_model(&f)
+    })
+}
+
+/// Calls, errors, tokens and cost per bucket of `bucket_ns` and model.
+pub fn series(
+    cache: &QueryCache,
+    resolved: &Resolved,
+    bucket_ns: i64,
+) -> Option<std::sync::Arc<Vec<SeriesPoint>>> {
+    let f = resolved.filter.clone();
+    cache
+        .get("overview.series", format!("{f:?}|{bucket_ns}"), move |r| {
+            r.time_series(&f, bucket_ns)
+        })
+        .value
 }
 
 /// A window in Unix seconds, as charts take it.

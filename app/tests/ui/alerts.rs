@@ -100,14 +100,7 @@ fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_pe
         h.query_by_role_and_label(Role::TextInput, "from").is_some()
             && h.query_by_label("Clear latency").is_some()
     });
-    let field = |h: &Harness<'_, ObservatoryApp>, name: &str| {
-        let text = h
-            .get_by_role_and_label(Role::TextInput, name)
-            .value()
-            .unwrap();
-        llm_observatory::gui::filter_state::parse_local(&text).unwrap()
-    };
-    let (from, to) = (field(&h, "from"), field(&h, "to"));
+    let (from, to) = custom_range(&h);
     assert!(
         (to - from - 3_601_000_000_000).abs() <= 1_000_000_000,
         "the rule's window"
