@@ -307,3 +307,35 @@ fn evaluation_keeps_its_pace_while_a_webhook_hangs() {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].state, "firing");
 }
+
+#[test]
+fn service_globs_scope_a_rule() {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let rows: Vec<SpanRow> = (0..10)
+        .map(|i| call(i, T0 + i as i64 * S, 3000, 0.01))
+        .collect();
+    writer
+        .write(Batch {
+            spans: rows,
+            ..Batch::default()
+        })
+        .unwrap();
+    let scoped = |name: &str, glob: &str| Rule {
+        name: name.into(),
+        services: vec![glob.into()],
+        hold: Span(Duration::ZERO),
+        ..latency_rule()
+    };
+    let rules = Rules {
+        rules: vec![scoped("ours", "sv*"), scoped("theirs", "checkout-*")],
+    };
+    let mut eval = Evaluation::new(store.reader().unwrap());
+    let fired: Vec<String> = eval
+        .round(&rules, T0 + 30 * S)
+        .unwrap()
+        .into_iter()
+        .map(|(e, _)| e.rule)
+        .collect();
+    assert_eq!(fired, vec!["ours".to_string()]);
+}

@@ -63,11 +63,12 @@ impl Figures {
 /// Measures `rule` at `now_ns`.
 pub fn measure(reader: &mut Reader, rule: &Rule, now_ns: i64) -> Result<Vec<Measured>, StoreError> {
     let window_ns = (rule.window.0.as_nanos() as i64).max(1);
+    let services = matching_services(reader, &rule.services)?;
     let filter = |from: i64| Filter {
         from_ns: Some(from),
         to_ns: Some(now_ns),
         models: rule.models.clone(),
-        services: rule.services.clone(),
+        services: services.clone(),
         ..Filter::default()
     };
     let secs = window_ns as f64 / 1e9;
@@ -98,6 +99,33 @@ pub fn measure(reader: &mut Reader, rule: &Rule, now_ns: i64) -> Result<Vec<Meas
             }
         })
         .collect())
+}
+
+/// The stored services matching the rule's service globs (the store's filter takes
+/// names). When globs are given and nothing matches, a name no service has, so that
+/// the rule sees no calls rather than all of them.
+fn matching_services(reader: &mut Reader, globs: &[String]) -> Result<Vec<String>, StoreError> {
+    if globs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        // Rules are checked when loaded; a pattern that still fails matches nothing.
+        if let Ok(glob) = globset::Glob::new(g) {
+            set.add(glob);
+        }
+    }
+    let set = set.build().unwrap_or_else(|_| globset::GlobSet::empty());
+    let names: Vec<String> = reader
+        .services()?
+        .into_iter()
+        .filter(|s| set.is_match(s))
+        .collect();
+    Ok(if names.is_empty() {
+        vec!["\u{0}no service matches".to_string()]
+    } else {
+        names
+    })
 }
 
 /// The figures of the whole scope (`all`), or of each model with calls.

@@ -173,7 +173,7 @@ pub struct Rule {
     /// Only calls of models matching these globs (all when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
-    /// Only spans of these services (all when empty).
+    /// Only calls of services matching these globs (all when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
     /// One state per model instead of one for the whole scope.
@@ -252,9 +252,11 @@ impl Rule {
         if !self.threshold.is_finite() {
             return Some("threshold: must be a number".into());
         }
-        for g in &self.models {
-            if let Err(e) = globset::Glob::new(g) {
-                return Some(format!("models: {g:?} is not a pattern: {e}"));
+        for (field, globs) in [("models", &self.models), ("services", &self.services)] {
+            for g in globs {
+                if let Err(e) = globset::Glob::new(g) {
+                    return Some(format!("{field}: {g:?} is not a pattern: {e}"));
+                }
             }
         }
         if let Some(url) = &self.webhook

@@ -8,7 +8,7 @@ use super::export::ExportItem;
 use super::export::chart::{Bar, ChartData, ChartKind};
 use super::filter_state::Resolved;
 use super::view_common::{
-    ViewAction, chart_window, model_series, per_model, seconds, series, summary,
+    ViewAction, alert_markers, chart_window, model_series, per_model, seconds, series, summary,
 };
 use super::widgets::bars::bars;
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
@@ -198,7 +198,7 @@ impl CostsView {
                     },
                     unit: format::usd,
                     window: Some(seconds(w)),
-                    markers: Vec::new(),
+                    markers: alert_markers(cache, seconds(w)),
                 };
                 let r = time_chart(ui, "cost_over_time", &chart, 220.0);
                 action

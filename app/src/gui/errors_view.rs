@@ -7,7 +7,9 @@ use super::export::ExportItem;
 use super::export::chart::{ChartData, ChartKind, Series};
 use super::export::table::{Cell, Column, TableData};
 use super::filter_state::Resolved;
-use super::view_common::{Drill, ViewAction, chart_window, seconds, series, summary};
+use super::view_common::{
+    Drill, ViewAction, alert_markers, chart_window, seconds, series, summary,
+};
 use super::widgets::data_table::{TableLook, data_table};
 use super::widgets::gauge::gauge;
 use super::widgets::health::{ERROR_RATE_BAD, ERROR_RATE_WARN};
@@ -72,7 +74,8 @@ pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> View
         });
         ui.add_space(10.0);
         if let (Some((w, bucket)), Some(points)) = (window, series.as_deref()) {
-            let chart = rate_chart(points, seconds(w));
+            let mut chart = rate_chart(points, seconds(w));
+            chart.markers = alert_markers(cache, seconds(w));
             let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
             action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             if let Some(x) = r.clicked_x {

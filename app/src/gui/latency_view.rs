@@ -7,7 +7,9 @@ use super::export::ExportItem;
 use super::export::chart::{ChartData, ChartKind, HeatGrid, Series};
 use super::export::table::{Cell, Column, TableData};
 use super::filter_state::Resolved;
-use super::view_common::{Drill, ViewAction, chart_window, per_model, seconds, summary};
+use super::view_common::{
+    Drill, ViewAction, alert_markers, chart_window, per_model, seconds, summary,
+};
 use super::widgets::data_table::{TableLook, data_table};
 use super::widgets::heatmap::heatmap;
 use super::widgets::series_chart::time_chart;
@@ -68,7 +70,8 @@ pub fn latency_view(
         }
         ui.add_space(12.0);
         let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
-        let pct = percentiles_chart(points, seconds(window));
+        let mut pct = percentiles_chart(points, seconds(window));
+        pct.markers = alert_markers(cache, seconds(window));
         let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
         action.export_if(r.export, || ExportItem::Chart(pct.clone()));
         if let Some(x) = r.clicked_x {

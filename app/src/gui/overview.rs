@@ -4,9 +4,9 @@
 
 use super::cache::QueryCache;
 use super::export::ExportItem;
-use super::export::chart::{ChartData, ChartKind, Marker, Series};
+use super::export::chart::{ChartData, ChartKind, Series};
 use super::filter_state::{Resolved, bucket_ns};
-use super::view_common::{ViewAction, model_series, per_model, series as series_of};
+use super::view_common::{ViewAction, alert_markers, model_series, per_model, series as series_of};
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::time_chart;
@@ -85,17 +85,6 @@ pub fn overview(
         None => (None, None),
     };
     let models = per_model(cache, resolved);
-    // Alerts that fired in the window, marked on the time charts.
-    let mut markers = alert_markers(
-        cache
-            .get("alerts.history", String::new(), |r| {
-                r.alert_history(None, 500)
-            })
-            .value
-            .as_deref()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]),
-    );
     let slowest = {
         let f = filter.clone();
         cache.get("overview.slowest", key.clone(), move |r| {
@@ -153,7 +142,8 @@ pub fn overview(
 
         let to_s = |ns: i64| ns as f64 / 1e9;
         let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
-        markers.retain(|m| win_s.is_some_and(|(a, b)| (a..=b).contains(&m.x)));
+        // Alerts that fired in the window, marked on the time charts.
+        let markers = win_s.map_or_else(Vec::new, |w| alert_markers(cache, w));
         ui.columns(2, |cols| {
             let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
             let rate = ChartData {
@@ -225,19 +215,6 @@ pub fn overview(
         });
     });
     action
-}
-
-/// A marker for each alert that fired.
-fn alert_markers(history: &[store::AlertEvent]) -> Vec<Marker> {
-    history
-        .iter()
-        .filter(|e| e.state == "firing")
-        .map(|e| Marker {
-            x: e.time_ns as f64 / 1e9,
-            color: super::alerts_view::severity_color(&e.severity),
-            label: format!("alert: {}", e.rule),
-        })
-        .collect()
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

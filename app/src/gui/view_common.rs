@@ -3,7 +3,7 @@
 //! summed as "other").
 
 use super::cache::{Answer, QueryCache};
-use super::export::chart::Series;
+use super::export::chart::{Marker, Series};
 use super::export::{ExportItem, FileKind};
 use super::filter_state::{Resolved, bucket_ns};
 use super::palette;
@@ -89,6 +89,29 @@ pub fn series(
             r.time_series(&f, bucket_ns)
         })
         .value
+}
+
+/// A marker for each alert that fired within `window` (Unix seconds), for the time
+/// charts.
+pub fn alert_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
+    let history = cache
+        .get("alerts.history", String::new(), |r| {
+            r.alert_history(None, 500)
+        })
+        .value;
+    history
+        .as_deref()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|e| e.state == "firing")
+        .map(|e| Marker {
+            x: e.time_ns as f64 / 1e9,
+            color: super::alerts_view::severity_color(&e.severity),
+            label: format!("alert: {}", e.rule),
+        })
+        .filter(|m| (window.0..=window.1).contains(&m.x))
+        .collect()
 }
 
 /// A window in Unix seconds, as charts take it.
