@@ -176,6 +176,30 @@ fn a_price_edit_changes_the_cost_of_past_calls_and_is_saved() {
         "{:?}",
         shown(&h)
     );
+    // Per hour and per day at the range's rate ("All": the data's extent).
+    let secs = (before.last_end_ns.unwrap() - before.first_start_ns.unwrap()) as f64 / 1e9;
+    let per_hour = before.cost_usd / secs * 3600.0;
+    let hourly = card(&h, "Cost/hour").unwrap();
+    assert!(
+        hourly.starts_with(&format!("Cost/hour: {}/h", format::usd(per_hour))),
+        "{hourly}"
+    );
+    let daily = card(&h, "Projected cost/day").unwrap();
+    assert!(
+        daily.starts_with(&format!(
+            "Projected cost/day: {}/day",
+            format::usd(per_hour * 24.0)
+        )),
+        "{daily}"
+    );
+    let unpriced = card(&h, "Unpriced calls").unwrap();
+    assert!(
+        unpriced.starts_with(&format!(
+            "Unpriced calls: {}",
+            format::integer(before.unpriced_calls)
+        )),
+        "{unpriced}"
+    );
     h.get_by_label(&format!("Set a price for {model}")).click();
     wait_for(&mut h, "the price editor", |h| {
         h.query_by_role_and_label(Role::TextInput, "Input")
@@ -300,11 +324,23 @@ fn a_heatmap_cell_click_lands_on_the_traces_of_that_bucket_and_latency() {
         h.query_by_label_contains("Latency heatmap heatmap")
             .is_some_and(|n| n.accesskit_node().label().unwrap().ends_with(&calls))
     });
+    // Each model's latency figures as the store computes them.
+    for m in read(&db, |r| r.per_model(&Filter::default()).unwrap()) {
+        for v in [m.avg_ms, m.p50_ms, m.p95_ms, m.p99_ms] {
+            assert!(
+                h.query_all_by_label(&format::millis(v)).next().is_some(),
+                "{}: {} missing",
+                m.model,
+                format::millis(v)
+            );
+        }
+    }
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("latency_view");
     // The same view reads in the light theme.
     h.get_by_role_and_label(Role::Button, "Light").click();
+    h.remove_cursor();
     h.run_steps(3);
     h.snapshot("latency_view_light");
     h.get_by_role_and_label(Role::Button, "Dark").click();
