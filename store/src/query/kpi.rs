@@ -1,6 +1,6 @@
 //! Headline figures: the summary of a selection and its breakdown by model.
 
-use super::{COST_SUMS, CostSums, Reader, params, percentiles};
+use super::{COST_SUMS, CostSums, LATENCY_QUANTILES, Reader, params, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use serde::Serialize;
@@ -104,13 +104,13 @@ impl Reader {
         let by_model = self.model_sums(filter, false)?;
         let w = self.calls_where(filter)?;
         let sql = format!(
-            "SELECT coalesce(quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), [0, 0, 0]::DOUBLE[]),
+            "SELECT coalesce({LATENCY_QUANTILES}, [0, 0, 0]::DOUBLE[]),
                     coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE, min(c.start_ns), max(c.start_ns + c.duration_ns)
              FROM llm_calls c WHERE {}",
             w.sql
         );
         let (latency, avg, first, last) = self.conn.query_row(&sql, params(&w, []), |r| {
-            Ok((percentiles(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((percentiles_ms(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
         let mut s = Summary {
             latency_ms: latency,
@@ -168,9 +168,9 @@ impl Reader {
     fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
         let w = self.calls_where(filter)?;
         let latency_sql = if latency {
-            "avg(c.duration_ns) / 1e6, quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99])"
+            format!("avg(c.duration_ns) / 1e6, {LATENCY_QUANTILES}")
         } else {
-            "0::DOUBLE, [0, 0, 0]::DOUBLE[]"
+            "0::DOUBLE, [0, 0, 0]::DOUBLE[]".to_string()
         };
         let sql = format!(
             "SELECT c.model, max(c.provider), count(*), count(*) FILTER (WHERE c.is_error),
@@ -192,7 +192,7 @@ impl Reader {
             let sums = CostSums::read(r, 8)?;
             let would_be_unpriced: u64 = r.get(13)?;
             let price = prices.lookup(&model);
-            let [p50, p95, p99] = percentiles(r.get(15)?);
+            let [p50, p95, p99] = percentiles_ms(r.get(15)?);
             Ok(ModelRow {
                 model,
                 provider: r.get(1)?,

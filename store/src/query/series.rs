@@ -1,7 +1,7 @@
 //! Figures over time: per-bucket counts by model, latency percentiles, the latency
 //! heatmap.
 
-use super::{COST_SUMS, CostSums, Reader, percentiles};
+use super::{COST_SUMS, CostSums, LATENCY_QUANTILES, Reader, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use duckdb::types::Value;
@@ -132,7 +132,7 @@ impl Reader {
         let w = self.calls_where(filter)?;
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket, count(*),
-                    quantile_cont(c.duration_ns / 1e6, [0.5, 0.95, 0.99]), avg(c.duration_ns) / 1e6
+                    {LATENCY_QUANTILES}, avg(c.duration_ns) / 1e6
              FROM llm_calls c WHERE {} GROUP BY 1 ORDER BY 1",
             w.sql
         );
@@ -140,7 +140,7 @@ impl Reader {
         p.extend(w.params.iter().cloned());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
-            let [p50, p95, p99] = percentiles(r.get(2)?);
+            let [p50, p95, p99] = percentiles_ms(r.get(2)?);
             Ok(LatencyPoint {
                 bucket_start_ns: r.get(0)?,
                 count: r.get(1)?,
