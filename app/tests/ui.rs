@@ -102,6 +102,7 @@ fn start(path: &Path) -> StartOptions {
         prices: PriceTable::bundled(),
         price_file: None,
         alerts: None,
+        notices: Vec::new(),
         bench_frames: None,
         screenshot: None,
         launched: Instant::now(),

@@ -50,6 +50,8 @@ pub struct StartOptions {
     pub price_file: Option<PathBuf>,
     /// Alert rules to evaluate; `None` turns alerts off.
     pub alerts: Option<AlertSetup>,
+    /// Things to tell the user as the window opens (a rules file that does not parse).
+    pub notices: Vec<String>,
     /// `--bench-frames`.
     pub bench_frames: Option<u32>,
     /// `--screenshot` and its delay.
@@ -250,7 +252,7 @@ pub struct ObservatoryApp {
 
 impl ObservatoryApp {
     /// Creates the app and starts opening the database.
-    pub fn new(cc: &eframe::CreationContext<'_>, start: StartOptions) -> Self {
+    pub fn new(cc: &eframe::CreationContext<'_>, mut start: StartOptions) -> Self {
         let prefs: Prefs = cc
             .storage
             .and_then(|s| eframe::get_value(s, PREFS_KEY))
@@ -267,7 +269,7 @@ impl ObservatoryApp {
             cache: None,
             opening: None,
             error: None,
-            notices: Vec::new(),
+            notices: std::mem::take(&mut start.notices),
             dialog: None,
             import: None,
             import_report: None,

@@ -85,16 +85,24 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
                 args.screenshot_after
             )
         })?;
+    // A bad rules file must not keep the window from opening (it may have been
+    // double-clicked): alerts stay off and the window says why.
+    let mut notices = Vec::new();
+    let alerts = match args.alerts.load() {
+        Ok(setup) => setup.map(|(file, rules, every)| AlertSetup { rules, file, every }),
+        Err(e) => {
+            notices.push(format!("Alerts are off: {e:#}"));
+            None
+        }
+    };
     let mut start = StartOptions {
         database,
         demo: args.demo,
         listen,
         prices,
         price_file: args.prices.clone().or_else(paths::user_prices),
-        alerts: args
-            .alerts
-            .load()?
-            .map(|(file, rules, every)| AlertSetup { rules, file, every }),
+        alerts,
+        notices,
         bench_frames: args.bench_frames,
         screenshot: args.screenshot.map(|p| (p, screenshot_after)),
         launched,
