@@ -206,6 +206,7 @@ fn event(rule: &Rule) -> AlertEvent {
         scope: "all".into(),
         state: "firing".into(),
         severity: "warning".into(),
+        metric: "p95_latency_ms".into(),
         value: Some(2500.0),
         threshold: 1000.0,
         message: "slow firing: p95 latency is 2.50 s (> 1.00 s)".into(),

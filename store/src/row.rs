@@ -234,6 +234,9 @@ pub struct AlertEvent {
     pub state: String,
     /// `info`, `warning` or `critical`.
     pub severity: String,
+    /// What was measured (`p95_latency_ms`, `error_rate`…), the unit of value and
+    /// threshold.
+    pub metric: String,
     /// The measured value (none when there was no data).
     pub value: Option<f64>,
     /// The threshold it was compared with.

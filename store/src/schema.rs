@@ -106,6 +106,7 @@ const MIGRATIONS: &[&str] = &[
         scope VARCHAR NOT NULL,
         state VARCHAR NOT NULL,
         severity VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
         value DOUBLE,
         threshold DOUBLE NOT NULL,
         message VARCHAR NOT NULL

@@ -545,8 +545,9 @@ fn insert_alerts(conn: &Connection, batches: &[Batch]) -> duckdb::Result<()> {
     for a in batches.iter().flat_map(|b| &b.alerts) {
         let stmt = match &mut stmt {
             Some(s) => s,
-            None => stmt
-                .insert(conn.prepare("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)")?),
+            None => stmt.insert(
+                conn.prepare("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")?,
+            ),
         };
         stmt.execute(params![
             a.time_ns,
@@ -554,6 +555,7 @@ fn insert_alerts(conn: &Connection, batches: &[Batch]) -> duckdb::Result<()> {
             a.scope,
             a.state,
             a.severity,
+            a.metric,
             a.value,
             a.threshold,
             a.message

@@ -166,6 +166,7 @@ fn step(state: &mut ScopeState, rule: &Rule, breached: bool, now: i64) -> Option
         scope: state.scope.clone(),
         state: kind.to_string(),
         severity: rule.severity.name().to_string(),
+        metric: rule.metric.name().to_string(),
         value: state.value,
         threshold,
         message,

@@ -52,6 +52,24 @@ impl Metric {
         }
     }
 
+    /// The name in rules files and the alert history (`p95_latency_ms`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::P95LatencyMs => "p95_latency_ms",
+            Metric::P99LatencyMs => "p99_latency_ms",
+            Metric::ErrorRate => "error_rate",
+            Metric::CostPerHour => "cost_per_hour",
+            Metric::RequestRate => "request_rate",
+            Metric::TokenRate => "token_rate",
+            Metric::UnpricedCalls => "unpriced_calls",
+        }
+    }
+
+    /// The metric of a name (as [`Metric::name`] gives).
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     /// A value of this metric with its unit.
     pub fn format(self, v: f64) -> String {
         use crate::gui::format;
@@ -374,6 +392,24 @@ mod tests {
         assert_eq!(Rules::parse(&text).unwrap(), d);
         assert!(text.contains("metric = \"p95_latency_ms\""), "{text}");
         assert!(text.contains("for = \"1m\""), "{text}");
+    }
+
+    #[test]
+    fn metric_names_are_those_of_the_file_format() {
+        for m in Metric::ALL {
+            let text = toml::to_string(&Rules {
+                rules: vec![Rule {
+                    metric: m,
+                    ..Rules::defaults().rules[0].clone()
+                }],
+            })
+            .unwrap();
+            assert!(
+                text.contains(&format!("metric = \"{}\"", m.name())),
+                "{text}"
+            );
+            assert_eq!(Metric::from_name(m.name()), Some(m));
+        }
     }
 
     #[test]

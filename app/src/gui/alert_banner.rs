@@ -64,10 +64,22 @@ pub fn alert_banner(
                         rule.condition(),
                         super::format::local_time(since)
                     ));
-                    if ui.button("View traces").clicked() {
+                    // Named after the rule, so that each banner's buttons can be told
+                    // apart (by people using a screen reader, and by tests).
+                    let named = |b: &egui::Response, what: &str| {
+                        let name = format!("{what} of {}", rule.name);
+                        b.widget_info(|| {
+                            egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, &name)
+                        });
+                    };
+                    let view = ui.button("View traces");
+                    named(&view, "View traces");
+                    if view.clicked() {
                         click = Some(BannerClick::ViewTraces(rule.clone(), s.scope.clone()));
                     }
-                    if ui.button("Dismiss").clicked() {
+                    let dismiss = ui.button("Dismiss");
+                    named(&dismiss, "Dismiss the alert");
+                    if dismiss.clicked() {
                         click = Some(BannerClick::Dismiss(key.clone()));
                     }
                 });

@@ -183,7 +183,7 @@ impl AlertsView {
             } else {
                 stored.to_vec()
             };
-            let table = history_table(&events, rules);
+            let table = history_table(&events);
             let tint = |row: &[Cell], col: usize| match (col, row[1].shown.as_str()) {
                 (1, "firing") => Some(severity_color(&row[2].shown)),
                 (1, "resolved") => Some(palette::GOOD),
@@ -465,9 +465,8 @@ fn rule_form(ui: &mut Ui, form: &mut RuleForm, rules: &Rules) -> FormOutcome {
     outcome
 }
 
-/// The history as a table, newest first; values in their rule's unit when the rule is
-/// still known.
-fn history_table(events: &[AlertEvent], rules: &Rules) -> TableData {
+/// The history as a table, newest first, values in their metric's unit.
+fn history_table(events: &[AlertEvent]) -> TableData {
     let col = |title, key| Column { title, key };
     TableData {
         title: "Alert history".into(),
@@ -484,8 +483,8 @@ fn history_table(events: &[AlertEvent], rules: &Rules) -> TableData {
         rows: events
             .iter()
             .map(|e| {
-                let shown = |v: f64| match rules.rules.iter().find(|r| r.name == e.rule) {
-                    Some(r) => r.metric.format(v),
+                let shown = |v: f64| match Metric::from_name(&e.metric) {
+                    Some(m) => m.format(v),
                     None => format::count(v),
                 };
                 vec![

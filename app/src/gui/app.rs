@@ -927,6 +927,14 @@ impl ObservatoryApp {
         has_data
     }
 
+    /// Shows `text` under the filter bar, once (saving the same file again does not pile
+    /// up the same line).
+    fn notice(&mut self, text: String) {
+        if !self.notices.contains(&text) {
+            self.notices.push(text);
+        }
+    }
+
     /// Starts evaluating the rules on `session`'s database.
     fn start_alerts(&mut self, session: &Session) {
         let (Some(setup), Some(notifier)) = (&self.start.alerts, &self.notifier) else {
@@ -949,19 +957,19 @@ impl ObservatoryApp {
     /// Puts changed rules in force and saves them to the rules file.
     fn set_rules(&mut self, rules: Rules) {
         *self.rules.write().expect("rules lock") = rules.clone();
-        if let Some(setup) = &mut self.start.alerts {
+        let saved = self.start.alerts.as_mut().and_then(|setup| {
             setup.rules = rules.clone();
-            if let Some(path) = &setup.file {
-                match rules.save(path) {
-                    Ok(()) => self
-                        .notices
-                        .push(format!("Alert rules saved to {}", path.display())),
-                    Err(e) => {
-                        self.error =
-                            Some(format!("The rules apply for now but were not saved: {e}"))
-                    }
-                }
+            setup
+                .file
+                .as_ref()
+                .map(|path| (path.clone(), rules.save(path)))
+        });
+        match saved {
+            Some((path, Ok(()))) => self.notice(format!("Alert rules saved to {}", path.display())),
+            Some((_, Err(e))) => {
+                self.error = Some(format!("The rules apply for now but were not saved: {e}"))
             }
+            None => {}
         }
     }
 
@@ -1036,9 +1044,15 @@ impl ObservatoryApp {
         {
             self.save = None;
         }
-        for outcome in self.exported.lock().expect("outcome lock").drain(..) {
+        let outcomes: Vec<_> = self
+            .exported
+            .lock()
+            .expect("outcome lock")
+            .drain(..)
+            .collect();
+        for outcome in outcomes {
             match outcome {
-                Ok(m) => self.notices.push(m),
+                Ok(m) => self.notice(m),
                 Err(e) => self.error = Some(format!("Export failed: {e}")),
             }
         }
@@ -1056,7 +1070,7 @@ impl ObservatoryApp {
         }
         match &self.start.price_file {
             Some(path) => match PriceTable::save_entry(path, &model, price) {
-                Ok(()) => self.notices.push(format!(
+                Ok(()) => self.notice(format!(
                     "Price of {model} saved to {} and applied to all stored calls",
                     path.display()
                 )),

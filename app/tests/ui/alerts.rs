@@ -74,7 +74,8 @@ fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_pe
         .with_size([1440.0, 1000.0])
         .build_eframe(move |cc| ObservatoryApp::new(cc, options));
     wait_for(&mut h, "the alert banner", |h| {
-        h.query_by_label("CRITICAL").is_some() && h.query_by_label("View traces").is_some()
+        h.query_by_label("CRITICAL").is_some()
+            && h.query_by_label("View traces of p95 over 300 ms").is_some()
     });
     assert!(
         h.query_by_label_contains("p95 over 300 ms: p95 latency is")
@@ -95,7 +96,7 @@ fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_pe
 
     // "View traces": the Traces view on the rule's window, calls slower than its
     // threshold.
-    h.get_by_label("View traces").click();
+    h.get_by_label("View traces of p95 over 300 ms").click();
     wait_for(&mut h, "the traces view", |h| {
         h.query_by_role_and_label(Role::TextInput, "from").is_some()
             && h.query_by_label("Clear latency").is_some()
@@ -153,6 +154,53 @@ fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_pe
     assert_eq!(saved.rules.len(), 1);
     assert_eq!(saved.rules[0].threshold, 5000.0);
     assert_eq!(saved.rules[0].severity, Severity::Critical);
+    // A rule added in the view is saved after the first; when it fires, its banner can
+    // be dismissed while it goes on firing.
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "Add rule").click();
+    wait_for(&mut h, "the new rule form", |h| {
+        h.query_by_role_and_label(Role::TextInput, "Name").is_some()
+    });
+    for (field, value) in [
+        ("Name", "any call over 10 ms"),
+        ("Threshold", "10"),
+        ("Window", "1h"),
+        ("For", "0s"),
+    ] {
+        h.get_by_role_and_label(Role::TextInput, field).focus();
+        h.step();
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.step();
+        h.get_by_role_and_label(Role::TextInput, field)
+            .type_text(value);
+        h.step();
+    }
+    h.get_by_role_and_label(Role::Button, "Save rule").click();
+    wait_for(&mut h, "two rules in the file", |_| {
+        Rules::load(&rules_file).is_ok_and(|r| r.rules.len() == 2)
+    });
+    let added = Rules::load(&rules_file).unwrap().rules[1].clone();
+    assert_eq!(added.name, "any call over 10 ms");
+    assert_eq!((added.threshold, added.hold.0), (10.0, Duration::ZERO));
+    let dismiss = "Dismiss the alert of any call over 10 ms";
+    wait_for(&mut h, "the new rule's banner", |h| {
+        h.query_by_label(dismiss).is_some()
+    });
+    h.get_by_label(dismiss).click();
+    wait_for(&mut h, "the dismissed banner to go", |h| {
+        h.query_by_label(dismiss).is_none()
+    });
+    h.run_steps(5);
+    assert!(h.query_by_label(dismiss).is_none(), "the banner came back");
+    assert!(
+        h.query_all_by_label("firing").next().is_some(),
+        "the rule still fires"
+    );
+    // Deleting it is saved too.
+    h.get_by_label("Delete any call over 10 ms").click();
+    wait_for(&mut h, "one rule in the file again", |_| {
+        Rules::load(&rules_file).is_ok_and(|r| r.rules.len() == 1)
+    });
     // Switching it off is saved too, and the banner goes.
     h.run_steps(3);
     h.get_by_label("Enable p95 over 300 ms").click();
@@ -162,11 +210,13 @@ fn a_firing_alert_shows_the_banner_and_leads_to_its_traces_and_rules_edit_and_pe
     wait_for(&mut h, "the banner to go", |h| {
         h.query_by_label("CRITICAL").is_none()
     });
-    // The history shows the firing.
-    assert!(
+    // The history shows the firing and the resolution.
+    wait_for(&mut h, "the history", |h| {
         h.query_by_label_contains("p95 over 300 ms firing")
             .is_some()
-    );
+            && h.query_by_label_contains("p95 over 300 ms resolved")
+                .is_some()
+    });
     h.remove_cursor();
     h.run_steps(2);
     snapshot_masked(&mut h, "alerts_view");

@@ -14,7 +14,7 @@ impl Reader {
         limit: u64,
     ) -> Result<Vec<AlertEvent>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT time_ns, rule, scope, state, severity, value, threshold, message
+            "SELECT time_ns, rule, scope, state, severity, metric, value, threshold, message
              FROM alert_events WHERE time_ns >= ? ORDER BY time_ns DESC, rule, scope LIMIT ?",
         )?;
         let rows = stmt.query_map(
@@ -29,9 +29,10 @@ impl Reader {
                     scope: r.get(2)?,
                     state: r.get(3)?,
                     severity: r.get(4)?,
-                    value: r.get(5)?,
-                    threshold: r.get(6)?,
-                    message: r.get(7)?,
+                    metric: r.get(5)?,
+                    value: r.get(6)?,
+                    threshold: r.get(7)?,
+                    message: r.get(8)?,
                 })
             },
         )?;
