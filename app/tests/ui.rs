@@ -307,6 +307,30 @@ fn kpi_cards_show_what_the_store_computes() {
         h.ctx.options(|o| o.theme_preference),
         egui::ThemePreference::Light
     );
+    // The slowest trace opens from its short id in the Overview's list.
+    let slowest = {
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let (page, _) = store
+            .reader()
+            .unwrap()
+            .traces_page(
+                &Filter::default(),
+                store::TraceSort::Duration,
+                store::SortDir::Desc,
+                0,
+                1,
+            )
+            .unwrap();
+        page[0].trace_id.clone()
+    };
+    h.query_all_by_label(&slowest[..8])
+        .next()
+        .expect("the slowest trace's id in the list")
+        .click();
+    let crumb = format!("Trace {}", &slowest[..12]);
+    wait_for(&mut h, &crumb.clone(), |h| {
+        h.query_by_label(&crumb).is_some()
+    });
 }
 
 #[test]

@@ -10,9 +10,9 @@ use super::view_common::{ViewAction, alert_markers, model_series, per_model, ser
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::time_chart;
-use super::widgets::tables::{ModelClick, model_breakdown, model_table, trace_list};
+use super::widgets::tables::{ModelClick, model_breakdown, model_table, trace_list, trace_table};
 use super::{format, palette};
-use egui::{RichText, ScrollArea, Ui};
+use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{LatencyPoint, SeriesPoint, SortDir, Summary, TraceSort};
 
@@ -201,16 +201,19 @@ pub fn overview(
                     .view
                     .export_if(export, || ExportItem::Table(table.clone()));
             }
-            cols[1].label(RichText::new("Slowest traces").strong());
-            if let Some((rows, _)) = slowest.value.as_deref() {
-                action.open_trace = trace_list(&mut cols[1], "slowest_traces", rows);
-            }
-            cols[1].add_space(10.0);
-            cols[1].label(RichText::new("Latest traces").strong());
-            if let Some((rows, _)) = recent.value.as_deref()
-                && let Some(t) = trace_list(&mut cols[1], "latest_traces", rows)
-            {
-                action.open_trace = Some(t);
+            for (id, title, answer) in [
+                ("slowest_traces", "Slowest traces", &slowest),
+                ("latest_traces", "Latest traces", &recent),
+            ] {
+                if let Some((rows, _)) = answer.value.as_deref() {
+                    let table = trace_table(title, rows);
+                    let (open, export) = trace_list(&mut cols[1], id, &table);
+                    action.open_trace = action.open_trace.take().or(open);
+                    action
+                        .view
+                        .export_if(export, || ExportItem::Table(table.clone()));
+                }
+                cols[1].add_space(10.0);
             }
         });
     });

@@ -5,7 +5,7 @@ use crate::gui::export::FileKind;
 use crate::gui::export::table::{Cell, Column, TableData};
 use crate::gui::format;
 use crate::gui::palette;
-use egui::{Grid, RichText, Ui};
+use egui::Ui;
 use store::{ModelRow, TraceRow};
 
 /// What a click in the model table asks for.
@@ -99,47 +99,64 @@ pub fn model_table(
     (click, r.export)
 }
 
-/// A short list of traces: start, root span, service, duration, LLM calls, cost, status.
-/// Returns the trace whose start was clicked (to open it).
-pub fn trace_list(ui: &mut Ui, id: &str, rows: &[TraceRow]) -> Option<String> {
-    let mut open = None;
-    Grid::new(id)
-        .striped(true)
-        .num_columns(7)
-        .spacing([14.0, 4.0])
-        .show(ui, |ui| {
-            for h in [
-                "Start",
-                "Root span",
-                "Service",
-                "Duration",
-                "LLM calls",
-                "Cost",
-                "Status",
-            ] {
-                ui.label(RichText::new(h).strong());
-            }
-            ui.end_row();
-            for t in rows {
-                if ui
-                    .link(format::local_time(t.start_ns))
-                    .on_hover_text(format!("Open trace {}", t.trace_id))
-                    .clicked()
-                {
-                    open = Some(t.trace_id.clone());
-                }
-                ui.label(&t.root_name);
-                ui.label(&t.service);
-                ui.label(format::millis(t.duration_ns as f64 / 1e6));
-                ui.label(format::integer(t.llm_calls));
-                ui.label(format::usd(t.cost_usd));
-                if t.has_error {
-                    ui.label(RichText::new("error").color(palette::BAD));
-                } else {
-                    ui.label(RichText::new("ok").color(palette::GOOD));
-                }
-                ui.end_row();
-            }
-        });
-    open
+/// A short list of traces as a table: start, trace (short id shown, full id exported),
+/// root span, duration, LLM calls, cost, status (the service is in the Traces view; here
+/// it would push the status off a half-width column).
+pub fn trace_table(title: &str, rows: &[TraceRow]) -> TableData {
+    let col = |title, key| Column { title, key };
+    TableData {
+        title: title.into(),
+        columns: vec![
+            col("Start", "start"),
+            col("Trace", "trace_id"),
+            col("Root span", "root_span"),
+            col("Duration", "duration_ms"),
+            col("LLM calls", "llm_calls"),
+            col("Cost", "cost_usd"),
+            col("Status", "status"),
+        ],
+        rows: rows
+            .iter()
+            .map(|t| {
+                let ms = t.duration_ns as f64 / 1e6;
+                vec![
+                    Cell::text(format::local_time(t.start_ns)),
+                    Cell {
+                        shown: t.trace_id.chars().take(8).collect(),
+                        value: t.trace_id.clone().into(),
+                    },
+                    Cell::text(&t.root_name),
+                    Cell::number(format::millis(ms), ms),
+                    Cell::count(format::integer(t.llm_calls), t.llm_calls),
+                    Cell::number(format::usd(t.cost_usd), t.cost_usd),
+                    Cell::text(if t.has_error { "error" } else { "ok" }),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Draws a trace table; returns the trace clicked (to open it) and an export asked for.
+pub fn trace_list(ui: &mut Ui, id: &str, table: &TableData) -> (Option<String>, Option<FileKind>) {
+    let status = table.columns.len() - 1;
+    let tint = move |row: &[Cell], col: usize| match (col == status, row[status].shown.as_str()) {
+        (true, "error") => Some(palette::BAD),
+        (true, _) => Some(palette::GOOD),
+        _ => None,
+    };
+    let r = data_table(
+        ui,
+        id,
+        table,
+        &TableLook {
+            links: &[0, 1],
+            link_if: None,
+            swatch: None,
+            tint: Some(&tint),
+        },
+    );
+    let open = r
+        .clicked
+        .and_then(|(row, _)| row[1].value.as_str().map(str::to_string));
+    (open, r.export)
 }
