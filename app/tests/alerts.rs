@@ -6,12 +6,14 @@
 use llm_observatory::alerts::notify::{WEBHOOK_ATTEMPTS, webhook_body};
 use llm_observatory::alerts::rules::{Comparison, Metric, Severity, Span};
 use llm_observatory::alerts::{Evaluation, Evaluator, Notifier, Rule, Rules};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use store::{AlertEvent, Batch, LlmCall, SpanRow, Store};
+use webhook_sink::{Bodies, webhook_sink};
+
+#[path = "../../tests/support/webhook_sink.rs"]
+mod webhook_sink;
 
 const S: i64 = 1_000_000_000;
 const T0: i64 = 1_800_000_000 * S;
@@ -44,6 +46,19 @@ fn call(n: u64, start_ns: i64, latency_ms: i64, cost: f64) -> SpanRow {
     }
 }
 
+/// An in-memory store holding `rows`, and its writer.
+fn store_with(rows: Vec<SpanRow>) -> (Store, store::Writer) {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    writer
+        .write(Batch {
+            spans: rows,
+            ..Batch::default()
+        })
+        .unwrap();
+    (store, writer)
+}
+
 fn latency_rule() -> Rule {
     Rule {
         name: "slow".into(),
@@ -64,8 +79,6 @@ fn latency_rule() -> Rule {
 
 #[test]
 fn a_rule_fires_once_after_holding_resolves_once_and_both_are_history() {
-    let store = Store::open_in_memory().unwrap();
-    let writer = store.writer().unwrap();
     // One call every 10 s for 15 minutes: fast, then slow from minute 5 to minute 10.
     let rows: Vec<SpanRow> = (0..90)
         .map(|i| {
@@ -74,12 +87,7 @@ fn a_rule_fires_once_after_holding_resolves_once_and_both_are_history() {
             call(i as u64, t, if slow { 3000 } else { 200 }, 0.001)
         })
         .collect();
-    writer
-        .write(Batch {
-            spans: rows,
-            ..Batch::default()
-        })
-        .unwrap();
+    let (store, writer) = store_with(rows);
     let rules = Rules {
         rules: vec![latency_rule()],
     };
@@ -117,8 +125,6 @@ fn a_rule_fires_once_after_holding_resolves_once_and_both_are_history() {
 
 #[test]
 fn a_spike_rule_fires_on_a_spike_of_spend() {
-    let store = Store::open_in_memory().unwrap();
-    let writer = store.writer().unwrap();
     // A day of steady spend ($0.01 a minute), then ten minutes at ten times that.
     let day = 24 * 60;
     let rows: Vec<SpanRow> = (0..day + 10)
@@ -127,12 +133,7 @@ fn a_spike_rule_fires_on_a_spike_of_spend() {
             call(i as u64, T0 + i * 60 * S, 300, cost)
         })
         .collect();
-    writer
-        .write(Batch {
-            spans: rows,
-            ..Batch::default()
-        })
-        .unwrap();
+    let (store, _writer) = store_with(rows);
     let rule = Rules::defaults()
         .rules
         .into_iter()
@@ -147,48 +148,6 @@ fn a_spike_rule_fires_on_a_spike_of_spend() {
     assert_eq!(during.len(), 1, "{during:?}");
     assert_eq!(during[0].0.state, "firing");
     assert_eq!(during[0].0.severity, "info");
-}
-
-/// A local HTTP server answering every request with `status` after `delay`, recording
-/// the bodies it got.
-fn server(status: u16, delay: Duration) -> (String, Arc<Mutex<Vec<String>>>, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let hits = Arc::new(AtomicUsize::new(0));
-    let (b, h) = (bodies.clone(), hits.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let (b, h) = (b.clone(), h.clone());
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap();
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                h.fetch_add(1, Ordering::SeqCst);
-                b.lock().unwrap().push(String::from_utf8(body).unwrap());
-                std::thread::sleep(delay);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
-            });
-        }
-    });
-    (url, bodies, hits)
 }
 
 fn wait_until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
@@ -215,9 +174,10 @@ fn event(rule: &Rule) -> AlertEvent {
 
 #[test]
 fn a_webhook_gets_the_documented_json_and_bad_servers_delay_nothing() {
-    let (good, bodies, _) = server(200, Duration::ZERO);
-    let (hang, _, hang_hits) = server(200, Duration::from_secs(60));
-    let (fail, _, fail_hits) = server(500, Duration::ZERO);
+    let (good, bodies) = webhook_sink(200, Duration::ZERO);
+    let (hang, hang_bodies) = webhook_sink(200, Duration::from_secs(60));
+    let (fail, fail_bodies) = webhook_sink(500, Duration::ZERO);
+    let hits = |b: &Bodies| b.lock().unwrap().len();
     let notifier = Notifier::start(false);
     let with = |url: &str| Rule {
         webhook: Some(url.to_string()),
@@ -250,11 +210,11 @@ fn a_webhook_gets_the_documented_json_and_bad_servers_delay_nothing() {
     assert!(body["time"].as_str().unwrap().ends_with('Z'));
     // The failing server is retried a bounded number of times.
     wait_until("the retries", Duration::from_secs(10), || {
-        fail_hits.load(Ordering::SeqCst) == WEBHOOK_ATTEMPTS as usize
+        hits(&fail_bodies) == WEBHOOK_ATTEMPTS as usize
     });
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(fail_hits.load(Ordering::SeqCst), WEBHOOK_ATTEMPTS as usize);
-    assert_eq!(hang_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(hits(&fail_bodies), WEBHOOK_ATTEMPTS as usize);
+    assert_eq!(hits(&hang_bodies), 1);
 }
 
 #[test]
@@ -268,7 +228,7 @@ fn evaluation_keeps_its_pace_while_a_webhook_hangs() {
             ..Batch::default()
         })
         .unwrap();
-    let (hang, _, hang_hits) = server(200, Duration::from_secs(60));
+    let (hang, hang_bodies) = webhook_sink(200, Duration::from_secs(60));
     let rule = Rule {
         hold: Span(Duration::ZERO),
         window: Span(Duration::from_secs(3600)),
@@ -291,7 +251,7 @@ fn evaluation_keeps_its_pace_while_a_webhook_hangs() {
     wait_until(
         "the hung webhook to be called",
         Duration::from_secs(5),
-        || hang_hits.load(Ordering::SeqCst) == 1,
+        || hang_bodies.lock().unwrap().len() == 1,
     );
     let at_hang = rounds.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(1));
@@ -311,17 +271,10 @@ fn evaluation_keeps_its_pace_while_a_webhook_hangs() {
 
 #[test]
 fn service_globs_scope_a_rule() {
-    let store = Store::open_in_memory().unwrap();
-    let writer = store.writer().unwrap();
     let rows: Vec<SpanRow> = (0..10)
         .map(|i| call(i, T0 + i as i64 * S, 3000, 0.01))
         .collect();
-    writer
-        .write(Batch {
-            spans: rows,
-            ..Batch::default()
-        })
-        .unwrap();
+    let (store, _writer) = store_with(rows);
     let scoped = |name: &str, glob: &str| Rule {
         name: name.into(),
         services: vec![glob.into()],

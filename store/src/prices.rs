@@ -33,23 +33,11 @@ struct PriceFile {
     models: BTreeMap<String, Price>,
 }
 
-/// Prices by model name (lower case), bundled entries overridden by the user's.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PriceTable {
-    models: BTreeMap<String, Price>,
-}
-
-impl PriceTable {
-    /// The table bundled with the program.
-    pub fn bundled() -> Self {
-        Self::parse(BUNDLED).expect("the bundled price table parses")
-    }
-
-    /// Parses a price file's text; errors name the line and field.
-    pub fn parse(text: &str) -> Result<Self, String> {
+impl PriceFile {
+    /// Parses and checks a price file's text; errors name the line and field.
+    fn parse(text: &str) -> Result<PriceFile, String> {
         let file: PriceFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut models = BTreeMap::new();
-        for (name, price) in file.models {
+        for (name, price) in &file.models {
             for (what, v) in [
                 ("input", Some(price.input)),
                 ("output", Some(price.output)),
@@ -64,13 +52,12 @@ impl PriceTable {
                     ));
                 }
             }
-            models.insert(name.to_lowercase(), price);
         }
-        Ok(Self { models })
+        Ok(file)
     }
 
-    /// Reads a user's price file.
-    pub fn load(path: &Path) -> Result<Self, StoreError> {
+    /// Reads and checks the price file at `path`.
+    fn read(path: &Path) -> Result<PriceFile, StoreError> {
         let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
             path: path.to_owned(),
             source,
@@ -79,6 +66,40 @@ impl PriceTable {
             path: path.to_owned(),
             message,
         })
+    }
+}
+
+/// Prices by model name (lower case), bundled entries overridden by the user's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceTable {
+    models: BTreeMap<String, Price>,
+}
+
+impl PriceTable {
+    /// The table bundled with the program.
+    pub fn bundled() -> Self {
+        Self::parse(BUNDLED).expect("the bundled price table parses")
+    }
+
+    /// Parses a price file's text; errors name the line and field.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        PriceFile::parse(text).map(Self::from_file)
+    }
+
+    /// Reads a user's price file.
+    pub fn load(path: &Path) -> Result<Self, StoreError> {
+        PriceFile::read(path).map(Self::from_file)
+    }
+
+    /// The table of a checked file, names in lower case.
+    fn from_file(file: PriceFile) -> Self {
+        Self {
+            models: file
+                .models
+                .into_iter()
+                .map(|(name, price)| (name.to_lowercase(), price))
+                .collect(),
+        }
     }
 
     /// This table with `other`'s entries added or replacing ours.
@@ -91,15 +112,7 @@ impl PriceTable {
     /// its other entries. A file that does not parse is left alone and named in the error.
     pub fn save_entry(path: &Path, model: &str, price: Price) -> Result<(), StoreError> {
         let mut file = if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            Self::parse(&text).map_err(|message| StoreError::Prices {
-                path: path.to_owned(),
-                message,
-            })?;
-            toml::from_str::<PriceFile>(&text).expect("parsed just above")
+            PriceFile::read(path)?
         } else {
             PriceFile::default()
         };

@@ -4,52 +4,14 @@
 
 use crate::collector::Collector;
 use crate::util::{Scratch, run, stderr, stdout};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use crate::webhook_sink::webhook_sink;
 use std::time::{Duration, Instant};
-
-/// A webhook receiver on a free port; returns its URL and the bodies it got.
-fn webhook_server() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let out = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_ok() {
-                out.lock()
-                    .unwrap()
-                    .push(serde_json::from_slice(&body).expect("the webhook posts JSON"));
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (url, got)
-}
 
 #[test]
 fn serve_evaluates_the_rules_file_posts_the_webhook_and_keeps_history() {
     let dir = Scratch::new("serve-alerts");
     let db = dir.path("alerts.duckdb");
-    let (url, got) = webhook_server();
+    let (url, got) = webhook_sink(200, Duration::ZERO);
     let rules = dir.path("alerts.toml");
     std::fs::write(
         &rules,
@@ -78,7 +40,7 @@ fn serve_evaluates_the_rules_file_posts_the_webhook_and_keeps_history() {
         assert!(t.elapsed() < Duration::from_secs(20), "no webhook arrived");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let body = got.lock().unwrap()[0].clone();
+    let body: serde_json::Value = serde_json::from_str(&got.lock().unwrap()[0]).unwrap();
     assert_eq!(body["rule"], "traffic");
     assert_eq!(body["state"], "firing");
     assert_eq!(body["severity"], "critical");

@@ -10,3 +10,5 @@ mod live_clients;
 mod live_logs;
 mod live_robustness;
 mod util;
+#[path = "../support/webhook_sink.rs"]
+mod webhook_sink;

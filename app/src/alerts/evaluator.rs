@@ -18,13 +18,17 @@ use store::{AlertEvent, Batch, Reader, Store, StoreError, Writer};
 pub struct AlertStatus {
     /// Every rule and scope's state after the last round.
     pub states: Vec<ScopeState>,
-    /// Events of this run, newest last (also in the database's history).
+    /// The latest events of this run, newest last, at most [`EVENTS_KEPT`] (all are in
+    /// the database's history when it is writable).
     pub events: Vec<AlertEvent>,
     /// Rounds done.
     pub rounds: u64,
     /// Why the last round failed, if it did.
     pub error: Option<String>,
 }
+
+/// Events kept in memory: the window reads the status every frame.
+pub const EVENTS_KEPT: usize = 500;
 
 /// One evaluation round after another on one reader: the part the thread runs, also
 /// usable directly with a chosen clock.
@@ -121,6 +125,8 @@ impl Evaluator {
                             happened = events.into_iter().map(|(e, _)| e).collect();
                             let mut s = shared.lock().expect("status lock");
                             s.events.extend(happened.iter().cloned());
+                            let excess = s.events.len().saturating_sub(EVENTS_KEPT);
+                            s.events.drain(..excess);
                             s.states = evaluation.states();
                             s.rounds += 1;
                             s.error = error;

@@ -17,10 +17,8 @@ pub struct CallsArgs {
     db: DbArgs,
     #[command(flatten)]
     filter: FilterArgs,
-    /// Query: words, "phrases", -excluded, model:gpt-4o*, provider:, service:,
-    /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000
-    #[arg(long, short, value_name = "QUERY", default_value = "")]
-    query: String,
+    #[command(flatten)]
+    query: QueryArgs,
     /// At most N calls
     #[arg(long, default_value_t = 50)]
     limit: u64,
@@ -29,11 +27,30 @@ pub struct CallsArgs {
     json: bool,
 }
 
+/// `--query`, the Inspector's language, narrowing the other filter flags (for `calls`
+/// and `export`).
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// Query: words, "phrases", -excluded, model:gpt-4o*, provider:, service:,
+    /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000
+    #[arg(long, short, value_name = "QUERY", default_value = "")]
+    query: String,
+}
+
+impl QueryArgs {
+    /// The store filter of `flags` narrowed by the query.
+    pub fn filter(&self, flags: &FilterArgs) -> anyhow::Result<store::Filter> {
+        let query =
+            Query::parse(&self.query).with_context(|| format!("--query {:?}", self.query))?;
+        let mut filter = flags.filter()?;
+        query.apply(&mut filter);
+        Ok(filter)
+    }
+}
+
 /// Prints the matching calls.
 pub fn run(args: CallsArgs) -> anyhow::Result<ExitCode> {
-    let query = Query::parse(&args.query).with_context(|| format!("--query {:?}", args.query))?;
-    let mut filter = args.filter.filter()?;
-    query.apply(&mut filter);
+    let filter = args.query.filter(&args.filter)?;
     let store = args.db.open(OpenMode::ReadOnly)?;
     let mut reader = store.reader()?;
     let (rows, total) =

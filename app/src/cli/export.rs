@@ -3,8 +3,8 @@
 //! (and `import`) reads back losslessly.
 
 use super::DbArgs;
+use super::calls::QueryArgs;
 use super::stats::FilterArgs;
-use crate::query_syntax::Query;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,16 +53,13 @@ pub struct ExportArgs {
     out: PathBuf,
     #[command(flatten)]
     filter: FilterArgs,
-    /// Query narrowing the selection: words, "phrases", model:, status:, latency>2s…
-    #[arg(long, short, value_name = "QUERY", default_value = "")]
-    query: String,
+    #[command(flatten)]
+    query: QueryArgs,
 }
 
 /// Writes the export and says how many rows went out.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let query = Query::parse(&args.query).with_context(|| format!("--query {:?}", args.query))?;
-    let mut filter = args.filter.filter()?;
-    query.apply(&mut filter);
+    let filter = args.query.filter(&args.filter)?;
     let store = args.db.open(OpenMode::ReadOnly)?;
     store.sync_text_index().ok();
     let mut reader = store.reader()?;

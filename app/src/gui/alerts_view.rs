@@ -363,28 +363,14 @@ fn rule_form(ui: &mut Ui, form: &mut RuleForm, rules: &Rules) -> FormOutcome {
                     ui.end_row();
                 };
                 text(ui, "Name", &mut form.name, "p95 latency over 1 s");
-                let l = ui.label("Metric");
-                ComboBox::from_id_salt("rule_metric")
-                    .selected_text(form.metric.label())
-                    .show_ui(ui, |ui| {
-                        for m in Metric::ALL {
-                            ui.selectable_value(&mut form.metric, m, m.label());
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.end_row();
-                let l = ui.label("Comparison");
-                ComboBox::from_id_salt("rule_op")
-                    .selected_text(form.op.symbol())
-                    .show_ui(ui, |ui| {
-                        for c in Comparison::ALL {
-                            ui.selectable_value(&mut form.op, c, c.symbol());
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.end_row();
+                choice(ui, "Metric", &mut form.metric, &Metric::ALL, Metric::label);
+                choice(
+                    ui,
+                    "Comparison",
+                    &mut form.op,
+                    &Comparison::ALL,
+                    Comparison::symbol,
+                );
                 text(
                     ui,
                     "Threshold",
@@ -399,17 +385,13 @@ fn rule_form(ui: &mut Ui, form: &mut RuleForm, rules: &Rules) -> FormOutcome {
                 ui.end_row();
                 text(ui, "Window", &mut form.window, "5m");
                 text(ui, "For", &mut form.hold, "1m");
-                let l = ui.label("Severity");
-                ComboBox::from_id_salt("rule_severity")
-                    .selected_text(form.severity.name())
-                    .show_ui(ui, |ui| {
-                        for s in Severity::ALL {
-                            ui.selectable_value(&mut form.severity, s, s.name());
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.end_row();
+                choice(
+                    ui,
+                    "Severity",
+                    &mut form.severity,
+                    &Severity::ALL,
+                    Severity::name,
+                );
                 text(
                     ui,
                     "Models",
@@ -463,6 +445,27 @@ fn rule_form(ui: &mut Ui, form: &mut RuleForm, rules: &Rules) -> FormOutcome {
         });
     });
     outcome
+}
+
+/// A labelled drop-down of `options` (one grid row).
+fn choice<T: Copy + PartialEq>(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut T,
+    options: &[T],
+    name: fn(T) -> &'static str,
+) {
+    let l = ui.label(label);
+    ComboBox::from_id_salt(("rule_form", label))
+        .selected_text(name(*value))
+        .show_ui(ui, |ui| {
+            for &o in options {
+                ui.selectable_value(value, o, name(o));
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    ui.end_row();
 }
 
 /// The history as a table, newest first, values in their metric's unit.

@@ -21,7 +21,6 @@ use super::session::{OpenRequest, Session, file_name};
 use super::trace_view::TraceView;
 use super::traces_view::TracesView;
 use super::view_common::{Drill, ViewAction};
-use super::widgets::tables::ModelClick;
 use super::{format, palette};
 use crate::alerts::{Evaluator, Notifier, Rules};
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Sense, Ui, Vec2};
@@ -779,7 +778,6 @@ impl ObservatoryApp {
         let mut view_action: Option<ViewAction> = None;
         let mut set_price = None;
         let mut new_rules = None;
-        let mut selection_export = None;
         egui::CentralPanel::default().show(ui, |ui| {
             let (Some(cache), Some(resolved)) = (&self.cache, resolved) else {
                 if self.opening.is_some() {
@@ -816,23 +814,6 @@ impl ObservatoryApp {
             match self.prefs.view {
                 View::Overview => {
                     let action = overview(ui, cache, resolved, &models);
-                    has_data = action.showed_data;
-                    match action.model {
-                        Some(ModelClick::Model(m)) => self.prefs.filter.models = vec![m],
-                        Some(ModelClick::Errors(m)) => {
-                            self.prefs.filter.models = vec![m];
-                            self.prefs.filter.status = StatusChoice::Error;
-                            go = Some(View::Traces);
-                        }
-                        None => {}
-                    }
-                    if let Some((from, to)) = action.drill {
-                        let f = &mut self.prefs.filter;
-                        f.range = RangePreset::Custom;
-                        f.custom_from = format::local_time(from);
-                        f.custom_to = format::local_time(to);
-                        go = Some(View::Traces);
-                    }
                     if action.show_all {
                         self.prefs.filter.range = RangePreset::All;
                     }
@@ -857,18 +838,11 @@ impl ObservatoryApp {
                 }
                 View::Traces => {
                     open = self.traces.ui(ui, cache, &resolved.filter);
-                    has_data = true;
-                    if let (Some(kind), Some(s)) = (self.traces.export.take(), &self.session) {
-                        selection_export = Some((
-                            ExportItem::Selection {
-                                title: "Traces".into(),
-                                table: store::ExportTable::Traces,
-                                filter: resolved.filter.clone(),
-                                store: s.store.clone(),
-                            },
-                            kind,
-                        ));
-                    }
+                    let export = self.traces.export.take().map(|kind| {
+                        let (table, filter) = (store::ExportTable::Traces, resolved.filter.clone());
+                        ("Traces", table, filter, kind)
+                    });
+                    view_action = Some(selection_view(export, self.session.as_ref()));
                 }
                 View::Inspector => {
                     if let Some(InspectorAction::OpenTrace(t)) =
@@ -876,20 +850,10 @@ impl ObservatoryApp {
                     {
                         open = Some(t);
                     }
-                    if let (Some((kind, filter)), Some(s)) =
-                        (self.inspector.export.take(), &self.session)
-                    {
-                        selection_export = Some((
-                            ExportItem::Selection {
-                                title: "LLM calls".into(),
-                                table: store::ExportTable::Calls,
-                                filter,
-                                store: s.store.clone(),
-                            },
-                            kind,
-                        ));
-                    }
-                    has_data = true;
+                    let export = self.inspector.export.take().map(|(kind, filter)| {
+                        ("LLM calls", store::ExportTable::Calls, filter, kind)
+                    });
+                    view_action = Some(selection_view(export, self.session.as_ref()));
                 }
             }
         });
@@ -914,9 +878,6 @@ impl ObservatoryApp {
         }
         if let Some(rules) = new_rules {
             self.set_rules(rules);
-        }
-        if let Some((item, kind)) = selection_export {
-            self.start_export(item, kind, resolved);
         }
         if let Some(v) = go {
             self.go(v);
@@ -984,11 +945,10 @@ impl ObservatoryApp {
                 self.dismissed.insert(key);
             }
             Some(BannerClick::ViewTraces(rule, scope)) => {
-                let now = crate::timearg::now_ns();
+                use crate::alerts::rules::Metric;
+                // The rule's scope replaces the selection; its window and condition
+                // narrow it as a drill-down does.
                 let f = &mut self.prefs.filter;
-                f.range = RangePreset::Custom;
-                f.custom_from = format::local_time(now - rule.window.0.as_nanos() as i64);
-                f.custom_to = format::local_time(now + 1_000_000_000);
                 f.models = if scope == "all" {
                     rule.models.clone()
                 } else {
@@ -998,14 +958,14 @@ impl ObservatoryApp {
                 f.status = StatusChoice::All;
                 f.latency_ms = None;
                 f.error_type = None;
-                use crate::alerts::rules::Metric;
-                match rule.metric {
-                    Metric::ErrorRate => f.status = StatusChoice::Error,
-                    Metric::P95LatencyMs | Metric::P99LatencyMs if !rule.spike => {
-                        f.latency_ms = Some((rule.threshold, None))
-                    }
-                    _ => {}
-                }
+                let now = crate::timearg::now_ns();
+                let latency = matches!(rule.metric, Metric::P95LatencyMs | Metric::P99LatencyMs);
+                self.drill(Drill {
+                    period: Some((now - rule.window.0.as_nanos() as i64, now + 1_000_000_000)),
+                    latency_ms: (latency && !rule.spike).then_some((rule.threshold, None)),
+                    errors: (rule.metric == Metric::ErrorRate).then_some(None),
+                    model: None,
+                });
                 self.go(View::Traces);
             }
             None => {}
@@ -1028,7 +988,10 @@ impl ObservatoryApp {
         }
         if let Some(error_type) = d.errors {
             f.status = StatusChoice::Error;
-            f.error_type = error_type;
+            // Drilling narrows: an error type already chosen stays.
+            if error_type.is_some() {
+                f.error_type = error_type;
+            }
         }
     }
 
@@ -1198,6 +1161,29 @@ impl eframe::App for ObservatoryApp {
         {
             eprintln!("closing the database: {e}");
         }
+    }
+}
+
+/// What the Traces view or the Inspector asked for: figures showed, and perhaps an
+/// export of its whole selection (title, rows, filter, format) from the open database.
+fn selection_view(
+    export: Option<(&str, store::ExportTable, store::Filter, FileKind)>,
+    session: Option<&Session>,
+) -> ViewAction {
+    ViewAction {
+        showed_data: true,
+        export: export
+            .zip(session)
+            .map(|((title, table, filter, kind), s)| {
+                let item = ExportItem::Selection {
+                    title: title.into(),
+                    table,
+                    filter,
+                    store: s.store.clone(),
+                };
+                (item, kind)
+            }),
+        ..ViewAction::default()
     }
 }
 

@@ -79,11 +79,9 @@ pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> View
             let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
             action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             if let Some(x) = r.clicked_x {
-                let start = ((x * 1e9) as i64).div_euclid(bucket) * bucket;
                 action.drill = Some(Drill {
-                    period: Some((start, start + bucket)),
                     errors: Some(None),
-                    ..Drill::default()
+                    ..Drill::bucket_at(x, bucket)
                 });
             }
         }

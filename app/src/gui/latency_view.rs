@@ -70,16 +70,12 @@ pub fn latency_view(
         }
         ui.add_space(12.0);
         let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
-        let mut pct = percentiles_chart(points, seconds(window));
+        let mut pct = percentiles_chart(points, Some(seconds(window)));
         pct.markers = alert_markers(cache, seconds(window));
         let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
         action.export_if(r.export, || ExportItem::Chart(pct.clone()));
         if let Some(x) = r.clicked_x {
-            let start = ((x * 1e9) as i64).div_euclid(bucket) * bucket;
-            action.drill = Some(Drill {
-                period: Some((start, start + bucket)),
-                ..Drill::default()
-            });
+            action.drill = Some(Drill::bucket_at(x, bucket));
         }
         ui.add_space(12.0);
         if let Some(rows) = models.value.as_deref() {
@@ -158,7 +154,9 @@ pub fn heat_chart(heat: &Heatmap, window: (i64, i64), bucket: i64) -> ChartData 
     }
 }
 
-fn percentiles_chart(points: &[LatencyPoint], window: (f64, f64)) -> ChartData {
+/// p50, p95 and p99 per bucket over `window` (Unix seconds; the points' extent when
+/// `None`), in the percentiles' fixed colours.
+pub fn percentiles_chart(points: &[LatencyPoint], window: Option<(f64, f64)>) -> ChartData {
     let line = |name: &str, color, get: fn(&LatencyPoint) -> f64| Series {
         name: name.into(),
         color,
@@ -175,7 +173,7 @@ fn percentiles_chart(points: &[LatencyPoint], window: (f64, f64)) -> ChartData {
             line("p99", palette::P99, |p| p.p99_ms),
         ]),
         unit: format::millis,
-        window: Some(window),
+        window,
         markers: Vec::new(),
     }
 }

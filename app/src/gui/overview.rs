@@ -4,9 +4,12 @@
 
 use super::cache::QueryCache;
 use super::export::ExportItem;
-use super::export::chart::{ChartData, ChartKind, Series};
+use super::export::chart::{ChartData, ChartKind};
 use super::filter_state::{Resolved, bucket_ns};
-use super::view_common::{ViewAction, alert_markers, model_series, per_model, series as series_of};
+use super::latency_view::percentiles_chart;
+use super::view_common::{
+    Drill, ViewAction, alert_markers, model_series, per_model, series as series_of,
+};
 use super::widgets::health::{Health, health_light};
 use super::widgets::kpi_card::{Better, Kpi, kpi_card};
 use super::widgets::series_chart::time_chart;
@@ -16,20 +19,15 @@ use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{LatencyPoint, SeriesPoint, SortDir, Summary, TraceSort};
 
-/// What the user asked for from the Overview.
+/// What the user asked for from the Overview: what every view asks for (a model, a
+/// drill-down, an export), and more.
 #[derive(Debug, Default)]
 pub struct OverviewAction {
-    /// Filter to this model (or show its failed calls' traces).
-    pub model: Option<ModelClick>,
-    /// Show the traces of this period (Unix ns, from–to).
-    pub drill: Option<(i64, i64)>,
     /// Switch the range to all time.
     pub show_all: bool,
-    /// Whether figures were on screen this frame (for the start-up benchmark).
-    pub showed_data: bool,
     /// Open this trace.
     pub open_trace: Option<String>,
-    /// Exports asked for.
+    /// A model to filter by, a drill-down, an export; whether figures showed.
     pub view: ViewAction,
 }
 
@@ -109,7 +107,7 @@ pub fn overview(
             });
             return;
         };
-        action.showed_data = true;
+        action.view.showed_data = true;
         let secs = window.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9);
         let error_rate = ratio(s.errors, s.llm_calls);
         health_light(
@@ -159,24 +157,9 @@ pub fn overview(
                 markers: markers.clone(),
             };
             let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
-            let pct = |name: &str, color, get: fn(&LatencyPoint) -> f64| Series {
-                name: name.into(),
-                color,
-                points: lat
-                    .iter()
-                    .map(|p| [to_s(p.bucket_start_ns), get(p)])
-                    .collect(),
-            };
             let latency = ChartData {
-                title: "Latency percentiles".into(),
-                kind: ChartKind::Lines(vec![
-                    pct("p50", palette::P50, |p| p.p50_ms),
-                    pct("p95", palette::P95, |p| p.p95_ms),
-                    pct("p99", palette::P99, |p| p.p99_ms),
-                ]),
-                unit: format::millis,
-                window: win_s,
                 markers: markers.clone(),
+                ..percentiles_chart(lat, win_s)
             };
             let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
             action
@@ -187,8 +170,7 @@ pub fn overview(
                 .export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
             let (rate_click, latency_click) = (rate_click.clicked_x, latency_click.clicked_x);
             if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
-                let start = ((x * 1e9) as i64).div_euclid(b) * b;
-                action.drill = Some((start, start + b));
+                action.view.drill = Some(Drill::bucket_at(x, b));
             }
         });
         ui.add_space(10.0);
@@ -196,7 +178,18 @@ pub fn overview(
             if let Some(rows) = models.value.as_deref() {
                 let table = model_breakdown(rows);
                 let (click, export) = model_table(&mut cols[0], &table, all_models);
-                action.model = click;
+                match click {
+                    Some(ModelClick::Model(m)) => action.view.model = Some(m),
+                    // A model's failed calls: their traces.
+                    Some(ModelClick::Errors(m)) => {
+                        action.view.drill = Some(Drill {
+                            model: Some(m),
+                            errors: Some(None),
+                            ..Drill::default()
+                        })
+                    }
+                    None => {}
+                }
                 action
                     .view
                     .export_if(export, || ExportItem::Table(table.clone()));

@@ -19,8 +19,20 @@ pub struct Drill {
     pub latency_ms: Option<(f64, Option<f64>)>,
     /// Only this model.
     pub model: Option<String>,
-    /// Only failed calls, of this error type when given.
+    /// Only failed calls, and of this error type when given.
     pub errors: Option<Option<String>>,
+}
+
+impl Drill {
+    /// The traces of the bucket of `bucket_ns` holding `x` (Unix seconds, as a chart
+    /// reports a click).
+    pub fn bucket_at(x: f64, bucket_ns: i64) -> Drill {
+        let start = ((x * 1e9) as i64).div_euclid(bucket_ns) * bucket_ns;
+        Drill {
+            period: Some((start, start + bucket_ns)),
+            ..Drill::default()
+        }
+    }
 }
 
 /// What the user asked for in a view.

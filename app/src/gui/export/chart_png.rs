@@ -189,8 +189,16 @@ fn time_chart(
             }
         }
     }
+    legend(&mut c, SeriesLabelPosition::UpperLeft)
+}
+
+/// The legend of the labelled series, in one style for every chart.
+fn legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
+    c: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> DrawResult<()> {
     c.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
         .label_font(font(12))
@@ -280,12 +288,7 @@ fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()>
         )))?;
     }
     if !legend_done.is_empty() {
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(font(12))
-            .draw()?;
+        legend(&mut c, SeriesLabelPosition::LowerRight)?;
     }
     Ok(())
 }

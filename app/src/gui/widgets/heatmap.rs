@@ -38,17 +38,13 @@ pub fn heatmap(ui: &mut Ui, chart: &ChartData, height: f32) -> HeatResponse {
     let text = ui.visuals().text_color();
     let weak = ui.visuals().weak_text_color();
     let font = FontId::proportional(11.0);
-    painter.rect_filled(
-        geometry(rect, chart).plot,
-        0.0,
-        ui.visuals().extreme_bg_color,
-    );
     let g = geometry(rect, chart);
+    painter.rect_filled(g.plot, 0.0, ui.visuals().extreme_bg_color);
     let (plot, x0, x1, span, row_h) = (g.plot, g.x0, g.x1, g.x1 - g.x0, g.row_h);
     let rows = grid.rows.len().max(1);
     let cols = grid.times.len();
     let x_of = |t: f64| g.x_of(t);
-    let y_of = |row: usize| plot.bottom() - (row as f32 + 1.0) * row_h;
+    let y_of = |row: usize| g.row_top(row);
     let max = grid.max();
     let mut hovered = None;
     let pointer = response.hover_pos();
@@ -166,6 +162,11 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// The top edge of latency row `row` (row 0 at the bottom).
+    fn row_top(&self, row: usize) -> f32 {
+        self.plot.bottom() - (row as f32 + 1.0) * self.row_h
+    }
+
     fn x_of(&self, t: f64) -> f32 {
         self.plot.left()
             + ((t - self.x0) / (self.x1 - self.x0).max(1e-9)) as f32 * self.plot.width()
@@ -204,6 +205,6 @@ pub fn cell_center(rect: Rect, chart: &ChartData, col: usize, row: usize) -> Opt
     let g = geometry(rect, chart);
     let t = *grid.times.get(col)?;
     let x = (g.x_of(t) + g.x_of(t + grid.bucket_s)) / 2.0;
-    let y = g.plot.bottom() - (row as f32 + 0.5) * g.row_h;
+    let y = g.row_top(row) + g.row_h / 2.0;
     Some(Pos2::new(x, y))
 }
