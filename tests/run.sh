@@ -6,11 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v Xvfb >/dev/null; then
-  echo "installing Xvfb (Debian package xvfb) for the window test"
+# Debian packages: Xvfb for the window test, libfaketime for the clock-jump fault test.
+missing=()
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v faketime >/dev/null || missing+=(faketime)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages) for the window and fault tests"
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq xvfb >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 venv="${LLM_OBSERVATORY_VENV:-$HOME/.cache/llm-observatory/venv}"

@@ -11,6 +11,28 @@ pub enum StoreError {
     /// The file exists but is not a DuckDB database.
     #[error("{0} is not a DuckDB database file (it has no DuckDB header); nothing was changed")]
     NotADatabase(PathBuf),
+    /// The file is a DuckDB database, but damaged: nothing reads or writes it.
+    #[error(
+        "{path} is a damaged DuckDB database: {detail}. Nothing was read or changed; restore a copy (its figures would be wrong)"
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong, with the sizes involved.
+        detail: String,
+    },
+    /// The database's folder does not take new files, so nothing could be written.
+    #[error(
+        "cannot write in {dir} ({source}): the database needs it for its write-ahead log {wal}; choose a writable folder or fix its permissions"
+    )]
+    FolderNotWritable {
+        /// The folder.
+        dir: PathBuf,
+        /// The write-ahead log that would be created there.
+        wal: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// Another process holds the database open.
     #[error("{path} is already open in another process: {detail}")]
     Locked {
@@ -60,6 +82,17 @@ pub enum StoreError {
     /// The writer thread has stopped.
     #[error("the database writer has stopped")]
     WriterStopped,
+    /// An output path that is one of the open database's own files.
+    #[error("refusing to write {path}: it is {what}")]
+    OutputIsDatabase {
+        /// The path asked for.
+        path: PathBuf,
+        /// Which of the database's files it is.
+        what: &'static str,
+    },
+    /// An output file exists and replacing it was not asked for.
+    #[error("{0} already exists; nothing was written")]
+    OutputExists(PathBuf),
     /// A file system error.
     #[error("{path}: {source}")]
     Io {

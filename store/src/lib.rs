@@ -10,6 +10,7 @@ mod error;
 mod filter;
 mod ids;
 mod open;
+mod output;
 mod prices;
 mod query;
 mod retention;
@@ -22,6 +23,7 @@ pub use error::StoreError;
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
 pub use open::{OpenMode, Store};
+pub use output::{DatabaseFiles, OutputFile, Replace, write_file};
 pub use prices::{Price, PriceTable};
 pub use query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,

@@ -2,6 +2,7 @@
 //! connection settings, migration, and handing out readers and the writer.
 
 use crate::error::StoreError;
+use crate::output::{DatabaseFiles, OutputFile, Replace};
 use crate::prices::PriceTable;
 use crate::query::Reader;
 use crate::schema;
@@ -30,12 +31,16 @@ pub struct Store {
     version: Arc<AtomicU64>,
     prices: Arc<RwLock<PriceTable>>,
     text: Option<Arc<TextIndex>>,
+    files: Option<DatabaseFiles>,
 }
 
 impl Store {
     /// Opens (creating and migrating when writable) the database at `path`.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
         check_path(path, mode)?;
+        if mode == OpenMode::ReadWrite {
+            check_folder_writable(path)?;
+        }
         let config = Config::default()
             .access_mode(match mode {
                 OpenMode::ReadWrite => AccessMode::ReadWrite,
@@ -91,7 +96,14 @@ impl Store {
             version: Arc::new(AtomicU64::new(1)),
             prices: Arc::new(RwLock::new(PriceTable::bundled())),
             text,
+            files: path.map(DatabaseFiles::new),
         })
+    }
+
+    /// Starts writing a file for the user at `target` (see [`OutputFile`]); refused when
+    /// it is one of this database's own files.
+    pub fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
+        OutputFile::create(target, replace, self.files.as_ref())
     }
 
     /// The full-text index, when there is one (for its readiness).
@@ -132,6 +144,7 @@ impl Store {
             self.prices.clone(),
             self.version.clone(),
             self.text.clone(),
+            self.files.clone(),
         ))
     }
 
@@ -166,19 +179,98 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
     if meta.len() == 0 {
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
-    let mut header = [0u8; 12];
     let mut file = std::fs::File::open(path).map_err(|source| StoreError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let read = file.read(&mut header).map_err(|source| StoreError::Io {
+    let mut header = vec![0u8; BLOCKS_START as usize];
+    let read = read_up_to(&mut file, &mut header).map_err(|source| StoreError::Io {
         path: path.to_owned(),
         source,
     })?;
     if read < 12 || &header[8..12] != b"DUCK" {
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
+    if let Some(detail) = damage(&header[..read], meta.len()) {
+        return Err(StoreError::Damaged {
+            path: path.to_owned(),
+            detail,
+        });
+    }
     Ok(())
+}
+
+/// Fails when the database's folder cannot take new files: DuckDB creates its
+/// write-ahead log there at the first write, which would otherwise fail only then —
+/// after a collector had said it was listening.
+fn check_folder_writable(path: &Path) -> Result<(), StoreError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    tempfile::tempfile_in(dir)
+        .map(drop)
+        .map_err(|source| StoreError::FolderNotWritable {
+            dir: dir.to_owned(),
+            wal: crate::output::DatabaseFiles::new(path).wal(),
+            source,
+        })
+}
+
+/// Where DuckDB's data blocks start: after the main header and two database headers,
+/// each of one 4 KiB sector.
+const BLOCKS_START: u64 = 3 * 4096;
+
+/// What is wrong with a DuckDB file whose headers are `header` and whose length is
+/// `len`: cut short of its headers, or shorter than the blocks the newest database
+/// header counts (a copy taken before it was complete, a full disk, a truncation).
+fn damage(header: &[u8], len: u64) -> Option<String> {
+    if (header.len() as u64) < BLOCKS_START {
+        return Some(format!(
+            "it is {len} bytes long, shorter than DuckDB's {BLOCKS_START} bytes of headers"
+        ));
+    }
+    // Each database header: an 8-byte checksum, then iteration, meta block, free list,
+    // block count and block size as little-endian 64-bit words.
+    let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
+    let newest = [4096usize, 8192]
+        .into_iter()
+        .max_by_key(|&at| word(at + 8))
+        .expect("two headers");
+    let blocks = word(newest + 32);
+    let block_size = match word(newest + 40) {
+        0 => 262_144,
+        n => n,
+    };
+    if !(4096..=(1 << 30)).contains(&block_size) || !block_size.is_power_of_two() {
+        return Some(format!(
+            "its database header is unreadable (block size {block_size})"
+        ));
+    }
+    let needed = blocks
+        .checked_mul(block_size)
+        .and_then(|b| b.checked_add(BLOCKS_START));
+    match needed {
+        Some(needed) if len >= needed => None,
+        Some(needed) => Some(format!(
+            "it is {len} bytes long but its header counts {blocks} blocks of {block_size} bytes ({needed} bytes): the file was cut short"
+        )),
+        None => Some(format!(
+            "its database header is unreadable ({blocks} blocks)"
+        )),
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 fn classify_open_error(path: &Path, e: duckdb::Error) -> StoreError {

@@ -128,7 +128,7 @@ impl PriceTable {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        std::fs::write(path, text).map_err(io)
+        crate::output::write_file(path, text.as_bytes(), crate::output::Replace::Allowed)
     }
 
     /// Sets one model's price.

@@ -639,6 +639,68 @@ fn the_text_index_answers_like_a_scan_and_follows_the_data() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Exports through a temporary file renamed over `path`, as the app and CLI do.
+fn export_to(
+    r: &mut store::Reader,
+    table: ExportTable,
+    filter: &Filter,
+    format: ExportFormat,
+    path: &std::path::Path,
+) -> Result<u64, store::StoreError> {
+    let mut out = r.output(path, store::Replace::Allowed)?;
+    let n = r.export(table, filter, format, &mut out)?;
+    out.commit()?;
+    Ok(n)
+}
+
+#[test]
+fn exports_never_write_over_the_database_or_leave_a_half_file() {
+    let dir = std::env::temp_dir().join(format!("store-export-guard-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let db = dir.join("t.duckdb");
+    let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let mut r = store.reader().unwrap();
+    let before = std::fs::read(&db).unwrap();
+    for target in [
+        db.clone(),
+        dir.join("sub/../t.duckdb"),
+        dir.join("t.duckdb.wal"),
+        dir.join("t.duckdb.search/x.csv"),
+    ] {
+        let e = export_to(
+            &mut r,
+            ExportTable::Calls,
+            &Filter::default(),
+            ExportFormat::Parquet,
+            &target,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("refusing to write") && e.to_string().contains("open database"),
+            "{}: {e}",
+            target.display()
+        );
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // A failed export (a bad filter) leaves an existing file as it was, and no temporary.
+    let kept = dir.join("sub/kept.csv");
+    std::fs::write(&kept, "old").unwrap();
+    let bad = Filter {
+        models: vec!["[".into()],
+        ..Filter::default()
+    };
+    assert!(export_to(&mut r, ExportTable::Calls, &bad, ExportFormat::Csv, &kept).is_err());
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "old");
+    assert_eq!(std::fs::read_dir(dir.join("sub")).unwrap().count(), 1);
+    // Replacing needs to be asked for.
+    let e = r.output(&kept, store::Replace::Never).err().unwrap();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    drop(r);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn exports_write_every_selected_row_in_each_format() {
     let store = store_with_known_rows();
@@ -658,7 +720,7 @@ fn exports_write_every_selected_row_in_each_format() {
             (ExportFormat::Parquet, "parquet"),
         ] {
             let path = dir.join(format!("{table:?}.{ext}"));
-            let n = r.export(table, &Filter::default(), format, &path).unwrap();
+            let n = export_to(&mut r, table, &Filter::default(), format, &path).unwrap();
             assert_eq!(n, rows, "{table:?} {format:?}");
             let read_back = match format {
                 ExportFormat::Csv => count(format!(
@@ -699,13 +761,25 @@ fn exports_write_every_selected_row_in_each_format() {
     };
     let path = dir.join("claude.csv");
     assert_eq!(
-        r.export(ExportTable::Traces, &claude, ExportFormat::Csv, &path)
-            .unwrap(),
+        export_to(
+            &mut r,
+            ExportTable::Traces,
+            &claude,
+            ExportFormat::Csv,
+            &path
+        )
+        .unwrap(),
         1
     );
     assert_eq!(
-        r.export(ExportTable::Spans, &claude, ExportFormat::Csv, &path)
-            .unwrap(),
+        export_to(
+            &mut r,
+            ExportTable::Spans,
+            &claude,
+            ExportFormat::Csv,
+            &path
+        )
+        .unwrap(),
         1
     );
     assert_eq!(

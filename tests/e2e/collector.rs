@@ -16,19 +16,29 @@ impl Collector {
     /// Starts `serve --db DB` on free loopback ports with extra flags, and waits until
     /// it says where it listens.
     pub fn start(db: &str, extra: &[&str]) -> Collector {
-        let mut child = bin()
-            .args([
-                "serve",
-                "--db",
-                db,
-                "--grpc",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-            ])
+        Collector::start_command(bin(), db, extra, Stdio::inherit())
+    }
+
+    /// Starts `serve` through `command` (the binary, or a wrapper such as `prlimit`
+    /// with the binary as its last argument), its error output going to `stderr`.
+    pub fn start_command(
+        mut command: std::process::Command,
+        db: &str,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> Collector {
+        // Free loopback ports, unless the test names its own gRPC address.
+        let listen: &[&str] = if extra.contains(&"--grpc") {
+            &["--http", "127.0.0.1:0"]
+        } else {
+            &["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+        };
+        let mut child = command
+            .args(["serve", "--db", db])
+            .args(listen)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("serve starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

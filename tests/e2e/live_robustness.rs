@@ -15,7 +15,7 @@ use prost::Message;
 use std::time::Duration;
 
 /// Request `n`: 10 spans, each a gpt-4o call, trace ids derived from `n`.
-fn request(n: u32) -> ExportTraceServiceRequest {
+pub(crate) fn request(n: u32) -> ExportTraceServiceRequest {
     let spans = (0..10u32)
         .map(|i| {
             let mut trace = [0u8; 16];
@@ -176,7 +176,12 @@ fn a_full_queue_answers_retryable_errors_and_retries_store_everything_once() {
     assert!(rss_mib < 400, "serve peaked at {rss_mib} MiB");
 }
 
-async fn post(url: &str, ct: &str, body: Vec<u8>, extra: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(
+    url: &str,
+    ct: &str,
+    body: Vec<u8>,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let mut rb = reqwest::Client::new()
         .post(format!("{url}/v1/traces"))
         .header("content-type", ct)

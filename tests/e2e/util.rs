@@ -6,10 +6,14 @@ use std::process::{Command, Output};
 /// The binary under test.
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_llm-observatory"));
-    // Keep the user's own price file and data out of the tests.
-    c.env("XDG_CONFIG_HOME", scratch_root().join("config"))
-        .env("XDG_DATA_HOME", scratch_root().join("data"));
+    isolate(&mut c);
     c
+}
+
+/// Keeps the user's own price file and data out of a command's reach.
+pub fn isolate(c: &mut Command) -> &mut Command {
+    c.env("XDG_CONFIG_HOME", scratch_root().join("config"))
+        .env("XDG_DATA_HOME", scratch_root().join("data"))
 }
 
 /// Runs the binary with `args`, returning its output.

@@ -13,6 +13,9 @@ pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts per webhook delivery (the first and the retries).
 pub const WEBHOOK_ATTEMPTS: u32 = 3;
 
+/// Webhook deliveries under way: URL and what they tell, by delivery number.
+type Pending = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<u64, (String, String)>>>;
+
 /// One event to tell.
 struct Note {
     event: AlertEvent,
@@ -20,17 +23,37 @@ struct Note {
     body: serde_json::Value,
 }
 
-/// The sending thread's handle.
+/// How long deliveries under way may still take once the program stops; those still
+/// waiting then are named in the log as not delivered.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// The sending thread's handle; when the last clone is dropped, the thread finishes the
+/// deliveries under way (within [`SHUTDOWN_GRACE`]) and is joined.
 #[derive(Clone)]
 pub struct Notifier {
-    tx: mpsc::UnboundedSender<Note>,
+    inner: std::sync::Arc<Sender>,
+}
+
+/// The channel to the sending thread, and the thread.
+struct Sender {
+    tx: Option<mpsc::UnboundedSender<Note>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Notifier {
     /// Starts the sender; `desktop` shows desktop notifications of firing alerts.
     pub fn start(desktop: bool) -> Notifier {
         let (tx, mut rx) = mpsc::unbounded_channel::<Note>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("alert-notify".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -43,28 +66,56 @@ impl Notifier {
                     .expect("an HTTP client");
                 runtime.block_on(async move {
                     let mut tasks = tokio::task::JoinSet::new();
+                    let pending = Pending::default();
+                    let mut next_id = 0u64;
                     while let Some(note) = rx.recv().await {
                         if desktop && note.event.state == "firing" {
                             let e = note.event.clone();
                             tasks.spawn_blocking(move || show_desktop(&e));
                         }
                         if let Some(url) = note.webhook {
-                            let client = client.clone();
-                            tasks.spawn(async move { deliver(&client, &url, &note.body).await });
+                            let (client, pending) = (client.clone(), pending.clone());
+                            next_id += 1;
+                            let id = next_id;
+                            let what = format!("{} {}", note.event.rule, note.event.state);
+                            pending.lock().expect("pending lock").insert(id, (url.clone(), what));
+                            tasks.spawn(async move {
+                                deliver(&client, &url, &note.body).await;
+                                pending.lock().expect("pending lock").remove(&id);
+                            });
                         }
                         while tasks.try_join_next().is_some() {}
                     }
-                    // Let deliveries under way finish (each is bounded by its timeouts).
-                    while tasks.join_next().await.is_some() {}
+                    // Stopping: deliveries under way get a short grace, then are named.
+                    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                        while tasks.join_next().await.is_some() {}
+                    })
+                    .await;
+                    if finished.is_err() {
+                        for (url, what) in pending.lock().expect("pending lock").values() {
+                            tracing::warn!(
+                                "alert webhook {url}: no answer by shutdown; the notification of '{what}' was not delivered (it is in the alert history)"
+                            );
+                        }
+                        tasks.abort_all();
+                    }
                 });
             })
             .expect("spawn the notification thread");
-        Notifier { tx }
+        Notifier {
+            inner: std::sync::Arc::new(Sender {
+                tx: Some(tx),
+                thread: Some(thread),
+            }),
+        }
     }
 
     /// Queues `event` of `rule` for telling; returns at once.
     pub fn send(&self, event: &AlertEvent, rule: &Rule) {
-        let _ = self.tx.send(Note {
+        let Some(tx) = &self.inner.tx else {
+            return;
+        };
+        let _ = tx.send(Note {
             event: event.clone(),
             webhook: rule.webhook.clone(),
             body: webhook_body(event, rule),

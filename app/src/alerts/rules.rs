@@ -376,8 +376,12 @@ impl Rules {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        std::fs::write(path, format!("# LLM Observatory alert rules\n\n{text}"))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        store::write_file(
+            path,
+            format!("# LLM Observatory alert rules\n\n{text}").as_bytes(),
+            store::Replace::Allowed,
+        )
+        .map_err(|e| format!("cannot write the rules: {e}"))
     }
 }
 

@@ -20,7 +20,7 @@ pub struct CallsArgs {
     #[command(flatten)]
     query: QueryArgs,
     /// At most N calls
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
     limit: u64,
     /// One JSON object per line instead of a table
     #[arg(long)]
@@ -33,7 +33,13 @@ pub struct CallsArgs {
 pub struct QueryArgs {
     /// Query: words, "phrases", -excluded, model:gpt-4o*, provider:, service:,
     /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000
-    #[arg(long, short, value_name = "QUERY", default_value = "")]
+    #[arg(
+        long,
+        short,
+        value_name = "QUERY",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     query: String,
 }
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use store::{ExportFormat, ExportTable, OpenMode};
+use store::{ExportFormat, ExportTable, OpenMode, Replace, StoreError};
 
 /// Which rows to export.
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -48,9 +48,12 @@ pub struct ExportArgs {
     /// File format
     #[arg(long, value_enum)]
     format: Format,
-    /// File to write (replaced if it exists)
+    /// File to write (never the database itself; written whole or not at all)
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     filter: FilterArgs,
     #[command(flatten)]
@@ -59,20 +62,27 @@ pub struct ExportArgs {
 
 /// Writes the export and says how many rows went out.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.format == Format::OtlpJson && !matches!(args.what, What::Spans) {
+        anyhow::bail!(
+            "--format otlp-json exports spans (OTLP has no table of calls or traces): use --what spans"
+        );
+    }
     let filter = args.query.filter(&args.filter)?;
     let store = args.db.open(OpenMode::ReadOnly)?;
     store.sync_text_index().ok();
     let mut reader = store.reader()?;
+    let replace = if args.force {
+        Replace::Allowed
+    } else {
+        Replace::Never
+    };
+    let mut output = reader.output(&args.out, replace).map_err(|e| match e {
+        StoreError::OutputExists(_) => anyhow::anyhow!("{e}: add --force to replace it"),
+        e => e.into(),
+    })?;
     if args.format == Format::OtlpJson {
-        if !matches!(args.what, What::Spans) {
-            anyhow::bail!(
-                "--format otlp-json exports spans (OTLP has no table of calls or traces): use --what spans"
-            );
-        }
         let ids = reader.trace_ids(&filter)?;
-        let file = std::fs::File::create(&args.out)
-            .with_context(|| format!("cannot write {}", args.out.display()))?;
-        let mut out = std::io::BufWriter::new(file);
+        let mut out = std::io::BufWriter::new(output.file());
         let bar = ProgressBar::new(ids.len() as u64).with_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} traces {eta}")
                 .expect("progress template"),
@@ -89,6 +99,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         out.flush()
             .with_context(|| format!("cannot write {}", args.out.display()))?;
+        drop(out);
+        output.commit()?;
         bar.finish_and_clear();
         println!(
             "exported {spans} spans of {} traces to {}",
@@ -109,8 +121,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Format::OtlpJson => unreachable!("handled above"),
     };
     let rows = reader
-        .export(table, &filter, format, &args.out)
+        .export(table, &filter, format, &mut output)
         .with_context(|| format!("cannot export to {}", args.out.display()))?;
+    output.commit()?;
     println!(
         "exported {rows} {} to {}",
         format!("{:?}", args.what).to_lowercase(),

@@ -51,6 +51,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         );
         bar.set_message(file.display().to_string());
         let problems_before = report.problems.len();
+        let warnings_before = report.warnings.len();
         import_file(
             file,
             &writer,
@@ -62,6 +63,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
         for p in &report.problems[problems_before..] {
             eprintln!("{p}");
+        }
+        for w in &report.warnings[warnings_before..] {
+            eprintln!("warning: {w}");
         }
     }
     writer.close()?;

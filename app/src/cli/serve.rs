@@ -22,11 +22,20 @@ pub struct ListenArgs {
     /// OTLP/HTTP address ("off" to disable)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
     http: String,
-    /// Allow listening on addresses other than loopback
+    /// Allow listening on addresses other than loopback (needs --token)
     #[arg(long)]
     allow_remote: bool,
+    /// With --allow-remote, listen without a token: anyone who can reach the port can
+    /// write into the database
+    #[arg(long, requires = "allow_remote")]
+    insecure_no_token: bool,
     /// Require `Authorization: Bearer TOKEN` on both transports
-    #[arg(long, value_name = "TOKEN", env = "LLM_OBSERVATORY_TOKEN")]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LLM_OBSERVATORY_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
     /// Largest request accepted (after decompression)
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
@@ -34,6 +43,20 @@ pub struct ListenArgs {
     /// Requests admitted but not yet committed, in bytes; past it clients are told to retry
     #[arg(long, value_name = "SIZE", default_value = "256MiB")]
     queue_size: String,
+    /// Memory all request bodies being read may hold together; past it clients are told
+    /// to retry (HTTP 429, gRPC RESOURCE_EXHAUSTED)
+    #[arg(long, value_name = "SIZE", default_value = "128MiB")]
+    body_memory: String,
+    /// Connections both receivers may hold open together (lowered to fit the open-file
+    /// limit); past it HTTP clients get 503 and gRPC connections are closed
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Close a connection after this long with nothing sent or received
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    idle_timeout: String,
+    /// Close an HTTP connection whose request headers take longer than this
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    header_timeout: String,
 }
 
 impl ListenArgs {
@@ -53,12 +76,54 @@ impl ListenArgs {
         if grpc.is_none() && http.is_none() {
             return Ok(None);
         }
+        if self.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            bail!(
+                "the token is empty (--token '' or an empty LLM_OBSERVATORY_TOKEN): an empty token would let anyone in; give a token, or leave both unset"
+            );
+        }
+        let remote = [grpc, http]
+            .into_iter()
+            .flatten()
+            .find(|a| !a.ip().is_loopback());
+        if let Some(addr) = remote
+            && self.token.is_none()
+        {
+            if !self.insecure_no_token {
+                bail!(
+                    "{addr} is reachable from other machines and no --token is set: anyone who can reach it could write into the database. Set --token (or LLM_OBSERVATORY_TOKEN), or add --insecure-no-token if this network is trusted"
+                );
+            }
+            eprintln!(
+                "warning: listening on {addr} without a token (--insecure-no-token): anyone who can reach it can write into the database"
+            );
+        }
+        let max_message_bytes = size_bytes(&self.max_message_size)? as usize;
+        if max_message_bytes == 0 {
+            bail!("--max-message-size 0 would refuse every request; give a size like 64MiB");
+        }
+        let body_budget_bytes = size_bytes(&self.body_memory)? as usize;
+        if body_budget_bytes == 0 {
+            bail!("--body-memory 0 would refuse every request; give a size like 128MiB");
+        }
+        let duration = |flag: &str, text: &str| -> anyhow::Result<Duration> {
+            match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                Ok(_) => {
+                    bail!("{flag} 0 would close every connection at once; give a duration like 60s")
+                }
+                Err(e) => bail!("{flag} {text:?} is not a duration ({e}); try 60s"),
+            }
+        };
         Ok(Some(ReceiverConfig {
             grpc,
             http,
-            max_message_bytes: size_bytes(&self.max_message_size)? as usize,
+            max_message_bytes,
             queue_bytes: size_bytes(&self.queue_size)? as usize,
+            body_budget_bytes,
             token: self.token.clone(),
+            max_connections: self.max_connections as usize,
+            idle_timeout: duration("--idle-timeout", &self.idle_timeout)?,
+            header_read_timeout: duration("--header-timeout", &self.header_timeout)?,
         }))
     }
 }
@@ -72,7 +137,7 @@ fn parse_addr(text: &str, flag: &str, allow_remote: bool) -> anyhow::Result<Opti
         .with_context(|| format!("{flag} {text:?} is not an address like 127.0.0.1:4317"))?;
     if !addr.ip().is_loopback() && !allow_remote {
         bail!(
-            "{flag} {addr} is not a loopback address; add --allow-remote to listen beyond this machine (and consider --token)"
+            "{flag} {addr} is not a loopback address; add --allow-remote (with --token) to listen beyond this machine"
         );
     }
     Ok(Some(addr))
@@ -192,6 +257,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(a) = receivers.http_addr {
             println!("listening for OTLP/HTTP on http://{a}");
         }
+        println!(
+            "at most {} connections at once; idle ones closed after {}",
+            receivers.limits.max,
+            humantime::format_duration(receivers.limits.idle)
+        );
         if let Some(said) = &evaluating {
             println!("{said}");
         }

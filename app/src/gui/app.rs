@@ -998,7 +998,8 @@ impl ObservatoryApp {
     /// Opens the save dialog for an export; the caption names the range and filters.
     fn start_export(&mut self, item: ExportItem, kind: FileKind, resolved: Option<&Resolved>) {
         let caption = resolved.map(|r| caption(&r.filter)).unwrap_or_default();
-        self.save = Some(SaveDialog::new(item, kind, caption));
+        let database = self.session.as_ref().map(|s| s.store.clone());
+        self.save = Some(SaveDialog::new(item, kind, caption, database));
     }
 
     fn save_window(&mut self, ctx: &egui::Context) {

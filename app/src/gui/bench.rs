@@ -135,7 +135,9 @@ pub fn save_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), 
     let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
     let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
         .ok_or("the screenshot has the wrong size")?;
+    let mut png = std::io::Cursor::new(Vec::new());
     buffer
-        .save(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode the screenshot: {e}"))?;
+    store::write_file(path, png.get_ref(), store::Replace::Allowed).map_err(|e| e.to_string())
 }

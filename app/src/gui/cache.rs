@@ -104,6 +104,11 @@ impl QueryCache {
         QueryCache { shared, store }
     }
 
+    /// The database the cache reads (for guarding its files from exports).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     /// The answer held for `slot`; starts computing `run` in the background when `key`
     /// (a description of the query) differs from the held result's, or when the data
     /// changed since and the slot has not refreshed within the last second.

@@ -184,6 +184,10 @@ impl Live {
                         config.http = None;
                     }
                 }
+                Err(e) => {
+                    notices.push(format!("Not receiving live data: {e}"));
+                    return (None, notices);
+                }
             }
         }
     }

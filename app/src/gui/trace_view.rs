@@ -72,7 +72,7 @@ impl TraceView {
             .max()
             .unwrap_or(t0);
         let total = (t1 - t0).max(1);
-        self.header(ui, &tree, total);
+        self.header(ui, &tree, total, cache.store());
         egui::Panel::right("span_panel")
             .resizable(true)
             .default_size(460.0)
@@ -129,7 +129,7 @@ impl TraceView {
         });
     }
 
-    fn header(&mut self, ui: &mut Ui, tree: &TraceTree, total: i64) {
+    fn header(&mut self, ui: &mut Ui, tree: &TraceTree, total: i64, database: &Arc<store::Store>) {
         let calls = tree.spans.iter().filter(|s| s.model.is_some()).count();
         let cost: f64 = tree.spans.iter().filter_map(|s| s.cost_usd).sum();
         let errors = tree
@@ -153,7 +153,12 @@ impl TraceView {
                 )
                 .clicked()
             {
-                export(tree.clone(), self.export_status.clone(), ui.ctx().clone());
+                export(
+                    tree.clone(),
+                    database.clone(),
+                    self.export_status.clone(),
+                    ui.ctx().clone(),
+                );
             }
             if let Some(status) = self.export_status.lock().expect("status lock").as_ref() {
                 ui.label(status);
@@ -283,8 +288,14 @@ fn breakdown(ui: &mut Ui, tree: &TraceTree, total: i64) {
     }
 }
 
-/// Saves the trace as OTLP JSON through the native save dialog, off the frame loop.
-fn export(tree: TraceTree, status: Arc<Mutex<Option<String>>>, ctx: egui::Context) {
+/// Saves the trace as OTLP JSON through the native save dialog (which asks before
+/// replacing a file), off the frame loop; the database's own files are refused.
+fn export(
+    tree: TraceTree,
+    database: Arc<store::Store>,
+    status: Arc<Mutex<Option<String>>>,
+    ctx: egui::Context,
+) {
     let dialog = rfd::AsyncFileDialog::new()
         .set_file_name(format!("trace-{}.json", tree.trace_id))
         .add_filter("OTLP JSON", &["json"])
@@ -294,8 +305,14 @@ fn export(tree: TraceTree, status: Arc<Mutex<Option<String>>>, ctx: egui::Contex
             ingest::otlp_json::trace_request(&tree)
                 .map(|req| ingest::otlp_json::traces_to_json(&req))
                 .and_then(|json| {
-                    std::fs::write(file.path(), json)
-                        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))
+                    use std::io::Write;
+                    let mut out = database
+                        .output(file.path(), store::Replace::Allowed)
+                        .map_err(|e| e.to_string())?;
+                    out.file()
+                        .write_all(json.as_bytes())
+                        .map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
+                    out.commit().map_err(|e| e.to_string())
                 })
                 .map(|()| format!("Saved {}", file.path().display()))
                 .unwrap_or_else(|e| format!("Export failed: {e}"))

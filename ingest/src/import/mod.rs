@@ -61,6 +61,9 @@ pub struct ImportReport {
     pub rejected: u64,
     /// Each problem, in file order.
     pub problems: Vec<Problem>,
+    /// Spans stored as they were although something about them is wrong (a start time
+    /// of 0, an end before the start), in file order.
+    pub warnings: Vec<Problem>,
 }
 
 impl ImportReport {
@@ -194,6 +197,13 @@ fn scan(
                     report.problems.push(Problem {
                         location: format!("{label}{at}"),
                         reason: format!("span {p} of scope {s} of resource {r}: {}", rej.reason),
+                    });
+                }
+                for note in n.noted {
+                    let (r, s, p) = note.position;
+                    report.warnings.push(Problem {
+                        location: format!("{label}{at}"),
+                        reason: format!("span {p} of scope {s} of resource {r}: {}", note.reason),
                     });
                 }
                 pending.extend(n.rows);

@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use store::{SpanRow, StatusCode};
 
-/// A span that could not be stored, and why.
+/// A span that could not be stored (or was stored with something wrong), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// Position of the span in the request (resource, scope, span), for the report.
@@ -28,6 +28,9 @@ pub struct Normalized {
     pub rows: Vec<SpanRow>,
     /// Spans refused, with reasons.
     pub rejected: Vec<Rejection>,
+    /// Spans stored as sent although something about them is wrong (a start time of
+    /// 0, an end before the start), with what.
+    pub noted: Vec<Rejection>,
 }
 
 /// Normalizes every span of a trace request.
@@ -51,7 +54,15 @@ pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
                 .unwrap_or_default();
             for (pi, span) in ss.spans.iter().enumerate() {
                 match normalize_span(span, &service, &scope, &resource_json) {
-                    Ok(row) => out.rows.push(row),
+                    Ok(row) => {
+                        if let Some(reason) = questionable_times(span) {
+                            out.noted.push(Rejection {
+                                position: (ri, si, pi),
+                                reason,
+                            });
+                        }
+                        out.rows.push(row)
+                    }
                     Err(reason) => out.rejected.push(Rejection {
                         position: (ri, si, pi),
                         reason,
@@ -61,6 +72,22 @@ pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
         }
     }
     out
+}
+
+/// What is wrong with a span's times that it is still stored with: a start of 0 (the
+/// client's clock was not set) or an end before the start (stored with duration 0).
+fn questionable_times(span: &Span) -> Option<String> {
+    let (start, end) = (span.start_time_unix_nano, span.end_time_unix_nano);
+    if start == 0 {
+        Some("start time is 0 (1970-01-01); stored as sent".into())
+    } else if end < start {
+        Some(format!(
+            "end time is {} ns before its start; stored with duration 0",
+            start - end
+        ))
+    } else {
+        None
+    }
 }
 
 /// Counts the spans of a request.

@@ -1,7 +1,10 @@
-//! OTLP/gRPC: the trace, logs and metrics services on tonic, gzip accepted, with a
-//! message size limit answered as RESOURCE_EXHAUSTED.
+//! OTLP/gRPC: the trace, logs and metrics services on tonic, gzip accepted. The token is
+//! checked from the metadata before the message is read; the message is read within the
+//! shared memory budget (past it: RESOURCE_EXHAUSTED with a retry delay); an oversized
+//! message is RESOURCE_EXHAUSTED and a malformed one INVALID_ARGUMENT.
 
 use super::auth::Token;
+use super::budget::{Budget, Hold};
 use super::pipeline::{Accepted, ExportError, Pipeline};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -24,13 +27,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use std::sync::Arc;
 use tonic::codec::CompressionEncoding;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 /// The three services sharing one pipeline.
 #[derive(Clone)]
 pub struct Services {
     pipeline: Arc<Pipeline>,
-    token: Token,
 }
 
 fn status(e: ExportError) -> Status {
@@ -44,14 +47,19 @@ fn status(e: ExportError) -> Status {
     }
 }
 
-impl Services {
-    fn check<T>(&self, req: &Request<T>) -> Result<(), Status> {
+/// Lets a request in when its metadata carries the token; runs before the message is
+/// read.
+#[derive(Clone)]
+struct Auth(Token);
+
+impl tonic::service::Interceptor for Auth {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
         let header = req
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        if self.token.allows(header) {
-            Ok(())
+        if self.0.allows(header) {
+            Ok(req)
         } else {
             Err(Status::unauthenticated("missing or wrong bearer token"))
         }
@@ -64,15 +72,15 @@ impl TraceService for Services {
         &self,
         req: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.check(&req)?;
         let req = req.into_inner();
         let bytes = req.encoded_len();
         let Accepted { rejected, message } =
             self.pipeline.traces(req, bytes).await.map_err(status)?;
-        let partial_success = (rejected > 0).then_some(ExportTracePartialSuccess {
-            rejected_spans: rejected as i64,
-            error_message: message,
-        });
+        let partial_success =
+            (rejected > 0 || !message.is_empty()).then_some(ExportTracePartialSuccess {
+                rejected_spans: rejected as i64,
+                error_message: message,
+            });
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success,
         }))
@@ -85,7 +93,6 @@ impl LogsService for Services {
         &self,
         req: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.check(&req)?;
         let req = req.into_inner();
         let bytes = req.encoded_len();
         let Accepted { rejected, message } =
@@ -104,7 +111,6 @@ impl MetricsService for Services {
         &self,
         req: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.check(&req)?;
         let req = req.into_inner();
         let bytes = req.encoded_len();
         self.pipeline.metrics(req, bytes).await.map_err(status)?;
@@ -114,13 +120,14 @@ impl MetricsService for Services {
     }
 }
 
-/// The tonic router with the three services.
+/// The tonic router with the three services, each behind the token check.
 pub fn router(
     pipeline: Arc<Pipeline>,
     token: Token,
     max_message_bytes: usize,
 ) -> tonic::service::Routes {
-    let s = Services { pipeline, token };
+    let s = Services { pipeline };
+    let auth = Auth(token);
     let traces = TraceServiceServer::new(s.clone())
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
@@ -133,34 +140,141 @@ pub fn router(
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max_message_bytes);
-    tonic::service::Routes::new(traces)
-        .add_service(logs)
-        .add_service(metrics)
+    tonic::service::Routes::new(InterceptedService::new(traces, auth.clone()))
+        .add_service(InterceptedService::new(logs, auth.clone()))
+        .add_service(InterceptedService::new(metrics, auth))
 }
 
-/// tonic answers an oversized message with OUT_OF_RANGE; OTLP clients expect
-/// RESOURCE_EXHAUSTED (not retryable) with the limit in the message.
-pub fn oversize_as_resource_exhausted<B>(mut resp: http::Response<B>) -> http::Response<B> {
-    let headers = resp.headers_mut();
-    let is_oversize = headers.get("grpc-status").is_some_and(|v| v == "11")
-        && headers
-            .get("grpc-message")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
-    if is_oversize {
-        let detail = headers
-            .get("grpc-message")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
-        let text = format!(
-            "message too large for this collector ({}); raise --max-message-size",
-            percent_decode(&detail)
-        );
-        if let Ok(v) = http::HeaderValue::from_str(&percent_encode(&text)) {
-            headers.insert("grpc-message", v);
+/// Wraps a request's body so that each part is reserved in the shared budget before
+/// tonic buffers it.
+pub fn budgeted(
+    req: http::Request<tonic::body::Body>,
+    budget: &Budget,
+) -> http::Request<tonic::body::Body> {
+    let hold = budget.hold();
+    req.map(|inner| {
+        tonic::body::Body::new(BudgetedBody {
+            inner,
+            hold,
+            read: 0,
+        })
+    })
+}
+
+/// A request body that reserves budget for every data frame as it arrives.
+struct BudgetedBody {
+    inner: tonic::body::Body,
+    hold: Hold,
+    read: usize,
+}
+
+impl http_body::Body for BudgetedBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let frame = match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(f))) => f,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(data) = frame.data_ref() {
+            let read = self.read + data.len();
+            if self.hold.grow_to(read).is_err() {
+                return Poll::Ready(Some(Err(retry_later(
+                    "the collector is reading as many messages as its memory budget allows; retry",
+                ))));
+            }
+            self.read = read;
         }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` of one second, which OTLP clients
+/// take as "retry after the delay".
+fn retry_later(message: &str) -> Status {
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Duration {
+        #[prost(int64, tag = "1")]
+        seconds: i64,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        retry_delay: Option<Duration>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Any {
+        #[prost(string, tag = "1")]
+        type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        value: Vec<u8>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<Any>,
+    }
+    let info = RetryInfo {
+        retry_delay: Some(Duration { seconds: 1 }),
+    };
+    let details = RpcStatus {
+        code: tonic::Code::ResourceExhausted as i32,
+        message: message.to_string(),
+        details: vec![Any {
+            type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
+            value: info.encode_to_vec(),
+        }],
+    };
+    Status::with_details(
+        tonic::Code::ResourceExhausted,
+        message,
+        details.encode_to_vec().into(),
+    )
+}
+
+/// tonic answers an oversized message with OUT_OF_RANGE and a malformed one with
+/// INTERNAL; OTLP clients expect RESOURCE_EXHAUSTED (with the limit in the message) and
+/// INVALID_ARGUMENT, neither to be retried as they are.
+pub fn otlp_status_codes<B>(mut resp: http::Response<B>) -> http::Response<B> {
+    let headers = resp.headers_mut();
+    let code = headers.get("grpc-status").and_then(|v| v.to_str().ok());
+    let message = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .map(percent_decode)
+        .unwrap_or_default();
+    let (new_code, text) = match code {
+        Some("11") if message.contains("too large") => (
+            "8",
+            format!("message too large for this collector ({message}); raise --max-message-size"),
+        ),
+        Some("13") if message.contains("decode") => {
+            ("3", format!("malformed OTLP protobuf message: {message}"))
+        }
+        _ => return resp,
+    };
+    headers.insert("grpc-status", http::HeaderValue::from_static(new_code));
+    if let Ok(v) = http::HeaderValue::from_str(&percent_encode(&text)) {
+        headers.insert("grpc-message", v);
     }
     resp
 }

@@ -1,15 +1,20 @@
 //! OTLP/HTTP: `POST /v1/traces`, `/v1/logs`, `/v1/metrics` with protobuf or JSON bodies,
-//! gzip accepted; answers in the request's content type, errors as `google.rpc.Status`.
+//! gzip accepted; answers in the request's content type, every error as
+//! `google.rpc.Status`. The token is checked before the body is read, and the body is
+//! read only as far as the shared memory budget and the size limit allow.
 
 use super::auth::Token;
+use super::budget::{Budget, Hold};
+use super::listen::{ConnLimits, refuse_http};
 use super::pipeline::{Accepted, ExportError, Pipeline};
 use crate::otlp_json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -26,6 +31,8 @@ use std::sync::Arc;
 struct Ctx {
     pipeline: Arc<Pipeline>,
     token: Token,
+    max_body_bytes: usize,
+    budget: Budget,
 }
 
 /// `google.rpc.Status`, the body of every OTLP/HTTP error.
@@ -52,19 +59,78 @@ impl Encoding {
     }
 }
 
-/// The HTTP router; bodies over `max_body_bytes` (after decompression) get 413.
-pub fn router(pipeline: Arc<Pipeline>, token: Token, max_body_bytes: usize) -> Router {
+/// The HTTP router; bodies over `max_body_bytes` (after decompression) get 413, bodies
+/// the shared `budget` cannot hold get 429.
+pub fn router(
+    pipeline: Arc<Pipeline>,
+    token: Token,
+    max_body_bytes: usize,
+    budget: Budget,
+) -> Router {
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
-        .with_state(Ctx { pipeline, token })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(
-            tower_http::decompression::RequestDecompressionLayer::new()
-                .gzip(true)
-                .pass_through_unaccepted(false),
-        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_post)
+        .with_state(Ctx {
+            pipeline,
+            token,
+            max_body_bytes,
+            budget,
+        })
+}
+
+/// Serves HTTP/1.1 connections from `listener` until `stopped`, within the connection
+/// limits and with the header-read timeout; then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    loop {
+        let io = tokio::select! {
+            io = limits.accept(&listener, "OTLP/HTTP", refuse_http) => io,
+            _ = stopped.wait_for(|s| *s) => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("OTLP/HTTP connection ended: {e}");
+            }
+        });
+    }
+    graceful.shutdown().await;
+}
+
+async fn not_found(req: Request) -> Response {
+    error(
+        Encoding::Json,
+        StatusCode::NOT_FOUND,
+        format!(
+            "no such endpoint {}: OTLP/HTTP takes POST /v1/traces, /v1/logs and /v1/metrics",
+            req.uri().path()
+        ),
+    )
+}
+
+async fn not_post(req: Request) -> Response {
+    let mut r = error(
+        Encoding::Json,
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} {}: send POST", req.method(), req.uri().path()),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    r
 }
 
 /// The encoding a request declares, or the 415 answer.
@@ -98,7 +164,9 @@ fn error(enc: Encoding, status: StatusCode, message: String) -> Response {
     let code = match status {
         StatusCode::UNAUTHORIZED => 16,
         StatusCode::SERVICE_UNAVAILABLE => 14,
-        StatusCode::PAYLOAD_TOO_LARGE => 8,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS => 8,
+        StatusCode::NOT_FOUND => 5,
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNSUPPORTED_MEDIA_TYPE => 12,
         _ => 3,
     };
     let body = match enc {
@@ -108,7 +176,7 @@ fn error(enc: Encoding, status: StatusCode, message: String) -> Response {
             .into_bytes(),
     };
     let mut resp = (status, [(header::CONTENT_TYPE, enc.content_type())], body).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
@@ -130,14 +198,130 @@ fn export_error(enc: Encoding, e: ExportError) -> Response {
     }
 }
 
-/// Checks the token and content type, decodes the body with `proto` or `json`.
+/// How a body is compressed.
+#[derive(Clone, Copy, PartialEq)]
+enum Compression {
+    None,
+    Gzip,
+}
+
+/// The `Content-Encoding` a request declares (names in any case), or the 415 answer.
 #[allow(clippy::result_large_err)]
-fn decode<T: Message + Default>(
+fn compression(headers: &HeaderMap, enc: Encoding) -> Result<Compression, Response> {
+    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(Compression::None);
+    };
+    let name = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    match name.as_str() {
+        "" | "identity" => Ok(Compression::None),
+        "gzip" | "x-gzip" => Ok(Compression::Gzip),
+        _ => Err(error(
+            enc,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Encoding {value:?}: send gzip or an uncompressed body"),
+        )),
+    }
+}
+
+/// The answer to a body larger than the limit.
+fn too_large(enc: Encoding, limit: usize) -> Response {
+    error(
+        enc,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "request body larger than this collector's limit of {limit} bytes (after decompression); raise --max-message-size or send smaller batches"
+        ),
+    )
+}
+
+/// The answer when the shared memory budget cannot hold the body now.
+fn busy(enc: Encoding) -> Response {
+    error(
+        enc,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the collector is reading as many request bodies as its memory budget allows; retry".into(),
+    )
+}
+
+/// Reads the body, reserving budget before buffering each part, and decompresses it.
+async fn read_body(
     ctx: &Ctx,
+    enc: Encoding,
+    compression: Compression,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Body,
+    hold: &mut Hold,
+) -> Result<Vec<u8>, Response> {
+    let max = ctx.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large(enc, max));
+    }
+    let mut raw = Vec::new();
+    if let Some(n) = declared {
+        hold.grow_to(n as usize).map_err(|_| busy(enc))?;
+        raw.reserve_exact(n as usize);
+    }
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            error(
+                enc,
+                StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if raw.len() + data.len() > max {
+            return Err(too_large(enc, max));
+        }
+        hold.grow_to(raw.len() + data.len())
+            .map_err(|_| busy(enc))?;
+        raw.extend_from_slice(&data);
+    }
+    if compression == Compression::None {
+        return Ok(raw);
+    }
+    // Decompressed in steps, each reserved before it is kept.
+    use std::io::Read;
+    let mut gz = flate2::read::MultiGzDecoder::new(raw.as_slice());
+    let mut plain = Vec::new();
+    let mut chunk = vec![0u8; 256 << 10];
+    loop {
+        let n = gz.read(&mut chunk).map_err(|e| {
+            error(
+                enc,
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid gzip: {e}"),
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        if plain.len() + n > max {
+            return Err(too_large(enc, max));
+        }
+        hold.grow_to(raw.len() + plain.len() + n)
+            .map_err(|_| busy(enc))?;
+        plain.extend_from_slice(&chunk[..n]);
+    }
+    Ok(plain)
+}
+
+/// Checks the content type and token (before any of the body is read), reads the body
+/// within the limits, decodes it with `proto` or `json`.
+async fn decode<T: Message + Default>(
+    ctx: &Ctx,
+    req: Request,
     json: impl FnOnce(&[u8]) -> Result<T, String>,
-) -> Result<(Encoding, T), Response> {
+) -> Result<(Encoding, T, usize), Response> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     let enc = encoding(headers)?;
     let auth = headers
         .get(header::AUTHORIZATION)
@@ -149,19 +333,22 @@ fn decode<T: Message + Default>(
             "missing or wrong bearer token".into(),
         ));
     }
+    let compression = compression(headers, enc)?;
+    let mut hold = ctx.budget.hold();
+    let bytes = read_body(ctx, enc, compression, headers, body, &mut hold).await?;
     let t = std::time::Instant::now();
     let decoded = match enc {
         Encoding::Protobuf => {
-            T::decode(body.as_ref()).map_err(|e| format!("malformed protobuf body: {e}"))
+            T::decode(bytes.as_slice()).map_err(|e| format!("malformed protobuf body: {e}"))
         }
-        Encoding::Json => json(body).map_err(|e| format!("malformed OTLP JSON body: {e}")),
+        Encoding::Json => json(&bytes).map_err(|e| format!("malformed OTLP JSON body: {e}")),
     };
     ctx.pipeline.stats.decode_ns.fetch_add(
         t.elapsed().as_nanos() as u64,
         std::sync::atomic::Ordering::Relaxed,
     );
     decoded
-        .map(|t| (enc, t))
+        .map(|t| (enc, t, bytes.len()))
         .map_err(|m| error(enc, StatusCode::BAD_REQUEST, m))
 }
 
@@ -178,33 +365,35 @@ fn ok<T: Message + serde_json_shape::JsonShape>(enc: Encoding, resp: T) -> Respo
         .into_response()
 }
 
-async fn traces(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (enc, req) =
-        match decode::<ExportTraceServiceRequest>(&ctx, &headers, &body, otlp_json::parse_traces) {
+async fn traces(State(ctx): State<Ctx>, req: Request) -> Response {
+    let (enc, req, len) =
+        match decode::<ExportTraceServiceRequest>(&ctx, req, otlp_json::parse_traces).await {
             Ok(x) => x,
             Err(r) => return r,
         };
-    match ctx.pipeline.traces(req, body.len()).await {
+    match ctx.pipeline.traces(req, len).await {
         Ok(Accepted { rejected, message }) => ok(
             enc,
             ExportTraceServiceResponse {
-                partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
-                    rejected_spans: rejected as i64,
-                    error_message: message,
-                }),
+                partial_success: (rejected > 0 || !message.is_empty()).then_some(
+                    ExportTracePartialSuccess {
+                        rejected_spans: rejected as i64,
+                        error_message: message,
+                    },
+                ),
             },
         ),
         Err(e) => export_error(enc, e),
     }
 }
 
-async fn logs(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (enc, req) =
-        match decode::<ExportLogsServiceRequest>(&ctx, &headers, &body, otlp_json::parse_logs) {
+async fn logs(State(ctx): State<Ctx>, req: Request) -> Response {
+    let (enc, req, len) =
+        match decode::<ExportLogsServiceRequest>(&ctx, req, otlp_json::parse_logs).await {
             Ok(x) => x,
             Err(r) => return r,
         };
-    match ctx.pipeline.logs(req, body.len()).await {
+    match ctx.pipeline.logs(req, len).await {
         Ok(Accepted { rejected, message }) => ok(
             enc,
             ExportLogsServiceResponse {
@@ -218,17 +407,13 @@ async fn logs(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Respon
     }
 }
 
-async fn metrics(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
-    let (enc, req) = match decode::<ExportMetricsServiceRequest>(
-        &ctx,
-        &headers,
-        &body,
-        otlp_json::parse_metrics,
-    ) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match ctx.pipeline.metrics(req, body.len()).await {
+async fn metrics(State(ctx): State<Ctx>, req: Request) -> Response {
+    let (enc, req, len) =
+        match decode::<ExportMetricsServiceRequest>(&ctx, req, otlp_json::parse_metrics).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+    match ctx.pipeline.metrics(req, len).await {
         Ok(_) => ok(
             enc,
             ExportMetricsServiceResponse {

@@ -3,11 +3,14 @@
 //! same way.
 
 mod auth;
+mod budget;
 mod grpc;
 mod http;
+mod listen;
 mod pipeline;
 
-pub use auth::Token;
+pub use auth::{EmptyToken, Token};
+pub use listen::ConnLimits;
 pub use pipeline::{Accepted, ExportError, Pipeline, ReceiverStats};
 
 use std::net::SocketAddr;
@@ -29,8 +32,18 @@ pub struct ReceiverConfig {
     /// Bytes of requests admitted but not yet committed; past it clients are told to
     /// retry.
     pub queue_bytes: usize,
-    /// Bearer token both transports require, if any.
+    /// Bytes all request bodies being read and decoded may hold together; past it
+    /// clients are told to retry (HTTP 429, gRPC RESOURCE_EXHAUSTED) before more is read.
+    pub body_budget_bytes: usize,
+    /// Bearer token both transports require, if any (never empty).
     pub token: Option<String>,
+    /// Connections both receivers may hold open together (lowered to fit the
+    /// file-descriptor limit).
+    pub max_connections: usize,
+    /// A connection with nothing read or written for this long is closed.
+    pub idle_timeout: std::time::Duration,
+    /// An HTTP request's headers must arrive within this.
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl Default for ReceiverConfig {
@@ -40,7 +53,11 @@ impl Default for ReceiverConfig {
             http: Some(SocketAddr::from(([127, 0, 0, 1], 4318))),
             max_message_bytes: 64 << 20,
             queue_bytes: 256 << 20,
+            body_budget_bytes: 128 << 20,
             token: None,
+            max_connections: 512,
+            idle_timeout: std::time::Duration::from_secs(60),
+            header_read_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -58,6 +75,12 @@ pub enum StartError {
         /// The OS error (address in use, permission denied).
         source: std::io::Error,
     },
+    /// The token is empty.
+    #[error(transparent)]
+    EmptyToken(#[from] EmptyToken),
+    /// A size that makes every request fail.
+    #[error("{0}")]
+    BadLimit(&'static str),
 }
 
 /// Running receivers.
@@ -66,6 +89,8 @@ pub struct Receivers {
     pub grpc_addr: Option<SocketAddr>,
     /// The HTTP address actually bound.
     pub http_addr: Option<SocketAddr>,
+    /// The connection limits in force (the cap after fitting the descriptor limit).
+    pub limits: ConnLimits,
     /// Counters since start.
     pub stats: Arc<ReceiverStats>,
     stop: watch::Sender<bool>,
@@ -79,8 +104,19 @@ impl Receivers {
         config: ReceiverConfig,
         writer: Arc<Writer>,
     ) -> Result<Receivers, StartError> {
+        if config.max_message_bytes == 0 {
+            return Err(StartError::BadLimit(
+                "the largest message size is 0: every request would be refused",
+            ));
+        }
+        let token = Token::new(config.token.clone())?;
         let pipeline = Arc::new(Pipeline::new(writer, config.queue_bytes));
-        let token = Token::new(config.token.clone());
+        let budget = budget::Budget::new(config.body_budget_bytes);
+        let limits = ConnLimits::new(
+            config.max_connections,
+            config.idle_timeout,
+            config.header_read_timeout,
+        );
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut grpc_addr = None;
@@ -98,12 +134,23 @@ impl Receivers {
             grpc_addr = listener.local_addr().ok();
             let routes = grpc::router(pipeline.clone(), token.clone(), config.max_message_bytes);
             let mut stopped = stopped.clone();
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let limits = limits.clone();
+            let incoming = futures_util::stream::unfold(listener, move |listener| {
+                let limits = limits.clone();
+                async move {
+                    let io = limits
+                        .accept(&listener, "OTLP/gRPC", listen::refuse_grpc)
+                        .await;
+                    Some((Ok::<_, std::io::Error>(io), listener))
+                }
+            });
+            let budget = budget.clone();
             tasks.push(tokio::spawn(async move {
                 let result = tonic::transport::Server::builder()
-                    .layer(tower::util::MapResponseLayer::new(
-                        grpc::oversize_as_resource_exhausted,
-                    ))
+                    .layer(tower::util::MapRequestLayer::new(move |req| {
+                        grpc::budgeted(req, &budget)
+                    }))
+                    .layer(tower::util::MapResponseLayer::new(grpc::otlp_status_codes))
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, async move {
                         let _ = stopped.wait_for(|s| *s).await;
@@ -116,22 +163,18 @@ impl Receivers {
         }
         if let Some(listener) = http_listener {
             http_addr = listener.local_addr().ok();
-            let app = http::router(pipeline.clone(), token, config.max_message_bytes);
-            let mut stopped = stopped.clone();
-            tasks.push(tokio::spawn(async move {
-                let result = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await;
-                if let Err(e) = result {
-                    tracing::error!("OTLP/HTTP server stopped: {e}");
-                }
-            }));
+            let app = http::router(pipeline.clone(), token, config.max_message_bytes, budget);
+            tasks.push(tokio::spawn(http::serve(
+                listener,
+                app,
+                limits.clone(),
+                stopped.clone(),
+            )));
         }
         Ok(Receivers {
             grpc_addr,
             http_addr,
+            limits,
             stats: pipeline.stats.clone(),
             stop,
             tasks,

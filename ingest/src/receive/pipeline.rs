@@ -105,7 +105,19 @@ impl Pipeline {
             .normalize_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         drop(req);
-        let accepted = accepted(n.rejected.iter().map(|r| r.reason.clone()).collect());
+        let mut accepted = accepted(n.rejected.iter().map(|r| r.reason.clone()).collect());
+        if accepted.rejected == 0
+            && let Some(first) = n.noted.first()
+        {
+            // OTLP: a partial success with nothing rejected and a message is a warning.
+            let (r, s, p) = first.position;
+            accepted.message = format!(
+                "{} span(s) stored with questionable times; the first, span {p} of scope {s} of resource {r}: {}",
+                n.noted.len(),
+                first.reason
+            );
+            tracing::warn!("{}", accepted.message);
+        }
         let report = self
             .commit(
                 encoded_bytes,

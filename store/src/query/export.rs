@@ -32,14 +32,18 @@ pub enum ExportFormat {
 }
 
 impl Reader {
-    /// Writes the rows of `table` in the selection to `path` and returns how many.
+    /// Writes the rows of `table` in the selection into `out` (made by
+    /// [`Reader::output`]) and returns how many; the caller commits `out` once the
+    /// count is what it wants.
     pub fn export(
         &mut self,
         table: ExportTable,
         filter: &Filter,
         format: ExportFormat,
-        path: &Path,
+        out: &mut crate::output::OutputFile,
     ) -> Result<u64, StoreError> {
+        let path = out.temp_path().to_owned();
+        let path = path.as_path();
         Self::check(filter)?;
         let (sql, params) = self.export_sql(table, filter)?;
         match format {

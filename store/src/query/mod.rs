@@ -50,6 +50,8 @@ pub struct Reader {
     /// The distinct models stored, and the data version they were read at.
     models: Option<(u64, Vec<String>)>,
     text: Option<Arc<crate::text_index::TextIndex>>,
+    /// The database's own files, never an output.
+    files: Option<crate::output::DatabaseFiles>,
     /// The last index search: data version, words, hits. A query often builds its
     /// conditions more than once (a summary does twice); the index is asked once.
     searched: Option<(u64, Vec<String>, Option<Hits>)>,
@@ -119,6 +121,7 @@ impl Reader {
         prices: Arc<RwLock<PriceTable>>,
         version: Arc<AtomicU64>,
         text: Option<Arc<crate::text_index::TextIndex>>,
+        files: Option<crate::output::DatabaseFiles>,
     ) -> Self {
         Reader {
             conn,
@@ -126,8 +129,19 @@ impl Reader {
             version,
             models: None,
             text,
+            files,
             searched: None,
         }
+    }
+
+    /// Starts writing a file for the user at `target` (see [`crate::OutputFile`]);
+    /// refused when it is one of this database's own files.
+    pub fn output(
+        &self,
+        target: &std::path::Path,
+        replace: crate::output::Replace,
+    ) -> Result<crate::output::OutputFile, StoreError> {
+        crate::output::OutputFile::create(target, replace, self.files.as_ref())
     }
 
     /// The data version this reader's results reflect at least.

@@ -7,7 +7,6 @@ use super::chart::{Bar, ChartData, ChartKind, HeatGrid, Series, heat_level, viri
 use crate::gui::widgets::series_chart::{time_marks, time_tick};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
 use std::sync::OnceLock;
 
 /// The size of an exported chart in logical pixels; the PNG has [`SCALE`] times as many.
@@ -17,8 +16,8 @@ pub const SCALE: u32 = 2;
 
 const FONT: &str = "sans-serif";
 
-/// Writes `chart` as a PNG of `SIZE × SCALE` pixels, `caption` under it.
-pub fn write_png(chart: &ChartData, caption: &str, path: &Path) -> Result<(), String> {
+/// Encodes `chart` as a PNG of `SIZE × SCALE` pixels, `caption` under it.
+pub fn png(chart: &ChartData, caption: &str) -> Result<Vec<u8>, String> {
     let (w, h) = (SIZE.0 * SCALE, SIZE.1 * SCALE);
     let mut pixels = vec![255u8; (w * h * 3) as usize];
     {
@@ -29,9 +28,11 @@ pub fn write_png(chart: &ChartData, caption: &str, path: &Path) -> Result<(), St
             .map_err(|e| format!("cannot draw the chart: {e}"))?;
     }
     let image = image::RgbImage::from_raw(w, h, pixels).expect("buffer of the right size");
+    let mut bytes = std::io::Cursor::new(Vec::new());
     image
-        .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode the PNG: {e}"))?;
+    Ok(bytes.into_inner())
 }
 
 /// The window's own font, registered once for plotters.
@@ -363,7 +364,7 @@ mod tests {
     use super::*;
     use egui::Color32;
 
-    fn decode(path: &Path) -> image::RgbImage {
+    fn decode(path: &std::path::Path) -> image::RgbImage {
         image::open(path).expect("a PNG that decodes").to_rgb8()
     }
 
@@ -411,7 +412,8 @@ mod tests {
                 window: None,
                 markers: Vec::new(),
             };
-            write_png(&chart, "Range: last hour · all models", &path).unwrap();
+            let bytes = png(&chart, "Range: last hour · all models").unwrap();
+            std::fs::write(&path, bytes).unwrap();
             let img = decode(&path);
             assert_eq!(img.dimensions(), (SIZE.0 * SCALE, SIZE.1 * SCALE));
             // Something besides the white background was drawn.

@@ -9,9 +9,10 @@ pub mod table;
 
 use chart::ChartData;
 use egui::{Ui, Vec2};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use store::{ExportFormat, ExportTable, Filter, StatusFilter, Store};
+use store::{ExportFormat, ExportTable, Filter, OutputFile, Replace, StatusFilter, Store};
 use table::TableData;
 
 /// The file formats offered.
@@ -106,6 +107,10 @@ pub struct SaveDialog {
     caption: String,
     path: String,
     picked: Option<Arc<Mutex<Option<PathBuf>>>>,
+    /// The open database, whose own files are never an output.
+    database: Option<Arc<Store>>,
+    /// The existing file the user was asked about replacing.
+    asking_to_replace: Option<PathBuf>,
 }
 
 /// What exports report when they finish (shown as notices).
@@ -113,8 +118,13 @@ pub type Outcomes = Arc<Mutex<Vec<Result<String, String>>>>;
 
 impl SaveDialog {
     /// Asks where to save `item` as `kind`; `caption` (range and filters) goes under a
-    /// chart.
-    pub fn new(item: ExportItem, kind: FileKind, caption: String) -> SaveDialog {
+    /// chart; `database`'s own files are refused as a path.
+    pub fn new(
+        item: ExportItem,
+        kind: FileKind,
+        caption: String,
+        database: Option<Arc<Store>>,
+    ) -> SaveDialog {
         let dir = directories::UserDirs::new()
             .and_then(|u| u.document_dir().map(|d| d.to_path_buf()))
             .or_else(|| std::env::current_dir().ok())
@@ -129,6 +139,8 @@ impl SaveDialog {
             caption,
             path,
             picked: None,
+            database,
+            asking_to_replace: None,
         }
     }
 
@@ -143,7 +155,7 @@ impl SaveDialog {
             self.picked = None;
         }
         let mut open = true;
-        let mut save = false;
+        let mut save = None;
         egui::Window::new(format!("Save as {}", self.kind.label()))
             .collapsible(false)
             .resizable(false)
@@ -155,62 +167,91 @@ impl SaveDialog {
                     let field = ui
                         .add(egui::TextEdit::singleline(&mut self.path).desired_width(420.0))
                         .labelled_by(label.id);
+                    if field.changed() {
+                        self.asking_to_replace = None;
+                    }
                     if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                        save = true;
+                        save = Some(Replace::Never);
                     }
                     if ui.button("Browse…").clicked() {
                         self.picked = Some(pick_save_path(&self.path, self.kind, ctx.clone()));
                     }
                 });
+                if let Some(existing) = &self.asking_to_replace {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("{} already exists.", existing.display()),
+                    );
+                }
                 ui.horizontal(|ui| {
-                    if ui.button("Save").clicked() {
-                        save = true;
+                    if self.asking_to_replace.is_some() {
+                        if ui.button("Replace").clicked() {
+                            save = Some(Replace::Allowed);
+                        }
+                    } else if ui.button("Save").clicked() {
+                        save = Some(Replace::Never);
                     }
                     if ui.button("Cancel").clicked() {
                         open = false;
                     }
                 });
             });
-        if save && !self.path.trim().is_empty() {
-            self.write(
-                PathBuf::from(self.path.trim()),
-                outcomes.clone(),
-                ctx.clone(),
-            );
-            open = false;
+        let path = PathBuf::from(self.path.trim());
+        match save {
+            Some(_) if self.path.trim().is_empty() => {}
+            Some(Replace::Never) if path.is_file() => self.asking_to_replace = Some(path),
+            Some(replace) => {
+                self.write(path, replace, outcomes.clone(), ctx.clone());
+                open = false;
+            }
+            None => {}
         }
         open
     }
 
-    /// Writes the file on another thread and reports the outcome.
-    fn write(&self, path: PathBuf, outcomes: Outcomes, ctx: egui::Context) {
+    /// Writes the file on another thread (whole, or not at all) and reports the outcome.
+    fn write(&self, path: PathBuf, replace: Replace, outcomes: Outcomes, ctx: egui::Context) {
         let (item, kind, caption) = (self.item.clone(), self.kind, self.caption.clone());
+        let database = self.database.clone();
         std::thread::spawn(move || {
-            let result = match (&item, kind) {
-                (ExportItem::Chart(c), _) => chart_png::write_png(c, &caption, &path),
-                (ExportItem::Table(t), FileKind::Json) => t.write_json(&path),
-                (ExportItem::Table(t), _) => t.write_csv(&path),
-                (
-                    ExportItem::Selection {
-                        table,
-                        filter,
-                        store,
-                        ..
-                    },
-                    kind,
-                ) => {
-                    let format = match kind {
-                        FileKind::Json => ExportFormat::Json,
-                        FileKind::Parquet => ExportFormat::Parquet,
-                        _ => ExportFormat::Csv,
-                    };
-                    store
-                        .reader()
-                        .and_then(|mut r| r.export(*table, filter, format, &path))
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+            let result = (|| -> Result<(), String> {
+                let mut out = match &database {
+                    Some(store) => store.output(&path, replace),
+                    None => OutputFile::create(&path, replace, None),
                 }
-            };
+                .map_err(|e| e.to_string())?;
+                let bytes = match (&item, kind) {
+                    (ExportItem::Chart(c), _) => chart_png::png(c, &caption)?,
+                    (ExportItem::Table(t), FileKind::Json) => t.json(),
+                    (ExportItem::Table(t), _) => t.csv(),
+                    (
+                        ExportItem::Selection {
+                            table,
+                            filter,
+                            store,
+                            ..
+                        },
+                        kind,
+                    ) => {
+                        let format = match kind {
+                            FileKind::Json => ExportFormat::Json,
+                            FileKind::Parquet => ExportFormat::Parquet,
+                            _ => ExportFormat::Csv,
+                        };
+                        let mut reader = store.reader().map_err(|e| e.to_string())?;
+                        reader
+                            .export(*table, filter, format, &mut out)
+                            .map_err(|e| e.to_string())?;
+                        Vec::new()
+                    }
+                };
+                if !bytes.is_empty() {
+                    out.file()
+                        .write_all(&bytes)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                }
+                out.commit().map_err(|e| e.to_string())
+            })();
             outcomes
                 .lock()
                 .expect("outcome lock")

@@ -3,7 +3,6 @@
 //! exact value exported (numbers unrounded, in the unit the column's key names).
 
 use serde_json::Value;
-use std::path::Path;
 
 /// One column: the heading shown and the key exported (`p95_ms`, `cost_usd`).
 #[derive(Debug, Clone, PartialEq)]
@@ -70,27 +69,25 @@ impl TableData {
         });
     }
 
-    /// Writes the table as CSV: a header of column keys, then the exact values.
-    pub fn write_csv(&self, path: &Path) -> Result<(), String> {
-        let mut w = csv::Writer::from_path(path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        let fail = |e: csv::Error| format!("cannot write {}: {e}", path.display());
+    /// The table as CSV: a header of column keys, then the exact values.
+    pub fn csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let fail = "CSV into memory cannot fail";
         w.write_record(self.columns.iter().map(|c| c.key))
-            .map_err(fail)?;
+            .expect(fail);
         for row in &self.rows {
             w.write_record(row.iter().map(|c| match &c.value {
                 Value::String(s) => s.clone(),
                 Value::Null => String::new(),
                 v => v.to_string(),
             }))
-            .map_err(fail)?;
+            .expect(fail);
         }
-        w.flush()
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        w.into_inner().expect(fail)
     }
 
-    /// Writes the table as a JSON array of objects keyed by column key.
-    pub fn write_json(&self, path: &Path) -> Result<(), String> {
+    /// The table as a JSON array of objects keyed by column key.
+    pub fn json(&self) -> Vec<u8> {
         let rows: Vec<serde_json::Map<String, Value>> = self
             .rows
             .iter()
@@ -103,8 +100,7 @@ impl TableData {
             })
             .collect();
         let text = serde_json::to_string_pretty(&rows).expect("JSON of plain values");
-        std::fs::write(path, text + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        (text + "\n").into_bytes()
     }
 }
 
@@ -144,21 +140,15 @@ mod tests {
 
     #[test]
     fn csv_and_json_hold_the_exact_values_of_every_row() {
-        let dir = std::env::temp_dir().join(format!("table-export-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let t = table();
-        t.write_csv(&dir.join("t.csv")).unwrap();
-        let csv = std::fs::read_to_string(dir.join("t.csv")).unwrap();
+        let csv = String::from_utf8(t.csv()).unwrap();
         assert_eq!(
             csv,
             "model,cost_usd\n\"b, \"\"quoted\"\"\",0.003125\na,12.45\n"
         );
-        t.write_json(&dir.join("t.json")).unwrap();
-        let json: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("t.json")).unwrap()).unwrap();
+        let json: Value = serde_json::from_slice(&t.json()).unwrap();
         assert_eq!(json[1]["model"], "a");
         assert_eq!(json[0]["cost_usd"], 0.003125);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -1,0 +1,283 @@
+//! Faults injected into a running `serve`: the disk filling up mid-commit, SIGKILL
+//! during the shutdown checkpoint, the clock jumping back an hour, a webhook endpoint
+//! that hangs. Each asserts that nothing acknowledged is lost and that the error a
+//! client or the log sees says what happened.
+
+use crate::collector::{Collector, signal};
+use crate::live_clients::stats;
+use crate::live_robustness::request;
+use crate::util::{Scratch, bin, isolate, run, stderr};
+use crate::webhook_sink::webhook_sink;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Every acknowledged request `n` (10 spans in trace `n`) is in the database, whole.
+fn assert_acked_stored(db: &str, acked: &[u32]) {
+    let store = store::Store::open(std::path::Path::new(db), store::OpenMode::ReadOnly)
+        .unwrap_or_else(|e| panic!("{db} does not reopen: {e}"));
+    let mut reader = store.reader().unwrap();
+    for &n in acked {
+        let mut trace = [0u8; 16];
+        trace[..4].copy_from_slice(&n.to_be_bytes());
+        trace[15] = 1;
+        let t = reader.trace(u128::from_be_bytes(trace)).unwrap();
+        assert_eq!(t.spans.len(), 10, "acknowledged request {n} lost spans");
+    }
+}
+
+/// Request `n` with a 20 KiB prompt on each span, to fill a disk quickly.
+fn heavy_request(
+    n: u32,
+) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    let mut r = request(n);
+    for (i, span) in r.resource_spans[0].scope_spans[0]
+        .spans
+        .iter_mut()
+        .enumerate()
+    {
+        span.attributes.push(KeyValue {
+            key: "gen_ai.prompt.0.content".into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(format!(
+                    "request {n} span {i} {}",
+                    "lorem ipsum dolor sit amet ".repeat(760)
+                ))),
+            }),
+            ..Default::default()
+        });
+    }
+    r
+}
+
+#[test]
+fn a_disk_filling_up_mid_commit_loses_nothing_acknowledged_and_says_so() {
+    let dir = Scratch::new("fault-disk-full");
+    let small = dir.0.join("small");
+    let kept = dir.0.join("kept");
+    std::fs::create_dir_all(&small).unwrap();
+    std::fs::create_dir_all(&kept).unwrap();
+    // A 12 MiB file system of its own (a user and mount namespace, so no root is
+    // needed); when serve ends its files are copied out before the mount goes away.
+    let script = format!(
+        r#"mount -t tmpfs -o size=12m none "{small}" || exit 3
+"$@" & pid=$!
+trap 'kill -TERM $pid' TERM INT
+wait $pid; wait $pid; code=$?
+cp -a "{small}"/. "{kept}"/
+exit $code"#,
+        small = small.display(),
+        kept = kept.display()
+    );
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .arg(env!("CARGO_BIN_EXE_llm-observatory"));
+    isolate(&mut command);
+    let log = dir.0.join("serve.log");
+    let db_inside = small.join("t.duckdb").display().to_string();
+    let collector = Collector::start_command(
+        command,
+        &db_inside,
+        &[],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let grpc = collector.grpc.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (acked, errors) = rt.block_on(async move {
+        let mut client = TraceServiceClient::connect(grpc).await.unwrap();
+        let (mut acked, mut errors) = (Vec::new(), Vec::new());
+        for n in 0..2000u32 {
+            match client.export(heavy_request(n)).await {
+                Ok(_) => acked.push(n),
+                Err(e) => {
+                    errors.push(e);
+                    if errors.len() >= 5 {
+                        break;
+                    }
+                }
+            }
+        }
+        (acked, errors)
+    });
+    assert!(
+        !acked.is_empty(),
+        "nothing was acknowledged before the disk filled"
+    );
+    assert!(
+        errors.len() >= 5,
+        "the disk never filled ({} acknowledged)",
+        acked.len()
+    );
+    for e in &errors {
+        assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+        assert!(
+            e.message().contains("could not store the data")
+                && e.message().contains("No space left on device"),
+            "{}",
+            e.message()
+        );
+    }
+    let status = collector.stop();
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(!said.contains("panicked"), "{said}");
+    let _ = status;
+    // Reopened where there is room, every acknowledged span is there.
+    assert_acked_stored(&kept.join("t.duckdb").display().to_string(), &acked);
+}
+
+#[test]
+fn sigkill_during_the_shutdown_checkpoint_loses_nothing_acknowledged() {
+    let dir = Scratch::new("fault-kill-checkpoint");
+    let db = dir.path("t.duckdb");
+    let collector = Collector::start(&db, &[]);
+    let grpc = collector.grpc.clone();
+    let pid = collector.child.id();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let acked = rt.block_on(async move {
+        let mut client = TraceServiceClient::connect(grpc).await.unwrap();
+        let mut acked = Vec::new();
+        for n in 0..400u32 {
+            client.export(heavy_request(n)).await.unwrap();
+            acked.push(n);
+        }
+        acked
+    });
+    // SIGTERM starts the checkpoint of a ~80 MiB log; SIGKILL lands in the middle of it.
+    let wal = std::fs::metadata(format!("{db}.wal")).map_or(0, |m| m.len());
+    assert!(wal > 10 << 20, "the log to checkpoint is only {wal} bytes");
+    signal(pid, "TERM");
+    std::thread::sleep(Duration::from_millis(150));
+    collector.kill();
+    assert_acked_stored(&db, &acked);
+    assert_eq!(stats(&db)["spans"], 4000);
+}
+
+/// Request `n` with its spans starting now (so that retention keeps them).
+fn recent_request(
+    n: u32,
+) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut r = request(n);
+    for span in &mut r.resource_spans[0].scope_spans[0].spans {
+        let took = span.end_time_unix_nano - span.start_time_unix_nano;
+        span.start_time_unix_nano = now;
+        span.end_time_unix_nano = now + took;
+    }
+    r
+}
+
+#[test]
+fn the_clock_jumping_back_an_hour_loses_nothing_and_stops_nothing() {
+    // Debian's faketime, under the machine's multiarch folder.
+    let faketime = std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .map(|e| e.unwrap().path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime is missing: install Debian's faketime (tests/run.sh does)");
+    let dir = Scratch::new("fault-clock");
+    let db = dir.path("t.duckdb");
+    let clock = dir.0.join("clock");
+    std::fs::write(&clock, "+0\n").unwrap();
+    let mut command = bin();
+    command
+        .env("LD_PRELOAD", &faketime)
+        .env("FAKETIME_TIMESTAMP_FILE", &clock)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    let collector = Collector::start_command(
+        command,
+        &db,
+        &["--retain", "2h", "--alert-every", "100ms"],
+        Stdio::inherit(),
+    );
+    let grpc = collector.grpc.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let clock_file = clock.clone();
+    let acked = rt.block_on(async move {
+        let mut client = TraceServiceClient::connect(grpc).await.unwrap();
+        let mut acked = Vec::new();
+        for n in 0..200u32 {
+            if n == 100 {
+                std::fs::write(&clock_file, "-1h\n").unwrap();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            client.export(recent_request(n)).await.unwrap();
+            acked.push(n);
+        }
+        acked
+    });
+    // The evaluator and the retention task keep running across the jump.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(collector.stop().success());
+    assert_acked_stored(&db, &acked);
+    assert_eq!(stats(&db)["spans"], 2000);
+}
+
+#[test]
+fn a_webhook_that_hangs_delays_no_span_and_no_shutdown() {
+    let dir = Scratch::new("fault-webhook");
+    let db = dir.path("t.duckdb");
+    let (url, got) = webhook_sink(200, Duration::from_secs(600));
+    let rules = dir.path("alerts.toml");
+    std::fs::write(
+        &rules,
+        format!(
+            "[[rule]]\nname = \"traffic\"\nmetric = \"request_rate\"\nwindow = \"1h\"\nthreshold = 0\nfor = \"0s\"\nwebhook = \"{url}\"\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.0.join("serve.log");
+    let collector = Collector::start_command(
+        bin(),
+        &db,
+        &["--rules", &rules, "--alert-every", "100ms"],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    let sent = run(&[
+        "loadgen",
+        "--endpoint",
+        &collector.grpc,
+        "--spans",
+        "3000",
+        "--json",
+    ]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let report: serde_json::Value =
+        serde_json::from_slice(&sent.stdout).expect("loadgen's JSON figures");
+    assert_eq!(report["acknowledged"], report["sent"]);
+    let t = Instant::now();
+    while got.lock().unwrap().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the webhook was never called"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The webhook still hangs; stopping waits for no more than its timeouts.
+    let t = Instant::now();
+    assert!(collector.stop().success());
+    assert!(
+        t.elapsed() < Duration::from_secs(25),
+        "stopping took {:?}",
+        t.elapsed()
+    );
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("webhook"),
+        "the hung webhook is not named: {said}"
+    );
+    assert_eq!(stats(&db)["spans"], report["sent"]);
+}
