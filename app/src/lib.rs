@@ -6,5 +6,4 @@ pub mod alerts;
 pub mod cli;
 pub mod gui;
 pub mod paths;
-pub mod query_syntax;
 pub mod timearg;

@@ -54,6 +54,7 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: i64,
     },
+    #[cfg(feature = "duckdb")]
     /// A migration step failed; the file was left at the version before it.
     #[error("migrating the database to schema version {to} failed: {source}")]
     Migration {
@@ -104,6 +105,7 @@ pub enum StoreError {
     /// The full-text index failed (the database itself is unaffected).
     #[error("text index: {0}")]
     Index(String),
+    #[cfg(feature = "duckdb")]
     /// Any other DuckDB error.
     #[error("database error: {0}")]
     Db(#[from] duckdb::Error),

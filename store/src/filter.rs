@@ -1,7 +1,6 @@
 //! The filter every query takes: what the filter bar and the CLI flags select.
 
 use crate::error::StoreError;
-use duckdb::types::Value;
 
 /// Which calls by outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,7 +33,7 @@ impl Cmp {
         self.sql()
     }
 
-    fn sql(self) -> &'static str {
+    pub(crate) fn sql(self) -> &'static str {
         match self {
             Cmp::Gt => ">",
             Cmp::Ge => ">=",
@@ -90,12 +89,6 @@ pub struct Filter {
     pub tokens: Vec<Bound>,
 }
 
-/// SQL conditions and their parameters, built from a filter for one table.
-pub(crate) struct Where {
-    pub sql: String,
-    pub params: Vec<Value>,
-}
-
 impl Filter {
     /// Whether the filter selects by LLM-call fields (so span-level figures must be
     /// restricted to traces holding a matching call).
@@ -128,108 +121,4 @@ impl Filter {
         }
         Ok(())
     }
-
-    /// Conditions on the `llm_calls` table (aliased `c`); `cost` is the SQL of a call's
-    /// cost (it needs the price table, which the reader knows).
-    pub(crate) fn calls_where(&self, cost: &str) -> Where {
-        let mut w = Where {
-            sql: "TRUE".into(),
-            params: Vec::new(),
-        };
-        self.time_and_service(&mut w, "c");
-        any_of(&mut w, "c.model GLOB ?", &self.models);
-        any_of(&mut w, "c.provider = ?", &self.providers);
-        match self.status {
-            StatusFilter::All => {}
-            StatusFilter::Ok => w.sql.push_str(" AND NOT c.is_error"),
-            StatusFilter::Error => w.sql.push_str(" AND c.is_error"),
-        }
-        for term in &self.text {
-            w.sql
-                .push_str(" AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')");
-            let pattern = format!("%{}%", escape_like(term));
-            w.params.push(Value::Text(pattern.clone()));
-            w.params.push(Value::Text(pattern));
-        }
-        for term in &self.exclude_text {
-            w.sql.push_str(
-                " AND NOT (coalesce(c.prompt, '') ILIKE ? ESCAPE '\\' OR coalesce(c.response, '') ILIKE ? ESCAPE '\\')",
-            );
-            let pattern = format!("%{}%", escape_like(term));
-            w.params.push(Value::Text(pattern.clone()));
-            w.params.push(Value::Text(pattern));
-        }
-        if !self.errors.is_empty() {
-            let parts: Vec<&str> = self
-                .errors
-                .iter()
-                .map(
-                    |_| "(c.error_type ILIKE ? ESCAPE '\\' OR c.error_message ILIKE ? ESCAPE '\\')",
-                )
-                .collect();
-            w.sql
-                .push_str(&format!(" AND c.is_error AND ({})", parts.join(" OR ")));
-            for e in &self.errors {
-                let pattern = format!("%{}%", escape_like(e));
-                w.params.push(Value::Text(pattern.clone()));
-                w.params.push(Value::Text(pattern));
-            }
-        }
-        any_of(&mut w, "c.session_id = ?", &self.sessions);
-        any_of(&mut w, "c.user_id = ?", &self.users);
-        bounds(&mut w, "c.duration_ns / 1e6", &self.latency_ms);
-        bounds(&mut w, &format!("coalesce({cost}, 0)"), &self.cost_usd);
-        bounds(
-            &mut w,
-            "(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0))",
-            &self.tokens,
-        );
-        w
-    }
-
-    /// Conditions on the `spans` table (aliased `s`): time and service only.
-    pub(crate) fn spans_where(&self) -> Where {
-        let mut w = Where {
-            sql: "TRUE".into(),
-            params: Vec::new(),
-        };
-        self.time_and_service(&mut w, "s");
-        w
-    }
-
-    fn time_and_service(&self, w: &mut Where, alias: &str) {
-        if let Some(from) = self.from_ns {
-            w.sql.push_str(&format!(" AND {alias}.start_ns >= ?"));
-            w.params.push(Value::BigInt(from));
-        }
-        if let Some(to) = self.to_ns {
-            w.sql.push_str(&format!(" AND {alias}.start_ns < ?"));
-            w.params.push(Value::BigInt(to));
-        }
-        any_of(w, &format!("{alias}.service = ?"), &self.services);
-    }
-}
-
-fn any_of(w: &mut Where, condition: &str, values: &[String]) {
-    if values.is_empty() {
-        return;
-    }
-    let parts: Vec<&str> = values.iter().map(|_| condition).collect();
-    w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
-    w.params
-        .extend(values.iter().map(|v| Value::Text(v.clone())));
-}
-
-fn bounds(w: &mut Where, expr: &str, bounds: &[Bound]) {
-    for b in bounds {
-        w.sql.push_str(&format!(" AND {expr} {} ?", b.cmp.sql()));
-        w.params.push(Value::Double(b.value));
-    }
-}
-
-/// Escapes `%`, `_` and `\` so that a search word matches literally.
-fn escape_like(word: &str) -> String {
-    word.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

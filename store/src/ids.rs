@@ -2,11 +2,13 @@
 //! hex for people.
 
 /// A trace id as the database stores it.
+#[cfg(feature = "duckdb")]
 pub(crate) fn trace_key(id: &[u8; 16]) -> u128 {
     u128::from_be_bytes(*id)
 }
 
 /// A span id as the database stores it.
+#[cfg(feature = "duckdb")]
 pub(crate) fn span_key(id: &[u8; 8]) -> u64 {
     u64::from_be_bytes(*id)
 }

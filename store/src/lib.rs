@@ -5,32 +5,49 @@
 //! rows are durable; [`Reader`]s, one per thread, answer typed queries over a
 //! [`Filter`]. The data version ([`Store::data_version`]) moves after every commit so
 //! that caches know when to ask again.
+//!
+//! Without its default `duckdb` feature the crate is the data model alone (rows,
+//! filters, prices, writing files for the user), for code that must not compile DuckDB.
 
 mod error;
 mod filter;
 mod ids;
+#[cfg(feature = "duckdb")]
 mod open;
 mod output;
 mod prices;
+#[cfg(feature = "duckdb")]
 mod query;
+mod query_language;
+#[cfg(feature = "duckdb")]
 mod retention;
 mod row;
+#[cfg(feature = "duckdb")]
 mod schema;
+#[cfg(feature = "duckdb")]
 mod text_index;
+#[cfg(feature = "duckdb")]
 mod writer;
 
 pub use error::StoreError;
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
+#[cfg(feature = "duckdb")]
 pub use open::{OpenMode, Store};
 pub use output::{DatabaseFiles, OutputFile, Replace, write_file};
 pub use prices::{Price, PriceTable};
+#[cfg(feature = "duckdb")]
 pub use query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
     Reader, SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
 };
+pub use query_language::{Query, QueryError};
+#[cfg(feature = "duckdb")]
 pub use retention::Pruned;
 pub use row::{AlertEvent, GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};
+#[cfg(feature = "duckdb")]
 pub use schema::SCHEMA_VERSION;
+#[cfg(feature = "duckdb")]
 pub use text_index::TextIndex;
+#[cfg(feature = "duckdb")]
 pub use writer::{Batch, CommitReport, Writer, WriterTimings};

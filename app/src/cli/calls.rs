@@ -3,11 +3,11 @@
 
 use super::DbArgs;
 use super::stats::FilterArgs;
-use crate::query_syntax::Query;
 use crate::timearg::rfc3339;
 use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
+use store::Query;
 use store::{CallSort, OpenMode, SortDir, hex_to_trace_id};
 
 /// Arguments of `calls`.

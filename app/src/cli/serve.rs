@@ -273,18 +273,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     tick.tick().await;
                     let w = writer.clone();
                     let r =
-                        tokio::task::spawn_blocking(move || -> Result<(), store::StoreError> {
+                        tokio::task::spawn_blocking(move || -> Result<u64, store::StoreError> {
+                            let mut spans = 0;
                             if let Some(keep) = retain {
-                                w.prune_before(now_ns().saturating_sub(keep))?;
+                                spans += w.prune_before(now_ns().saturating_sub(keep))?.spans;
                             }
                             if let Some(max) = max_size {
-                                w.prune_to_size(max)?;
+                                spans += w.prune_to_size(max)?.spans;
                             }
-                            Ok(())
+                            Ok(spans)
                         })
                         .await;
-                    if let Ok(Err(e)) = r {
-                        tracing::error!("retention: {e}");
+                    match r {
+                        Ok(Ok(0)) => {}
+                        Ok(Ok(spans)) => println!("retention deleted {spans} spans"),
+                        Ok(Err(e)) => tracing::error!("retention: {e}"),
+                        Err(e) => tracing::error!("retention: {e}"),
                     }
                 }
             })

@@ -804,7 +804,7 @@ impl ObservatoryApp {
                     ui.label(format!("Trace {}", &trace.trace_id[..12.min(trace.trace_id.len())]));
                 });
                 let mut highlights = resolved.filter.text.clone();
-                if let Ok(q) = crate::query_syntax::Query::parse(&self.inspector.query) {
+                if let Ok(q) = store::Query::parse(&self.inspector.query) {
                     highlights.extend(q.highlights().iter().cloned());
                 }
                 trace.ui(ui, cache, &highlights);

@@ -11,9 +11,9 @@ use super::paged_rows::{
 use super::span_panel::span_panel;
 use super::widgets::conversation::highlighted;
 use super::{format, palette};
-use crate::query_syntax::Query;
 use egui::accesskit::Role;
 use egui::{ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
+use store::Query;
 use store::{CallRow, CallSort, Filter, SortDir};
 
 /// The view's state.

@@ -2,11 +2,13 @@
 //! says, so that our exports re-import everywhere.
 
 mod encode;
+#[cfg(feature = "database")]
 mod from_store;
 mod lenient;
 mod traces;
 
 pub use encode::traces_to_json;
+#[cfg(feature = "database")]
 pub use from_store::trace_request;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

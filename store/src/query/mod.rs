@@ -5,6 +5,7 @@
 mod alerts;
 mod calls;
 mod export;
+mod filter_sql;
 mod kpi;
 mod series;
 mod traces;
@@ -16,10 +17,11 @@ pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
 pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};
 
 use crate::error::StoreError;
-use crate::filter::{Filter, Where};
+use crate::filter::Filter;
 use crate::prices::PriceTable;
 use duckdb::types::Value;
 use duckdb::{Connection, params_from_iter};
+use filter_sql::Where;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 

@@ -5,7 +5,7 @@
 //! `latency>2s`, `cost>0.01`, `tokens>=1000` (`>`, `>=`, `<`, `<=`). Matching is
 //! case-insensitive in any script. A malformed query is an error naming the place.
 
-use store::{Bound, Cmp, Filter, StatusFilter};
+use crate::filter::{Bound, Cmp, Filter, StatusFilter};
 
 /// What a query asks for, ready to narrow a [`Filter`].
 #[derive(Debug, Clone, Default, PartialEq)]

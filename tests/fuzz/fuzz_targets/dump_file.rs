@@ -1,0 +1,26 @@
+//! A dump file as `import` reads it: compression detected from the first bytes, the
+//! shape (JSON objects, JSON array, protobuf message or length-prefixed stream) from
+//! the content, then every request read — each a request or an error, never a panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::ops::ControlFlow;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok((mut input, _)) = ingest::import::decompress(data) else {
+        return;
+    };
+    let Ok(head) = std::io::BufRead::fill_buf(&mut input) else {
+        return;
+    };
+    let Ok(shape) = ingest::import::shape(head) else {
+        return;
+    };
+    let mut requests = 0;
+    let _ = ingest::import::for_each_request(input, shape, &mut |_, r| {
+        if let Ok(req) = r {
+            let _ = ingest::normalize::normalize_traces(&req);
+        }
+        requests += 1;
+        if requests > 64 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    });
+});
