@@ -55,6 +55,13 @@ fn go(h: &mut Harness<'_, ObservatoryApp>, view: &str) {
 /// Exports through the save dialog: clicks the export button, types `path`, saves, and
 /// waits for the file to be reported.
 fn export_via_dialog(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &Path) {
+    ask_to_save(h, button, path);
+    let saved = format!("Saved {}", path.display());
+    wait_for(h, &saved.clone(), |h| h.query_by_label(&saved).is_some());
+}
+
+/// Clicks the export button, types `path` in the save dialog and clicks Save.
+fn ask_to_save(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &Path) {
     h.get_by_label(button).click();
     wait_for(h, "the save dialog", |h| {
         h.query_by_label("Save to").is_some()
@@ -67,8 +74,7 @@ fn export_via_dialog(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &P
         .type_text(&path.display().to_string());
     h.step();
     h.get_by_role_and_label(Role::Button, "Save").click();
-    let saved = format!("Saved {}", path.display());
-    wait_for(h, &saved.clone(), |h| h.query_by_label(&saved).is_some());
+    h.step();
 }
 
 #[test]
@@ -146,6 +152,26 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
     h.remove_cursor();
     h.run_steps(2);
     snapshot_masked(&mut h, "models_view");
+    // Saving over a file asks first, and the open database is never written.
+    std::fs::write(&csv_path, "my notes\n").unwrap();
+    ask_to_save(&mut h, "Save Model comparison as CSV", &csv_path);
+    let exists = format!("{} already exists.", csv_path.display());
+    wait_for(&mut h, &exists.clone(), |h| h.query_by_label(&exists).is_some());
+    assert_eq!(std::fs::read_to_string(&csv_path).unwrap(), "my notes\n");
+    h.get_by_role_and_label(Role::Button, "Replace").click();
+    wait_for(&mut h, "the replaced file", |_| {
+        std::fs::read_to_string(&csv_path).is_ok_and(|t| t.starts_with("model,"))
+    });
+    let before = std::fs::read(&db).unwrap();
+    ask_to_save(&mut h, "Save Model comparison as CSV", &db);
+    wait_for(&mut h, "the question", |h| {
+        h.query_by_role_and_label(Role::Button, "Replace").is_some()
+    });
+    h.get_by_role_and_label(Role::Button, "Replace").click();
+    wait_for(&mut h, "the refusal", |h| {
+        h.query_by_label_contains("refusing to write").is_some()
+    });
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the database was written");
 }
 
 #[test]
