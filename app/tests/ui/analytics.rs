@@ -156,7 +156,9 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
     std::fs::write(&csv_path, "my notes\n").unwrap();
     ask_to_save(&mut h, "Save Model comparison as CSV", &csv_path);
     let exists = format!("{} already exists.", csv_path.display());
-    wait_for(&mut h, &exists.clone(), |h| h.query_by_label(&exists).is_some());
+    wait_for(&mut h, &exists.clone(), |h| {
+        h.query_by_label(&exists).is_some()
+    });
     assert_eq!(std::fs::read_to_string(&csv_path).unwrap(), "my notes\n");
     h.get_by_role_and_label(Role::Button, "Replace").click();
     wait_for(&mut h, "the replaced file", |_| {
@@ -171,7 +173,11 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
     wait_for(&mut h, "the refusal", |h| {
         h.query_by_label_contains("refusing to write").is_some()
     });
-    assert_eq!(std::fs::read(&db).unwrap(), before, "the database was written");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the database was written"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use super::auth::Token;
 use super::budget::{Budget, Hold};
 use super::pipeline::{Accepted, ExportError, Pipeline};
+use super::rpc_status::{Any, RpcStatus};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
@@ -216,22 +217,6 @@ fn retry_later(message: &str) -> Status {
     struct RetryInfo {
         #[prost(message, optional, tag = "1")]
         retry_delay: Option<Duration>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct Any {
-        #[prost(string, tag = "1")]
-        type_url: String,
-        #[prost(bytes = "vec", tag = "2")]
-        value: Vec<u8>,
-    }
-    #[derive(Clone, PartialEq, prost::Message)]
-    struct RpcStatus {
-        #[prost(int32, tag = "1")]
-        code: i32,
-        #[prost(string, tag = "2")]
-        message: String,
-        #[prost(message, repeated, tag = "3")]
-        details: Vec<Any>,
     }
     let info = RetryInfo {
         retry_delay: Some(Duration { seconds: 1 }),

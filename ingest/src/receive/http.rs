@@ -7,6 +7,7 @@ use super::auth::Token;
 use super::budget::{Budget, Hold};
 use super::listen::{ConnLimits, refuse_http};
 use super::pipeline::{Accepted, ExportError, Pipeline};
+use super::rpc_status::RpcStatus;
 use crate::otlp_json;
 use axum::Router;
 use axum::body::Body;
@@ -33,15 +34,6 @@ struct Ctx {
     token: Token,
     max_body_bytes: usize,
     budget: Budget,
-}
-
-/// `google.rpc.Status`, the body of every OTLP/HTTP error.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -170,7 +162,12 @@ fn error(enc: Encoding, status: StatusCode, message: String) -> Response {
         _ => 3,
     };
     let body = match enc {
-        Encoding::Protobuf => RpcStatus { code, message }.encode_to_vec(),
+        Encoding::Protobuf => RpcStatus {
+            code,
+            message,
+            details: Vec::new(),
+        }
+        .encode_to_vec(),
         Encoding::Json => serde_json::json!({ "code": code, "message": message })
             .to_string()
             .into_bytes(),

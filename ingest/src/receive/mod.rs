@@ -8,6 +8,7 @@ mod grpc;
 mod http;
 mod listen;
 mod pipeline;
+mod rpc_status;
 
 pub use auth::{EmptyToken, Token};
 pub use listen::ConnLimits;
