@@ -6,7 +6,7 @@
 #
 #   bash tests/fuzz.sh [SECONDS] [TARGET ...]
 #
-# Targets: otlp_json, dump_file, normalize, query_language, price_file. A crash stops
+# Targets: otlp_json, dump_file, normalize, query_language, rules_file, price_file. A crash stops
 # the run with the input saved under tests/fuzz/artifacts/TARGET/ and the command that
 # replays it; turn it into a regression test before fixing it. The fuzz crate uses
 # `store` and `ingest` without their `duckdb`/`database` features, so nothing here
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(otlp_json dump_file normalize query_language price_file)
+[ ${#targets[@]} -gt 0 ] || targets=(otlp_json dump_file normalize query_language rules_file price_file)
 
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/llm-observatory/fuzz-target}"
 if ! rustup toolchain list | grep -q '^nightly'; then
@@ -44,6 +44,8 @@ seed() {
       printf '%s' 'refund "credit card" -cancel model:gpt-4o* status:error latency>2s' >"$dir/q1"
       printf '%s' 'provider:openai service:checkout error:429 session:s-1 user:u-9 cost>=0.01 tokens<1000' >"$dir/q2"
       printf '%s' '"unterminated' >"$dir/q3" ;;
+    rules_file)
+      cp tests/fuzz/seeds/alerts.toml "$dir/" ;;
     price_file)
       cp assets/prices.toml "$dir/" ;;
   esac

@@ -7,8 +7,10 @@
 //! that caches know when to ask again.
 //!
 //! Without its default `duckdb` feature the crate is the data model alone (rows,
-//! filters, prices, writing files for the user), for code that must not compile DuckDB.
+//! filters, prices, alert rules, writing files for the user), for code that must not
+//! compile DuckDB.
 
+pub mod alert_rules;
 mod error;
 mod filter;
 mod ids;

@@ -4,6 +4,7 @@
 //! each happens once per episode.
 
 use super::rules::{Comparison, Rule};
+use crate::alerts::rules::MetricText;
 use std::collections::BTreeMap;
 use store::AlertEvent;
 

@@ -4,6 +4,7 @@
 //! sending never waits, so a hung or failing server delays nothing else.
 
 use super::rules::Rule;
+use crate::alerts::rules::RuleText;
 use std::time::Duration;
 use store::AlertEvent;
 use tokio::sync::mpsc;

@@ -3,6 +3,7 @@
 
 use super::DbArgs;
 use crate::alerts::Rules;
+use crate::alerts::rules::RuleText;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;

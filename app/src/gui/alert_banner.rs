@@ -4,6 +4,7 @@
 
 use super::alerts_view::severity_color;
 use crate::alerts::engine::Phase;
+use crate::alerts::rules::{MetricText, RuleText};
 use crate::alerts::{AlertStatus, Rule, Rules};
 use egui::{RichText, Ui};
 use std::collections::HashSet;

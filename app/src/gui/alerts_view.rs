@@ -10,6 +10,7 @@ use super::widgets::data_table::{TableLook, data_table};
 use super::{format, palette};
 use crate::alerts::engine::{Phase, ScopeState};
 use crate::alerts::rules::{Comparison, Metric, Severity, Span};
+use crate::alerts::rules::{MetricText, RuleText};
 use crate::alerts::{AlertStatus, Rule, Rules};
 use egui::{ComboBox, Grid, RichText, ScrollArea, TextEdit, Ui};
 use store::AlertEvent;
