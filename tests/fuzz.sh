@@ -55,7 +55,7 @@ for t in "${targets[@]}"; do
   seed "$t"
   echo "fuzzing $t for ${seconds}s (corpus $corpus_root/$t)"
   cargo +nightly fuzz run --fuzz-dir tests/fuzz -O "$t" "$corpus_root/$t" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 2>&1 |
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)|ERROR|panicked|SUMMARY|artifact' || true
   # A crash makes cargo fuzz exit non-zero and leaves the input in artifacts/.
   if compgen -G "tests/fuzz/artifacts/$t/*" >/dev/null; then
