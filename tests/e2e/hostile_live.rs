@@ -69,6 +69,12 @@ fn read_answer(conn: &mut TcpStream) -> Option<Answer> {
     })
 }
 
+/// POSTs to `/v1/traces` on a fresh connection: the head declares `content_type`,
+/// `extra` headers and a `Content-Length` of `declared`; then `body` is sent.
+fn post_raw(http: &str, content_type: &str, extra: &str, declared: usize, body: &[u8]) -> Answer {
+    exchange(http, &head(http, content_type, extra, declared), body)
+}
+
 fn head(http: &str, content_type: &str, extra: &str, len: usize) -> String {
     let addr = http.trim_start_matches("http://");
     format!(
@@ -126,41 +132,27 @@ fn an_empty_token_is_refused_at_start_and_only_the_exact_bearer_token_gets_in() 
         "Authorization: Bearer\r\n",
         "Authorization: Bearer wrong\r\n",
     ] {
-        let a = exchange(
-            &http,
-            &head(&http, "application/x-protobuf", auth, good.len()),
-            &good,
-        );
+        let a = post_raw(&http, "application/x-protobuf", auth, good.len(), &good);
         assert_eq!(a.status, "HTTP/1.1 401 Unauthorized", "{auth:?}");
         assert_eq!(RpcStatus::decode(a.body.as_slice()).unwrap().code, 16);
     }
     // The token is checked before the body is read: a declared 200 MiB body (none of
     // it sent) is answered 401 at once, not 413 after reading.
-    let a = exchange(
+    let a = post_raw(&http, "application/x-protobuf", "", 200 << 20, &[]);
+    assert_eq!(a.status, "HTTP/1.1 401 Unauthorized");
+    let a = post_raw(
         &http,
-        &head(&http, "application/x-protobuf", "", 200 << 20),
+        "application/x-protobuf",
+        "Content-Encoding: gzip\r\n",
+        10 << 20,
         &[],
     );
     assert_eq!(a.status, "HTTP/1.1 401 Unauthorized");
-    let a = exchange(
+    let ok = post_raw(
         &http,
-        &head(
-            &http,
-            "application/x-protobuf",
-            "Content-Encoding: gzip\r\n",
-            10 << 20,
-        ),
-        &[],
-    );
-    assert_eq!(a.status, "HTTP/1.1 401 Unauthorized");
-    let ok = exchange(
-        &http,
-        &head(
-            &http,
-            "application/x-protobuf",
-            "Authorization: bearer s3cret\r\n",
-            good.len(),
-        ),
+        "application/x-protobuf",
+        "Authorization: bearer s3cret\r\n",
+        good.len(),
         &good,
     );
     assert_eq!(ok.status, "HTTP/1.1 200 OK");
@@ -256,11 +248,7 @@ fn bodies_share_one_memory_budget_and_are_refused_before_they_are_read() {
         );
     }
     let good = request(2).encode_to_vec();
-    let ok = exchange(
-        &http,
-        &head(&http, "application/x-protobuf", "", good.len()),
-        &good,
-    );
+    let ok = post_raw(&http, "application/x-protobuf", "", good.len(), &good);
     assert_eq!(ok.status, "HTTP/1.1 200 OK");
     let peak_mib = peak_rss_kib(pid) / 1024;
     assert!(collector.stop().success());
@@ -294,11 +282,7 @@ fn idle_connections_are_capped_below_the_descriptor_limit_and_time_out() {
     std::thread::sleep(Duration::from_millis(1000));
     // Still reachable: past the cap the answer is 503 with Retry-After, at once.
     let good = request(1).encode_to_vec();
-    let busy = exchange(
-        &http,
-        &head(&http, "application/x-protobuf", "", good.len()),
-        &good,
-    );
+    let busy = post_raw(&http, "application/x-protobuf", "", good.len(), &good);
     assert_eq!(busy.status, "HTTP/1.1 503 Service Unavailable");
     assert!(busy.headers.contains("retry-after: 1"));
     let said = std::fs::read_to_string(&log).unwrap();
@@ -316,11 +300,7 @@ fn idle_connections_are_capped_below_the_descriptor_limit_and_time_out() {
         }
     }
     assert_eq!(closed, 50, "idle connections left open");
-    let ok = exchange(
-        &http,
-        &head(&http, "application/x-protobuf", "", good.len()),
-        &good,
-    );
+    let ok = post_raw(&http, "application/x-protobuf", "", good.len(), &good);
     assert_eq!(ok.status, "HTTP/1.1 200 OK");
     assert!(collector.stop().success());
     assert_eq!(stats(&db)["spans"], 10);
@@ -378,7 +358,7 @@ fn every_error_is_an_otlp_status() {
     let (http, grpc) = (collector.http.clone(), collector.grpc.clone());
     // Too large, by its declared length: 413 as google.rpc.Status, in the request's
     // content type.
-    let a = exchange(&http, &head(&http, "application/json", "", 2 << 20), &[]);
+    let a = post_raw(&http, "application/json", "", 2 << 20, &[]);
     assert_eq!(a.status, "HTTP/1.1 413 Payload Too Large");
     let body: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
     assert_eq!(body["code"], 8);
@@ -386,11 +366,7 @@ fn every_error_is_an_otlp_status() {
         body["message"].as_str().unwrap().contains("1048576"),
         "{body}"
     );
-    let a = exchange(
-        &http,
-        &head(&http, "application/x-protobuf", "", 2 << 20),
-        &[],
-    );
+    let a = post_raw(&http, "application/x-protobuf", "", 2 << 20, &[]);
     assert_eq!(a.status, "HTTP/1.1 413 Payload Too Large");
     assert_eq!(RpcStatus::decode(a.body.as_slice()).unwrap().code, 8);
     // Too large once decompressed (a gzip bomb).
@@ -400,27 +376,21 @@ fn every_error_is_an_otlp_status() {
         e.finish().unwrap()
     };
     let bomb = gzip(&vec![0u8; 8 << 20]);
-    let a = exchange(
+    let a = post_raw(
         &http,
-        &head(
-            &http,
-            "application/x-protobuf",
-            "Content-Encoding: gzip\r\n",
-            bomb.len(),
-        ),
+        "application/x-protobuf",
+        "Content-Encoding: gzip\r\n",
+        bomb.len(),
         &bomb,
     );
     assert_eq!(a.status, "HTTP/1.1 413 Payload Too Large");
     assert_eq!(RpcStatus::decode(a.body.as_slice()).unwrap().code, 8);
     // Not gzip at all.
-    let a = exchange(
+    let a = post_raw(
         &http,
-        &head(
-            &http,
-            "application/x-protobuf",
-            "Content-Encoding: gzip\r\n",
-            5,
-        ),
+        "application/x-protobuf",
+        "Content-Encoding: gzip\r\n",
+        5,
         b"hello",
     );
     assert_eq!(a.status, "HTTP/1.1 400 Bad Request");
@@ -429,21 +399,20 @@ fn every_error_is_an_otlp_status() {
     assert!(status.message.contains("gzip"), "{}", status.message);
     // An encoding name in capitals is the same encoding.
     let good = gzip(&request(1).encode_to_vec());
-    let a = exchange(
+    let a = post_raw(
         &http,
-        &head(
-            &http,
-            "application/x-protobuf",
-            "Content-Encoding: GZIP\r\n",
-            good.len(),
-        ),
+        "application/x-protobuf",
+        "Content-Encoding: GZIP\r\n",
+        good.len(),
         &good,
     );
     assert_eq!(a.status, "HTTP/1.1 200 OK");
     // An encoding we do not speak.
-    let a = exchange(
+    let a = post_raw(
         &http,
-        &head(&http, "application/json", "Content-Encoding: br\r\n", 2),
+        "application/json",
+        "Content-Encoding: br\r\n",
+        2,
         b"{}",
     );
     assert_eq!(a.status, "HTTP/1.1 415 Unsupported Media Type");
