@@ -171,11 +171,6 @@ impl OutputFile {
         self.temp.as_file_mut()
     }
 
-    /// The file that will be written.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Flushes the data to disk and renames the temporary file over the target.
     pub fn commit(self) -> Result<(), StoreError> {
         let target = self.target;

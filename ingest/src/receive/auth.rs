@@ -23,11 +23,6 @@ impl Token {
         }
     }
 
-    /// Whether a token is required.
-    pub fn is_required(&self) -> bool {
-        self.0.is_some()
-    }
-
     /// Whether an `Authorization` header value is allowed in: with a token, only
     /// `Bearer TOKEN` (the scheme in any case), compared in constant time.
     pub fn allows(&self, header: Option<&str>) -> bool {

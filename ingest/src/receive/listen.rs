@@ -53,17 +53,14 @@ impl ConnLimits {
         }
     }
 
-    /// Connections refused at the cap since start.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::Relaxed)
-    }
-
     /// A slot for a new connection, or `None` at the cap (counted and logged).
     fn admit(&self, protocol: &str) -> Option<OwnedSemaphorePermit> {
         if let Ok(p) = self.slots.clone().try_acquire_owned() {
             return Some(p);
         }
         let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        // Seconds since start, shifted by the period so that the first refusal (nothing
+        // warned yet: 0) is always logged.
         let now = self.started.elapsed().as_secs() + 10;
         let last = self.last_warned.load(Ordering::Relaxed);
         if now >= last + 10

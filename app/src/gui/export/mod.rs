@@ -220,10 +220,12 @@ impl SaveDialog {
                     None => OutputFile::create(&path, replace, None),
                 }
                 .map_err(|e| e.to_string())?;
-                let bytes = match (&item, kind) {
-                    (ExportItem::Chart(c), _) => chart_png::png(c, &caption)?,
-                    (ExportItem::Table(t), FileKind::Json) => t.json(),
-                    (ExportItem::Table(t), _) => t.csv(),
+                // What is drawn from memory comes back as bytes; a selection is
+                // written into the file by the store.
+                let in_memory = match (&item, kind) {
+                    (ExportItem::Chart(c), _) => Some(chart_png::png(c, &caption)?),
+                    (ExportItem::Table(t), FileKind::Json) => Some(t.json()),
+                    (ExportItem::Table(t), _) => Some(t.csv()),
                     (
                         ExportItem::Selection {
                             table,
@@ -242,10 +244,10 @@ impl SaveDialog {
                         reader
                             .export(*table, filter, format, &mut out)
                             .map_err(|e| e.to_string())?;
-                        Vec::new()
+                        None
                     }
                 };
-                if !bytes.is_empty() {
+                if let Some(bytes) = in_memory {
                     out.file()
                         .write_all(&bytes)
                         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
