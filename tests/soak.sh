@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Soak: streams RATE spans/s (default 5000) over OTLP/gRPC for MINUTES (default 30) into
-# `serve` with retention pruning on (--retain 10m, every minute) and its alert
+# `serve` with retention pruning on (--retain RETAIN, default 10m, every minute) and its alert
 # evaluator reading the same database every second, then reports the collector's
 # resident memory over time (it must plateau), spans acknowledged against spans stored
 # plus spans retention deleted (they must be equal), and the export calls' latency.
 #
-#   bash tests/soak.sh [MINUTES] [RATE]
+#   bash tests/soak.sh [MINUTES] [RATE] [RETAIN]
 #
 # The load comes as 30-second `loadgen` runs, each with its own seed (new ids, times
 # around now), retrying overload answers as OTLP exporters do.
@@ -13,13 +13,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes="${1:-30}"
 rate="${2:-5000}"
+retain="${3:-10m}"
 bin="${CARGO_TARGET_DIR:-target}/release/llm-observatory"
 [ -x "$bin" ] || cargo build --release --locked -p llm-observatory
 dir=$(mktemp -d)
 db="$dir/soak.duckdb"
 trap 'kill $serve_pid $sampler_pid 2>/dev/null || true' EXIT
 
-"$bin" serve --db "$db" --grpc 127.0.0.1:0 --http 127.0.0.1:0 --retain 10m \
+"$bin" serve --db "$db" --grpc 127.0.0.1:0 --http 127.0.0.1:0 --retain "$retain" \
   --alert-every 1s >"$dir/serve.out" 2>"$dir/serve.err" &
 serve_pid=$!
 for _ in $(seq 100); do

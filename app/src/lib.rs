@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod cli;
+pub mod format;
 pub mod gui;
 pub mod paths;
 pub mod timearg;

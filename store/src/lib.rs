@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
 #[cfg(feature = "duckdb")]
-pub use open::{OpenMode, Store};
+pub use open::{OpenMode, Store, is_database_file};
 pub use output::{DatabaseFiles, OutputFile, Replace, write_file};
 pub use prices::{Price, PriceTable};
 #[cfg(feature = "duckdb")]

@@ -194,7 +194,7 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
         path: path.to_owned(),
         source,
     })?;
-    if read < 12 || &header[8..12] != b"DUCK" {
+    if !has_duckdb_magic(&header[..read]) {
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
     if let Some(detail) = damage(&header[..read], meta.len()) {
@@ -204,6 +204,21 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+/// Whether a file's first bytes carry DuckDB's magic ("DUCK" at offset 8).
+fn has_duckdb_magic(header: &[u8]) -> bool {
+    header.get(8..12) == Some(b"DUCK")
+}
+
+/// Whether `path` is a DuckDB database file (by its header), so that a file dropped on
+/// the window opens as a database instead of being imported as OTLP. Unreadable files
+/// are not databases.
+pub fn is_database_file(path: &Path) -> bool {
+    let mut header = [0u8; 12];
+    std::fs::File::open(path)
+        .and_then(|mut f| read_up_to(&mut f, &mut header))
+        .is_ok_and(|n| has_duckdb_magic(&header[..n]))
 }
 
 /// Fails when the database's folder cannot take new files: DuckDB creates its

@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::writer::Writer;
-use duckdb::Connection;
+use duckdb::{Connection, OptionalExt};
 
 /// What a pruning removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,32 +16,65 @@ pub struct Pruned {
     pub metric_points: u64,
 }
 
+/// Spans one retention step deletes at most. Each step is its own writer job and
+/// transaction, so ingest batches commit between steps instead of waiting for a
+/// whole minute's (or a whole size limit's) delete: at 5,000 spans/s a single delete
+/// of a minute's 300,000 spans held the writer for seconds, and steps of 20,000 still
+/// for 0.3-1 s each (`tests/soak.sh`, debug log `store::retention`).
+const SPANS_PER_STEP: u64 = 2_500;
+
+impl std::ops::AddAssign for Pruned {
+    fn add_assign(&mut self, other: Pruned) {
+        self.spans += other.spans;
+        self.logs += other.logs;
+        self.metric_points += other.metric_points;
+    }
+}
+
 impl Writer {
-    /// Deletes everything that started before `cutoff_ns` (Unix ns).
+    /// Deletes everything that started before `cutoff_ns` (Unix ns), oldest first,
+    /// in steps of at most [`SPANS_PER_STEP`] spans so that ingest keeps committing.
     pub fn prune_before(&self, cutoff_ns: i64) -> Result<Pruned, StoreError> {
-        let pruned = self.run(move |c| delete_before(c, cutoff_ns))?;
-        if let Some(t) = &self.text {
-            t.delete_before(cutoff_ns)?;
+        let mut total = Pruned::default();
+        loop {
+            let started = std::time::Instant::now();
+            let (pruned, last) = self.run(move |c| delete_step(c, cutoff_ns))?;
+            tracing::debug!(
+                spans = pruned.spans,
+                ms = started.elapsed().as_millis(),
+                "retention step"
+            );
+            total += pruned;
+            if last {
+                break;
+            }
         }
-        Ok(pruned)
+        if let Some(t) = &self.text {
+            let started = std::time::Instant::now();
+            t.delete_before(cutoff_ns)?;
+            tracing::debug!(ms = started.elapsed().as_millis(), "retention: text index");
+        }
+        Ok(total)
     }
 
     /// Deletes the oldest data until the database uses at most `max_bytes`, then
     /// checkpoints so that the space is reused.
     pub fn prune_to_size(&self, max_bytes: u64) -> Result<Pruned, StoreError> {
-        let (pruned, oldest) = self.run(move |c| {
-            let p = shrink(c, max_bytes)?;
-            let oldest: Option<i64> =
-                c.query_row("SELECT min(start_ns) FROM llm_calls", [], |r| r.get(0))?;
-            Ok::<_, StoreError>((p, oldest))
-        })?;
-        if let Some(t) = &self.text {
-            match oldest {
-                Some(o) => t.delete_before(o)?,
-                None => t.clear()?,
+        let mut total = Pruned::default();
+        // Each round drops the oldest share that should bring the size under the limit,
+        // with a margin; a few rounds cover the error of that estimate.
+        for _ in 0..8 {
+            let Some(cutoff) = self.run(move |c| size_cutoff(c, max_bytes))? else {
+                break;
+            };
+            let pruned = self.prune_before(cutoff)?;
+            total += pruned;
+            self.checkpoint()?;
+            if pruned == Pruned::default() {
+                break;
             }
         }
-        Ok(pruned)
+        Ok(total)
     }
 
     /// Deletes every span, call, log record and metric point.
@@ -57,6 +90,27 @@ impl Writer {
             Some(t) => t.clear(),
             None => Ok(()),
         }
+    }
+}
+
+/// One retention step: deletes the oldest [`SPANS_PER_STEP`] spans before `cutoff_ns`
+/// (and the calls, logs, metric points and alert events older than the last of them).
+/// Returns whether this was the last step, i.e. nothing before `cutoff_ns` is left.
+fn delete_step(c: &Connection, cutoff_ns: i64) -> Result<(Pruned, bool), StoreError> {
+    // The start of the step's last span; spans sharing it go in the same step, so
+    // every step makes progress.
+    let step_end: Option<i64> = c
+        .query_row(
+            "SELECT start_ns FROM spans WHERE start_ns < ? ORDER BY start_ns LIMIT 1 OFFSET ?",
+            duckdb::params![cutoff_ns, SPANS_PER_STEP - 1],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match step_end {
+        Some(end) if end.saturating_add(1) < cutoff_ns => {
+            Ok((delete_before(c, end.saturating_add(1))?, false))
+        }
+        _ => Ok((delete_before(c, cutoff_ns)?, true)),
     }
 }
 
@@ -95,31 +149,19 @@ fn used_bytes(c: &Connection) -> Result<u64, StoreError> {
     )? as u64)
 }
 
-fn shrink(c: &Connection, max_bytes: u64) -> Result<Pruned, StoreError> {
+/// The start time before which data should go for the database to fit in
+/// `max_bytes`, or `None` when it already fits (or holds no spans).
+fn size_cutoff(c: &Connection, max_bytes: u64) -> Result<Option<i64>, StoreError> {
     c.execute_batch("CHECKPOINT")?;
-    let mut total = Pruned::default();
-    // Each round drops the oldest share that should bring the size under the limit,
-    // with a margin; a few rounds cover the error of that estimate.
-    for _ in 0..8 {
-        let used = used_bytes(c)?;
-        if used <= max_bytes {
-            break;
-        }
-        let drop_share = (1.0 - max_bytes as f64 / used as f64 + 0.05).clamp(0.05, 1.0);
-        let cutoff: Option<i64> = c.query_row(
-            &format!("SELECT quantile_disc(start_ns, {drop_share:.4}) FROM spans"),
-            [],
-            |r| r.get(0),
-        )?;
-        let Some(cutoff) = cutoff else { break };
-        let p = delete_before(c, cutoff.saturating_add(1))?;
-        total.spans += p.spans;
-        total.logs += p.logs;
-        total.metric_points += p.metric_points;
-        c.execute_batch("CHECKPOINT")?;
-        if p.spans + p.logs + p.metric_points == 0 {
-            break;
-        }
+    let used = used_bytes(c)?;
+    if used <= max_bytes {
+        return Ok(None);
     }
-    Ok(total)
+    let drop_share = (1.0 - max_bytes as f64 / used as f64 + 0.05).clamp(0.05, 1.0);
+    let cutoff: Option<i64> = c.query_row(
+        &format!("SELECT quantile_disc(start_ns, {drop_share:.4}) FROM spans"),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(cutoff.map(|t| t.saturating_add(1)))
 }

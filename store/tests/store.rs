@@ -347,6 +347,35 @@ fn retention_prunes_the_oldest_and_clear_empties() {
     assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(0));
 }
 
+/// Retention deletes in steps (so ingest commits between them): a prune larger than a
+/// step, with thousands of spans sharing one start time, still deletes exactly the
+/// spans before the cutoff and keeps the rest.
+#[test]
+fn retention_prunes_more_than_one_step_exactly() {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let spans: Vec<SpanRow> = (0..45_000u32)
+        .map(|i| {
+            let mut s = span(0, 0, None, 0, 1);
+            s.trace_id = [0; 16];
+            s.trace_id[..4].copy_from_slice(&i.to_le_bytes());
+            // 30,000 spans in the first millisecond, then one per millisecond.
+            s.start_ns = T0 + i64::from(i.saturating_sub(30_000)) * MS;
+            s
+        })
+        .collect();
+    writer
+        .write(Batch {
+            spans,
+            ..Batch::default()
+        })
+        .unwrap();
+    let pruned = writer.prune_before(T0 + 10_000 * MS).unwrap();
+    assert_eq!(pruned.spans, 40_000);
+    let mut r = store.reader().unwrap();
+    assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(5_000));
+}
+
 #[test]
 fn logs_and_metric_points_are_stored() {
     let store = Store::open_in_memory().unwrap();

@@ -2,6 +2,7 @@
 //! files, against real database files.
 
 mod alerts;
+mod architecture;
 mod bad_inputs;
 mod collector;
 mod export;

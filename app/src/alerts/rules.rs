@@ -4,7 +4,7 @@
 
 pub use store::alert_rules::*;
 
-use crate::gui::format;
+use crate::format;
 
 /// A metric's values in words.
 pub trait MetricText {

@@ -1,9 +1,9 @@
 //! `bench`: the documented benchmarks. `import` writes a generated OTLP JSON Lines dump
 //! and times importing it; `queries` times each typed query on a `demo` database.
 
-use super::demo::generate;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use ingest::demo::generate;
 use ingest::import::{ImportOptions, ImportReport, import_file};
 use ingest::otlp_json::traces_to_json;
 use ingest::synth::{Synth, SynthConfig};

@@ -3,14 +3,12 @@
 
 use super::DbArgs;
 use crate::timearg::{now_ns, timestamp_ns};
-use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ingest::normalize::normalize_traces;
-use ingest::sink::Sink;
-use ingest::synth::{Synth, SynthConfig};
+use ingest::demo::generate;
+use ingest::synth::SynthConfig;
 use std::process::ExitCode;
-use store::{CommitReport, OpenMode, Writer};
+use store::OpenMode;
 
 /// Arguments of `demo`.
 #[derive(Args, Debug)]
@@ -62,31 +60,4 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         report.duplicate_spans
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Generates `cfg`'s traffic into the writer; `progress` gets the traces done so far.
-pub fn generate(
-    cfg: SynthConfig,
-    writer: &Writer,
-    progress: &dyn Fn(u64),
-) -> anyhow::Result<CommitReport> {
-    let mut synth = Synth::new(cfg);
-    let mut sink = Sink::new(Some(writer));
-    let mut rows = Vec::new();
-    while let Some(req) = synth.next_request(256) {
-        let n = normalize_traces(&req);
-        debug_assert!(n.rejected.is_empty(), "the generator makes valid spans");
-        rows.extend(n.rows);
-        if rows.len() >= 32 * 1024 {
-            sink.send(std::mem::take(&mut rows));
-            progress(synth.emitted());
-        }
-    }
-    sink.send(rows);
-    let totals = sink.finish();
-    if let Some((n, e)) = totals.failures.first() {
-        return Err(anyhow::anyhow!("{e}"))
-            .context(format!("{n} generated spans could not be stored"));
-    }
-    Ok(totals.committed)
 }

@@ -4,13 +4,14 @@
 mod alerts;
 mod bench;
 mod calls;
-pub mod demo;
+mod demo;
 mod export;
 mod import;
 mod loadgen;
 mod retention;
 pub mod serve;
 mod stats;
+mod window;
 
 use crate::paths;
 use anyhow::Context;
@@ -36,7 +37,7 @@ pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    window: crate::gui::WindowArgs,
+    window: window::WindowArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,7 +130,7 @@ pub fn price_table(extra: Option<&std::path::Path>) -> anyhow::Result<PriceTable
 /// went well. `launched` is when the process started, for the start-up benchmark.
 pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
     let Some(command) = cli.command else {
-        return crate::gui::run(cli.window, launched);
+        return window::run(cli.window, launched);
     };
     match command {
         Command::Import(a) => import::run(a),

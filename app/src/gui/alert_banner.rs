@@ -2,7 +2,7 @@
 //! coloured by severity, with "View traces" (the rule's scope and window in the Traces
 //! view) and "Dismiss" (hides that firing until it fires again).
 
-use super::alerts_view::severity_color;
+use super::palette;
 use crate::alerts::engine::Phase;
 use crate::alerts::rules::{MetricText, RuleText};
 use crate::alerts::{AlertStatus, Rule, Rules};
@@ -39,7 +39,7 @@ pub fn alert_banner(
         let Some(rule) = rules.rules.iter().find(|r| r.name == s.rule) else {
             continue;
         };
-        let color = severity_color(rule.severity.name());
+        let color = palette::severity(rule.severity.name());
         egui::Frame::new()
             .fill(color.gamma_multiply(0.25))
             .stroke(egui::Stroke::new(1.0, color))
@@ -63,7 +63,7 @@ pub fn alert_banner(
                         rule.name,
                         rule.metric.label(),
                         rule.condition(),
-                        super::format::local_time(since)
+                        crate::format::local_time(since)
                     ));
                     // Named after the rule, so that each banner's buttons can be told
                     // apart (by people using a screen reader, and by tests).

@@ -1,11 +1,12 @@
-//! The query cache between the panels and the store. A panel asks for a named slot
-//! every frame with the query it wants; the cache answers at once with the last result
+//! The query cache between the panels and the store. A panel asks for a query (a type
+//! from [`super::queries`]) every frame with the input it wants; the cache answers at once with the last result
 //! it has (perhaps for an older filter or older data) and, when the query or the store's
 //! data version changed, computes a fresh one on a background worker. While data
 //! streams in, a slot refreshes at most once a second, and less often when its query is
 //! slow. The UI thread never waits.
 
-use std::any::Any;
+use super::queries::CachedQuery;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -43,14 +44,16 @@ struct Slot {
 }
 
 struct Job {
-    slot: &'static str,
+    slot: TypeId,
+    name: &'static str,
     key: String,
     version: u64,
     run: Run,
 }
 
-/// Jobs waiting for a worker: what a view shows first, menu contents (slots named
-/// `all.*`) after, so that the first figures appear as soon as possible.
+/// Jobs waiting for a worker: what a view shows first, menu contents (queries marked
+/// [`CachedQuery::BACKGROUND`]) after, so that the first figures appear as soon as
+/// possible.
 #[derive(Default)]
 struct Queue {
     views: VecDeque<Job>,
@@ -59,7 +62,8 @@ struct Queue {
 }
 
 struct Shared {
-    slots: Mutex<HashMap<&'static str, Slot>>,
+    /// One slot per query type.
+    slots: Mutex<HashMap<TypeId, Slot>>,
     queue: Mutex<Queue>,
     ready: Condvar,
     repaint: Box<dyn Fn() + Send + Sync>,
@@ -109,15 +113,12 @@ impl QueryCache {
         &self.store
     }
 
-    /// The answer held for `slot`; starts computing `run` in the background when `key`
-    /// (a description of the query) differs from the held result's, or when the data
-    /// changed since and the slot has not refreshed within the last second.
-    pub fn get<T: Send + Sync + 'static>(
-        &self,
-        slot: &'static str,
-        key: String,
-        run: impl FnOnce(&mut Reader) -> Result<T, StoreError> + Send + 'static,
-    ) -> Answer<T> {
+    /// The answer held for query `Q`; starts computing it for `input` in the background
+    /// when `input` differs from the held result's, or when the data changed since and
+    /// the slot has not refreshed within the last second.
+    pub fn get<Q: CachedQuery>(&self, input: Q::Input) -> Answer<Q::Output> {
+        let slot = TypeId::of::<Q>();
+        let key = format!("{input:?}");
         let version = self.store.data_version();
         let mut slots = self.shared.slots.lock().expect("cache lock");
         let all_took: Duration = slots.values().map(|s| s.took).sum();
@@ -131,12 +132,13 @@ impl QueryCache {
             s.started = Some(Instant::now());
             let job = Job {
                 slot,
+                name: std::any::type_name::<Q>(),
                 key,
                 version,
-                run: Box::new(move |r| run(r).map(|v| Arc::new(v) as AnyResult)),
+                run: Box::new(move |r| Q::run(r, input).map(|v| Arc::new(v) as AnyResult)),
             };
             let mut queue = self.shared.queue.lock().expect("queue lock");
-            if slot.starts_with("all.") {
+            if Q::BACKGROUND {
                 queue.menus.push_back(job);
             } else {
                 queue.views.push_back(job);
@@ -144,7 +146,8 @@ impl QueryCache {
             self.shared.ready.notify_one();
         }
         Answer {
-            value: s.value.clone().and_then(|v| v.downcast::<T>().ok()),
+            // The slot of `Q` only ever holds `Q::Output`.
+            value: s.value.clone().and_then(|v| v.downcast::<Q::Output>().ok()),
             error: s.error.clone(),
         }
     }
@@ -190,7 +193,7 @@ fn work(reader: Result<Reader, StoreError>, shared: &Shared) {
             Err(e) => Err(format!("cannot read the database: {e}")),
         };
         let took = started.elapsed();
-        tracing::debug!(slot = job.slot, ms = took.as_secs_f64() * 1e3, "query");
+        tracing::debug!(query = job.name, ms = took.as_secs_f64() * 1e3, "query");
         {
             let mut slots = shared.slots.lock().expect("cache lock");
             let s = slots.entry(job.slot).or_default();

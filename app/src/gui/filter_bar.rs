@@ -24,7 +24,7 @@ pub fn filter_bar(
             {
                 state.range = preset;
                 if preset == RangePreset::Custom && state.custom_from.is_empty() {
-                    state.custom_from = super::format::local_time(now_ns - 3_600_000_000_000);
+                    state.custom_from = crate::format::local_time(now_ns - 3_600_000_000_000);
                 }
             }
         }
@@ -163,10 +163,10 @@ fn drill_chips(ui: &mut Ui, state: &mut FilterState) {
         let text = match to {
             Some(to) => format!(
                 "latency {} – {}",
-                super::format::millis(from),
-                super::format::millis(to)
+                crate::format::millis(from),
+                crate::format::millis(to)
             ),
-            None => format!("latency ≥ {}", super::format::millis(from)),
+            None => format!("latency ≥ {}", crate::format::millis(from)),
         };
         ui.label(text);
         if ui

@@ -24,6 +24,15 @@ pub const WARN: Color32 = Color32::from_rgb(0xE6, 0x9F, 0x00);
 /// Bad.
 pub const BAD: Color32 = Color32::from_rgb(0xD5, 0x5E, 0x00);
 
+/// The colour of an alert severity (`critical`, `warning`, `info`).
+pub fn severity(severity: &str) -> Color32 {
+    match severity {
+        "critical" => BAD,
+        "warning" => WARN,
+        _ => OKABE_ITO[4],
+    }
+}
+
 /// The colour of `model`: its place among all stored models ranked by volume
 /// (`ranked`, busiest first), so the same in every panel whatever the filter, and
 /// distinct for the eight busiest; a hash of the name beyond them.

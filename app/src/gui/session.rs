@@ -2,7 +2,6 @@
 //! live OTLP receivers feeding it, and what the user should know about it (read-only,
 //! port in use). Opening and closing run off the UI thread.
 
-use crate::cli::demo;
 use ingest::receive::{ReceiverConfig, ReceiverStats, Receivers, StartError};
 use ingest::synth::SynthConfig;
 use std::net::SocketAddr;
@@ -73,7 +72,7 @@ impl Session {
                 end_ns,
                 seed: 42,
             };
-            let report = demo::generate(cfg, w, &|_| {}).map_err(|e| format!("{e:#}"))?;
+            let report = ingest::demo::generate(cfg, w, &|_| {}).map_err(|e| e.to_string())?;
             notices.push(format!(
                 "Created the demo database with {} spans of synthetic traffic over the last 7 days",
                 report.spans

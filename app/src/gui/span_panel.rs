@@ -2,8 +2,9 @@
 //! reason, latency) and the conversation as chat; for every span its status, attributes
 //! (span and resource), events and links, JSON pretty-printed.
 
+use super::palette;
 use super::widgets::conversation::{conversation, split_messages};
-use super::{format, palette};
+use crate::format;
 use egui::{CollapsingHeader, Grid, RichText, Ui};
 use store::{StatusCode, TraceSpan};
 

@@ -6,7 +6,7 @@
 use super::*;
 use llm_observatory::gui::export::chart_png;
 use llm_observatory::gui::filter_state::bucket_ns;
-use llm_observatory::gui::latency_view::{heat_chart, latency_band};
+use llm_observatory::gui::views::latency::{heat_chart, latency_band};
 use llm_observatory::gui::widgets::heatmap::cell_center;
 use store::{Bound, Cmp, Price, SortDir, TraceSort};
 

@@ -4,7 +4,7 @@
 //! uses, so it works without a display or GPU and looks the same everywhere.
 
 use super::chart::{Bar, ChartData, ChartKind, HeatGrid, Series, heat_level, viridis};
-use crate::gui::widgets::series_chart::{time_marks, time_tick};
+use crate::gui::time_axis::{time_marks, time_tick};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::OnceLock;
@@ -408,7 +408,7 @@ mod tests {
             let chart = ChartData {
                 title: "A chart".into(),
                 kind,
-                unit: crate::gui::format::millis,
+                unit: crate::format::millis,
                 window: None,
                 markers: Vec::new(),
             };

@@ -309,8 +309,8 @@ pub fn caption(filter: &Filter) -> String {
     parts.push(match (filter.from_ns, filter.to_ns) {
         (Some(a), Some(b)) => format!(
             "{} – {} (local time)",
-            super::format::local_time(a),
-            super::format::local_time(b)
+            crate::format::local_time(a),
+            crate::format::local_time(b)
         ),
         _ => "All time".into(),
     });
@@ -335,7 +335,7 @@ pub fn caption(filter: &Filter) -> String {
         parts.push(format!(
             "latency {} {}",
             b.cmp.symbol(),
-            super::format::millis(b.value)
+            crate::format::millis(b.value)
         ));
     }
     parts.push("LLM Observatory".into());

@@ -2,9 +2,9 @@
 //! cached tokens), the total and share at the end of each bar, a legend of the
 //! segments, and a PNG export button.
 
+use crate::format;
 use crate::gui::export::chart::{ChartData, ChartKind};
 use crate::gui::export::{FileKind, export_buttons};
-use crate::gui::format;
 use egui::accesskit::Role;
 use egui::{Align2, FontId, Pos2, Rect, RichText, Sense, Ui, Vec2, WidgetInfo};
 

@@ -3,7 +3,7 @@
 //! visible at a glance. Each block is an accessible widget named after its span.
 
 use super::span_bar::SpanBar;
-use crate::gui::format;
+use crate::format;
 use egui::accesskit::Role;
 use egui::{Align2, Color32, FontId, Rect, Sense, Ui, WidgetInfo, pos2, vec2};
 

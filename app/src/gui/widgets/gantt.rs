@@ -5,7 +5,7 @@
 //! and whose value gives its start, duration and share of the trace.
 
 use super::span_bar::SpanBar;
-use crate::gui::format;
+use crate::format;
 use crate::gui::palette;
 use egui::accesskit::Role;
 use egui::{Align2, FontId, Rect, Sense, Stroke, Ui, Vec2, WidgetInfo, pos2, vec2};

@@ -1,7 +1,8 @@
 //! A half-circle gauge of a share (the error rate) against its warning and critical
 //! thresholds: the arc is green, amber, red by zone, the needle at the value.
 
-use crate::gui::{format, palette};
+use crate::format;
+use crate::gui::palette;
 use egui::accesskit::Role;
 use egui::{Align2, Color32, FontId, Pos2, Sense, Shape, Stroke, Ui, Vec2, WidgetInfo};
 use std::f32::consts::PI;

@@ -1,7 +1,7 @@
 //! The health light: one glance says whether the system is healthy, from the error rate
 //! and the p95 latency of the range.
 
-use crate::gui::format;
+use crate::format;
 use crate::gui::palette;
 use egui::{Color32, RichText, Sense, Ui, Vec2};
 

@@ -2,10 +2,10 @@
 //! coloured by its number of calls on the viridis scale (logarithmic), with a legend.
 //! Hover names the cell; a click returns it for drilling down.
 
+use crate::format;
 use crate::gui::export::chart::{ChartData, ChartKind, heat_level, viridis};
 use crate::gui::export::{FileKind, export_buttons};
-use crate::gui::format;
-use crate::gui::widgets::series_chart::{time_marks, time_tick};
+use crate::gui::time_axis::{time_marks, time_tick};
 use egui::accesskit::Role;
 use egui::{Align2, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec2, WidgetInfo};
 

@@ -1,9 +1,9 @@
 //! The Overview's tables: the model breakdown (exportable) and the trace lists.
 
 use super::data_table::{TableLook, data_table};
+use crate::format;
 use crate::gui::export::FileKind;
 use crate::gui::export::table::{Cell, Column, TableData};
-use crate::gui::format;
 use crate::gui::palette;
 use egui::Ui;
 use store::{ModelRow, TraceRow};

@@ -1,69 +1,18 @@
-//! What the analytics views share: the action a view hands back to the window, the time
-//! window and bucket its charts use, and series by model (the busiest by name, the rest
-//! summed as "other").
+//! What the analytics views share: the queries most of them show, the time window and
+//! bucket their charts use, and series by model (the busiest by name, the rest summed as
+//! "other").
 
-use super::cache::{Answer, QueryCache};
-use super::export::chart::{Marker, Series};
-use super::export::{ExportItem, FileKind};
-use super::filter_state::{Resolved, bucket_ns};
-use super::palette;
+use crate::gui::cache::{Answer, QueryCache};
+use crate::gui::export::chart::{Marker, Series};
+use crate::gui::filter_state::{Resolved, bucket_ns};
+use crate::gui::palette;
+use crate::gui::queries::{AlertHistory, CallSummary, PerModel, Series as SeriesQuery};
 use std::collections::BTreeMap;
 use store::{ModelRow, SeriesPoint, Summary};
 
-/// Where a drill-down leads: the Traces view with these conditions.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Drill {
-    /// The period, Unix ns (from, to).
-    pub period: Option<(i64, i64)>,
-    /// A latency band in ms: from (inclusive), to (exclusive; none for open-ended).
-    pub latency_ms: Option<(f64, Option<f64>)>,
-    /// Only this model.
-    pub model: Option<String>,
-    /// Only failed calls, and of this error type when given.
-    pub errors: Option<Option<String>>,
-}
-
-impl Drill {
-    /// The traces of the bucket of `bucket_ns` holding `x` (Unix seconds, as a chart
-    /// reports a click).
-    pub fn bucket_at(x: f64, bucket_ns: i64) -> Drill {
-        let start = ((x * 1e9) as i64).div_euclid(bucket_ns) * bucket_ns;
-        Drill {
-            period: Some((start, start + bucket_ns)),
-            ..Drill::default()
-        }
-    }
-}
-
-/// What the user asked for in a view.
-#[derive(Debug, Default)]
-pub struct ViewAction {
-    /// Save a chart or table.
-    pub export: Option<(ExportItem, FileKind)>,
-    /// Show these traces.
-    pub drill: Option<Drill>,
-    /// Filter everything to this model.
-    pub model: Option<String>,
-    /// Whether figures were on screen.
-    pub showed_data: bool,
-}
-
-impl ViewAction {
-    /// Records an export of `item` when `kind` was asked for.
-    pub fn export_if(&mut self, kind: Option<FileKind>, item: impl FnOnce() -> ExportItem) {
-        if let Some(k) = kind {
-            self.export = Some((item(), k));
-        }
-    }
-}
-
 /// The call summary of the selection (the Overview's query, shared through the cache).
 pub fn summary(cache: &QueryCache, resolved: &Resolved) -> Option<std::sync::Arc<Summary>> {
-    let f = resolved.filter.clone();
-    let key = format!("{f:?}");
-    cache
-        .get("overview.summary", key, move |r| r.call_summary(&f))
-        .value
+    cache.get::<CallSummary>(resolved.filter.clone()).value
 }
 
 /// The time window charted (the range, or for "All" the data's extent) in Unix ns, and
@@ -83,10 +32,7 @@ pub fn chart_window(
 
 /// The selection broken down by model (shared by every view that shows models).
 pub fn per_model(cache: &QueryCache, resolved: &Resolved) -> Answer<Vec<ModelRow>> {
-    let f = resolved.filter.clone();
-    cache.get("overview.models", format!("{f:?}"), move |r| {
-        r.per_model(&f)
-    })
+    cache.get::<PerModel>(resolved.filter.clone())
 }
 
 /// Calls, errors, tokens and cost per bucket of `bucket_ns` and model.
@@ -95,22 +41,15 @@ pub fn series(
     resolved: &Resolved,
     bucket_ns: i64,
 ) -> Option<std::sync::Arc<Vec<SeriesPoint>>> {
-    let f = resolved.filter.clone();
     cache
-        .get("overview.series", format!("{f:?}|{bucket_ns}"), move |r| {
-            r.time_series(&f, bucket_ns)
-        })
+        .get::<SeriesQuery>((resolved.filter.clone(), bucket_ns))
         .value
 }
 
 /// A marker for each alert that fired within `window` (Unix seconds), for the time
 /// charts.
 pub fn alert_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
-    let history = cache
-        .get("alerts.history", String::new(), |r| {
-            r.alert_history(None, 500)
-        })
-        .value;
+    let history = cache.get::<AlertHistory>(()).value;
     history
         .as_deref()
         .map(Vec::as_slice)
@@ -119,7 +58,7 @@ pub fn alert_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
         .filter(|e| e.state == "firing")
         .map(|e| Marker {
             x: e.time_ns as f64 / 1e9,
-            color: super::alerts_view::severity_color(&e.severity),
+            color: palette::severity(&e.severity),
             label: format!("alert: {}", e.rule),
         })
         .filter(|m| (window.0..=window.1).contains(&m.x))

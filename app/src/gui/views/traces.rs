@@ -2,17 +2,23 @@
 //! LLM calls, tokens, cost, status — sortable by each column, fetched a window at a
 //! time so that a million rows scroll smoothly. Click or Enter opens a trace; ↑↓ move.
 
-use super::cache::QueryCache;
-use super::export::{FileKind, export_buttons};
-use super::paged_rows::{
+use crate::gui::cache::QueryCache;
+use super::{Action, View, ViewAction, ViewCtx, command};
+use crate::gui::export::{ExportItem, FileKind, export_buttons};
+use crate::gui::queries::TracesPage;
+use crate::gui::paged_rows::{
     ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
 };
-use super::{format, palette};
+use crate::gui::palette;
+use crate::format;
 use egui::accesskit::Role;
-use egui::{RichText, Ui, WidgetInfo, vec2};
+use egui::{Key, KeyboardShortcut, RichText, Ui, WidgetInfo, vec2};
 use store::{Filter, SortDir, TraceRow, TraceSort};
 
-/// The view's own state.
+/// The view's label, which drill-downs show.
+pub const TRACES: &str = "Traces";
+
+/// Every trace of the selection, sortable; the view's own state.
 #[derive(Default)]
 pub struct TracesView {
     sort: TraceSort,
@@ -20,7 +26,38 @@ pub struct TracesView {
     selected: Option<usize>,
     visible: std::ops::Range<usize>,
     /// An export of every trace in the selection, asked for this frame.
-    pub export: Option<FileKind>,
+    export: Option<FileKind>,
+}
+
+impl View for TracesView {
+    fn label(&self) -> &'static str {
+        TRACES
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num6)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        let filter = &ctx.resolved.filter;
+        let mut action = ViewAction {
+            showed_data: true,
+            ..ViewAction::default()
+        };
+        if let Some(trace_id) = self.table(ui, ctx.cache, filter) {
+            action.push(Action::OpenTrace {
+                trace_id,
+                highlights: Vec::new(),
+            });
+        }
+        action.export_if(self.export.take(), || ExportItem::Selection {
+            title: "Traces".into(),
+            table: store::ExportTable::Traces,
+            filter: filter.clone(),
+            store: ctx.cache.store().clone(),
+        });
+        action
+    }
 }
 
 const COLUMNS: [(&str, Option<TraceSort>, f32); 8] = [
@@ -36,15 +73,11 @@ const COLUMNS: [(&str, Option<TraceSort>, f32); 8] = [
 
 impl TracesView {
     /// Draws the table; returns the trace id to open.
-    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
+    fn table(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
         let mut open = None;
         let (offset, limit) = window_for(&self.visible);
-        let key = format!("{filter:?}|{:?}|{:?}|{offset}", self.sort, self.dir);
-        let (f, sort, dir) = (filter.clone(), self.sort, self.dir);
-        let answer = cache.get("traces.window", key, move |r| {
-            r.traces_page(&f, sort, dir, offset, limit)
-                .map(|(rows, total)| (offset, rows, total))
-        });
+        let answer =
+            cache.get::<TracesPage>((filter.clone(), self.sort, self.dir, offset, limit));
         if let Some(e) = &answer.error {
             ui.colored_label(palette::BAD, format!("Query failed: {e}"));
         }

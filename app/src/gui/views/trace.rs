@@ -1,13 +1,16 @@
 //! One trace: the Gantt timeline (or the icicle flamegraph), where its time went, and
-//! the selected span's details; copy the trace id or export it as OTLP JSON.
+//! the selected span's details; copy the trace id or export it as OTLP JSON. It is not
+//! in the navigation: views open it over themselves ([`super::Action::OpenTrace`]).
 
-use super::cache::QueryCache;
-use super::span_class::SpanClass;
-use super::span_panel::span_panel;
-use super::widgets::flamegraph::flamegraph;
-use super::widgets::gantt::{GanttRow, TimeView, gantt};
-use super::widgets::span_bar::SpanBar;
-use super::{format, palette};
+use crate::format;
+use crate::gui::cache::QueryCache;
+use crate::gui::palette;
+use crate::gui::queries::OpenTrace;
+use crate::gui::span_class::SpanClass;
+use crate::gui::span_panel::span_panel;
+use crate::gui::widgets::flamegraph::flamegraph;
+use crate::gui::widgets::gantt::{GanttRow, TimeView, gantt};
+use crate::gui::widgets::span_bar::SpanBar;
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -17,6 +20,8 @@ use store::{StatusCode, TraceSpan, TraceTree};
 pub struct TraceView {
     /// The trace id (hex).
     pub trace_id: String,
+    /// Words marked in the conversations.
+    highlights: Vec<String>,
     collapsed: HashSet<usize>,
     selected: Option<usize>,
     time: TimeView,
@@ -25,10 +30,12 @@ pub struct TraceView {
 }
 
 impl TraceView {
-    /// Opens `trace_id`, with its first LLM call (else its root) selected.
-    pub fn new(trace_id: String) -> Self {
+    /// Opens `trace_id`, with its first LLM call (else its root) selected and
+    /// `highlights` marked in its conversations.
+    pub fn new(trace_id: String, highlights: Vec<String>) -> Self {
         TraceView {
             trace_id,
+            highlights,
             collapsed: HashSet::new(),
             selected: None,
             time: TimeView::default(),
@@ -37,14 +44,14 @@ impl TraceView {
         }
     }
 
-    /// Draws the trace; `highlights` are marked in conversations.
-    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache, highlights: &[String]) {
+    /// Draws the trace.
+    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache) {
         let id = self.trace_id.clone();
         let Some(numeric) = store::hex_to_trace_id(&id) else {
             ui.colored_label(palette::BAD, format!("{id:?} is not a trace id"));
             return;
         };
-        let answer = cache.get("trace.tree", id.clone(), move |r| r.trace(numeric));
+        let answer = cache.get::<OpenTrace>(numeric);
         if let Some(e) = &answer.error {
             ui.colored_label(palette::BAD, format!("Query failed: {e}"));
         }
@@ -81,7 +88,7 @@ impl TraceView {
                     .id_salt("span_panel_scroll")
                     .show(ui, |ui| {
                         if let Some(span) = self.selected.and_then(|i| tree.spans.get(i)) {
-                            span_panel(ui, span, highlights);
+                            span_panel(ui, span, &self.highlights);
                         }
                     });
             });

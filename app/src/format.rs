@@ -1,5 +1,5 @@
 //! Numbers for people: `1.2K/s`, `245 ms`, `$12.45/h`, `+12%`. Every figure the window
-//! shows goes through here so that units read the same everywhere.
+//! and the alert messages show goes through here so that units read the same everywhere.
 
 /// A count with a K/M/B suffix past a thousand: `999`, `1.2K`, `3.4M`.
 pub fn count(n: f64) -> String {

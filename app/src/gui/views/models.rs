@@ -2,17 +2,19 @@
 //! per 1K tokens, total cost), token usage per model as stacked bars, and tokens over
 //! time by kind.
 
-use super::cache::QueryCache;
-use super::export::ExportItem;
-use super::export::chart::{Bar, ChartData, ChartKind, Series};
-use super::export::table::{Cell, Column, TableData};
-use super::filter_state::Resolved;
-use super::view_common::{ViewAction, chart_window, per_model, seconds, series, summary};
-use super::widgets::bars::bars;
-use super::widgets::data_table::{TableLook, data_table};
-use super::widgets::series_chart::time_chart;
-use super::{format, palette};
-use egui::{Color32, ScrollArea, Ui};
+use crate::gui::cache::QueryCache;
+use crate::gui::export::ExportItem;
+use crate::gui::export::chart::{Bar, ChartData, ChartKind, Series};
+use crate::gui::export::table::{Cell, Column, TableData};
+use crate::gui::filter_state::Resolved;
+use super::shared::{chart_window, per_model, seconds, series, summary};
+use super::{Action, View, ViewAction, ViewCtx, command};
+use crate::gui::widgets::bars::bars;
+use crate::gui::widgets::data_table::{TableLook, data_table};
+use crate::gui::widgets::series_chart::time_chart;
+use crate::gui::palette;
+use crate::format;
+use egui::{Color32, Key, KeyboardShortcut, ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{ModelRow, SeriesPoint};
 
@@ -21,8 +23,25 @@ const INPUT: Color32 = palette::OKABE_ITO[0];
 const CACHED: Color32 = palette::OKABE_ITO[2];
 const OUTPUT: Color32 = palette::OKABE_ITO[1];
 
-/// Draws the Models view.
-pub fn models_view(
+/// Models side by side: comparison table, token bars, tokens over time.
+#[derive(Default)]
+pub struct ModelsView;
+
+impl View for ModelsView {
+    fn label(&self) -> &'static str {
+        "Models"
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num3)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        models_view(ui, ctx.cache, ctx.resolved, ctx.models)
+    }
+}
+
+fn models_view(
     ui: &mut Ui,
     cache: &QueryCache,
     resolved: &Resolved,
@@ -64,7 +83,7 @@ pub fn models_view(
         );
         action.export_if(r.export, || ExportItem::Table(table.clone()));
         if let Some((row, _)) = r.clicked {
-            action.model = Some(row[0].shown.clone());
+            action.push(Action::FilterModel(row[0].shown.clone()));
         }
         ui.add_space(12.0);
         let usage = token_bars(rows);

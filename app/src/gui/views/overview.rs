@@ -2,33 +2,43 @@
 //! with sparklines and changes, request rate by model, latency percentiles, the model
 //! breakdown and the slowest and latest traces, all for the filter bar's selection.
 
-use super::cache::QueryCache;
-use super::export::ExportItem;
-use super::export::chart::{ChartData, ChartKind};
-use super::filter_state::{Resolved, bucket_ns};
-use super::latency_view::percentiles_chart;
-use super::view_common::{
-    Drill, ViewAction, alert_markers, model_series, per_model, series as series_of,
+use crate::gui::cache::QueryCache;
+use crate::gui::export::ExportItem;
+use crate::gui::export::chart::{ChartData, ChartKind};
+use crate::gui::filter_state::{Resolved, bucket_ns};
+use super::latency::percentiles_chart;
+use super::shared::{alert_markers, model_series, per_model, series as series_of};
+use super::{Action, Drill, View, ViewAction, ViewCtx, command};
+use crate::gui::queries::{
+    CallSummary, LatencyPercentiles, PreviousSummary, RecentTraces, SlowestTraces, TimeBounds,
 };
-use super::widgets::health::{Health, health_light};
-use super::widgets::kpi_card::{Better, Kpi, kpi_card};
-use super::widgets::series_chart::time_chart;
-use super::widgets::tables::{ModelClick, model_breakdown, model_table, trace_list, trace_table};
-use super::{format, palette};
-use egui::{ScrollArea, Ui};
+use crate::gui::widgets::health::{Health, health_light};
+use crate::gui::widgets::kpi_card::{Better, Kpi, kpi_card};
+use crate::gui::widgets::series_chart::time_chart;
+use crate::gui::widgets::tables::{ModelClick, model_breakdown, model_table, trace_list, trace_table};
+use crate::gui::palette;
+use crate::format;
+use egui::{Key, KeyboardShortcut, ScrollArea, Ui};
 use std::collections::BTreeMap;
-use store::{LatencyPoint, SeriesPoint, SortDir, Summary, TraceSort};
+use store::{LatencyPoint, SeriesPoint, Summary};
 
-/// What the user asked for from the Overview: what every view asks for (a model, a
-/// drill-down, an export), and more.
-#[derive(Debug, Default)]
-pub struct OverviewAction {
-    /// Switch the range to all time.
-    pub show_all: bool,
-    /// Open this trace.
-    pub open_trace: Option<String>,
-    /// A model to filter by, a drill-down, an export; whether figures showed.
-    pub view: ViewAction,
+/// Health at a glance: KPIs with sparklines, request rate and latency over time, the
+/// models, the slowest and latest traces.
+#[derive(Default)]
+pub struct OverviewView;
+
+impl View for OverviewView {
+    fn label(&self) -> &'static str {
+        "Overview"
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num1)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        overview(ui, ctx.cache, ctx.resolved, ctx.models)
+    }
 }
 
 /// Per-bucket totals behind the sparklines.
@@ -41,24 +51,20 @@ struct Bucket {
 }
 
 /// Draws the Overview for `resolved`, asking `cache` for everything it shows.
-pub fn overview(
+fn overview(
     ui: &mut Ui,
     cache: &QueryCache,
     resolved: &Resolved,
     all_models: &[String],
-) -> OverviewAction {
-    let mut action = OverviewAction::default();
+) -> ViewAction {
+    let mut action = ViewAction::default();
     let filter = resolved.filter.clone();
-    let key = format!("{filter:?}");
-    let summary = {
-        let f = filter.clone();
-        cache.get("overview.summary", key.clone(), move |r| r.call_summary(&f))
-    };
-    let previous = resolved.previous.clone().map(|p| {
-        let k = format!("{p:?}");
-        cache.get("overview.previous", k, move |r| r.call_summary(&p))
-    });
-    let bounds = cache.get("overview.bounds", String::new(), |r| r.time_bounds());
+    let summary = cache.get::<CallSummary>(filter.clone());
+    let previous = resolved
+        .previous
+        .clone()
+        .map(|p| cache.get::<PreviousSummary>(p));
+    let bounds = cache.get::<TimeBounds>(());
 
     // The window charted: the range itself, or for "All" the data's extent.
     let window = resolved.window.or_else(|| {
@@ -69,32 +75,17 @@ pub fn overview(
     });
     let bucket = window.map(|(a, b)| bucket_ns(b - a, 60));
     let (series, latency) = match bucket {
-        Some(b) => {
-            let f = filter.clone();
-            (
-                series_of(cache, resolved, b),
-                cache
-                    .get("overview.latency", format!("{key}|{b}"), move |r| {
-                        r.latency_percentiles(&f, b)
-                    })
-                    .value,
-            )
-        }
+        Some(b) => (
+            series_of(cache, resolved, b),
+            cache
+                .get::<LatencyPercentiles>((filter.clone(), b))
+                .value,
+        ),
         None => (None, None),
     };
     let models = per_model(cache, resolved);
-    let slowest = {
-        let f = filter.clone();
-        cache.get("overview.slowest", key.clone(), move |r| {
-            r.traces_page(&f, TraceSort::Duration, SortDir::Desc, 0, 5)
-        })
-    };
-    let recent = {
-        let f = filter.clone();
-        cache.get("overview.recent", key.clone(), move |r| {
-            r.traces_page(&f, TraceSort::Start, SortDir::Desc, 0, 5)
-        })
-    };
+    let slowest = cache.get::<SlowestTraces>(filter.clone());
+    let recent = cache.get::<RecentTraces>(filter);
 
     ScrollArea::vertical().show(ui, |ui| {
         if let Some(e) = summary.error.as_ref().or(models.error.as_ref()) {
@@ -107,7 +98,7 @@ pub fn overview(
             });
             return;
         };
-        action.view.showed_data = true;
+        action.showed_data = true;
         let secs = window.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9);
         let error_rate = ratio(s.errors, s.llm_calls);
         health_light(
@@ -127,7 +118,7 @@ pub fn overview(
                     format::local_time(*hi)
                 ));
                 if ui.button("Show all time").clicked() {
-                    action.show_all = true;
+                    action.push(Action::ShowAllTime);
                 }
             });
         }
@@ -162,15 +153,11 @@ pub fn overview(
                 ..percentiles_chart(lat, win_s)
             };
             let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
-            action
-                .view
-                .export_if(rate_click.export, || ExportItem::Chart(rate.clone()));
-            action
-                .view
-                .export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
+            action.export_if(rate_click.export, || ExportItem::Chart(rate.clone()));
+            action.export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
             let (rate_click, latency_click) = (rate_click.clicked_x, latency_click.clicked_x);
             if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
-                action.view.drill = Some(Drill::bucket_at(x, b));
+                action.push(Action::Drill(Drill::bucket_at(x, b)));
             }
         });
         ui.add_space(10.0);
@@ -179,20 +166,16 @@ pub fn overview(
                 let table = model_breakdown(rows);
                 let (click, export) = model_table(&mut cols[0], &table, all_models);
                 match click {
-                    Some(ModelClick::Model(m)) => action.view.model = Some(m),
+                    Some(ModelClick::Model(m)) => action.push(Action::FilterModel(m)),
                     // A model's failed calls: their traces.
-                    Some(ModelClick::Errors(m)) => {
-                        action.view.drill = Some(Drill {
-                            model: Some(m),
-                            errors: Some(None),
-                            ..Drill::default()
-                        })
-                    }
+                    Some(ModelClick::Errors(m)) => action.push(Action::Drill(Drill {
+                        model: Some(m),
+                        errors: Some(None),
+                        ..Drill::default()
+                    })),
                     None => {}
                 }
-                action
-                    .view
-                    .export_if(export, || ExportItem::Table(table.clone()));
+                action.export_if(export, || ExportItem::Table(table.clone()));
             }
             for (id, title, answer) in [
                 ("slowest_traces", "Slowest traces", &slowest),
@@ -201,10 +184,13 @@ pub fn overview(
                 if let Some((rows, _)) = answer.value.as_deref() {
                     let table = trace_table(title, rows);
                     let (open, export) = trace_list(&mut cols[1], id, &table);
-                    action.open_trace = action.open_trace.take().or(open);
-                    action
-                        .view
-                        .export_if(export, || ExportItem::Table(table.clone()));
+                    if let Some(trace_id) = open {
+                        action.push(Action::OpenTrace {
+                            trace_id,
+                            highlights: Vec::new(),
+                        });
+                    }
+                    action.export_if(export, || ExportItem::Table(table.clone()));
                 }
                 cols[1].add_space(10.0);
             }

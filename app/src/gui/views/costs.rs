@@ -3,18 +3,18 @@
 //! editor that fixes them — a price set here applies to all history at once and is saved
 //! to the user's price file.
 
-use super::cache::QueryCache;
-use super::export::ExportItem;
-use super::export::chart::{Bar, ChartData, ChartKind};
-use super::filter_state::Resolved;
-use super::view_common::{
-    ViewAction, alert_markers, chart_window, model_series, per_model, seconds, series, summary,
-};
-use super::widgets::bars::bars;
-use super::widgets::kpi_card::{Better, Kpi, kpi_card};
-use super::widgets::series_chart::time_chart;
-use super::{format, palette};
-use egui::{Grid, RichText, ScrollArea, TextEdit, Ui};
+use crate::gui::cache::QueryCache;
+use crate::gui::export::ExportItem;
+use crate::gui::export::chart::{Bar, ChartData, ChartKind};
+use crate::gui::filter_state::Resolved;
+use super::shared::{alert_markers, chart_window, model_series, per_model, seconds, series, summary};
+use super::{Action, View, ViewAction, ViewCtx, command};
+use crate::gui::widgets::bars::bars;
+use crate::gui::widgets::kpi_card::{Better, Kpi, kpi_card};
+use crate::gui::widgets::series_chart::time_chart;
+use crate::gui::palette;
+use crate::format;
+use egui::{Grid, Key, KeyboardShortcut, RichText, ScrollArea, TextEdit, Ui};
 use store::{ModelRow, Price, PriceTable};
 
 /// Models drawn by name in the cost-over-time chart; the rest are "other".
@@ -24,15 +24,6 @@ const TOP_MODELS: usize = 6;
 #[derive(Default)]
 pub struct CostsView {
     editor: Option<PriceForm>,
-}
-
-/// What the user asked for in the Costs view.
-#[derive(Debug, Default)]
-pub struct CostsAction {
-    /// Exports, drill-downs.
-    pub view: ViewAction,
-    /// Set this model's price (USD per million tokens).
-    pub set_price: Option<(String, Price)>,
 }
 
 /// The price editor's fields as typed.
@@ -93,26 +84,40 @@ impl PriceForm {
     }
 }
 
+impl View for CostsView {
+    fn label(&self) -> &'static str {
+        "Costs"
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num4)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        self.draw(ui, ctx.cache, ctx.resolved, ctx.models, ctx.prices)
+    }
+}
+
 impl CostsView {
     /// Draws the view; `prices` are the prices in force (to fill the editor).
-    pub fn ui(
+    fn draw(
         &mut self,
         ui: &mut Ui,
         cache: &QueryCache,
         resolved: &Resolved,
         all_models: &[String],
         prices: &PriceTable,
-    ) -> CostsAction {
-        let mut action = CostsAction::default();
+    ) -> ViewAction {
+        let mut action = ViewAction::default();
         let summary = summary(cache, resolved);
         let models = per_model(cache, resolved);
         let window = chart_window(resolved, summary.as_deref(), 60);
         let series = window.and_then(|(_, bucket)| series(cache, resolved, bucket));
-        if let Some(form) = &mut self.editor {
-            action.set_price = price_editor(ui, form);
-            if action.set_price.is_some() {
-                self.editor = None;
-            }
+        if let Some(form) = &mut self.editor
+            && let Some((model, price)) = price_editor(ui, form)
+        {
+            action.push(Action::SetPrice(model, price));
+            self.editor = None;
         }
         ScrollArea::vertical().show(ui, |ui| {
             let (Some(s), Some(rows)) = (summary.as_deref(), models.value.as_deref()) else {
@@ -122,7 +127,7 @@ impl CostsView {
                 });
                 return;
             };
-            action.view.showed_data = true;
+            action.showed_data = true;
             let secs = window.map_or(0.0, |((a, b), _)| (b - a) as f64 / 1e9);
             let per_hour = if secs > 0.0 {
                 s.cost_usd / secs * 3600.0
@@ -185,9 +190,7 @@ impl CostsView {
             }
             let by_model = cost_bars(rows, all_models);
             let export = bars(ui, &by_model);
-            action
-                .view
-                .export_if(export, || ExportItem::Chart(by_model.clone()));
+            action.export_if(export, || ExportItem::Chart(by_model.clone()));
             ui.add_space(12.0);
             if let (Some((w, bucket)), Some(points)) = (window, series.as_deref()) {
                 let chart = ChartData {
@@ -201,9 +204,7 @@ impl CostsView {
                     markers: alert_markers(cache, seconds(w)),
                 };
                 let r = time_chart(ui, "cost_over_time", &chart, 220.0);
-                action
-                    .view
-                    .export_if(r.export, || ExportItem::Chart(chart.clone()));
+                action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             }
             ui.add_space(12.0);
             if ui.button("Edit a model's price…").clicked() {

@@ -2,21 +2,21 @@
 //! edit, delete, add), and the history of firings and resolutions from the database.
 //! Rule changes are saved to the rules file at once and evaluated from the next round.
 
-use super::cache::QueryCache;
-use super::export::ExportItem;
-use super::export::table::{Cell, Column, TableData};
-use super::view_common::ViewAction;
-use super::widgets::data_table::{TableLook, data_table};
-use super::{format, palette};
+use crate::gui::cache::QueryCache;
+use crate::gui::export::ExportItem;
+use crate::gui::export::table::{Cell, Column, TableData};
+use super::{Action, View, ViewAction, ViewCtx, command};
+use crate::gui::queries::AlertHistory;
+use crate::gui::widgets::data_table::{TableLook, data_table};
+use crate::gui::palette;
+use crate::format;
 use crate::alerts::engine::{Phase, ScopeState};
 use crate::alerts::rules::{Comparison, Metric, Severity, Span};
 use crate::alerts::rules::{MetricText, RuleText};
 use crate::alerts::{AlertStatus, Rule, Rules};
-use egui::{ComboBox, Grid, RichText, ScrollArea, TextEdit, Ui};
+use egui::{ComboBox, Grid, Key, KeyboardShortcut, RichText, ScrollArea, TextEdit, Ui};
 use store::AlertEvent;
 
-/// History rows shown.
-const HISTORY: u64 = 500;
 
 /// The view's own state: the rule being edited.
 #[derive(Default)]
@@ -106,30 +106,35 @@ impl RuleForm {
     }
 }
 
-/// What the Alerts view asks of the window.
-#[derive(Default)]
-pub struct AlertsAction {
-    /// Exports.
-    pub view: ViewAction,
-    /// The rules as changed by the user, to save and evaluate.
-    pub rules: Option<Rules>,
+impl View for AlertsView {
+    fn label(&self) -> &'static str {
+        "Alerts"
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num8)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        self.draw(ui, ctx.cache, ctx.rules, ctx.alert_status, ctx.rules_file)
+    }
 }
 
 impl AlertsView {
-    /// Draws the view.
-    pub fn ui(
+    /// Draws the rules, the form and the history.
+    fn draw(
         &mut self,
         ui: &mut Ui,
         cache: &QueryCache,
         rules: &Rules,
         status: Option<&AlertStatus>,
         rules_file: Option<&std::path::Path>,
-    ) -> AlertsAction {
-        let mut action = AlertsAction::default();
-        action.view.showed_data = true;
-        let history = cache.get("alerts.history", String::new(), |r| {
-            r.alert_history(None, HISTORY)
-        });
+    ) -> ViewAction {
+        let mut action = ViewAction {
+            showed_data: true,
+            ..ViewAction::default()
+        };
+        let history = cache.get::<AlertHistory>(());
         ScrollArea::vertical().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Alert rules").strong());
@@ -158,7 +163,7 @@ impl AlertsView {
                 ui.colored_label(palette::BAD, format!("Evaluation failed: {e}"));
             }
             if let Some(changed) = self.rules_table(ui, rules, status) {
-                action.rules = Some(changed);
+                action.push(Action::SetRules(changed));
             }
             if let Some(form) = &mut self.form {
                 ui.add_space(8.0);
@@ -166,7 +171,7 @@ impl AlertsView {
                     FormOutcome::Open => {}
                     FormOutcome::Cancel => self.form = None,
                     FormOutcome::Save(updated) => {
-                        action.rules = Some(updated);
+                        action.push(Action::SetRules(updated));
                         self.form = None;
                     }
                 }
@@ -186,7 +191,7 @@ impl AlertsView {
             };
             let table = history_table(&events);
             let tint = |row: &[Cell], col: usize| match (col, row[1].shown.as_str()) {
-                (1, "firing") => Some(severity_color(&row[2].shown)),
+                (1, "firing") => Some(palette::severity(&row[2].shown)),
                 (1, "resolved") => Some(palette::GOOD),
                 _ => None,
             };
@@ -201,9 +206,7 @@ impl AlertsView {
                     tint: Some(&tint),
                 },
             );
-            action
-                .view
-                .export_if(r.export, || ExportItem::Table(table.clone()));
+            action.export_if(r.export, || ExportItem::Table(table.clone()));
         });
         action
     }
@@ -252,7 +255,7 @@ impl AlertsView {
                     }
                     ui.label(&rule.name);
                     ui.label(rule.condition());
-                    ui.colored_label(severity_color(rule.severity.name()), rule.severity.name());
+                    ui.colored_label(palette::severity(rule.severity.name()), rule.severity.name());
                     let states: Vec<&ScopeState> = status
                         .map(|s| s.states.iter().filter(|st| st.rule == rule.name).collect())
                         .unwrap_or_default();
@@ -311,7 +314,7 @@ fn state_text(rule: &Rule, states: &[&ScopeState]) -> (RichText, String) {
     };
     let text = match s.phase {
         Phase::Firing(_) => RichText::new(label)
-            .color(severity_color(rule.severity.name()))
+            .color(palette::severity(rule.severity.name()))
             .strong(),
         Phase::Pending(_) => RichText::new(label).color(palette::WARN),
         _ => RichText::new(label).color(palette::GOOD),
@@ -320,15 +323,6 @@ fn state_text(rule: &Rule, states: &[&ScopeState]) -> (RichText, String) {
         .value
         .map_or("no data".to_string(), |v| rule.metric.format(v));
     (text, value)
-}
-
-/// The colour of a severity.
-pub fn severity_color(severity: &str) -> egui::Color32 {
-    match severity {
-        "critical" => palette::BAD,
-        "warning" => palette::WARN,
-        _ => palette::OKABE_ITO[4],
-    }
 }
 
 enum FormOutcome {

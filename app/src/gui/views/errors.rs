@@ -2,40 +2,51 @@
 //! errors by type and model (count, share, last seen, an example message) — click one
 //! to see the traces of those failures.
 
-use super::cache::QueryCache;
-use super::export::ExportItem;
-use super::export::chart::{ChartData, ChartKind, Series};
-use super::export::table::{Cell, Column, TableData};
-use super::filter_state::Resolved;
-use super::view_common::{
-    Drill, ViewAction, alert_markers, chart_window, seconds, series, summary,
-};
-use super::widgets::data_table::{TableLook, data_table};
-use super::widgets::gauge::gauge;
-use super::widgets::health::{ERROR_RATE_BAD, ERROR_RATE_WARN};
-use super::widgets::series_chart::time_chart;
-use super::{format, palette};
-use egui::{ScrollArea, Ui};
+use crate::gui::cache::QueryCache;
+use crate::gui::export::ExportItem;
+use crate::gui::export::chart::{ChartData, ChartKind, Series};
+use crate::gui::export::table::{Cell, Column, TableData};
+use crate::gui::filter_state::Resolved;
+use super::shared::{alert_markers, chart_window, seconds, series, summary};
+use super::{Action, Drill, View, ViewAction, ViewCtx, command};
+use crate::gui::queries::TopErrors;
+use crate::gui::widgets::data_table::{TableLook, data_table};
+use crate::gui::widgets::gauge::gauge;
+use crate::gui::widgets::health::{ERROR_RATE_BAD, ERROR_RATE_WARN};
+use crate::gui::widgets::series_chart::time_chart;
+use crate::gui::palette;
+use crate::format;
+use egui::{Key, KeyboardShortcut, ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{SeriesPoint, TopError};
 
 /// Error kinds listed.
 const TOP_ERRORS: u64 = 50;
 
-/// Draws the Errors view.
-pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> ViewAction {
+/// The error rate, its course over time, and the top errors.
+#[derive(Default)]
+pub struct ErrorsView;
+
+impl View for ErrorsView {
+    fn label(&self) -> &'static str {
+        "Errors"
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num5)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        errors_view(ui, ctx.cache, ctx.resolved)
+    }
+}
+
+fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> ViewAction {
     let mut action = ViewAction::default();
-    let filter = resolved.filter.clone();
-    let key = format!("{filter:?}");
     let summary = summary(cache, resolved);
     let window = chart_window(resolved, summary.as_deref(), 60);
     let series = window.and_then(|(_, bucket)| series(cache, resolved, bucket));
-    let top = {
-        let f = filter.clone();
-        cache.get("errors.top", key.clone(), move |r| {
-            r.top_errors(&f, TOP_ERRORS)
-        })
-    };
+    let top = cache.get::<TopErrors>((resolved.filter.clone(), TOP_ERRORS));
     ScrollArea::vertical().show(ui, |ui| {
         if let Some(e) = &top.error {
             ui.colored_label(palette::BAD, format!("Query failed: {e}"));
@@ -79,10 +90,10 @@ pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> View
             let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
             action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             if let Some(x) = r.clicked_x {
-                action.drill = Some(Drill {
+                action.push(Action::Drill(Drill {
                     errors: Some(None),
                     ..Drill::bucket_at(x, bucket)
-                });
+                }));
             }
         }
         ui.add_space(12.0);
@@ -101,11 +112,11 @@ pub fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> View
         );
         action.export_if(r.export, || ExportItem::Table(table.clone()));
         if let Some((row, _)) = r.clicked {
-            action.drill = Some(Drill {
+            action.push(Action::Drill(Drill {
                 model: Some(row[1].shown.clone()),
                 errors: Some(Some(row[0].shown.clone())),
                 ..Drill::default()
-            });
+            }));
         }
     });
     action

@@ -3,52 +3,84 @@
 //! query is an inline error. Matches are highlighted; selecting a call shows it as the
 //! span panel does, with a link to its trace.
 
-use super::cache::QueryCache;
-use super::export::{FileKind, export_buttons};
-use super::paged_rows::{
+use crate::gui::cache::QueryCache;
+use super::{Action, View, ViewAction, ViewCtx, command};
+use crate::gui::export::{ExportItem, FileKind, export_buttons};
+use crate::gui::queries::{CallsPage, SelectedCallTrace};
+use crate::gui::paged_rows::{
     ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
 };
-use super::span_panel::span_panel;
-use super::widgets::conversation::highlighted;
-use super::{format, palette};
+use crate::gui::span_panel::span_panel;
+use crate::gui::widgets::conversation::highlighted;
+use crate::gui::palette;
+use crate::format;
 use egui::accesskit::Role;
-use egui::{ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
+use egui::{Key, KeyboardShortcut, ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
 use store::Query;
-use store::{CallRow, CallSort, Filter, SortDir};
+use store::{CallRow, Filter};
 
-/// The view's state.
+/// LLM calls with search; the view's state.
 #[derive(Default)]
 pub struct Inspector {
     /// The query as typed.
-    pub query: String,
+    query: String,
     selected: Option<(String, String)>,
     /// The selected row's place in the table, for ↑↓.
     selected_row: Option<usize>,
     visible: std::ops::Range<usize>,
     focus_search: bool,
     /// An export of every matching call, with the selection it applies to.
-    pub export: Option<(FileKind, Filter)>,
+    export: Option<(FileKind, Filter)>,
 }
 
-/// What the user asked for.
-pub enum InspectorAction {
-    /// Open this trace.
-    OpenTrace(String),
-}
+impl View for Inspector {
+    fn label(&self) -> &'static str {
+        "Inspector"
+    }
 
-impl Inspector {
-    /// Puts the keyboard focus in the search field (Ctrl+F).
-    pub fn focus_search(&mut self) {
+    /// Ctrl+F: find in prompts and responses.
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::F)
+    }
+
+    fn on_shortcut(&mut self) {
         self.focus_search = true;
     }
 
-    /// Draws the view over `base` (the filter bar's selection).
-    pub fn ui(
-        &mut self,
-        ui: &mut Ui,
-        cache: &QueryCache,
-        base: &Filter,
-    ) -> Option<InspectorAction> {
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        let mut action = ViewAction {
+            showed_data: true,
+            ..ViewAction::default()
+        };
+        if let Some(trace_id) = self.table(ui, ctx.cache, &ctx.resolved.filter) {
+            // The trace shows the query's words highlighted too.
+            let highlights = Query::parse(&self.query)
+                .map(|q| q.highlights().to_vec())
+                .unwrap_or_default();
+            action.push(Action::OpenTrace {
+                trace_id,
+                highlights,
+            });
+        }
+        if let Some((kind, filter)) = self.export.take() {
+            action.push(Action::Export(
+                Box::new(ExportItem::Selection {
+                    title: "LLM calls".into(),
+                    table: store::ExportTable::Calls,
+                    filter,
+                    store: ctx.cache.store().clone(),
+                }),
+                kind,
+            ));
+        }
+        action
+    }
+}
+
+impl Inspector {
+    /// Draws the search and the calls over `base` (the filter bar's selection);
+    /// returns the trace to open.
+    fn table(&mut self, ui: &mut Ui, cache: &QueryCache, base: &Filter) -> Option<String> {
         let mut action = None;
         let parsed = Query::parse(&self.query);
         ui.horizontal(|ui| {
@@ -76,12 +108,7 @@ impl Inspector {
         let mut highlights: Vec<String> = base.text.clone();
         highlights.extend(query.highlights().iter().cloned());
         let (offset, limit) = window_for(&self.visible);
-        let key = format!("{filter:?}|{offset}");
-        let f = filter.clone();
-        let answer = cache.get("inspector.window", key, move |r| {
-            r.calls_page(&f, CallSort::Start, SortDir::Desc, offset, limit)
-                .map(|(rows, total)| (offset, rows, total))
-        });
+        let answer = cache.get::<CallsPage>((filter.clone(), offset, limit));
         if let Some(e) = &answer.error {
             ui.colored_label(palette::BAD, format!("Query failed: {e}"));
         }
@@ -111,10 +138,10 @@ impl Inspector {
                 .default_size(460.0)
                 .show(ui, |ui| {
                     if ui.link("Open its trace").clicked() {
-                        action = Some(InspectorAction::OpenTrace(trace_id.clone()));
+                        action = Some(trace_id.clone());
                     }
                     let id = store::hex_to_trace_id(&trace_id).unwrap_or_default();
-                    let tree = cache.get("inspector.trace", trace_id.clone(), move |r| r.trace(id));
+                    let tree = cache.get::<SelectedCallTrace>(id);
                     ScrollArea::vertical()
                         .id_salt("inspector_call_scroll")
                         .show(ui, |ui| {
@@ -136,7 +163,7 @@ impl Inspector {
             if enter_pressed(ui)
                 && let Some((trace, _)) = &self.selected
             {
-                action = Some(InspectorAction::OpenTrace(trace.clone()));
+                action = Some(trace.clone());
             }
             // ↑↓ move the selection; the view follows it.
             let step = arrow_step(ui, self.selected_row, total);

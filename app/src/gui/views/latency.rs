@@ -2,26 +2,44 @@
 //! buckets, click a cell for its traces), the percentiles over time, and each model's
 //! latency.
 
-use super::cache::QueryCache;
-use super::export::ExportItem;
-use super::export::chart::{ChartData, ChartKind, HeatGrid, Series};
-use super::export::table::{Cell, Column, TableData};
-use super::filter_state::Resolved;
-use super::view_common::{
-    Drill, ViewAction, alert_markers, chart_window, per_model, seconds, summary,
-};
-use super::widgets::data_table::{TableLook, data_table};
-use super::widgets::heatmap::heatmap;
-use super::widgets::series_chart::time_chart;
-use super::{format, palette};
-use egui::{RichText, ScrollArea, Ui};
+use crate::gui::cache::QueryCache;
+use crate::gui::export::ExportItem;
+use crate::gui::export::chart::{ChartData, ChartKind, HeatGrid, Series};
+use crate::gui::export::table::{Cell, Column, TableData};
+use crate::gui::filter_state::Resolved;
+use super::shared::{alert_markers, chart_window, per_model, seconds, summary};
+use super::{Action, Drill, View, ViewAction, ViewCtx, command};
+use crate::gui::queries::{LatencyHeatmap, LatencyPercentiles};
+use crate::gui::widgets::data_table::{TableLook, data_table};
+use crate::gui::widgets::heatmap::heatmap;
+use crate::gui::widgets::series_chart::time_chart;
+use crate::gui::palette;
+use crate::format;
+use egui::{Key, KeyboardShortcut, RichText, ScrollArea, Ui};
 use store::{Heatmap, LatencyPoint, ModelRow};
 
 /// Time buckets across the heatmap.
 const HEAT_COLUMNS: i64 = 60;
 
-/// Draws the Latency view.
-pub fn latency_view(
+/// Where the slow calls are: heatmap, percentiles over time, each model's latency.
+#[derive(Default)]
+pub struct LatencyView;
+
+impl View for LatencyView {
+    fn label(&self) -> &'static str {
+        "Latency"
+    }
+
+    fn shortcut(&self) -> KeyboardShortcut {
+        command(Key::Num2)
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        latency_view(ui, ctx.cache, ctx.resolved, ctx.models)
+    }
+}
+
+fn latency_view(
     ui: &mut Ui,
     cache: &QueryCache,
     resolved: &Resolved,
@@ -34,19 +52,8 @@ pub fn latency_view(
         return action;
     };
     let filter = resolved.filter.clone();
-    let key = format!("{filter:?}|{bucket}");
-    let heat = {
-        let f = filter.clone();
-        cache.get("latency.heatmap", key.clone(), move |r| {
-            r.latency_heatmap(&f, bucket)
-        })
-    };
-    let lat = {
-        let f = filter.clone();
-        cache.get("overview.latency", key.clone(), move |r| {
-            r.latency_percentiles(&f, bucket)
-        })
-    };
+    let heat = cache.get::<LatencyHeatmap>((filter.clone(), bucket));
+    let lat = cache.get::<LatencyPercentiles>((filter, bucket));
     let models = per_model(cache, resolved);
     ScrollArea::vertical().show(ui, |ui| {
         if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
@@ -62,11 +69,11 @@ pub fn latency_view(
         action.export_if(r.export, || ExportItem::Chart(chart.clone()));
         if let (Some((col, row)), ChartKind::Heat(grid)) = (r.clicked, &chart.kind) {
             let start = (grid.times[col] * 1e9).round() as i64;
-            action.drill = Some(Drill {
+            action.push(Action::Drill(Drill {
                 period: Some((start, start + bucket)),
                 latency_ms: Some(latency_band(&heat.latency_edges_ms, row)),
                 ..Drill::default()
-            });
+            }));
         }
         ui.add_space(12.0);
         let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
@@ -75,7 +82,7 @@ pub fn latency_view(
         let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
         action.export_if(r.export, || ExportItem::Chart(pct.clone()));
         if let Some(x) = r.clicked_x {
-            action.drill = Some(Drill::bucket_at(x, bucket));
+            action.push(Action::Drill(Drill::bucket_at(x, bucket)));
         }
         ui.add_space(12.0);
         if let Some(rows) = models.value.as_deref() {
@@ -94,7 +101,7 @@ pub fn latency_view(
             );
             action.export_if(r.export, || ExportItem::Table(table.clone()));
             if let Some((row, _)) = r.clicked {
-                action.model = Some(row[0].shown.clone());
+                action.push(Action::FilterModel(row[0].shown.clone()));
             }
         }
     });

@@ -1,0 +1,84 @@
+//! The window's command line (no subcommand): which database, where to listen, prices,
+//! alerts, and the benchmark and screenshot options; it starts the window.
+
+use super::serve::{AlertArgs, ListenArgs};
+use crate::gui::{AlertSetup, StartOptions};
+use crate::paths;
+use anyhow::Context;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Options of the window (the command line without a subcommand).
+#[derive(Args, Debug, Clone)]
+pub struct WindowArgs {
+    /// Database to open [default: observatory.duckdb in the platform data directory]
+    #[arg(value_name = "DATABASE")]
+    database: Option<PathBuf>,
+    /// Open the demo database (filled with synthetic traffic the first time, then reused)
+    #[arg(long, conflicts_with = "database")]
+    demo: bool,
+    #[command(flatten)]
+    listen: ListenArgs,
+    /// Price file overriding the bundled prices (TOML, USD per million tokens)
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
+    #[command(flatten)]
+    alerts: AlertArgs,
+    /// Benchmark: once data shows, repaint continuously for N frames, print frame-time
+    /// percentiles and the time from launch to the first frame with data, and exit
+    #[arg(long, value_name = "N")]
+    bench_frames: Option<u32>,
+    /// Save a PNG of the window once the Overview has its data, then exit
+    #[arg(long, value_name = "FILE")]
+    screenshot: Option<PathBuf>,
+    /// With --screenshot: wait at least this long after launch (e.g. for live data)
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    screenshot_after: String,
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
+    let listen = args.listen.optional_config()?;
+    let prices = super::price_table(args.prices.as_deref())?;
+    let database = match (&args.database, args.demo) {
+        (_, true) => paths::demo_db(),
+        (Some(p), false) => p.clone(),
+        (None, false) => paths::default_db(),
+    };
+    let screenshot_after =
+        humantime::parse_duration(&args.screenshot_after).with_context(|| {
+            format!(
+                "--screenshot-after {:?} is not a duration (try 5s)",
+                args.screenshot_after
+            )
+        })?;
+    // A bad rules file must not keep the window from opening (it may have been
+    // double-clicked): alerts stay off and the window says why.
+    let mut notices = Vec::new();
+    let alerts = match args.alerts.load() {
+        Ok(setup) => setup.map(|(file, rules, every)| AlertSetup { rules, file, every }),
+        Err(e) => {
+            notices.push(format!("Alerts are off: {e:#}"));
+            None
+        }
+    };
+    let start = StartOptions {
+        database,
+        demo: args.demo,
+        listen,
+        prices,
+        price_file: args.prices.clone().or_else(paths::user_prices),
+        alerts,
+        notices,
+        bench_frames: args.bench_frames,
+        screenshot: args.screenshot.map(|p| (p, screenshot_after)),
+        launched,
+        opening: None,
+    };
+    if let Some(m) = crate::gui::show(start)? {
+        println!("{m}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,165 @@
+//! The central panel: the view shown (or the open trace over it) drawn with what it may
+//! read, and what it asked for carried out; and the window's keyboard shortcuts.
+
+use super::super::filter_state::{RangePreset, Resolved, StatusChoice};
+use super::super::queries::ModelsByVolume;
+use super::super::views::trace::TraceView;
+use super::super::views::traces::TRACES;
+use super::super::views::{Action, Drill, ViewCtx};
+use super::ObservatoryApp;
+use crate::format;
+use egui::{Key, KeyboardShortcut, Modifiers, Ui};
+use store::{Price, PriceTable};
+
+impl ObservatoryApp {
+    /// The window's shortcuts: open, import, quit, Back, and each view's own.
+    pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
+        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        let import = KeyboardShortcut::new(Modifiers::COMMAND, Key::I);
+        let quit = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
+        if ctx.input_mut(|i| i.consume_shortcut(&open)) {
+            self.show_dialog(false);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&import)) {
+            self.show_dialog(true);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&quit)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        self.nav.shortcuts(ctx);
+        let back_alt = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
+        let typing = ctx.memory(|m| m.focused().is_some());
+        let escape = !typing && self.dialog.is_none() && ctx.input(|i| i.key_pressed(Key::Escape));
+        if ctx.input_mut(|i| i.consume_shortcut(&back_alt)) || escape {
+            self.nav.back();
+        }
+    }
+
+    /// Draws the current view (or the open trace); returns whether figures showed.
+    pub(super) fn central(&mut self, ui: &mut Ui, resolved: Option<&Resolved>) -> bool {
+        let mut has_data = false;
+        let mut back = false;
+        let mut actions = Vec::new();
+        let rules = self.rules();
+        let status = self.alerts.evaluator.as_ref().map(|e| e.status());
+        egui::CentralPanel::default().show(ui, |ui| {
+            let (Some(cache), Some(resolved)) = (&self.db.cache, resolved) else {
+                if self.db.opening.is_some() {
+                    ui.spinner();
+                } else if self.db.session.is_none() {
+                    ui.label("No database is open. Use File > Open database…, or drop a .duckdb file here.");
+                } else {
+                    ui.label("Fix the filter above to see data.");
+                }
+                return;
+            };
+            let label = self.nav.current_label();
+            if let Some(trace) = &mut self.nav.trace {
+                ui.horizontal(|ui| {
+                    if ui.link(label).on_hover_text("Back (Esc)").clicked() {
+                        back = true;
+                    }
+                    ui.label(">");
+                    ui.label(format!("Trace {}", &trace.trace_id[..12.min(trace.trace_id.len())]));
+                });
+                trace.ui(ui, cache);
+                has_data = true;
+                return;
+            }
+            let models = cache.get::<ModelsByVolume>(()).value.unwrap_or_default();
+            let ctx = ViewCtx {
+                cache,
+                resolved,
+                models: &models,
+                prices: &self.start.prices,
+                rules: &rules,
+                alert_status: status.as_ref(),
+                rules_file: self.start.alerts.as_ref().and_then(|a| a.file.as_deref()),
+            };
+            let shown = self.nav.current().ui(ui, &ctx);
+            has_data = shown.showed_data;
+            actions = shown.actions;
+        });
+        if back {
+            self.nav.back();
+        }
+        for action in actions {
+            self.carry_out(action, resolved);
+        }
+        has_data
+    }
+
+    /// Does what a view asked for.
+    fn carry_out(&mut self, action: Action, resolved: Option<&Resolved>) {
+        match action {
+            Action::Export(item, kind) => self.start_export(*item, kind, resolved),
+            Action::Drill(d) => {
+                self.drill(d);
+                self.nav.go_to(TRACES);
+            }
+            Action::FilterModel(m) => self.prefs.filter.models = vec![m],
+            Action::ShowAllTime => self.prefs.filter.range = RangePreset::All,
+            Action::OpenTrace {
+                trace_id,
+                highlights,
+            } => {
+                let mut words = resolved.map(|r| r.filter.text.clone()).unwrap_or_default();
+                words.extend(highlights);
+                self.nav.open_trace(TraceView::new(trace_id, words));
+            }
+            Action::SetPrice(model, price) => self.set_price(model, price),
+            Action::SetRules(rules) => self.set_rules(rules),
+        }
+    }
+
+    /// Narrows the filter to a drill-down's conditions (the Traces view then shows them).
+    pub(super) fn drill(&mut self, d: Drill) {
+        let f = &mut self.prefs.filter;
+        if let Some((from, to)) = d.period {
+            f.range = RangePreset::Custom;
+            f.custom_from = format::local_time(from);
+            f.custom_to = format::local_time(to);
+        }
+        if let Some(band) = d.latency_ms {
+            f.latency_ms = Some(band);
+        }
+        if let Some(m) = d.model {
+            f.models = vec![m];
+        }
+        if let Some(error_type) = d.errors {
+            f.status = StatusChoice::Error;
+            // Drilling narrows: an error type already chosen stays.
+            if error_type.is_some() {
+                f.error_type = error_type;
+            }
+        }
+    }
+
+    /// Sets a model's price for all history: in force at once, and saved to the price
+    /// file (a file that cannot be written is reported; the price still applies now).
+    fn set_price(&mut self, model: String, price: Price) {
+        self.start.prices.set(&model, price);
+        if let Some(s) = &self.db.session {
+            s.store.set_prices(self.start.prices.clone());
+        }
+        if let Some(c) = &self.db.cache {
+            c.invalidate();
+        }
+        match &self.start.price_file {
+            Some(path) => match PriceTable::save_entry(path, &model, price) {
+                Ok(()) => self.messages.notice(format!(
+                    "Price of {model} saved to {} and applied to all stored calls",
+                    path.display()
+                )),
+                Err(e) => {
+                    self.messages.error = Some(format!(
+                        "The price of {model} applies for now but was not saved: {e}"
+                    ))
+                }
+            },
+            None => self.messages.notices.push(format!(
+                "Price of {model} applied to all stored calls (not saved: no price file)"
+            )),
+        }
+    }
+}

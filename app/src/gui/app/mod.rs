@@ -1,0 +1,261 @@
+//! The window: its long-lived state, grouped by what owns it, and the frame loop.
+//! Each job has its own file: opening a database (`opening`), the dialogs and imports
+//! (`dialogs`), the top bar (`top_bar`), the views and what they ask for (`dispatch`),
+//! alerts (`alerting`). Everything slow (opening, importing, querying) runs on other
+//! threads; the frame loop only polls.
+
+mod alerting;
+mod dialogs;
+mod dispatch;
+mod navigation;
+mod opening;
+mod start;
+mod top_bar;
+
+pub use opening::Opening;
+pub use start::{AlertSetup, StartOptions};
+
+use super::bench::{FrameBench, ScreenshotPlan};
+use super::cache::QueryCache;
+use super::export::{Outcomes, SaveDialog};
+use super::filter_bar::filter_bar;
+use super::filter_state::FilterState;
+use super::import_job::ImportJob;
+use super::live_meter::RateMeter;
+use super::queries::{Models, Services};
+use super::session::Session;
+use crate::alerts::{Evaluator, Notifier, Rules};
+use alerting::AlertState;
+use dialogs::PathDialog;
+use egui::Ui;
+use ingest::import::ImportReport;
+use navigation::Navigation;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// What is kept across restarts.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Prefs {
+    filter: FilterState,
+    recent: Vec<PathBuf>,
+    /// The label of the view shown last.
+    view_label: String,
+}
+
+const PREFS_KEY: &str = "llm-observatory";
+
+/// The open database and what works on it.
+#[derive(Default)]
+struct Database {
+    session: Option<Session>,
+    cache: Option<QueryCache>,
+    /// A database being opened (the current one stays until it is open).
+    opening: Option<Opening>,
+    import: Option<ImportJob>,
+    /// The last import's report, until the user closes it: (files, report).
+    import_report: Option<(usize, ImportReport)>,
+    /// Files dropped while a database was still opening; imported once it is open.
+    queued_import: Vec<PathBuf>,
+    /// Spans received per second, for the live indicator.
+    rate: RateMeter,
+}
+
+/// What the window tells the user under the filter bar.
+#[derive(Default)]
+struct Messages {
+    error: Option<String>,
+    notices: Vec<String>,
+}
+
+impl Messages {
+    /// Shows `text` once (saving the same file again does not pile up the same line).
+    fn notice(&mut self, text: String) {
+        if !self.notices.contains(&text) {
+            self.notices.push(text);
+        }
+    }
+}
+
+/// `--bench-frames` and `--screenshot`, and what to print when the window closes.
+struct Measuring {
+    bench: Option<FrameBench>,
+    screenshot: Option<ScreenshotPlan>,
+    exit_message: Option<String>,
+}
+
+/// The application.
+pub struct ObservatoryApp {
+    start: StartOptions,
+    prefs: Prefs,
+    ctx: egui::Context,
+    db: Database,
+    messages: Messages,
+    nav: Navigation,
+    alerts: AlertState,
+    /// The open-or-import dialog.
+    dialog: Option<PathDialog>,
+    /// The save dialog of an export in progress.
+    save: Option<SaveDialog>,
+    /// Finished exports, to report.
+    exported: Outcomes,
+    /// The text typed in the filter bar's model pattern field.
+    pattern: String,
+    measuring: Measuring,
+}
+
+impl ObservatoryApp {
+    /// Creates the app and starts opening the database.
+    pub fn new(cc: &eframe::CreationContext<'_>, mut start: StartOptions) -> Self {
+        let prefs: Prefs = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, PREFS_KEY))
+            .unwrap_or_default();
+        let rules = start
+            .alerts
+            .as_ref()
+            .map(|a| a.rules.clone())
+            .unwrap_or_default();
+        let mut app = ObservatoryApp {
+            measuring: Measuring {
+                bench: start.bench_frames.map(FrameBench::new),
+                screenshot: start
+                    .screenshot
+                    .clone()
+                    .map(|(p, d)| ScreenshotPlan::new(p, d)),
+                exit_message: None,
+            },
+            nav: Navigation::new(&prefs.view_label),
+            prefs,
+            ctx: cc.egui_ctx.clone(),
+            db: Database::default(),
+            messages: Messages {
+                error: None,
+                notices: std::mem::take(&mut start.notices),
+            },
+            alerts: AlertState {
+                rules: Arc::new(RwLock::new(rules)),
+                evaluator: None::<Evaluator>,
+                notifier: start.alerts.as_ref().map(|_| Notifier::start(true)),
+                dismissed: Default::default(),
+            },
+            dialog: None,
+            save: None,
+            exported: Outcomes::default(),
+            pattern: String::new(),
+            start,
+        };
+        app.open_first();
+        app
+    }
+
+    /// What to print when the window closes (benchmark figures, screenshot path).
+    pub fn exit_message(&self) -> Option<&str> {
+        self.measuring.exit_message.as_deref()
+    }
+
+    /// The rules in force now.
+    fn rules(&self) -> Rules {
+        self.alerts.rules.read().expect("rules lock").clone()
+    }
+
+    /// Counts frames for `--bench-frames` and takes the `--screenshot`, closing the
+    /// window when either is done.
+    fn measure(&mut self, ctx: &egui::Context, frame_start: Instant, has_data: bool) {
+        let launched = self.start.launched;
+        let m = &mut self.measuring;
+        if let Some(bench) = &mut m.bench {
+            if has_data && bench.first_data.is_none() {
+                bench.first_data = Some(launched.elapsed());
+            }
+            // Spin only once data shows: before that the app repaints as it normally
+            // does, so the time to first data is what a user gets.
+            if has_data {
+                ctx.request_repaint();
+            }
+            if bench.frame(frame_start, frame_start.elapsed(), has_data) {
+                m.exit_message = Some(bench.report());
+                m.bench = None;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+        let ready = has_data && self.db.cache.as_ref().is_some_and(|c| !c.busy());
+        if let Some(plan) = &mut m.screenshot
+            && let Some(outcome) = plan.poll(ctx, launched, ready)
+        {
+            m.exit_message = Some(match outcome {
+                Ok(p) => format!("screenshot saved to {}", p.display()),
+                Err(e) => format!("screenshot failed: {e}"),
+            });
+            m.screenshot = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+impl eframe::App for ObservatoryApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        let frame_start = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.poll_opening();
+        self.poll_import();
+        self.take_dropped_files(&ctx);
+        self.shortcuts(&ctx);
+
+        let now_ns = crate::timearg::now_ns();
+        let resolved = self.prefs.filter.resolve(now_ns);
+        let resolve_error = resolved.as_ref().err().cloned();
+        let (models, services) = match &self.db.cache {
+            Some(c) => (
+                c.get::<Models>(()).value.unwrap_or_default(),
+                c.get::<Services>(()).value.unwrap_or_default(),
+            ),
+            None => Default::default(),
+        };
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            self.menu(ui);
+            ui.add_space(2.0);
+            filter_bar(
+                ui,
+                &mut self.prefs.filter,
+                &mut self.pattern,
+                &models,
+                &services,
+                resolve_error.as_deref(),
+                now_ns,
+            );
+            ui.add_space(2.0);
+            self.notices_bar(ui);
+            self.alerts_banner(ui);
+        });
+        self.nav.side_panel(ui);
+        let has_data = self.central(ui, resolved.as_ref().ok());
+        self.dialog_window(&ctx);
+        self.import_windows(&ctx);
+        self.save_window(&ctx);
+        dialogs::drop_overlay(&ctx);
+        // Relative ranges move with the clock; look again at least every second.
+        ctx.request_repaint_after(Duration::from_secs(1));
+        self.measure(&ctx, frame_start, has_data);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.prefs.view_label = self.nav.current_label().to_string();
+        eframe::set_value(storage, PREFS_KEY, &self.prefs);
+    }
+
+    fn on_exit(&mut self) {
+        if let Some(job) = &self.db.import {
+            job.cancel();
+        }
+        self.db.cache = None;
+        self.alerts.evaluator = None;
+        if let Some(s) = self.db.session.take()
+            && let Err(e) = s.close()
+        {
+            eprintln!("closing the database: {e}");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The top bar's first line: the File menu, the open database, the live indicator, the
+//! theme; and under the filter bar, the error and notices.
+
+use super::super::palette;
+use super::super::session::file_name;
+use super::ObservatoryApp;
+use crate::format;
+use egui::{Align, Color32, Layout, RichText, Sense, Ui, Vec2};
+use std::time::{Duration, Instant};
+
+impl ObservatoryApp {
+    pub(super) fn menu(&mut self, ui: &mut Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open database…").clicked() {
+                    self.show_dialog(false);
+                }
+                if ui.button("Import OTLP files…").clicked() {
+                    self.show_dialog(true);
+                }
+                ui.menu_button("Recent", |ui| {
+                    if self.prefs.recent.is_empty() {
+                        ui.label("No recent databases");
+                    }
+                    for p in self.prefs.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.open(p, false);
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.separator();
+            match (&self.db.session, &self.db.opening) {
+                (_, Some(o)) => {
+                    ui.spinner();
+                    ui.label(format!("Opening {}…", file_name(&o.path)));
+                }
+                (Some(s), None) => {
+                    ui.label(RichText::new(s.file_name()).strong())
+                        .on_hover_text(s.path.display().to_string());
+                    if let Some(why) = &s.read_only {
+                        ui.label(RichText::new("read-only").color(palette::WARN))
+                            .on_hover_text(why);
+                    }
+                }
+                (None, None) => {
+                    ui.label("No database open");
+                }
+            }
+            ui.separator();
+            self.live_indicator(ui);
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                theme_picker(ui);
+                if self.db.cache.as_ref().is_some_and(|c| c.busy()) {
+                    ui.spinner().on_hover_text("Updating");
+                }
+            });
+        });
+    }
+
+    fn live_indicator(&mut self, ui: &mut Ui) {
+        let Some(live) = self.db.session.as_ref().and_then(|s| s.live.as_ref()) else {
+            ui.label(RichText::new("Not receiving").weak())
+                .on_hover_text("No OTLP receiver is running for this database");
+            return;
+        };
+        let now = Instant::now();
+        self.db.rate.sample(
+            now,
+            live.stats()
+                .spans
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let flowing = self.db.rate.flowing(now);
+        let (rect, _) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::hover());
+        let alpha = if flowing {
+            let t = ui.input(|i| i.time) as f32;
+            0.45 + 0.55 * (t * 4.0).sin().abs()
+        } else {
+            1.0
+        };
+        let color = if flowing {
+            palette::GOOD
+        } else {
+            Color32::GRAY
+        };
+        ui.painter()
+            .circle_filled(rect.center(), 5.0, color.gamma_multiply(alpha));
+        let mut addrs = Vec::new();
+        if let Some(a) = live.grpc() {
+            addrs.push(format!("gRPC {a}"));
+        }
+        if let Some(a) = live.http() {
+            addrs.push(format!("HTTP {a}"));
+        }
+        let text = format!(
+            "{} · {} spans/s",
+            addrs.join(" · "),
+            format::count(self.db.rate.rate())
+        );
+        ui.label(text)
+            .on_hover_text("Listening for OTLP (traces, logs, metrics)");
+        let wait = if flowing { 80 } else { 1000 };
+        ui.ctx().request_repaint_after(Duration::from_millis(wait));
+    }
+
+    pub(super) fn notices_bar(&mut self, ui: &mut Ui) {
+        if let Some(e) = self.messages.error.clone() {
+            ui.horizontal(|ui| {
+                ui.colored_label(palette::BAD, &e);
+                if ui.small_button("Dismiss").clicked() {
+                    self.messages.error = None;
+                }
+            });
+        }
+        let mut dismissed = None;
+        for (i, n) in self.messages.notices.iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.colored_label(palette::WARN, n);
+                if ui.small_button("Dismiss").clicked() {
+                    dismissed = Some(i);
+                }
+            });
+        }
+        if let Some(i) = dismissed {
+            self.messages.notices.remove(i);
+        }
+    }
+}
+
+/// Dark, light, or as the system says; egui keeps the choice across restarts.
+fn theme_picker(ui: &mut Ui) {
+    use egui::ThemePreference;
+    let mut pref = ui.options(|o| o.theme_preference);
+    for (p, label) in [
+        (ThemePreference::Light, "Light"),
+        (ThemePreference::Dark, "Dark"),
+        (ThemePreference::System, "System"),
+    ] {
+        ui.selectable_value(&mut pref, p, label)
+            .on_hover_text(format!("{label} theme"));
+    }
+    ui.ctx().set_theme(pref);
+}

@@ -1,0 +1,99 @@
+//! Every query the window runs, one type each. A query's type is its cache slot (so a
+//! slot cannot be misspelt, and two queries cannot share one by accident), its input is
+//! its key (a different input asks afresh), and its output is what the slot holds (so a
+//! result cannot be read as the wrong type). Views ask with
+//! `cache.get::<PerModel>(filter)`; adding a query is one `query!` entry here.
+
+use store::{
+    AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow, Reader, SeriesPoint,
+    SortDir, StoreError, Summary, TopError, TraceRow, TraceSort, TraceTree,
+};
+
+/// A query the window caches: what it needs, what it gives, how it runs.
+pub trait CachedQuery: 'static {
+    /// What the query needs; its `Debug` text is the cache key.
+    type Input: std::fmt::Debug + Send + 'static;
+    /// What it gives.
+    type Output: Send + Sync + 'static;
+    /// Menu contents (model and service lists) wait behind what views show, so that
+    /// the first figures appear as soon as possible.
+    const BACKGROUND: bool = false;
+    /// Runs it on a worker's reader.
+    fn run(reader: &mut Reader, input: Self::Input) -> Result<Self::Output, StoreError>;
+}
+
+/// A page of rows from `offset` (where it starts, the rows, the total).
+pub type Page<T> = (u64, Vec<T>, u64);
+
+/// Declares query types: `Name(input) -> output = |reader, input| body`.
+macro_rules! query {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident($input:ty) -> $output:ty $([$background:ident])? = |$r:ident, $i:pat_param| $body:expr;
+    )*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl CachedQuery for $name {
+            type Input = $input;
+            type Output = $output;
+            $(const BACKGROUND: bool = { let _ = stringify!($background); true };)?
+            fn run($r: &mut Reader, $i: $input) -> Result<$output, StoreError> {
+                $body
+            }
+        }
+    )*};
+}
+
+/// How many alert events the history table and the chart markers read.
+pub const ALERT_HISTORY: u64 = 500;
+
+query! {
+    /// Every stored model, by name (the filter's model list).
+    Models(()) -> Vec<String> [background] = |r, ()| r.models();
+    /// Every stored model, busiest first (fixes each model's colour).
+    ModelsByVolume(()) -> Vec<String> [background] = |r, ()| r.models_by_volume();
+    /// Every stored service (the filter's service list).
+    Services(()) -> Vec<String> [background] = |r, ()| r.services();
+    /// When the stored calls start and end.
+    TimeBounds(()) -> Option<(i64, i64)> = |r, ()| r.time_bounds();
+    /// The selection's KPIs.
+    CallSummary(Filter) -> Summary = |r, f| r.call_summary(&f);
+    /// The KPIs of the period before the selection's (for the deltas).
+    PreviousSummary(Filter) -> Summary = |r, f| r.call_summary(&f);
+    /// The selection by model.
+    PerModel(Filter) -> Vec<ModelRow> = |r, f| r.per_model(&f);
+    /// Calls, errors, tokens and cost per (bucket in ns, model).
+    Series((Filter, i64)) -> Vec<SeriesPoint> = |r, (f, bucket)| r.time_series(&f, bucket);
+    /// Latency percentiles per bucket (ns).
+    LatencyPercentiles((Filter, i64)) -> Vec<LatencyPoint> =
+        |r, (f, bucket)| r.latency_percentiles(&f, bucket);
+    /// Latency heatmap with buckets of the given ns.
+    LatencyHeatmap((Filter, i64)) -> Heatmap = |r, (f, bucket)| r.latency_heatmap(&f, bucket);
+    /// The five slowest traces of the selection.
+    SlowestTraces(Filter) -> (Vec<TraceRow>, u64) =
+        |r, f| r.traces_page(&f, TraceSort::Duration, SortDir::Desc, 0, 5);
+    /// The five latest traces of the selection.
+    RecentTraces(Filter) -> (Vec<TraceRow>, u64) =
+        |r, f| r.traces_page(&f, TraceSort::Start, SortDir::Desc, 0, 5);
+    /// The commonest errors.
+    TopErrors((Filter, u64)) -> Vec<TopError> = |r, (f, n)| r.top_errors(&f, n);
+    /// The latest alert state changes.
+    AlertHistory(()) -> Vec<AlertEvent> = |r, ()| r.alert_history(None, ALERT_HISTORY);
+    /// The rows of the Traces view around what is visible: (filter, sort, direction,
+    /// offset, limit).
+    TracesPage((Filter, TraceSort, SortDir, u64, u64)) -> Page<TraceRow> =
+        |r, (f, sort, dir, offset, limit)| {
+            r.traces_page(&f, sort, dir, offset, limit)
+                .map(|(rows, total)| (offset, rows, total))
+        };
+    /// The rows of the Inspector around what is visible: (filter, offset, limit).
+    CallsPage((Filter, u64, u64)) -> Page<CallRow> = |r, (f, offset, limit)| {
+        r.calls_page(&f, CallSort::Start, SortDir::Desc, offset, limit)
+            .map(|(rows, total)| (offset, rows, total))
+    };
+    /// The open trace's spans.
+    OpenTrace(u128) -> TraceTree = |r, id| r.trace(id);
+    /// The trace of the call selected in the Inspector.
+    SelectedCallTrace(u128) -> TraceTree = |r, id| r.trace(id);
+}

@@ -1,0 +1,146 @@
+//! The views of the window. Each is one file implementing [`View`]; the registry at
+//! the bottom lists them, and the navigation, the keyboard shortcuts and the
+//! dispatcher read it. Adding a view is one new file and one line of the registry.
+//! A view reads typed queries through the cache in [`ViewCtx`] and hands back one
+//! [`ViewAction`]: what the user asked for, for the window to carry out.
+
+pub mod shared;
+pub mod trace;
+
+use crate::alerts::{AlertStatus, Rules};
+use crate::gui::cache::QueryCache;
+use crate::gui::export::{ExportItem, FileKind};
+use crate::gui::filter_state::Resolved;
+use egui::{KeyboardShortcut, Ui};
+use std::path::Path;
+use store::{Price, PriceTable};
+
+/// What every view may read while it draws.
+pub struct ViewCtx<'a> {
+    /// The query cache of the open database.
+    pub cache: &'a QueryCache,
+    /// The filter bar's selection, resolved to times.
+    pub resolved: &'a Resolved,
+    /// Every stored model, busiest first (each model's colour is its place here).
+    pub models: &'a [String],
+    /// The prices in force.
+    pub prices: &'a PriceTable,
+    /// The alert rules in force.
+    pub rules: &'a Rules,
+    /// The evaluator's latest status; `None` when alerts are off.
+    pub alert_status: Option<&'a AlertStatus>,
+    /// Where edited rules are saved; `None` keeps them for this run.
+    pub rules_file: Option<&'a Path>,
+}
+
+/// A view of the window: a page the navigation lists.
+pub trait View {
+    /// Its name in the navigation (also what the window remembers across restarts).
+    fn label(&self) -> &'static str;
+    /// The keys that show it.
+    fn shortcut(&self) -> KeyboardShortcut;
+    /// Called when its shortcut shows it (the Inspector puts the cursor in its search).
+    fn on_shortcut(&mut self) {}
+    /// Draws it and says what the user asked for.
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction;
+}
+
+/// What a view hands back each frame.
+#[derive(Debug, Default)]
+pub struct ViewAction {
+    /// Whether figures were on screen (for the start-up benchmark and screenshots).
+    pub showed_data: bool,
+    /// What the user asked for, in order.
+    pub actions: Vec<Action>,
+}
+
+impl ViewAction {
+    /// Records an export of `item` when `kind` was asked for.
+    pub fn export_if(&mut self, kind: Option<FileKind>, item: impl FnOnce() -> ExportItem) {
+        if let Some(k) = kind {
+            self.actions.push(Action::Export(Box::new(item()), k));
+        }
+    }
+
+    /// Records `action`.
+    pub fn push(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+}
+
+/// One thing a user asked for in a view.
+#[derive(Debug)]
+pub enum Action {
+    /// Save a chart or table (opens the save dialog).
+    Export(Box<ExportItem>, FileKind),
+    /// Narrow the filter to these conditions and show the Traces view.
+    Drill(Drill),
+    /// Filter everything to this model.
+    FilterModel(String),
+    /// Switch the range to all time.
+    ShowAllTime,
+    /// Open a trace over the current view, with these words highlighted.
+    OpenTrace {
+        /// Its id (hex).
+        trace_id: String,
+        /// Words to highlight besides the filter's.
+        highlights: Vec<String>,
+    },
+    /// Set a model's price for all history.
+    SetPrice(String, Price),
+    /// Put these alert rules in force.
+    SetRules(Rules),
+}
+
+/// Where a drill-down leads: the Traces view with these conditions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drill {
+    /// The period, Unix ns (from, to).
+    pub period: Option<(i64, i64)>,
+    /// A latency band in ms: from (inclusive), to (exclusive; none for open-ended).
+    pub latency_ms: Option<(f64, Option<f64>)>,
+    /// Only this model.
+    pub model: Option<String>,
+    /// Only failed calls, and of this error type when given.
+    pub errors: Option<Option<String>>,
+}
+
+impl Drill {
+    /// The traces of the bucket of `bucket_ns` holding `x` (Unix seconds, as a chart
+    /// reports a click).
+    pub fn bucket_at(x: f64, bucket_ns: i64) -> Drill {
+        let start = ((x * 1e9) as i64).div_euclid(bucket_ns) * bucket_ns;
+        Drill {
+            period: Some((start, start + bucket_ns)),
+            ..Drill::default()
+        }
+    }
+}
+
+/// Declares the views' modules and lists them, in navigation order: one line per view.
+macro_rules! registry {
+    ($($module:ident::$view:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Every view, in navigation order.
+        pub fn registry() -> Vec<Box<dyn View>> {
+            vec![$(Box::new($module::$view::default())),*]
+        }
+    };
+}
+
+registry! {
+    overview::OverviewView,
+    latency::LatencyView,
+    models::ModelsView,
+    costs::CostsView,
+    errors::ErrorsView,
+    traces::TracesView,
+    inspector::Inspector,
+    alerts::AlertsView,
+}
+
+/// A shortcut that shows a view: Ctrl (⌘ on macOS) and a key.
+pub fn command(key: egui::Key) -> KeyboardShortcut {
+    KeyboardShortcut::new(egui::Modifiers::COMMAND, key)
+}
