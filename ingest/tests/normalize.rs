@@ -318,3 +318,75 @@ fn raw_attributes_are_kept_as_json() {
     assert_eq!(row.service, "svc");
     assert_eq!(row.end_ns - row.start_ns, 1_500_000_000);
 }
+
+/// Each convention's marker decides the span's class at ingest; the name decides only
+/// when no convention marked the span.
+#[test]
+fn every_convention_marks_agents_tools_and_retrievals() {
+    use store::SpanClass;
+    let cases = [
+        (
+            json!({ "gen_ai.operation.name": "invoke_agent" }),
+            "run",
+            SpanClass::Agent,
+        ),
+        (
+            json!({ "openinference.span.kind": "AGENT" }),
+            "run",
+            SpanClass::Agent,
+        ),
+        (
+            json!({ "traceloop.span.kind": "agent" }),
+            "run",
+            SpanClass::Agent,
+        ),
+        (
+            json!({ "gen_ai.operation.name": "execute_tool" }),
+            "run",
+            SpanClass::Tool,
+        ),
+        (
+            json!({ "openinference.span.kind": "TOOL" }),
+            "run",
+            SpanClass::Tool,
+        ),
+        (
+            json!({ "traceloop.span.kind": "tool" }),
+            "run",
+            SpanClass::Tool,
+        ),
+        (
+            json!({ "openinference.span.kind": "RETRIEVER" }),
+            "run",
+            SpanClass::Retrieval,
+        ),
+        (
+            json!({ "openinference.span.kind": "RERANKER" }),
+            "run",
+            SpanClass::Retrieval,
+        ),
+        (
+            json!({ "openinference.span.kind": "CHAIN" }),
+            "tool_router",
+            SpanClass::Other,
+        ),
+        (json!({}), "search_tool", SpanClass::Tool),
+        (json!({}), "vector_search", SpanClass::Retrieval),
+        (json!({}), "HTTP GET", SpanClass::Other),
+        (
+            json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o" }),
+            "chat gpt-4o",
+            SpanClass::Llm,
+        ),
+        (
+            json!({ "openinference.span.kind": "LLM", "llm.model_name": "gpt-4o" }),
+            "ChatCompletion",
+            SpanClass::Llm,
+        ),
+    ];
+    for (attrs, name, want) in cases {
+        let row = span_with(attrs.clone(), json!({ "name": name }));
+        assert_eq!(row.class, want, "{attrs} named {name:?}");
+        assert_eq!(row.llm.is_some(), want == SpanClass::Llm, "{attrs}");
+    }
+}

@@ -46,7 +46,9 @@ pub use query::{
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]
 pub use retention::Pruned;
-pub use row::{AlertEvent, GenAiEventText, LlmCall, LogRow, MetricPoint, SpanRow, StatusCode};
+pub use row::{
+    AlertEvent, GenAiEventText, LlmCall, LogRow, MetricPoint, SpanClass, SpanRow, StatusCode,
+};
 #[cfg(feature = "duckdb")]
 pub use schema::SCHEMA_VERSION;
 #[cfg(feature = "duckdb")]

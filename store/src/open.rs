@@ -37,6 +37,8 @@ pub struct Store {
     prices: Arc<RwLock<PriceTable>>,
     text: Option<Arc<TextIndex>>,
     files: Option<DatabaseFiles>,
+    /// The file's schema version (older than this build's only when opened read-only).
+    schema_version: i64,
 }
 
 impl Store {
@@ -69,10 +71,13 @@ impl Store {
         mode: OpenMode,
         path: Option<&Path>,
     ) -> Result<Store, StoreError> {
-        match mode {
-            OpenMode::ReadWrite => schema::migrate(&conn)?,
+        let schema_version = match mode {
+            OpenMode::ReadWrite => {
+                schema::migrate(&conn)?;
+                schema::SCHEMA_VERSION
+            }
             OpenMode::ReadOnly => schema::check_readable(&conn)?,
-        }
+        };
         // The text index only speeds searches up: without it (another process holds
         // it, the folder is not writable) everything works by scanning.
         let text = match TextIndex::open(path, mode == OpenMode::ReadWrite) {
@@ -103,6 +108,7 @@ impl Store {
             prices: Arc::new(RwLock::new(PriceTable::bundled())),
             text,
             files: path.map(DatabaseFiles::new),
+            schema_version,
         })
     }
 
@@ -151,6 +157,7 @@ impl Store {
             self.version.clone(),
             self.text.clone(),
             self.files.clone(),
+            self.schema_version,
         ))
     }
 

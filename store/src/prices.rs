@@ -25,6 +25,20 @@ pub struct Price {
     pub cache_write: Option<f64>,
 }
 
+impl Price {
+    /// USD per million tokens of each class a call's tokens fall in: plain input,
+    /// cache reads, cache writes (both at the input price when not set), output. The
+    /// store's one cost formula multiplies these by the call's tokens.
+    pub fn rates(&self) -> [f64; 4] {
+        [
+            self.input,
+            self.cache_read.unwrap_or(self.input),
+            self.cache_write.unwrap_or(self.input),
+            self.output,
+        ]
+    }
+}
+
 /// The file format: `[models."name"]` tables of [`Price`].
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -36,6 +36,72 @@ impl StatusCode {
     }
 }
 
+/// What kind of work a span is, decided at ingest from the conventions' own markers
+/// (OpenTelemetry GenAI `gen_ai.operation.name`, OpenInference `openinference.span.kind`,
+/// OpenLLMetry `traceloop.span.kind`) and stored with the span, so that every reader
+/// sees the same answer. A span with LLM fields is always an LLM call.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanClass {
+    /// A model call.
+    Llm,
+    /// An agent: it plans and calls models and tools.
+    Agent,
+    /// A tool or function execution.
+    Tool,
+    /// Retrieval, embeddings, reranking, vector search.
+    Retrieval,
+    /// Anything else (chains, workflows, HTTP…).
+    #[default]
+    Other,
+}
+
+impl SpanClass {
+    /// Every class, in legend order.
+    pub const ALL: [SpanClass; 5] = [
+        SpanClass::Llm,
+        SpanClass::Agent,
+        SpanClass::Tool,
+        SpanClass::Retrieval,
+        SpanClass::Other,
+    ];
+
+    /// Its number in the `spans.class` column.
+    pub fn code(self) -> u8 {
+        match self {
+            SpanClass::Other => 0,
+            SpanClass::Llm => 1,
+            SpanClass::Agent => 2,
+            SpanClass::Tool => 3,
+            SpanClass::Retrieval => 4,
+        }
+    }
+
+    /// The class of a `spans.class` number (unknown numbers are `Other`).
+    pub fn from_code(code: u8) -> SpanClass {
+        match code {
+            1 => SpanClass::Llm,
+            2 => SpanClass::Agent,
+            3 => SpanClass::Tool,
+            4 => SpanClass::Retrieval,
+            _ => SpanClass::Other,
+        }
+    }
+
+    /// Its name for people (legends, exports).
+    pub fn label(self) -> &'static str {
+        match self {
+            SpanClass::Llm => "LLM call",
+            SpanClass::Agent => "agent",
+            SpanClass::Tool => "tool",
+            SpanClass::Retrieval => "retrieval",
+            SpanClass::Other => "other",
+        }
+    }
+}
+
 /// One span, normalized: the OTLP core fields, its service, the raw attributes kept
 /// losslessly as JSON, and the LLM fields when the span is a model call.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -70,6 +136,8 @@ pub struct SpanRow {
     pub events_json: String,
     /// Span links as a JSON array of `{trace_id, span_id, attributes}`.
     pub links_json: String,
+    /// What kind of work it is (stored as [`SpanClass::Llm`] whenever `llm` is set).
+    pub class: SpanClass,
     /// The LLM fields, when this span is a model call.
     pub llm: Option<LlmCall>,
 }

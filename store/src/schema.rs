@@ -6,7 +6,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -112,6 +112,35 @@ const MIGRATIONS: &[&str] = &[
         message VARCHAR NOT NULL
     );
     "#,
+    // 2 -> 3: each span's class (LLM call, agent, tool, retrieval, other; see
+    // `SpanClass::code`), which ingest decides from now on. Spans stored before are
+    // classified here once, by the markers ingest read when this version was written.
+    r#"
+    ALTER TABLE spans ADD COLUMN class UTINYINT DEFAULT 0;
+    UPDATE spans SET class = CASE
+        WHEN is_llm THEN 1
+        WHEN attributes LIKE '%"openinference.span.kind":"AGENT"%'
+          OR attributes LIKE '%"gen_ai.operation.name":"invoke_agent"%'
+          OR attributes LIKE '%"gen_ai.operation.name":"create_agent"%'
+          OR attributes LIKE '%"traceloop.span.kind":"agent"%' THEN 2
+        WHEN attributes LIKE '%"openinference.span.kind":"TOOL"%'
+          OR attributes LIKE '%"gen_ai.operation.name":"execute_tool"%'
+          OR attributes LIKE '%"traceloop.span.kind":"tool"%' THEN 3
+        WHEN attributes LIKE '%"openinference.span.kind":"RETRIEVER"%'
+          OR attributes LIKE '%"openinference.span.kind":"EMBEDDING"%'
+          OR attributes LIKE '%"openinference.span.kind":"RERANKER"%'
+          OR attributes LIKE '%"gen_ai.operation.name":"embeddings"%'
+          OR attributes LIKE '%"gen_ai.operation.name":"retrieval"%' THEN 4
+        -- Without any marker, the name tells tools and retrievals apart.
+        WHEN attributes LIKE '%"openinference.span.kind"%'
+          OR attributes LIKE '%"gen_ai.operation.name"%'
+          OR attributes LIKE '%"traceloop.span.kind"%' THEN 0
+        WHEN lower(name) LIKE '%tool%' THEN 3
+        WHEN lower(name) LIKE '%retriev%' OR lower(name) LIKE '%embed%'
+          OR lower(name) LIKE '%vector%' THEN 4
+        ELSE 0
+    END;
+    "#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`], creating it when empty.
@@ -167,14 +196,15 @@ fn current_version(conn: &Connection) -> Result<i64, StoreError> {
     v.parse().map_err(|_| StoreError::ForeignDatabase)
 }
 
-/// For read-only browsing: the file must be ours and not newer than this build.
-pub fn check_readable(conn: &Connection) -> Result<(), StoreError> {
+/// For read-only browsing: the file must be ours and not newer than this build; its
+/// version says which columns the queries may read.
+pub fn check_readable(conn: &Connection) -> Result<i64, StoreError> {
     match current_version(conn)? {
         0 => Err(StoreError::ForeignDatabase),
         v if v > SCHEMA_VERSION => Err(StoreError::NewerSchema {
             found: v,
             supported: SCHEMA_VERSION,
         }),
-        _ => Ok(()),
+        v => Ok(v),
     }
 }

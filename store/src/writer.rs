@@ -5,7 +5,7 @@
 
 use crate::error::StoreError;
 use crate::ids::{span_key, trace_key};
-use crate::row::{AlertEvent, LogRow, MetricPoint, SpanRow};
+use crate::row::{AlertEvent, LogRow, MetricPoint, SpanClass, SpanRow};
 use crate::text_index::{IndexedCall, TextIndex};
 use duckdb::{Appender, Connection, params};
 use std::collections::HashSet;
@@ -500,6 +500,12 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
             s.resource_json.as_str(),
             s.events_json.as_str(),
             s.links_json.as_str(),
+            if s.llm.is_some() {
+                SpanClass::Llm
+            } else {
+                s.class
+            }
+            .code(),
             batch,
         ])?;
     }

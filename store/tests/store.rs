@@ -163,6 +163,81 @@ fn summary_counts_and_prices_every_call_once() {
     assert!((s.latency_ms[0] - 400.0).abs() < 1e-9);
 }
 
+/// One cost formula: every query that prices calls (the summary and per-model sums, the
+/// series, the calls list, the traces list, each trace's spans, and a cost condition,
+/// which prices inline) gives the same figure for the same calls, with cache tokens, a
+/// reported cost and an unpriced model among them.
+#[test]
+fn every_query_that_prices_gives_the_same_cost() {
+    let store = store_with_known_rows();
+    let writer = store.writer().unwrap();
+    let mut reported = call(span(9, 1, None, 20, 10), "gpt-4o-2024-08-06", 1_000_000, 0);
+    reported.llm.as_mut().unwrap().reported_cost_usd = Some(0.5);
+    writer
+        .write(Batch {
+            spans: vec![reported],
+            ..Batch::default()
+        })
+        .unwrap();
+    let claude = 0.5 * 3.0 + 0.4 * 0.30 + 0.1 * 3.75 + 0.1 * 15.0;
+    let expected = 2.5 + 10.0 + claude + 0.5;
+    let mut r = store.reader().unwrap();
+    let all = Filter::default();
+    let close = |what: &str, got: f64| {
+        assert!((got - expected).abs() < 1e-9, "{what}: {got} != {expected}");
+    };
+    close("summary", r.call_summary(&all).unwrap().cost_usd);
+    close(
+        "per model",
+        r.per_model(&all).unwrap().iter().map(|m| m.cost_usd).sum(),
+    );
+    close(
+        "series",
+        r.time_series(&all, 60_000 * MS)
+            .unwrap()
+            .iter()
+            .map(|p| p.cost_usd)
+            .sum(),
+    );
+    let (calls, _) = r
+        .calls_page(&all, CallSort::Start, SortDir::Asc, 0, 100)
+        .unwrap();
+    close("calls", calls.iter().filter_map(|c| c.cost_usd).sum());
+    let (traces, _) = r
+        .traces_page(&all, TraceSort::Start, SortDir::Asc, 0, 100)
+        .unwrap();
+    close("traces", traces.iter().map(|t| t.cost_usd).sum());
+    let in_trees: f64 = traces
+        .iter()
+        .map(|t| {
+            let id = hex_to_trace_id(&t.trace_id).unwrap();
+            let tree = r.trace(id).unwrap();
+            tree.spans.iter().filter_map(|s| s.cost_usd).sum::<f64>()
+        })
+        .sum();
+    close("trace trees", in_trees);
+    // A cost condition prices inline: "cost > 0" keeps every priced call.
+    let priced = Filter {
+        cost_usd: vec![Bound {
+            cmp: Cmp::Gt,
+            value: 0.0,
+        }],
+        ..Filter::default()
+    };
+    let (kept, _) = r
+        .calls_page(&priced, CallSort::Start, SortDir::Asc, 0, 100)
+        .unwrap();
+    assert_eq!(kept.len(), 4, "the gpt-4o calls, the reported one, claude");
+    close(
+        "cost condition",
+        kept.iter().filter_map(|c| c.cost_usd).sum(),
+    );
+    close(
+        "summary under a cost condition",
+        r.call_summary(&priced).unwrap().cost_usd,
+    );
+}
+
 #[test]
 fn a_price_change_reprices_history_and_a_reported_cost_wins() {
     let store = store_with_known_rows();
@@ -817,4 +892,81 @@ fn exports_write_every_selected_row_in_each_format() {
     );
     assert_eq!(r.trace_ids(&Filter::default()).unwrap().len(), 3);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A database written before spans had classes (schema 2) is still browsed read-only
+/// (model calls told apart) and, opened for writing, is brought forward with each
+/// span classified by the markers it carries.
+#[test]
+fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
+    let dir = std::env::temp_dir().join(format!("store-migrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("old.duckdb");
+    let _ = std::fs::remove_file(&path);
+    let mut agent = span(5, 1, None, 0, 1_000);
+    agent.attributes_json = r#"{"openinference.span.kind":"AGENT"}"#.into();
+    let mut tool = span(5, 2, Some(1), 10, 100);
+    tool.name = "search_tool".into();
+    let mut chain = span(5, 3, Some(1), 200, 100);
+    chain.name = "tool_router".into();
+    chain.attributes_json = r#"{"openinference.span.kind":"CHAIN"}"#.into();
+    let llm = call(span(5, 4, Some(1), 400, 300), "gpt-4o", 10, 10);
+    {
+        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        writer
+            .write(Batch {
+                spans: vec![agent, tool, chain, llm],
+                ..Batch::default()
+            })
+            .unwrap();
+        writer.close().unwrap();
+    }
+    // What the previous release wrote: no class column, version 2.
+    {
+        let c = duckdb::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "ALTER TABLE spans DROP COLUMN class;
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    let classes = |store: &Store| -> Vec<SpanClass> {
+        let tree = store
+            .reader()
+            .unwrap()
+            .trace(u128::from_be_bytes([5; 16]))
+            .unwrap();
+        let mut by_id: Vec<(String, SpanClass)> = tree
+            .spans
+            .iter()
+            .map(|s| (s.span_id.clone(), s.class))
+            .collect();
+        by_id.sort();
+        by_id.into_iter().map(|(_, c)| c).collect()
+    };
+    {
+        let old = Store::open(&path, OpenMode::ReadOnly).unwrap();
+        assert_eq!(
+            classes(&old),
+            [
+                SpanClass::Other,
+                SpanClass::Other,
+                SpanClass::Other,
+                SpanClass::Llm
+            ]
+        );
+    }
+    let migrated = Store::open(&path, OpenMode::ReadWrite).unwrap();
+    assert_eq!(
+        classes(&migrated),
+        [
+            SpanClass::Agent,
+            SpanClass::Tool,
+            SpanClass::Other,
+            SpanClass::Llm
+        ]
+    );
+    drop(migrated);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,7 +14,6 @@ mod paged_rows;
 pub mod palette;
 mod queries;
 mod session;
-mod span_class;
 mod span_panel;
 mod time_axis;
 pub mod views;

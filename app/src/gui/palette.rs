@@ -24,6 +24,19 @@ pub const WARN: Color32 = Color32::from_rgb(0xE6, 0x9F, 0x00);
 /// Bad.
 pub const BAD: Color32 = Color32::from_rgb(0xD5, 0x5E, 0x00);
 
+/// The colour of a span class in the timeline, the flamegraph and their legend (errors
+/// are drawn in [`BAD`] instead).
+pub fn span_class(class: store::SpanClass) -> Color32 {
+    use store::SpanClass;
+    match class {
+        SpanClass::Llm => OKABE_ITO[0],
+        SpanClass::Agent => OKABE_ITO[3],
+        SpanClass::Tool => OKABE_ITO[1],
+        SpanClass::Retrieval => OKABE_ITO[2],
+        SpanClass::Other => OKABE_ITO[6],
+    }
+}
+
 /// The colour of an alert severity (`critical`, `warning`, `info`).
 pub fn severity(severity: &str) -> Color32 {
     match severity {

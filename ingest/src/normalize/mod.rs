@@ -1,6 +1,7 @@
 //! Normalization: OTLP spans, in any of the competing LLM conventions, into store rows.
 
 mod attrs;
+mod class;
 mod llm;
 mod logs;
 mod messages;
@@ -132,6 +133,7 @@ pub fn normalize_span(
     let end_ns = time(span.end_time_unix_nano, "end time")?.max(start_ns);
     let attrs = Attrs::new(&span.attributes);
     let status = span.status.clone().unwrap_or_default();
+    let llm = llm::extract(span, &attrs);
     Ok(SpanRow {
         trace_id,
         span_id,
@@ -148,7 +150,8 @@ pub fn normalize_span(
         resource_json: resource_json.to_string(),
         events_json: events_json(span),
         links_json: links_json(span),
-        llm: llm::extract(span, &attrs),
+        class: class::classify(&span.name, &attrs, llm.is_some()),
+        llm,
     })
 }
 

@@ -24,15 +24,15 @@ impl Reader {
             ],
             |r| {
                 Ok(AlertEvent {
-                    time_ns: r.get(0)?,
-                    rule: r.get(1)?,
-                    scope: r.get(2)?,
-                    state: r.get(3)?,
-                    severity: r.get(4)?,
-                    metric: r.get(5)?,
-                    value: r.get(6)?,
-                    threshold: r.get(7)?,
-                    message: r.get(8)?,
+                    time_ns: r.get("time_ns")?,
+                    rule: r.get("rule")?,
+                    scope: r.get("scope")?,
+                    state: r.get("state")?,
+                    severity: r.get("severity")?,
+                    metric: r.get("metric")?,
+                    value: r.get("value")?,
+                    threshold: r.get("threshold")?,
+                    message: r.get("message")?,
                 })
             },
         )?;

@@ -1,6 +1,6 @@
 //! LLM calls: the searchable page of calls, and the top errors.
 
-use super::{COST, Reader, SortDir, params};
+use super::{Reader, SortDir, cost, params};
 use crate::error::StoreError;
 use crate::filter::{Filter, StatusFilter};
 use crate::ids::{span_id_hex, trace_id_hex};
@@ -29,7 +29,7 @@ impl CallSort {
             CallSort::Start => "c.start_ns",
             CallSort::Latency => "c.duration_ns",
             CallSort::Tokens => "coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0)",
-            CallSort::Cost => "cost",
+            CallSort::Cost => "cost_usd",
             CallSort::Model => "c.model",
         }
     }
@@ -105,15 +105,17 @@ impl Reader {
         // The page and the count are separate queries: a window count over all matches
         // would keep DuckDB from its top-N sort.
         let total: u64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM llm_calls c WHERE {}", w.sql),
+            &format!("SELECT count(*) AS n FROM llm_calls c WHERE {}", w.sql),
             params(&w, []),
-            |r| r.get(0),
+            |r| r.get("n"),
         )?;
+        let cost = cost::joined();
         let sql = format!(
             "WITH {cte}
              SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
-                    left(c.prompt, {EXCERPT_CHARS}), left(c.response, {EXCERPT_CHARS}),
-                    c.input_tokens, c.output_tokens, {COST} AS cost, c.is_error, c.error_type
+                    left(c.prompt, {EXCERPT_CHARS}) AS prompt_excerpt,
+                    left(c.response, {EXCERPT_CHARS}) AS response_excerpt,
+                    c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.is_error, c.error_type
              FROM llm_calls c LEFT JOIN p ON p.model = c.model
              WHERE {}
              ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?",
@@ -127,20 +129,20 @@ impl Reader {
                 params(&w, [Value::UBigInt(limit), Value::UBigInt(offset)]),
                 |r| {
                     Ok(CallRow {
-                        trace_id: trace_id_hex(r.get(0)?),
-                        span_id: span_id_hex(r.get(1)?),
-                        start_ns: r.get(2)?,
-                        duration_ns: r.get(3)?,
-                        model: r.get(4)?,
-                        provider: r.get(5)?,
-                        service: r.get(6)?,
-                        prompt_excerpt: r.get(7)?,
-                        response_excerpt: r.get(8)?,
-                        input_tokens: r.get(9)?,
-                        output_tokens: r.get(10)?,
-                        cost_usd: r.get(11)?,
-                        is_error: r.get(12)?,
-                        error_type: r.get(13)?,
+                        trace_id: trace_id_hex(r.get("trace_id")?),
+                        span_id: span_id_hex(r.get("span_id")?),
+                        start_ns: r.get("start_ns")?,
+                        duration_ns: r.get("duration_ns")?,
+                        model: r.get("model")?,
+                        provider: r.get("provider")?,
+                        service: r.get("service")?,
+                        prompt_excerpt: r.get("prompt_excerpt")?,
+                        response_excerpt: r.get("response_excerpt")?,
+                        input_tokens: r.get("input_tokens")?,
+                        output_tokens: r.get("output_tokens")?,
+                        cost_usd: r.get("cost_usd")?,
+                        is_error: r.get("is_error")?,
+                        error_type: r.get("error_type")?,
                     })
                 },
             )?
@@ -157,22 +159,23 @@ impl Reader {
         };
         let w = self.calls_where(&errors_only)?;
         let sql = format!(
-            "SELECT coalesce(c.error_type, 'error') AS et, c.model, count(*) AS n,
+            "SELECT coalesce(c.error_type, 'error') AS error_type, c.model, count(*) AS n,
                     count(*) / sum(count(*)) OVER () AS share,
-                    max(c.start_ns), arg_max(c.error_message, c.start_ns)
+                    max(c.start_ns) AS last_seen_ns,
+                    arg_max(c.error_message, c.start_ns) AS example_message
              FROM llm_calls c WHERE {}
-             GROUP BY ALL ORDER BY n DESC, et, c.model LIMIT ?",
+             GROUP BY ALL ORDER BY n DESC, error_type, c.model LIMIT ?",
             w.sql
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params(&w, [Value::UBigInt(limit)]), |r| {
             Ok(TopError {
-                error_type: r.get(0)?,
-                model: r.get(1)?,
-                count: r.get(2)?,
-                share: r.get(3)?,
-                last_seen_ns: r.get(4)?,
-                example_message: r.get(5)?,
+                error_type: r.get("error_type")?,
+                model: r.get("model")?,
+                count: r.get("n")?,
+                share: r.get("share")?,
+                last_seen_ns: r.get("last_seen_ns")?,
+                example_message: r.get("example_message")?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -2,7 +2,7 @@
 //! Parquet, with hex ids and readable times beside the exact nanoseconds, so that a
 //! spreadsheet, pandas or any DuckDB opens them as they are.
 
-use super::{COST, Reader, sql_string};
+use super::{Reader, cost, sql_string};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use duckdb::types::{Value, ValueRef};
@@ -77,7 +77,9 @@ impl Reader {
         let (select, params) = self.traces_sql(filter)?;
         let sql = format!("SELECT trace_id FROM ({select}) ORDER BY start_ns, trace_id");
         let mut stmt = self.conn.prepare(&sql)?;
-        let ids = stmt.query_map(duckdb::params_from_iter(params), |r| r.get::<_, u128>(0))?;
+        let ids = stmt.query_map(duckdb::params_from_iter(params), |r| {
+            r.get::<_, u128>("trace_id")
+        })?;
         Ok(ids.collect::<Result<_, _>>()?)
     }
 
@@ -100,6 +102,7 @@ impl Reader {
             )?,
             ExportTable::Calls => {
                 let cte = self.prices_cte()?;
+                let cost = cost::joined();
                 let w = self.calls_where(filter)?;
                 (
                     format!(
@@ -110,7 +113,7 @@ impl Reader {
                                 c.duration_ns / 1e6 AS duration_ms, c.service, c.provider,
                                 c.operation, c.request_model, c.response_model, c.model,
                                 c.input_tokens, c.output_tokens, c.cache_read_tokens,
-                                c.cache_write_tokens, c.reasoning_tokens, {COST} AS cost_usd,
+                                c.cache_write_tokens, c.reasoning_tokens, {cost} AS cost_usd,
                                 c.reported_cost, c.finish_reason, c.is_error, c.error_type,
                                 c.error_message, c.session_id, c.user_id, c.prompt, c.response
                          FROM llm_calls c LEFT JOIN p ON p.model = c.model
@@ -128,7 +131,7 @@ impl Reader {
                         "SELECT lpad(lower(hex(trace_id)), 32, '0') AS trace_id, root_name, service,
                                 make_timestamp(start_ns // 1000) AS start_time, start_ns,
                                 duration_ns / 1e6 AS duration_ms, spans, llm_calls, tokens,
-                                cost AS cost_usd, has_error
+                                cost_usd, has_error
                          FROM ({select}) ORDER BY start_ns, trace_id"
                     ),
                     params,

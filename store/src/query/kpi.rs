@@ -1,6 +1,7 @@
 //! Headline figures: the summary of a selection and its breakdown by model.
 
-use super::{COST_SUMS, CostSums, LATENCY_QUANTILES, Reader, params, percentiles_ms};
+use super::cost::{self, CostSums};
+use super::{LATENCY_QUANTILES, Reader, params, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use serde::Serialize;
@@ -82,12 +83,19 @@ impl Reader {
         let mut s = self.call_summary(filter)?;
         let (sql, p) = self.spans_sql(
             filter,
-            "SELECT count(*), count(DISTINCT s.trace_id), min(s.start_ns), max(s.end_ns) FROM spans s",
+            "SELECT count(*) AS spans, count(DISTINCT s.trace_id) AS traces,
+                    min(s.start_ns) AS first_start_ns, max(s.end_ns) AS last_end_ns
+             FROM spans s",
         )?;
         let (spans, traces, first, last) =
             self.conn
                 .query_row(&sql, duckdb::params_from_iter(p), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((
+                        r.get("spans")?,
+                        r.get("traces")?,
+                        r.get("first_start_ns")?,
+                        r.get("last_end_ns")?,
+                    ))
                 })?;
         s.spans = Some(spans);
         s.traces = Some(traces);
@@ -104,13 +112,19 @@ impl Reader {
         let by_model = self.model_sums(filter, false)?;
         let w = self.calls_where(filter)?;
         let sql = format!(
-            "SELECT coalesce({LATENCY_QUANTILES}, [0, 0, 0]::DOUBLE[]),
-                    coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE, min(c.start_ns), max(c.start_ns + c.duration_ns)
+            "SELECT coalesce({LATENCY_QUANTILES}, [0, 0, 0]::DOUBLE[]) AS quantiles,
+                    coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE AS avg_ms,
+                    min(c.start_ns) AS first_start_ns, max(c.start_ns + c.duration_ns) AS last_end_ns
              FROM llm_calls c WHERE {}",
             w.sql
         );
         let (latency, avg, first, last) = self.conn.query_row(&sql, params(&w, []), |r| {
-            Ok((percentiles_ms(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                percentiles_ms(r.get("quantiles")?),
+                r.get("avg_ms")?,
+                r.get("first_start_ns")?,
+                r.get("last_end_ns")?,
+            ))
         })?;
         let mut s = Summary {
             latency_ms: latency,
@@ -163,52 +177,56 @@ impl Reader {
         self.model_sums(filter, true)
     }
 
-    /// Per-model figures, costs priced from [`COST_SUMS`]; latency percentiles only
+    /// Per-model figures, costs priced from [`cost::sums_sql`]; latency percentiles only
     /// when asked (they cost a sort).
     fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
         let w = self.calls_where(filter)?;
         let latency_sql = if latency {
-            format!("avg(c.duration_ns) / 1e6, {LATENCY_QUANTILES}")
+            format!("avg(c.duration_ns) / 1e6 AS avg_ms, {LATENCY_QUANTILES} AS quantiles")
         } else {
-            "0::DOUBLE, [0, 0, 0]::DOUBLE[]".to_string()
+            "0::DOUBLE AS avg_ms, [0, 0, 0]::DOUBLE[] AS quantiles".to_string()
         };
+        let cost_sums = cost::sums_sql();
         let sql = format!(
-            "SELECT c.model, max(c.provider), count(*), count(*) FILTER (WHERE c.is_error),
-                    coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
-                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, coalesce(sum(c.cache_write_tokens), 0)::UBIGINT,
-                    {COST_SUMS},
+            "SELECT c.model, max(c.provider) AS provider, count(*) AS calls,
+                    count(*) FILTER (WHERE c.is_error) AS errors,
+                    coalesce(sum(c.input_tokens), 0)::UBIGINT AS input_tokens,
+                    coalesce(sum(c.output_tokens), 0)::UBIGINT AS output_tokens,
+                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT AS cache_read_tokens,
+                    coalesce(sum(c.cache_write_tokens), 0)::UBIGINT AS cache_write_tokens,
+                    {cost_sums},
                     count(*) FILTER (WHERE c.reported_cost IS NULL
-                        AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0),
+                        AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0) AS would_be_unpriced,
                     {latency_sql}
              FROM llm_calls c
              WHERE {}
-             GROUP BY c.model ORDER BY 3 DESC, 1",
+             GROUP BY c.model ORDER BY calls DESC, c.model",
             w.sql
         );
         let prices = self.prices.read().expect("price lock").clone();
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params(&w, []), |r| {
-            let model: String = r.get(0)?;
-            let sums = CostSums::read(r, 8)?;
-            let would_be_unpriced: u64 = r.get(13)?;
+            let model: String = r.get("model")?;
+            let sums = CostSums::read(r)?;
+            let would_be_unpriced: u64 = r.get("would_be_unpriced")?;
             let price = prices.lookup(&model);
-            let [p50, p95, p99] = percentiles_ms(r.get(15)?);
+            let [p50, p95, p99] = percentiles_ms(r.get("quantiles")?);
             Ok(ModelRow {
                 model,
-                provider: r.get(1)?,
-                calls: r.get(2)?,
-                errors: r.get(3)?,
-                input_tokens: r.get(4)?,
-                output_tokens: r.get(5)?,
-                cache_read_tokens: r.get(6)?,
-                cache_write_tokens: r.get(7)?,
+                provider: r.get("provider")?,
+                calls: r.get("calls")?,
+                errors: r.get("errors")?,
+                input_tokens: r.get("input_tokens")?,
+                output_tokens: r.get("output_tokens")?,
+                cache_read_tokens: r.get("cache_read_tokens")?,
+                cache_write_tokens: r.get("cache_write_tokens")?,
                 cost_usd: sums.cost(price),
                 unpriced_calls: if price.is_none() {
                     would_be_unpriced
                 } else {
                     0
                 },
-                avg_ms: r.get(14)?,
+                avg_ms: r.get("avg_ms")?,
                 p50_ms: p50,
                 p95_ms: p95,
                 p99_ms: p99,

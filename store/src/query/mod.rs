@@ -4,6 +4,7 @@
 
 mod alerts;
 mod calls;
+mod cost;
 mod export;
 mod filter_sql;
 mod kpi;
@@ -57,65 +58,12 @@ pub struct Reader {
     /// The last index search: data version, words, hits. A query often builds its
     /// conditions more than once (a summary does twice); the index is asked once.
     searched: Option<(u64, Vec<String>, Option<Hits>)>,
+    /// The file's schema version: a file opened read-only may predate some columns.
+    schema_version: i64,
 }
 
 /// (trace, span) ids of calls the text index found.
 type Hits = Vec<(u128, u64)>;
-
-/// The per-call cost in USD: the client's reported cost, else tokens × the price table
-/// (cache reads and writes are inside input tokens and priced at their own rate); NULL
-/// when the model has no price.
-const COST: &str = "coalesce(c.reported_cost, (
-        greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0) - coalesce(c.cache_write_tokens, 0), 0) * p.p_in
-        + coalesce(c.cache_read_tokens, 0) * p.p_cr
-        + coalesce(c.cache_write_tokens, 0) * p.p_cw
-        + coalesce(c.output_tokens, 0) * p.p_out) / 1e6)";
-
-/// Aggregates from which a group of calls is priced in Rust (cost is linear in tokens,
-/// so pricing a group's sums equals summing its priced calls, and no price has to be
-/// joined to every row): plain input, cache-read, cache-write and output tokens of the
-/// calls without a reported cost, then the sum of reported costs. Read with
-/// [`CostSums::read`].
-const COST_SUMS: &str = "coalesce(sum(greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0)
-            - coalesce(c.cache_write_tokens, 0), 0)) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-        coalesce(sum(c.cache_read_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-        coalesce(sum(c.cache_write_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-        coalesce(sum(c.output_tokens) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE,
-        coalesce(sum(c.reported_cost), 0)::DOUBLE";
-
-/// The [`COST_SUMS`] columns of one group.
-struct CostSums {
-    plain_input: f64,
-    cache_read: f64,
-    cache_write: f64,
-    output: f64,
-    reported: f64,
-}
-
-impl CostSums {
-    /// The five columns starting at `first`.
-    fn read(r: &duckdb::Row<'_>, first: usize) -> duckdb::Result<Self> {
-        Ok(CostSums {
-            plain_input: r.get(first)?,
-            cache_read: r.get(first + 1)?,
-            cache_write: r.get(first + 2)?,
-            output: r.get(first + 3)?,
-            reported: r.get(first + 4)?,
-        })
-    }
-
-    /// Reported costs plus the tokens priced at `price` (nothing for them without one).
-    fn cost(&self, price: Option<crate::prices::Price>) -> f64 {
-        let priced = price.map_or(0.0, |p| {
-            (self.plain_input * p.input
-                + self.cache_read * p.cache_read.unwrap_or(p.input)
-                + self.cache_write * p.cache_write.unwrap_or(p.input)
-                + self.output * p.output)
-                / 1e6
-        });
-        self.reported + priced
-    }
-}
 
 impl Reader {
     pub(crate) fn new(
@@ -124,6 +72,7 @@ impl Reader {
         version: Arc<AtomicU64>,
         text: Option<Arc<crate::text_index::TextIndex>>,
         files: Option<crate::output::DatabaseFiles>,
+        schema_version: i64,
     ) -> Self {
         Reader {
             conn,
@@ -133,6 +82,7 @@ impl Reader {
             text,
             files,
             searched: None,
+            schema_version,
         }
     }
 
@@ -174,9 +124,9 @@ impl Reader {
     /// is none. Tells a user where their data is when a range selects nothing.
     pub fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
         let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
-            "SELECT min(start_ns), max(start_ns) FROM llm_calls",
+            "SELECT min(start_ns) AS first, max(start_ns) AS last FROM llm_calls",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get("first")?, r.get("last")?)),
         )?;
         Ok(lo.zip(hi))
     }
@@ -188,10 +138,10 @@ impl Reader {
 
     /// Every metric name with its number of stored points, by name.
     pub fn metric_names(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, count(*) FROM metric_points GROUP BY name ORDER BY name")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT name, count(*) AS points FROM metric_points GROUP BY name ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get("name")?, r.get("points")?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -210,13 +160,10 @@ impl Reader {
             .iter()
             .filter_map(|m| {
                 table.lookup(m).map(|p| {
+                    let [input, cache_read, cache_write, output] = p.rates();
                     format!(
-                        "({}, {:?}::DOUBLE, {:?}::DOUBLE, {:?}::DOUBLE, {:?}::DOUBLE)",
+                        "({}, {input:?}::DOUBLE, {output:?}::DOUBLE, {cache_read:?}::DOUBLE, {cache_write:?}::DOUBLE)",
                         sql_string(m),
-                        p.input,
-                        p.output,
-                        p.cache_read.unwrap_or(p.input),
-                        p.cache_write.unwrap_or(p.input)
                     )
                 })
             })
@@ -287,36 +234,16 @@ impl Reader {
         hits
     }
 
-    /// A call's cost as one SQL expression over `c`: the reported cost, else its tokens
-    /// priced by a CASE over the stored models that have a price.
+    /// A call's cost as one SQL expression over `c` with the prices of the stored
+    /// models that have one written inline.
     fn inline_cost(&mut self) -> Result<String, StoreError> {
         let models = self.models()?;
         let table = self.prices.read().expect("price lock");
-        let arms: Vec<String> = models
-            .iter()
-            .filter_map(|m| {
-                table.lookup(m).map(|p| {
-                    format!(
-                        "WHEN {} THEN (greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0) - coalesce(c.cache_write_tokens, 0), 0) * {:?}
-                          + coalesce(c.cache_read_tokens, 0) * {:?} + coalesce(c.cache_write_tokens, 0) * {:?}
-                          + coalesce(c.output_tokens, 0) * {:?}) / 1e6",
-                        sql_string(m),
-                        p.input,
-                        p.cache_read.unwrap_or(p.input),
-                        p.cache_write.unwrap_or(p.input),
-                        p.output
-                    )
-                })
-            })
-            .collect();
-        Ok(if arms.is_empty() {
-            "c.reported_cost".into()
-        } else {
-            format!(
-                "coalesce(c.reported_cost, CASE c.model {} END)",
-                arms.join(" ")
-            )
-        })
+        Ok(cost::inline(
+            models
+                .iter()
+                .filter_map(|m| table.lookup(m).map(|p| (m.as_str(), p))),
+        ))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Figures over time: per-bucket counts by model, latency percentiles, the latency
 //! heatmap.
 
-use super::{COST_SUMS, CostSums, LATENCY_QUANTILES, Reader, percentiles_ms};
+use super::cost::{self, CostSums};
+use super::{LATENCY_QUANTILES, Reader, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use duckdb::types::Value;
@@ -92,10 +93,13 @@ impl Reader {
         let bucket_ns = bucket_ns.max(1);
         let w = self.calls_where(filter)?;
         let prices = self.prices.read().expect("price lock").clone();
+        let cost_sums = cost::sums_sql();
         let sql = format!(
-            "SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*), count(*) FILTER (WHERE c.is_error),
-                    coalesce(sum(c.input_tokens), 0)::UBIGINT, coalesce(sum(c.output_tokens), 0)::UBIGINT,
-                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT, {COST_SUMS}
+            "SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*) AS requests,
+                    count(*) FILTER (WHERE c.is_error) AS errors,
+                    coalesce(sum(c.input_tokens), 0)::UBIGINT AS input_tokens,
+                    coalesce(sum(c.output_tokens), 0)::UBIGINT AS output_tokens,
+                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT AS cache_read_tokens, {cost_sums}
              FROM llm_calls c
              WHERE {}
              GROUP BY ALL ORDER BY 1, 2",
@@ -105,16 +109,16 @@ impl Reader {
         p.extend(w.params.iter().cloned());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
-            let model: String = r.get(1)?;
-            let cost_usd = CostSums::read(r, 7)?.cost(prices.lookup(&model));
+            let model: String = r.get("model")?;
+            let cost_usd = CostSums::read(r)?.cost(prices.lookup(&model));
             Ok(SeriesPoint {
-                bucket_start_ns: r.get(0)?,
+                bucket_start_ns: r.get("bucket")?,
                 model,
-                requests: r.get(2)?,
-                errors: r.get(3)?,
-                input_tokens: r.get(4)?,
-                output_tokens: r.get(5)?,
-                cache_read_tokens: r.get(6)?,
+                requests: r.get("requests")?,
+                errors: r.get("errors")?,
+                input_tokens: r.get("input_tokens")?,
+                output_tokens: r.get("output_tokens")?,
+                cache_read_tokens: r.get("cache_read_tokens")?,
                 cost_usd,
             })
         })?;
@@ -131,8 +135,8 @@ impl Reader {
         let bucket_ns = bucket_ns.max(1);
         let w = self.calls_where(filter)?;
         let sql = format!(
-            "SELECT (c.start_ns // ?) * ? AS bucket, count(*),
-                    {LATENCY_QUANTILES}, avg(c.duration_ns) / 1e6
+            "SELECT (c.start_ns // ?) * ? AS bucket, count(*) AS n,
+                    {LATENCY_QUANTILES} AS quantiles, avg(c.duration_ns) / 1e6 AS avg_ms
              FROM llm_calls c WHERE {} GROUP BY 1 ORDER BY 1",
             w.sql
         );
@@ -140,11 +144,11 @@ impl Reader {
         p.extend(w.params.iter().cloned());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
-            let [p50, p95, p99] = percentiles_ms(r.get(2)?);
+            let [p50, p95, p99] = percentiles_ms(r.get("quantiles")?);
             Ok(LatencyPoint {
-                bucket_start_ns: r.get(0)?,
-                count: r.get(1)?,
-                avg_ms: r.get(3)?,
+                bucket_start_ns: r.get("bucket")?,
+                count: r.get("n")?,
+                avg_ms: r.get("avg_ms")?,
                 p50_ms: p50,
                 p95_ms: p95,
                 p99_ms: p99,
@@ -167,7 +171,7 @@ impl Reader {
                     CASE WHEN c.duration_ns < {low} THEN 0
                          WHEN c.duration_ns >= {high} THEN {last}
                          ELSE 1 + least(floor(ln(c.duration_ns / {low}) / ln({ratio}) * {steps}), {steps} - 1)::INTEGER
-                    END AS lat, count(*)
+                    END AS lat, count(*) AS n
              FROM llm_calls c WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             w.sql,
             low = HEAT_LOW_MS * 1e6,
@@ -181,9 +185,9 @@ impl Reader {
         let mut stmt = self.conn.prepare(&sql)?;
         let cells = stmt.query_map(duckdb::params_from_iter(p), |r| {
             Ok(HeatmapCell {
-                bucket_start_ns: r.get(0)?,
-                latency_bucket: r.get::<_, i32>(1)? as usize,
-                count: r.get(2)?,
+                bucket_start_ns: r.get("bucket")?,
+                latency_bucket: r.get::<_, i32>("lat")? as usize,
+                count: r.get("n")?,
             })
         })?;
         Ok(Heatmap {

@@ -1,10 +1,10 @@
 //! Traces: the sortable page of traces in a selection, and one trace's span tree.
 
-use super::{COST, Reader, SortDir};
+use super::{Reader, SortDir, cost};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
-use crate::row::StatusCode;
+use crate::row::{SpanClass, StatusCode};
 use duckdb::types::Value;
 use serde::Serialize;
 
@@ -37,7 +37,7 @@ impl TraceSort {
             TraceSort::Duration => "duration_ns",
             TraceSort::LlmCalls => "llm_calls",
             TraceSort::Tokens => "tokens",
-            TraceSort::Cost => "cost",
+            TraceSort::Cost => "cost_usd",
             TraceSort::Status => "has_error",
             TraceSort::Name => "root_name",
             TraceSort::Service => "service",
@@ -83,6 +83,8 @@ pub struct TraceSpan {
     pub name: String,
     /// OTLP span kind number.
     pub kind: i32,
+    /// What kind of work it is.
+    pub class: SpanClass,
     /// Service.
     pub service: String,
     /// Start, Unix ns.
@@ -159,18 +161,18 @@ impl Reader {
             .query_map(duckdb::params_from_iter(p), |r| {
                 Ok((
                     TraceRow {
-                        trace_id: trace_id_hex(r.get(0)?),
-                        root_name: r.get(1)?,
-                        service: r.get(2)?,
-                        start_ns: r.get(3)?,
-                        duration_ns: r.get(4)?,
-                        spans: r.get(5)?,
-                        llm_calls: r.get(6)?,
-                        tokens: r.get(7)?,
-                        cost_usd: r.get(8)?,
-                        has_error: r.get(9)?,
+                        trace_id: trace_id_hex(r.get("trace_id")?),
+                        root_name: r.get("root_name")?,
+                        service: r.get("service")?,
+                        start_ns: r.get("start_ns")?,
+                        duration_ns: r.get("duration_ns")?,
+                        spans: r.get("spans")?,
+                        llm_calls: r.get("llm_calls")?,
+                        tokens: r.get("tokens")?,
+                        cost_usd: r.get("cost_usd")?,
+                        has_error: r.get("has_error")?,
                     },
-                    r.get::<_, u64>(10)?,
+                    r.get::<_, u64>("total")?,
                 ))
             })?
             .map(|r| {
@@ -190,6 +192,7 @@ impl Reader {
         filter: &Filter,
     ) -> Result<(String, Vec<Value>), StoreError> {
         let cte = self.prices_cte()?;
+        let cost = cost::joined();
         let (spans_sql, p) = self.spans_sql(
             filter,
             "SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
@@ -203,12 +206,12 @@ impl Reader {
             "WITH {cte}, t AS ({spans_sql} GROUP BY s.trace_id),
              l AS (SELECT c.trace_id, count(*) AS llm_calls,
                           coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
-                          coalesce(sum({COST}), 0) AS cost, bool_or(c.is_error) AS call_error
+                          coalesce(sum({cost}), 0) AS cost, bool_or(c.is_error) AS call_error
                    FROM llm_calls c LEFT JOIN p ON p.model = c.model
                    WHERE c.trace_id IN (SELECT trace_id FROM t) GROUP BY c.trace_id)
              SELECT t.trace_id, t.root_name, t.service, t.start_ns, t.duration_ns, t.spans,
                     coalesce(l.llm_calls, 0) AS llm_calls, coalesce(l.tokens, 0)::UBIGINT AS tokens,
-                    coalesce(l.cost, 0) AS cost, t.span_error OR coalesce(l.call_error, false) AS has_error
+                    coalesce(l.cost, 0) AS cost_usd, t.span_error OR coalesce(l.call_error, false) AS has_error
              FROM t LEFT JOIN l USING (trace_id)"
         );
         Ok((sql, p))
@@ -217,12 +220,20 @@ impl Reader {
     /// One trace's spans as a tree; empty when the trace is not stored.
     pub fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
         let cte = self.prices_cte()?;
+        let cost = cost::joined();
+        // Files of schema 2 and older, opened read-only, have no classes: their model
+        // calls are still told apart.
+        let class = if self.schema_version >= 3 {
+            "s.class"
+        } else {
+            "CASE WHEN s.is_llm THEN 1 ELSE 0 END::UTINYINT AS class"
+        };
         let sql = format!(
             "WITH {cte}
              SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
                     s.status_code, s.status_message, s.attributes, s.resource, s.events, s.links,
-                    c.model, c.provider, c.input_tokens, c.output_tokens, {COST}, c.prompt, c.response,
-                    s.scope, c.cache_read_tokens, c.finish_reason, c.error_type
+                    c.model, c.provider, c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.prompt, c.response,
+                    s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type
              FROM spans s
              LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id = ?1) c ON c.span_id = s.span_id
              LEFT JOIN p ON p.model = c.model
@@ -233,31 +244,34 @@ impl Reader {
         let flat = stmt
             .query_map([trace_id], |r| {
                 Ok(TraceSpan {
-                    span_id: span_id_hex(r.get(0)?),
-                    parent_span_id: r.get::<_, Option<u64>>(1)?.map(span_id_hex),
+                    span_id: span_id_hex(r.get("span_id")?),
+                    parent_span_id: r.get::<_, Option<u64>>("parent_span_id")?.map(span_id_hex),
                     depth: 0,
-                    name: r.get(2)?,
-                    kind: r.get::<_, i8>(3)? as i32,
-                    service: r.get(4)?,
-                    start_ns: r.get(5)?,
-                    duration_ns: r.get(6)?,
-                    status: StatusCode::from_i32(r.get::<_, i8>(7)? as i32),
-                    status_message: r.get(8)?,
-                    attributes_json: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-                    resource_json: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
-                    events_json: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-                    links_json: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
-                    model: r.get(13)?,
-                    provider: r.get(14)?,
-                    input_tokens: r.get(15)?,
-                    output_tokens: r.get(16)?,
-                    cost_usd: r.get(17)?,
-                    prompt: r.get(18)?,
-                    response: r.get(19)?,
-                    scope: r.get(20)?,
-                    cache_read_tokens: r.get(21)?,
-                    finish_reason: r.get(22)?,
-                    error_type: r.get(23)?,
+                    name: r.get("name")?,
+                    kind: r.get::<_, i8>("kind")? as i32,
+                    class: SpanClass::from_code(r.get::<_, Option<u8>>("class")?.unwrap_or(0)),
+                    service: r.get("service")?,
+                    start_ns: r.get("start_ns")?,
+                    duration_ns: r.get("duration_ns")?,
+                    status: StatusCode::from_i32(r.get::<_, i8>("status_code")? as i32),
+                    status_message: r.get("status_message")?,
+                    attributes_json: r
+                        .get::<_, Option<String>>("attributes")?
+                        .unwrap_or_default(),
+                    resource_json: r.get::<_, Option<String>>("resource")?.unwrap_or_default(),
+                    events_json: r.get::<_, Option<String>>("events")?.unwrap_or_default(),
+                    links_json: r.get::<_, Option<String>>("links")?.unwrap_or_default(),
+                    model: r.get("model")?,
+                    provider: r.get("provider")?,
+                    input_tokens: r.get("input_tokens")?,
+                    output_tokens: r.get("output_tokens")?,
+                    cost_usd: r.get("cost_usd")?,
+                    prompt: r.get("prompt")?,
+                    response: r.get("response")?,
+                    scope: r.get("scope")?,
+                    cache_read_tokens: r.get("cache_read_tokens")?,
+                    finish_reason: r.get("finish_reason")?,
+                    error_type: r.get("error_type")?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

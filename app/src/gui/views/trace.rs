@@ -6,7 +6,6 @@ use crate::format;
 use crate::gui::cache::QueryCache;
 use crate::gui::palette;
 use crate::gui::queries::OpenTrace;
-use crate::gui::span_class::SpanClass;
 use crate::gui::span_panel::span_panel;
 use crate::gui::widgets::flamegraph::flamegraph;
 use crate::gui::widgets::gantt::{GanttRow, TimeView, gantt};
@@ -14,7 +13,7 @@ use crate::gui::widgets::span_bar::SpanBar;
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use store::{StatusCode, TraceSpan, TraceTree};
+use store::{SpanClass, StatusCode, TraceSpan, TraceTree};
 
 /// The state of an open trace.
 pub struct TraceView {
@@ -100,13 +99,8 @@ impl TraceView {
                         ui.selectable_value(&mut self.flame, false, "Timeline");
                         ui.selectable_value(&mut self.flame, true, "Flamegraph");
                         ui.separator();
-                        for class in [
-                            SpanClass::Llm,
-                            SpanClass::Tool,
-                            SpanClass::Retrieval,
-                            SpanClass::Other,
-                        ] {
-                            swatch(ui, class.color());
+                        for class in SpanClass::ALL {
+                            swatch(ui, palette::span_class(class));
                             ui.label(class.label());
                         }
                         swatch(ui, palette::BAD);
@@ -227,7 +221,7 @@ fn span_bar(s: &TraceSpan, t0: i64) -> SpanBar {
         depth: s.depth,
         start_ns: s.start_ns - t0,
         duration_ns: s.duration_ns,
-        color: SpanClass::of(s).color(),
+        color: palette::span_class(s.class),
         error: s.status == StatusCode::Error,
     }
 }
@@ -248,7 +242,7 @@ fn breakdown(ui: &mut Ui, tree: &TraceTree, total: i64) {
             .filter(|c| c.depth == s.depth + 1)
             .map(|c| c.duration_ns)
             .sum();
-        *by_class.entry(SpanClass::of(s)).or_default() += (s.duration_ns - children).max(0);
+        *by_class.entry(s.class).or_default() += (s.duration_ns - children).max(0);
     }
     let bar = |ui: &mut Ui, label: String, ns: i64, color| {
         ui.horizontal(|ui| {
@@ -275,7 +269,12 @@ fn breakdown(ui: &mut Ui, tree: &TraceTree, total: i64) {
     };
     ui.label(RichText::new("Self time by kind").weak());
     for (class, ns) in &by_class {
-        bar(ui, class.label().to_string(), *ns, class.color());
+        bar(
+            ui,
+            class.label().to_string(),
+            *ns,
+            palette::span_class(*class),
+        );
     }
     let calls: Vec<_> = tree.spans.iter().filter(|s| s.model.is_some()).collect();
     if !calls.is_empty() {
@@ -288,7 +287,7 @@ fn breakdown(ui: &mut Ui, tree: &TraceTree, total: i64) {
                 if c.status == StatusCode::Error {
                     palette::BAD
                 } else {
-                    SpanClass::Llm.color()
+                    palette::span_class(SpanClass::Llm)
                 },
             );
         }

@@ -1,0 +1,116 @@
+//! What a call costs, defined once. A call's tokens fall in four classes, each priced
+//! at its own rate ([`Price::rates`]): input neither read from nor written to the prompt
+//! cache, cache reads, cache writes (both already inside the input tokens), and output.
+//! A cost the client reported wins over the price table. Three paths price calls: per
+//! call in SQL against the joined price table `p` (lists, traces, exports), per call in
+//! SQL with the prices written inline (cost conditions of a filter), and per group in
+//! Rust from the classes' sums (summaries, per model, series: cost is linear in tokens,
+//! so pricing a group's sums equals summing its priced calls). All three are built here.
+
+use crate::prices::Price;
+
+/// The token classes of a call of `llm_calls c`, in the order of [`Price::rates`].
+const CLASSES: [&str; 4] = [
+    "greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0) - coalesce(c.cache_write_tokens, 0), 0)",
+    "coalesce(c.cache_read_tokens, 0)",
+    "coalesce(c.cache_write_tokens, 0)",
+    "coalesce(c.output_tokens, 0)",
+];
+
+/// The names of the classes' sums in [`sums_sql`].
+const SUM_NAMES: [&str; 4] = [
+    "priced_plain_input",
+    "priced_cache_read",
+    "priced_cache_write",
+    "priced_output",
+];
+
+/// The name of the reported costs' sum in [`sums_sql`].
+const REPORTED_SUM: &str = "reported_cost_sum";
+
+/// The classes times `rates` (SQL expressions, USD per million tokens), in USD.
+fn priced(rates: [String; 4]) -> String {
+    let terms: Vec<String> = CLASSES
+        .iter()
+        .zip(rates)
+        .map(|(class, rate)| format!("{class} * {rate}"))
+        .collect();
+    format!("(({}) / 1e6)", terms.join(" + "))
+}
+
+/// A call's cost with the price table joined as `p` (columns `p_in`, `p_cr`, `p_cw`,
+/// `p_out`, as [`Price::rates`] gives them); NULL when its model has no price.
+pub(super) fn joined() -> String {
+    let rates = ["p.p_in", "p.p_cr", "p.p_cw", "p.p_out"].map(String::from);
+    format!("coalesce(c.reported_cost, {})", priced(rates))
+}
+
+/// A call's cost with each priced model's rates written inline (no join); NULL when
+/// its model has no price.
+pub(super) fn inline<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> String {
+    let arms: Vec<String> = prices
+        .map(|(model, price)| {
+            let rates = price.rates().map(|r| format!("{r:?}"));
+            format!("WHEN {} THEN {}", super::sql_string(model), priced(rates))
+        })
+        .collect();
+    if arms.is_empty() {
+        "c.reported_cost".into()
+    } else {
+        format!(
+            "coalesce(c.reported_cost, CASE c.model {} END)",
+            arms.join(" ")
+        )
+    }
+}
+
+/// Aggregate columns from which a group is priced by [`CostSums`]: each class summed
+/// over the calls without a reported cost, then the reported costs summed.
+pub(super) fn sums_sql() -> String {
+    let mut columns: Vec<String> = CLASSES
+        .iter()
+        .zip(SUM_NAMES)
+        .map(|(class, name)| {
+            format!(
+                "coalesce(sum({class}) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE AS {name}"
+            )
+        })
+        .collect();
+    columns.push(format!(
+        "coalesce(sum(c.reported_cost), 0)::DOUBLE AS {REPORTED_SUM}"
+    ));
+    columns.join(", ")
+}
+
+/// The [`sums_sql`] columns of one group.
+pub(super) struct CostSums {
+    tokens: [f64; 4],
+    reported: f64,
+}
+
+impl CostSums {
+    /// Reads the columns by name.
+    pub(super) fn read(r: &duckdb::Row<'_>) -> duckdb::Result<Self> {
+        let mut tokens = [0.0; 4];
+        for (t, name) in tokens.iter_mut().zip(SUM_NAMES) {
+            *t = r.get(name)?;
+        }
+        Ok(CostSums {
+            tokens,
+            reported: r.get(REPORTED_SUM)?,
+        })
+    }
+
+    /// Reported costs plus the tokens priced at `price` (nothing for them without one).
+    pub(super) fn cost(&self, price: Option<Price>) -> f64 {
+        let priced = price.map_or(0.0, |p| {
+            self.tokens
+                .iter()
+                .zip(p.rates())
+                .map(|(t, r)| t * r)
+                .sum::<f64>()
+                / 1e6
+        });
+        self.reported + priced
+    }
+}
