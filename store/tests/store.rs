@@ -89,6 +89,16 @@ fn known_rows() -> Vec<SpanRow> {
     ]
 }
 
+/// Commits `spans` through `writer`.
+fn store_spans(writer: &Writer, spans: Vec<SpanRow>) {
+    writer
+        .write(Batch {
+            spans,
+            ..Batch::default()
+        })
+        .unwrap();
+}
+
 fn store_with_known_rows() -> Store {
     let store = Store::open_in_memory().unwrap();
     let writer = store.writer().unwrap();
@@ -173,12 +183,7 @@ fn every_query_that_prices_gives_the_same_cost() {
     let writer = store.writer().unwrap();
     let mut reported = call(span(9, 1, None, 20, 10), "gpt-4o-2024-08-06", 1_000_000, 0);
     reported.llm.as_mut().unwrap().reported_cost_usd = Some(0.5);
-    writer
-        .write(Batch {
-            spans: vec![reported],
-            ..Batch::default()
-        })
-        .unwrap();
+    store_spans(&writer, vec![reported]);
     let claude = 0.5 * 3.0 + 0.4 * 0.30 + 0.1 * 3.75 + 0.1 * 15.0;
     let expected = 2.5 + 10.0 + claude + 0.5;
     let mut r = store.reader().unwrap();
@@ -266,12 +271,7 @@ fn a_price_change_reprices_history_and_a_reported_cost_wins() {
     let writer = store.writer().unwrap();
     let mut reported = call(span(9, 1, None, 0, 10), "gpt-4o", 1_000_000, 0);
     reported.llm.as_mut().unwrap().reported_cost_usd = Some(0.5);
-    writer
-        .write(Batch {
-            spans: vec![reported],
-            ..Batch::default()
-        })
-        .unwrap();
+    store_spans(&writer, vec![reported]);
     let t = r.trace(u128::from_be_bytes([9; 16])).unwrap();
     assert_eq!(t.spans[0].cost_usd, Some(0.5));
 }
@@ -483,12 +483,7 @@ fn files_reopen_with_their_data_and_wrong_paths_say_why() {
     {
         let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
         let writer = store.writer().unwrap();
-        writer
-            .write(Batch {
-                spans: known_rows(),
-                ..Batch::default()
-            })
-            .unwrap();
+        store_spans(&writer, known_rows());
         writer.close().unwrap();
     }
     let store = Store::open(&path, OpenMode::ReadOnly).unwrap();
@@ -532,12 +527,7 @@ fn pruning_to_a_size_drops_the_oldest_first() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&dir.join("s.duckdb"), OpenMode::ReadWrite).unwrap();
     let writer = store.writer().unwrap();
-    writer
-        .write(Batch {
-            spans: known_rows(),
-            ..Batch::default()
-        })
-        .unwrap();
+    store_spans(&writer, known_rows());
     // A generous limit keeps everything.
     assert_eq!(writer.prune_to_size(10 << 30).unwrap().spans, 0);
     let mut r = store.reader().unwrap();
@@ -546,12 +536,7 @@ fn pruning_to_a_size_drops_the_oldest_first() {
     let pruned = writer.prune_to_size(1).unwrap();
     assert_eq!(pruned.spans, 7);
     assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(0));
-    writer
-        .write(Batch {
-            spans: known_rows(),
-            ..Batch::default()
-        })
-        .unwrap();
+    store_spans(&writer, known_rows());
     assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(7));
     writer.close().unwrap();
     drop(r);
@@ -914,12 +899,7 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
     {
         let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
         let writer = store.writer().unwrap();
-        writer
-            .write(Batch {
-                spans: vec![agent, tool, chain, llm],
-                ..Batch::default()
-            })
-            .unwrap();
+        store_spans(&writer, vec![agent, tool, chain, llm]);
         writer.close().unwrap();
     }
     // What the previous release wrote: no class column, version 2.

@@ -2,7 +2,7 @@
 //! where Back leads. The side panel and the views' shortcuts read the registry.
 
 use super::super::views::trace::TraceView;
-use super::super::views::{View, registry};
+use super::super::views::{Entry, View, registry};
 use egui::Ui;
 
 /// Width of the navigation panel.
@@ -11,7 +11,7 @@ const PANEL_WIDTH: f32 = 130.0;
 /// The views and the way between them.
 pub(super) struct Navigation {
     /// Every view, in the registry's order; each keeps its own state.
-    pub(super) views: Vec<Box<dyn View>>,
+    views: Vec<Entry>,
     /// The index of the view shown.
     current: usize,
     /// The open trace, shown over the current view.
@@ -26,7 +26,7 @@ impl Navigation {
         let views = registry();
         let current = views
             .iter()
-            .position(|v| v.label() == remembered)
+            .position(|v| v.label == remembered)
             .unwrap_or(0);
         Navigation {
             views,
@@ -38,12 +38,12 @@ impl Navigation {
 
     /// The label of the view shown (under any open trace).
     pub(super) fn current_label(&self) -> &'static str {
-        self.views[self.current].label()
+        self.views[self.current].label
     }
 
     /// The view shown (under any open trace).
     pub(super) fn current(&mut self) -> &mut dyn View {
-        self.views[self.current].as_mut()
+        self.views[self.current].view.as_mut()
     }
 
     /// Shows the view at `index`, remembering where Back returns.
@@ -58,7 +58,7 @@ impl Navigation {
 
     /// Shows the view labelled `label`.
     pub(super) fn go_to(&mut self, label: &str) {
-        if let Some(i) = self.views.iter().position(|v| v.label() == label) {
+        if let Some(i) = self.views.iter().position(|v| v.label == label) {
             self.go(i);
         }
     }
@@ -83,10 +83,10 @@ impl Navigation {
         let pressed = self
             .views
             .iter()
-            .position(|v| ctx.input_mut(|i| i.consume_shortcut(&v.shortcut())));
+            .position(|v| ctx.input_mut(|i| i.consume_shortcut(&v.shortcut)));
         if let Some(i) = pressed {
             self.go(i);
-            self.views[i].on_shortcut();
+            self.views[i].view.on_shortcut();
         }
     }
 
@@ -99,9 +99,9 @@ impl Navigation {
                 ui.add_space(8.0);
                 let mut clicked = None;
                 for (i, v) in self.views.iter().enumerate() {
-                    let shortcut = ui.ctx().format_shortcut(&v.shortcut());
+                    let shortcut = ui.ctx().format_shortcut(&v.shortcut);
                     if ui
-                        .selectable_label(self.trace.is_none() && self.current == i, v.label())
+                        .selectable_label(self.trace.is_none() && self.current == i, v.label)
                         .on_hover_text(shortcut)
                         .clicked()
                     {

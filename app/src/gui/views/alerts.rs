@@ -5,7 +5,7 @@
 use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
 use crate::gui::export::table::{Cell, Column, TableData};
-use super::{Action, View, ViewAction, ViewCtx, command};
+use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::queries::AlertHistory;
 use crate::gui::widgets::data_table::{TableLook, data_table};
 use crate::gui::palette;
@@ -14,7 +14,7 @@ use crate::alerts::engine::{Phase, ScopeState};
 use crate::alerts::rules::{Comparison, Metric, Severity, Span};
 use crate::alerts::rules::{MetricText, RuleText};
 use crate::alerts::{AlertStatus, Rule, Rules};
-use egui::{ComboBox, Grid, Key, KeyboardShortcut, RichText, ScrollArea, TextEdit, Ui};
+use egui::{ComboBox, Grid, RichText, ScrollArea, TextEdit, Ui};
 use store::AlertEvent;
 
 
@@ -107,14 +107,6 @@ impl RuleForm {
 }
 
 impl View for AlertsView {
-    fn label(&self) -> &'static str {
-        "Alerts"
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num8)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
         self.draw(ui, ctx.cache, ctx.rules, ctx.alert_status, ctx.rules_file)
     }

@@ -7,14 +7,14 @@ use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{Bar, ChartData, ChartKind};
 use crate::gui::filter_state::Resolved;
-use super::shared::{alert_markers, chart_window, model_series, per_model, seconds, series, summary};
-use super::{Action, View, ViewAction, ViewCtx, command};
+use super::shared::{reading, alert_markers, chart_window, model_series, per_model, seconds, series, summary};
+use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::widgets::bars::bars;
 use crate::gui::widgets::kpi_card::{Better, Kpi, kpi_card};
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
-use egui::{Grid, Key, KeyboardShortcut, RichText, ScrollArea, TextEdit, Ui};
+use egui::{Grid, RichText, ScrollArea, TextEdit, Ui};
 use store::{ModelRow, Price, PriceTable};
 
 /// Models drawn by name in the cost-over-time chart; the rest are "other".
@@ -85,14 +85,6 @@ impl PriceForm {
 }
 
 impl View for CostsView {
-    fn label(&self) -> &'static str {
-        "Costs"
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num4)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
         self.draw(ui, ctx.cache, ctx.resolved, ctx.models, ctx.prices)
     }
@@ -121,10 +113,7 @@ impl CostsView {
         }
         ScrollArea::vertical().show(ui, |ui| {
             let (Some(s), Some(rows)) = (summary.as_deref(), models.value.as_deref()) else {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Reading the database…");
-                });
+                reading(ui);
                 return;
             };
             action.showed_data = true;

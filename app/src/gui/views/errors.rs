@@ -2,13 +2,11 @@
 //! errors by type and model (count, share, last seen, an example message) — click one
 //! to see the traces of those failures.
 
-use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{ChartData, ChartKind, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use crate::gui::filter_state::Resolved;
-use super::shared::{alert_markers, chart_window, seconds, series, summary};
-use super::{Action, Drill, View, ViewAction, ViewCtx, command};
+use super::shared::{reading, alert_markers, chart_window, seconds, series, summary};
+use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::TopErrors;
 use crate::gui::widgets::data_table::{TableLook, data_table};
 use crate::gui::widgets::gauge::gauge;
@@ -16,7 +14,7 @@ use crate::gui::widgets::health::{ERROR_RATE_BAD, ERROR_RATE_WARN};
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
-use egui::{Key, KeyboardShortcut, ScrollArea, Ui};
+use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{SeriesPoint, TopError};
 
@@ -28,98 +26,84 @@ const TOP_ERRORS: u64 = 50;
 pub struct ErrorsView;
 
 impl View for ErrorsView {
-    fn label(&self) -> &'static str {
-        "Errors"
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num5)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
-        errors_view(ui, ctx.cache, ctx.resolved)
-    }
-}
-
-fn errors_view(ui: &mut Ui, cache: &QueryCache, resolved: &Resolved) -> ViewAction {
-    let mut action = ViewAction::default();
-    let summary = summary(cache, resolved);
-    let window = chart_window(resolved, summary.as_deref(), 60);
-    let series = window.and_then(|(_, bucket)| series(cache, resolved, bucket));
-    let top = cache.get::<TopErrors>((resolved.filter.clone(), TOP_ERRORS));
-    ScrollArea::vertical().show(ui, |ui| {
-        if let Some(e) = &top.error {
-            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-        }
-        let (Some(s), Some(top)) = (summary.as_deref(), top.value.as_deref()) else {
+        let ViewCtx { cache, resolved, .. } = *ctx;
+        let mut action = ViewAction::default();
+        let summary = summary(cache, resolved);
+        let window = chart_window(resolved, summary.as_deref(), 60);
+        let series = window.and_then(|(_, bucket)| series(cache, resolved, bucket));
+        let top = cache.get::<TopErrors>((resolved.filter.clone(), TOP_ERRORS));
+        ScrollArea::vertical().show(ui, |ui| {
+            if let Some(e) = &top.error {
+                ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+            }
+            let (Some(s), Some(top)) = (summary.as_deref(), top.value.as_deref()) else {
+                reading(ui);
+                return;
+            };
+            action.showed_data = true;
+            let rate = s.errors as f64 / s.llm_calls.max(1) as f64;
+            ui.label(egui::RichText::new("Error rate").strong());
             ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Reading the database…");
+                gauge(
+                    ui,
+                    "Error rate",
+                    rate,
+                    ERROR_RATE_WARN,
+                    ERROR_RATE_BAD,
+                    (ERROR_RATE_BAD * 2.0).max(rate * 1.2),
+                );
+                ui.vertical(|ui| {
+                    ui.label(format!(
+                        "{} failed of {} LLM calls",
+                        format::integer(s.errors),
+                        format::integer(s.llm_calls)
+                    ));
+                    ui.label(format!(
+                        "Warning at {}, critical at {}",
+                        format::percent(ERROR_RATE_WARN),
+                        format::percent(ERROR_RATE_BAD)
+                    ));
+                });
             });
-            return;
-        };
-        action.showed_data = true;
-        let rate = s.errors as f64 / s.llm_calls.max(1) as f64;
-        ui.label(egui::RichText::new("Error rate").strong());
-        ui.horizontal(|ui| {
-            gauge(
+            ui.add_space(10.0);
+            if let (Some((w, bucket)), Some(points)) = (window, series.as_deref()) {
+                let mut chart = rate_chart(points, seconds(w));
+                chart.markers = alert_markers(cache, seconds(w));
+                let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
+                action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+                if let Some(x) = r.clicked_x {
+                    action.push(Action::Drill(Drill {
+                        errors: Some(None),
+                        ..Drill::bucket_at(x, bucket)
+                    }));
+                }
+            }
+            ui.add_space(12.0);
+            let table = top_errors_table(top);
+            let tint = |_: &[Cell], col: usize| (col == 0).then_some(palette::BAD);
+            let r = data_table(
                 ui,
-                "Error rate",
-                rate,
-                ERROR_RATE_WARN,
-                ERROR_RATE_BAD,
-                (ERROR_RATE_BAD * 2.0).max(rate * 1.2),
+                "top_errors",
+                &table,
+                &TableLook {
+                    links: &[2],
+                    link_if: None,
+                    swatch: None,
+                    tint: Some(&tint),
+                },
             );
-            ui.vertical(|ui| {
-                ui.label(format!(
-                    "{} failed of {} LLM calls",
-                    format::integer(s.errors),
-                    format::integer(s.llm_calls)
-                ));
-                ui.label(format!(
-                    "Warning at {}, critical at {}",
-                    format::percent(ERROR_RATE_WARN),
-                    format::percent(ERROR_RATE_BAD)
-                ));
-            });
-        });
-        ui.add_space(10.0);
-        if let (Some((w, bucket)), Some(points)) = (window, series.as_deref()) {
-            let mut chart = rate_chart(points, seconds(w));
-            chart.markers = alert_markers(cache, seconds(w));
-            let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
-            action.export_if(r.export, || ExportItem::Chart(chart.clone()));
-            if let Some(x) = r.clicked_x {
+            action.export_if(r.export, || ExportItem::Table(table.clone()));
+            if let Some((row, _)) = r.clicked {
                 action.push(Action::Drill(Drill {
-                    errors: Some(None),
-                    ..Drill::bucket_at(x, bucket)
+                    model: Some(row[1].shown.clone()),
+                    errors: Some(Some(row[0].shown.clone())),
+                    ..Drill::default()
                 }));
             }
-        }
-        ui.add_space(12.0);
-        let table = top_errors_table(top);
-        let tint = |_: &[Cell], col: usize| (col == 0).then_some(palette::BAD);
-        let r = data_table(
-            ui,
-            "top_errors",
-            &table,
-            &TableLook {
-                links: &[2],
-                link_if: None,
-                swatch: None,
-                tint: Some(&tint),
-            },
-        );
-        action.export_if(r.export, || ExportItem::Table(table.clone()));
-        if let Some((row, _)) = r.clicked {
-            action.push(Action::Drill(Drill {
-                model: Some(row[1].shown.clone()),
-                errors: Some(Some(row[0].shown.clone())),
-                ..Drill::default()
-            }));
-        }
-    });
-    action
+        });
+        action
+    }
 }
 
 /// Failed calls as a share of all calls, per bucket.

@@ -4,7 +4,7 @@
 //! span panel does, with a link to its trace.
 
 use crate::gui::cache::QueryCache;
-use super::{Action, View, ViewAction, ViewCtx, command};
+use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::export::{ExportItem, FileKind, export_buttons};
 use crate::gui::queries::{CallsPage, SelectedCallTrace};
 use crate::gui::paged_rows::{
@@ -15,7 +15,7 @@ use crate::gui::widgets::conversation::highlighted;
 use crate::gui::palette;
 use crate::format;
 use egui::accesskit::Role;
-use egui::{Key, KeyboardShortcut, ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
+use egui::{ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
 use store::Query;
 use store::{CallRow, Filter};
 
@@ -34,15 +34,6 @@ pub struct Inspector {
 }
 
 impl View for Inspector {
-    fn label(&self) -> &'static str {
-        "Inspector"
-    }
-
-    /// Ctrl+F: find in prompts and responses.
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::F)
-    }
-
     fn on_shortcut(&mut self) {
         self.focus_search = true;
     }

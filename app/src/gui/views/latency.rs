@@ -2,20 +2,18 @@
 //! buckets, click a cell for its traces), the percentiles over time, and each model's
 //! latency.
 
-use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{ChartData, ChartKind, HeatGrid, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use crate::gui::filter_state::Resolved;
-use super::shared::{alert_markers, chart_window, per_model, seconds, summary};
-use super::{Action, Drill, View, ViewAction, ViewCtx, command};
+use super::shared::{reading, alert_markers, chart_window, per_model, seconds, summary};
+use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{LatencyHeatmap, LatencyPercentiles};
 use crate::gui::widgets::data_table::{TableLook, data_table};
 use crate::gui::widgets::heatmap::heatmap;
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
-use egui::{Key, KeyboardShortcut, RichText, ScrollArea, Ui};
+use egui::{RichText, ScrollArea, Ui};
 use store::{Heatmap, LatencyPoint, ModelRow};
 
 /// Time buckets across the heatmap.
@@ -26,96 +24,77 @@ const HEAT_COLUMNS: i64 = 60;
 pub struct LatencyView;
 
 impl View for LatencyView {
-    fn label(&self) -> &'static str {
-        "Latency"
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num2)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
-        latency_view(ui, ctx.cache, ctx.resolved, ctx.models)
-    }
-}
-
-fn latency_view(
-    ui: &mut Ui,
-    cache: &QueryCache,
-    resolved: &Resolved,
-    all_models: &[String],
-) -> ViewAction {
-    let mut action = ViewAction::default();
-    let summary = summary(cache, resolved);
-    let Some((window, bucket)) = chart_window(resolved, summary.as_deref(), HEAT_COLUMNS) else {
-        waiting(ui, summary.is_some());
-        return action;
-    };
-    let filter = resolved.filter.clone();
-    let heat = cache.get::<LatencyHeatmap>((filter.clone(), bucket));
-    let lat = cache.get::<LatencyPercentiles>((filter, bucket));
-    let models = per_model(cache, resolved);
-    ScrollArea::vertical().show(ui, |ui| {
-        if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
-            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-        }
-        let Some(heat) = heat.value.as_deref() else {
-            waiting(ui, true);
-            return;
+        let ViewCtx { cache, resolved, models: all_models, .. } = *ctx;
+        let mut action = ViewAction::default();
+        let summary = summary(cache, resolved);
+        let Some((window, bucket)) = chart_window(resolved, summary.as_deref(), HEAT_COLUMNS) else {
+            waiting(ui, summary.is_some());
+            return action;
         };
-        action.showed_data = true;
-        let chart = heat_chart(heat, window, bucket);
-        let r = heatmap(ui, &chart, 300.0);
-        action.export_if(r.export, || ExportItem::Chart(chart.clone()));
-        if let (Some((col, row)), ChartKind::Heat(grid)) = (r.clicked, &chart.kind) {
-            let start = (grid.times[col] * 1e9).round() as i64;
-            action.push(Action::Drill(Drill {
-                period: Some((start, start + bucket)),
-                latency_ms: Some(latency_band(&heat.latency_edges_ms, row)),
-                ..Drill::default()
-            }));
-        }
-        ui.add_space(12.0);
-        let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
-        let mut pct = percentiles_chart(points, Some(seconds(window)));
-        pct.markers = alert_markers(cache, seconds(window));
-        let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
-        action.export_if(r.export, || ExportItem::Chart(pct.clone()));
-        if let Some(x) = r.clicked_x {
-            action.push(Action::Drill(Drill::bucket_at(x, bucket)));
-        }
-        ui.add_space(12.0);
-        if let Some(rows) = models.value.as_deref() {
-            let table = model_latency_table(rows);
-            let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
-            let r = data_table(
-                ui,
-                "latency_by_model",
-                &table,
-                &TableLook {
-                    links: &[0],
-                    link_if: None,
-                    swatch: Some(&swatch),
-                    tint: None,
-                },
-            );
-            action.export_if(r.export, || ExportItem::Table(table.clone()));
-            if let Some((row, _)) = r.clicked {
-                action.push(Action::FilterModel(row[0].shown.clone()));
+        let filter = resolved.filter.clone();
+        let heat = cache.get::<LatencyHeatmap>((filter.clone(), bucket));
+        let lat = cache.get::<LatencyPercentiles>((filter, bucket));
+        let models = per_model(cache, resolved);
+        ScrollArea::vertical().show(ui, |ui| {
+            if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
+                ui.colored_label(palette::BAD, format!("Query failed: {e}"));
             }
-        }
-    });
-    action
+            let Some(heat) = heat.value.as_deref() else {
+                waiting(ui, true);
+                return;
+            };
+            action.showed_data = true;
+            let chart = heat_chart(heat, window, bucket);
+            let r = heatmap(ui, &chart, 300.0);
+            action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+            if let (Some((col, row)), ChartKind::Heat(grid)) = (r.clicked, &chart.kind) {
+                let start = (grid.times[col] * 1e9).round() as i64;
+                action.push(Action::Drill(Drill {
+                    period: Some((start, start + bucket)),
+                    latency_ms: Some(latency_band(&heat.latency_edges_ms, row)),
+                    ..Drill::default()
+                }));
+            }
+            ui.add_space(12.0);
+            let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+            let mut pct = percentiles_chart(points, Some(seconds(window)));
+            pct.markers = alert_markers(cache, seconds(window));
+            let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
+            action.export_if(r.export, || ExportItem::Chart(pct.clone()));
+            if let Some(x) = r.clicked_x {
+                action.push(Action::Drill(Drill::bucket_at(x, bucket)));
+            }
+            ui.add_space(12.0);
+            if let Some(rows) = models.value.as_deref() {
+                let table = model_latency_table(rows);
+                let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
+                let r = data_table(
+                    ui,
+                    "latency_by_model",
+                    &table,
+                    &TableLook {
+                        links: &[0],
+                        link_if: None,
+                        swatch: Some(&swatch),
+                        tint: None,
+                    },
+                );
+                action.export_if(r.export, || ExportItem::Table(table.clone()));
+                if let Some((row, _)) = r.clicked {
+                    action.push(Action::FilterModel(row[0].shown.clone()));
+                }
+            }
+        });
+        action
+    }
 }
 
 fn waiting(ui: &mut Ui, has_summary: bool) {
     if has_summary {
         ui.label(RichText::new("No LLM calls in this selection").weak());
     } else {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Reading the database…");
-        });
+        reading(ui);
     }
 }
 

@@ -35,14 +35,20 @@ pub struct ViewCtx<'a> {
 
 /// A view of the window: a page the navigation lists.
 pub trait View {
-    /// Its name in the navigation (also what the window remembers across restarts).
-    fn label(&self) -> &'static str;
-    /// The keys that show it.
-    fn shortcut(&self) -> KeyboardShortcut;
     /// Called when its shortcut shows it (the Inspector puts the cursor in its search).
     fn on_shortcut(&mut self) {}
     /// Draws it and says what the user asked for.
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction;
+}
+
+/// A view as the navigation lists it.
+pub struct Entry {
+    /// Its name in the navigation (also what the window remembers across restarts).
+    pub label: &'static str,
+    /// The keys that show it: Ctrl (⌘ on macOS) and a key.
+    pub shortcut: KeyboardShortcut,
+    /// The view, with its own state.
+    pub view: Box<dyn View>,
 }
 
 /// What a view hands back each frame.
@@ -117,30 +123,30 @@ impl Drill {
     }
 }
 
-/// Declares the views' modules and lists them, in navigation order: one line per view.
+/// Declares the views' modules and lists them in navigation order, one line per view:
+/// `module::Type => label, key;` (the key with Ctrl, ⌘ on macOS, shows it).
 macro_rules! registry {
-    ($($module:ident::$view:ident,)*) => {
+    ($($module:ident::$view:ident => $label:expr, $key:ident;)*) => {
         $(pub mod $module;)*
 
         /// Every view, in navigation order.
-        pub fn registry() -> Vec<Box<dyn View>> {
-            vec![$(Box::new($module::$view::default())),*]
+        pub fn registry() -> Vec<Entry> {
+            vec![$(Entry {
+                label: $label,
+                shortcut: KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::$key),
+                view: Box::new($module::$view::default()),
+            }),*]
         }
     };
 }
 
 registry! {
-    overview::OverviewView,
-    latency::LatencyView,
-    models::ModelsView,
-    costs::CostsView,
-    errors::ErrorsView,
-    traces::TracesView,
-    inspector::Inspector,
-    alerts::AlertsView,
-}
-
-/// A shortcut that shows a view: Ctrl (⌘ on macOS) and a key.
-pub fn command(key: egui::Key) -> KeyboardShortcut {
-    KeyboardShortcut::new(egui::Modifiers::COMMAND, key)
+    overview::OverviewView => "Overview", Num1;
+    latency::LatencyView => "Latency", Num2;
+    models::ModelsView => "Models", Num3;
+    costs::CostsView => "Costs", Num4;
+    errors::ErrorsView => "Errors", Num5;
+    traces::TracesView => traces::TRACES, Num6;
+    inspector::Inspector => "Inspector", F;
+    alerts::AlertsView => "Alerts", Num8;
 }

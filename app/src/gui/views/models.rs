@@ -2,19 +2,17 @@
 //! per 1K tokens, total cost), token usage per model as stacked bars, and tokens over
 //! time by kind.
 
-use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{Bar, ChartData, ChartKind, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use crate::gui::filter_state::Resolved;
-use super::shared::{chart_window, per_model, seconds, series, summary};
-use super::{Action, View, ViewAction, ViewCtx, command};
+use super::shared::{reading, chart_window, per_model, seconds, series, summary};
+use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::widgets::bars::bars;
 use crate::gui::widgets::data_table::{TableLook, data_table};
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
-use egui::{Color32, Key, KeyboardShortcut, ScrollArea, Ui};
+use egui::{Color32, ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{ModelRow, SeriesPoint};
 
@@ -28,75 +26,56 @@ const OUTPUT: Color32 = palette::OKABE_ITO[1];
 pub struct ModelsView;
 
 impl View for ModelsView {
-    fn label(&self) -> &'static str {
-        "Models"
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num3)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
-        models_view(ui, ctx.cache, ctx.resolved, ctx.models)
+        let ViewCtx { cache, resolved, models: all_models, .. } = *ctx;
+        let mut action = ViewAction::default();
+        let summary = summary(cache, resolved);
+        let models = per_model(cache, resolved);
+        let window = chart_window(resolved, summary.as_deref(), 60);
+        let series = window.map(|(_, bucket)| series(cache, resolved, bucket));
+        ScrollArea::vertical().show(ui, |ui| {
+            if let Some(e) = &models.error {
+                ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+            }
+            let Some(rows) = models.value.as_deref() else {
+                reading(ui);
+                return;
+            };
+            action.showed_data = true;
+            let secs = window.map_or(0.0, |((a, b), _)| (b - a) as f64 / 1e9);
+            let table = comparison_table(rows, secs);
+            let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
+            let tint = |row: &[Cell], col: usize| {
+                (col == 5 && row[5].value.as_f64().is_some_and(|v| v > 0.0)).then_some(palette::BAD)
+            };
+            let r = data_table(
+                ui,
+                "model_comparison",
+                &table,
+                &TableLook {
+                    links: &[0],
+                    link_if: None,
+                    swatch: Some(&swatch),
+                    tint: Some(&tint),
+                },
+            );
+            action.export_if(r.export, || ExportItem::Table(table.clone()));
+            if let Some((row, _)) = r.clicked {
+                action.push(Action::FilterModel(row[0].shown.clone()));
+            }
+            ui.add_space(12.0);
+            let usage = token_bars(rows);
+            let export = bars(ui, &usage);
+            action.export_if(export, || ExportItem::Chart(usage.clone()));
+            ui.add_space(12.0);
+            if let (Some(((from, to), bucket)), Some(Some(points))) = (window, &series) {
+                let chart = tokens_over_time(points, bucket, seconds((from, to)));
+                let r = time_chart(ui, "tokens_over_time", &chart, 220.0);
+                action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+            }
+        });
+        action
     }
-}
-
-fn models_view(
-    ui: &mut Ui,
-    cache: &QueryCache,
-    resolved: &Resolved,
-    all_models: &[String],
-) -> ViewAction {
-    let mut action = ViewAction::default();
-    let summary = summary(cache, resolved);
-    let models = per_model(cache, resolved);
-    let window = chart_window(resolved, summary.as_deref(), 60);
-    let series = window.map(|(_, bucket)| series(cache, resolved, bucket));
-    ScrollArea::vertical().show(ui, |ui| {
-        if let Some(e) = &models.error {
-            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-        }
-        let Some(rows) = models.value.as_deref() else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Reading the database…");
-            });
-            return;
-        };
-        action.showed_data = true;
-        let secs = window.map_or(0.0, |((a, b), _)| (b - a) as f64 / 1e9);
-        let table = comparison_table(rows, secs);
-        let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
-        let tint = |row: &[Cell], col: usize| {
-            (col == 5 && row[5].value.as_f64().is_some_and(|v| v > 0.0)).then_some(palette::BAD)
-        };
-        let r = data_table(
-            ui,
-            "model_comparison",
-            &table,
-            &TableLook {
-                links: &[0],
-                link_if: None,
-                swatch: Some(&swatch),
-                tint: Some(&tint),
-            },
-        );
-        action.export_if(r.export, || ExportItem::Table(table.clone()));
-        if let Some((row, _)) = r.clicked {
-            action.push(Action::FilterModel(row[0].shown.clone()));
-        }
-        ui.add_space(12.0);
-        let usage = token_bars(rows);
-        let export = bars(ui, &usage);
-        action.export_if(export, || ExportItem::Chart(usage.clone()));
-        ui.add_space(12.0);
-        if let (Some(((from, to), bucket)), Some(Some(points))) = (window, &series) {
-            let chart = tokens_over_time(points, bucket, seconds((from, to)));
-            let r = time_chart(ui, "tokens_over_time", &chart, 220.0);
-            action.export_if(r.export, || ExportItem::Chart(chart.clone()));
-        }
-    });
-    action
 }
 
 /// The comparison table: one row per model.

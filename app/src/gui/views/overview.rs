@@ -2,13 +2,12 @@
 //! with sparklines and changes, request rate by model, latency percentiles, the model
 //! breakdown and the slowest and latest traces, all for the filter bar's selection.
 
-use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{ChartData, ChartKind};
-use crate::gui::filter_state::{Resolved, bucket_ns};
+use crate::gui::filter_state::bucket_ns;
 use super::latency::percentiles_chart;
-use super::shared::{alert_markers, model_series, per_model, series as series_of};
-use super::{Action, Drill, View, ViewAction, ViewCtx, command};
+use super::shared::{reading, alert_markers, model_series, per_model, series as series_of};
+use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{
     CallSummary, LatencyPercentiles, PreviousSummary, RecentTraces, SlowestTraces, TimeBounds,
 };
@@ -18,7 +17,7 @@ use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::widgets::tables::{ModelClick, model_breakdown, model_table, trace_list, trace_table};
 use crate::gui::palette;
 use crate::format;
-use egui::{Key, KeyboardShortcut, ScrollArea, Ui};
+use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
 use store::{LatencyPoint, SeriesPoint, Summary};
 
@@ -28,16 +27,145 @@ use store::{LatencyPoint, SeriesPoint, Summary};
 pub struct OverviewView;
 
 impl View for OverviewView {
-    fn label(&self) -> &'static str {
-        "Overview"
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num1)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
-        overview(ui, ctx.cache, ctx.resolved, ctx.models)
+        let ViewCtx { cache, resolved, models: all_models, .. } = *ctx;
+        let mut action = ViewAction::default();
+        let filter = resolved.filter.clone();
+        let summary = cache.get::<CallSummary>(filter.clone());
+        let previous = resolved
+            .previous
+            .clone()
+            .map(|p| cache.get::<PreviousSummary>(p));
+        let bounds = cache.get::<TimeBounds>(());
+
+        // The window charted: the range itself, or for "All" the data's extent.
+        let window = resolved.window.or_else(|| {
+            summary
+                .value
+                .as_ref()
+                .and_then(|s| s.first_start_ns.zip(s.last_end_ns).filter(|(a, b)| b > a))
+        });
+        let bucket = window.map(|(a, b)| bucket_ns(b - a, 60));
+        let (series, latency) = match bucket {
+            Some(b) => (
+                series_of(cache, resolved, b),
+                cache
+                    .get::<LatencyPercentiles>((filter.clone(), b))
+                    .value,
+            ),
+            None => (None, None),
+        };
+        let models = per_model(cache, resolved);
+        let slowest = cache.get::<SlowestTraces>(filter.clone());
+        let recent = cache.get::<RecentTraces>(filter);
+
+        ScrollArea::vertical().show(ui, |ui| {
+            if let Some(e) = summary.error.as_ref().or(models.error.as_ref()) {
+                ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+            }
+            let Some(s) = summary.value.as_deref() else {
+                reading(ui);
+                return;
+            };
+            action.showed_data = true;
+            let secs = window.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9);
+            let error_rate = ratio(s.errors, s.llm_calls);
+            health_light(
+                ui,
+                Health::judge(s.llm_calls, error_rate, s.latency_ms[1]),
+                error_rate,
+                s.latency_ms[1],
+            );
+            if s.llm_calls == 0
+                && resolved.window.is_some()
+                && let Some(Some((lo, hi))) = bounds.value.as_deref()
+            {
+                ui.horizontal(|ui| {
+                    ui.label(format!(
+                        "No LLM calls in this range. Stored calls run from {} to {}.",
+                        format::local_time(*lo),
+                        format::local_time(*hi)
+                    ));
+                    if ui.button("Show all time").clicked() {
+                        action.push(Action::ShowAllTime);
+                    }
+                });
+            }
+            ui.add_space(6.0);
+            let buckets = bucket_totals(series.as_deref().map(Vec::as_slice).unwrap_or(&[]));
+            let lat = latency.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+            let prev = previous.as_ref().and_then(|p| p.value.as_deref());
+            kpi_row(ui, s, prev, secs, bucket.unwrap_or(1), &buckets, lat);
+            ui.add_space(10.0);
+
+            let to_s = |ns: i64| ns as f64 / 1e9;
+            let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
+            // Alerts that fired in the window, marked on the time charts.
+            let markers = win_s.map_or_else(Vec::new, |w| alert_markers(cache, w));
+            ui.columns(2, |cols| {
+                let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
+                let rate = ChartData {
+                    title: "Requests/s by model".into(),
+                    kind: ChartKind::Lines(model_series(
+                        series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
+                        TOP_MODELS,
+                        all_models,
+                        |p| p.requests as f64 / per_s,
+                    )),
+                    unit: format::per_second,
+                    window: win_s,
+                    markers: markers.clone(),
+                };
+                let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
+                let latency = ChartData {
+                    markers: markers.clone(),
+                    ..percentiles_chart(lat, win_s)
+                };
+                let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
+                action.export_if(rate_click.export, || ExportItem::Chart(rate.clone()));
+                action.export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
+                let (rate_click, latency_click) = (rate_click.clicked_x, latency_click.clicked_x);
+                if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
+                    action.push(Action::Drill(Drill::bucket_at(x, b)));
+                }
+            });
+            ui.add_space(10.0);
+            ui.columns(2, |cols| {
+                if let Some(rows) = models.value.as_deref() {
+                    let table = model_breakdown(rows);
+                    let (click, export) = model_table(&mut cols[0], &table, all_models);
+                    match click {
+                        Some(ModelClick::Model(m)) => action.push(Action::FilterModel(m)),
+                        // A model's failed calls: their traces.
+                        Some(ModelClick::Errors(m)) => action.push(Action::Drill(Drill {
+                            model: Some(m),
+                            errors: Some(None),
+                            ..Drill::default()
+                        })),
+                        None => {}
+                    }
+                    action.export_if(export, || ExportItem::Table(table.clone()));
+                }
+                for (id, title, answer) in [
+                    ("slowest_traces", "Slowest traces", &slowest),
+                    ("latest_traces", "Latest traces", &recent),
+                ] {
+                    if let Some((rows, _)) = answer.value.as_deref() {
+                        let table = trace_table(title, rows);
+                        let (open, export) = trace_list(&mut cols[1], id, &table);
+                        if let Some(trace_id) = open {
+                            action.push(Action::OpenTrace {
+                                trace_id,
+                                highlights: Vec::new(),
+                            });
+                        }
+                        action.export_if(export, || ExportItem::Table(table.clone()));
+                    }
+                    cols[1].add_space(10.0);
+                }
+            });
+        });
+        action
     }
 }
 
@@ -51,154 +179,6 @@ struct Bucket {
 }
 
 /// Draws the Overview for `resolved`, asking `cache` for everything it shows.
-fn overview(
-    ui: &mut Ui,
-    cache: &QueryCache,
-    resolved: &Resolved,
-    all_models: &[String],
-) -> ViewAction {
-    let mut action = ViewAction::default();
-    let filter = resolved.filter.clone();
-    let summary = cache.get::<CallSummary>(filter.clone());
-    let previous = resolved
-        .previous
-        .clone()
-        .map(|p| cache.get::<PreviousSummary>(p));
-    let bounds = cache.get::<TimeBounds>(());
-
-    // The window charted: the range itself, or for "All" the data's extent.
-    let window = resolved.window.or_else(|| {
-        summary
-            .value
-            .as_ref()
-            .and_then(|s| s.first_start_ns.zip(s.last_end_ns).filter(|(a, b)| b > a))
-    });
-    let bucket = window.map(|(a, b)| bucket_ns(b - a, 60));
-    let (series, latency) = match bucket {
-        Some(b) => (
-            series_of(cache, resolved, b),
-            cache
-                .get::<LatencyPercentiles>((filter.clone(), b))
-                .value,
-        ),
-        None => (None, None),
-    };
-    let models = per_model(cache, resolved);
-    let slowest = cache.get::<SlowestTraces>(filter.clone());
-    let recent = cache.get::<RecentTraces>(filter);
-
-    ScrollArea::vertical().show(ui, |ui| {
-        if let Some(e) = summary.error.as_ref().or(models.error.as_ref()) {
-            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-        }
-        let Some(s) = summary.value.as_deref() else {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Reading the database…");
-            });
-            return;
-        };
-        action.showed_data = true;
-        let secs = window.map_or(0.0, |(a, b)| (b - a) as f64 / 1e9);
-        let error_rate = ratio(s.errors, s.llm_calls);
-        health_light(
-            ui,
-            Health::judge(s.llm_calls, error_rate, s.latency_ms[1]),
-            error_rate,
-            s.latency_ms[1],
-        );
-        if s.llm_calls == 0
-            && resolved.window.is_some()
-            && let Some(Some((lo, hi))) = bounds.value.as_deref()
-        {
-            ui.horizontal(|ui| {
-                ui.label(format!(
-                    "No LLM calls in this range. Stored calls run from {} to {}.",
-                    format::local_time(*lo),
-                    format::local_time(*hi)
-                ));
-                if ui.button("Show all time").clicked() {
-                    action.push(Action::ShowAllTime);
-                }
-            });
-        }
-        ui.add_space(6.0);
-        let buckets = bucket_totals(series.as_deref().map(Vec::as_slice).unwrap_or(&[]));
-        let lat = latency.as_deref().map(Vec::as_slice).unwrap_or(&[]);
-        let prev = previous.as_ref().and_then(|p| p.value.as_deref());
-        kpi_row(ui, s, prev, secs, bucket.unwrap_or(1), &buckets, lat);
-        ui.add_space(10.0);
-
-        let to_s = |ns: i64| ns as f64 / 1e9;
-        let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
-        // Alerts that fired in the window, marked on the time charts.
-        let markers = win_s.map_or_else(Vec::new, |w| alert_markers(cache, w));
-        ui.columns(2, |cols| {
-            let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
-            let rate = ChartData {
-                title: "Requests/s by model".into(),
-                kind: ChartKind::Lines(model_series(
-                    series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
-                    TOP_MODELS,
-                    all_models,
-                    |p| p.requests as f64 / per_s,
-                )),
-                unit: format::per_second,
-                window: win_s,
-                markers: markers.clone(),
-            };
-            let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
-            let latency = ChartData {
-                markers: markers.clone(),
-                ..percentiles_chart(lat, win_s)
-            };
-            let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
-            action.export_if(rate_click.export, || ExportItem::Chart(rate.clone()));
-            action.export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
-            let (rate_click, latency_click) = (rate_click.clicked_x, latency_click.clicked_x);
-            if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
-                action.push(Action::Drill(Drill::bucket_at(x, b)));
-            }
-        });
-        ui.add_space(10.0);
-        ui.columns(2, |cols| {
-            if let Some(rows) = models.value.as_deref() {
-                let table = model_breakdown(rows);
-                let (click, export) = model_table(&mut cols[0], &table, all_models);
-                match click {
-                    Some(ModelClick::Model(m)) => action.push(Action::FilterModel(m)),
-                    // A model's failed calls: their traces.
-                    Some(ModelClick::Errors(m)) => action.push(Action::Drill(Drill {
-                        model: Some(m),
-                        errors: Some(None),
-                        ..Drill::default()
-                    })),
-                    None => {}
-                }
-                action.export_if(export, || ExportItem::Table(table.clone()));
-            }
-            for (id, title, answer) in [
-                ("slowest_traces", "Slowest traces", &slowest),
-                ("latest_traces", "Latest traces", &recent),
-            ] {
-                if let Some((rows, _)) = answer.value.as_deref() {
-                    let table = trace_table(title, rows);
-                    let (open, export) = trace_list(&mut cols[1], id, &table);
-                    if let Some(trace_id) = open {
-                        action.push(Action::OpenTrace {
-                            trace_id,
-                            highlights: Vec::new(),
-                        });
-                    }
-                    action.export_if(export, || ExportItem::Table(table.clone()));
-                }
-                cols[1].add_space(10.0);
-            }
-        });
-    });
-    action
-}
-
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }

@@ -65,6 +65,14 @@ pub fn alert_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
         .collect()
 }
 
+/// What a view shows while its first answer is being computed.
+pub fn reading(ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label("Reading the database…");
+    });
+}
+
 /// A window in Unix seconds, as charts take it.
 pub fn seconds(window: (i64, i64)) -> (f64, f64) {
     (window.0 as f64 / 1e9, window.1 as f64 / 1e9)

@@ -3,7 +3,7 @@
 //! time so that a million rows scroll smoothly. Click or Enter opens a trace; ↑↓ move.
 
 use crate::gui::cache::QueryCache;
-use super::{Action, View, ViewAction, ViewCtx, command};
+use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::export::{ExportItem, FileKind, export_buttons};
 use crate::gui::queries::TracesPage;
 use crate::gui::paged_rows::{
@@ -12,7 +12,7 @@ use crate::gui::paged_rows::{
 use crate::gui::palette;
 use crate::format;
 use egui::accesskit::Role;
-use egui::{Key, KeyboardShortcut, RichText, Ui, WidgetInfo, vec2};
+use egui::{RichText, Ui, WidgetInfo, vec2};
 use store::{Filter, SortDir, TraceRow, TraceSort};
 
 /// The view's label, which drill-downs show.
@@ -30,14 +30,6 @@ pub struct TracesView {
 }
 
 impl View for TracesView {
-    fn label(&self) -> &'static str {
-        TRACES
-    }
-
-    fn shortcut(&self) -> KeyboardShortcut {
-        command(Key::Num6)
-    }
-
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
         let filter = &ctx.resolved.filter;
         let mut action = ViewAction {
