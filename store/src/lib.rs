@@ -11,6 +11,7 @@
 //! compile DuckDB.
 
 pub mod alert_rules;
+pub mod conversation;
 mod error;
 mod filter;
 mod ids;

@@ -3,9 +3,10 @@
 //! (span and resource), events and links, JSON pretty-printed.
 
 use super::palette;
-use super::widgets::conversation::{conversation, split_messages};
+use super::widgets::conversation::conversation;
 use crate::format;
 use egui::{CollapsingHeader, Grid, RichText, Ui};
+use store::conversation::parse;
 use store::{StatusCode, TraceSpan};
 
 /// Draws the panel for `span`; `highlights` are marked in the conversation.
@@ -90,7 +91,7 @@ pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
         ui.add_space(6.0);
         ui.label(RichText::new("Prompt").strong());
         match &span.prompt {
-            Some(p) => conversation(ui, "prompt", &split_messages(p, "user"), highlights),
+            Some(p) => conversation(ui, "prompt", &parse(p, "user"), highlights),
             None => {
                 ui.label(
                     RichText::new("not captured (enable content capture in the instrumentation)")
@@ -100,7 +101,7 @@ pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
         }
         ui.label(RichText::new("Response").strong());
         match &span.response {
-            Some(r) => conversation(ui, "response", &split_messages(r, "assistant"), highlights),
+            Some(r) => conversation(ui, "response", &parse(r, "assistant"), highlights),
             None => {
                 ui.label(RichText::new("none").weak());
             }

@@ -1,57 +1,12 @@
-//! Prompt and response text from each convention's shape of messages, rendered as
-//! readable text: one `role: content` paragraph per message, tool calls written as
-//! `name(arguments)`.
+//! Prompt and response messages from each convention's shape of them; the store's
+//! [`store::conversation`] renders them as the text it keeps.
 
 use super::attrs::{Attrs, value_text};
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AV;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use serde_json::Value;
-
-/// One message, as much as the convention told.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct Message {
-    pub role: String,
-    pub content: String,
-}
-
-/// Renders messages as text; a lone assistant message is just its content.
-pub(crate) fn render(messages: &[Message]) -> Option<String> {
-    let messages: Vec<&Message> = messages.iter().filter(|m| !m.content.is_empty()).collect();
-    match messages.as_slice() {
-        [] => None,
-        [only] if only.role.is_empty() || only.role == "assistant" => Some(only.content.clone()),
-        many => Some(
-            many.iter()
-                .map(|m| {
-                    if m.role.is_empty() {
-                        m.content.clone()
-                    } else {
-                        format!("{}: {}", m.role, m.content)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n\n"),
-        ),
-    }
-}
-
-/// Renders messages each with its role (`role: content`), for pieces of a prompt that
-/// are joined later.
-pub(crate) fn render_with_roles(messages: &[Message]) -> Option<String> {
-    let parts: Vec<String> = messages
-        .iter()
-        .filter(|m| !m.content.is_empty())
-        .map(|m| {
-            if m.role.is_empty() {
-                m.content.clone()
-            } else {
-                format!("{}: {}", m.role, m.content)
-            }
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("\n\n"))
-}
+pub(crate) use store::conversation::{Message, render, render_with_roles};
 
 /// Messages from a JSON value in any of the shapes conventions use: an array of
 /// messages with `content` (string or parts) or `parts`; an object with `messages`
