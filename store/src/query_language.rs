@@ -374,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn every_field() {
+    fn every_field_narrows_by_what_it_names() {
         let p = q(
             r#"model:gpt-4o* provider:openai service:checkout status:error error:429 session:s-1 user:u-9 model:"my model""#,
         );

@@ -362,7 +362,7 @@ fn time_series_percentiles_and_heatmap_bucket_as_documented() {
 }
 
 #[test]
-fn traces_page_and_trace_tree() {
+fn the_traces_list_sorts_by_any_column_and_a_trace_opens_as_a_tree() {
     let store = store_with_known_rows();
     let mut r = store.reader().unwrap();
     let (page, total) = r
@@ -451,28 +451,49 @@ fn retention_prunes_more_than_one_step_exactly() {
     assert_eq!(r.summary(&Filter::default()).unwrap().spans, Some(5_000));
 }
 
+/// A GenAI event log record sent apart from its span fills in the call's prompt (the
+/// user sees it in the trace), and metric points are counted by name: both read back
+/// from the database, not from the writer's report.
 #[test]
-fn logs_and_metric_points_are_stored() {
+fn a_genai_event_log_fills_its_calls_prompt_and_metric_points_are_kept() {
     let store = Store::open_in_memory().unwrap();
     let writer = store.writer().unwrap();
-    let report = writer
+    let mut silent = call(span(7, 1, None, 0, 100), "gpt-4o", 10, 5);
+    silent.llm.as_mut().unwrap().prompt = None;
+    store_spans(&writer, vec![silent]);
+    writer
         .write(Batch {
             logs: vec![LogRow {
                 time_ns: T0,
+                trace_id: Some([7; 16]),
+                span_id: Some([1; 8]),
                 event_name: "gen_ai.user.message".into(),
+                genai: Some(GenAiEventText::Prompt("user: where is my parcel?".into())),
                 ..LogRow::default()
             }],
-            metrics: vec![MetricPoint {
-                time_ns: T0,
-                name: "gen_ai.client.token.usage".into(),
-                kind: "histogram".into(),
-                count: Some(3),
-                ..MetricPoint::default()
-            }],
+            metrics: vec![
+                MetricPoint {
+                    time_ns: T0,
+                    name: "gen_ai.client.token.usage".into(),
+                    kind: "histogram".into(),
+                    count: Some(3),
+                    ..MetricPoint::default()
+                };
+                2
+            ],
             ..Batch::default()
         })
         .unwrap();
-    assert_eq!((report.logs, report.metric_points), (1, 1));
+    let mut r = store.reader().unwrap();
+    let tree = r.trace(u128::from_be_bytes([7; 16])).unwrap();
+    assert_eq!(
+        tree.spans[0].prompt.as_deref(),
+        Some("user: where is my parcel?")
+    );
+    assert_eq!(
+        r.metric_names().unwrap(),
+        vec![("gen_ai.client.token.usage".to_string(), 2)]
+    );
 }
 
 #[test]

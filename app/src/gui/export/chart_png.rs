@@ -368,6 +368,86 @@ mod tests {
         image::open(path).expect("a PNG that decodes").to_rgb8()
     }
 
+    /// Rows (y) of the pixels of `color` in the columns `x0..x1`, sorted.
+    fn rows_of(img: &image::RgbImage, x0: u32, x1: u32, color: fn(&[u8; 3]) -> bool) -> Vec<u32> {
+        let mut rows: Vec<u32> = (x0..x1)
+            .flat_map(|x| (0..img.height()).map(move |y| (x, y)))
+            .filter(|&(x, y)| color(&img.get_pixel(x, y).0))
+            .map(|(_, y)| y)
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
+    fn dark(p: &[u8; 3]) -> bool {
+        p.iter().all(|c| *c < 110)
+    }
+
+    /// A line chart as PNG has its title centred at the top, a y axis and an x axis, and
+    /// each series drawn in its colour at the height its value says.
+    #[test]
+    fn a_line_chart_png_has_its_title_axes_and_series_where_the_values_say() {
+        let flat = |name: &str, color, value: f64| Series {
+            name: name.into(),
+            color,
+            points: (0..10).map(|i| [1.8e9 + 60.0 * i as f64, value]).collect(),
+        };
+        let chart = ChartData {
+            title: "Latency percentiles".into(),
+            kind: ChartKind::Lines(vec![
+                flat("p50", Color32::from_rgb(0, 0, 255), 1.0),
+                flat("p95", Color32::from_rgb(255, 0, 0), 3.0),
+            ]),
+            unit: crate::format::millis,
+            window: None,
+            markers: Vec::new(),
+        };
+        let img = image::load_from_memory(&png(&chart, "Range: last hour").unwrap())
+            .unwrap()
+            .to_rgb8();
+        let (w, h) = img.dimensions();
+        // The title: dark text in the top band, around the middle, not at the left.
+        let title_band = |x0: u32, x1: u32| {
+            (x0..x1)
+                .flat_map(|x| (0..h / 12).map(move |y| (x, y)))
+                .filter(|&(x, y)| dark(&img.get_pixel(x, y).0))
+                .count()
+        };
+        assert!(
+            title_band(w * 2 / 5, w * 3 / 5) > 200,
+            "no title at the top centre"
+        );
+        assert_eq!(title_band(0, w / 5), 0, "the title is not centred");
+        // The axes: a dark column on the left and a dark row at the bottom, each over
+        // most of the plot.
+        let y_axis = (0..w / 5)
+            .find(|&x| (0..h).filter(|&y| dark(&img.get_pixel(x, y).0)).count() > (h / 2) as usize);
+        assert!(y_axis.is_some(), "no y axis");
+        let x_axis = (h / 2..h)
+            .find(|&y| (0..w).filter(|&x| dark(&img.get_pixel(x, y).0)).count() > (w / 2) as usize)
+            .expect("no x axis");
+        // The series, right of the legend: blue at 1 ms, red at 3 ms, three times as
+        // high above the x axis (the y axis starts at 0).
+        let blue = rows_of(&img, w * 3 / 10, w * 9 / 10, |p| {
+            p[2] > 200 && p[0] < 80 && p[1] < 80
+        });
+        let red = rows_of(&img, w * 3 / 10, w * 9 / 10, |p| {
+            p[0] > 200 && p[1] < 80 && p[2] < 80
+        });
+        assert!(
+            blue.len() > 1000 && red.len() > 1000,
+            "series not drawn in their colours"
+        );
+        let height = |rows: &[u32]| f64::from(x_axis) - f64::from(rows[rows.len() / 2]);
+        let ratio = height(&red) / height(&blue);
+        assert!(
+            (ratio - 3.0).abs() < 0.15,
+            "3 ms is drawn {ratio:.2} times as high as 1 ms"
+        );
+        // Flat series are flat: each colour within a few rows.
+        assert!(blue[blue.len() - 1] - blue[0] < 12 && red[red.len() - 1] - red[0] < 12);
+    }
+
     #[test]
     fn every_chart_kind_renders_at_twice_the_size() {
         // Kept (and overwritten by the next run) for people to look at.
