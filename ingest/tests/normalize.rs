@@ -70,8 +70,9 @@ fn otel_genai_new_names_and_structured_messages() {
     }));
     assert_eq!(c.provider.as_deref(), Some("openai"));
     assert_eq!(c.operation.as_deref(), Some("chat"));
-    assert_eq!(c.model(), "gpt-4o-2024-08-06");
-    assert_eq!(c.request_model.as_deref(), Some("gpt-4o"));
+    // Counted under the model asked for; the served snapshot is kept beside it.
+    assert_eq!(c.model(), "gpt-4o");
+    assert_eq!(c.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
     assert_eq!((c.input_tokens, c.output_tokens), (Some(30), Some(19)));
     assert_eq!(
         (
@@ -156,8 +157,8 @@ fn openinference_attributes_and_request_model_from_invocation_parameters() {
         "session.id": "s-1"
     }));
     assert_eq!(c.operation.as_deref(), Some("llm"));
-    assert_eq!(c.model(), "gpt-4o-mini-2024-07-18");
-    assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(c.model(), "gpt-4o-mini");
+    assert_eq!(c.response_model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
     assert_eq!(
         (
             c.input_tokens,
@@ -225,10 +226,11 @@ fn first_match_wins_between_conventions() {
     }));
     assert_eq!(c.provider.as_deref(), Some("azure.ai.openai"));
     assert_eq!(c.input_tokens, Some(100));
-    assert_eq!(c.model(), "resp");
-    let no_response =
-        llm(json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "req" }));
-    assert_eq!(no_response.model(), "req");
+    assert_eq!(c.model(), "req");
+    assert_eq!(c.response_model.as_deref(), Some("resp"));
+    let no_request =
+        llm(json!({ "gen_ai.operation.name": "chat", "gen_ai.response.model": "resp" }));
+    assert_eq!(no_request.model(), "resp");
 }
 
 #[test]

@@ -190,12 +190,15 @@ pub struct LlmCall {
 }
 
 impl LlmCall {
-    /// The model a call is counted under: the response model when present, else the
-    /// request model, else `unknown`.
+    /// The model a call is counted under: the model that was asked for (the request
+    /// model, else the response model, else `unknown`). A failed call usually carries
+    /// only the requested name and a successful one also the served snapshot
+    /// (`gpt-4o-mini-2024-07-18`); counting both under the requested name keeps a
+    /// model's failures and successes in one row.
     pub fn model(&self) -> &str {
-        self.response_model
+        self.request_model
             .as_deref()
-            .or(self.request_model.as_deref())
+            .or(self.response_model.as_deref())
             .unwrap_or("unknown")
     }
 }

@@ -6,7 +6,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -140,6 +140,12 @@ const MIGRATIONS: &[&str] = &[
           OR lower(name) LIKE '%vector%' THEN 4
         ELSE 0
     END;
+    "#,
+    // 3 -> 4: calls count under the model that was asked for (request model, else
+    // response model); the served snapshot stays in `response_model`.
+    r#"
+    UPDATE llm_calls SET model = coalesce(request_model, response_model, 'unknown')
+    WHERE model IS DISTINCT FROM coalesce(request_model, response_model, 'unknown');
     "#,
 ];
 

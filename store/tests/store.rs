@@ -971,3 +971,111 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
     drop(migrated);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A failed call that carries only the model asked for and a successful one answered
+/// by a dated snapshot count as one model: one row with its error rate, the snapshot
+/// kept as a detail and priced at its own rate; `model:` matches either name.
+#[test]
+fn a_models_failures_and_successes_stay_in_one_row_priced_by_the_snapshot() {
+    let store = Store::open_in_memory().unwrap();
+    let mut table = PriceTable::bundled();
+    let price = |input| Price {
+        input,
+        output: 0.0,
+        cache_read: None,
+        cache_write: None,
+    };
+    table.set("acme-1", price(1.0));
+    table.set("acme-1-2026-01-01", price(4.0));
+    store.set_prices(table);
+    let writer = store.writer().unwrap();
+    let mut answered = call(span(8, 1, None, 0, 100), "acme-1-2026-01-01", 1_000_000, 0);
+    answered.llm.as_mut().unwrap().request_model = Some("acme-1".into());
+    let refused = failed(span(8, 2, None, 200, 10), "acme-1", "RateLimitError");
+    store_spans(&writer, vec![answered, refused]);
+    let mut r = store.reader().unwrap();
+    let rows = r.per_model(&Filter::default()).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let m = &rows[0];
+    assert_eq!((m.model.as_str(), m.calls, m.errors), ("acme-1", 2, 1));
+    assert_eq!(m.served, ["acme-1-2026-01-01"]);
+    assert!(
+        (m.cost_usd - 4.0).abs() < 1e-9,
+        "priced as the snapshot: {}",
+        m.cost_usd
+    );
+    assert_eq!(r.models().unwrap(), ["acme-1"]);
+    let calls = |r: &mut Reader, pattern: &str| {
+        r.call_summary(&Filter {
+            models: vec![pattern.into()],
+            ..Filter::default()
+        })
+        .unwrap()
+        .llm_calls
+    };
+    assert_eq!(calls(&mut r, "acme-1"), 2);
+    assert_eq!(calls(&mut r, "acme-1-2026-01-01"), 1);
+    assert_eq!(calls(&mut r, "acme-1-*"), 1);
+    assert_eq!(calls(&mut r, "acme-*"), 2);
+    let series = r.time_series(&Filter::default(), 60_000 * MS).unwrap();
+    assert_eq!(
+        series.len(),
+        1,
+        "one point per bucket and model: {series:?}"
+    );
+    assert_eq!((series[0].requests, series[0].errors), (2, 1));
+    assert!((series[0].cost_usd - 4.0).abs() < 1e-9);
+}
+
+/// A database of schema 3 (calls counted under the served snapshot) is brought forward:
+/// its calls count under the model asked for.
+#[test]
+fn a_schema_3_database_counts_calls_under_the_model_asked_for_once_migrated() {
+    let dir = std::env::temp_dir().join(format!("store-migrate4-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v3.duckdb");
+    let _ = std::fs::remove_file(&path);
+    {
+        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        let mut answered = call(span(6, 1, None, 0, 100), "gpt-4o-2024-08-06", 10, 10);
+        answered.llm.as_mut().unwrap().request_model = Some("gpt-4o".into());
+        store_spans(
+            &writer,
+            vec![answered, failed(span(6, 2, None, 5, 5), "gpt-4o", "Boom")],
+        );
+        writer.close().unwrap();
+    }
+    {
+        let c = duckdb::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "UPDATE llm_calls SET model = coalesce(response_model, request_model);
+             UPDATE meta SET value = '3' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    let before = Store::open(&path, OpenMode::ReadOnly).unwrap();
+    assert_eq!(
+        before
+            .reader()
+            .unwrap()
+            .per_model(&Filter::default())
+            .unwrap()
+            .len(),
+        2
+    );
+    drop(before);
+    let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+    let rows = store
+        .reader()
+        .unwrap()
+        .per_model(&Filter::default())
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].model.as_str(), rows[0].calls, rows[0].errors),
+        ("gpt-4o", 2, 1)
+    );
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

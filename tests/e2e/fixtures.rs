@@ -53,23 +53,28 @@ fn check(dump: &str) {
     // Each call sits under its own agent.step root: 2 spans and 1 trace per call.
     assert_eq!(s["spans"].as_u64(), truth["calls"].as_u64().map(|c| c * 2));
     assert_eq!(s["traces"], truth["calls"]);
+    // One row per model asked for, with the snapshots that served it.
     let models = s["models"].as_array().unwrap();
-    let expected = truth["models"].as_object().unwrap();
+    let expected = truth["models_by_request"].as_object().unwrap();
     assert_eq!(models.len(), expected.len(), "{dump}: models {models:?}");
     for (name, t) in expected {
         let m = models
             .iter()
             .find(|m| m["model"] == name.as_str())
             .unwrap_or_else(|| panic!("{dump}: model {name} missing"));
-        for (ours, theirs) in [
-            ("calls", "calls"),
-            ("errors", "errors"),
-            ("input_tokens", "input_tokens"),
-            ("output_tokens", "output_tokens"),
-        ] {
-            assert_eq!(m[ours], t[theirs], "{dump}: {name} {ours}");
+        for k in ["calls", "errors", "input_tokens", "output_tokens", "served"] {
+            assert_eq!(m[k], t[k], "{dump}: {name} {k}");
         }
     }
+    // A served snapshot's name selects its model's calls too.
+    let (name, t) = expected.iter().next().unwrap();
+    let snapshot = t["served"][0].as_str().unwrap();
+    let by_snapshot = stats(&db, &["--model", snapshot]);
+    assert_eq!(
+        by_snapshot["llm_calls"].as_u64().unwrap(),
+        t["calls"].as_u64().unwrap() - t["errors"].as_u64().unwrap(),
+        "{dump}: --model {snapshot} selects the calls {name} answered as {snapshot}"
+    );
     // All the fixtures' models have bundled prices: nothing is silently priced at 0.
     assert_eq!(s["unpriced_calls"], 0);
     assert!(s["cost_usd"].as_f64().unwrap() > 0.0);

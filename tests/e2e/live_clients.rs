@@ -40,15 +40,17 @@ pub fn assert_matches_truth(s: &Value, truth: &Value) {
         s["cache_read_tokens"], truth["cached_tokens"],
         "cached tokens"
     );
+    // One row per model asked for: its failures (which carry only the requested name)
+    // and its successes (answered by a dated snapshot) together, the snapshots as detail.
     let models = s["models"].as_array().unwrap();
-    let expected = truth["models"].as_object().unwrap();
+    let expected = truth["models_by_request"].as_object().unwrap();
     assert_eq!(models.len(), expected.len(), "{models:?} vs {expected:?}");
     for (name, t) in expected {
         let m = models
             .iter()
             .find(|m| m["model"] == name.as_str())
             .unwrap_or_else(|| panic!("model {name} missing: {models:?}"));
-        for k in ["calls", "errors", "input_tokens", "output_tokens"] {
+        for k in ["calls", "errors", "input_tokens", "output_tokens", "served"] {
             assert_eq!(m[k], t[k], "{name} {k}");
         }
     }

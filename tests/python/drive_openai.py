@@ -25,14 +25,17 @@ class Truth:
         self.calls = self.errors = self.input_tokens = self.output_tokens = self.cached_tokens = 0
         self.models = {}
 
-    def add(self, model, error, input_tokens=0, output_tokens=0, cached=0):
+    def add(self, model, error, input_tokens=0, output_tokens=0, cached=0, served=None):
+        """Counts a call under the model asked for; `served` is the snapshot that answered."""
         with self.lock:
             self.calls += 1
             self.errors += error
             self.input_tokens += input_tokens
             self.output_tokens += output_tokens
             self.cached_tokens += cached
-            m = self.models.setdefault(model, {"calls": 0, "errors": 0, "input_tokens": 0, "output_tokens": 0})
+            m = self.models.setdefault(model, {"calls": 0, "errors": 0, "input_tokens": 0, "output_tokens": 0, "served": []})
+            if served and served not in m["served"]:
+                m["served"] = sorted(m["served"] + [served])
             m["calls"] += 1
             m["errors"] += error
             m["input_tokens"] += input_tokens
@@ -57,7 +60,7 @@ def fake_server(truth):
             answer = "Echo: " + " ".join(prompt.split()[:12])
             output_tokens = len(answer.split())
             cached = 4 if input_tokens % 3 == 0 else 0
-            truth.add(RESPONSE_MODELS[model], 0, input_tokens, output_tokens, cached)
+            truth.add(model, 0, input_tokens, output_tokens, cached, served=RESPONSE_MODELS[model])
             self.reply(200, {
                 "id": "chatcmpl-test", "object": "chat.completion", "created": 1764000000,
                 "model": RESPONSE_MODELS[model],
@@ -135,7 +138,7 @@ def main():
     provider.shutdown()
     server.shutdown()
     print(json.dumps({"flushed": ok, "calls": truth.calls, "errors": truth.errors, "input_tokens": truth.input_tokens,
-                      "output_tokens": truth.output_tokens, "cached_tokens": truth.cached_tokens, "models": truth.models}))
+                      "output_tokens": truth.output_tokens, "cached_tokens": truth.cached_tokens, "models_by_request": truth.models}))
 
 
 if __name__ == "__main__":

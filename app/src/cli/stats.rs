@@ -109,6 +109,7 @@ fn to_json(s: &Summary, models: &[ModelRow]) -> serde_json::Value {
         "last_end": s.last_end_ns.map(rfc3339),
         "models": models.iter().map(|m| json!({
             "model": m.model,
+            "served": m.served,
             "provider": m.provider,
             "calls": m.calls,
             "errors": m.errors,

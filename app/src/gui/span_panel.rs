@@ -63,6 +63,9 @@ pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
                     span.provider.clone().unwrap_or_else(|| "—".into()),
                 );
                 row(ui, "Model", model.clone());
+                if let Some(served) = span.response_model.as_ref().filter(|r| *r != model) {
+                    row(ui, "Served as", served.clone());
+                }
                 row(
                     ui,
                     "Tokens",

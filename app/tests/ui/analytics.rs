@@ -121,8 +121,8 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
     let text = std::fs::read_to_string(&csv_path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header.len(), 11);
-    assert_eq!(header[0], "model");
+    assert_eq!(header.len(), 12);
+    assert_eq!((header[0], header[11]), ("model", "served"));
     assert_eq!(lines.count(), models.len());
     let json_path = dir.path("models.json");
     export_via_dialog(&mut h, "Save Model comparison as JSON", &json_path);
@@ -137,6 +137,8 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
             .unwrap();
         assert!((row["cost_usd"].as_f64().unwrap() - m.cost_usd).abs() < 1e-9);
         assert_eq!(row["input_tokens"].as_u64().unwrap(), m.input_tokens);
+        // The snapshots that answered each model are a detail of its row.
+        assert_eq!(row["served"], m.served.join(", ").as_str());
     }
     // The token chart as PNG: twice the on-screen size, decodable.
     let png = dir.path("tokens.png");

@@ -110,13 +110,14 @@ impl Reader {
             |r| r.get("n"),
         )?;
         let cost = cost::joined();
+        let join = cost::join_prices();
         let sql = format!(
             "WITH {cte}
              SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
                     left(c.prompt, {EXCERPT_CHARS}) AS prompt_excerpt,
                     left(c.response, {EXCERPT_CHARS}) AS response_excerpt,
                     c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.is_error, c.error_type
-             FROM llm_calls c LEFT JOIN p ON p.model = c.model
+             FROM llm_calls c {join}
              WHERE {}
              ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?",
             w.sql,

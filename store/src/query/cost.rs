@@ -9,6 +9,15 @@
 
 use crate::prices::Price;
 
+/// The name a call is priced by: the most specific one, the served snapshot
+/// (`gpt-4o-2024-05-13` may cost more than `gpt-4o`), else the model asked for.
+pub(super) const PRICED_AS: &str = "coalesce(c.response_model, c.model)";
+
+/// Joins the price table `p` (see `Reader::prices_cte`) to `llm_calls c`.
+pub(super) fn join_prices() -> String {
+    format!("LEFT JOIN p ON p.model = {PRICED_AS}")
+}
+
 /// The token classes of a call of `llm_calls c`, in the order of [`Price::rates`].
 const CLASSES: [&str; 4] = [
     "greatest(coalesce(c.input_tokens, 0) - coalesce(c.cache_read_tokens, 0) - coalesce(c.cache_write_tokens, 0), 0)",
@@ -58,14 +67,15 @@ pub(super) fn inline<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> Stri
         "c.reported_cost".into()
     } else {
         format!(
-            "coalesce(c.reported_cost, CASE c.model {} END)",
+            "coalesce(c.reported_cost, CASE {PRICED_AS} {} END)",
             arms.join(" ")
         )
     }
 }
 
 /// Aggregate columns from which a group is priced by [`CostSums`]: each class summed
-/// over the calls without a reported cost, then the reported costs summed.
+/// over the calls without a reported cost, then the reported costs summed. The group
+/// must be one price: group by [`PRICED_AS`] (as `priced_as`) too.
 pub(super) fn sums_sql() -> String {
     let mut columns: Vec<String> = CLASSES
         .iter()

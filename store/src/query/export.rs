@@ -103,6 +103,7 @@ impl Reader {
             ExportTable::Calls => {
                 let cte = self.prices_cte()?;
                 let cost = cost::joined();
+                let join = cost::join_prices();
                 let w = self.calls_where(filter)?;
                 (
                     format!(
@@ -116,7 +117,7 @@ impl Reader {
                                 c.cache_write_tokens, c.reasoning_tokens, {cost} AS cost_usd,
                                 c.reported_cost, c.finish_reason, c.is_error, c.error_type,
                                 c.error_message, c.session_id, c.user_id, c.prompt, c.response
-                         FROM llm_calls c LEFT JOIN p ON p.model = c.model
+                         FROM llm_calls c {join}
                          WHERE {}
                          ORDER BY c.start_ns, c.trace_id, c.span_id",
                         w.sql

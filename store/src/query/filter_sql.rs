@@ -19,7 +19,19 @@ impl Filter {
             params: Vec::new(),
         };
         self.time_and_service(&mut w, "c");
-        any_of(&mut w, "c.model GLOB ?", &self.models);
+        // A model's name or the snapshot that served it.
+        if !self.models.is_empty() {
+            let parts: Vec<&str> = self
+                .models
+                .iter()
+                .map(|_| "c.model GLOB ? OR c.response_model GLOB ?")
+                .collect();
+            w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
+            for m in &self.models {
+                w.params.push(Value::Text(m.clone()));
+                w.params.push(Value::Text(m.clone()));
+            }
+        }
         any_of(&mut w, "c.provider = ?", &self.providers);
         match self.status {
             StatusFilter::All => {}

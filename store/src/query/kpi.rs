@@ -1,6 +1,7 @@
 //! Headline figures: the summary of a selection and its breakdown by model.
 
 use super::cost::{self, CostSums};
+use super::filter_sql::Where;
 use super::{LATENCY_QUANTILES, Reader, params, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
@@ -46,8 +47,10 @@ pub struct Summary {
 /// One model's figures in a selection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ModelRow {
-    /// Model (response model, else request model).
+    /// The model asked for (request model, else response model).
     pub model: String,
+    /// The snapshots that answered it (response models), sorted.
+    pub served: Vec<String>,
     /// Its provider (a model nearly always has one; of several, the last by name —
     /// `mode()` cost a sixth of the whole query at 10M calls).
     pub provider: Option<String>,
@@ -177,19 +180,15 @@ impl Reader {
         self.model_sums(filter, true)
     }
 
-    /// Per-model figures, costs priced from [`cost::sums_sql`]; latency percentiles only
-    /// when asked (they cost a sort).
+    /// Per-model figures. Everything but the percentiles adds up, so it is read per
+    /// model and priced name (each group one price, [`cost::sums_sql`]) and summed per
+    /// model here; latency percentiles, only when asked (they cost a sort), per model.
     fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
         let w = self.calls_where(filter)?;
-        let latency_sql = if latency {
-            format!("avg(c.duration_ns) / 1e6 AS avg_ms, {LATENCY_QUANTILES} AS quantiles")
-        } else {
-            "0::DOUBLE AS avg_ms, [0, 0, 0]::DOUBLE[] AS quantiles".to_string()
-        };
         let cost_sums = cost::sums_sql();
         let sql = format!(
-            "SELECT c.model, max(c.provider) AS provider, count(*) AS calls,
-                    count(*) FILTER (WHERE c.is_error) AS errors,
+            "SELECT c.model, {priced_as} AS priced_as, max(c.provider) AS provider,
+                    count(*) AS calls, count(*) FILTER (WHERE c.is_error) AS errors,
                     coalesce(sum(c.input_tokens), 0)::UBIGINT AS input_tokens,
                     coalesce(sum(c.output_tokens), 0)::UBIGINT AS output_tokens,
                     coalesce(sum(c.cache_read_tokens), 0)::UBIGINT AS cache_read_tokens,
@@ -197,41 +196,78 @@ impl Reader {
                     {cost_sums},
                     count(*) FILTER (WHERE c.reported_cost IS NULL
                         AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0) AS would_be_unpriced,
-                    {latency_sql}
+                    sum(c.duration_ns)::DOUBLE AS duration_ns,
+                    bool_or(c.response_model IS NOT NULL) AS answered
              FROM llm_calls c
              WHERE {}
-             GROUP BY c.model ORDER BY calls DESC, c.model",
-            w.sql
+             GROUP BY ALL",
+            w.sql,
+            priced_as = cost::PRICED_AS,
         );
         let prices = self.prices.read().expect("price lock").clone();
+        let mut rows: Vec<ModelRow> = Vec::new();
+        let mut durations: Vec<f64> = Vec::new();
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params(&w, []), |r| {
+        let mut result = stmt.query(params(&w, []))?;
+        while let Some(r) = result.next()? {
             let model: String = r.get("model")?;
-            let sums = CostSums::read(r)?;
-            let would_be_unpriced: u64 = r.get("would_be_unpriced")?;
-            let price = prices.lookup(&model);
+            let priced_as: String = r.get("priced_as")?;
+            let price = prices.lookup(&priced_as);
+            let i = match rows.iter().position(|m| m.model == model) {
+                Some(i) => i,
+                None => {
+                    rows.push(ModelRow {
+                        model,
+                        ..ModelRow::default()
+                    });
+                    durations.push(0.0);
+                    rows.len() - 1
+                }
+            };
+            let m = &mut rows[i];
+            let provider: Option<String> = r.get("provider")?;
+            m.provider = m.provider.take().max(provider);
+            m.calls += r.get::<_, u64>("calls")?;
+            m.errors += r.get::<_, u64>("errors")?;
+            m.input_tokens += r.get::<_, u64>("input_tokens")?;
+            m.output_tokens += r.get::<_, u64>("output_tokens")?;
+            m.cache_read_tokens += r.get::<_, u64>("cache_read_tokens")?;
+            m.cache_write_tokens += r.get::<_, u64>("cache_write_tokens")?;
+            m.cost_usd += CostSums::read(r)?.cost(price);
+            if price.is_none() {
+                m.unpriced_calls += r.get::<_, u64>("would_be_unpriced")?;
+            }
+            if r.get("answered")? {
+                m.served.push(priced_as);
+            }
+            durations[i] += r.get::<_, f64>("duration_ns")?;
+        }
+        for (m, total_ns) in rows.iter_mut().zip(durations) {
+            m.served.sort();
+            m.avg_ms = total_ns / m.calls.max(1) as f64 / 1e6;
+        }
+        if latency {
+            self.add_percentiles(&w, &mut rows)?;
+        }
+        rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.model.cmp(&b.model)));
+        Ok(rows)
+    }
+
+    /// Each model's latency percentiles.
+    fn add_percentiles(&mut self, w: &Where, rows: &mut [ModelRow]) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT c.model, {LATENCY_QUANTILES} AS quantiles FROM llm_calls c WHERE {} GROUP BY c.model",
+            w.sql
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut result = stmt.query(params(w, []))?;
+        while let Some(r) = result.next()? {
+            let model: String = r.get("model")?;
             let [p50, p95, p99] = percentiles_ms(r.get("quantiles")?);
-            Ok(ModelRow {
-                model,
-                provider: r.get("provider")?,
-                calls: r.get("calls")?,
-                errors: r.get("errors")?,
-                input_tokens: r.get("input_tokens")?,
-                output_tokens: r.get("output_tokens")?,
-                cache_read_tokens: r.get("cache_read_tokens")?,
-                cache_write_tokens: r.get("cache_write_tokens")?,
-                cost_usd: sums.cost(price),
-                unpriced_calls: if price.is_none() {
-                    would_be_unpriced
-                } else {
-                    0
-                },
-                avg_ms: r.get("avg_ms")?,
-                p50_ms: p50,
-                p95_ms: p95,
-                p99_ms: p99,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            if let Some(m) = rows.iter_mut().find(|m| m.model == model) {
+                (m.p50_ms, m.p95_ms, m.p99_ms) = (p50, p95, p99);
+            }
+        }
+        Ok(())
     }
 }

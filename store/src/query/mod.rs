@@ -50,8 +50,8 @@ pub struct Reader {
     conn: Connection,
     prices: Arc<RwLock<PriceTable>>,
     version: Arc<AtomicU64>,
-    /// The distinct models stored, and the data version they were read at.
-    models: Option<(u64, Vec<String>)>,
+    /// The names calls are priced by, for a data version.
+    priced_names: Option<(u64, Vec<String>)>,
     text: Option<Arc<crate::text_index::TextIndex>>,
     /// The database's own files, never an output.
     files: Option<crate::output::DatabaseFiles>,
@@ -78,7 +78,7 @@ impl Reader {
             conn,
             prices,
             version,
-            models: None,
+            priced_names: None,
             text,
             files,
             searched: None,
@@ -101,17 +101,26 @@ impl Reader {
         self.version.load(Ordering::Acquire)
     }
 
-    /// Every model with stored calls, sorted.
+    /// Every model asked for in a stored call, sorted.
     pub fn models(&mut self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT model FROM llm_calls ORDER BY 1")
+    }
+
+    /// Every name stored calls are priced by ([`cost::PRICED_AS`]), sorted;
+    /// remembered for the data version (each priced query asks).
+    fn priced_names(&mut self) -> Result<Vec<String>, StoreError> {
         let version = self.data_version();
-        if let Some((v, models)) = &self.models
+        if let Some((v, names)) = &self.priced_names
             && *v == version
         {
-            return Ok(models.clone());
+            return Ok(names.clone());
         }
-        let models = self.strings("SELECT DISTINCT model FROM llm_calls ORDER BY 1")?;
-        self.models = Some((version, models.clone()));
-        Ok(models)
+        let names = self.strings(&format!(
+            "SELECT DISTINCT {} AS name FROM llm_calls c ORDER BY 1",
+            cost::PRICED_AS
+        ))?;
+        self.priced_names = Some((version, names.clone()));
+        Ok(names)
     }
 
     /// Every model with stored calls, busiest first: the order colours are handed out
@@ -152,9 +161,9 @@ impl Reader {
     }
 
     /// `WITH p AS (…)`: the price of each stored model, resolved through the price table,
-    /// for joining to `llm_calls c` as `LEFT JOIN p ON p.model = c.model`.
+    /// for joining to `llm_calls c` with [`cost::join_prices`].
     fn prices_cte(&mut self) -> Result<String, StoreError> {
-        let models = self.models()?;
+        let models = self.priced_names()?;
         let table = self.prices.read().expect("price lock");
         let rows: Vec<String> = models
             .iter()
@@ -237,7 +246,7 @@ impl Reader {
     /// A call's cost as one SQL expression over `c` with the prices of the stored
     /// models that have one written inline.
     fn inline_cost(&mut self) -> Result<String, StoreError> {
-        let models = self.models()?;
+        let models = self.priced_names()?;
         let table = self.prices.read().expect("price lock");
         Ok(cost::inline(
             models

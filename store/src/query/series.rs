@@ -95,7 +95,8 @@ impl Reader {
         let prices = self.prices.read().expect("price lock").clone();
         let cost_sums = cost::sums_sql();
         let sql = format!(
-            "SELECT (c.start_ns // ?) * ? AS bucket, c.model, count(*) AS requests,
+            "SELECT (c.start_ns // ?) * ? AS bucket, c.model, {priced_as} AS priced_as,
+                    count(*) AS requests,
                     count(*) FILTER (WHERE c.is_error) AS errors,
                     coalesce(sum(c.input_tokens), 0)::UBIGINT AS input_tokens,
                     coalesce(sum(c.output_tokens), 0)::UBIGINT AS output_tokens,
@@ -103,14 +104,16 @@ impl Reader {
              FROM llm_calls c
              WHERE {}
              GROUP BY ALL ORDER BY 1, 2",
-            w.sql
+            w.sql,
+            priced_as = cost::PRICED_AS,
         );
         let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
         p.extend(w.params.iter().cloned());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
             let model: String = r.get("model")?;
-            let cost_usd = CostSums::read(r)?.cost(prices.lookup(&model));
+            let priced_as: String = r.get("priced_as")?;
+            let cost_usd = CostSums::read(r)?.cost(prices.lookup(&priced_as));
             Ok(SeriesPoint {
                 bucket_start_ns: r.get("bucket")?,
                 model,
@@ -122,7 +125,26 @@ impl Reader {
                 cost_usd,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // One point per bucket and model: the groups of a model priced by different
+        // names (its snapshots) are summed.
+        let mut points: Vec<SeriesPoint> = Vec::new();
+        for p in rows {
+            let p = p?;
+            match points.last_mut() {
+                Some(last)
+                    if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model =>
+                {
+                    last.requests += p.requests;
+                    last.errors += p.errors;
+                    last.input_tokens += p.input_tokens;
+                    last.output_tokens += p.output_tokens;
+                    last.cache_read_tokens += p.cache_read_tokens;
+                    last.cost_usd += p.cost_usd;
+                }
+                _ => points.push(p),
+            }
+        }
+        Ok(points)
     }
 
     /// p50/p95/p99 call latency per time bucket, oldest first.

@@ -103,8 +103,10 @@ pub struct TraceSpan {
     pub events_json: String,
     /// Links (JSON array).
     pub links_json: String,
-    /// Model, when the span is an LLM call.
+    /// The model asked for, when the span is an LLM call.
     pub model: Option<String>,
+    /// The snapshot that answered (response model), when it said.
+    pub response_model: Option<String>,
     /// Provider of the call.
     pub provider: Option<String>,
     /// Input tokens of the call.
@@ -193,6 +195,7 @@ impl Reader {
     ) -> Result<(String, Vec<Value>), StoreError> {
         let cte = self.prices_cte()?;
         let cost = cost::joined();
+        let join = cost::join_prices();
         let (spans_sql, p) = self.spans_sql(
             filter,
             "SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
@@ -207,7 +210,7 @@ impl Reader {
              l AS (SELECT c.trace_id, count(*) AS llm_calls,
                           coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
                           coalesce(sum({cost}), 0) AS cost, bool_or(c.is_error) AS call_error
-                   FROM llm_calls c LEFT JOIN p ON p.model = c.model
+                   FROM llm_calls c {join}
                    WHERE c.trace_id IN (SELECT trace_id FROM t) GROUP BY c.trace_id)
              SELECT t.trace_id, t.root_name, t.service, t.start_ns, t.duration_ns, t.spans,
                     coalesce(l.llm_calls, 0) AS llm_calls, coalesce(l.tokens, 0)::UBIGINT AS tokens,
@@ -221,6 +224,7 @@ impl Reader {
     pub fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
         let cte = self.prices_cte()?;
         let cost = cost::joined();
+        let join = cost::join_prices();
         // Files of schema 2 and older, opened read-only, have no classes: their model
         // calls are still told apart.
         let class = if self.schema_version >= 3 {
@@ -232,11 +236,11 @@ impl Reader {
             "WITH {cte}
              SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
                     s.status_code, s.status_message, s.attributes, s.resource, s.events, s.links,
-                    c.model, c.provider, c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.prompt, c.response,
+                    c.model, c.response_model, c.provider, c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.prompt, c.response,
                     s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type
              FROM spans s
              LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id = ?1) c ON c.span_id = s.span_id
-             LEFT JOIN p ON p.model = c.model
+             {join}
              WHERE s.trace_id = ?1
              ORDER BY s.start_ns, s.span_id"
         );
@@ -262,6 +266,7 @@ impl Reader {
                     events_json: r.get::<_, Option<String>>("events")?.unwrap_or_default(),
                     links_json: r.get::<_, Option<String>>("links")?.unwrap_or_default(),
                     model: r.get("model")?,
+                    response_model: r.get("response_model")?,
                     provider: r.get("provider")?,
                     input_tokens: r.get("input_tokens")?,
                     output_tokens: r.get("output_tokens")?,

@@ -96,6 +96,7 @@ pub fn comparison_table(rows: &[ModelRow], window_s: f64) -> TableData {
             col("Cached", "cache_read_tokens"),
             col("Cost/1K tokens", "cost_per_1k_tokens_usd"),
             col("Cost", "cost_usd"),
+            col("Served as", "served"),
         ],
         rows: rows
             .iter()
@@ -129,6 +130,7 @@ pub fn comparison_table(rows: &[ModelRow], window_s: f64) -> TableData {
                     tokens(r.cache_read_tokens),
                     Cell::number(format::usd(per_1k), per_1k),
                     Cell::number(cost_shown, r.cost_usd),
+                    Cell::text(r.served.join(", ")),
                 ]
             })
             .collect(),
