@@ -103,6 +103,18 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The full-text index failed (the database itself is unaffected).
+    #[error("{variable}={value:?} is not a setting DuckDB takes ({detail}); {hint}")]
+    /// A memory or thread setting from the environment that DuckDB refuses.
+    Setting {
+        /// The environment variable.
+        variable: &'static str,
+        /// What it said.
+        value: String,
+        /// DuckDB's complaint.
+        detail: String,
+        /// What a good value looks like.
+        hint: &'static str,
+    },
     #[error("text index: {0}")]
     Index(String),
     #[cfg(feature = "duckdb")]

@@ -14,10 +14,57 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// DuckDB's buffer memory per open database: without it DuckDB keeps up to 80 % of
+/// DuckDB's buffer memory per open database: without a limit DuckDB keeps up to 80 % of
 /// the machine's memory in cache, which a desktop app shares with everything else
-/// (past it, DuckDB spills to `NAME.duckdb.tmp/`).
+/// (past it, DuckDB spills to `NAME.duckdb.tmp/`). At 1 GB, generating 1M demo spans
+/// peaked at 1.65 GB of resident memory; at 256 MB at 0.85 GB, but commits fail past a
+/// few million spans: the primary-key indexes must fit in it.
+/// `LLM_OBSERVATORY_DB_MEMORY` (e.g. `2GB`) changes it.
 const MEMORY_LIMIT: &str = "1GB";
+
+/// DuckDB's worker threads per open database: half the cores, at least two, so that a
+/// query never takes every core from the window and the receivers on a desktop.
+/// `LLM_OBSERVATORY_DB_THREADS` changes it.
+fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores / 2).max(2)
+}
+
+/// The environment's setting `variable`, else `default`.
+fn setting(variable: &str, default: &str) -> String {
+    std::env::var(variable)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// DuckDB's memory limit and threads for a new connection, from the environment or the
+/// defaults above; a value DuckDB refuses is named in the error.
+fn tuned(config: Config) -> Result<Config, StoreError> {
+    let memory = setting("LLM_OBSERVATORY_DB_MEMORY", MEMORY_LIMIT);
+    let config = config
+        .max_memory(&memory)
+        .map_err(|e| StoreError::Setting {
+            variable: "LLM_OBSERVATORY_DB_MEMORY",
+            value: memory.clone(),
+            detail: e.to_string(),
+            hint: "write a size such as 512MB or 2GB",
+        })?;
+    let threads = setting("LLM_OBSERVATORY_DB_THREADS", &default_threads().to_string());
+    let bad = |detail: String| StoreError::Setting {
+        variable: "LLM_OBSERVATORY_DB_THREADS",
+        value: threads.clone(),
+        detail,
+        hint: "write a number of threads such as 2",
+    };
+    let n: i64 = threads
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| bad("not a positive whole number".into()))?;
+    config.threads(n).map_err(|e| bad(e.to_string()))
+}
 
 /// Whether a database is opened for writing or only browsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +100,8 @@ impl Store {
                 OpenMode::ReadWrite => AccessMode::ReadWrite,
                 OpenMode::ReadOnly => AccessMode::ReadOnly,
             })?
-            .enable_autoload_extension(false)?
-            .max_memory(MEMORY_LIMIT)?;
+            .enable_autoload_extension(false)?;
+        let config = tuned(config)?;
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
         Self::from_connection(conn, mode, Some(path))
