@@ -129,3 +129,37 @@ fn every_command_explains_itself() {
         stderr(&out)
     );
 }
+
+/// DuckDB's memory and thread settings come from the environment; a value DuckDB would
+/// refuse is named, with what a good one looks like, and a good one is used.
+#[test]
+fn a_bad_memory_or_thread_setting_is_named() {
+    let dir = Scratch::new("db-settings");
+    let db = dir.path("s.duckdb");
+    let imported = run(&["import", "--db", &db, &fixture("openllmetry-openai.jsonl")]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    for (variable, value, hint) in [
+        ("LLM_OBSERVATORY_DB_MEMORY", "lots", "512MB"),
+        ("LLM_OBSERVATORY_DB_THREADS", "0", "number of threads"),
+        ("LLM_OBSERVATORY_DB_THREADS", "two", "number of threads"),
+    ] {
+        let out = crate::util::bin()
+            .args(["stats", "--db", &db])
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{variable}={value}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("{variable}=\"{value}\"")) && err.contains(hint),
+            "{err}"
+        );
+    }
+    let out = crate::util::bin()
+        .args(["stats", "--db", &db])
+        .env("LLM_OBSERVATORY_DB_MEMORY", "300MB")
+        .env("LLM_OBSERVATORY_DB_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
