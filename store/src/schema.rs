@@ -6,7 +6,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -146,6 +146,27 @@ const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE llm_calls SET model = coalesce(request_model, response_model, 'unknown')
     WHERE model IS DISTINCT FROM coalesce(request_model, response_model, 'unknown');
+    "#,
+    // 4 -> 5: no primary keys. DuckDB keeps a primary-key index in memory (~60 bytes a
+    // key: 0.9 GB at 10M spans, past any desktop's budget at 100M); the writer finds
+    // copies of stored spans by their ids within their start times instead. The tables
+    // are rewritten in start order, which keeps that search to a few row groups.
+    r#"
+    CREATE TABLE spans_v5 AS SELECT * FROM spans ORDER BY start_ns;
+    CREATE TABLE llm_calls_v5 AS SELECT * FROM llm_calls ORDER BY start_ns;
+    DROP VIEW spans_readable;
+    DROP TABLE spans;
+    DROP TABLE llm_calls;
+    ALTER TABLE spans_v5 RENAME TO spans;
+    ALTER TABLE llm_calls_v5 RENAME TO llm_calls;
+    CREATE VIEW spans_readable AS
+        SELECT lpad(lower(hex(trace_id)), 32, '0') AS trace_id,
+               lpad(lower(hex(span_id)), 16, '0') AS span_id,
+               lpad(lower(hex(parent_span_id)), 16, '0') AS parent_span_id,
+               name, kind, make_timestamp(start_ns // 1000) AS start_time,
+               duration_ns / 1e6 AS duration_ms, status_code, status_message, service,
+               scope, is_llm, attributes, resource, events, links
+        FROM spans;
     "#,
 ];
 

@@ -345,17 +345,7 @@ fn write_group(
 
     let t = Instant::now();
     conn.execute_batch("BEGIN TRANSACTION")?;
-    // Duplicates are rare (a retried request, a file imported twice), and DuckDB's
-    // `INSERT OR IGNORE` costs ~10 ms more per statement than a plain INSERT. So the
-    // plain INSERT goes first; a duplicate key aborts the transaction, and the group is
-    // moved again, skipping what is already stored.
-    if let Err(e) = move_staged(conn, batches, &repeats, &mut reports, false) {
-        if !is_duplicate_key(&e) {
-            return Err(e);
-        }
-        conn.execute_batch("ROLLBACK; BEGIN TRANSACTION")?;
-        move_staged(conn, batches, &repeats, &mut reports, true)?;
-    }
+    move_staged(conn, batches, &repeats, &mut reports)?;
     conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs; INSERT INTO metric_points SELECT * FROM stage_metrics;")
         .map_err(step("storing logs and metrics"))?;
     join_genai_events(conn, batches)
@@ -369,42 +359,48 @@ fn write_group(
     Ok(reports)
 }
 
-/// Moves each batch's staged spans and calls into the tables; with `skip_stored`,
-/// rows whose ids are already stored are skipped instead of failing the statement.
+/// Moves each batch's staged spans and calls into the tables, skipping those already
+/// stored (a retried request, a file imported twice) and those an earlier batch of the
+/// group holds. There is no primary-key index to do it (DuckDB keeps one in memory, at
+/// ~60 bytes a key, which a 100M-span database cannot afford): a span's copy has the
+/// same ids and the same start time, so only stored rows within the group's start
+/// times are compared, and DuckDB skips every row group outside them by its min/max.
 fn move_staged(
     conn: &Connection,
     batches: &[Batch],
     repeats: &[u64],
     reports: &mut [CommitReport],
-    skip_stored: bool,
 ) -> Result<(), StoreError> {
-    let verb = if skip_stored {
-        "INSERT OR IGNORE"
-    } else {
-        "INSERT"
-    };
-    let mut move_spans = conn.prepare_cached(&format!(
-        "{verb} INTO spans SELECT * EXCLUDE (batch) FROM stage_spans WHERE batch = ?"
-    ))?;
-    let mut move_llm = conn.prepare_cached(&format!(
-        "{verb} INTO llm_calls SELECT * EXCLUDE (batch) FROM stage_llm WHERE batch = ?"
-    ))?;
+    let (lo, hi) = batches
+        .iter()
+        .flat_map(|b| &b.spans)
+        .fold((i64::MAX, i64::MIN), |(lo, hi), s| {
+            (lo.min(s.start_ns), hi.max(s.start_ns))
+        });
+    let mut move_spans = conn.prepare_cached(
+        "INSERT INTO spans SELECT * EXCLUDE (batch) FROM stage_spans st
+         WHERE st.batch = ? AND NOT EXISTS (
+             SELECT 1 FROM spans s
+             WHERE s.start_ns BETWEEN ? AND ? AND s.start_ns = st.start_ns
+               AND s.trace_id = st.trace_id AND s.span_id = st.span_id)",
+    )?;
+    let mut move_llm = conn.prepare_cached(
+        "INSERT INTO llm_calls SELECT * EXCLUDE (batch) FROM stage_llm sl
+         WHERE sl.batch = ? AND NOT EXISTS (
+             SELECT 1 FROM llm_calls c
+             WHERE c.start_ns BETWEEN ? AND ? AND c.start_ns = sl.start_ns
+               AND c.trace_id = sl.trace_id AND c.span_id = sl.span_id)",
+    )?;
     for (i, report) in reports.iter_mut().enumerate() {
         if batches[i].spans.is_empty() {
             continue;
         }
         let staged = batches[i].spans.len() as u64 - repeats[i];
-        report.spans = move_spans.execute([i as i32])? as u64;
+        report.spans = move_spans.execute(params![i as i32, lo, hi])? as u64;
         report.duplicate_spans = repeats[i] + (staged - report.spans);
-        report.llm_calls = move_llm.execute([i as i32])? as u64;
+        report.llm_calls = move_llm.execute(params![i as i32, lo, hi])? as u64;
     }
     Ok(())
-}
-
-/// Whether an error is a primary key violation (a span already stored).
-fn is_duplicate_key(e: &StoreError) -> bool {
-    let text = e.to_string();
-    text.contains("Duplicate key") || text.contains("Constraint Error")
 }
 
 /// Completes LLM calls' prompt and response from GenAI event log records, whichever

@@ -1079,3 +1079,71 @@ fn a_schema_3_database_counts_calls_under_the_model_asked_for_once_migrated() {
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Each span is stored once however it arrives: split into many requests, out of order,
+/// repeated within a request, across requests, and across batches committed together
+/// (submitted without waiting), with start times spread over days.
+#[test]
+fn spans_arriving_split_shuffled_and_repeated_are_stored_once() {
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    // A small deterministic generator (xorshift), so a failure reproduces.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let unique: Vec<SpanRow> = (0..3_000u32)
+        .map(|i| {
+            let mut s = span(0, 0, None, 0, 5);
+            s.trace_id[..4].copy_from_slice(&(i / 3).to_le_bytes());
+            s.trace_id[15] = 1;
+            s.span_id[..4].copy_from_slice(&i.to_le_bytes());
+            s.span_id[7] = 1;
+            s.start_ns = T0 + (next() % (3 * 86_400_000)) as i64 * MS;
+            s.end_ns = s.start_ns + 5 * MS;
+            if i % 4 == 0 {
+                s = call(s, "gpt-4o", 10, 1);
+            }
+            s
+        })
+        .collect();
+    // Every span twice, some three times, in a shuffled order.
+    let mut deliveries: Vec<SpanRow> = unique.iter().chain(unique.iter()).cloned().collect();
+    deliveries.extend(unique.iter().step_by(7).cloned());
+    for i in (1..deliveries.len()).rev() {
+        deliveries.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut sent = 0;
+    let mut rest = deliveries.as_slice();
+    while !rest.is_empty() {
+        let n = (1 + next() % 400).min(rest.len() as u64) as usize;
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        let tx = tx.clone();
+        writer.submit(
+            Batch {
+                spans: batch.to_vec(),
+                ..Batch::default()
+            },
+            move |r| tx.send(r.unwrap()).unwrap(),
+        );
+        sent += 1;
+    }
+    let reports: Vec<CommitReport> = (0..sent).map(|_| rx.recv().unwrap()).collect();
+    let stored: u64 = reports.iter().map(|r| r.spans).sum();
+    let duplicates: u64 = reports.iter().map(|r| r.duplicate_spans).sum();
+    assert_eq!(stored, 3_000);
+    assert_eq!(stored + duplicates, deliveries.len() as u64);
+    assert_eq!(reports.iter().map(|r| r.llm_calls).sum::<u64>(), 750);
+    let mut r = store.reader().unwrap();
+    let s = r.summary(&Filter::default()).unwrap();
+    assert_eq!(
+        (s.spans, s.traces, s.llm_calls),
+        (Some(3_000), Some(1_000), 750)
+    );
+    assert_eq!(s.input_tokens, 7_500);
+}
