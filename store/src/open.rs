@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex, RwLock};
 /// DuckDB's buffer memory per open database: without a limit DuckDB keeps up to 80 % of
 /// the machine's memory in cache, which a desktop app shares with everything else
 /// (past it, DuckDB spills to `NAME.duckdb.tmp/`). At 1 GB, generating 1M demo spans
-/// peaked at 1.65 GB of resident memory; at 256 MB at 0.85 GB, but commits fail past a
-/// few million spans: the primary-key indexes must fit in it.
-/// `LLM_OBSERVATORY_DB_MEMORY` (e.g. `2GB`) changes it.
+/// peaked at 1.65 GB of resident memory, at 256 MB at 0.85 GB. (With primary-key
+/// indexes, which DuckDB keeps in memory, commits failed past a few million spans at
+/// 256 MB; schema 5 has none.) `LLM_OBSERVATORY_DB_MEMORY` (e.g. `2GB`) changes it.
 const MEMORY_LIMIT: &str = "1GB";
 
 /// DuckDB's worker threads per open database: half the cores, at least two, so that a
