@@ -83,6 +83,9 @@ pub struct Writer {
     pub(crate) text: Option<Arc<TextIndex>>,
 }
 
+/// A commit group slower than this is logged (debug, `store::writer`) with its split.
+const SLOW_GROUP: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// Most rows taken into one commit; bounds the time a submitter waits behind others.
 const GROUP_ROWS: usize = 256 * 1024;
 
@@ -248,10 +251,21 @@ fn commit_group(
         return;
     }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
+    let started = Instant::now();
     match write_group(conn, &batches, timings) {
         Ok(reports) => {
+            let stored = started.elapsed();
             if let Some(index) = text {
                 index_committed(conn, index, &batches);
+            }
+            // Slow groups hold acknowledgements back: say where the time went.
+            if started.elapsed() >= SLOW_GROUP {
+                tracing::debug!(
+                    batches = batches.len(),
+                    store_ms = stored.as_millis(),
+                    text_index_ms = (started.elapsed() - stored).as_millis(),
+                    "slow commit group"
+                );
             }
             version.fetch_add(1, Ordering::AcqRel);
             for (done, report) in dones.into_iter().zip(reports) {
