@@ -154,19 +154,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE spans_v5 AS SELECT * FROM spans ORDER BY start_ns;
     CREATE TABLE llm_calls_v5 AS SELECT * FROM llm_calls ORDER BY start_ns;
-    DROP VIEW spans_readable;
+    -- spans_readable is bound when queried, so it reads the new table.
     DROP TABLE spans;
     DROP TABLE llm_calls;
     ALTER TABLE spans_v5 RENAME TO spans;
     ALTER TABLE llm_calls_v5 RENAME TO llm_calls;
-    CREATE VIEW spans_readable AS
-        SELECT lpad(lower(hex(trace_id)), 32, '0') AS trace_id,
-               lpad(lower(hex(span_id)), 16, '0') AS span_id,
-               lpad(lower(hex(parent_span_id)), 16, '0') AS parent_span_id,
-               name, kind, make_timestamp(start_ns // 1000) AS start_time,
-               duration_ns / 1e6 AS duration_ms, status_code, status_message, service,
-               scope, is_llm, attributes, resource, events, links
-        FROM spans;
     "#,
 ];
 

@@ -969,6 +969,13 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
         ]
     );
     drop(migrated);
+    // The view for people's own DuckDB tools still reads the rewritten table.
+    let c = duckdb::Connection::open(&path).unwrap();
+    let readable: i64 = c
+        .query_row("SELECT count(*) FROM spans_readable", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(readable, 4);
+    drop(c);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
