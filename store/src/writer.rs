@@ -391,20 +391,18 @@ fn move_staged(
         .fold((i64::MAX, i64::MIN), |(lo, hi), s| {
             (lo.min(s.start_ns), hi.max(s.start_ns))
         });
-    let mut move_spans = conn.prepare_cached(
-        "INSERT INTO spans SELECT * EXCLUDE (batch) FROM stage_spans st
-         WHERE st.batch = ? AND NOT EXISTS (
-             SELECT 1 FROM spans s
-             WHERE s.start_ns BETWEEN ? AND ? AND s.start_ns = st.start_ns
-               AND s.trace_id = st.trace_id AND s.span_id = st.span_id)",
-    )?;
-    let mut move_llm = conn.prepare_cached(
-        "INSERT INTO llm_calls SELECT * EXCLUDE (batch) FROM stage_llm sl
-         WHERE sl.batch = ? AND NOT EXISTS (
-             SELECT 1 FROM llm_calls c
-             WHERE c.start_ns BETWEEN ? AND ? AND c.start_ns = sl.start_ns
-               AND c.trace_id = sl.trace_id AND c.span_id = sl.span_id)",
-    )?;
+    // A staged table's batch, less the rows its stored table already holds.
+    let move_new = |table: &str, stage: &str| {
+        conn.prepare_cached(&format!(
+            "INSERT INTO {table} SELECT * EXCLUDE (batch) FROM {stage} st
+             WHERE st.batch = ? AND NOT EXISTS (
+                 SELECT 1 FROM {table} t
+                 WHERE t.start_ns BETWEEN ? AND ? AND t.start_ns = st.start_ns
+                   AND t.trace_id = st.trace_id AND t.span_id = st.span_id)"
+        ))
+    };
+    let mut move_spans = move_new("spans", "stage_spans")?;
+    let mut move_llm = move_new("llm_calls", "stage_llm")?;
     for (i, report) in reports.iter_mut().enumerate() {
         if batches[i].spans.is_empty() {
             continue;
