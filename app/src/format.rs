@@ -48,6 +48,16 @@ pub fn per_second(n: f64) -> String {
     format!("{}/s", count(n))
 }
 
+/// A latency percentile: [`millis`], marked `≈` when it comes from the latency
+/// sketch (within 1 % of the exact figure) rather than from every call.
+pub fn percentile(ms: f64, approximate: bool) -> String {
+    if approximate {
+        format!("≈{}", millis(ms))
+    } else {
+        millis(ms)
+    }
+}
+
 /// A duration in milliseconds: `0.8 ms`, `245 ms`, `1.25 s`, `2.5 min`.
 pub fn millis(ms: f64) -> String {
     if !ms.is_finite() {

@@ -278,7 +278,7 @@ fn kpi_cards_show_what_the_store_computes() {
     assert!(
         p95.starts_with(&format!(
             "p95 latency: {}",
-            format::millis(expected.latency_ms[1])
+            format::percentile(expected.latency_ms[1], expected.latency_approximate)
         )),
         "{p95}"
     );

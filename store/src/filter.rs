@@ -106,6 +106,19 @@ impl Filter {
             || !self.tokens.is_empty()
     }
 
+    /// Whether every condition is one the rollups keep apart (time, model, provider,
+    /// service, status), so that they can answer the selection.
+    pub(crate) fn on_dimensions_only(&self) -> bool {
+        self.text.is_empty()
+            && self.exclude_text.is_empty()
+            && self.errors.is_empty()
+            && self.sessions.is_empty()
+            && self.users.is_empty()
+            && self.latency_ms.is_empty()
+            && self.cost_usd.is_empty()
+            && self.tokens.is_empty()
+    }
+
     /// Checks the globs, so that a typo is an error rather than an empty result.
     pub fn validate(&self) -> Result<(), StoreError> {
         for m in &self.models {

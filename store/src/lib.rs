@@ -24,9 +24,13 @@ mod query;
 mod query_language;
 #[cfg(feature = "duckdb")]
 mod retention;
+#[cfg(feature = "duckdb")]
+mod rollup;
 mod row;
 #[cfg(feature = "duckdb")]
 mod schema;
+#[cfg(feature = "duckdb")]
+mod sketch;
 #[cfg(feature = "duckdb")]
 mod text_index;
 #[cfg(feature = "duckdb")]

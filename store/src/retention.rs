@@ -82,7 +82,8 @@ impl Writer {
         self.run(|c| {
             c.execute_batch(
                 "BEGIN TRANSACTION; DELETE FROM llm_calls; DELETE FROM spans; DELETE FROM logs;
-                 DELETE FROM metric_points; DELETE FROM alert_events; COMMIT; CHECKPOINT;",
+                 DELETE FROM metric_points; DELETE FROM alert_events;
+                 DELETE FROM call_minutes; DELETE FROM latency_hours; COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())
         })?;
@@ -117,7 +118,9 @@ fn delete_step(c: &Connection, cutoff_ns: i64) -> Result<(Pruned, bool), StoreEr
 fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
     c.execute_batch("BEGIN TRANSACTION")?;
     let result = (|| {
+        crate::rollup::forget_latency_before(c, cutoff_ns)?;
         c.execute("DELETE FROM llm_calls WHERE start_ns < ?", [cutoff_ns])?;
+        crate::rollup::forget_minutes_before(c, cutoff_ns)?;
         let spans = c.execute("DELETE FROM spans WHERE start_ns < ?", [cutoff_ns])? as u64;
         let logs = c.execute("DELETE FROM logs WHERE time_ns < ?", [cutoff_ns])? as u64;
         let metric_points =

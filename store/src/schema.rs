@@ -6,9 +6,10 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
-/// Migration `i` brings a file from version `i` to `i + 1`.
+/// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
+/// [`migration`]).
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1: the first schema.
     r#"
@@ -162,6 +163,16 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The SQL bringing a file from version `from` to `from + 1`.
+fn migration(from: i64) -> String {
+    match from {
+        // 5 -> 6: the rollups the writer keeps from now on (`crate::rollup`), summed
+        // from the stored calls.
+        5 => crate::rollup::create_sql(),
+        _ => MIGRATIONS[from as usize].to_string(),
+    }
+}
+
 /// Brings the database to [`SCHEMA_VERSION`], creating it when empty.
 pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let mut version = current_version(conn)?;
@@ -175,7 +186,7 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
         let next = version + 1;
         let sql = format!(
             "BEGIN TRANSACTION; {} INSERT OR REPLACE INTO meta VALUES ('schema_version', '{next}'); COMMIT;",
-            MIGRATIONS[version as usize]
+            migration(version)
         );
         if let Err(e) = conn.execute_batch(&sql) {
             let _ = conn.execute_batch("ROLLBACK");

@@ -1,6 +1,7 @@
 //! The one writer: a thread that appends submitted batches through DuckDB's Appender
 //! into staging tables, moves them into the real tables skipping ids already stored,
-//! commits the whole group once, then tells each submitter. The data version moves
+//! adds the new calls to the rollups, commits the whole group once, then tells each
+//! submitter. The data version moves
 //! after every commit.
 
 use crate::error::StoreError;
@@ -375,10 +376,12 @@ fn write_group(
 
 /// Moves each batch's staged spans and calls into the tables, skipping those already
 /// stored (a retried request, a file imported twice) and those an earlier batch of the
-/// group holds. There is no primary-key index to do it (DuckDB keeps one in memory, at
-/// ~60 bytes a key, which a 100M-span database cannot afford): a span's copy has the
-/// same ids and the same start time, so only stored rows within the group's start
-/// times are compared, and DuckDB skips every row group outside them by its min/max.
+/// group holds, then adds the new calls to the rollups. There is no primary-key index
+/// to find copies (DuckDB keeps one in memory, at ~60 bytes a key, which a 100M-span
+/// database cannot afford): a span's copy has the same ids and the same start time, so
+/// only stored rows within the group's start times are compared, and DuckDB skips every
+/// row group outside them by its min/max. Copies leave the staging tables first, so
+/// that what stays there is exactly what was stored.
 fn move_staged(
     conn: &Connection,
     batches: &[Batch],
@@ -391,26 +394,39 @@ fn move_staged(
         .fold((i64::MAX, i64::MIN), |(lo, hi), s| {
             (lo.min(s.start_ns), hi.max(s.start_ns))
         });
-    // A staged table's batch, less the rows its stored table already holds.
-    let move_new = |table: &str, stage: &str| {
+    // A staged table's batch, less the rows its stored table already holds, and the
+    // move of what is left.
+    let drop_stored = |table: &str, stage: &str| {
         conn.prepare_cached(&format!(
-            "INSERT INTO {table} SELECT * EXCLUDE (batch) FROM {stage} st
-             WHERE st.batch = ? AND NOT EXISTS (
+            "DELETE FROM {stage} st
+             WHERE st.batch = ? AND EXISTS (
                  SELECT 1 FROM {table} t
                  WHERE t.start_ns BETWEEN ? AND ? AND t.start_ns = st.start_ns
                    AND t.trace_id = st.trace_id AND t.span_id = st.span_id)"
         ))
     };
-    let mut move_spans = move_new("spans", "stage_spans")?;
-    let mut move_llm = move_new("llm_calls", "stage_llm")?;
+    let move_rest = |table: &str, stage: &str| {
+        conn.prepare_cached(&format!(
+            "INSERT INTO {table} SELECT * EXCLUDE (batch) FROM {stage} WHERE batch = ?"
+        ))
+    };
+    let mut any_calls = false;
     for (i, report) in reports.iter_mut().enumerate() {
         if batches[i].spans.is_empty() {
             continue;
         }
+        let batch = i as i32;
         let staged = batches[i].spans.len() as u64 - repeats[i];
-        report.spans = move_spans.execute(params![i as i32, lo, hi])? as u64;
+        drop_stored("spans", "stage_spans")?.execute(params![batch, lo, hi])?;
+        report.spans = move_rest("spans", "stage_spans")?.execute(params![batch])? as u64;
         report.duplicate_spans = repeats[i] + (staged - report.spans);
-        report.llm_calls = move_llm.execute(params![i as i32, lo, hi])? as u64;
+        drop_stored("llm_calls", "stage_llm")?.execute(params![batch, lo, hi])?;
+        report.llm_calls = move_rest("llm_calls", "stage_llm")?.execute(params![batch])? as u64;
+        any_calls |= report.llm_calls > 0;
+    }
+    if any_calls {
+        crate::rollup::add_calls(conn, "stage_llm")
+            .map_err(|e| StoreError::Commit(format!("adding calls to the rollups: {e}")))?;
     }
     Ok(())
 }

@@ -169,8 +169,18 @@ fn summary_counts_and_prices_every_call_once() {
     assert_eq!(s.unpriced_models, vec!["my-local-model".to_string()]);
     assert_eq!(s.first_start_ns, Some(T0));
     assert_eq!(s.last_end_ns, Some(T0 + 3_602_000 * MS));
-    // Latencies 400, 300, 50, 700, 2000 ms: the median is 400.
+    // Latencies 400, 300, 50, 700, 2000 ms: the median is 400 (exact for so few calls;
+    // from the sketch, when asked to use it, within 1 %).
+    assert!(!s.latency_approximate);
     assert!((s.latency_ms[0] - 400.0).abs() < 1e-9);
+    r.exact_percentiles_up_to(0);
+    let s = r.summary(&Filter::default()).unwrap();
+    assert!(s.latency_approximate);
+    assert!((s.latency_ms[0] - 400.0).abs() <= 4.0, "{:?}", s.latency_ms);
+    r.use_rollups(false);
+    let exact = r.summary(&Filter::default()).unwrap();
+    assert!(!exact.latency_approximate);
+    assert!((exact.latency_ms[0] - 400.0).abs() < 1e-9);
 }
 
 /// One cost formula: every query that prices calls (the summary and per-model sums, the
@@ -342,9 +352,17 @@ fn time_series_percentiles_and_heatmap_bucket_as_documented() {
         series.iter().map(|p| p.bucket_start_ns).max(),
         Some(T0 / hour * hour + hour)
     );
+    r.exact_percentiles_up_to(0);
     let lat = r.latency_percentiles(&Filter::default(), hour).unwrap();
     assert_eq!(lat.iter().map(|p| p.count).collect::<Vec<_>>(), vec![4, 1]);
-    assert!((lat[1].p99_ms - 2000.0).abs() < 1e-9);
+    assert!(lat.iter().all(|p| p.approximate));
+    assert!((lat[1].p99_ms - 2000.0).abs() <= 20.0, "{lat:?}");
+    // Minute buckets are not whole hours: exact.
+    let lat = r
+        .latency_percentiles(&Filter::default(), 60_000 * MS)
+        .unwrap();
+    assert!(lat.iter().all(|p| !p.approximate));
+    assert!((lat.last().unwrap().p99_ms - 2000.0).abs() < 1e-9);
     let heat = r.latency_heatmap(&Filter::default(), hour).unwrap();
     let edges = &heat.latency_edges_ms;
     assert_eq!(edges.first(), Some(&100.0));
@@ -928,6 +946,7 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
         let c = duckdb::Connection::open(&path).unwrap();
         c.execute_batch(
             "ALTER TABLE spans DROP COLUMN class;
+             DROP TABLE call_minutes; DROP TABLE latency_hours;
              UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -1057,6 +1076,7 @@ fn a_schema_3_database_counts_calls_under_the_model_asked_for_once_migrated() {
         let c = duckdb::Connection::open(&path).unwrap();
         c.execute_batch(
             "UPDATE llm_calls SET model = coalesce(response_model, request_model);
+             DROP TABLE call_minutes; DROP TABLE latency_hours;
              UPDATE meta SET value = '3' WHERE key = 'schema_version';",
         )
         .unwrap();

@@ -105,6 +105,7 @@ fn to_json(s: &Summary, models: &[ModelRow]) -> serde_json::Value {
         "unpriced_calls": s.unpriced_calls,
         "unpriced_models": s.unpriced_models,
         "latency_ms": { "p50": s.latency_ms[0], "p95": s.latency_ms[1], "p99": s.latency_ms[2] },
+        "latency_approximate": s.latency_approximate,
         "first_start": s.first_start_ns.map(rfc3339),
         "last_end": s.last_end_ns.map(rfc3339),
         "models": models.iter().map(|m| json!({
@@ -156,8 +157,10 @@ fn print_table(s: &Summary, models: &[ModelRow]) {
             s.unpriced_models.join(", ")
         );
     }
+    // Percentiles from the latency sketch are within 1 % of the exact ones.
+    let about = if s.latency_approximate { "≈" } else { "" };
     println!(
-        "latency      p50 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
+        "latency      p50 {about}{:.1} ms  p95 {about}{:.1} ms  p99 {about}{:.1} ms",
         s.latency_ms[0], s.latency_ms[1], s.latency_ms[2]
     );
     if models.is_empty() {

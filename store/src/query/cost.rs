@@ -5,13 +5,14 @@
 //! call in SQL against the joined price table `p` (lists, traces, exports), per call in
 //! SQL with the prices written inline (cost conditions of a filter), and per group in
 //! Rust from the classes' sums (summaries, per model, series: cost is linear in tokens,
-//! so pricing a group's sums equals summing its priced calls). All three are built here.
+//! so pricing a group's sums equals summing its priced calls; the rollups keep those
+//! sums, so history reprices when a price changes). All three are built here.
 
 use crate::prices::Price;
 
 /// The name a call is priced by: the most specific one, the served snapshot
 /// (`gpt-4o-2024-05-13` may cost more than `gpt-4o`), else the model asked for.
-pub(super) const PRICED_AS: &str = "coalesce(c.response_model, c.model)";
+pub(crate) const PRICED_AS: &str = "coalesce(c.response_model, c.model)";
 
 /// Joins the price table `p` (see `Reader::prices_cte`) to `llm_calls c`.
 pub(super) fn join_prices() -> String {
@@ -73,23 +74,44 @@ pub(super) fn inline<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> Stri
     }
 }
 
-/// Aggregate columns from which a group is priced by [`CostSums`]: each class summed
-/// over the calls without a reported cost, then the reported costs summed. The group
-/// must be one price: group by [`PRICED_AS`] (as `priced_as`) too.
-pub(super) fn sums_sql() -> String {
+/// A call's priced token classes and reported cost as columns of one row each (the
+/// token classes count only when no cost was reported), plus whether the call would be
+/// unpriced without a price for its name: the cost measures of [`crate::rollup`]'s
+/// per-call projection, which rollups and raw rows both sum.
+pub(crate) fn per_call_columns() -> String {
     let mut columns: Vec<String> = CLASSES
         .iter()
         .zip(SUM_NAMES)
         .map(|(class, name)| {
-            format!(
-                "coalesce(sum({class}) FILTER (WHERE c.reported_cost IS NULL), 0)::DOUBLE AS {name}"
-            )
+            format!("CASE WHEN c.reported_cost IS NULL THEN {class} ELSE 0 END::DOUBLE AS {name}")
         })
         .collect();
     columns.push(format!(
-        "coalesce(sum(c.reported_cost), 0)::DOUBLE AS {REPORTED_SUM}"
+        "coalesce(c.reported_cost, 0)::DOUBLE AS {REPORTED_SUM}"
+    ));
+    columns.push(format!(
+        "(c.reported_cost IS NULL AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0)::BIGINT AS {UNPRICED}"
     ));
     columns.join(", ")
+}
+
+/// The names of [`per_call_columns`], each summed when rows are grouped.
+pub(crate) fn measure_names() -> impl Iterator<Item = &'static str> {
+    SUM_NAMES.into_iter().chain([REPORTED_SUM, UNPRICED])
+}
+
+/// The name of the count of calls without a reported cost that have tokens.
+pub(crate) const UNPRICED: &str = "would_be_unpriced";
+
+/// Aggregate columns from which a group of rows with [`per_call_columns`] is priced by
+/// [`CostSums`]. The group must be one price: group by `priced_as` too.
+pub(super) fn sums_sql() -> String {
+    SUM_NAMES
+        .into_iter()
+        .chain([REPORTED_SUM])
+        .map(|name| format!("coalesce(sum({name}), 0)::DOUBLE AS {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The [`sums_sql`] columns of one group.

@@ -19,25 +19,7 @@ impl Filter {
             params: Vec::new(),
         };
         self.time_and_service(&mut w, "c");
-        // A model's name or the snapshot that served it.
-        if !self.models.is_empty() {
-            let parts: Vec<&str> = self
-                .models
-                .iter()
-                .map(|_| "c.model GLOB ? OR c.response_model GLOB ?")
-                .collect();
-            w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
-            for m in &self.models {
-                w.params.push(Value::Text(m.clone()));
-                w.params.push(Value::Text(m.clone()));
-            }
-        }
-        any_of(&mut w, "c.provider = ?", &self.providers);
-        match self.status {
-            StatusFilter::All => {}
-            StatusFilter::Ok => w.sql.push_str(" AND NOT c.is_error"),
-            StatusFilter::Error => w.sql.push_str(" AND c.is_error"),
-        }
+        self.models_providers_status(&mut w, "c.model", "c.response_model", "c.");
         for term in &self.text {
             w.sql
                 .push_str(" AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')");
@@ -79,6 +61,38 @@ impl Filter {
             &self.tokens,
         );
         w
+    }
+
+    /// Conditions on the rollup dimensions (`crate::rollup`), unqualified, without the
+    /// time: what a rollup row must match to be in the selection.
+    pub(crate) fn dimensions_where(&self) -> Where {
+        let mut w = Where {
+            sql: "TRUE".into(),
+            params: Vec::new(),
+        };
+        any_of(&mut w, "service = ?", &self.services);
+        // `priced_as` is the served name whenever one was reported, else the model.
+        self.models_providers_status(&mut w, "model", "priced_as", "");
+        w
+    }
+
+    /// A model's name or the snapshot that served it; providers; outcome.
+    fn models_providers_status(&self, w: &mut Where, model: &str, served: &str, prefix: &str) {
+        if !self.models.is_empty() {
+            let part = format!("{model} GLOB ? OR {served} GLOB ?");
+            let parts: Vec<&str> = self.models.iter().map(|_| part.as_str()).collect();
+            w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
+            for m in &self.models {
+                w.params.push(Value::Text(m.clone()));
+                w.params.push(Value::Text(m.clone()));
+            }
+        }
+        any_of(w, &format!("{prefix}provider = ?"), &self.providers);
+        match self.status {
+            StatusFilter::All => {}
+            StatusFilter::Ok => w.sql.push_str(&format!(" AND NOT {prefix}is_error")),
+            StatusFilter::Error => w.sql.push_str(&format!(" AND {prefix}is_error")),
+        }
     }
 
     /// Conditions on the `spans` table (aliased `s`): time and service only.

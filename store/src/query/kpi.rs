@@ -1,10 +1,10 @@
 //! Headline figures: the summary of a selection and its breakdown by model.
 
 use super::cost::{self, CostSums};
-use super::filter_sql::Where;
-use super::{LATENCY_QUANTILES, Reader, params, percentiles_ms};
+use super::{LATENCY_LEVELS, LATENCY_QUANTILES, Reader, params, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
+use crate::sketch;
 use serde::Serialize;
 
 /// The headline figures of a selection. `spans` and `traces` count all spans (and are
@@ -36,6 +36,9 @@ pub struct Summary {
     pub unpriced_models: Vec<String>,
     /// LLM call latency percentiles in milliseconds: p50, p95, p99.
     pub latency_ms: [f64; 3],
+    /// Whether the percentiles come from the latency sketch (within 1 % of the exact
+    /// ones) rather than from every call.
+    pub latency_approximate: bool,
     /// Mean LLM call latency in milliseconds.
     pub avg_latency_ms: f64,
     /// Earliest span start, Unix ns (None without data).
@@ -78,6 +81,8 @@ pub struct ModelRow {
     pub p95_ms: f64,
     /// 99th percentile latency, ms.
     pub p99_ms: f64,
+    /// Whether the percentiles come from the latency sketch (within 1 %).
+    pub latency_approximate: bool,
 }
 
 impl Reader {
@@ -112,31 +117,17 @@ impl Reader {
     /// are those of the calls.
     pub fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         Self::check(filter)?;
-        let by_model = self.model_sums(filter, false)?;
-        let w = self.calls_where(filter)?;
-        let sql = format!(
-            "SELECT coalesce({LATENCY_QUANTILES}, [0, 0, 0]::DOUBLE[]) AS quantiles,
-                    coalesce(avg(c.duration_ns) / 1e6, 0)::DOUBLE AS avg_ms,
-                    min(c.start_ns) AS first_start_ns, max(c.start_ns + c.duration_ns) AS last_end_ns
-             FROM llm_calls c WHERE {}",
-            w.sql
-        );
-        let (latency, avg, first, last) = self.conn.query_row(&sql, params(&w, []), |r| {
-            Ok((
-                percentiles_ms(r.get("quantiles")?),
-                r.get("avg_ms")?,
-                r.get("first_start_ns")?,
-                r.get("last_end_ns")?,
-            ))
-        })?;
+        let sums = self.model_sums(filter, false)?;
+        let calls = sums.rows.iter().map(|m| m.calls).sum();
+        let (latency, approximate) = self.latency_summary(filter, calls)?;
         let mut s = Summary {
             latency_ms: latency,
-            avg_latency_ms: avg,
-            first_start_ns: first,
-            last_end_ns: last,
+            latency_approximate: approximate,
+            first_start_ns: sums.first_start_ns,
+            last_end_ns: sums.last_end_ns,
             ..Summary::default()
         };
-        for m in &by_model {
+        for m in &sums.rows {
             s.llm_calls += m.calls;
             s.errors += m.errors;
             s.input_tokens += m.input_tokens;
@@ -149,8 +140,40 @@ impl Reader {
                 s.unpriced_models.push(m.model.clone());
             }
         }
+        s.avg_latency_ms = sums.duration_ns / s.llm_calls.max(1) as f64 / 1e6;
         s.unpriced_models.sort();
         Ok(s)
+    }
+
+    /// p50, p95 and p99 of the selection's latency in ms, and whether they come from
+    /// the sketch.
+    fn latency_summary(
+        &mut self,
+        filter: &Filter,
+        calls: u64,
+    ) -> Result<([f64; 3], bool), StoreError> {
+        if let Some(rows) = self.latency_rows(filter, None, calls)? {
+            let sql = format!(
+                "SELECT bucket, sum(calls)::BIGINT AS n FROM ({}) GROUP BY bucket ORDER BY bucket",
+                rows.sql
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let buckets = stmt
+                .query_map(params(&rows, []), |r| Ok((r.get("bucket")?, r.get("n")?)))?
+                .collect::<Result<Vec<(i16, i64)>, _>>()?;
+            let ns = sketch::quantiles(&buckets, LATENCY_LEVELS);
+            return Ok((ns.map(|v| v / 1e6), true));
+        }
+        let w = self.calls_where(filter)?;
+        let sql = format!(
+            "SELECT coalesce({LATENCY_QUANTILES}, [0, 0, 0]::DOUBLE[]) AS quantiles
+             FROM llm_calls c WHERE {}",
+            w.sql
+        );
+        let latency = self.conn.query_row(&sql, params(&w, []), |r| {
+            Ok(percentiles_ms(r.get("quantiles")?))
+        })?;
+        Ok((latency, false))
     }
 
     /// `select` over `spans s` restricted to the filter: time and service directly, and
@@ -177,54 +200,53 @@ impl Reader {
     /// The selection broken down by model, most calls first.
     pub fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
         Self::check(filter)?;
-        self.model_sums(filter, true)
+        Ok(self.model_sums(filter, true)?.rows)
     }
 
     /// Per-model figures. Everything but the percentiles adds up, so it is read per
     /// model and priced name (each group one price, [`cost::sums_sql`]) and summed per
     /// model here; latency percentiles, only when asked (they cost a sort), per model.
-    fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<Vec<ModelRow>, StoreError> {
-        let w = self.calls_where(filter)?;
-        let cost_sums = cost::sums_sql();
+    fn model_sums(&mut self, filter: &Filter, latency: bool) -> Result<ModelSums, StoreError> {
+        let rows = self.call_rows(filter, None)?;
         let sql = format!(
-            "SELECT c.model, {priced_as} AS priced_as, max(c.provider) AS provider,
-                    count(*) AS calls, count(*) FILTER (WHERE c.is_error) AS errors,
-                    coalesce(sum(c.input_tokens), 0)::UBIGINT AS input_tokens,
-                    coalesce(sum(c.output_tokens), 0)::UBIGINT AS output_tokens,
-                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT AS cache_read_tokens,
-                    coalesce(sum(c.cache_write_tokens), 0)::UBIGINT AS cache_write_tokens,
+            "SELECT model, priced_as, max(provider) AS provider,
+                    sum(calls)::UBIGINT AS calls,
+                    coalesce(sum(calls) FILTER (WHERE is_error), 0)::UBIGINT AS errors,
+                    sum(input_tokens)::UBIGINT AS input_tokens,
+                    sum(output_tokens)::UBIGINT AS output_tokens,
+                    sum(cache_read_tokens)::UBIGINT AS cache_read_tokens,
+                    sum(cache_write_tokens)::UBIGINT AS cache_write_tokens,
                     {cost_sums},
-                    count(*) FILTER (WHERE c.reported_cost IS NULL
-                        AND coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) > 0) AS would_be_unpriced,
-                    sum(c.duration_ns)::DOUBLE AS duration_ns,
-                    bool_or(c.response_model IS NOT NULL) AS answered
-             FROM llm_calls c
-             WHERE {}
-             GROUP BY ALL",
-            w.sql,
-            priced_as = cost::PRICED_AS,
+                    sum({unpriced})::UBIGINT AS {unpriced},
+                    sum(duration_ns)::DOUBLE AS duration_ns,
+                    bool_or(answered) AS answered,
+                    min(first_start_ns) AS first_start_ns, max(last_end_ns) AS last_end_ns
+             FROM ({}) GROUP BY model, priced_as",
+            rows.sql,
+            cost_sums = cost::sums_sql(),
+            unpriced = cost::UNPRICED,
         );
         let prices = self.prices.read().expect("price lock").clone();
-        let mut rows: Vec<ModelRow> = Vec::new();
+        let mut sums = ModelSums::default();
         let mut durations: Vec<f64> = Vec::new();
         let mut stmt = self.conn.prepare(&sql)?;
-        let mut result = stmt.query(params(&w, []))?;
+        let mut result = stmt.query(params(&rows, []))?;
         while let Some(r) = result.next()? {
             let model: String = r.get("model")?;
             let priced_as: String = r.get("priced_as")?;
             let price = prices.lookup(&priced_as);
-            let i = match rows.iter().position(|m| m.model == model) {
+            let i = match sums.rows.iter().position(|m| m.model == model) {
                 Some(i) => i,
                 None => {
-                    rows.push(ModelRow {
+                    sums.rows.push(ModelRow {
                         model,
                         ..ModelRow::default()
                     });
                     durations.push(0.0);
-                    rows.len() - 1
+                    sums.rows.len() - 1
                 }
             };
-            let m = &mut rows[i];
+            let m = &mut sums.rows[i];
             let provider: Option<String> = r.get("provider")?;
             m.provider = m.provider.take().max(provider);
             m.calls += r.get::<_, u64>("calls")?;
@@ -235,32 +257,72 @@ impl Reader {
             m.cache_write_tokens += r.get::<_, u64>("cache_write_tokens")?;
             m.cost_usd += CostSums::read(r)?.cost(price);
             if price.is_none() {
-                m.unpriced_calls += r.get::<_, u64>("would_be_unpriced")?;
+                m.unpriced_calls += r.get::<_, u64>(cost::UNPRICED)?;
             }
             if r.get("answered")? {
                 m.served.push(priced_as);
             }
-            durations[i] += r.get::<_, f64>("duration_ns")?;
+            let duration: f64 = r.get("duration_ns")?;
+            durations[i] += duration;
+            sums.duration_ns += duration;
+            let first: Option<i64> = r.get("first_start_ns")?;
+            let last: Option<i64> = r.get("last_end_ns")?;
+            sums.first_start_ns = sums.first_start_ns.into_iter().chain(first).min();
+            sums.last_end_ns = sums.last_end_ns.max(last);
         }
-        for (m, total_ns) in rows.iter_mut().zip(durations) {
+        for (m, total_ns) in sums.rows.iter_mut().zip(durations) {
             m.served.sort();
             m.avg_ms = total_ns / m.calls.max(1) as f64 / 1e6;
         }
         if latency {
-            self.add_percentiles(&w, &mut rows)?;
+            self.add_percentiles(filter, &mut sums.rows)?;
         }
-        rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.model.cmp(&b.model)));
-        Ok(rows)
+        sums.rows
+            .sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.model.cmp(&b.model)));
+        Ok(sums)
     }
 
-    /// Each model's latency percentiles.
-    fn add_percentiles(&mut self, w: &Where, rows: &mut [ModelRow]) -> Result<(), StoreError> {
+    /// Each model's latency percentiles: from the sketch where the rollups answer,
+    /// else exact.
+    fn add_percentiles(
+        &mut self,
+        filter: &Filter,
+        rows: &mut [ModelRow],
+    ) -> Result<(), StoreError> {
+        let calls = rows.iter().map(|m| m.calls).sum();
+        if let Some(sketch_rows) = self.latency_rows(filter, None, calls)? {
+            let sql = format!(
+                "SELECT model, bucket, sum(calls)::BIGINT AS n FROM ({})
+                 GROUP BY model, bucket ORDER BY model, bucket",
+                sketch_rows.sql
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut result = stmt.query(params(&sketch_rows, []))?;
+            let mut buckets: Vec<(String, Vec<(i16, i64)>)> = Vec::new();
+            while let Some(r) = result.next()? {
+                let model: String = r.get("model")?;
+                let bucket = (r.get("bucket")?, r.get("n")?);
+                match buckets.last_mut() {
+                    Some((m, b)) if *m == model => b.push(bucket),
+                    _ => buckets.push((model, vec![bucket])),
+                }
+            }
+            for (model, b) in buckets {
+                if let Some(m) = rows.iter_mut().find(|m| m.model == model) {
+                    let [p50, p95, p99] = sketch::quantiles(&b, LATENCY_LEVELS).map(|v| v / 1e6);
+                    (m.p50_ms, m.p95_ms, m.p99_ms) = (p50, p95, p99);
+                    m.latency_approximate = true;
+                }
+            }
+            return Ok(());
+        }
+        let w = self.calls_where(filter)?;
         let sql = format!(
             "SELECT c.model, {LATENCY_QUANTILES} AS quantiles FROM llm_calls c WHERE {} GROUP BY c.model",
             w.sql
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let mut result = stmt.query(params(w, []))?;
+        let mut result = stmt.query(params(&w, []))?;
         while let Some(r) = result.next()? {
             let model: String = r.get("model")?;
             let [p50, p95, p99] = percentiles_ms(r.get("quantiles")?);
@@ -270,4 +332,13 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// The per-model sums of a selection, with what the summary needs besides.
+#[derive(Default)]
+struct ModelSums {
+    rows: Vec<ModelRow>,
+    first_start_ns: Option<i64>,
+    last_end_ns: Option<i64>,
+    duration_ns: f64,
 }

@@ -1,10 +1,11 @@
 //! Figures over time: per-bucket counts by model, latency percentiles, the latency
-//! heatmap.
+//! heatmap. Counts and percentiles read the rollups where they answer (see `source`).
 
 use super::cost::{self, CostSums};
-use super::{LATENCY_QUANTILES, Reader, percentiles_ms};
+use super::{LATENCY_LEVELS, LATENCY_QUANTILES, Reader, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
+use crate::sketch;
 use duckdb::types::Value;
 use serde::Serialize;
 
@@ -44,6 +45,8 @@ pub struct LatencyPoint {
     pub p95_ms: f64,
     /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// Whether the percentiles come from the latency sketch (within 1 %).
+    pub approximate: bool,
 }
 
 /// One non-empty heatmap cell.
@@ -91,24 +94,21 @@ impl Reader {
     ) -> Result<Vec<SeriesPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let w = self.calls_where(filter)?;
+        let rows = self.call_rows(filter, Some(bucket_ns))?;
         let prices = self.prices.read().expect("price lock").clone();
-        let cost_sums = cost::sums_sql();
         let sql = format!(
-            "SELECT (c.start_ns // ?) * ? AS bucket, c.model, {priced_as} AS priced_as,
-                    count(*) AS requests,
-                    count(*) FILTER (WHERE c.is_error) AS errors,
-                    coalesce(sum(c.input_tokens), 0)::UBIGINT AS input_tokens,
-                    coalesce(sum(c.output_tokens), 0)::UBIGINT AS output_tokens,
-                    coalesce(sum(c.cache_read_tokens), 0)::UBIGINT AS cache_read_tokens, {cost_sums}
-             FROM llm_calls c
-             WHERE {}
-             GROUP BY ALL ORDER BY 1, 2",
-            w.sql,
-            priced_as = cost::PRICED_AS,
+            "SELECT (t // ?) * ? AS bucket, model, priced_as,
+                    sum(calls)::UBIGINT AS requests,
+                    coalesce(sum(calls) FILTER (WHERE is_error), 0)::UBIGINT AS errors,
+                    sum(input_tokens)::UBIGINT AS input_tokens,
+                    sum(output_tokens)::UBIGINT AS output_tokens,
+                    sum(cache_read_tokens)::UBIGINT AS cache_read_tokens, {cost_sums}
+             FROM ({}) GROUP BY ALL ORDER BY 1, 2",
+            rows.sql,
+            cost_sums = cost::sums_sql(),
         );
         let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
-        p.extend(w.params.iter().cloned());
+        p.extend(rows.params.iter().cloned());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(p), |r| {
             let model: String = r.get("model")?;
@@ -147,7 +147,9 @@ impl Reader {
         Ok(points)
     }
 
-    /// p50/p95/p99 call latency per time bucket, oldest first.
+    /// p50/p95/p99 call latency per time bucket, oldest first: from the latency
+    /// sketch when the rollups answer the filter and the buckets are whole hours,
+    /// else exact.
     pub fn latency_percentiles(
         &mut self,
         filter: &Filter,
@@ -155,6 +157,68 @@ impl Reader {
     ) -> Result<Vec<LatencyPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
+        // Counts and means from the minute rollups; percentiles from the sketch when
+        // there are enough calls for it to save time.
+        let mut points = Vec::new();
+        {
+            let rows = self.call_rows(filter, Some(bucket_ns))?;
+            let sql = format!(
+                "SELECT (t // ?) * ? AS bucket, sum(calls)::UBIGINT AS n,
+                        sum(duration_ns)::DOUBLE / sum(calls) / 1e6 AS avg_ms
+                 FROM ({}) GROUP BY 1 ORDER BY 1",
+                rows.sql
+            );
+            let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
+            p.extend(rows.params);
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut result = stmt.query(duckdb::params_from_iter(p))?;
+            while let Some(r) = result.next()? {
+                points.push(LatencyPoint {
+                    bucket_start_ns: r.get("bucket")?,
+                    count: r.get("n")?,
+                    avg_ms: r.get("avg_ms")?,
+                    approximate: true,
+                    ..LatencyPoint::default()
+                });
+            }
+        }
+        let calls = points.iter().map(|p| p.count).sum();
+        let Some(sketch_rows) = self.latency_rows(filter, Some(bucket_ns), calls)? else {
+            return self.exact_latency_percentiles(filter, bucket_ns);
+        };
+        let sql = format!(
+            "SELECT (t // ?) * ? AS time_bucket, bucket, sum(calls)::BIGINT AS n
+             FROM ({}) GROUP BY 1, 2 ORDER BY 1, 2",
+            sketch_rows.sql
+        );
+        let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
+        p.extend(sketch_rows.params);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut result = stmt.query(duckdb::params_from_iter(p))?;
+        let mut sketches: Vec<(i64, Vec<(i16, i64)>)> = Vec::new();
+        while let Some(r) = result.next()? {
+            let time: i64 = r.get("time_bucket")?;
+            let bucket = (r.get("bucket")?, r.get("n")?);
+            match sketches.last_mut() {
+                Some((t, b)) if *t == time => b.push(bucket),
+                _ => sketches.push((time, vec![bucket])),
+            }
+        }
+        for point in &mut points {
+            if let Some((_, b)) = sketches.iter().find(|(t, _)| *t == point.bucket_start_ns) {
+                let [p50, p95, p99] = sketch::quantiles(b, LATENCY_LEVELS).map(|v| v / 1e6);
+                (point.p50_ms, point.p95_ms, point.p99_ms) = (p50, p95, p99);
+            }
+        }
+        Ok(points)
+    }
+
+    /// [`Reader::latency_percentiles`] from every call.
+    fn exact_latency_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
         let w = self.calls_where(filter)?;
         let sql = format!(
             "SELECT (c.start_ns // ?) * ? AS bucket, count(*) AS n,
@@ -174,6 +238,7 @@ impl Reader {
                 p50_ms: p50,
                 p95_ms: p95,
                 p99_ms: p99,
+                approximate: false,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -198,13 +198,15 @@ pub fn model_latency_table(rows: &[ModelRow]) -> TableData {
         rows: rows
             .iter()
             .map(|r| {
+                let pct =
+                    |v: f64| Cell::number(format::percentile(v, r.latency_approximate), v);
                 vec![
                     Cell::text(&r.model),
                     Cell::count(format::integer(r.calls), r.calls),
                     ms(r.avg_ms),
-                    ms(r.p50_ms),
-                    ms(r.p95_ms),
-                    ms(r.p99_ms),
+                    pct(r.p50_ms),
+                    pct(r.p95_ms),
+                    pct(r.p99_ms),
                 ]
             })
             .collect(),

@@ -123,7 +123,10 @@ pub fn comparison_table(rows: &[ModelRow], window_s: f64) -> TableData {
                     Cell::text(r.provider.clone().unwrap_or_default()),
                     Cell::number(format::per_second(rate), rate),
                     Cell::number(format::millis(r.avg_ms), r.avg_ms),
-                    Cell::number(format::millis(r.p95_ms), r.p95_ms),
+                    Cell::number(
+                        format::percentile(r.p95_ms, r.latency_approximate),
+                        r.p95_ms,
+                    ),
                     Cell::number(format::percent(error_rate), error_rate),
                     tokens(r.input_tokens),
                     tokens(r.output_tokens),

@@ -255,7 +255,10 @@ fn kpi_row(
         Kpi {
             title: "Avg latency",
             value: format::millis(s.avg_latency_ms),
-            detail: format!("p50 {}", format::millis(s.latency_ms[0])),
+            detail: format!(
+                "p50 {}",
+                format::percentile(s.latency_ms[0], s.latency_approximate)
+            ),
             change: change(
                 s.avg_latency_ms,
                 prev.filter(|p| p.llm_calls > 0).map(|p| p.avg_latency_ms),
@@ -266,8 +269,11 @@ fn kpi_row(
         },
         Kpi {
             title: "p95 latency",
-            value: format::millis(s.latency_ms[1]),
-            detail: format!("p99 {}", format::millis(s.latency_ms[2])),
+            value: format::percentile(s.latency_ms[1], s.latency_approximate),
+            detail: format!(
+                "p99 {}",
+                format::percentile(s.latency_ms[2], s.latency_approximate)
+            ),
             change: change(
                 s.latency_ms[1],
                 prev.filter(|p| p.llm_calls > 0).map(|p| p.latency_ms[1]),

@@ -1,0 +1,151 @@
+//! Where a query over calls reads its rows: the rollups (`crate::rollup`) for the
+//! whole minutes — whole hours, for latency sketches — inside the selection's range
+//! when every condition of its filter is a rollup dimension, raw calls for the partial
+//! ones at the range's edges and for every other selection. Both come in the shape of
+//! the rollups' per-call projections, so the queries over them are written once.
+
+use super::Reader;
+use super::filter_sql::Where;
+use crate::error::StoreError;
+use crate::filter::Filter;
+use crate::rollup::{self, HOUR_NS, MINUTE_NS};
+use duckdb::types::Value;
+
+impl Reader {
+    /// Whether rollups may answer `filter` (the file has them, they are not turned off,
+    /// and every condition is a dimension).
+    fn rollups_answer(&self, filter: &Filter) -> bool {
+        self.use_rollups && self.schema_version >= 6 && filter.on_dimensions_only()
+    }
+
+    /// The selected calls, as a relation (for `FROM (…)`) of [`rollup::call_projection`]'s columns (`t`, the
+    /// dimensions, the measures; many calls to a row where rolled up). `bucket_ns`:
+    /// the time buckets the caller groups `t` into; minutes serve only buckets of
+    /// whole minutes.
+    pub(super) fn call_rows(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: Option<i64>,
+    ) -> Result<Where, StoreError> {
+        let usable = self.rollups_answer(filter) && bucket_ns.is_none_or(|b| b % MINUTE_NS == 0);
+        let whole = whole_units(filter, MINUTE_NS).filter(|_| usable);
+        self.rows(
+            filter,
+            whole,
+            "call_minutes",
+            "minute_ns",
+            &rollup::call_columns(),
+            &rollup::call_projection(),
+        )
+    }
+
+    /// The selected calls as sketch rows (`t`, the dimensions, `bucket`, `calls`) when
+    /// rollups can answer, the range holds a whole hour and the selection holds more
+    /// than [`Reader::exact_percentiles_up_to`] `calls`; `None` otherwise (exact
+    /// percentiles from raw calls are then as cheap, or the only answer). `bucket_ns`
+    /// as for [`Reader::call_rows`], in whole hours.
+    pub(super) fn latency_rows(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: Option<i64>,
+        calls: u64,
+    ) -> Result<Option<Where>, StoreError> {
+        let usable = self.rollups_answer(filter)
+            && calls > self.exact_percentiles_up_to
+            && bucket_ns.is_none_or(|b| b % HOUR_NS == 0);
+        let Some(whole) = whole_units(filter, HOUR_NS).filter(|_| usable) else {
+            return Ok(None);
+        };
+        self.rows(
+            filter,
+            Some(whole),
+            "latency_hours",
+            "hour_ns",
+            &rollup::latency_columns(),
+            &rollup::latency_projection(),
+        )
+        .map(Some)
+    }
+
+    /// Rollup rows of `table` for the whole units `whole` of the range, and raw calls
+    /// (as `projection`) for the rest of the selection.
+    fn rows(
+        &mut self,
+        filter: &Filter,
+        whole: Option<(Option<i64>, Option<i64>)>,
+        table: &str,
+        unit_column: &str,
+        columns: &str,
+        projection: &str,
+    ) -> Result<Where, StoreError> {
+        let mut raw = self.calls_where(filter)?;
+        let Some((lo, hi)) = whole else {
+            return Ok(Where {
+                sql: format!("SELECT {projection} FROM llm_calls c WHERE {}", raw.sql),
+                params: raw.params,
+            });
+        };
+        let mut relation = filter.dimensions_where();
+        relation.sql = format!("SELECT {columns} FROM {table} WHERE {}", relation.sql);
+        let mut edges = Vec::new();
+        if let Some(lo) = lo {
+            relation.sql.push_str(&format!(" AND {unit_column} >= ?"));
+            relation.params.push(Value::BigInt(lo));
+            edges.push("c.start_ns < ?");
+            raw.params.push(Value::BigInt(lo));
+        }
+        if let Some(hi) = hi {
+            relation.sql.push_str(&format!(" AND {unit_column} < ?"));
+            relation.params.push(Value::BigInt(hi));
+            edges.push("c.start_ns >= ?");
+            raw.params.push(Value::BigInt(hi));
+        }
+        if !edges.is_empty() {
+            relation.sql.push_str(&format!(
+                " UNION ALL BY NAME SELECT {projection} FROM llm_calls c WHERE {} AND ({})",
+                raw.sql,
+                edges.join(" OR ")
+            ));
+            relation.params.extend(raw.params);
+        }
+        Ok(relation)
+    }
+}
+
+/// The whole units (minutes, hours) inside the filter's range, as bounds (`None`:
+/// unbounded); `None` when it holds none.
+fn whole_units(filter: &Filter, unit: i64) -> Option<(Option<i64>, Option<i64>)> {
+    let lo = filter
+        .from_ns
+        .map(|f| f.saturating_add(unit - 1).div_euclid(unit) * unit);
+    let hi = filter.to_ns.map(|t| t.div_euclid(unit) * unit);
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo >= hi => None,
+        bounds => Some(bounds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_units_round_inwards() {
+        let f = |from, to| Filter {
+            from_ns: from,
+            to_ns: to,
+            ..Filter::default()
+        };
+        assert_eq!(whole_units(&f(None, None), 60), Some((None, None)));
+        assert_eq!(
+            whole_units(&f(Some(61), Some(300)), 60),
+            Some((Some(120), Some(300)))
+        );
+        assert_eq!(whole_units(&f(Some(120), Some(179)), 60), None);
+        assert_eq!(whole_units(&f(Some(-30), None), 60), Some((Some(0), None)));
+        assert_eq!(
+            whole_units(&f(None, Some(-30)), 60),
+            Some((None, Some(-60)))
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! Rollups: summaries of the LLM calls that the writer keeps in the same transaction
+//! as the calls, so that dashboards over months of data read thousands of rows instead
+//! of millions.
+//!
+//! - `call_minutes`: per minute and dimension set (model asked for, priced name,
+//!   whether a served name was reported, provider, service, outcome, error type), the
+//!   calls, token sums, the cost measures of [`cost::per_call_columns`] (token classes,
+//!   not dollars, so that history reprices when a price changes), the summed duration,
+//!   and the first and last start and last end.
+//! - `latency_hours`: per hour and dimension set, call counts per bucket of the latency
+//!   [`sketch`].
+//!
+//! Both are sums of one per-call projection ([`call_projection`],
+//! [`latency_projection`]); queries read rollup rows and raw calls in that same shape
+//! and group them alike, so the two answer the same (`store/tests/rollups.rs`).
+
+use crate::query::cost;
+use crate::sketch;
+use duckdb::Connection;
+
+/// One minute, the grain of `call_minutes`.
+pub(crate) const MINUTE_NS: i64 = 60_000_000_000;
+
+/// One hour, the grain of `latency_hours`.
+pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// What `call_minutes` rows are grouped by: everything the filter bar selects on (the
+/// model filter matches the model asked for or the served name, which `priced_as` is
+/// whenever one was reported), and what the figures are broken down by.
+pub(crate) const CALL_DIMENSIONS: [&str; 7] = [
+    "model",
+    "priced_as",
+    "answered",
+    "provider",
+    "service",
+    "is_error",
+    "error_type",
+];
+
+/// What `latency_hours` rows are grouped by (besides the sketch bucket).
+pub(crate) const LATENCY_DIMENSIONS: [&str; 5] =
+    ["model", "priced_as", "provider", "service", "is_error"];
+
+/// How a measure of several rows is combined.
+#[derive(Clone, Copy)]
+enum Fold {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Fold {
+    /// The aggregate over a column.
+    fn aggregate(self, column: &str) -> String {
+        match self {
+            Fold::Sum => format!("sum({column})"),
+            Fold::Min => format!("min({column})"),
+            Fold::Max => format!("max({column})"),
+        }
+    }
+
+    /// Two rows' values combined (for merging a row into a stored one).
+    fn combine(self, a: &str, b: &str) -> String {
+        match self {
+            Fold::Sum => format!("{a} + {b}"),
+            Fold::Min => format!("least({a}, {b})"),
+            Fold::Max => format!("greatest({a}, {b})"),
+        }
+    }
+}
+
+/// The measures of `call_minutes`, with the type each is stored as.
+fn call_measures() -> Vec<(&'static str, Fold, &'static str)> {
+    let mut m = vec![
+        ("calls", Fold::Sum, "BIGINT"),
+        ("input_tokens", Fold::Sum, "BIGINT"),
+        ("output_tokens", Fold::Sum, "BIGINT"),
+        ("cache_read_tokens", Fold::Sum, "BIGINT"),
+        ("cache_write_tokens", Fold::Sum, "BIGINT"),
+    ];
+    m.extend(cost::measure_names().map(|name| {
+        let ty = if name == cost::UNPRICED {
+            "BIGINT"
+        } else {
+            "DOUBLE"
+        };
+        (name, Fold::Sum, ty)
+    }));
+    m.extend([
+        ("duration_ns", Fold::Sum, "BIGINT"),
+        ("first_start_ns", Fold::Min, "BIGINT"),
+        ("last_start_ns", Fold::Max, "BIGINT"),
+        ("last_end_ns", Fold::Max, "BIGINT"),
+    ]);
+    m
+}
+
+/// One call of `llm_calls c` as a row of `t` (its start), the [`CALL_DIMENSIONS`] and
+/// the measures of `call_minutes`.
+pub(crate) fn call_projection() -> String {
+    format!(
+        "c.start_ns AS t, c.model, {priced_as} AS priced_as,
+         c.response_model IS NOT NULL AS answered, c.provider, c.service, c.is_error,
+         c.error_type, 1::BIGINT AS calls,
+         coalesce(c.input_tokens, 0)::BIGINT AS input_tokens,
+         coalesce(c.output_tokens, 0)::BIGINT AS output_tokens,
+         coalesce(c.cache_read_tokens, 0)::BIGINT AS cache_read_tokens,
+         coalesce(c.cache_write_tokens, 0)::BIGINT AS cache_write_tokens,
+         {cost}, c.duration_ns, c.start_ns AS first_start_ns, c.start_ns AS last_start_ns,
+         c.start_ns + c.duration_ns AS last_end_ns",
+        priced_as = cost::PRICED_AS,
+        cost = cost::per_call_columns(),
+    )
+}
+
+/// One call of `llm_calls c` as a row of `t`, the [`LATENCY_DIMENSIONS`], its sketch
+/// `bucket` and `calls` (1).
+pub(crate) fn latency_projection() -> String {
+    format!(
+        "c.start_ns AS t, c.model, {priced_as} AS priced_as, c.provider, c.service,
+         c.is_error, {bucket} AS bucket, 1::BIGINT AS calls",
+        priced_as = cost::PRICED_AS,
+        bucket = sketch::bucket_sql("c.duration_ns"),
+    )
+}
+
+/// The columns of `call_minutes` as the projection names them (`t` for the minute).
+pub(crate) fn call_columns() -> String {
+    let mut columns = vec!["minute_ns AS t".to_string()];
+    columns.extend(CALL_DIMENSIONS.iter().map(|d| d.to_string()));
+    columns.extend(call_measures().into_iter().map(|(m, _, _)| m.to_string()));
+    columns.join(", ")
+}
+
+/// The columns of `latency_hours` as the projection names them (`t` for the hour).
+pub(crate) fn latency_columns() -> String {
+    format!(
+        "hour_ns AS t, {}, bucket, calls",
+        LATENCY_DIMENSIONS.join(", ")
+    )
+}
+
+/// `expr` (integer ns) floored to a multiple of `unit`, negative values included.
+pub(crate) fn floor_sql(expr: &str, unit: i64) -> String {
+    format!("({expr} - ((({expr}) % {unit}) + {unit}) % {unit})")
+}
+
+/// `call_minutes` rows for the calls of `table` (with `llm_calls` columns) matching
+/// `condition` over `c`.
+fn call_rollup(table: &str, condition: &str) -> String {
+    let measures: Vec<String> = call_measures()
+        .into_iter()
+        .map(|(m, fold, ty)| format!("{}::{ty} AS {m}", fold.aggregate(m)))
+        .collect();
+    format!(
+        "SELECT {minute} AS minute_ns, {dims}, {measures}
+         FROM (SELECT {projection} FROM {table} c WHERE {condition})
+         GROUP BY ALL",
+        minute = floor_sql("t", MINUTE_NS),
+        dims = CALL_DIMENSIONS.join(", "),
+        measures = measures.join(", "),
+        projection = call_projection(),
+    )
+}
+
+/// `latency_hours` rows for the calls of `table` matching `condition` over `c`, their
+/// counts multiplied by `sign`.
+fn latency_rollup(table: &str, condition: &str, sign: i64) -> String {
+    format!(
+        "SELECT {hour} AS hour_ns, {dims}, bucket, (sum(calls) * {sign})::BIGINT AS calls
+         FROM (SELECT {projection} FROM {table} c WHERE {condition})
+         GROUP BY ALL",
+        hour = floor_sql("t", HOUR_NS),
+        dims = LATENCY_DIMENSIONS.join(", "),
+        projection = latency_projection(),
+    )
+}
+
+/// Adds the rows of `source` into `table`: rows with the same key (`keys`) are
+/// combined, others inserted.
+fn merge_sql(table: &str, source: &str, keys: &[&str], folds: &[(&str, Fold)]) -> String {
+    let on: Vec<String> = keys
+        .iter()
+        .map(|k| format!("r.{k} IS NOT DISTINCT FROM d.{k}"))
+        .collect();
+    let set: Vec<String> = folds
+        .iter()
+        .map(|(m, fold)| {
+            format!(
+                "{m} = {}",
+                fold.combine(&format!("r.{m}"), &format!("d.{m}"))
+            )
+        })
+        .collect();
+    format!(
+        "MERGE INTO {table} r USING ({source}) d ON {on}
+         WHEN MATCHED THEN UPDATE SET {set}
+         WHEN NOT MATCHED THEN INSERT BY NAME",
+        on = on.join(" AND "),
+        set = set.join(", "),
+    )
+}
+
+/// Adds the calls of `table` (the writer's staged new calls) to both rollups.
+pub(crate) fn add_calls(conn: &Connection, table: &str) -> duckdb::Result<()> {
+    let mut keys = vec!["minute_ns"];
+    keys.extend(CALL_DIMENSIONS);
+    let folds: Vec<(&str, Fold)> = call_measures()
+        .into_iter()
+        .map(|(m, fold, _)| (m, fold))
+        .collect();
+    conn.execute_batch(&merge_sql(
+        "call_minutes",
+        &call_rollup(table, "TRUE"),
+        &keys,
+        &folds,
+    ))?;
+    add_latency(conn, &latency_rollup(table, "TRUE", 1))
+}
+
+fn add_latency(conn: &Connection, source: &str) -> duckdb::Result<()> {
+    let mut keys = vec!["hour_ns"];
+    keys.extend(LATENCY_DIMENSIONS);
+    keys.push("bucket");
+    conn.execute_batch(&merge_sql(
+        "latency_hours",
+        source,
+        &keys,
+        &[("calls", Fold::Sum)],
+    ))
+}
+
+/// SQL creating both rollup tables from the stored calls (the schema migration that
+/// introduces them).
+pub(crate) fn create_sql() -> String {
+    format!(
+        "CREATE TABLE call_minutes AS {calls} ORDER BY minute_ns;
+         CREATE TABLE latency_hours AS {latency} ORDER BY hour_ns;",
+        calls = call_rollup("llm_calls", "TRUE"),
+        latency = latency_rollup("llm_calls", "TRUE", 1),
+    )
+}
+
+/// Retention, part one (before the calls go): takes the calls starting before
+/// `cutoff_ns` out of the sketch of the hour holding it; the hours before it go whole.
+pub(crate) fn forget_latency_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
+    let hour = cutoff_ns.div_euclid(HOUR_NS) * HOUR_NS;
+    add_latency(
+        conn,
+        &latency_rollup(
+            "llm_calls",
+            &format!("c.start_ns >= {hour} AND c.start_ns < {cutoff_ns}"),
+            -1,
+        ),
+    )?;
+    conn.execute_batch(&format!(
+        "DELETE FROM latency_hours WHERE hour_ns < {hour} OR calls = 0"
+    ))
+}
+
+/// Retention, part two (after the calls before `cutoff_ns` went): drops the minutes
+/// before it and sums the minute holding it again from the calls left.
+pub(crate) fn forget_minutes_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
+    let minute = cutoff_ns.div_euclid(MINUTE_NS) * MINUTE_NS;
+    conn.execute_batch(&format!(
+        "DELETE FROM call_minutes WHERE minute_ns <= {minute};
+         INSERT INTO call_minutes BY NAME {};",
+        call_rollup(
+            "llm_calls",
+            &format!(
+                "c.start_ns >= {minute} AND c.start_ns < {}",
+                minute.saturating_add(MINUTE_NS)
+            )
+        )
+    ))
+}

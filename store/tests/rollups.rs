@@ -1,0 +1,401 @@
+//! The rollups answer as the raw calls do: for random selections over random data,
+//! written in shuffled batches with repeats and pruned at a random time, every figure
+//! the dashboards read is the same with the rollups as without them — counts, tokens
+//! and time bounds exactly, cost to rounding, latency percentiles within the sketch's
+//! 1 %.
+
+use store::*;
+
+const T0: i64 = 1_800_000_000_000_000_000;
+const SEC: i64 = 1_000_000_000;
+
+/// A small deterministic generator (PCG-style), so that a failing seed can be rerun.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 17
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const MODELS: [(&str, Option<&str>); 5] = [
+    ("gpt-4o", Some("gpt-4o-2024-08-06")),
+    ("gpt-4o-mini", Some("gpt-4o-mini-2024-07-18")),
+    (
+        "claude-3-5-sonnet-20241022",
+        Some("claude-3-5-sonnet-20241022"),
+    ),
+    ("my-local-model", None),
+    ("gpt-4o", Some("gpt-4o-2024-05-13")),
+];
+
+/// Spans over about three hours, two in five of them LLM calls.
+fn random_spans(rng: &mut Rng, n: usize) -> Vec<SpanRow> {
+    (0..n)
+        .map(|i| {
+            let start_ns = T0 + rng.below(3 * 3600 * SEC as u64) as i64;
+            // Log-uniform durations from 1 ms to 100 s, and a few zero-length ones.
+            let duration_ns = if rng.chance(2) {
+                0
+            } else {
+                (1e6 * 1e5f64.powf(rng.below(1_000_000) as f64 / 1e6)) as i64
+            };
+            let mut span = SpanRow {
+                trace_id: (rng.below(n as u64 / 3 + 1) as u128).to_be_bytes(),
+                span_id: (i as u64 + 1).to_be_bytes(),
+                name: "step".into(),
+                kind: 1,
+                start_ns,
+                end_ns: start_ns + duration_ns,
+                service: rng.pick(&["checkout", "support", "search"]).to_string(),
+                attributes_json: "{}".into(),
+                resource_json: "{}".into(),
+                events_json: "[]".into(),
+                links_json: "[]".into(),
+                ..SpanRow::default()
+            };
+            if rng.chance(40) {
+                let (model, served) = *rng.pick(&MODELS);
+                let failed = rng.chance(15);
+                let tokens = |rng: &mut Rng| (!rng.chance(10)).then(|| rng.below(5000) as i64);
+                let input_tokens = tokens(rng);
+                span.llm = Some(LlmCall {
+                    provider: (!rng.chance(10))
+                        .then(|| rng.pick(&["openai", "anthropic"]).to_string()),
+                    request_model: Some(model.into()),
+                    response_model: served.filter(|_| !failed).map(String::from),
+                    input_tokens,
+                    output_tokens: tokens(rng),
+                    cache_read_tokens: input_tokens.filter(|_| rng.chance(30)).map(|i| i / 2),
+                    reported_cost_usd: rng.chance(10).then(|| rng.below(1000) as f64 / 1e4),
+                    error_type: failed
+                        .then(|| rng.pick(&["RateLimitError", "Timeout"]).to_string()),
+                    ..LlmCall::default()
+                });
+                if failed {
+                    span.status = StatusCode::Error;
+                }
+            }
+            span
+        })
+        .collect()
+}
+
+/// A random selection on rollup dimensions, with edges anywhere.
+fn random_filter(rng: &mut Rng) -> Filter {
+    let time = |rng: &mut Rng| T0 - 600 * SEC + rng.below(4 * 3600 * SEC as u64) as i64;
+    let mut f = Filter::default();
+    if rng.chance(70) {
+        f.from_ns = Some(time(rng));
+    }
+    if rng.chance(70) {
+        f.to_ns = Some(time(rng).max(f.from_ns.unwrap_or(i64::MIN)));
+    }
+    if rng.chance(30) {
+        f.models = vec![
+            rng.pick(&["gpt-4o*", "gpt-4o-mini", "claude*", "*-2024-05-*", "my-*"])
+                .to_string(),
+        ];
+    }
+    if rng.chance(20) {
+        f.providers = vec![rng.pick(&["openai", "anthropic"]).to_string()];
+    }
+    if rng.chance(20) {
+        f.services = vec![rng.pick(&["checkout", "support"]).to_string()];
+    }
+    f.status = *rng.pick(&[
+        StatusFilter::All,
+        StatusFilter::All,
+        StatusFilter::Ok,
+        StatusFilter::Error,
+    ]);
+    f
+}
+
+fn close(a: f64, b: f64, relative: f64) -> bool {
+    (a - b).abs() <= relative * a.abs().max(b.abs()) + 1e-9
+}
+
+fn assert_percentiles(approx: [f64; 3], exact: [f64; 3], what: &str) {
+    for (a, e) in approx.iter().zip(exact) {
+        assert!(
+            close(*a, e, 0.01 + 1e-9),
+            "{what}: sketch {approx:?}, exact {exact:?}"
+        );
+    }
+}
+
+/// Every dashboard figure of `filter`, with and without rollups, compared.
+fn compare(r: &mut Reader, filter: &Filter, what: &str) {
+    r.use_rollups(true);
+    // The sketch answers whatever the number of calls.
+    r.exact_percentiles_up_to(0);
+    let summary = r.call_summary(filter).unwrap();
+    let models = r.per_model(filter).unwrap();
+    let buckets = [60 * SEC, 300 * SEC, 3600 * SEC, 90 * SEC];
+    let series: Vec<_> = buckets
+        .iter()
+        .map(|b| r.time_series(filter, *b).unwrap())
+        .collect();
+    let latency = r.latency_percentiles(filter, 3600 * SEC).unwrap();
+    r.use_rollups(false);
+    let raw_summary = r.call_summary(filter).unwrap();
+    let raw_models = r.per_model(filter).unwrap();
+    let raw_series: Vec<_> = buckets
+        .iter()
+        .map(|b| r.time_series(filter, *b).unwrap())
+        .collect();
+    let raw_latency = r.latency_percentiles(filter, 3600 * SEC).unwrap();
+
+    let what = format!("{what}, {filter:?}");
+    assert_eq!(summary.llm_calls, raw_summary.llm_calls, "{what}");
+    assert_eq!(summary.errors, raw_summary.errors, "{what}");
+    assert_eq!(summary.input_tokens, raw_summary.input_tokens, "{what}");
+    assert_eq!(summary.output_tokens, raw_summary.output_tokens, "{what}");
+    assert_eq!(
+        summary.cache_read_tokens, raw_summary.cache_read_tokens,
+        "{what}"
+    );
+    assert_eq!(summary.unpriced_calls, raw_summary.unpriced_calls, "{what}");
+    assert_eq!(
+        summary.unpriced_models, raw_summary.unpriced_models,
+        "{what}"
+    );
+    assert_eq!(summary.first_start_ns, raw_summary.first_start_ns, "{what}");
+    assert_eq!(summary.last_end_ns, raw_summary.last_end_ns, "{what}");
+    assert!(
+        close(summary.cost_usd, raw_summary.cost_usd, 1e-9),
+        "{what}"
+    );
+    assert!(
+        close(summary.avg_latency_ms, raw_summary.avg_latency_ms, 1e-9),
+        "{what}"
+    );
+    assert!(!raw_summary.latency_approximate);
+    assert_percentiles(summary.latency_ms, raw_summary.latency_ms, &what);
+
+    assert_eq!(models.len(), raw_models.len(), "{what}");
+    for (m, raw) in models.iter().zip(&raw_models) {
+        let what = format!("{what}, model {}", raw.model);
+        assert_eq!(
+            (
+                &m.model,
+                &m.served,
+                &m.provider,
+                m.calls,
+                m.errors,
+                m.unpriced_calls
+            ),
+            (
+                &raw.model,
+                &raw.served,
+                &raw.provider,
+                raw.calls,
+                raw.errors,
+                raw.unpriced_calls
+            ),
+            "{what}"
+        );
+        assert_eq!(
+            (
+                m.input_tokens,
+                m.output_tokens,
+                m.cache_read_tokens,
+                m.cache_write_tokens
+            ),
+            (
+                raw.input_tokens,
+                raw.output_tokens,
+                raw.cache_read_tokens,
+                raw.cache_write_tokens
+            ),
+            "{what}"
+        );
+        assert!(close(m.cost_usd, raw.cost_usd, 1e-9), "{what}");
+        assert!(close(m.avg_ms, raw.avg_ms, 1e-9), "{what}");
+        assert_percentiles(
+            [m.p50_ms, m.p95_ms, m.p99_ms],
+            [raw.p50_ms, raw.p95_ms, raw.p99_ms],
+            &what,
+        );
+    }
+
+    for ((points, raw), bucket) in series.iter().zip(&raw_series).zip(buckets) {
+        assert_eq!(points.len(), raw.len(), "{what}, series of {bucket} ns");
+        for (p, q) in points.iter().zip(raw) {
+            assert_eq!(
+                (
+                    p.bucket_start_ns,
+                    &p.model,
+                    p.requests,
+                    p.errors,
+                    p.input_tokens,
+                    p.output_tokens,
+                    p.cache_read_tokens
+                ),
+                (
+                    q.bucket_start_ns,
+                    &q.model,
+                    q.requests,
+                    q.errors,
+                    q.input_tokens,
+                    q.output_tokens,
+                    q.cache_read_tokens
+                ),
+                "{what}, series of {bucket} ns"
+            );
+            assert!(close(p.cost_usd, q.cost_usd, 1e-9), "{what}");
+        }
+    }
+
+    assert_eq!(latency.len(), raw_latency.len(), "{what}, latency series");
+    for (p, q) in latency.iter().zip(&raw_latency) {
+        assert_eq!(
+            (p.bucket_start_ns, p.count),
+            (q.bucket_start_ns, q.count),
+            "{what}"
+        );
+        assert!(close(p.avg_ms, q.avg_ms, 1e-9), "{what}");
+        assert_percentiles(
+            [p.p50_ms, p.p95_ms, p.p99_ms],
+            [q.p50_ms, q.p95_ms, q.p99_ms],
+            &what,
+        );
+    }
+}
+
+/// The filter bar's choices and the data's time bounds, with and without rollups.
+fn compare_choices(r: &mut Reader, what: &str) {
+    let mut answers = Vec::new();
+    for rollups in [true, false] {
+        r.use_rollups(rollups);
+        answers.push((
+            r.models().unwrap(),
+            r.models_by_volume().unwrap(),
+            r.time_bounds().unwrap(),
+        ));
+    }
+    assert!(!answers[1].0.is_empty(), "{what}");
+    assert_eq!(answers[0], answers[1], "{what}");
+}
+
+#[test]
+fn rollups_answer_random_selections_as_the_raw_calls_do() {
+    for seed in 1..=12u64 {
+        let mut rng = Rng(seed);
+        let spans = random_spans(&mut rng, 1500);
+        let store = Store::open_in_memory().unwrap();
+        let writer = store.writer().unwrap();
+        // Shuffled batches, a fifth of the spans sent again in a later one.
+        let mut order: Vec<usize> = (0..spans.len()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let mut sent = 0;
+        while sent < order.len() {
+            let size = 1 + rng.below(300) as usize;
+            let mut batch: Vec<SpanRow> = order[sent..(sent + size).min(order.len())]
+                .iter()
+                .map(|&i| spans[i].clone())
+                .collect();
+            if sent > 0 {
+                for _ in 0..size / 5 {
+                    batch.push(spans[order[rng.below(sent as u64) as usize]].clone());
+                }
+            }
+            sent += size;
+            writer
+                .write(Batch {
+                    spans: batch,
+                    ..Batch::default()
+                })
+                .unwrap();
+        }
+        let mut r = store.reader().unwrap();
+        for round in 0..12 {
+            let filter = random_filter(&mut rng);
+            compare(&mut r, &filter, &format!("seed {seed}, selection {round}"));
+        }
+        // Retention cuts a minute and an hour in two; the rollups follow.
+        let cutoff = T0 + rng.below(3 * 3600 * SEC as u64) as i64;
+        writer.prune_before(cutoff).unwrap();
+        for round in 0..6 {
+            let filter = random_filter(&mut rng);
+            compare(
+                &mut r,
+                &filter,
+                &format!("seed {seed}, after pruning, selection {round}"),
+            );
+        }
+        compare(
+            &mut r,
+            &Filter::default(),
+            &format!("seed {seed}, all time"),
+        );
+        compare_choices(&mut r, &format!("seed {seed}"));
+    }
+}
+
+#[test]
+fn a_schema_5_database_gets_its_rollups_when_opened_for_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.duckdb");
+    let mut rng = Rng(99);
+    {
+        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        writer
+            .write(Batch {
+                spans: random_spans(&mut rng, 2000),
+                ..Batch::default()
+            })
+            .unwrap();
+        writer.close().unwrap();
+    }
+    // What the previous release wrote: no rollups, version 5.
+    {
+        let c = duckdb::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TABLE call_minutes; DROP TABLE latency_hours;
+             UPDATE meta SET value = '5' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    }
+    // Browsed read-only, it answers from the calls.
+    let read_only = Store::open(&path, OpenMode::ReadOnly).unwrap();
+    let summary = read_only
+        .reader()
+        .unwrap()
+        .call_summary(&Filter::default())
+        .unwrap();
+    assert!(!summary.latency_approximate);
+    assert!(summary.llm_calls > 500);
+    drop(read_only);
+    // Opened for writing, it is migrated and the rollups answer the same.
+    let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+    let mut r = store.reader().unwrap();
+    r.exact_percentiles_up_to(0);
+    let rolled = r.call_summary(&Filter::default()).unwrap();
+    assert!(rolled.latency_approximate);
+    assert_eq!(rolled.llm_calls, summary.llm_calls);
+    for round in 0..8 {
+        compare(
+            &mut r,
+            &random_filter(&mut rng),
+            &format!("migrated, selection {round}"),
+        );
+    }
+}
