@@ -1,6 +1,6 @@
 //! Faults injected into a running `serve`: the disk filling up mid-commit, SIGKILL
-//! during the shutdown checkpoint, the clock jumping back an hour, a webhook endpoint
-//! that hangs. Each asserts that nothing acknowledged is lost and that the error a
+//! during the shutdown checkpoint and in the middle of commits, the clock jumping back
+//! an hour, a webhook endpoint that hangs. Each asserts that nothing acknowledged is lost and that the error a
 //! client or the log sees says what happened.
 
 use crate::collector::{Collector, signal};
@@ -160,6 +160,123 @@ fn sigkill_during_the_shutdown_checkpoint_loses_nothing_acknowledged() {
     collector.kill();
     assert_acked_stored(&db, &acked);
     assert_eq!(stats(&db)["spans"], 4000);
+}
+
+/// Request `n`'s calls spread over hours (7 s apart, durations varying), so that
+/// commits add to many minutes and hours of the rollups.
+fn spread_request(
+    n: u32,
+) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    let mut r = request(n);
+    let start = 1_790_000_000_000_000_000 + n as u64 * 7_000_000_000;
+    for (i, span) in r.resource_spans[0].scope_spans[0]
+        .spans
+        .iter_mut()
+        .enumerate()
+    {
+        span.start_time_unix_nano = start + i as u64 * 1_000_000;
+        span.end_time_unix_nano =
+            span.start_time_unix_nano + 1_000_000 * (1 + (n as u64 * 31 + i as u64) % 997);
+    }
+    r
+}
+
+#[test]
+fn sigkill_in_the_middle_of_commits_leaves_rollups_and_calls_consistent() {
+    let dir = Scratch::new("fault-kill-rollups");
+    let db = dir.path("t.duckdb");
+    let collector = Collector::start(&db, &[]);
+    let grpc = collector.grpc.clone();
+    let pid = collector.child.id();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Four clients send as fast as they can; SIGKILL lands while commits are in flight.
+    let acked = rt.block_on(async move {
+        let clients: Vec<_> = (0..4u32)
+            .map(|c| {
+                let grpc = grpc.clone();
+                tokio::spawn(async move {
+                    let mut client = TraceServiceClient::connect(grpc).await.unwrap();
+                    let mut acked = Vec::new();
+                    for k in 0..1_000_000u32 {
+                        let n = k * 4 + c;
+                        match client.export(spread_request(n)).await {
+                            Ok(_) => acked.push(n),
+                            Err(_) => break,
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        signal(pid, "KILL");
+        let mut acked = Vec::new();
+        for c in clients {
+            acked.extend(c.await.unwrap());
+        }
+        acked
+    });
+    collector.kill();
+    assert!(
+        acked.len() > 20,
+        "only {} requests were acknowledged",
+        acked.len()
+    );
+    assert_acked_stored(&db, &acked);
+    // Reopened for writing (the log replayed), the rollups hold exactly the calls.
+    let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadWrite)
+        .unwrap_or_else(|e| panic!("{db} does not reopen: {e}"));
+    let mut r = store.reader().unwrap();
+    r.exact_percentiles_up_to(0);
+    let all = store::Filter::default();
+    let mut answers = Vec::new();
+    for rollups in [true, false] {
+        r.use_rollups(rollups);
+        let s = r.call_summary(&all).unwrap();
+        let series: Vec<_> = r
+            .time_series(&all, 60_000_000_000)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.bucket_start_ns, p.requests, p.input_tokens))
+            .collect();
+        let latency = r.latency_percentiles(&all, 3_600_000_000_000).unwrap();
+        answers.push((s, series, latency));
+    }
+    let (rolled, raw) = (&answers[0], &answers[1]);
+    assert!(rolled.0.latency_approximate && !raw.0.latency_approximate);
+    assert!(raw.0.llm_calls >= acked.len() as u64 * 10);
+    assert_eq!(
+        (
+            rolled.0.llm_calls,
+            rolled.0.input_tokens,
+            rolled.0.first_start_ns,
+            rolled.0.last_end_ns
+        ),
+        (
+            raw.0.llm_calls,
+            raw.0.input_tokens,
+            raw.0.first_start_ns,
+            raw.0.last_end_ns
+        )
+    );
+    assert_eq!(rolled.1, raw.1);
+    assert_eq!(
+        rolled
+            .2
+            .iter()
+            .map(|p| (p.bucket_start_ns, p.count))
+            .collect::<Vec<_>>(),
+        raw.2
+            .iter()
+            .map(|p| (p.bucket_start_ns, p.count))
+            .collect::<Vec<_>>()
+    );
+    for (p, q) in rolled.2.iter().zip(&raw.2) {
+        assert!(
+            (p.p95_ms - q.p95_ms).abs() <= 0.01 * q.p95_ms + 1e-9,
+            "{p:?} {q:?}"
+        );
+    }
 }
 
 /// Request `n` with its spans starting now (so that retention keeps them).

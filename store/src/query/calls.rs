@@ -1,6 +1,6 @@
 //! LLM calls: the searchable page of calls, and the top errors.
 
-use super::{Reader, SortDir, cost, params};
+use super::{Reader, SortDir, params};
 use crate::error::StoreError;
 use crate::filter::{Filter, StatusFilter};
 use crate::ids::{span_id_hex, trace_id_hex};
@@ -100,24 +100,29 @@ impl Reader {
         limit: u64,
     ) -> Result<(Vec<CallRow>, u64), StoreError> {
         Self::check(filter)?;
-        let cte = self.prices_cte()?;
-        let w = self.calls_where(filter)?;
         // The page and the count are separate queries: a window count over all matches
-        // would keep DuckDB from its top-N sort.
+        // would keep DuckDB from its top-N sort. The count comes from the rollups where
+        // they answer (sums of a few thousand rows instead of a count of millions).
+        let rows = self.call_rows(filter, None)?;
         let total: u64 = self.conn.query_row(
-            &format!("SELECT count(*) AS n FROM llm_calls c WHERE {}", w.sql),
-            params(&w, []),
+            &format!(
+                "SELECT coalesce(sum(calls), 0)::UBIGINT AS n FROM ({})",
+                rows.sql
+            ),
+            params(&rows, []),
             |r| r.get("n"),
         )?;
-        let cost = cost::joined();
-        let join = cost::join_prices();
+        let w = self.calls_where(filter)?;
+        // Prices written inline rather than joined: a join prices every matching call
+        // before the top-N sort (0.7 s at 4M calls), inline only the page's, unless the
+        // page is sorted by cost.
+        let cost = self.inline_cost()?;
         let sql = format!(
-            "WITH {cte}
-             SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
+            "SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
                     left(c.prompt, {EXCERPT_CHARS}) AS prompt_excerpt,
                     left(c.response, {EXCERPT_CHARS}) AS response_excerpt,
                     c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.is_error, c.error_type
-             FROM llm_calls c {join}
+             FROM llm_calls c
              WHERE {}
              ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?",
             w.sql,
