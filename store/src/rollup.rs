@@ -209,6 +209,8 @@ pub(crate) fn add_calls(conn: &Connection, table: &str) -> duckdb::Result<()> {
         .into_iter()
         .map(|(m, fold, _)| (m, fold))
         .collect();
+    // Not a cached prepared statement: re-running a prepared MERGE in DuckDB 1.5 stored
+    // NULL sums and evaluated `ln(0)` (store/tests/rollups.rs caught both).
     conn.execute_batch(&merge_sql(
         "call_minutes",
         &call_rollup(table, "TRUE"),

@@ -151,6 +151,10 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
         .map(|b| r.time_series(filter, *b).unwrap())
         .collect();
     let latency = r.latency_percentiles(filter, 3600 * SEC).unwrap();
+    let heat = [
+        r.latency_heatmap(filter, 3600 * SEC).unwrap(),
+        r.latency_heatmap(filter, 60 * SEC).unwrap(),
+    ];
     r.use_rollups(false);
     let raw_summary = r.call_summary(filter).unwrap();
     let raw_models = r.per_model(filter).unwrap();
@@ -159,6 +163,10 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
         .map(|b| r.time_series(filter, *b).unwrap())
         .collect();
     let raw_latency = r.latency_percentiles(filter, 3600 * SEC).unwrap();
+    let raw_heat = [
+        r.latency_heatmap(filter, 3600 * SEC).unwrap(),
+        r.latency_heatmap(filter, 60 * SEC).unwrap(),
+    ];
 
     let what = format!("{what}, {filter:?}");
     assert_eq!(summary.llm_calls, raw_summary.llm_calls, "{what}");
@@ -260,6 +268,9 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
             assert!(close(p.cost_usd, q.cost_usd, 1e-9), "{what}");
         }
     }
+
+    // The heatmap's bands are whole sketch buckets: the rollups count them exactly.
+    assert_eq!(heat, raw_heat, "{what}, heatmap");
 
     assert_eq!(latency.len(), raw_latency.len(), "{what}, latency series");
     for (p, q) in latency.iter().zip(&raw_latency) {

@@ -365,8 +365,9 @@ fn time_series_percentiles_and_heatmap_bucket_as_documented() {
     assert!((lat.last().unwrap().p99_ms - 2000.0).abs() < 1e-9);
     let heat = r.latency_heatmap(&Filter::default(), hour).unwrap();
     let edges = &heat.latency_edges_ms;
-    assert_eq!(edges.first(), Some(&100.0));
-    assert!((edges.last().unwrap() - 5000.0).abs() < 1e-6);
+    // 100 ms to 5 s, each edge within 1 % (on an edge of the latency sketch).
+    assert!((edges.first().unwrap() - 100.0).abs() < 1.0, "{edges:?}");
+    assert!((edges.last().unwrap() - 5000.0).abs() < 50.0, "{edges:?}");
     // 50 ms is under the first edge; 2000 ms is between edges 6 (1880) and 7 (3066).
     let mut cells: Vec<(usize, u64)> = heat
         .cells

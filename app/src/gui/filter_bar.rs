@@ -166,7 +166,7 @@ fn drill_chips(ui: &mut Ui, state: &mut FilterState) {
                 crate::format::millis(from),
                 crate::format::millis(to)
             ),
-            None => format!("latency ≥ {}", crate::format::millis(from)),
+            None => format!("latency > {}", crate::format::millis(from)),
         };
         ui.label(text);
         if ui

@@ -103,8 +103,8 @@ pub struct FilterState {
     pub service: String,
     /// Words that must appear in the prompt or response.
     pub text: String,
-    /// A latency band in ms (from inclusive, to exclusive) set by drilling down from the
-    /// heatmap.
+    /// A latency band in ms (over `from`, up to `to` inclusive, as the heatmap's bands
+    /// are; from 0 inclusive) set by drilling down from the heatmap or an alert.
     pub latency_ms: Option<(f64, Option<f64>)>,
     /// An error type set by drilling down from the top errors.
     pub error_type: Option<String>,
@@ -162,11 +162,11 @@ impl FilterState {
                 .latency_ms
                 .map(|(from, to)| {
                     let mut b = vec![Bound {
-                        cmp: Cmp::Ge,
+                        cmp: if from <= 0.0 { Cmp::Ge } else { Cmp::Gt },
                         value: from,
                     }];
                     b.extend(to.map(|value| Bound {
-                        cmp: Cmp::Lt,
+                        cmp: Cmp::Le,
                         value,
                     }));
                     b

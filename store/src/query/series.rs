@@ -61,8 +61,9 @@ pub struct HeatmapCell {
 }
 
 /// Calls by time bucket and log-spaced latency bucket. Latency bucket `i` holds
-/// latencies in `[edges[i-1], edges[i])` ms, bucket 0 those under `edges[0]`, and the
-/// last those at or over the last edge.
+/// latencies over `edges[i-1]` up to `edges[i]` ms, bucket 0 those up to `edges[0]`,
+/// and the last those over the last edge. The edges are edges of the latency sketch's
+/// buckets, so the hour rollups count each band exactly.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Heatmap {
     /// Bucket edges in ms, increasing.
@@ -77,12 +78,34 @@ const HEAT_HIGH_MS: f64 = 5000.0;
 const HEAT_STEPS: usize = 8;
 
 impl Heatmap {
-    /// The edges this build uses.
+    /// The edges this build uses, in ms: 100 ms to 5 s in 8 log-spaced steps, each
+    /// moved (by under 1 %) onto the nearest edge of a latency sketch bucket.
     pub fn edges() -> Vec<f64> {
-        (0..=HEAT_STEPS)
-            .map(|i| HEAT_LOW_MS * (HEAT_HIGH_MS / HEAT_LOW_MS).powf(i as f64 / HEAT_STEPS as f64))
+        edge_buckets()
+            .into_iter()
+            .map(|b| sketch::upper_edge_ns(b) / 1e6)
             .collect()
     }
+}
+
+/// The sketch buckets whose upper edges are the heatmap's edges.
+fn edge_buckets() -> Vec<i16> {
+    (0..=HEAT_STEPS)
+        .map(|i| {
+            let ms = HEAT_LOW_MS * (HEAT_HIGH_MS / HEAT_LOW_MS).powf(i as f64 / HEAT_STEPS as f64);
+            sketch::nearest_edge(ms * 1e6)
+        })
+        .collect()
+}
+
+/// SQL giving the heatmap band of a sketch `bucket` column.
+fn band_sql() -> String {
+    let arms: Vec<String> = edge_buckets()
+        .into_iter()
+        .enumerate()
+        .map(|(band, edge)| format!("WHEN bucket <= {edge} THEN {band}"))
+        .collect();
+    format!("CASE {} ELSE {} END", arms.join(" "), HEAT_STEPS + 1)
 }
 
 impl Reader {
@@ -244,7 +267,9 @@ impl Reader {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Call counts by time bucket × log-spaced latency bucket.
+    /// Call counts by time bucket × log-spaced latency bucket: from the hour rollups
+    /// where they answer (exactly: the bands are made of whole sketch buckets), else
+    /// from the calls.
     pub fn latency_heatmap(
         &mut self,
         filter: &Filter,
@@ -252,27 +277,19 @@ impl Reader {
     ) -> Result<Heatmap, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let w = self.calls_where(filter)?;
+        let (rows, _) = self.sketch_rows(filter, Some(bucket_ns))?;
         let sql = format!(
-            "SELECT (c.start_ns // ?) * ? AS bucket,
-                    CASE WHEN c.duration_ns < {low} THEN 0
-                         WHEN c.duration_ns >= {high} THEN {last}
-                         ELSE 1 + least(floor(ln(c.duration_ns / {low}) / ln({ratio}) * {steps}), {steps} - 1)::INTEGER
-                    END AS lat, count(*) AS n
-             FROM llm_calls c WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
-            w.sql,
-            low = HEAT_LOW_MS * 1e6,
-            high = HEAT_HIGH_MS * 1e6,
-            last = HEAT_STEPS + 1,
-            ratio = HEAT_HIGH_MS / HEAT_LOW_MS,
-            steps = HEAT_STEPS,
+            "SELECT (t // ?) * ? AS time_bucket, {band} AS lat, sum(calls)::UBIGINT AS n
+             FROM ({}) GROUP BY 1, 2 HAVING sum(calls) > 0 ORDER BY 1, 2",
+            rows.sql,
+            band = band_sql(),
         );
         let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
-        p.extend(w.params.iter().cloned());
+        p.extend(rows.params);
         let mut stmt = self.conn.prepare(&sql)?;
         let cells = stmt.query_map(duckdb::params_from_iter(p), |r| {
             Ok(HeatmapCell {
-                bucket_start_ns: r.get("bucket")?,
+                bucket_start_ns: r.get("time_bucket")?,
                 latency_bucket: r.get::<_, i32>("lat")? as usize,
                 count: r.get("n")?,
             })

@@ -39,32 +39,42 @@ impl Reader {
         )
     }
 
-    /// The selected calls as sketch rows (`t`, the dimensions, `bucket`, `calls`) when
-    /// rollups can answer, the range holds a whole hour and the selection holds more
-    /// than [`Reader::exact_percentiles_up_to`] `calls`; `None` otherwise (exact
-    /// percentiles from raw calls are then as cheap, or the only answer). `bucket_ns`
-    /// as for [`Reader::call_rows`], in whole hours.
+    /// The selected calls as sketch rows (`t`, the dimensions, `bucket`, `calls`): from
+    /// the hour rollups for the whole hours of the range when they can answer and the
+    /// buckets (`bucket_ns`, as for [`Reader::call_rows`]) are whole hours, raw calls
+    /// elsewhere. Also says whether any rollup is read.
+    pub(super) fn sketch_rows(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: Option<i64>,
+    ) -> Result<(Where, bool), StoreError> {
+        let usable = self.rollups_answer(filter) && bucket_ns.is_none_or(|b| b % HOUR_NS == 0);
+        let whole = whole_units(filter, HOUR_NS).filter(|_| usable);
+        let rows = self.rows(
+            filter,
+            whole,
+            "latency_hours",
+            "hour_ns",
+            &rollup::latency_columns(),
+            &rollup::latency_projection(),
+        )?;
+        Ok((rows, whole.is_some()))
+    }
+
+    /// [`Reader::sketch_rows`] when they read rollups and the selection holds more than
+    /// [`Reader::exact_percentiles_up_to`] `calls`; `None` otherwise (exact percentiles
+    /// from raw calls are then as cheap, or the only answer).
     pub(super) fn latency_rows(
         &mut self,
         filter: &Filter,
         bucket_ns: Option<i64>,
         calls: u64,
     ) -> Result<Option<Where>, StoreError> {
-        let usable = self.rollups_answer(filter)
-            && calls > self.exact_percentiles_up_to
-            && bucket_ns.is_none_or(|b| b % HOUR_NS == 0);
-        let Some(whole) = whole_units(filter, HOUR_NS).filter(|_| usable) else {
+        if calls <= self.exact_percentiles_up_to {
             return Ok(None);
-        };
-        self.rows(
-            filter,
-            Some(whole),
-            "latency_hours",
-            "hour_ns",
-            &rollup::latency_columns(),
-            &rollup::latency_projection(),
-        )
-        .map(Some)
+        }
+        let (rows, rolled_up) = self.sketch_rows(filter, bucket_ns)?;
+        Ok(rolled_up.then_some(rows))
     }
 
     /// Rollup rows of `table` for the whole units `whole` of the range, and raw calls

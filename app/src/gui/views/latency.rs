@@ -98,7 +98,7 @@ fn waiting(ui: &mut Ui, has_summary: bool) {
     }
 }
 
-/// The latency band (ms) of heatmap row `row`: from its lower edge to its upper one.
+/// The latency band (ms) of heatmap row `row`: over its lower edge, up to its upper one.
 pub fn latency_band(edges: &[f64], row: usize) -> (f64, Option<f64>) {
     let from = if row == 0 { 0.0 } else { edges[row - 1] };
     (from, edges.get(row).copied())
@@ -119,9 +119,9 @@ pub fn heat_chart(heat: &Heatmap, window: (i64, i64), bucket: i64) -> ChartData 
     let edges = &heat.latency_edges_ms;
     let labels = (0..rows)
         .map(|r| match latency_band(edges, r) {
-            (_, Some(to)) if r == 0 => format!("< {}", format::millis(to)),
+            (_, Some(to)) if r == 0 => format!("≤ {}", format::millis(to)),
             (from, Some(to)) => format!("{} – {}", format::millis(from), format::millis(to)),
-            (from, None) => format!("≥ {}", format::millis(from)),
+            (from, None) => format!("> {}", format::millis(from)),
         })
         .collect();
     ChartData {
