@@ -34,6 +34,8 @@ mod sketch;
 #[cfg(feature = "duckdb")]
 mod text_index;
 #[cfg(feature = "duckdb")]
+mod trace_table;
+#[cfg(feature = "duckdb")]
 mod writer;
 
 pub use error::StoreError;

@@ -83,7 +83,8 @@ impl Writer {
             c.execute_batch(
                 "BEGIN TRANSACTION; DELETE FROM llm_calls; DELETE FROM spans; DELETE FROM logs;
                  DELETE FROM metric_points; DELETE FROM alert_events;
-                 DELETE FROM call_minutes; DELETE FROM latency_hours; COMMIT; CHECKPOINT;",
+                 DELETE FROM call_minutes; DELETE FROM latency_hours; DELETE FROM traces;
+                 COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())
         })?;
@@ -122,6 +123,7 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
         c.execute("DELETE FROM llm_calls WHERE start_ns < ?", [cutoff_ns])?;
         crate::rollup::forget_minutes_before(c, cutoff_ns)?;
         let spans = c.execute("DELETE FROM spans WHERE start_ns < ?", [cutoff_ns])? as u64;
+        crate::trace_table::forget_before(c, cutoff_ns)?;
         let logs = c.execute("DELETE FROM logs WHERE time_ns < ?", [cutoff_ns])? as u64;
         let metric_points =
             c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;

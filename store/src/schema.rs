@@ -6,7 +6,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -169,6 +169,8 @@ fn migration(from: i64) -> String {
         // 5 -> 6: the rollups the writer keeps from now on (`crate::rollup`), summed
         // from the stored calls.
         5 => crate::rollup::create_sql(),
+        // 6 -> 7: a row per trace (`crate::trace_table`), summed from the stored spans.
+        6 => crate::trace_table::create_sql(),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

@@ -87,6 +87,10 @@ pub struct Writer {
 /// A commit group slower than this is logged (debug, `store::writer`) with its split.
 const SLOW_GROUP: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// How often the writer joins the rows of traces whose spans came far apart (see
+/// `trace_table`; it reads every trace id: 0.1-0.2 s at 10M spans).
+const MERGE_SPLIT_TRACES_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Most rows taken into one commit; bounds the time a submitter waits behind others.
 const GROUP_ROWS: usize = 256 * 1024;
 
@@ -172,9 +176,13 @@ impl Writer {
         rx.recv().unwrap_or(Err(StoreError::WriterStopped))
     }
 
-    /// Merges the write-ahead log into the database file.
+    /// Joins the rows of traces split across commits far apart (see
+    /// `trace_table`), then merges the write-ahead log into the database file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.run(|c| Ok(c.execute_batch("CHECKPOINT")?))
+        self.run(|c| {
+            crate::trace_table::merge_split(c)?;
+            Ok(c.execute_batch("CHECKPOINT")?)
+        })
     }
 
     /// Commits everything submitted, checkpoints, and stops the thread.
@@ -206,6 +214,7 @@ fn run(
     text: Option<Arc<TextIndex>>,
 ) {
     let text = text.as_deref();
+    let mut last_merge = Instant::now();
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -231,6 +240,18 @@ fn run(
             }
         }
         commit_group(&conn, group, &version, &timings, text);
+        if last_merge.elapsed() >= MERGE_SPLIT_TRACES_EVERY {
+            last_merge = Instant::now();
+            match crate::trace_table::merge_split(&conn) {
+                Ok(()) => {
+                    version.fetch_add(1, Ordering::AcqRel);
+                }
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    tracing::warn!("joining split traces: {e}; tried again later");
+                }
+            }
+        }
     }
     // Closing: what the index holds in memory goes to its files.
     if let Some(t) = text
@@ -376,7 +397,8 @@ fn write_group(
 
 /// Moves each batch's staged spans and calls into the tables, skipping those already
 /// stored (a retried request, a file imported twice) and those an earlier batch of the
-/// group holds, then adds the new calls to the rollups. There is no primary-key index
+/// group holds, then adds the new calls to the rollups and the new spans to their
+/// traces' rows. There is no primary-key index
 /// to find copies (DuckDB keeps one in memory, at ~60 bytes a key, which a 100M-span
 /// database cannot afford): a span's copy has the same ids and the same start time, so
 /// only stored rows within the group's start times are compared, and DuckDB skips every
@@ -411,6 +433,7 @@ fn move_staged(
         ))
     };
     let mut any_calls = false;
+    let mut any_spans = false;
     for (i, report) in reports.iter_mut().enumerate() {
         if batches[i].spans.is_empty() {
             continue;
@@ -423,10 +446,15 @@ fn move_staged(
         drop_stored("llm_calls", "stage_llm")?.execute(params![batch, lo, hi])?;
         report.llm_calls = move_rest("llm_calls", "stage_llm")?.execute(params![batch])? as u64;
         any_calls |= report.llm_calls > 0;
+        any_spans |= report.spans > 0;
     }
     if any_calls {
         crate::rollup::add_calls(conn, "stage_llm")
             .map_err(|e| StoreError::Commit(format!("adding calls to the rollups: {e}")))?;
+    }
+    if any_spans {
+        crate::trace_table::add(conn, lo)
+            .map_err(|e| StoreError::Commit(format!("adding spans to their traces: {e}")))?;
     }
     Ok(())
 }

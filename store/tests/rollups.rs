@@ -2,7 +2,7 @@
 //! written in shuffled batches with repeats and pruned at a random time, every figure
 //! the dashboards read is the same with the rollups as without them — counts, tokens
 //! and time bounds exactly, cost to rounding, latency percentiles within the sketch's
-//! 1 %.
+//! 1 % — and the `traces` table lists the traces as grouping their spans does.
 
 use store::*;
 
@@ -56,6 +56,10 @@ fn random_spans(rng: &mut Rng, n: usize) -> Vec<SpanRow> {
             let mut span = SpanRow {
                 trace_id: (rng.below(n as u64 / 3 + 1) as u128).to_be_bytes(),
                 span_id: (i as u64 + 1).to_be_bytes(),
+                // Most spans name a parent (which may never arrive).
+                parent_span_id: rng
+                    .chance(70)
+                    .then(|| (rng.below(n as u64) + 1).to_be_bytes()),
                 name: "step".into(),
                 kind: 1,
                 start_ns,
@@ -288,6 +292,44 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
     }
 }
 
+/// The traces list from the `traces` table equals the one grouped from the spans, in
+/// every order.
+fn compare_traces(r: &mut Reader, what: &str) {
+    use store::{SortDir, TraceSort};
+    let sorts = [
+        TraceSort::Start,
+        TraceSort::Duration,
+        TraceSort::LlmCalls,
+        TraceSort::Tokens,
+        TraceSort::Status,
+        TraceSort::Name,
+        TraceSort::Service,
+    ];
+    for sort in sorts {
+        for dir in [SortDir::Asc, SortDir::Desc] {
+            let mut pages = Vec::new();
+            for rollups in [true, false] {
+                r.use_rollups(rollups);
+                pages.push(r.traces_page(&Filter::default(), sort, dir, 3, 40).unwrap());
+            }
+            let ((rows, total), (raw_rows, raw_total)) = (&pages[0], &pages[1]);
+            assert_eq!(total, raw_total, "{what}, traces by {sort:?} {dir:?}");
+            assert_eq!(rows.len(), raw_rows.len(), "{what}");
+            for (a, b) in rows.iter().zip(raw_rows) {
+                assert!(
+                    close(a.cost_usd, b.cost_usd, 1e-9),
+                    "{what}, traces by {sort:?} {dir:?}: {a:?} {b:?}"
+                );
+                let a = store::TraceRow {
+                    cost_usd: b.cost_usd,
+                    ..a.clone()
+                };
+                assert_eq!(&a, b, "{what}, traces by {sort:?} {dir:?}");
+            }
+        }
+    }
+}
+
 /// The filter bar's choices and the data's time bounds, with and without rollups.
 fn compare_choices(r: &mut Reader, what: &str) {
     let mut answers = Vec::new();
@@ -336,6 +378,9 @@ fn rollups_answer_random_selections_as_the_raw_calls_do() {
                 .unwrap();
         }
         let mut r = store.reader().unwrap();
+        // Traces whose spans came hours apart have a row per part until a checkpoint.
+        writer.checkpoint().unwrap();
+        compare_traces(&mut r, &format!("seed {seed}"));
         for round in 0..12 {
             let filter = random_filter(&mut rng);
             compare(&mut r, &filter, &format!("seed {seed}, selection {round}"));
@@ -357,6 +402,7 @@ fn rollups_answer_random_selections_as_the_raw_calls_do() {
             &format!("seed {seed}, all time"),
         );
         compare_choices(&mut r, &format!("seed {seed}"));
+        compare_traces(&mut r, &format!("seed {seed}, after pruning"));
     }
 }
 
@@ -380,7 +426,7 @@ fn a_schema_5_database_gets_its_rollups_when_opened_for_writing() {
     {
         let c = duckdb::Connection::open(&path).unwrap();
         c.execute_batch(
-            "DROP TABLE call_minutes; DROP TABLE latency_hours;
+            "DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -409,4 +455,40 @@ fn a_schema_5_database_gets_its_rollups_when_opened_for_writing() {
             &format!("migrated, selection {round}"),
         );
     }
+}
+
+/// Traces whose spans arrive split over many batches, out of order and repeated, each
+/// within minutes of its start: the `traces` table is right after every commit, without
+/// waiting for a checkpoint.
+#[test]
+fn a_trace_split_shuffled_and_repeated_across_commits_is_one_row() {
+    let mut rng = Rng(7);
+    let mut spans = random_spans(&mut rng, 1200);
+    for s in &mut spans {
+        let trace = u128::from_be_bytes(s.trace_id) as i64;
+        let took = s.end_ns - s.start_ns;
+        s.start_ns = T0 + trace * 5 * SEC + rng.below(600 * SEC as u64) as i64;
+        s.end_ns = s.start_ns + took;
+    }
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let mut r = store.reader().unwrap();
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for (n, chunk) in order.chunks(97).enumerate() {
+        let mut batch: Vec<SpanRow> = chunk.iter().map(|&i| spans[i].clone()).collect();
+        batch.extend(chunk.iter().take(9).map(|&i| spans[i].clone()));
+        writer
+            .write(Batch {
+                spans: batch,
+                ..Batch::default()
+            })
+            .unwrap();
+        if n % 4 == 3 {
+            compare_traces(&mut r, &format!("after commit {n}"));
+        }
+    }
+    compare_traces(&mut r, "at the end");
 }

@@ -182,7 +182,7 @@ fn spread_request(
 }
 
 #[test]
-fn sigkill_in_the_middle_of_commits_leaves_rollups_and_calls_consistent() {
+fn sigkill_in_the_middle_of_commits_leaves_rollups_traces_and_calls_consistent() {
     let dir = Scratch::new("fault-kill-rollups");
     let db = dir.path("t.duckdb");
     let collector = Collector::start(&db, &[]);
@@ -240,7 +240,16 @@ fn sigkill_in_the_middle_of_commits_leaves_rollups_and_calls_consistent() {
             .map(|p| (p.bucket_start_ns, p.requests, p.input_tokens))
             .collect();
         let latency = r.latency_percentiles(&all, 3_600_000_000_000).unwrap();
-        answers.push((s, series, latency));
+        let traces = r
+            .traces_page(
+                &all,
+                store::TraceSort::Duration,
+                store::SortDir::Desc,
+                0,
+                50,
+            )
+            .unwrap();
+        answers.push((s, series, latency, traces));
     }
     let (rolled, raw) = (&answers[0], &answers[1]);
     assert!(rolled.0.latency_approximate && !raw.0.latency_approximate);
@@ -271,6 +280,20 @@ fn sigkill_in_the_middle_of_commits_leaves_rollups_and_calls_consistent() {
             .map(|p| (p.bucket_start_ns, p.count))
             .collect::<Vec<_>>()
     );
+    // The traces table (one row per trace) lists what grouping the spans gives.
+    assert_eq!(rolled.3.1, raw.3.1);
+    let without_cost = |rows: &[store::TraceRow]| {
+        rows.iter()
+            .map(|t| store::TraceRow {
+                cost_usd: 0.0,
+                ..t.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_cost(&rolled.3.0), without_cost(&raw.3.0));
+    for (a, b) in rolled.3.0.iter().zip(&raw.3.0) {
+        assert!((a.cost_usd - b.cost_usd).abs() <= 1e-9 * b.cost_usd.abs().max(1.0));
+    }
     for (p, q) in rolled.2.iter().zip(&raw.2) {
         assert!(
             (p.p95_ms - q.p95_ms).abs() <= 0.01 * q.p95_ms + 1e-9,

@@ -149,6 +149,9 @@ impl Reader {
         limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
         Self::check(filter)?;
+        if self.traces_table_answers(filter, sort) {
+            return self.traces_page_from_table(filter, sort, dir, offset, limit);
+        }
         let (select, mut p) = self.traces_sql(filter)?;
         let sql = format!(
             "SELECT *, count(*) OVER () AS total FROM ({select}) ORDER BY {} {}, trace_id LIMIT ? OFFSET ?",
@@ -185,6 +188,120 @@ impl Reader {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total))
+    }
+
+    /// Whether the `traces` table can answer a traces page: it selects by time only
+    /// (a trace by its first start) and holds no cost (prices change; sorting by cost
+    /// prices every call of the selection).
+    fn traces_table_answers(&self, filter: &Filter, sort: TraceSort) -> bool {
+        self.use_rollups
+            && self.schema_version >= 7
+            && sort != TraceSort::Cost
+            && filter.services.is_empty()
+            && !filter.selects_calls()
+    }
+
+    /// [`Reader::traces_page`] from the `traces` table: the page's rows sorted there,
+    /// then priced from their calls.
+    fn traces_page_from_table(
+        &mut self,
+        filter: &Filter,
+        sort: TraceSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<TraceRow>, u64), StoreError> {
+        let w = filter.spans_where();
+        let total: u64 = self.conn.query_row(
+            &format!("SELECT count(*) AS n FROM traces s WHERE {}", w.sql),
+            duckdb::params_from_iter(w.params.clone()),
+            |r| r.get("n"),
+        )?;
+        let sql = format!(
+            "SELECT s.trace_id, s.root_name, s.root_service AS service, s.start_ns,
+                    s.end_ns - s.start_ns AS duration_ns, s.spans::UBIGINT AS spans,
+                    s.llm_calls::UBIGINT AS llm_calls, s.tokens::UBIGINT AS tokens,
+                    s.span_error OR s.call_error AS has_error
+             FROM traces s WHERE {}
+             ORDER BY {} {}, s.trace_id LIMIT ? OFFSET ?",
+            w.sql,
+            match sort {
+                TraceSort::Name => "s.root_name",
+                TraceSort::Service => "s.root_service",
+                TraceSort::Duration => "s.end_ns - s.start_ns",
+                TraceSort::Status => "(s.span_error OR s.call_error)",
+                other => other.column(),
+            },
+            dir.sql()
+        );
+        let mut p = w.params;
+        p.push(Value::UBigInt(limit));
+        p.push(Value::UBigInt(offset));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut ids = Vec::new();
+        let mut rows = stmt
+            .query_map(duckdb::params_from_iter(p), |r| {
+                let id: u128 = r.get("trace_id")?;
+                Ok((
+                    id,
+                    TraceRow {
+                        trace_id: trace_id_hex(id),
+                        root_name: r.get("root_name")?,
+                        service: r.get("service")?,
+                        start_ns: r.get("start_ns")?,
+                        duration_ns: r.get("duration_ns")?,
+                        spans: r.get("spans")?,
+                        llm_calls: r.get("llm_calls")?,
+                        tokens: r.get("tokens")?,
+                        cost_usd: 0.0,
+                        has_error: r.get("has_error")?,
+                    },
+                ))
+            })?
+            .map(|r| {
+                r.map(|(id, row)| {
+                    ids.push(id);
+                    row
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.price_traces(&ids, &mut rows)?;
+        Ok((rows, total))
+    }
+
+    /// Sets each row's cost from its calls (`ids` the rows' trace ids, in order).
+    fn price_traces(&mut self, ids: &[u128], rows: &mut [TraceRow]) -> Result<(), StoreError> {
+        let (Some(first), Some(last)) = (
+            rows.iter().map(|r| r.start_ns).min(),
+            rows.iter().map(|r| r.start_ns + r.duration_ns).max(),
+        ) else {
+            return Ok(());
+        };
+        let cte = self.prices_cte()?;
+        let cost = cost::joined();
+        let join = cost::join_prices();
+        let list: Vec<String> = ids.iter().map(|id| format!("'{id}'::UHUGEINT")).collect();
+        // A call starts within its trace: the time bounds keep DuckDB to a few row groups.
+        let sql = format!(
+            "WITH {cte}
+             SELECT c.trace_id, coalesce(sum({cost}), 0) AS cost_usd
+             FROM llm_calls c {join}
+             WHERE c.start_ns BETWEEN ? AND ? AND c.trace_id IN ({})
+             GROUP BY c.trace_id",
+            list.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let costs = stmt
+            .query_map(duckdb::params![first, last], |r| {
+                Ok((r.get::<_, u128>("trace_id")?, r.get::<_, f64>("cost_usd")?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (id, cost_usd) in costs {
+            if let Some(i) = ids.iter().position(|x| *x == id) {
+                rows[i].cost_usd = cost_usd;
+            }
+        }
+        Ok(())
     }
 
     /// The query listing every trace of a selection with its figures (columns as in

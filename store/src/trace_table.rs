@@ -1,0 +1,140 @@
+//! The `traces` table: one row per trace (first start, last end, spans, root span,
+//! LLM calls, tokens, errors), kept by the writer in the same transaction as the spans,
+//! so that the traces list sorts a row per trace instead of grouping every span.
+//!
+//! A commit adds its new spans' figures to the rows of their traces. The row is found
+//! among the traces that start at most [`WINDOW_NS`] before the commit's earliest span
+//! (DuckDB reads only those row groups); a trace whose spans arrive further apart than
+//! that gets a second row, and [`merge_split`] (run by the writer every ten minutes and
+//! at each checkpoint) joins such rows.
+
+use duckdb::Connection;
+
+/// How far before a commit's earliest span the row of a trace is looked for.
+pub(crate) const WINDOW_NS: i64 = 3_600_000_000_000;
+
+/// Per-trace figures of the spans of `spans` and the calls of `calls` (tables or
+/// subqueries with the columns of `spans` and `llm_calls`) matching `condition` on
+/// `s.start_ns` / `c.start_ns` (written with `{start}`), in the columns of `traces`.
+fn figures(spans: &str, calls: &str, condition: &str) -> String {
+    let on_spans = condition.replace("{start}", "s.start_ns");
+    let on_calls = condition.replace("{start}", "c.start_ns");
+    format!(
+        "SELECT t.trace_id, t.start_ns, t.end_ns, t.spans, t.span_error,
+                t.root.orphan AS root_orphan, t.root.start_ns AS root_start_ns,
+                t.root.name AS root_name, t.root.service AS root_service,
+                coalesce(l.llm_calls, 0)::BIGINT AS llm_calls,
+                coalesce(l.tokens, 0)::BIGINT AS tokens,
+                coalesce(l.call_error, false) AS call_error
+         FROM (
+             SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) AS end_ns,
+                    count(*)::BIGINT AS spans, bool_or(s.status_code = 2) AS span_error,
+                    -- The earliest root span, else the earliest span (ties by name).
+                    min({{'orphan': s.parent_span_id IS NOT NULL, 'start_ns': s.start_ns,
+                          'name': s.name, 'service': s.service}}) AS root
+             FROM {spans} s WHERE {on_spans} GROUP BY s.trace_id
+         ) t LEFT JOIN (
+             SELECT c.trace_id, count(*) AS llm_calls,
+                    coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
+                    bool_or(c.is_error) AS call_error
+             FROM {calls} c WHERE {on_calls} GROUP BY c.trace_id
+         ) l USING (trace_id)"
+    )
+}
+
+/// The root span's columns, in the order that picks it: a root span before a span
+/// whose parent is named, then the earliest, then by name and service.
+const ROOT: [&str; 4] = ["root_orphan", "root_start_ns", "root_name", "root_service"];
+
+/// Two rows of one trace combined, as `SET` assignments of `r` from `d`.
+fn combine() -> String {
+    let key = |row: &str| {
+        let fields: Vec<String> = ROOT.iter().map(|c| format!("{row}.{c}")).collect();
+        format!("({})", fields.join(", "))
+    };
+    let mut set = vec![
+        "start_ns = least(r.start_ns, d.start_ns)".to_string(),
+        "end_ns = greatest(r.end_ns, d.end_ns)".into(),
+        "spans = r.spans + d.spans".into(),
+        "span_error = r.span_error OR d.span_error".into(),
+        "llm_calls = r.llm_calls + d.llm_calls".into(),
+        "tokens = r.tokens + d.tokens".into(),
+        "call_error = r.call_error OR d.call_error".into(),
+    ];
+    for c in ROOT {
+        set.push(format!(
+            "{c} = CASE WHEN {} < {} THEN d.{c} ELSE r.{c} END",
+            key("d"),
+            key("r")
+        ));
+    }
+    set.join(", ")
+}
+
+/// SQL creating the table from the stored spans (the schema migration).
+pub(crate) fn create_sql() -> String {
+    format!(
+        "CREATE TABLE traces AS {} ORDER BY start_ns;",
+        figures("spans", "llm_calls", "TRUE")
+    )
+}
+
+/// Adds the spans and calls of the staging tables (the commit's new ones, earliest
+/// start `earliest_ns`) to their traces' rows.
+pub(crate) fn add(conn: &Connection, earliest_ns: i64) -> duckdb::Result<()> {
+    let since = earliest_ns.saturating_sub(WINDOW_NS);
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE trace_delta AS {figures};
+         UPDATE traces r SET {combine}
+         FROM trace_delta d WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id;
+         INSERT INTO traces SELECT * FROM trace_delta d WHERE NOT EXISTS (
+             SELECT 1 FROM traces r WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id);",
+        figures = figures("stage_spans", "stage_llm", "TRUE"),
+        combine = combine(),
+    ))
+}
+
+/// Joins the rows of traces that have several (their spans came more than
+/// [`WINDOW_NS`] apart). Reads every trace id: run it seldom (at checkpoints).
+pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch(
+        "BEGIN TRANSACTION;
+         CREATE OR REPLACE TEMP TABLE split_traces AS
+             SELECT trace_id, min(start_ns) AS start_ns, max(end_ns) AS end_ns,
+                    sum(spans)::BIGINT AS spans, bool_or(span_error) AS span_error,
+                    arg_min(root_orphan, (root_orphan, root_start_ns, root_name, root_service)) AS root_orphan,
+                    arg_min(root_start_ns, (root_orphan, root_start_ns, root_name, root_service)) AS root_start_ns,
+                    arg_min(root_name, (root_orphan, root_start_ns, root_name, root_service)) AS root_name,
+                    arg_min(root_service, (root_orphan, root_start_ns, root_name, root_service)) AS root_service,
+                    sum(llm_calls)::BIGINT AS llm_calls,
+                    sum(tokens)::BIGINT AS tokens, bool_or(call_error) AS call_error
+             FROM traces WHERE trace_id IN (
+                 SELECT trace_id FROM traces GROUP BY trace_id HAVING count(*) > 1)
+             GROUP BY trace_id;
+         DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM split_traces);
+         INSERT INTO traces SELECT * FROM split_traces;
+         DROP TABLE split_traces;
+         COMMIT;",
+    )
+}
+
+/// Retention (after the spans before `cutoff_ns` went): drops the traces that started
+/// before it and sums again, from the spans left, those that went on after it.
+pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE cut_traces AS
+             SELECT trace_id, end_ns FROM traces WHERE start_ns < {cutoff_ns} AND end_ns >= {cutoff_ns};
+         DELETE FROM traces WHERE start_ns < {cutoff_ns};
+         INSERT INTO traces {figures};
+         DROP TABLE cut_traces;",
+        figures = figures(
+            "spans",
+            "llm_calls",
+            &format!(
+                "{{start}} >= {cutoff_ns}
+                 AND {{start}} <= (SELECT coalesce(max(end_ns), {cutoff_ns}) FROM cut_traces)
+                 AND trace_id IN (SELECT trace_id FROM cut_traces)"
+            ),
+        ),
+    ))
+}
