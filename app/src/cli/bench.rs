@@ -246,6 +246,27 @@ fn bench_queries(
             }),
         ),
         (
+            "traces page (all, latest first)",
+            Box::new(|r| {
+                r.traces_page(&all, TraceSort::Start, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "traces page (all, slowest first)",
+            Box::new(|r| {
+                r.traces_page(&all, TraceSort::Duration, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "traces page (all, costliest first)",
+            Box::new(|r| {
+                r.traces_page(&all, TraceSort::Cost, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
             "calls page (all)",
             Box::new(|r| {
                 r.calls_page(&all, CallSort::Start, SortDir::Desc, 0, 100)
