@@ -12,6 +12,8 @@
 
 pub mod alert_rules;
 pub mod conversation;
+#[cfg(feature = "duckdb")]
+mod duckdb_file;
 mod error;
 mod filter;
 mod ids;
@@ -57,7 +59,7 @@ pub use row::{
     AlertEvent, GenAiEventText, LlmCall, LogRow, MetricPoint, SpanClass, SpanRow, StatusCode,
 };
 #[cfg(feature = "duckdb")]
-pub use schema::SCHEMA_VERSION;
+pub use schema::{SCHEMA_VERSION, Upgrade};
 #[cfg(feature = "duckdb")]
 pub use text_index::TextIndex;
 #[cfg(feature = "duckdb")]

@@ -6,6 +6,7 @@ use crate::output::{DatabaseFiles, OutputFile, Replace};
 use crate::prices::PriceTable;
 use crate::query::Reader;
 use crate::schema;
+use crate::schema::Upgrade;
 use crate::text_index::TextIndex;
 use crate::writer::Writer;
 use duckdb::{AccessMode, Config, Connection};
@@ -91,6 +92,16 @@ pub struct Store {
 impl Store {
     /// Opens (creating and migrating when writable) the database at `path`.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
+        Self::open_reporting(path, mode, &|_| {})
+    }
+
+    /// [`Store::open`], telling `report` of each step that brings an older file
+    /// forward before it runs.
+    pub fn open_reporting(
+        path: &Path,
+        mode: OpenMode,
+        report: &dyn Fn(Upgrade),
+    ) -> Result<Store, StoreError> {
         check_path(path, mode)?;
         if mode == OpenMode::ReadWrite {
             check_folder_writable(path)?;
@@ -104,23 +115,24 @@ impl Store {
         let config = tuned(config)?;
         let conn =
             Connection::open_with_flags(path, config).map_err(|e| classify_open_error(path, e))?;
-        Self::from_connection(conn, mode, Some(path))
+        Self::from_connection(conn, mode, Some(path), report)
     }
 
     /// An in-memory database, for tests and benchmarks.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        Self::from_connection(conn, OpenMode::ReadWrite, None)
+        Self::from_connection(conn, OpenMode::ReadWrite, None, &|_| {})
     }
 
     fn from_connection(
         conn: Connection,
         mode: OpenMode,
         path: Option<&Path>,
+        report: &dyn Fn(Upgrade),
     ) -> Result<Store, StoreError> {
         let schema_version = match mode {
             OpenMode::ReadWrite => {
-                schema::migrate(&conn)?;
+                schema::migrate(&conn, report)?;
                 schema::SCHEMA_VERSION
             }
             OpenMode::ReadOnly => schema::check_readable(&conn)?,
@@ -243,7 +255,7 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
         path: path.to_owned(),
         source,
     })?;
-    let mut header = vec![0u8; BLOCKS_START as usize];
+    let mut header = vec![0u8; crate::duckdb_file::BLOCKS_START as usize];
     let read = read_up_to(&mut file, &mut header).map_err(|source| StoreError::Io {
         path: path.to_owned(),
         source,
@@ -251,7 +263,7 @@ fn check_path(path: &Path, mode: OpenMode) -> Result<(), StoreError> {
     if !has_duckdb_magic(&header[..read]) {
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
-    if let Some(detail) = damage(&header[..read], meta.len()) {
+    if let Some(detail) = crate::duckdb_file::damage(&header[..read], &mut file, meta.len()) {
         return Err(StoreError::Damaged {
             path: path.to_owned(),
             detail,
@@ -290,50 +302,6 @@ fn check_folder_writable(path: &Path) -> Result<(), StoreError> {
             wal: crate::output::DatabaseFiles::new(path).wal(),
             source,
         })
-}
-
-/// Where DuckDB's data blocks start: after the main header and two database headers,
-/// each of one 4 KiB sector.
-const BLOCKS_START: u64 = 3 * 4096;
-
-/// What is wrong with a DuckDB file whose headers are `header` and whose length is
-/// `len`: cut short of its headers, or shorter than the blocks the newest database
-/// header counts (a copy taken before it was complete, a full disk, a truncation).
-fn damage(header: &[u8], len: u64) -> Option<String> {
-    if (header.len() as u64) < BLOCKS_START {
-        return Some(format!(
-            "it is {len} bytes long, shorter than DuckDB's {BLOCKS_START} bytes of headers"
-        ));
-    }
-    // Each database header: an 8-byte checksum, then iteration, meta block, free list,
-    // block count and block size as little-endian 64-bit words.
-    let word = |at: usize| u64::from_le_bytes(header[at..at + 8].try_into().expect("8 bytes"));
-    let newest = [4096usize, 8192]
-        .into_iter()
-        .max_by_key(|&at| word(at + 8))
-        .expect("two headers");
-    let blocks = word(newest + 32);
-    let block_size = match word(newest + 40) {
-        0 => 262_144,
-        n => n,
-    };
-    if !(4096..=(1 << 30)).contains(&block_size) || !block_size.is_power_of_two() {
-        return Some(format!(
-            "its database header is unreadable (block size {block_size})"
-        ));
-    }
-    let needed = blocks
-        .checked_mul(block_size)
-        .and_then(|b| b.checked_add(BLOCKS_START));
-    match needed {
-        Some(needed) if len >= needed => None,
-        Some(needed) => Some(format!(
-            "it is {len} bytes long but its header counts {blocks} blocks of {block_size} bytes ({needed} bytes): the file was cut short"
-        )),
-        None => Some(format!(
-            "its database header is unreadable ({blocks} blocks)"
-        )),
-    }
 }
 
 /// Reads until `buf` is full or the file ends; returns the bytes read.

@@ -163,6 +163,31 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// One step of bringing a file forward, told to whoever opens it before it runs
+/// (large files take seconds to minutes: the window and the command line say so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The version the file is at.
+    pub from: i64,
+    /// The version this build writes.
+    pub to: i64,
+    /// What the step does, for people ("summing calls into per-minute rollups").
+    pub what: &'static str,
+}
+
+/// What migration `from` → `from + 1` does, in words.
+fn describe(from: i64) -> &'static str {
+    match from {
+        0 => "creating the tables",
+        1 => "adding the alert history",
+        2 => "classifying spans",
+        3 => "grouping calls by the model asked for",
+        4 => "rewriting the tables without primary-key indexes",
+        5 => "summing calls into per-minute rollups and latency sketches",
+        _ => "listing traces, one row each",
+    }
+}
+
 /// The SQL bringing a file from version `from` to `from + 1`.
 fn migration(from: i64) -> String {
     match from {
@@ -175,8 +200,9 @@ fn migration(from: i64) -> String {
     }
 }
 
-/// Brings the database to [`SCHEMA_VERSION`], creating it when empty.
-pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
+/// Brings the database to [`SCHEMA_VERSION`], creating it when empty; `report` hears
+/// of each step of an existing file before it runs.
+pub fn migrate(conn: &Connection, report: &dyn Fn(Upgrade)) -> Result<(), StoreError> {
     let mut version = current_version(conn)?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
@@ -184,8 +210,16 @@ pub fn migrate(conn: &Connection) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
+    let existing = version > 0;
     while version < SCHEMA_VERSION {
         let next = version + 1;
+        if existing {
+            report(Upgrade {
+                from: version,
+                to: SCHEMA_VERSION,
+                what: describe(version),
+            });
+        }
         let sql = format!(
             "BEGIN TRANSACTION; {} INSERT OR REPLACE INTO meta VALUES ('schema_version', '{next}'); COMMIT;",
             migration(version)

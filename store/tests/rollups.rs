@@ -407,7 +407,7 @@ fn rollups_answer_random_selections_as_the_raw_calls_do() {
 }
 
 #[test]
-fn a_schema_5_database_gets_its_rollups_when_opened_for_writing() {
+fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v5.duckdb");
     let mut rng = Rng(99);
@@ -441,8 +441,24 @@ fn a_schema_5_database_gets_its_rollups_when_opened_for_writing() {
     assert!(!summary.latency_approximate);
     assert!(summary.llm_calls > 500);
     drop(read_only);
-    // Opened for writing, it is migrated and the rollups answer the same.
-    let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+    // Opened for writing, it is migrated, saying so step by step, and the rollups
+    // answer the same.
+    let steps = std::sync::Mutex::new(Vec::new());
+    let store = Store::open_reporting(&path, OpenMode::ReadWrite, &|u: Upgrade| {
+        steps.lock().unwrap().push((u.from, u.to, u.what));
+    })
+    .unwrap();
+    assert_eq!(
+        steps.into_inner().unwrap(),
+        vec![
+            (
+                5,
+                7,
+                "summing calls into per-minute rollups and latency sketches"
+            ),
+            (6, 7, "listing traces, one row each"),
+        ]
+    );
     let mut r = store.reader().unwrap();
     r.exact_percentiles_up_to(0);
     let rolled = r.call_summary(&Filter::default()).unwrap();

@@ -1175,3 +1175,57 @@ fn spans_arriving_split_shuffled_and_repeated_are_stored_once() {
     );
     assert_eq!(s.input_tokens, 7_500);
 }
+
+/// DuckDB shortens a file after a checkpoint when blocks at its end fell free, while
+/// its header still counts them: such a file is whole, and opens. A file cut short of
+/// blocks in use is refused (`tests/e2e/hostile.rs`).
+#[test]
+fn a_file_duckdb_shortened_after_freeing_its_last_blocks_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrunk.duckdb");
+    {
+        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        store.writer().unwrap().close().unwrap();
+    }
+    {
+        // A table written last and dropped: its blocks, at the end, fall free.
+        let c = duckdb::Connection::open(&path).unwrap();
+        for sql in [
+            "CREATE TABLE keep AS SELECT repeat('y', 500) || range AS v FROM range(20000)",
+            "CHECKPOINT",
+            "CREATE TABLE filler AS SELECT repeat('x', 500) || range AS v FROM range(40000)",
+            "CHECKPOINT",
+            "DROP TABLE filler",
+            "CHECKPOINT",
+        ] {
+            c.execute_batch(sql).unwrap();
+        }
+    }
+    let len = std::fs::metadata(&path).unwrap().len();
+    // The newest of the two database headers counts the blocks (little-endian words:
+    // checksum, iteration, meta block, free list, block count).
+    let counted = {
+        let bytes = std::fs::read(&path).unwrap();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        let newest = if word(4096 + 8) > word(8192 + 8) {
+            4096
+        } else {
+            8192
+        };
+        3 * 4096 + word(newest + 32) * 262_144
+    };
+    assert!(
+        len < counted,
+        "the file was not shortened below its header's count ({len} of {counted})"
+    );
+    let store = Store::open(&path, OpenMode::ReadOnly).unwrap();
+    assert_eq!(
+        store
+            .reader()
+            .unwrap()
+            .summary(&Filter::default())
+            .unwrap()
+            .spans,
+        Some(0)
+    );
+}

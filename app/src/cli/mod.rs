@@ -104,7 +104,15 @@ impl DbArgs {
                 path.display()
             );
         }
-        let store = Store::open(&path, mode)?;
+        let store = Store::open_reporting(&path, mode, &|u| {
+            eprintln!(
+                "{}: upgrading the file (schema {} of {}): {}…",
+                path.display(),
+                u.from + 1,
+                u.to,
+                u.what
+            );
+        })?;
         store.set_prices(self.price_table()?);
         Ok(store)
     }

@@ -40,8 +40,9 @@ pub struct Session {
 
 impl Session {
     /// Opens `req.path`: writable when possible, else read-only with the reason; starts
-    /// the receivers when writable. Errors are sentences for the user.
-    pub fn open(req: &OpenRequest) -> Result<Session, String> {
+    /// the receivers when writable. Errors are sentences for the user. `upgrading`
+    /// hears of each step bringing an older file forward.
+    pub fn open(req: &OpenRequest, upgrading: &dyn Fn(store::Upgrade)) -> Result<Session, String> {
         let started = std::time::Instant::now();
         let mut notices = Vec::new();
         let is_new = !req.path.exists();
@@ -49,14 +50,16 @@ impl Session {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let (store, read_only) = match Store::open(&req.path, OpenMode::ReadWrite) {
-            Ok(s) => (s, None),
-            Err(e @ (StoreError::Db(_) | StoreError::Io { .. })) if !is_new => {
-                let s = Store::open(&req.path, OpenMode::ReadOnly).map_err(|_| e.to_string())?;
-                (s, Some(format!("opened read-only: {e}")))
-            }
-            Err(e) => return Err(e.to_string()),
-        };
+        let (store, read_only) =
+            match Store::open_reporting(&req.path, OpenMode::ReadWrite, upgrading) {
+                Ok(s) => (s, None),
+                Err(e @ (StoreError::Db(_) | StoreError::Io { .. })) if !is_new => {
+                    let s =
+                        Store::open(&req.path, OpenMode::ReadOnly).map_err(|_| e.to_string())?;
+                    (s, Some(format!("opened read-only: {e}")))
+                }
+                Err(e) => return Err(e.to_string()),
+            };
         store.set_prices(req.prices.clone());
         let store = Arc::new(store);
         tracing::debug!(path = %req.path.display(), ms = started.elapsed().as_secs_f64() * 1e3, "database open");

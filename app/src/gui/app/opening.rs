@@ -5,7 +5,7 @@ use super::ObservatoryApp;
 use crate::gui::cache::QueryCache;
 use crate::gui::session::{OpenRequest, Session};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 /// Recent databases remembered in the File menu.
@@ -17,12 +17,17 @@ pub struct Opening {
     pub(super) path: PathBuf,
     handle: JoinHandle<(Result<Session, String>, Option<Session>)>,
     pub(super) repaint: Arc<OnceLock<egui::Context>>,
+    /// The step bringing an older file forward, while one runs (seconds to minutes on
+    /// a large file), for the top bar.
+    pub(super) upgrading: Arc<Mutex<Option<String>>>,
 }
 
 impl Opening {
     pub(super) fn start(req: OpenRequest, old: Option<Session>) -> Opening {
         let repaint: Arc<OnceLock<egui::Context>> = Arc::new(OnceLock::new());
         let ctx = repaint.clone();
+        let upgrading = Arc::new(Mutex::new(None));
+        let step = upgrading.clone();
         let path = req.path.clone();
         let handle = std::thread::Builder::new()
             .name("open".into())
@@ -30,7 +35,17 @@ impl Opening {
                 let mut req = req;
                 // Free the ports first: the old database's receivers hold them.
                 let listen = req.listen.take();
-                let mut opened = Session::open(&req);
+                let mut opened = Session::open(&req, &|u: store::Upgrade| {
+                    *step.lock().expect("upgrade step") = Some(format!(
+                        "upgrading the file (schema {} of {}): {}",
+                        u.from + 1,
+                        u.to,
+                        u.what
+                    ));
+                    if let Some(ctx) = ctx.get() {
+                        ctx.request_repaint();
+                    }
+                });
                 let old = match (&mut opened, old) {
                     (Ok(new), Some(old)) => {
                         if let Err(e) = old.close() {
@@ -54,6 +69,7 @@ impl Opening {
             path,
             handle,
             repaint,
+            upgrading,
         }
     }
 }

@@ -37,7 +37,10 @@ impl ObservatoryApp {
             match (&self.db.session, &self.db.opening) {
                 (_, Some(o)) => {
                     ui.spinner();
-                    ui.label(format!("Opening {}…", file_name(&o.path)));
+                    match o.upgrading.lock().expect("upgrade step").as_deref() {
+                        Some(step) => ui.label(format!("Opening {}: {step}…", file_name(&o.path))),
+                        None => ui.label(format!("Opening {}…", file_name(&o.path))),
+                    };
                 }
                 (Some(s), None) => {
                     ui.label(RichText::new(s.file_name()).strong())
