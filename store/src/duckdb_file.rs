@@ -66,7 +66,7 @@ pub(crate) fn damage(header: &[u8], file: &mut File, len: u64) -> Option<String>
         ))
     };
     // A block cut in two is never DuckDB's own doing.
-    if (len - BLOCKS_START) % block_size != 0 {
+    if !(len - BLOCKS_START).is_multiple_of(block_size) {
         return cut_short();
     }
     match read_free_list(file, free_list, block_size, len) {
