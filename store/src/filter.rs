@@ -108,6 +108,7 @@ impl Filter {
 
     /// Whether every condition is one the rollups keep apart (time, model, provider,
     /// service, status), so that they can answer the selection.
+    #[cfg(feature = "duckdb")]
     pub(crate) fn on_dimensions_only(&self) -> bool {
         self.text.is_empty()
             && self.exclude_text.is_empty()
