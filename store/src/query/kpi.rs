@@ -153,15 +153,9 @@ impl Reader {
         calls: u64,
     ) -> Result<([f64; 3], bool), StoreError> {
         if let Some(rows) = self.latency_rows(filter, None, calls)? {
-            let sql = format!(
-                "SELECT bucket, sum(calls)::BIGINT AS n FROM ({}) GROUP BY bucket ORDER BY bucket",
-                rows.sql
-            );
-            let mut stmt = self.conn.prepare(&sql)?;
-            let buckets = stmt
-                .query_map(params(&rows, []), |r| Ok((r.get("bucket")?, r.get("n")?)))?
-                .collect::<Result<Vec<(i16, i64)>, _>>()?;
-            let ns = sketch::quantiles(&buckets, LATENCY_LEVELS);
+            let all = self.sketches_by::<bool>("true", Vec::new(), rows)?;
+            let buckets = all.first().map_or(&[][..], |(_, b)| b.as_slice());
+            let ns = sketch::quantiles(buckets, LATENCY_LEVELS);
             return Ok((ns.map(|v| v / 1e6), true));
         }
         let w = self.calls_where(filter)?;
@@ -291,22 +285,7 @@ impl Reader {
     ) -> Result<(), StoreError> {
         let calls = rows.iter().map(|m| m.calls).sum();
         if let Some(sketch_rows) = self.latency_rows(filter, None, calls)? {
-            let sql = format!(
-                "SELECT model, bucket, sum(calls)::BIGINT AS n FROM ({})
-                 GROUP BY model, bucket ORDER BY model, bucket",
-                sketch_rows.sql
-            );
-            let mut stmt = self.conn.prepare(&sql)?;
-            let mut result = stmt.query(params(&sketch_rows, []))?;
-            let mut buckets: Vec<(String, Vec<(i16, i64)>)> = Vec::new();
-            while let Some(r) = result.next()? {
-                let model: String = r.get("model")?;
-                let bucket = (r.get("bucket")?, r.get("n")?);
-                match buckets.last_mut() {
-                    Some((m, b)) if *m == model => b.push(bucket),
-                    _ => buckets.push((model, vec![bucket])),
-                }
-            }
+            let buckets = self.sketches_by::<String>("model", Vec::new(), sketch_rows)?;
             for (model, b) in buckets {
                 if let Some(m) = rows.iter_mut().find(|m| m.model == model) {
                     let [p50, p95, p99] = sketch::quantiles(&b, LATENCY_LEVELS).map(|v| v / 1e6);

@@ -209,24 +209,11 @@ impl Reader {
         let Some(sketch_rows) = self.latency_rows(filter, Some(bucket_ns), calls)? else {
             return self.exact_latency_percentiles(filter, bucket_ns);
         };
-        let sql = format!(
-            "SELECT (t // ?) * ? AS time_bucket, bucket, sum(calls)::BIGINT AS n
-             FROM ({}) GROUP BY 1, 2 ORDER BY 1, 2",
-            sketch_rows.sql
-        );
-        let mut p = vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)];
-        p.extend(sketch_rows.params);
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut result = stmt.query(duckdb::params_from_iter(p))?;
-        let mut sketches: Vec<(i64, Vec<(i16, i64)>)> = Vec::new();
-        while let Some(r) = result.next()? {
-            let time: i64 = r.get("time_bucket")?;
-            let bucket = (r.get("bucket")?, r.get("n")?);
-            match sketches.last_mut() {
-                Some((t, b)) if *t == time => b.push(bucket),
-                _ => sketches.push((time, vec![bucket])),
-            }
-        }
+        let sketches = self.sketches_by::<i64>(
+            "(t // ?) * ?",
+            vec![Value::BigInt(bucket_ns), Value::BigInt(bucket_ns)],
+            sketch_rows,
+        )?;
         for point in &mut points {
             if let Some((_, b)) = sketches.iter().find(|(t, _)| *t == point.bucket_start_ns) {
                 let [p50, p95, p99] = sketch::quantiles(b, LATENCY_LEVELS).map(|v| v / 1e6);

@@ -77,6 +77,36 @@ impl Reader {
         Ok(rolled_up.then_some(rows))
     }
 
+    /// The latency sketches of `rows` (from [`Reader::sketch_rows`]) per value of
+    /// `key` (an SQL expression over them, e.g. `model`), keys in order, each with its
+    /// `(bucket, calls)` pairs in bucket order. `params` go before the rows' own.
+    pub(super) fn sketches_by<K: duckdb::types::FromSql + PartialEq>(
+        &self,
+        key: &str,
+        params: Vec<Value>,
+        rows: Where,
+    ) -> Result<Vec<(K, Vec<(i16, i64)>)>, StoreError> {
+        let sql = format!(
+            "SELECT {key} AS key, bucket, sum(calls)::BIGINT AS n FROM ({})
+             GROUP BY 1, 2 ORDER BY 1, 2",
+            rows.sql
+        );
+        let mut all = params;
+        all.extend(rows.params);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut result = stmt.query(duckdb::params_from_iter(all))?;
+        let mut sketches: Vec<(K, Vec<(i16, i64)>)> = Vec::new();
+        while let Some(r) = result.next()? {
+            let key: K = r.get("key")?;
+            let bucket = (r.get("bucket")?, r.get("n")?);
+            match sketches.last_mut() {
+                Some((k, b)) if *k == key => b.push(bucket),
+                _ => sketches.push((key, vec![bucket])),
+            }
+        }
+        Ok(sketches)
+    }
+
     /// Rollup rows of `table` for the whole units `whole` of the range, and raw calls
     /// (as `projection`) for the rest of the selection.
     fn rows(
