@@ -11,6 +11,9 @@ use crate::filter::Filter;
 use crate::rollup::{self, HOUR_NS, MINUTE_NS};
 use duckdb::types::Value;
 
+/// One latency sketch: `(bucket, calls)` pairs in bucket order.
+pub(super) type Sketch = Vec<(i16, i64)>;
+
 impl Reader {
     /// Whether rollups may answer `filter` (the file has them, they are not turned off,
     /// and every condition is a dimension).
@@ -85,7 +88,7 @@ impl Reader {
         key: &str,
         params: Vec<Value>,
         rows: Where,
-    ) -> Result<Vec<(K, Vec<(i16, i64)>)>, StoreError> {
+    ) -> Result<Vec<(K, Sketch)>, StoreError> {
         let sql = format!(
             "SELECT {key} AS key, bucket, sum(calls)::BIGINT AS n FROM ({})
              GROUP BY 1, 2 ORDER BY 1, 2",
@@ -95,7 +98,7 @@ impl Reader {
         all.extend(rows.params);
         let mut stmt = self.conn.prepare(&sql)?;
         let mut result = stmt.query(duckdb::params_from_iter(all))?;
-        let mut sketches: Vec<(K, Vec<(i16, i64)>)> = Vec::new();
+        let mut sketches: Vec<(K, Sketch)> = Vec::new();
         while let Some(r) = result.next()? {
             let key: K = r.get("key")?;
             let bucket = (r.get("bucket")?, r.get("n")?);
