@@ -62,6 +62,9 @@ pub struct WriterTimings {
     pub append_ns: AtomicU64,
     /// Nanoseconds moving staged rows into the tables (duplicate check included).
     pub insert_ns: AtomicU64,
+    /// Of those, nanoseconds adding the new calls and spans to the rollups and the
+    /// traces table.
+    pub summaries_ns: AtomicU64,
     /// Nanoseconds committing.
     pub commit_ns: AtomicU64,
     /// Commits made.
@@ -381,7 +384,7 @@ fn write_group(
 
     let t = Instant::now();
     conn.execute_batch("BEGIN TRANSACTION")?;
-    move_staged(conn, batches, &repeats, &mut reports)?;
+    move_staged(conn, batches, &repeats, &mut reports, timings)?;
     conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs; INSERT INTO metric_points SELECT * FROM stage_metrics;")
         .map_err(step("storing logs and metrics"))?;
     join_genai_events(conn, batches)
@@ -409,6 +412,7 @@ fn move_staged(
     batches: &[Batch],
     repeats: &[u64],
     reports: &mut [CommitReport],
+    timings: &WriterTimings,
 ) -> Result<(), StoreError> {
     let (lo, hi) = batches
         .iter()
@@ -448,6 +452,7 @@ fn move_staged(
         any_calls |= report.llm_calls > 0;
         any_spans |= report.spans > 0;
     }
+    let summing = Instant::now();
     if any_calls {
         crate::rollup::add_calls(conn, "stage_llm")
             .map_err(|e| StoreError::Commit(format!("adding calls to the rollups: {e}")))?;
@@ -456,6 +461,9 @@ fn move_staged(
         crate::trace_table::add(conn, lo)
             .map_err(|e| StoreError::Commit(format!("adding spans to their traces: {e}")))?;
     }
+    timings
+        .summaries_ns
+        .fetch_add(summing.elapsed().as_nanos() as u64, Ordering::Relaxed);
     Ok(())
 }
 

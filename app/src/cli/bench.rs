@@ -112,9 +112,10 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
         a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
     };
     let writer_split = format!(
-        "writer: append to staging {:.2} s, dedup + insert {:.2} s, commit {:.2} s",
+        "writer: append to staging {:.2} s, dedup + insert {:.2} s (rollups and traces table {:.2} s), commit {:.2} s",
         secs(&w.append_ns),
         secs(&w.insert_ns),
+        secs(&w.summaries_ns),
         secs(&w.commit_ns)
     );
     writer.close()?;
