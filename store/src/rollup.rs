@@ -27,7 +27,7 @@ pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
 /// What `call_minutes` rows are grouped by: everything the filter bar selects on (the
 /// model filter matches the model asked for or the served name, which `priced_as` is
 /// whenever one was reported), and what the figures are broken down by.
-pub(crate) const CALL_DIMENSIONS: [&str; 7] = [
+const CALL_DIMENSIONS: [&str; 7] = [
     "model",
     "priced_as",
     "answered",
@@ -38,8 +38,7 @@ pub(crate) const CALL_DIMENSIONS: [&str; 7] = [
 ];
 
 /// What `latency_hours` rows are grouped by (besides the sketch bucket).
-pub(crate) const LATENCY_DIMENSIONS: [&str; 5] =
-    ["model", "priced_as", "provider", "service", "is_error"];
+const LATENCY_DIMENSIONS: [&str; 5] = ["model", "priced_as", "provider", "service", "is_error"];
 
 /// How a measure of several rows is combined.
 #[derive(Clone, Copy)]
@@ -141,7 +140,7 @@ pub(crate) fn latency_columns() -> String {
 }
 
 /// `expr` (integer ns) floored to a multiple of `unit`, negative values included.
-pub(crate) fn floor_sql(expr: &str, unit: i64) -> String {
+fn floor_sql(expr: &str, unit: i64) -> String {
     format!("({expr} - ((({expr}) % {unit}) + {unit}) % {unit})")
 }
 

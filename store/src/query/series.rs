@@ -78,8 +78,8 @@ const HEAT_HIGH_MS: f64 = 5000.0;
 const HEAT_STEPS: usize = 8;
 
 impl Heatmap {
-    /// The edges this build uses, in ms: 100 ms to 5 s in 8 log-spaced steps, each
-    /// moved (by under 1 %) onto the nearest edge of a latency sketch bucket.
+    /// The edges this build uses, in ms: 100 ms to 5 s in 8 log-spaced steps, each an
+    /// edge of a latency sketch bucket (the sketch is built so that they are).
     pub fn edges() -> Vec<f64> {
         edge_buckets()
             .into_iter()
@@ -180,6 +180,9 @@ impl Reader {
     ) -> Result<Vec<LatencyPoint>, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
+        if !self.sketches_answer(filter, Some(bucket_ns)) {
+            return self.exact_latency_percentiles(filter, bucket_ns);
+        }
         // Counts and means from the minute rollups; percentiles from the sketch when
         // there are enough calls for it to save time.
         let mut points = Vec::new();

@@ -15,10 +15,26 @@ use duckdb::types::Value;
 pub(super) type Sketch = Vec<(i16, i64)>;
 
 impl Reader {
-    /// Whether rollups may answer `filter` (the file has them, they are not turned off,
-    /// and every condition is a dimension).
-    fn rollups_answer(&self, filter: &Filter) -> bool {
-        self.use_rollups && self.schema_version >= 6 && filter.on_dimensions_only()
+    /// The whole `unit`s (minutes, hours) of the filter's range that rollups of that
+    /// grain may answer, as bounds: `None` unless the file has rollups, they are not
+    /// turned off, every condition is a dimension, the time buckets the caller groups
+    /// by (`bucket_ns`) are whole units, and the range holds one.
+    fn rolled_up_range(
+        &self,
+        filter: &Filter,
+        bucket_ns: Option<i64>,
+        unit: i64,
+    ) -> Option<(Option<i64>, Option<i64>)> {
+        let usable = self.use_rollups
+            && self.schema_version >= 6
+            && filter.on_dimensions_only()
+            && bucket_ns.is_none_or(|b| b % unit == 0);
+        whole_units(filter, unit).filter(|_| usable)
+    }
+
+    /// Whether [`Reader::sketch_rows`] would read hour rollups for this selection.
+    pub(super) fn sketches_answer(&self, filter: &Filter, bucket_ns: Option<i64>) -> bool {
+        self.rolled_up_range(filter, bucket_ns, HOUR_NS).is_some()
     }
 
     /// The selected calls, as a relation (for `FROM (…)`) of [`rollup::call_projection`]'s columns (`t`, the
@@ -30,8 +46,7 @@ impl Reader {
         filter: &Filter,
         bucket_ns: Option<i64>,
     ) -> Result<Where, StoreError> {
-        let usable = self.rollups_answer(filter) && bucket_ns.is_none_or(|b| b % MINUTE_NS == 0);
-        let whole = whole_units(filter, MINUTE_NS).filter(|_| usable);
+        let whole = self.rolled_up_range(filter, bucket_ns, MINUTE_NS);
         self.rows(
             filter,
             whole,
@@ -51,8 +66,7 @@ impl Reader {
         filter: &Filter,
         bucket_ns: Option<i64>,
     ) -> Result<(Where, bool), StoreError> {
-        let usable = self.rollups_answer(filter) && bucket_ns.is_none_or(|b| b % HOUR_NS == 0);
-        let whole = whole_units(filter, HOUR_NS).filter(|_| usable);
+        let whole = self.rolled_up_range(filter, bucket_ns, HOUR_NS);
         let rows = self.rows(
             filter,
             whole,
