@@ -57,15 +57,6 @@ impl Fold {
             Fold::Max => format!("max({column})"),
         }
     }
-
-    /// Two rows' values combined (for merging a row into a stored one).
-    fn combine(self, a: &str, b: &str) -> String {
-        match self {
-            Fold::Sum => format!("{a} + {b}"),
-            Fold::Min => format!("least({a}, {b})"),
-            Fold::Max => format!("greatest({a}, {b})"),
-        }
-    }
 }
 
 /// The measures of `call_minutes`, with the type each is stored as.
@@ -175,59 +166,50 @@ fn latency_rollup(table: &str, condition: &str, sign: i64) -> String {
     )
 }
 
-/// Adds the rows of `source` into `table`: rows with the same key (`keys`) are
-/// combined, others inserted.
-fn merge_sql(table: &str, source: &str, keys: &[&str], folds: &[(&str, Fold)]) -> String {
-    let on: Vec<String> = keys
-        .iter()
-        .map(|k| format!("r.{k} IS NOT DISTINCT FROM d.{k}"))
-        .collect();
-    let set: Vec<String> = folds
-        .iter()
-        .map(|(m, fold)| {
-            format!(
-                "{m} = {}",
-                fold.combine(&format!("r.{m}"), &format!("d.{m}"))
-            )
-        })
-        .collect();
-    format!(
-        "MERGE INTO {table} r USING ({source}) d ON {on}
-         WHEN MATCHED THEN UPDATE SET {set}
-         WHEN NOT MATCHED THEN INSERT BY NAME",
-        on = on.join(" AND "),
-        set = set.join(", "),
-    )
-}
-
-/// Adds the calls of `table` (the writer's staged new calls) to both rollups.
+/// Adds the calls of `table` (the writer's staged new calls) to both rollups, as rows
+/// of their own: a commit appends, and [`compact`] later folds rows of one key into
+/// one (readers sum rows, so they answer the same before and after).
 pub(crate) fn add_calls(conn: &Connection, table: &str) -> duckdb::Result<()> {
-    let mut keys = vec!["minute_ns"];
-    keys.extend(CALL_DIMENSIONS);
-    let folds: Vec<(&str, Fold)> = call_measures()
-        .into_iter()
-        .map(|(m, fold, _)| (m, fold))
-        .collect();
-    // Not a cached prepared statement: re-running a prepared MERGE in DuckDB 1.5 stored
-    // NULL sums and evaluated `ln(0)` (store/tests/rollups.rs caught both).
-    conn.execute_batch(&merge_sql(
-        "call_minutes",
-        &call_rollup(table, "TRUE"),
-        &keys,
-        &folds,
-    ))?;
-    add_latency(conn, &latency_rollup(table, "TRUE", 1))
+    conn.execute_batch(&format!(
+        "INSERT INTO call_minutes {};
+         INSERT INTO latency_hours {};",
+        call_rollup(table, "TRUE"),
+        latency_rollup(table, "TRUE", 1),
+    ))
 }
 
-fn add_latency(conn: &Connection, source: &str) -> duckdb::Result<()> {
-    let mut keys = vec!["hour_ns"];
-    keys.extend(LATENCY_DIMENSIONS);
-    keys.push("bucket");
-    conn.execute_batch(&merge_sql(
-        "latency_hours",
-        source,
-        &keys,
-        &[("calls", Fold::Sum)],
+/// Folds the rollup rows of each key in the minutes (for latency, hours) holding
+/// `from_ns` to `to_ns` into one, dropping sketch buckets that came to zero calls.
+pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Result<()> {
+    let units = |unit: i64| {
+        (
+            from_ns.div_euclid(unit) * unit,
+            to_ns.div_euclid(unit) * unit,
+        )
+    };
+    let (first_minute, last_minute) = units(MINUTE_NS);
+    let (first_hour, last_hour) = units(HOUR_NS);
+    let measures: Vec<String> = call_measures()
+        .into_iter()
+        .map(|(m, fold, ty)| format!("{}::{ty} AS {m}", fold.aggregate(m)))
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE compacted_minutes AS
+             SELECT minute_ns, {call_dims}, {measures} FROM call_minutes
+             WHERE minute_ns BETWEEN {first_minute} AND {last_minute} GROUP BY ALL;
+         DELETE FROM call_minutes WHERE minute_ns BETWEEN {first_minute} AND {last_minute};
+         INSERT INTO call_minutes BY NAME SELECT * FROM compacted_minutes;
+         DROP TABLE compacted_minutes;
+         CREATE OR REPLACE TEMP TABLE compacted_hours AS
+             SELECT hour_ns, {latency_dims}, bucket, sum(calls)::BIGINT AS calls
+             FROM latency_hours WHERE hour_ns BETWEEN {first_hour} AND {last_hour}
+             GROUP BY ALL HAVING sum(calls) <> 0;
+         DELETE FROM latency_hours WHERE hour_ns BETWEEN {first_hour} AND {last_hour};
+         INSERT INTO latency_hours BY NAME SELECT * FROM compacted_hours;
+         DROP TABLE compacted_hours;",
+        call_dims = CALL_DIMENSIONS.join(", "),
+        measures = measures.join(", "),
+        latency_dims = LATENCY_DIMENSIONS.join(", "),
     ))
 }
 
@@ -243,20 +225,20 @@ pub(crate) fn create_sql() -> String {
 }
 
 /// Retention, part one (before the calls go): takes the calls starting before
-/// `cutoff_ns` out of the sketch of the hour holding it; the hours before it go whole.
+/// `cutoff_ns` out of the sketch of the hour holding it (the rows of that hour are
+/// compacted then); the hours before it go whole.
 pub(crate) fn forget_latency_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
     let hour = cutoff_ns.div_euclid(HOUR_NS) * HOUR_NS;
-    add_latency(
-        conn,
-        &latency_rollup(
+    conn.execute_batch(&format!(
+        "INSERT INTO latency_hours {};
+         DELETE FROM latency_hours WHERE hour_ns < {hour};",
+        latency_rollup(
             "llm_calls",
             &format!("c.start_ns >= {hour} AND c.start_ns < {cutoff_ns}"),
             -1,
         ),
-    )?;
-    conn.execute_batch(&format!(
-        "DELETE FROM latency_hours WHERE hour_ns < {hour} OR calls = 0"
-    ))
+    ))?;
+    compact(conn, hour, hour)
 }
 
 /// Retention, part two (after the calls before `cutoff_ns` went): drops the minutes

@@ -76,6 +76,8 @@ type Done = Box<dyn FnOnce(Result<CommitReport, StoreError>) + Send>;
 enum Job {
     Write(Batch, Done),
     Run(Box<dyn FnOnce(&Connection) + Send>),
+    /// Tidy the summaries now, then merge the log into the file.
+    Checkpoint(mpsc::SyncSender<Result<(), StoreError>>),
 }
 
 /// Handle to the writer thread. Dropping it (or [`Writer::close`]) commits what was
@@ -93,6 +95,10 @@ const SLOW_GROUP: std::time::Duration = std::time::Duration::from_millis(300);
 /// How often the writer joins the rows of traces whose spans came far apart (see
 /// `trace_table`; it reads every trace id: 0.1-0.2 s at 10M spans).
 const MERGE_SPLIT_TRACES_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How often the rollup rows that commits appended are folded into one per key (see
+/// `rollup::compact`).
+const COMPACT_ROLLUPS_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Most rows taken into one commit; bounds the time a submitter waits behind others.
 const GROUP_ROWS: usize = 256 * 1024;
@@ -179,13 +185,21 @@ impl Writer {
         rx.recv().unwrap_or(Err(StoreError::WriterStopped))
     }
 
-    /// Joins the rows of traces split across commits far apart (see
-    /// `trace_table`), then merges the write-ahead log into the database file.
+    /// Compacts the rollups and joins the rows of traces split across commits far
+    /// apart (see `rollup` and `trace_table`), then merges the write-ahead log into
+    /// the database file.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        self.run(|c| {
-            crate::trace_table::merge_split(c)?;
-            Ok(c.execute_batch("CHECKPOINT")?)
-        })
+        let (tx, rx) = mpsc::sync_channel(1);
+        if self
+            .tx
+            .as_ref()
+            .expect("writer open")
+            .send(Job::Checkpoint(tx))
+            .is_err()
+        {
+            return Err(StoreError::WriterStopped);
+        }
+        rx.recv().unwrap_or(Err(StoreError::WriterStopped))
     }
 
     /// Commits everything submitted, checkpoints, and stops the thread.
@@ -217,7 +231,7 @@ fn run(
     text: Option<Arc<TextIndex>>,
 ) {
     let text = text.as_deref();
-    let mut last_merge = Instant::now();
+    let mut upkeep = Upkeep::new();
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -235,25 +249,28 @@ fn run(
                     }
                 }
                 Job::Run(f) => {
-                    commit_group(&conn, std::mem::take(&mut group), &version, &timings, text);
+                    let group = std::mem::take(&mut group);
+                    upkeep.commit(&conn, group, &version, &timings, text);
                     f(&conn);
                     version.fetch_add(1, Ordering::AcqRel);
                     next = rx.try_recv().ok();
                 }
+                Job::Checkpoint(reply) => {
+                    let group = std::mem::take(&mut group);
+                    upkeep.commit(&conn, group, &version, &timings, text);
+                    let result = upkeep
+                        .tidy(&conn, true)
+                        .and_then(|()| Ok(conn.execute_batch("CHECKPOINT")?));
+                    version.fetch_add(1, Ordering::AcqRel);
+                    let _ = reply.send(result);
+                    next = rx.try_recv().ok();
+                }
             }
         }
-        commit_group(&conn, group, &version, &timings, text);
-        if last_merge.elapsed() >= MERGE_SPLIT_TRACES_EVERY {
-            last_merge = Instant::now();
-            match crate::trace_table::merge_split(&conn) {
-                Ok(()) => {
-                    version.fetch_add(1, Ordering::AcqRel);
-                }
-                Err(e) => {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    tracing::warn!("joining split traces: {e}; tried again later");
-                }
-            }
+        upkeep.commit(&conn, group, &version, &timings, text);
+        match upkeep.tidy(&conn, false) {
+            Ok(()) => {}
+            Err(e) => tracing::warn!("{e}; tried again later"),
         }
     }
     // Closing: what the index holds in memory goes to its files.
@@ -264,16 +281,84 @@ fn run(
     }
 }
 
-/// Writes a group of batches in one transaction and reports to each submitter.
+/// The writer's housekeeping of the summaries between commits: which minutes have
+/// rollup rows appended since they were last compacted, and when split traces were
+/// last joined.
+struct Upkeep {
+    /// Earliest and latest start of the calls committed since the last compaction.
+    appended: Option<(i64, i64)>,
+    last_compaction: Instant,
+    last_merge: Instant,
+}
+
+impl Upkeep {
+    fn new() -> Upkeep {
+        Upkeep {
+            appended: None,
+            last_compaction: Instant::now(),
+            last_merge: Instant::now(),
+        }
+    }
+
+    /// Commits a group (see [`commit_group`]) and notes the range of its calls.
+    fn commit(
+        &mut self,
+        conn: &Connection,
+        group: Vec<(Batch, Done)>,
+        version: &AtomicU64,
+        timings: &WriterTimings,
+        text: Option<&TextIndex>,
+    ) {
+        let calls = group
+            .iter()
+            .flat_map(|(b, _)| &b.spans)
+            .filter(|s| s.llm.is_some())
+            .map(|s| s.start_ns);
+        let range = calls.fold(self.appended, |r, t| match r {
+            None => Some((t, t)),
+            Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
+        });
+        if commit_group(conn, group, version, timings, text) {
+            self.appended = range;
+        }
+    }
+
+    /// Compacts the rollups and joins split traces when they are due, or now (`now`).
+    fn tidy(&mut self, conn: &Connection, now: bool) -> Result<(), StoreError> {
+        if let Some((lo, hi)) = self.appended
+            && (now || self.last_compaction.elapsed() >= COMPACT_ROLLUPS_EVERY)
+        {
+            self.last_compaction = Instant::now();
+            conn.execute_batch("BEGIN TRANSACTION")?;
+            if let Err(e) = crate::rollup::compact(conn, lo, hi) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(StoreError::Commit(format!("compacting the rollups: {e}")));
+            }
+            conn.execute_batch("COMMIT")?;
+            self.appended = None;
+        }
+        if now || self.last_merge.elapsed() >= MERGE_SPLIT_TRACES_EVERY {
+            self.last_merge = Instant::now();
+            if let Err(e) = crate::trace_table::merge_split(conn) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(StoreError::Commit(format!("joining split traces: {e}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a group of batches in one transaction and reports to each submitter;
+/// false when it failed.
 fn commit_group(
     conn: &Connection,
     group: Vec<(Batch, Done)>,
     version: &AtomicU64,
     timings: &WriterTimings,
     text: Option<&TextIndex>,
-) {
+) -> bool {
     if group.is_empty() {
-        return;
+        return true;
     }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
     let started = Instant::now();
@@ -296,6 +381,7 @@ fn commit_group(
             for (done, report) in dones.into_iter().zip(reports) {
                 done(Ok(report));
             }
+            true
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
@@ -304,6 +390,7 @@ fn commit_group(
             for done in dones {
                 done(Err(StoreError::Commit(message.clone())));
             }
+            false
         }
     }
 }
@@ -361,19 +448,46 @@ fn write_group(
     let elapsed = |since: Instant| since.elapsed().as_nanos() as u64;
     let step =
         |what: &'static str| move |e: duckdb::Error| StoreError::Commit(format!("{what}: {e}"));
-    conn.execute_batch("DELETE FROM stage_spans; DELETE FROM stage_llm; DELETE FROM stage_logs; DELETE FROM stage_metrics;")?;
+    // Every statement costs a commit a fraction of a millisecond, which at a few
+    // hundred spans a request is most of its time: kinds of rows the group has none of
+    // are skipped throughout.
+    let has_spans = batches.iter().any(|b| !b.spans.is_empty());
+    let has_logs = batches.iter().any(|b| !b.logs.is_empty());
+    let has_metrics = batches.iter().any(|b| !b.metrics.is_empty());
+    let mut clear = String::new();
+    if has_spans {
+        clear.push_str("DELETE FROM stage_spans; DELETE FROM stage_llm;");
+    }
+    if has_logs {
+        clear.push_str("DELETE FROM stage_logs;");
+    }
+    if has_metrics {
+        clear.push_str("DELETE FROM stage_metrics;");
+    }
+    conn.execute_batch(&clear)?;
     let t = Instant::now();
     let mut reports = Vec::with_capacity(batches.len());
-    let mut repeats = Vec::with_capacity(batches.len());
+    // A span sent twice in the group (twice in one request, or retried while the first
+    // copy waited) is staged once, with the first batch that has it.
+    let mut seen = HashSet::new();
     for (i, batch) in batches.iter().enumerate() {
-        let (unique, in_batch_duplicates) = unique_spans(&batch.spans);
-        stage_spans(conn, &unique, i as i32)
-            .map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
-        append_logs(conn, &batch.logs)
-            .map_err(|e| StoreError::Commit(format!("staging logs: {e}")))?;
-        append_metrics(conn, &batch.metrics)
-            .map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
-        repeats.push(in_batch_duplicates);
+        let unique: Vec<&SpanRow> = batch
+            .spans
+            .iter()
+            .filter(|s| seen.insert((s.trace_id, s.span_id)))
+            .collect();
+        if !unique.is_empty() {
+            stage_spans(conn, &unique, i as i32)
+                .map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
+        }
+        if !batch.logs.is_empty() {
+            append_logs(conn, &batch.logs)
+                .map_err(|e| StoreError::Commit(format!("staging logs: {e}")))?;
+        }
+        if !batch.metrics.is_empty() {
+            append_metrics(conn, &batch.metrics)
+                .map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
+        }
         reports.push(CommitReport {
             logs: batch.logs.len() as u64,
             metric_points: batch.metrics.len() as u64,
@@ -384,9 +498,17 @@ fn write_group(
 
     let t = Instant::now();
     conn.execute_batch("BEGIN TRANSACTION")?;
-    move_staged(conn, batches, &repeats, &mut reports, timings)?;
-    conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs; INSERT INTO metric_points SELECT * FROM stage_metrics;")
-        .map_err(step("storing logs and metrics"))?;
+    if has_spans {
+        move_staged(conn, batches, &mut reports, timings)?;
+    }
+    if has_logs {
+        conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs;")
+            .map_err(step("storing logs"))?;
+    }
+    if has_metrics {
+        conn.execute_batch("INSERT INTO metric_points SELECT * FROM stage_metrics;")
+            .map_err(step("storing metric points"))?;
+    }
     join_genai_events(conn, batches)
         .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
     insert_alerts(conn, batches).map_err(step("storing alert history"))?;
@@ -398,19 +520,17 @@ fn write_group(
     Ok(reports)
 }
 
-/// Moves each batch's staged spans and calls into the tables, skipping those already
-/// stored (a retried request, a file imported twice) and those an earlier batch of the
-/// group holds, then adds the new calls to the rollups and the new spans to their
-/// traces' rows. There is no primary-key index
-/// to find copies (DuckDB keeps one in memory, at ~60 bytes a key, which a 100M-span
-/// database cannot afford): a span's copy has the same ids and the same start time, so
-/// only stored rows within the group's start times are compared, and DuckDB skips every
-/// row group outside them by its min/max. Copies leave the staging tables first, so
-/// that what stays there is exactly what was stored.
+/// Moves the staged spans and calls into the tables, skipping those already stored (a
+/// retried request, a file imported twice), counts each batch's share, then adds the
+/// new calls to the rollups and the new spans to their traces' rows. There is no
+/// primary-key index to find copies (DuckDB keeps one in memory, at ~60 bytes a key,
+/// which a 100M-span database cannot afford): a span's copy has the same ids and the
+/// same start time, so only stored rows within the group's start times are compared,
+/// and DuckDB skips every row group outside them by its min/max. Copies leave the
+/// staging tables first, so that what stays there is exactly what is stored.
 fn move_staged(
     conn: &Connection,
     batches: &[Batch],
-    repeats: &[u64],
     reports: &mut [CommitReport],
     timings: &WriterTimings,
 ) -> Result<(), StoreError> {
@@ -420,38 +540,40 @@ fn move_staged(
         .fold((i64::MAX, i64::MIN), |(lo, hi), s| {
             (lo.min(s.start_ns), hi.max(s.start_ns))
         });
-    // A staged table's batch, less the rows its stored table already holds, and the
-    // move of what is left.
-    let drop_stored = |table: &str, stage: &str| {
-        conn.prepare_cached(&format!(
-            "DELETE FROM {stage} st
-             WHERE st.batch = ? AND EXISTS (
-                 SELECT 1 FROM {table} t
-                 WHERE t.start_ns BETWEEN ? AND ? AND t.start_ns = st.start_ns
-                   AND t.trace_id = st.trace_id AND t.span_id = st.span_id)"
-        ))
-    };
-    let move_rest = |table: &str, stage: &str| {
-        conn.prepare_cached(&format!(
-            "INSERT INTO {table} SELECT * EXCLUDE (batch) FROM {stage} WHERE batch = ?"
-        ))
-    };
-    let mut any_calls = false;
-    let mut any_spans = false;
-    for (i, report) in reports.iter_mut().enumerate() {
-        if batches[i].spans.is_empty() {
-            continue;
-        }
-        let batch = i as i32;
-        let staged = batches[i].spans.len() as u64 - repeats[i];
-        drop_stored("spans", "stage_spans")?.execute(params![batch, lo, hi])?;
-        report.spans = move_rest("spans", "stage_spans")?.execute(params![batch])? as u64;
-        report.duplicate_spans = repeats[i] + (staged - report.spans);
-        drop_stored("llm_calls", "stage_llm")?.execute(params![batch, lo, hi])?;
-        report.llm_calls = move_rest("llm_calls", "stage_llm")?.execute(params![batch])? as u64;
-        any_calls |= report.llm_calls > 0;
-        any_spans |= report.spans > 0;
+    if lo > hi {
+        return Ok(());
     }
+    // A call is stored with its span, so the calls left are those of the spans left.
+    conn.execute_batch(&format!(
+        "DELETE FROM stage_spans st WHERE EXISTS (
+             SELECT 1 FROM spans t
+             WHERE t.start_ns BETWEEN {lo} AND {hi} AND t.start_ns = st.start_ns
+               AND t.trace_id = st.trace_id AND t.span_id = st.span_id);
+         DELETE FROM stage_llm c WHERE NOT EXISTS (
+             SELECT 1 FROM stage_spans s WHERE s.trace_id = c.trace_id AND s.span_id = c.span_id);"
+    ))?;
+    let (mut any_spans, mut any_calls) = (false, false);
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT batch, count(*) AS spans, count(*) FILTER (WHERE is_llm) AS calls
+             FROM stage_spans GROUP BY batch",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let report = &mut reports[r.get::<_, i32>("batch")? as usize];
+            report.spans = r.get("spans")?;
+            report.llm_calls = r.get("calls")?;
+            any_spans |= report.spans > 0;
+            any_calls |= report.llm_calls > 0;
+        }
+    }
+    for (report, batch) in reports.iter_mut().zip(batches) {
+        report.duplicate_spans = batch.spans.len() as u64 - report.spans;
+    }
+    conn.execute_batch(
+        "INSERT INTO spans SELECT * EXCLUDE (batch) FROM stage_spans;
+         INSERT INTO llm_calls SELECT * EXCLUDE (batch) FROM stage_llm;",
+    )?;
     let summing = Instant::now();
     if any_calls {
         crate::rollup::add_calls(conn, "stage_llm")
@@ -471,28 +593,29 @@ fn move_staged(
 /// arrived first: the calls of this group lacking text, and the calls that this group's
 /// events belong to.
 fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreError> {
-    let mut app = conn.appender_to_catalog_and_db("touched", "temp", "main")?;
-    let mut any = false;
+    let mut touched = Vec::new();
     for b in batches {
         for l in &b.logs {
             if let (Some(_), Some(t), Some(s)) = (&l.genai, &l.trace_id, &l.span_id) {
-                app.append_row(params![trace_key(t), span_key(s)])?;
-                any = true;
+                touched.push((trace_key(t), span_key(s)));
             }
         }
         for s in &b.spans {
             if let Some(llm) = &s.llm
                 && (llm.prompt.is_none() || llm.response.is_none())
             {
-                app.append_row(params![trace_key(&s.trace_id), span_key(&s.span_id)])?;
-                any = true;
+                touched.push((trace_key(&s.trace_id), span_key(&s.span_id)));
             }
         }
     }
-    finish(app)?;
-    if !any {
+    if touched.is_empty() {
         return Ok(());
     }
+    let mut app = conn.appender_to_catalog_and_db("touched", "temp", "main")?;
+    for (t, s) in touched {
+        app.append_row(params![t, s])?;
+    }
+    finish(app)?;
     // Most clients send no GenAI events: then there is nothing to join, and the UPDATE
     // (which scans the calls) is skipped.
     let events: i64 = conn.query_row(
@@ -525,18 +648,6 @@ fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreEr
          DELETE FROM touched;",
     )?;
     Ok(())
-}
-
-/// The batch without repeated ids (a client that sent the same span twice in one
-/// request), and how many were dropped as repeats.
-fn unique_spans(spans: &[SpanRow]) -> (Vec<&SpanRow>, u64) {
-    let mut seen = HashSet::with_capacity(spans.len());
-    let unique: Vec<&SpanRow> = spans
-        .iter()
-        .filter(|s| seen.insert((s.trace_id, s.span_id)))
-        .collect();
-    let repeats = (spans.len() - unique.len()) as u64;
-    (unique, repeats)
 }
 
 fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), StoreError> {

@@ -155,6 +155,7 @@ fn bench_queries(
 ) -> anyhow::Result<()> {
     let db = dir.join(format!("queries-{spans}.duckdb"));
     if !(reuse && db.exists()) {
+        check_room(dir, spans)?;
         let _ = std::fs::remove_file(&db);
         let _ = std::fs::remove_file(db.with_extension("duckdb.wal"));
         let store = Store::open(&db, OpenMode::ReadWrite)?;
@@ -169,9 +170,14 @@ fn bench_queries(
             started.elapsed().as_secs_f64()
         );
     }
+    // What opening the window costs before its first frame with data: the file, a
+    // reader, the dashboard's summary.
+    let opening = Instant::now();
     let store = Store::open(&db, OpenMode::ReadOnly)?;
     let mut r = store.reader()?;
     let all = Filter::default();
+    r.call_summary(&all)?;
+    let opened = opening.elapsed();
     let day = Filter {
         from_ns: Some(END_NS - 86_400_000_000_000),
         ..Filter::default()
@@ -188,9 +194,14 @@ fn bench_queries(
     };
     let size = std::fs::metadata(&db)?.len();
     println!(
-        "query benchmark: {} ({:.0} MB), median of {runs} runs",
+        "query benchmark: {} ({:.0} MB, {:.0} bytes a span), median of {runs} runs",
         db.display(),
-        size as f64 / 1e6
+        size as f64 / 1e6,
+        size as f64 / spans as f64
+    );
+    println!(
+        "  open to first summary: {:.1} ms",
+        opened.as_secs_f64() * 1e3
     );
     type Query<'a> = Box<dyn FnMut(&mut store::Reader) -> Result<usize, store::StoreError> + 'a>;
     let queries: Vec<(&str, Query)> = vec![
@@ -316,5 +327,46 @@ fn bench_queries(
             medians[1].as_secs_f64() * 1e3,
         );
     }
+    if let Some(peak) = peak_rss_mb() {
+        println!("  peak RSS of this process: {peak:.0} MB");
+    }
     Ok(())
+}
+
+/// Bytes a demo span takes on disk, database and search index together (measured at
+/// 10M spans), and demo spans generated a second on 2 cores: what a database of
+/// `spans` will need.
+const DISK_BYTES_PER_SPAN: f64 = 400.0;
+const GENERATED_SPANS_PER_SECOND: f64 = 25_000.0;
+
+/// Refuses to start building a database the disk under `dir` cannot hold, and says how
+/// long building it will take.
+fn check_room(dir: &Path, spans: u64) -> anyhow::Result<()> {
+    let needed = spans as f64 * DISK_BYTES_PER_SPAN;
+    let free = fs4::available_space(dir)
+        .with_context(|| format!("cannot read the free space of {}", dir.display()))?;
+    anyhow::ensure!(
+        (free as f64) > needed * 1.2,
+        "a database of {spans} spans needs about {:.0} GB (about {DISK_BYTES_PER_SPAN} bytes a \
+         span with its search index) and {} has {:.0} GB free: pass a --dir on a larger disk, \
+         or fewer --spans",
+        needed / 1e9,
+        dir.display(),
+        free as f64 / 1e9
+    );
+    eprintln!(
+        "building a database of {spans} spans in {}: about {:.0} GB, about {:.0} minutes",
+        dir.display(),
+        needed / 1e9,
+        spans as f64 / GENERATED_SPANS_PER_SECOND / 60.0
+    );
+    Ok(())
+}
+
+/// This process's peak resident memory, where the system tells it (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

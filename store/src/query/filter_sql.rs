@@ -12,43 +12,56 @@ pub(crate) struct Where {
 
 impl Filter {
     /// Conditions on the `llm_calls` table (aliased `c`); `cost` is the SQL of a call's
-    /// cost (it needs the price table, which the reader knows).
-    pub(crate) fn calls_where(&self, cost: &str) -> Where {
+    /// cost (it needs the price table, which the reader knows). `candidates`, when
+    /// given, is a cheap condition every call holding the searched words meets (the
+    /// text index's hits): the text is only read for the calls it lets through
+    /// (DuckDB would otherwise test the text of every call first).
+    pub(crate) fn calls_where(&self, cost: &str, candidates: Option<&str>) -> Where {
         let mut w = Where {
             sql: "TRUE".into(),
             params: Vec::new(),
         };
         self.time_and_service(&mut w, "c");
         self.models_providers_status(&mut w, "c.model", "c.response_model", "c.");
+        let mut text = Vec::new();
         for term in &self.text {
-            w.sql
-                .push_str(" AND (c.prompt ILIKE ? ESCAPE '\\' OR c.response ILIKE ? ESCAPE '\\')");
-            let pattern = format!("%{}%", escape_like(term));
-            w.params.push(Value::Text(pattern.clone()));
-            w.params.push(Value::Text(pattern));
+            text.push(format!(
+                "({} OR {})",
+                holds("c.prompt"),
+                holds("c.response")
+            ));
+            w.params.push(Value::Text(term.clone()));
+            w.params.push(Value::Text(term.clone()));
         }
         for term in &self.exclude_text {
-            w.sql.push_str(
-                " AND NOT (coalesce(c.prompt, '') ILIKE ? ESCAPE '\\' OR coalesce(c.response, '') ILIKE ? ESCAPE '\\')",
-            );
-            let pattern = format!("%{}%", escape_like(term));
-            w.params.push(Value::Text(pattern.clone()));
-            w.params.push(Value::Text(pattern));
+            text.push(format!(
+                "NOT ({} OR {})",
+                holds("coalesce(c.prompt, '')"),
+                holds("coalesce(c.response, '')")
+            ));
+            w.params.push(Value::Text(term.clone()));
+            w.params.push(Value::Text(term.clone()));
+        }
+        match (text.is_empty(), candidates) {
+            (true, _) => {}
+            (false, None) => w.sql.push_str(&format!(" AND {}", text.join(" AND "))),
+            (false, Some(c)) => w.sql.push_str(&format!(
+                " AND CASE WHEN {c} THEN {} ELSE FALSE END",
+                text.join(" AND ")
+            )),
         }
         if !self.errors.is_empty() {
-            let parts: Vec<&str> = self
-                .errors
-                .iter()
-                .map(
-                    |_| "(c.error_type ILIKE ? ESCAPE '\\' OR c.error_message ILIKE ? ESCAPE '\\')",
-                )
-                .collect();
+            let either = format!(
+                "({} OR {})",
+                holds("c.error_type"),
+                holds("c.error_message")
+            );
+            let parts: Vec<&str> = self.errors.iter().map(|_| either.as_str()).collect();
             w.sql
                 .push_str(&format!(" AND c.is_error AND ({})", parts.join(" OR ")));
             for e in &self.errors {
-                let pattern = format!("%{}%", escape_like(e));
-                w.params.push(Value::Text(pattern.clone()));
-                w.params.push(Value::Text(pattern));
+                w.params.push(Value::Text(e.clone()));
+                w.params.push(Value::Text(e.clone()));
             }
         }
         any_of(&mut w, "c.session_id = ?", &self.sessions);
@@ -135,9 +148,9 @@ fn bounds(w: &mut Where, expr: &str, bounds: &[Bound]) {
     }
 }
 
-/// Escapes `%`, `_` and `\` so that a search word matches literally.
-fn escape_like(word: &str) -> String {
-    word.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+/// Whether `column` holds the next parameter, ignoring case: a literal substring test
+/// (no wildcards to escape). Three times faster than `ILIKE` in DuckDB 1.5, which a
+/// scan over millions of prompts feels.
+fn holds(column: &str) -> String {
+    format!("contains(lower({column}), lower(?))")
 }

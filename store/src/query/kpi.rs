@@ -86,15 +86,44 @@ pub struct ModelRow {
 }
 
 impl Reader {
-    /// The summary of a selection, spans and traces counted.
+    /// The summary of a selection, spans and traces counted. With the `traces` table,
+    /// traces are counted there, by their first start, as the traces page lists them
+    /// (a trace whose spans came hours apart has two rows until the writer joins them,
+    /// at most ten minutes later), and all time is summed from it without reading spans.
     pub fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         let mut s = self.call_summary(filter)?;
-        let (sql, p) = self.spans_sql(
-            filter,
-            "SELECT count(*) AS spans, count(DISTINCT s.trace_id) AS traces,
-                    min(s.start_ns) AS first_start_ns, max(s.end_ns) AS last_end_ns
-             FROM spans s",
-        )?;
+        let table = self.traces_table_answers(filter);
+        let all_time = filter.from_ns.is_none() && filter.to_ns.is_none();
+        let (sql, p) = if table && all_time {
+            (
+                "SELECT coalesce(sum(spans), 0)::UBIGINT AS spans, count(*)::UBIGINT AS traces,
+                        min(start_ns) AS first_start_ns, max(end_ns) AS last_end_ns
+                 FROM traces"
+                    .to_string(),
+                Vec::new(),
+            )
+        } else {
+            // The subquery's parameters come first: it is written first.
+            let (traces, mut p) = if table {
+                let w = filter.spans_where();
+                (
+                    format!("(SELECT count(*) FROM traces s WHERE {})", w.sql),
+                    w.params,
+                )
+            } else {
+                ("count(DISTINCT s.trace_id)".to_string(), Vec::new())
+            };
+            let (sql, spans_params) = self.spans_sql(
+                filter,
+                &format!(
+                    "SELECT count(*) AS spans, {traces} AS traces,
+                            min(s.start_ns) AS first_start_ns, max(s.end_ns) AS last_end_ns
+                     FROM spans s"
+                ),
+            )?;
+            p.extend(spans_params);
+            (sql, p)
+        };
         let (spans, traces, first, last) =
             self.conn
                 .query_row(&sql, duckdb::params_from_iter(p), |r| {

@@ -253,26 +253,23 @@ impl Reader {
         };
         // Words found through the index: only the calls holding them are checked (the
         // substring tests stay, so the answer is exactly a scan's).
-        let hits = self.search(&filter.text);
-        let mut w = filter.calls_where(&cost);
-        if let Some(hits) = hits {
+        let candidates = self.search(&filter.text).map(|hits| {
             if hits.is_empty() {
-                w.sql.push_str(" AND FALSE");
-            } else {
-                // Both ids: a span id alone could repeat in another trace.
-                let spans: Vec<String> = hits.iter().map(|(_, s)| s.to_string()).collect();
-                let traces: Vec<String> = hits
-                    .iter()
-                    .map(|(t, _)| format!("'{t}'::UHUGEINT"))
-                    .collect();
-                w.sql.push_str(&format!(
-                    " AND c.span_id IN ({}) AND c.trace_id IN ({})",
-                    spans.join(", "),
-                    traces.join(", ")
-                ));
+                return "FALSE".to_string();
             }
-        }
-        Ok(w)
+            // Both ids: a span id alone could repeat in another trace.
+            let spans: Vec<String> = hits.iter().map(|(_, s)| s.to_string()).collect();
+            let traces: Vec<String> = hits
+                .iter()
+                .map(|(t, _)| format!("'{t}'::UHUGEINT"))
+                .collect();
+            format!(
+                "c.span_id IN ({}) AND c.trace_id IN ({})",
+                spans.join(", "),
+                traces.join(", ")
+            )
+        });
+        Ok(filter.calls_where(&cost, candidates.as_deref()))
     }
 
     /// The text index's hits for `words` (`None`: it cannot answer), remembered for the

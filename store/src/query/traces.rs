@@ -149,7 +149,7 @@ impl Reader {
         limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
         Self::check(filter)?;
-        if self.traces_table_answers(filter, sort) {
+        if self.traces_table_answers(filter) {
             return self.traces_page_from_table(filter, sort, dir, offset, limit);
         }
         let (select, mut p) = self.traces_sql(filter)?;
@@ -190,19 +190,18 @@ impl Reader {
         Ok((rows, total))
     }
 
-    /// Whether the `traces` table can answer a traces page: it selects by time only
-    /// (a trace by its first start) and holds no cost (prices change; sorting by cost
-    /// prices every call of the selection).
-    fn traces_table_answers(&self, filter: &Filter, sort: TraceSort) -> bool {
+    /// Whether the `traces` table can answer a traces page: it selects by time only (a
+    /// trace by its first start).
+    pub(super) fn traces_table_answers(&self, filter: &Filter) -> bool {
         self.use_rollups
             && self.schema_version >= 7
-            && sort != TraceSort::Cost
             && filter.services.is_empty()
             && !filter.selects_calls()
     }
 
     /// [`Reader::traces_page`] from the `traces` table: the page's rows sorted there,
-    /// then priced from their calls.
+    /// then priced from their calls; sorted by cost, every trace of the selection is
+    /// priced from its calls first (prices change, so the table holds no cost).
     fn traces_page_from_table(
         &mut self,
         filter: &Filter,
@@ -217,23 +216,45 @@ impl Reader {
             duckdb::params_from_iter(w.params.clone()),
             |r| r.get("n"),
         )?;
-        let sql = format!(
-            "SELECT s.trace_id, s.root_name, s.root_service AS service, s.start_ns,
-                    s.end_ns - s.start_ns AS duration_ns, s.spans::UBIGINT AS spans,
-                    s.llm_calls::UBIGINT AS llm_calls, s.tokens::UBIGINT AS tokens,
-                    s.span_error OR s.call_error AS has_error
-             FROM traces s WHERE {}
-             ORDER BY {} {}, s.trace_id LIMIT ? OFFSET ?",
-            w.sql,
-            match sort {
-                TraceSort::Name => "s.root_name",
-                TraceSort::Service => "s.root_service",
-                TraceSort::Duration => "s.end_ns - s.start_ns",
-                TraceSort::Status => "(s.span_error OR s.call_error)",
-                other => other.column(),
-            },
-            dir.sql()
-        );
+        let columns = "s.trace_id, s.root_name, s.root_service AS service, s.start_ns,
+                       s.end_ns - s.start_ns AS duration_ns, s.spans::UBIGINT AS spans,
+                       s.llm_calls::UBIGINT AS llm_calls, s.tokens::UBIGINT AS tokens,
+                       s.span_error OR s.call_error AS has_error";
+        let priced = sort == TraceSort::Cost;
+        let sql = if priced {
+            // A trace's calls start no earlier than the trace: the same lower bound
+            // keeps the pricing to the selection's row groups.
+            let since = filter
+                .from_ns
+                .map_or("TRUE".to_string(), |from| format!("c.start_ns >= {from}"));
+            format!(
+                "WITH {cte},
+                 l AS (SELECT c.trace_id, sum({cost}) AS cost_usd
+                       FROM llm_calls c {join} WHERE {since} GROUP BY c.trace_id)
+                 SELECT {columns}, coalesce(l.cost_usd, 0) AS cost_usd
+                 FROM traces s LEFT JOIN l USING (trace_id) WHERE {w}
+                 ORDER BY coalesce(l.cost_usd, 0) {dir}, s.trace_id LIMIT ? OFFSET ?",
+                cte = self.prices_cte()?,
+                cost = cost::joined(),
+                join = cost::join_prices(),
+                w = w.sql,
+                dir = dir.sql(),
+            )
+        } else {
+            format!(
+                "SELECT {columns} FROM traces s WHERE {}
+                 ORDER BY {} {}, s.trace_id LIMIT ? OFFSET ?",
+                w.sql,
+                match sort {
+                    TraceSort::Name => "s.root_name",
+                    TraceSort::Service => "s.root_service",
+                    TraceSort::Duration => "s.end_ns - s.start_ns",
+                    TraceSort::Status => "(s.span_error OR s.call_error)",
+                    other => other.column(),
+                },
+                dir.sql()
+            )
+        };
         let mut p = w.params;
         p.push(Value::UBigInt(limit));
         p.push(Value::UBigInt(offset));
@@ -253,7 +274,7 @@ impl Reader {
                         spans: r.get("spans")?,
                         llm_calls: r.get("llm_calls")?,
                         tokens: r.get("tokens")?,
-                        cost_usd: 0.0,
+                        cost_usd: if priced { r.get("cost_usd")? } else { 0.0 },
                         has_error: r.get("has_error")?,
                     },
                 ))
@@ -265,7 +286,9 @@ impl Reader {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        self.price_traces(&ids, &mut rows)?;
+        if !priced {
+            self.price_traces(&ids, &mut rows)?;
+        }
         Ok((rows, total))
     }
 
@@ -313,17 +336,25 @@ impl Reader {
         let cte = self.prices_cte()?;
         let cost = cost::joined();
         let join = cost::join_prices();
-        let (spans_sql, p) = self.spans_sql(
-            filter,
-            "SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
-                    count(*) AS spans,
-                    coalesce(arg_min(s.name, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.name, s.start_ns)) AS root_name,
-                    coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.service, s.start_ns)) AS service,
-                    bool_or(s.status_code = 2) AS span_error
-             FROM spans s",
-        )?;
+        // The traces holding a selected span; each listed whole, when it starts in the
+        // range (as the `traces` table lists them).
+        let (candidates, p) = self.spans_sql(filter, "SELECT DISTINCT s.trace_id FROM spans s")?;
+        let mut starts = vec!["TRUE".to_string()];
+        if let Some(from) = filter.from_ns {
+            starts.push(format!("min(s.start_ns) >= {from}"));
+        }
+        if let Some(to) = filter.to_ns {
+            starts.push(format!("min(s.start_ns) < {to}"));
+        }
         let sql = format!(
-            "WITH {cte}, t AS ({spans_sql} GROUP BY s.trace_id),
+            "WITH {cte}, t AS (
+                 SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) - min(s.start_ns) AS duration_ns,
+                        count(*) AS spans,
+                        coalesce(arg_min(s.name, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.name, s.start_ns)) AS root_name,
+                        coalesce(arg_min(s.service, s.start_ns) FILTER (WHERE s.parent_span_id IS NULL), arg_min(s.service, s.start_ns)) AS service,
+                        bool_or(s.status_code = 2) AS span_error
+                 FROM spans s WHERE s.trace_id IN ({candidates})
+                 GROUP BY s.trace_id HAVING {}),
              l AS (SELECT c.trace_id, count(*) AS llm_calls,
                           coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
                           coalesce(sum({cost}), 0) AS cost, bool_or(c.is_error) AS call_error
@@ -332,7 +363,8 @@ impl Reader {
              SELECT t.trace_id, t.root_name, t.service, t.start_ns, t.duration_ns, t.spans,
                     coalesce(l.llm_calls, 0) AS llm_calls, coalesce(l.tokens, 0)::UBIGINT AS tokens,
                     coalesce(l.cost, 0) AS cost_usd, t.span_error OR coalesce(l.call_error, false) AS has_error
-             FROM t LEFT JOIN l USING (trace_id)"
+             FROM t LEFT JOIN l USING (trace_id)",
+            starts.join(" AND ")
         );
         Ok((sql, p))
     }
