@@ -16,11 +16,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// DuckDB's buffer memory per open database: without a limit DuckDB keeps up to 80 % of
 /// the machine's memory in cache, which a desktop app shares with everything else
-/// (past it, DuckDB spills to `NAME.duckdb.tmp/`). At 1 GB, generating 1M demo spans
-/// peaked at 1.65 GB of resident memory, at 256 MB at 0.85 GB. (With primary-key
-/// indexes, which DuckDB keeps in memory, commits failed past a few million spans at
-/// 256 MB; schema 5 has none.) `LLM_OBSERVATORY_DB_MEMORY` (e.g. `2GB`) changes it.
-const MEMORY_LIMIT: &str = "1GB";
+/// (past it, DuckDB spills to `NAME.duckdb.tmp/`). Writing 2M demo spans peaked at
+/// 1.66 GB of resident memory at 1 GB, 1.18 GB at 512 MB, 0.91 GB at 256 MB, equally
+/// fast; every dashboard query at 10M spans answers as fast at 256 MB (the README's
+/// benchmark table has the commands). `LLM_OBSERVATORY_DB_MEMORY` (e.g. `2GB`)
+/// changes it.
+const MEMORY_LIMIT: &str = "256MB";
 
 /// DuckDB's worker threads per open database: half the cores, at least two, so that a
 /// query never takes every core from the window and the receivers on a desktop.

@@ -40,6 +40,11 @@ const MAX_HITS: usize = 20_000;
 /// since the last commit are searched from memory meanwhile.
 const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// ... or sooner, once the calls searched from memory hold this much text: a bulk
+/// import adds hundreds of megabytes of prompts in five seconds (writing 2M demo spans
+/// peaked ~400 MB higher without this bound).
+const RECENT_TEXT_BYTES: usize = 32 << 20;
+
 /// One call to index.
 pub(crate) struct IndexedCall {
     pub trace_id: u128,
@@ -62,6 +67,8 @@ pub struct TextIndex {
     dir: Option<PathBuf>,
     /// Calls added but not committed yet: (trace id, span id, lowercased text).
     recent: Mutex<Vec<(u128, u64, String)>>,
+    /// The bytes of text in `recent`.
+    recent_bytes: std::sync::atomic::AtomicUsize,
     last_commit: Mutex<std::time::Instant>,
 }
 
@@ -151,6 +158,7 @@ impl TextIndex {
             ready: AtomicBool::new(false),
             dir,
             recent: Mutex::new(Vec::new()),
+            recent_bytes: std::sync::atomic::AtomicUsize::new(0),
             last_commit: Mutex::new(std::time::Instant::now()),
         }))
     }
@@ -252,7 +260,11 @@ impl TextIndex {
                 .iter()
                 .map(|c| (c.trace_id, c.span_id, c.text.to_lowercase())),
         );
-        if self.last_commit.lock().expect("commit time").elapsed() >= COMMIT_EVERY {
+        let added: usize = calls.iter().map(|c| c.text.len()).sum();
+        let held = self.recent_bytes.fetch_add(added, Ordering::Relaxed) + added;
+        if held >= RECENT_TEXT_BYTES
+            || self.last_commit.lock().expect("commit time").elapsed() >= COMMIT_EVERY
+        {
             self.flush()?;
         }
         Ok(())
@@ -272,6 +284,7 @@ impl TextIndex {
             .reload()
             .map_err(|e| StoreError::Index(e.to_string()))?;
         self.recent.lock().expect("recent calls").clear();
+        self.recent_bytes.store(0, Ordering::Relaxed);
         *self.last_commit.lock().expect("commit time") = std::time::Instant::now();
         Ok(())
     }
