@@ -337,11 +337,12 @@ fn bench_queries(dir: &Path, cfg: SynthConfig, args: &BenchArgs) -> anyhow::Resu
     Ok(())
 }
 
-/// Bytes a demo span takes on disk, database and search index together (measured at
-/// 10M spans), and demo spans generated a second on 2 cores: what a database of
-/// `spans` will need.
-const DISK_BYTES_PER_SPAN: f64 = 400.0;
-const GENERATED_SPANS_PER_SECOND: f64 = 25_000.0;
+/// Bytes a demo span takes on disk, database and search index together (229 + 27 at
+/// 10M spans, rounded up for the write-ahead log and DuckDB's spill files), and demo
+/// spans generated a second on 2 cores (44k at 10M): what a database of `spans` will
+/// need.
+const DISK_BYTES_PER_SPAN: f64 = 300.0;
+const GENERATED_SPANS_PER_SECOND: f64 = 40_000.0;
 
 /// Refuses to start building a database the disk under `dir` cannot hold, and says how
 /// long building it will take.

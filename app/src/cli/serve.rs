@@ -249,6 +249,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .thread_name("otlp")
         .build()?;
     let stats = runtime.block_on(async {
+        // Listening for the stop signals before the addresses are printed: a signal
+        // sent as soon as they appear (a supervisor, a test) is not lost.
+        let stop = shutdown_signal()?;
         let receivers = Receivers::start(config, writer.clone()).await?;
         println!("database {}", args.db.path().display());
         if let Some(a) = receivers.grpc_addr {
@@ -293,7 +296,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 }
             })
         });
-        shutdown_signal().await;
+        stop.await;
         eprintln!("stopping: finishing requests in flight");
         if let Some(r) = retention {
             r.abort();
@@ -312,20 +315,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// A future that ends at the first Ctrl+C or SIGTERM; the handlers are in place once
+/// this returns, so signals sent from then on are never missed.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        let ctrl_c = tokio::signal::ctrl_c();
+        Ok(async move {
+            let _ = ctrl_c.await;
+        })
     }
 }
 
