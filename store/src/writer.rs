@@ -663,7 +663,9 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
             s.name.as_str(),
             s.kind as i8,
             s.start_ns,
-            s.end_ns,
+            // Never before the start (ingest sees to it too): a trace's spans all
+            // start before its last end, which opening a trace relies on.
+            s.end_ns.max(s.start_ns),
             s.duration_ns(),
             s.status as u8 as i8,
             non_empty(&s.status_message),

@@ -315,6 +315,21 @@ fn compare_traces(r: &mut Reader, what: &str) {
     }
     assert!(summaries[1].0 > Some(0), "{what}");
     assert_eq!(summaries[0], summaries[1], "{what}, summary counts");
+    // A trace opened within its time range from the `traces` table holds every span.
+    r.use_rollups(false);
+    let (page, _) = r
+        .traces_page(&Filter::default(), TraceSort::Start, SortDir::Desc, 0, 25)
+        .unwrap();
+    for row in page {
+        let id = store::hex_to_trace_id(&row.trace_id).unwrap();
+        let mut trees = Vec::new();
+        for rollups in [true, false] {
+            r.use_rollups(rollups);
+            trees.push(r.trace(id).unwrap());
+        }
+        assert_eq!(trees[0].spans.len() as u64, row.spans, "{what}");
+        assert_eq!(trees[0], trees[1], "{what}, trace {}", row.trace_id);
+    }
     // All time, and the traces starting in the later half.
     let (first, last) = r.time_bounds().unwrap().expect("data");
     let later = Filter {

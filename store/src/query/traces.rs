@@ -381,6 +381,12 @@ impl Reader {
         } else {
             "CASE WHEN s.is_llm THEN 1 ELSE 0 END::UTINYINT AS class"
         };
+        // Every span of a trace starts between the trace's first start and last end:
+        // with those bounds from the `traces` table, DuckDB reads the few row groups
+        // holding them instead of every trace id (128 ms → a few ms at 50M spans).
+        let (lo, hi) = self
+            .trace_time_range(trace_id)?
+            .unwrap_or((i64::MIN, i64::MAX));
         let sql = format!(
             "WITH {cte}
              SELECT s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
@@ -388,14 +394,15 @@ impl Reader {
                     c.model, c.response_model, c.provider, c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.prompt, c.response,
                     s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type
              FROM spans s
-             LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id = ?1) c ON c.span_id = s.span_id
+             LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id = ?1 AND start_ns BETWEEN ?2 AND ?3) c
+               ON c.span_id = s.span_id
              {join}
-             WHERE s.trace_id = ?1
+             WHERE s.trace_id = ?1 AND s.start_ns BETWEEN ?2 AND ?3
              ORDER BY s.start_ns, s.span_id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let flat = stmt
-            .query_map([trace_id], |r| {
+            .query_map(duckdb::params![trace_id, lo, hi], |r| {
                 Ok(TraceSpan {
                     span_id: span_id_hex(r.get("span_id")?),
                     parent_span_id: r.get::<_, Option<u64>>("parent_span_id")?.map(span_id_hex),
@@ -432,6 +439,25 @@ impl Reader {
         Ok(TraceTree {
             trace_id: trace_id_hex(trace_id),
             spans: depth_first(flat),
+        })
+    }
+}
+
+impl Reader {
+    /// The first start and last end of a trace from the `traces` table; `None` when
+    /// the file has no such table, it is turned off, or the trace is not there.
+    fn trace_time_range(&mut self, trace_id: u128) -> Result<Option<(i64, i64)>, StoreError> {
+        if !self.use_rollups || self.schema_version < 7 {
+            return Ok(None);
+        }
+        let range: (Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT min(start_ns) AS lo, max(end_ns) AS hi FROM traces WHERE trace_id = ?",
+            [trace_id],
+            |r| Ok((r.get("lo")?, r.get("hi")?)),
+        )?;
+        Ok(match range {
+            (Some(lo), Some(hi)) => Some((lo, hi)),
+            _ => None,
         })
     }
 }
