@@ -135,20 +135,26 @@ fn floor_sql(expr: &str, unit: i64) -> String {
     format!("({expr} - ((({expr}) % {unit}) + {unit}) % {unit})")
 }
 
+/// The measures of `call_minutes` aggregated over the rows of a group, each under its
+/// own name and type.
+fn call_aggregates() -> String {
+    call_measures()
+        .into_iter()
+        .map(|(m, fold, ty)| format!("{}::{ty} AS {m}", fold.aggregate(m)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `call_minutes` rows for the calls of `table` (with `llm_calls` columns) matching
 /// `condition` over `c`.
 fn call_rollup(table: &str, condition: &str) -> String {
-    let measures: Vec<String> = call_measures()
-        .into_iter()
-        .map(|(m, fold, ty)| format!("{}::{ty} AS {m}", fold.aggregate(m)))
-        .collect();
     format!(
         "SELECT {minute} AS minute_ns, {dims}, {measures}
          FROM (SELECT {projection} FROM {table} c WHERE {condition})
          GROUP BY ALL",
         minute = floor_sql("t", MINUTE_NS),
         dims = CALL_DIMENSIONS.join(", "),
-        measures = measures.join(", "),
+        measures = call_aggregates(),
         projection = call_projection(),
     )
 }
@@ -189,10 +195,6 @@ pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Re
     };
     let (first_minute, last_minute) = units(MINUTE_NS);
     let (first_hour, last_hour) = units(HOUR_NS);
-    let measures: Vec<String> = call_measures()
-        .into_iter()
-        .map(|(m, fold, ty)| format!("{}::{ty} AS {m}", fold.aggregate(m)))
-        .collect();
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE compacted_minutes AS
              SELECT minute_ns, {call_dims}, {measures} FROM call_minutes
@@ -208,7 +210,7 @@ pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Re
          INSERT INTO latency_hours BY NAME SELECT * FROM compacted_hours;
          DROP TABLE compacted_hours;",
         call_dims = CALL_DIMENSIONS.join(", "),
-        measures = measures.join(", "),
+        measures = call_aggregates(),
         latency_dims = LATENCY_DIMENSIONS.join(", "),
     ))
 }

@@ -41,8 +41,8 @@ const MAX_HITS: usize = 20_000;
 const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// ... or sooner, once the calls searched from memory hold this much text: a bulk
-/// import adds hundreds of megabytes of prompts in five seconds (writing 2M demo spans
-/// peaked ~400 MB higher without this bound).
+/// import can add hundreds of megabytes of prompts in five seconds. (A bound, not a
+/// measured saving: writing 2M demo spans peaked the same with and without it.)
 const RECENT_TEXT_BYTES: usize = 32 << 20;
 
 /// One call to index.
@@ -51,6 +51,15 @@ pub(crate) struct IndexedCall {
     pub span_id: u64,
     pub start_ns: i64,
     pub text: String,
+}
+
+/// Calls added to the index but not committed to its files yet, searched from memory.
+#[derive(Default)]
+struct Recent {
+    /// (trace id, span id, lowercased text).
+    calls: Vec<(u128, u64, String)>,
+    /// The bytes of their text.
+    bytes: usize,
 }
 
 /// The index of one database.
@@ -65,10 +74,8 @@ pub struct TextIndex {
     text: Field,
     ready: AtomicBool,
     dir: Option<PathBuf>,
-    /// Calls added but not committed yet: (trace id, span id, lowercased text).
-    recent: Mutex<Vec<(u128, u64, String)>>,
-    /// The bytes of text in `recent`.
-    recent_bytes: std::sync::atomic::AtomicUsize,
+    /// Calls added but not committed yet.
+    recent: Mutex<Recent>,
     last_commit: Mutex<std::time::Instant>,
 }
 
@@ -157,8 +164,7 @@ impl TextIndex {
             text,
             ready: AtomicBool::new(false),
             dir,
-            recent: Mutex::new(Vec::new()),
-            recent_bytes: std::sync::atomic::AtomicUsize::new(0),
+            recent: Mutex::new(Recent::default()),
             last_commit: Mutex::new(std::time::Instant::now()),
         }))
     }
@@ -255,13 +261,16 @@ impl TextIndex {
                     .map_err(|e| StoreError::Index(e.to_string()))?;
             }
         }
-        self.recent.lock().expect("recent calls").extend(
-            calls
-                .iter()
-                .map(|c| (c.trace_id, c.span_id, c.text.to_lowercase())),
-        );
-        let added: usize = calls.iter().map(|c| c.text.len()).sum();
-        let held = self.recent_bytes.fetch_add(added, Ordering::Relaxed) + added;
+        let held = {
+            let mut recent = self.recent.lock().expect("recent calls");
+            for c in calls {
+                recent.bytes += c.text.len();
+                recent
+                    .calls
+                    .push((c.trace_id, c.span_id, c.text.to_lowercase()));
+            }
+            recent.bytes
+        };
         if held >= RECENT_TEXT_BYTES
             || self.last_commit.lock().expect("commit time").elapsed() >= COMMIT_EVERY
         {
@@ -283,8 +292,7 @@ impl TextIndex {
         self.reader
             .reload()
             .map_err(|e| StoreError::Index(e.to_string()))?;
-        self.recent.lock().expect("recent calls").clear();
-        self.recent_bytes.store(0, Ordering::Relaxed);
+        *self.recent.lock().expect("recent calls") = Recent::default();
         *self.last_commit.lock().expect("commit time") = std::time::Instant::now();
         Ok(())
     }
@@ -377,7 +385,7 @@ impl TextIndex {
         }
         // Calls not committed yet: a lowercase substring test (the SQL confirms).
         let lowered: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
-        for (trace, span, text) in self.recent.lock().expect("recent calls").iter() {
+        for (trace, span, text) in &self.recent.lock().expect("recent calls").calls {
             if lowered.iter().all(|w| text.contains(w.as_str())) {
                 out.push((*trace, *span));
             }

@@ -25,22 +25,16 @@ impl Filter {
         self.models_providers_status(&mut w, "c.model", "c.response_model", "c.");
         let mut text = Vec::new();
         for term in &self.text {
-            text.push(format!(
-                "({} OR {})",
-                holds("c.prompt"),
-                holds("c.response")
-            ));
-            w.params.push(Value::Text(term.clone()));
-            w.params.push(Value::Text(term.clone()));
+            text.push(either_holds(&mut w.params, "c.prompt", "c.response", term));
         }
         for term in &self.exclude_text {
-            text.push(format!(
-                "NOT ({} OR {})",
-                holds("coalesce(c.prompt, '')"),
-                holds("coalesce(c.response, '')")
-            ));
-            w.params.push(Value::Text(term.clone()));
-            w.params.push(Value::Text(term.clone()));
+            let any = either_holds(
+                &mut w.params,
+                "coalesce(c.prompt, '')",
+                "coalesce(c.response, '')",
+                term,
+            );
+            text.push(format!("NOT {any}"));
         }
         match (text.is_empty(), candidates) {
             (true, _) => {}
@@ -51,18 +45,13 @@ impl Filter {
             )),
         }
         if !self.errors.is_empty() {
-            let either = format!(
-                "({} OR {})",
-                holds("c.error_type"),
-                holds("c.error_message")
-            );
-            let parts: Vec<&str> = self.errors.iter().map(|_| either.as_str()).collect();
+            let parts: Vec<String> = self
+                .errors
+                .iter()
+                .map(|e| either_holds(&mut w.params, "c.error_type", "c.error_message", e))
+                .collect();
             w.sql
                 .push_str(&format!(" AND c.is_error AND ({})", parts.join(" OR ")));
-            for e in &self.errors {
-                w.params.push(Value::Text(e.clone()));
-                w.params.push(Value::Text(e.clone()));
-            }
         }
         any_of(&mut w, "c.session_id = ?", &self.sessions);
         any_of(&mut w, "c.user_id = ?", &self.users);
@@ -148,9 +137,11 @@ fn bounds(w: &mut Where, expr: &str, bounds: &[Bound]) {
     }
 }
 
-/// Whether `column` holds the next parameter, ignoring case: a literal substring test
-/// (no wildcards to escape). Three times faster than `ILIKE` in DuckDB 1.5, which a
-/// scan over millions of prompts feels.
-fn holds(column: &str) -> String {
-    format!("contains(lower({column}), lower(?))")
+/// Whether column `a` or column `b` holds `word`, ignoring case, with its parameters
+/// added to `params`: a literal substring test (no wildcards to escape), three times
+/// faster than `ILIKE` in DuckDB 1.5, which a scan over millions of prompts feels.
+fn either_holds(params: &mut Vec<Value>, a: &str, b: &str, word: &str) -> String {
+    params.push(Value::Text(word.to_string()));
+    params.push(Value::Text(word.to_string()));
+    format!("(contains(lower({a}), lower(?)) OR contains(lower({b}), lower(?)))")
 }

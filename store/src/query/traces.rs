@@ -441,9 +441,7 @@ impl Reader {
             spans: depth_first(flat),
         })
     }
-}
 
-impl Reader {
     /// The first start and last end of a trace from the `traces` table; `None` when
     /// the file has no such table, it is turned off, or the trace is not there.
     fn trace_time_range(&mut self, trace_id: u128) -> Result<Option<(i64, i64)>, StoreError> {
