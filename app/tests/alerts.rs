@@ -91,7 +91,7 @@ fn a_rule_fires_once_after_holding_resolves_once_and_both_are_history() {
     let rules = Rules {
         rules: vec![latency_rule()],
     };
-    let mut eval = Evaluation::new(store.reader().unwrap());
+    let mut eval = Evaluation::new(Box::new(store.reader().unwrap()));
     let mut events: Vec<AlertEvent> = Vec::new();
     // Evaluate every 15 s of simulated time, from minute 1 to minute 16.
     for step in 4..64 {
@@ -141,7 +141,7 @@ fn a_spike_rule_fires_on_a_spike_of_spend() {
         .expect("a cost spike rule ships");
     assert_eq!(rule.metric, Metric::CostPerHour);
     let rules = Rules { rules: vec![rule] };
-    let mut eval = Evaluation::new(store.reader().unwrap());
+    let mut eval = Evaluation::new(Box::new(store.reader().unwrap()));
     let before = eval.round(&rules, T0 + (day - 1) * 60 * S).unwrap();
     assert!(before.is_empty(), "steady spend is no spike: {before:?}");
     let during = eval.round(&rules, T0 + (day + 10) * 60 * S).unwrap();
@@ -284,7 +284,7 @@ fn service_globs_scope_a_rule() {
     let rules = Rules {
         rules: vec![scoped("ours", "sv*"), scoped("theirs", "checkout-*")],
     };
-    let mut eval = Evaluation::new(store.reader().unwrap());
+    let mut eval = Evaluation::new(Box::new(store.reader().unwrap()));
     let fired: Vec<String> = eval
         .round(&rules, T0 + 30 * S)
         .unwrap()

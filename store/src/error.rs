@@ -54,14 +54,13 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: i64,
     },
-    #[cfg(feature = "duckdb")]
     /// A migration step failed; the file was left at the version before it.
-    #[error("migrating the database to schema version {to} failed: {source}")]
+    #[error("migrating the database to schema version {to} failed: {detail}")]
     Migration {
         /// Target version of the failed step.
         to: i64,
-        /// DuckDB's error.
-        source: duckdb::Error,
+        /// The database's own words.
+        detail: String,
     },
     /// The database is open read-only and a write was asked for.
     #[error("the database is open read-only")]
@@ -117,8 +116,100 @@ pub enum StoreError {
     },
     #[error("text index: {0}")]
     Index(String),
-    #[cfg(feature = "duckdb")]
-    /// Any other DuckDB error.
+    /// Any other error of the database engine, in its own words (the engine's error
+    /// types stay inside the store, so callers are the same for every backend).
     #[error("database error: {0}")]
-    Db(#[from] duckdb::Error),
+    Db(String),
+    /// The ClickHouse server could not answer (see [`ClickHouseError`] for each case).
+    #[error("{0}")]
+    ClickHouse(#[from] ClickHouseError),
+    /// What was asked is not available through this backend (yet).
+    #[error("{what} is not available on {backend}")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+        /// The backend that cannot do it.
+        backend: &'static str,
+    },
+}
+
+#[cfg(feature = "duckdb")]
+impl From<duckdb::Error> for StoreError {
+    fn from(e: duckdb::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+/// What went wrong talking to a ClickHouse server, each case saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ClickHouseError {
+    /// The URL cannot be used.
+    #[error("ClickHouse URL {url:?}: {reason}")]
+    BadUrl {
+        /// The URL as given (without its password).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Nothing answers at the address, or the connection broke.
+    #[error(
+        "ClickHouse at {endpoint} is not reachable ({detail}); is the server running and the address right?"
+    )]
+    Unreachable {
+        /// Scheme, host and port.
+        endpoint: String,
+        /// The transport's words.
+        detail: String,
+    },
+    /// The server refused the user or password.
+    #[error(
+        "ClickHouse at {endpoint} refused user {user:?}: {detail} (give the password in the URL, with --clickhouse-password-file or in CLICKHOUSE_PASSWORD)"
+    )]
+    Auth {
+        /// Scheme, host and port.
+        endpoint: String,
+        /// The user tried.
+        user: String,
+        /// The server's words.
+        detail: String,
+    },
+    /// The database named in the URL does not exist.
+    #[error("ClickHouse at {endpoint} has no database {database:?}: {detail}")]
+    UnknownDatabase {
+        /// Scheme, host and port.
+        endpoint: String,
+        /// The database asked for.
+        database: String,
+        /// The server's words.
+        detail: String,
+    },
+    /// A table the views read is missing.
+    #[error(
+        "ClickHouse database {database:?} has no table {table:?}: point the OpenTelemetry Collector's clickhouseexporter at it (it creates the table), or run `llm-observatory serve --clickhouse URL --create-tables` once"
+    )]
+    MissingTable {
+        /// The database.
+        database: String,
+        /// The table.
+        table: String,
+    },
+    /// The query ran longer than the limit the app sets.
+    #[error("ClickHouse stopped the query after {seconds} s (max_execution_time): {detail}")]
+    Timeout {
+        /// The limit.
+        seconds: u64,
+        /// The server's words.
+        detail: String,
+    },
+    /// Any other error the server reported, with its code.
+    #[error("ClickHouse error {code}: {detail}")]
+    Server {
+        /// ClickHouse's error code (`X-ClickHouse-Exception-Code`), 0 when not given.
+        code: u32,
+        /// The server's words.
+        detail: String,
+    },
+    /// The server's answer could not be read.
+    #[error("unreadable answer from ClickHouse: {0}")]
+    Protocol(String),
 }

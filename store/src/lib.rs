@@ -11,6 +11,9 @@
 //! compile DuckDB.
 
 pub mod alert_rules;
+#[cfg(feature = "duckdb")]
+mod backend;
+pub mod conventions;
 pub mod conversation;
 #[cfg(feature = "duckdb")]
 mod duckdb_file;
@@ -40,7 +43,9 @@ mod trace_table;
 #[cfg(feature = "duckdb")]
 mod writer;
 
-pub use error::StoreError;
+#[cfg(feature = "duckdb")]
+pub use backend::{Database, Queries};
+pub use error::{ClickHouseError, StoreError};
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
 #[cfg(feature = "duckdb")]

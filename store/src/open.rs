@@ -177,6 +177,11 @@ impl Store {
         OutputFile::create(target, replace, self.files.as_ref())
     }
 
+    /// The database file; `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.files.as_ref().map(DatabaseFiles::path)
+    }
+
     /// The full-text index, when there is one (for its readiness).
     pub fn text_index(&self) -> Option<&TextIndex> {
         self.text.as_deref()
@@ -326,6 +331,6 @@ fn classify_open_error(path: &Path, e: duckdb::Error) -> StoreError {
     } else if text.contains("not a valid DuckDB database") {
         StoreError::NotADatabase(path.to_owned())
     } else {
-        StoreError::Db(e)
+        StoreError::Db(text)
     }
 }

@@ -29,6 +29,11 @@ impl DatabaseFiles {
         DatabaseFiles { db: db.to_owned() }
     }
 
+    /// The database file itself.
+    pub fn path(&self) -> &Path {
+        &self.db
+    }
+
     /// DuckDB's write-ahead log beside the database.
     pub fn wal(&self) -> PathBuf {
         self.with(".wal")

@@ -228,7 +228,7 @@ pub fn migrate(conn: &Connection, report: &dyn Fn(Upgrade)) -> Result<(), StoreE
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::Migration {
                 to: next,
-                source: e,
+                detail: e.to_string(),
             });
         }
         version = next;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use store::{AlertEvent, Batch, Reader, Store, StoreError, Writer};
+use store::{AlertEvent, Batch, Database, Queries, StoreError, Writer};
 
 /// What the evaluator knows now.
 #[derive(Debug, Clone, Default)]
@@ -33,13 +33,13 @@ pub const EVENTS_KEPT: usize = 500;
 /// One evaluation round after another on one reader: the part the thread runs, also
 /// usable directly with a chosen clock.
 pub struct Evaluation {
-    reader: Reader,
+    reader: Box<dyn Queries>,
     engine: Engine,
 }
 
 impl Evaluation {
     /// Evaluates with `reader`.
-    pub fn new(reader: Reader) -> Evaluation {
+    pub fn new(reader: Box<dyn Queries>) -> Evaluation {
         Evaluation {
             reader,
             engine: Engine::default(),
@@ -61,7 +61,7 @@ impl Evaluation {
         self.engine.keep_only(&names);
         let mut events = Vec::new();
         for rule in rules.rules.iter().filter(|r| r.enabled) {
-            let measured = measure(&mut self.reader, rule, now_ns)?;
+            let measured = measure(self.reader.as_mut(), rule, now_ns)?;
             for e in self.engine.observe(rule, &measured, now_ns) {
                 events.push((e, rule.clone()));
             }
@@ -86,7 +86,7 @@ impl Evaluator {
     /// Starts evaluating `rules` on `store` every `every`; events go to `writer` (when
     /// given) and `notifier`; `after_round` is called after each round with its events.
     pub fn start(
-        store: &Store,
+        store: &dyn Database,
         writer: Option<Arc<Writer>>,
         rules: Arc<RwLock<Rules>>,
         notifier: Notifier,

@@ -4,7 +4,7 @@
 
 use super::engine::Measured;
 use super::rules::{Metric, Rule};
-use store::{Filter, ModelRow, Reader, StoreError, Summary};
+use store::{Filter, ModelRow, Queries, StoreError, Summary};
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
@@ -61,7 +61,11 @@ impl Figures {
 }
 
 /// Measures `rule` at `now_ns`.
-pub fn measure(reader: &mut Reader, rule: &Rule, now_ns: i64) -> Result<Vec<Measured>, StoreError> {
+pub fn measure(
+    reader: &mut dyn Queries,
+    rule: &Rule,
+    now_ns: i64,
+) -> Result<Vec<Measured>, StoreError> {
     let window_ns = (rule.window.0.as_nanos() as i64).max(1);
     let services = matching_services(reader, &rule.services)?;
     let filter = |from: i64| Filter {
@@ -104,7 +108,10 @@ pub fn measure(reader: &mut Reader, rule: &Rule, now_ns: i64) -> Result<Vec<Meas
 /// The stored services matching the rule's service globs (the store's filter takes
 /// names). When globs are given and nothing matches, a name no service has, so that
 /// the rule sees no calls rather than all of them.
-fn matching_services(reader: &mut Reader, globs: &[String]) -> Result<Vec<String>, StoreError> {
+fn matching_services(
+    reader: &mut dyn Queries,
+    globs: &[String],
+) -> Result<Vec<String>, StoreError> {
     if globs.is_empty() {
         return Ok(Vec::new());
     }
@@ -130,7 +137,7 @@ fn matching_services(reader: &mut Reader, globs: &[String]) -> Result<Vec<String
 
 /// The figures of the whole scope (`all`), or of each model with calls.
 fn scoped(
-    reader: &mut Reader,
+    reader: &mut dyn Queries,
     rule: &Rule,
     f: &Filter,
 ) -> Result<Vec<(String, Figures)>, StoreError> {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use store::{Reader, Store, StoreError};
+use store::{Database, Queries, StoreError};
 
 /// How often a slot may refresh for new data alone, at most.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -22,7 +22,7 @@ const REFRESH_EVERY: Duration = Duration::from_secs(1);
 const QUERY_SHARE: u32 = 5;
 
 type AnyResult = Arc<dyn Any + Send + Sync>;
-type Run = Box<dyn FnOnce(&mut Reader) -> Result<AnyResult, StoreError> + Send>;
+type Run = Box<dyn FnOnce(&mut dyn Queries) -> Result<AnyResult, StoreError> + Send>;
 
 /// What a slot holds now.
 pub struct Answer<T> {
@@ -73,7 +73,7 @@ struct Shared {
 /// query.
 pub struct QueryCache {
     shared: Arc<Shared>,
-    store: Arc<Store>,
+    store: Arc<dyn Database>,
 }
 
 impl Drop for QueryCache {
@@ -87,7 +87,7 @@ impl QueryCache {
     /// Starts `workers` threads, each with its own reader; `repaint` is called when a
     /// result arrives.
     pub fn new(
-        store: Arc<Store>,
+        store: Arc<dyn Database>,
         workers: usize,
         repaint: impl Fn() + Send + Sync + 'static,
     ) -> Self {
@@ -109,7 +109,7 @@ impl QueryCache {
     }
 
     /// The database the cache reads (for guarding its files from exports).
-    pub fn store(&self) -> &Arc<Store> {
+    pub fn store(&self) -> &Arc<dyn Database> {
         &self.store
     }
 
@@ -172,7 +172,7 @@ impl QueryCache {
     }
 }
 
-fn work(reader: Result<Reader, StoreError>, shared: &Shared) {
+fn work(reader: Result<Box<dyn Queries>, StoreError>, shared: &Shared) {
     let mut reader = reader;
     loop {
         let job = {
@@ -189,7 +189,7 @@ fn work(reader: Result<Reader, StoreError>, shared: &Shared) {
         };
         let started = Instant::now();
         let result = match &mut reader {
-            Ok(r) => (job.run)(r).map_err(|e| e.to_string()),
+            Ok(r) => (job.run)(r.as_mut()).map_err(|e| e.to_string()),
             Err(e) => Err(format!("cannot read the database: {e}")),
         };
         let took = started.elapsed();

@@ -5,7 +5,7 @@
 //! `cache.get::<PerModel>(filter)`; adding a query is one `query!` entry here.
 
 use store::{
-    AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow, Reader, SeriesPoint,
+    AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow, Queries, SeriesPoint,
     SortDir, StoreError, Summary, TopError, TraceRow, TraceSort, TraceTree,
 };
 
@@ -19,7 +19,7 @@ pub trait CachedQuery: 'static {
     /// the first figures appear as soon as possible.
     const BACKGROUND: bool = false;
     /// Runs it on a worker's reader.
-    fn run(reader: &mut Reader, input: Self::Input) -> Result<Self::Output, StoreError>;
+    fn run(reader: &mut dyn Queries, input: Self::Input) -> Result<Self::Output, StoreError>;
 }
 
 /// A page of rows from `offset` (where it starts, the rows, the total).
@@ -38,7 +38,7 @@ macro_rules! query {
             type Input = $input;
             type Output = $output;
             $(const BACKGROUND: bool = { let _ = stringify!($background); true };)?
-            fn run($r: &mut Reader, $i: $input) -> Result<$output, StoreError> {
+            fn run($r: &mut dyn Queries, $i: $input) -> Result<$output, StoreError> {
                 $body
             }
         }

@@ -5,90 +5,10 @@ use super::attrs::{Attrs, value_text};
 use super::messages::{self, Message};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use store::LlmCall;
-
-const PROVIDER: &[&str] = &[
-    "gen_ai.provider.name",
-    "gen_ai.system",
-    "llm.provider",
-    "llm.system",
-];
-const OPERATION: &[&str] = &["gen_ai.operation.name", "llm.request.type"];
-const REQUEST_MODEL: &[&str] = &[
-    "gen_ai.request.model",
-    "llm.request.model_name",
-    "llm.request.model",
-];
-const RESPONSE_MODEL: &[&str] = &[
-    "gen_ai.response.model",
-    "llm.response.model_name",
-    "llm.response.model",
-    "llm.model_name",
-];
-const INPUT_TOKENS: &[&str] = &[
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.prompt_tokens",
-    "llm.token_count.prompt",
-    "llm.usage.prompt_tokens",
-];
-const OUTPUT_TOKENS: &[&str] = &[
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.completion_tokens",
-    "llm.token_count.completion",
-    "llm.usage.completion_tokens",
-];
-const CACHE_READ: &[&str] = &[
-    "gen_ai.usage.cache_read.input_tokens",
-    "gen_ai.usage.cache_read_input_tokens",
-    "llm.token_count.prompt_details.cache_read",
-    "llm.usage.cache_read_input_tokens",
-];
-const CACHE_WRITE: &[&str] = &[
-    "gen_ai.usage.cache_creation.input_tokens",
-    "gen_ai.usage.cache_creation_input_tokens",
-    "llm.token_count.prompt_details.cache_write",
-    "llm.usage.cache_creation_input_tokens",
-];
-const REASONING: &[&str] = &[
-    "gen_ai.usage.reasoning_tokens",
-    "gen_ai.usage.reasoning.output_tokens",
-    "llm.token_count.completion_details.reasoning",
-];
-const COST: &[&str] = &[
-    "gen_ai.usage.cost",
-    "llm.cost.total",
-    "gen_ai.usage.total_cost",
-];
-const FINISH: &[&str] = &[
-    "gen_ai.response.finish_reasons",
-    "gen_ai.response.finish_reason",
-    "llm.finish_reason",
-    "llm.response.finish_reason",
-];
-const SESSION: &[&str] = &[
-    "gen_ai.conversation.id",
-    "session.id",
-    "traceloop.association.properties.session_id",
-    "traceloop.association.properties.conversation_id",
-];
-const USER: &[&str] = &[
-    "user.id",
-    "enduser.id",
-    "traceloop.association.properties.user_id",
-    "gen_ai.request.user",
-];
-
-/// Operations that are model calls; agent and tool operations are not.
-const CALL_OPERATIONS: &[&str] = &[
-    "chat",
-    "text_completion",
-    "completion",
-    "generate_content",
-    "embeddings",
-    "embedding",
-];
-
-/// OpenInference span kinds that are model calls.
-const CALL_KINDS: &[&str] = &["LLM", "EMBEDDING"];
+use store::conventions::{
+    CACHE_READ, CACHE_WRITE, CALL_KINDS, CALL_OPERATIONS, COST, FINISH, INPUT_TOKENS, OPERATION,
+    OUTPUT_TOKENS, PROVIDER, REASONING, REQUEST_MODEL, RESPONSE_MODEL, SESSION, USER,
+};
 
 /// The LLM fields of a span, or `None` when the span is not a model call.
 pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {

@@ -3,6 +3,7 @@
 //! and percentiles happen inside DuckDB.
 
 mod alerts;
+mod backend_impl;
 mod calls;
 pub(crate) mod cost;
 mod export;

@@ -32,7 +32,7 @@ impl ObservatoryApp {
         };
         let ctx = self.ctx.clone();
         match Evaluator::start(
-            &session.store,
+            session.store.as_ref(),
             session.writer.clone(),
             self.alerts.rules.clone(),
             notifier.clone(),

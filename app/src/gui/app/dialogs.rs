@@ -234,7 +234,11 @@ impl ObservatoryApp {
         resolved: Option<&Resolved>,
     ) {
         let caption = resolved.map(|r| caption(&r.filter)).unwrap_or_default();
-        let database = self.db.session.as_ref().map(|s| s.store.clone());
+        let database = self
+            .db
+            .session
+            .as_ref()
+            .map(|s| s.store.clone() as Arc<dyn store::Database>);
         self.save = Some(SaveDialog::new(item, kind, caption, database));
     }
 

@@ -12,7 +12,8 @@ use egui::{Ui, Vec2};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use store::{ExportFormat, ExportTable, Filter, OutputFile, Replace, StatusFilter, Store};
+use store::Database;
+use store::{ExportFormat, ExportTable, Filter, OutputFile, Replace, StatusFilter};
 use table::TableData;
 
 /// The file formats offered.
@@ -80,7 +81,7 @@ pub enum ExportItem {
         /// The selection.
         filter: Filter,
         /// The database they are read from.
-        store: Arc<Store>,
+        store: Arc<dyn Database>,
     },
 }
 
@@ -108,7 +109,7 @@ pub struct SaveDialog {
     path: String,
     picked: Option<Arc<Mutex<Option<PathBuf>>>>,
     /// The open database, whose own files are never an output.
-    database: Option<Arc<Store>>,
+    database: Option<Arc<dyn Database>>,
     /// The existing file the user was asked about replacing.
     asking_to_replace: Option<PathBuf>,
 }
@@ -123,7 +124,7 @@ impl SaveDialog {
         item: ExportItem,
         kind: FileKind,
         caption: String,
-        database: Option<Arc<Store>>,
+        database: Option<Arc<dyn Database>>,
     ) -> SaveDialog {
         let dir = directories::UserDirs::new()
             .and_then(|u| u.document_dir().map(|d| d.to_path_buf()))

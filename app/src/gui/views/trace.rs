@@ -130,7 +130,13 @@ impl TraceView {
         });
     }
 
-    fn header(&mut self, ui: &mut Ui, tree: &TraceTree, total: i64, database: &Arc<store::Store>) {
+    fn header(
+        &mut self,
+        ui: &mut Ui,
+        tree: &TraceTree,
+        total: i64,
+        database: &Arc<dyn store::Database>,
+    ) {
         let calls = tree.spans.iter().filter(|s| s.model.is_some()).count();
         let cost: f64 = tree.spans.iter().filter_map(|s| s.cost_usd).sum();
         let errors = tree
@@ -298,7 +304,7 @@ fn breakdown(ui: &mut Ui, tree: &TraceTree, total: i64) {
 /// replacing a file), off the frame loop; the database's own files are refused.
 fn export(
     tree: TraceTree,
-    database: Arc<store::Store>,
+    database: Arc<dyn store::Database>,
     status: Arc<Mutex<Option<String>>>,
     ctx: egui::Context,
 ) {

@@ -1,0 +1,125 @@
+//! The backend-neutral query interface: what the panels, the CLI and the alert
+//! evaluator ask of a database, whichever engine holds it — the embedded DuckDB file
+//! ([`crate::Store`]) or a team's ClickHouse ([`crate::ClickHouse`]). Results are the
+//! same Rust values from both; no engine type appears here or in the errors.
+
+use crate::error::StoreError;
+use crate::filter::Filter;
+use crate::output::{OutputFile, Replace};
+use crate::query::{
+    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, SeriesPoint,
+    SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
+};
+use crate::row::AlertEvent;
+use std::path::Path;
+
+/// A database the app reads: hands out one [`Queries`] per thread and says when its
+/// data changed.
+pub trait Database: Send + Sync {
+    /// A new reader for one thread.
+    fn reader(&self) -> Result<Box<dyn Queries>, StoreError>;
+
+    /// A number that moves whenever the data may have changed, so that caches know
+    /// when to ask again.
+    fn data_version(&self) -> u64;
+
+    /// What the top bar shows: the engine and where the data is (`DuckDB
+    /// observatory.duckdb`, `ClickHouse 26.9 at host:8123/otel`).
+    fn describe(&self) -> String;
+
+    /// Starts writing a file for the user at `target`, refused when it is one of the
+    /// database's own files.
+    fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError>;
+}
+
+/// Every typed question of the app, answered by one backend on one connection.
+pub trait Queries: Send {
+    /// The data version the reader's results reflect at least.
+    fn data_version(&self) -> u64;
+
+    /// Every model asked for in a stored call, sorted.
+    fn models(&mut self) -> Result<Vec<String>, StoreError>;
+
+    /// Every model with stored calls, busiest first (the order colours are handed out).
+    fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError>;
+
+    /// The first and last start of any stored LLM call, Unix ns.
+    fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError>;
+
+    /// Every service that sent spans, sorted.
+    fn services(&mut self) -> Result<Vec<String>, StoreError>;
+
+    /// The headline figures of a selection, spans and traces counted.
+    fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError>;
+
+    /// The LLM-call figures of a selection only (`spans` and `traces` are `None`).
+    fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError>;
+
+    /// The selection broken down by the model asked for, most calls first.
+    fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError>;
+
+    /// Requests, errors, tokens and cost per time bucket and model.
+    fn time_series(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<SeriesPoint>, StoreError>;
+
+    /// Latency percentiles per time bucket.
+    fn latency_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError>;
+
+    /// Calls per time bucket and latency band.
+    fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError>;
+
+    /// One page of the traces in a selection and how many there are in all.
+    fn traces_page(
+        &mut self,
+        filter: &Filter,
+        sort: TraceSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<TraceRow>, u64), StoreError>;
+
+    /// Every span of one trace, as a tree.
+    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError>;
+
+    /// One page of the LLM calls in a selection and how many there are in all.
+    fn calls_page(
+        &mut self,
+        filter: &Filter,
+        sort: CallSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CallRow>, u64), StoreError>;
+
+    /// The most frequent errors of a selection.
+    fn top_errors(&mut self, filter: &Filter, limit: u64) -> Result<Vec<TopError>, StoreError>;
+
+    /// Writes the rows of `table` in the selection into `out`; returns how many.
+    fn export(
+        &mut self,
+        table: ExportTable,
+        filter: &Filter,
+        format: ExportFormat,
+        out: &mut OutputFile,
+    ) -> Result<u64, StoreError>;
+
+    /// The ids of the traces in a selection (for opening them one by one).
+    fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError>;
+
+    /// Alerts that fired or resolved, newest first.
+    fn alert_history(
+        &mut self,
+        since_ns: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<AlertEvent>, StoreError>;
+
+    /// Starts writing a file for the user at `target` (see [`Database::output`]).
+    fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError>;
+}

@@ -1,0 +1,104 @@
+//! The attribute names of the competing LLM semantic conventions (OpenTelemetry
+//! `gen_ai.*` old and new, OpenInference, OpenLLMetry/Traceloop, OpenLIT), per field of
+//! the span row, in precedence order: within a field the first key present wins.
+//!
+//! One table for every reader of raw attributes: `ingest`'s normalizer reads spans with
+//! it, and the ClickHouse backend generates its query-time extraction from it, so the
+//! two cannot drift apart.
+
+/// The provider (`openai`, `anthropic`, …).
+pub const PROVIDER: &[&str] = &[
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "llm.provider",
+    "llm.system",
+];
+/// The operation (`chat`, `embeddings`, …).
+pub const OPERATION: &[&str] = &["gen_ai.operation.name", "llm.request.type"];
+/// The model the client asked for.
+pub const REQUEST_MODEL: &[&str] = &[
+    "gen_ai.request.model",
+    "llm.request.model_name",
+    "llm.request.model",
+];
+/// The model (snapshot) that answered.
+pub const RESPONSE_MODEL: &[&str] = &[
+    "gen_ai.response.model",
+    "llm.response.model_name",
+    "llm.response.model",
+    "llm.model_name",
+];
+/// Input (prompt) tokens.
+pub const INPUT_TOKENS: &[&str] = &[
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+    "llm.usage.prompt_tokens",
+];
+/// Output (completion) tokens.
+pub const OUTPUT_TOKENS: &[&str] = &[
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
+    "llm.usage.completion_tokens",
+];
+/// Input tokens read from the provider's prompt cache.
+pub const CACHE_READ: &[&str] = &[
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read",
+    "llm.usage.cache_read_input_tokens",
+];
+/// Input tokens written to the provider's prompt cache.
+pub const CACHE_WRITE: &[&str] = &[
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+    "llm.token_count.prompt_details.cache_write",
+    "llm.usage.cache_creation_input_tokens",
+];
+/// Reasoning tokens.
+pub const REASONING: &[&str] = &[
+    "gen_ai.usage.reasoning_tokens",
+    "gen_ai.usage.reasoning.output_tokens",
+    "llm.token_count.completion_details.reasoning",
+];
+/// A cost in USD the client reported.
+pub const COST: &[&str] = &[
+    "gen_ai.usage.cost",
+    "llm.cost.total",
+    "gen_ai.usage.total_cost",
+];
+/// Finish reason(s).
+pub const FINISH: &[&str] = &[
+    "gen_ai.response.finish_reasons",
+    "gen_ai.response.finish_reason",
+    "llm.finish_reason",
+    "llm.response.finish_reason",
+];
+/// Conversation or session id.
+pub const SESSION: &[&str] = &[
+    "gen_ai.conversation.id",
+    "session.id",
+    "traceloop.association.properties.session_id",
+    "traceloop.association.properties.conversation_id",
+];
+/// End user id.
+pub const USER: &[&str] = &[
+    "user.id",
+    "enduser.id",
+    "traceloop.association.properties.user_id",
+    "gen_ai.request.user",
+];
+
+/// Operations that are model calls; agent and tool operations are not.
+pub const CALL_OPERATIONS: &[&str] = &[
+    "chat",
+    "text_completion",
+    "completion",
+    "generate_content",
+    "embeddings",
+    "embedding",
+];
+
+/// OpenInference span kinds that are model calls.
+pub const CALL_KINDS: &[&str] = &["LLM", "EMBEDDING"];

@@ -1,0 +1,127 @@
+//! The DuckDB file as a [`Database`] and its [`Reader`] as [`Queries`]: each method
+//! is the reader's own.
+
+use super::{
+    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, Reader,
+    SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
+};
+use crate::backend::{Database, Queries};
+use crate::error::StoreError;
+use crate::filter::Filter;
+use crate::open::Store;
+use crate::output::{OutputFile, Replace};
+use crate::row::AlertEvent;
+use std::path::Path;
+
+impl Database for Store {
+    fn reader(&self) -> Result<Box<dyn Queries>, StoreError> {
+        Ok(Box::new(Store::reader(self)?))
+    }
+
+    fn data_version(&self) -> u64 {
+        Store::data_version(self)
+    }
+
+    fn describe(&self) -> String {
+        match self.path() {
+            Some(p) => format!("DuckDB {}", p.display()),
+            None => "DuckDB (in memory)".into(),
+        }
+    }
+
+    fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
+        Store::output(self, target, replace)
+    }
+}
+
+impl Queries for Reader {
+    fn data_version(&self) -> u64 {
+        Reader::data_version(self)
+    }
+    fn models(&mut self) -> Result<Vec<String>, StoreError> {
+        Reader::models(self)
+    }
+    fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError> {
+        Reader::models_by_volume(self)
+    }
+    fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
+        Reader::time_bounds(self)
+    }
+    fn services(&mut self) -> Result<Vec<String>, StoreError> {
+        Reader::services(self)
+    }
+    fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
+        Reader::summary(self, filter)
+    }
+    fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
+        Reader::call_summary(self, filter)
+    }
+    fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
+        Reader::per_model(self, filter)
+    }
+    fn time_series(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        Reader::time_series(self, filter, bucket_ns)
+    }
+    fn latency_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
+        Reader::latency_percentiles(self, filter, bucket_ns)
+    }
+    fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError> {
+        Reader::latency_heatmap(self, filter, bucket_ns)
+    }
+    fn traces_page(
+        &mut self,
+        filter: &Filter,
+        sort: TraceSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<TraceRow>, u64), StoreError> {
+        Reader::traces_page(self, filter, sort, dir, offset, limit)
+    }
+    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
+        Reader::trace(self, trace_id)
+    }
+    fn calls_page(
+        &mut self,
+        filter: &Filter,
+        sort: CallSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<CallRow>, u64), StoreError> {
+        Reader::calls_page(self, filter, sort, dir, offset, limit)
+    }
+    fn top_errors(&mut self, filter: &Filter, limit: u64) -> Result<Vec<TopError>, StoreError> {
+        Reader::top_errors(self, filter, limit)
+    }
+    fn export(
+        &mut self,
+        table: ExportTable,
+        filter: &Filter,
+        format: ExportFormat,
+        out: &mut OutputFile,
+    ) -> Result<u64, StoreError> {
+        Reader::export(self, table, filter, format, out)
+    }
+    fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError> {
+        Reader::trace_ids(self, filter)
+    }
+    fn alert_history(
+        &mut self,
+        since_ns: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<AlertEvent>, StoreError> {
+        Reader::alert_history(self, since_ns, limit)
+    }
+    fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
+        Reader::output(self, target, replace)
+    }
+}
