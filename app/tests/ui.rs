@@ -64,7 +64,7 @@ fn database_from(path: &Path, files: &[PathBuf]) {
     for f in files {
         import_file(
             f,
-            &writer,
+            ingest::import::Destination::Database(&writer),
             &ImportOptions::default(),
             &(),
             &AtomicBool::new(false),

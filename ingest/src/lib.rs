@@ -6,6 +6,7 @@
 //! (no receivers, no import into a database, no DuckDB), for the fuzz targets.
 
 #[cfg(feature = "database")]
+pub mod collector;
 pub mod demo;
 pub mod import;
 pub mod normalize;

@@ -54,7 +54,7 @@ fn import(dir: &Dir, files: &[&Path], strict: bool) -> (ImportReport, store::Sum
     for f in files {
         import_file(
             f,
-            &writer,
+            ingest::import::Destination::Database(&writer),
             &ImportOptions { strict },
             &(),
             &AtomicBool::new(false),
@@ -306,7 +306,7 @@ fn an_exported_trace_reimports_identically() {
     ] {
         import_file(
             &fixtures.join(f),
-            &writer,
+            ingest::import::Destination::Database(&writer),
             &ImportOptions::default(),
             &(),
             &AtomicBool::new(false),
@@ -337,7 +337,7 @@ fn an_exported_trace_reimports_identically() {
         let mut again = ImportReport::default();
         import_file(
             &path,
-            &target_writer,
+            ingest::import::Destination::Database(&target_writer),
             &ImportOptions { strict: true },
             &(),
             &AtomicBool::new(false),

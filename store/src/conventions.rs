@@ -102,3 +102,34 @@ pub const CALL_OPERATIONS: &[&str] = &[
 
 /// OpenInference span kinds that are model calls.
 pub const CALL_KINDS: &[&str] = &["LLM", "EMBEDDING"];
+
+/// The OpenInference span kind (`LLM`, `AGENT`, `TOOL`, …).
+pub const OPENINFERENCE_KIND: &str = "openinference.span.kind";
+
+/// OpenInference's request parameters as a JSON object (the only place a failed
+/// call names its model).
+pub const INVOCATION_PARAMETERS: &str = "llm.invocation_parameters";
+
+/// The error type a span declares.
+pub const ERROR_TYPE: &str = "error.type";
+
+/// The HTTP status of the request a call made (new name first).
+pub const HTTP_STATUS: &[&str] = &["http.response.status_code", "http.status_code"];
+
+/// Attribute keys (and prefixes of flattened ones) that carry a call's messages: the
+/// prompt and response text the inspector shows and searches.
+pub const MESSAGE_KEY_PREFIXES: &[&str] = &[
+    "gen_ai.system_instructions",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
+    "llm.input_messages.",
+    "llm.output_messages.",
+    "input.value",
+    "output.value",
+];
+
+/// Prefix of the names of span events that carry messages (`gen_ai.user.message`,
+/// `gen_ai.choice`, …).
+pub const MESSAGE_EVENT_PREFIX: &str = "gen_ai.";

@@ -13,6 +13,9 @@
 pub mod alert_rules;
 #[cfg(feature = "duckdb")]
 mod backend;
+#[cfg(feature = "clickhouse")]
+pub mod clickhouse;
+mod collector_span;
 pub mod conventions;
 pub mod conversation;
 #[cfg(feature = "duckdb")]
@@ -45,6 +48,9 @@ mod writer;
 
 #[cfg(feature = "duckdb")]
 pub use backend::{Database, Queries};
+#[cfg(feature = "clickhouse")]
+pub use clickhouse::ClickHouse;
+pub use collector_span::{CollectorEvent, CollectorLink, CollectorSpan, kind_number, status_number};
 pub use error::{ClickHouseError, StoreError};
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ingest::demo::generate;
-use ingest::import::{ImportOptions, ImportReport, import_file};
+use ingest::import::{ImportOptions, ImportReport, import_file, Destination};
 use ingest::otlp_json::traces_to_json;
 use ingest::synth::{Synth, SynthConfig};
 use std::io::Write;
@@ -105,7 +105,7 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
     let started = Instant::now();
     import_file(
         &dump,
-        &writer,
+        Destination::Database(&writer),
         &ImportOptions::default(),
         &(),
         &cancel,

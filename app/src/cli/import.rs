@@ -3,7 +3,7 @@
 use super::DbArgs;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ingest::import::{ImportOptions, ImportReport, Progress, import_file};
+use ingest::import::{Destination, ImportOptions, ImportReport, Progress, import_file};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -18,6 +18,14 @@ pub struct ImportArgs {
     /// report the bad ones, exit 1)
     #[arg(long)]
     strict: bool,
+    /// Push the spans into a team's ClickHouse (the OpenTelemetry Collector's
+    /// otel_traces table, in its row layout) instead of a database file
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
+    clickhouse: Option<String>,
+    /// With --clickhouse: create the database and the Collector's tables (its
+    /// exporter's own DDL) where missing
+    #[arg(long, requires = "clickhouse")]
+    create_tables: bool,
     /// Files to import; the format is detected from the content
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -34,8 +42,29 @@ impl Progress for Bar {
 
 /// Imports the files and prints the summary; exit 1 when anything was rejected.
 pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let store = args.db.open(OpenMode::ReadWrite)?;
-    let writer = store.writer()?;
+    let clickhouse = match &args.clickhouse {
+        Some(url) => {
+            let ch = args.db.connect_clickhouse(url, args.create_tables)?;
+            if args.create_tables {
+                ch.create_tables()?;
+            }
+            Some(ch)
+        }
+        None => None,
+    };
+    let (store, writer) = match &clickhouse {
+        Some(_) => (None, None),
+        None => {
+            let store = args.db.open(OpenMode::ReadWrite)?;
+            let writer = store.writer()?;
+            (Some(store), Some(writer))
+        }
+    };
+    let destination = match (&clickhouse, &writer) {
+        (Some(ch), _) => Destination::ClickHouse(ch),
+        (None, Some(w)) => Destination::Database(w),
+        (None, None) => unreachable!("one destination is always opened"),
+    };
     let options = ImportOptions {
         strict: args.strict,
     };
@@ -54,7 +83,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         let warnings_before = report.warnings.len();
         import_file(
             file,
-            &writer,
+            destination,
             &options,
             &Bar(bar.clone()),
             &cancel,
@@ -68,7 +97,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             eprintln!("warning: {w}");
         }
     }
-    writer.close()?;
+    if let Some(w) = writer {
+        w.close()?;
+    }
+    drop(store);
     println!(
         "imported {} file(s): {} spans read, {} stored, {} already present, {} LLM calls, {} rejected",
         report.files,

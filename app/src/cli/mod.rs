@@ -73,12 +73,18 @@ enum Command {
 /// Options every command that opens a database takes.
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
-    /// Database file [default: observatory.duckdb in the platform data directory]
-    #[arg(long, value_name = "PATH")]
+    /// Database file, or a team's ClickHouse URL (clickhouse://user@host:8123/otel,
+    /// https://…) for commands that read [default: observatory.duckdb in the platform
+    /// data directory]
+    #[arg(long, value_name = "PATH|URL")]
     db: Option<PathBuf>,
     /// Price file overriding the bundled prices (TOML, USD per million tokens)
     #[arg(long, value_name = "FILE")]
     prices: Option<PathBuf>,
+    /// File holding the ClickHouse password when the URL has none (else
+    /// CLICKHOUSE_PASSWORD)
+    #[arg(long, value_name = "FILE")]
+    clickhouse_password_file: Option<PathBuf>,
 }
 
 impl DbArgs {
@@ -87,9 +93,39 @@ impl DbArgs {
         self.db.clone().unwrap_or_else(paths::default_db)
     }
 
-    /// Opens the database with the prices in force: bundled, then the user's config
-    /// file, then `--prices`.
+    /// The ClickHouse `--db` names, when it names one.
+    pub fn clickhouse_url(&self) -> Option<String> {
+        self.db
+            .as_deref()
+            .and_then(|p| p.to_str())
+            .filter(|s| store::clickhouse::is_clickhouse_url(s))
+            .map(str::to_string)
+    }
+
+    /// Opens the database for reading, a file or a ClickHouse, with the prices in
+    /// force.
+    pub fn open_for_reading(&self) -> anyhow::Result<std::sync::Arc<dyn store::Database>> {
+        match self.clickhouse_url() {
+            Some(url) => Ok(std::sync::Arc::new(self.connect_clickhouse(&url, false)?)),
+            None => Ok(std::sync::Arc::new(self.open(OpenMode::ReadOnly)?)),
+        }
+    }
+
+    /// Connects to the ClickHouse at `url` with the prices in force; `creating` allows
+    /// the traces table to be missing (a writer about to create it).
+    pub fn connect_clickhouse(&self, url: &str, creating: bool) -> anyhow::Result<store::ClickHouse> {
+        connect_clickhouse(url, self.clickhouse_password_file.as_deref(), self.prices.as_deref(), creating)
+    }
+
+    /// Opens the database file with the prices in force: bundled, then the user's
+    /// config file, then `--prices`.
     pub fn open(&self, mode: OpenMode) -> anyhow::Result<Store> {
+        if let Some(url) = self.clickhouse_url() {
+            anyhow::bail!(
+                "{}: this command works on a database file; give --db PATH (ClickHouse URLs are read by the window, stats and the other reading commands)",
+                store::clickhouse::redact(&url)
+            );
+        }
         let path = self.path();
         if mode == OpenMode::ReadWrite
             && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -120,6 +156,19 @@ impl DbArgs {
     fn price_table(&self) -> anyhow::Result<PriceTable> {
         price_table(self.prices.as_deref())
     }
+}
+
+/// Connects to a ClickHouse with the prices in force (see [`DbArgs::connect_clickhouse`]).
+pub fn connect_clickhouse(
+    url: &str,
+    password_file: Option<&std::path::Path>,
+    prices: Option<&std::path::Path>,
+    creating: bool,
+) -> anyhow::Result<store::ClickHouse> {
+    let endpoint = store::clickhouse::Endpoint::parse(url, password_file)?;
+    let ch = store::ClickHouse::connect(endpoint, creating)?;
+    ch.set_prices(price_table(prices)?);
+    Ok(ch)
 }
 
 /// The prices in force: bundled, then the user's config file, then `extra` (`--prices`).

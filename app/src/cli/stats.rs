@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 use std::process::ExitCode;
-use store::{Filter, ModelRow, OpenMode, StatusFilter, Summary};
+use store::{Filter, ModelRow, StatusFilter, Summary};
 
 /// Arguments of `stats`, and the filter flags other commands share.
 #[derive(Args, Debug)]
@@ -78,8 +78,8 @@ impl FilterArgs {
 /// Prints the figures.
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let filter = args.filter.filter()?;
-    let store = args.db.open(OpenMode::ReadOnly)?;
-    let mut reader = store.reader()?;
+    let database = args.db.open_for_reading()?;
+    let mut reader = database.reader()?;
     let summary = reader.summary(&filter)?;
     let models = reader.per_model(&filter)?;
     if args.json {

@@ -2,7 +2,7 @@
 //! with progress and cancel, ending in a report of what was stored and every rejected
 //! record as `FILE:LINE: reason`.
 
-use ingest::import::{ImportOptions, ImportReport, Progress, import_file};
+use ingest::import::{ImportOptions, ImportReport, Progress, import_file, Destination};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,7 +56,7 @@ impl ImportJob {
                     *p.name.lock().expect("name lock") = super::session::file_name(path);
                     import_file(
                         path,
-                        &writer,
+                        Destination::Database(&writer),
                         &ImportOptions::default(),
                         &*p,
                         &c,

@@ -3,6 +3,7 @@
 
 use super::read::Location;
 use super::{detect, read};
+use crate::collector::collector_spans_except;
 use crate::normalize::normalize_traces;
 use crate::sink::Sink;
 use std::fs::File;
@@ -10,10 +11,19 @@ use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use store::{SpanRow, Writer};
+use store::{ClickHouse, CollectorSpan, SpanRow, Writer};
 
 /// Rows handed to the writer at a time.
 const BATCH_ROWS: usize = 16 * 1024;
+
+/// Where imported spans go.
+#[derive(Clone, Copy)]
+pub enum Destination<'a> {
+    /// The local database behind its writer.
+    Database(&'a Writer),
+    /// A team's ClickHouse, in the OpenTelemetry Collector's row layout.
+    ClickHouse(&'a ClickHouse),
+}
 
 /// How to import.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +92,7 @@ impl Progress for () {
 /// committed. `cancel` stops it between requests (what was committed stays).
 pub fn import_file(
     path: &Path,
-    writer: &Writer,
+    destination: Destination<'_>,
     options: &ImportOptions,
     progress: &dyn Progress,
     cancel: &AtomicBool,
@@ -105,7 +115,7 @@ pub fn import_file(
             return;
         }
     }
-    scan(path, &label, Some(writer), progress, cancel, report);
+    scan(path, &label, Some(destination), progress, cancel, report);
 }
 
 /// Reads and normalizes a file, storing nothing: what an import would report, and the
@@ -115,11 +125,11 @@ pub fn read_only(path: &Path, cancel: &AtomicBool, report: &mut ImportReport) {
     scan(path, &path.display().to_string(), None, &(), cancel, report);
 }
 
-/// Reads a file; with a writer, stores what is good.
+/// Reads a file; with a destination, stores what is good.
 fn scan(
     path: &Path,
     label: &str,
-    writer: Option<&Writer>,
+    destination: Option<Destination<'_>>,
     progress: &dyn Progress,
     cancel: &AtomicBool,
     report: &mut ImportReport,
@@ -168,8 +178,17 @@ fn scan(
             });
         }
     };
+    let writer = match destination {
+        Some(Destination::Database(w)) => Some(w),
+        _ => None,
+    };
+    let clickhouse = match destination {
+        Some(Destination::ClickHouse(ch)) => Some(ch),
+        _ => None,
+    };
     let mut sink = Sink::new(writer);
     let mut pending: Vec<SpanRow> = Vec::new();
+    let mut to_clickhouse = ClickHouseBatches::default();
     let mut on_request = |at: Location, r: Result<_, String>| {
         if cancel.load(Ordering::Relaxed) {
             return ControlFlow::Break(());
@@ -185,6 +204,7 @@ fn scan(
             }
             Ok(req) => {
                 let n = normalize_traces(&req);
+                let refused: Vec<_> = n.rejected.iter().map(|r| r.position).collect();
                 report.spans += (n.rows.len() + n.rejected.len()) as u64;
                 report.rejected += n.rejected.len() as u64;
                 for rej in n.rejected {
@@ -201,9 +221,14 @@ fn scan(
                         reason: format!("span {p} of scope {s} of resource {r}: {}", note.reason),
                     });
                 }
-                pending.extend(n.rows);
-                if pending.len() >= BATCH_ROWS {
-                    sink.send(std::mem::take(&mut pending));
+                if let Some(ch) = clickhouse {
+                    to_clickhouse.calls += n.rows.iter().filter(|r| r.llm.is_some()).count() as u64;
+                    to_clickhouse.add(ch, collector_spans_except(&req, &refused), label);
+                } else {
+                    pending.extend(n.rows);
+                    if pending.len() >= BATCH_ROWS {
+                        sink.send(std::mem::take(&mut pending));
+                    }
                 }
             }
         }
@@ -214,6 +239,13 @@ fn scan(
             location: label.into(),
             reason: format!("read error: {e}"),
         });
+    }
+    if let Some(ch) = clickhouse {
+        to_clickhouse.flush(ch, label);
+        report.stored += to_clickhouse.stored;
+        report.llm_calls += to_clickhouse.calls;
+        report.rejected += to_clickhouse.failed;
+        report.problems.append(&mut to_clickhouse.problems);
     }
     sink.send(pending);
     let totals = sink.finish();
@@ -226,6 +258,40 @@ fn scan(
             location: label.into(),
             reason: format!("{rows} spans not stored: {reason}"),
         });
+    }
+}
+
+/// Spans on their way to a ClickHouse: inserted in large groups, each acknowledged by
+/// the server before it counts as stored.
+#[derive(Default)]
+struct ClickHouseBatches {
+    pending: Vec<CollectorSpan>,
+    stored: u64,
+    calls: u64,
+    failed: u64,
+    problems: Vec<Problem>,
+}
+
+impl ClickHouseBatches {
+    fn add(&mut self, ch: &ClickHouse, spans: Vec<CollectorSpan>, label: &str) {
+        self.pending.extend(spans);
+        if self.pending.len() >= BATCH_ROWS {
+            self.flush(ch, label);
+        }
+    }
+
+    fn flush(&mut self, ch: &ClickHouse, label: &str) {
+        let spans = std::mem::take(&mut self.pending);
+        match ch.insert_spans(&spans) {
+            Ok(()) => self.stored += spans.len() as u64,
+            Err(e) => {
+                self.failed += spans.len() as u64;
+                self.problems.push(Problem {
+                    location: label.into(),
+                    reason: format!("{} spans not stored: {e}", spans.len()),
+                });
+            }
+        }
     }
 }
 

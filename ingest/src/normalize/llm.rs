@@ -6,14 +6,15 @@ use super::messages::{self, Message};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use store::LlmCall;
 use store::conventions::{
-    CACHE_READ, CACHE_WRITE, CALL_KINDS, CALL_OPERATIONS, COST, FINISH, INPUT_TOKENS, OPERATION,
-    OUTPUT_TOKENS, PROVIDER, REASONING, REQUEST_MODEL, RESPONSE_MODEL, SESSION, USER,
+    CACHE_READ, CACHE_WRITE, CALL_KINDS, CALL_OPERATIONS, COST, ERROR_TYPE, FINISH, HTTP_STATUS,
+    INPUT_TOKENS, INVOCATION_PARAMETERS, OPENINFERENCE_KIND, OPERATION, OUTPUT_TOKENS, PROVIDER,
+    REASONING, REQUEST_MODEL, RESPONSE_MODEL, SESSION, USER,
 };
 
 /// The LLM fields of a span, or `None` when the span is not a model call.
 pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
     let operation = attrs.text(OPERATION);
-    let oi_kind = attrs.text(&["openinference.span.kind"]);
+    let oi_kind = attrs.text(&[OPENINFERENCE_KIND]);
     let is_call = match (&operation, &oi_kind) {
         (Some(op), _) => CALL_OPERATIONS.contains(&op.as_str()),
         (None, Some(kind)) => CALL_KINDS.contains(&kind.to_ascii_uppercase().as_str()),
@@ -55,7 +56,7 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
 /// OpenInference puts the request model only inside `llm.invocation_parameters`
 /// (a JSON object); a failed call has nothing else.
 fn invocation_model(attrs: &Attrs) -> Option<String> {
-    let params = attrs.text(&["llm.invocation_parameters"])?;
+    let params = attrs.text(&[INVOCATION_PARAMETERS])?;
     let json: serde_json::Value = serde_json::from_str(&params).ok()?;
     json.get("model")
         .and_then(|m| m.as_str())
@@ -67,7 +68,7 @@ fn invocation_model(attrs: &Attrs) -> Option<String> {
 /// status, else the exception. A call that did not fail has neither, even if it
 /// recorded a handled exception.
 fn error_of(span: &Span, attrs: &Attrs, failed: bool) -> (Option<String>, Option<String>) {
-    let declared = attrs.text(&["error.type"]);
+    let declared = attrs.text(&[ERROR_TYPE]);
     if !failed && declared.is_none() {
         return (None, None);
     }
@@ -82,7 +83,7 @@ fn error_of(span: &Span, attrs: &Attrs, failed: bool) -> (Option<String>, Option
         .and_then(|e| e.text(&["exception.type"]))
         .map(|t| t.rsplit(['.', ':']).next().unwrap_or(&t).to_string());
     let http_status = attrs
-        .int(&["http.response.status_code", "http.status_code"])
+        .int(HTTP_STATUS)
         .filter(|c| *c >= 400)
         .map(|c| c.to_string());
     let error_type = declared

@@ -57,7 +57,7 @@ pub(super) fn joined() -> String {
 
 /// A call's cost with each priced model's rates written inline (no join); NULL when
 /// its model has no price.
-pub(super) fn inline<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> String {
+pub(crate) fn inline<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> String {
     let arms: Vec<String> = prices
         .map(|(model, price)| {
             let rates = price.rates().map(|r| format!("{r:?}"));
@@ -105,7 +105,7 @@ pub(crate) const UNPRICED: &str = "would_be_unpriced";
 
 /// Aggregate columns from which a group of rows with [`per_call_columns`] is priced by
 /// [`CostSums`]. The group must be one price: group by `priced_as` too.
-pub(super) fn sums_sql() -> String {
+pub(crate) fn sums_sql() -> String {
     SUM_NAMES
         .into_iter()
         .chain([REPORTED_SUM])
@@ -115,12 +115,26 @@ pub(super) fn sums_sql() -> String {
 }
 
 /// The [`sums_sql`] columns of one group.
-pub(super) struct CostSums {
+pub(crate) struct CostSums {
     tokens: [f64; 4],
     reported: f64,
 }
 
 impl CostSums {
+    /// The sums of the four token classes (in [`sums_sql`]'s order) and of the
+    /// reported costs, as another backend read them.
+    #[cfg(feature = "clickhouse")]
+    pub(crate) fn from_values(tokens: [f64; 4], reported: f64) -> Self {
+        CostSums { tokens, reported }
+    }
+
+    /// The names of [`sums_sql`]'s columns, in order: the four token classes, then
+    /// the reported costs.
+    #[cfg(feature = "clickhouse")]
+    pub(crate) fn column_names() -> [&'static str; 5] {
+        [SUM_NAMES[0], SUM_NAMES[1], SUM_NAMES[2], SUM_NAMES[3], REPORTED_SUM]
+    }
+
     /// Reads the columns by name.
     pub(super) fn read(r: &duckdb::Row<'_>) -> duckdb::Result<Self> {
         let mut tokens = [0.0; 4];
@@ -134,7 +148,7 @@ impl CostSums {
     }
 
     /// Reported costs plus the tokens priced at `price` (nothing for them without one).
-    pub(super) fn cost(&self, price: Option<Price>) -> f64 {
+    pub(crate) fn cost(&self, price: Option<Price>) -> f64 {
         let priced = price.map_or(0.0, |p| {
             self.tokens
                 .iter()

@@ -1,0 +1,165 @@
+//! A [`Filter`] as ClickHouse conditions with typed parameters: on the traces table's
+//! own columns (time and service, which its partitions and primary key answer) and on
+//! the calls extracted from it ([`super::extract::calls`], aliased `c`).
+
+use super::http::{Param, Params};
+use crate::filter::{Bound, Filter, StatusFilter};
+
+/// Conditions on the traces table's columns: start time and service.
+pub(super) fn spans_where(filter: &Filter, p: &mut Params) -> String {
+    let mut parts = vec!["TRUE".to_string()];
+    if let Some(from) = filter.from_ns {
+        parts.push(format!(
+            "Timestamp >= fromUnixTimestamp64Nano({})",
+            p.push(Param::Int(from))
+        ));
+    }
+    if let Some(to) = filter.to_ns {
+        parts.push(format!(
+            "Timestamp < fromUnixTimestamp64Nano({})",
+            p.push(Param::Int(to))
+        ));
+    }
+    if !filter.services.is_empty() {
+        let names: Vec<String> = filter.services.iter().map(|s| p.text(s)).collect();
+        parts.push(format!("ServiceName IN ({})", names.join(", ")));
+    }
+    parts.join(" AND ")
+}
+
+/// Conditions on the extracted calls `c` (everything but time and service, which
+/// [`spans_where`] applied); `cost` is a call's cost as SQL (prices written inline).
+pub(super) fn calls_where(filter: &Filter, cost: &str, p: &mut Params) -> String {
+    let mut parts = vec!["TRUE".to_string()];
+    if !filter.models.is_empty() {
+        let any: Vec<String> = filter
+            .models
+            .iter()
+            .map(|g| {
+                let re = p.text(&glob_regex(g));
+                format!("(match(c.model, {re}) OR match(coalesce(c.response_model, ''), {re}))")
+            })
+            .collect();
+        parts.push(format!("({})", any.join(" OR ")));
+    }
+    any_of(&mut parts, p, "c.provider", &filter.providers);
+    match filter.status {
+        StatusFilter::All => {}
+        StatusFilter::Ok => parts.push("NOT c.is_error".into()),
+        StatusFilter::Error => parts.push("c.is_error".into()),
+    }
+    for word in &filter.text {
+        parts.push(holds_text(p, word));
+    }
+    for word in &filter.exclude_text {
+        parts.push(format!("NOT {}", holds_text(p, word)));
+    }
+    if !filter.errors.is_empty() {
+        let any: Vec<String> = filter
+            .errors
+            .iter()
+            .map(|e| {
+                let w = p.text(e);
+                format!(
+                    "(positionCaseInsensitiveUTF8(coalesce(c.error_type, ''), {w}) > 0 OR positionCaseInsensitiveUTF8(coalesce(c.error_message, ''), {w}) > 0)"
+                )
+            })
+            .collect();
+        parts.push(format!("c.is_error AND ({})", any.join(" OR ")));
+    }
+    any_of(&mut parts, p, "c.session_id", &filter.sessions);
+    any_of(&mut parts, p, "c.user_id", &filter.users);
+    bounds(&mut parts, p, "c.duration_ns / 1e6", &filter.latency_ms);
+    bounds(&mut parts, p, &format!("coalesce({cost}, 0)"), &filter.cost_usd);
+    bounds(
+        &mut parts,
+        p,
+        "(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0))",
+        &filter.tokens,
+    );
+    parts.join(" AND ")
+}
+
+/// Whether the call's prompt or response holds `word`, ignoring case: the text of
+/// every attribute and event attribute the conventions carry messages in.
+fn holds_text(p: &mut Params, word: &str) -> String {
+    let w = p.text(word);
+    format!("positionCaseInsensitiveUTF8(c.message_text, {w}) > 0")
+}
+
+fn any_of(parts: &mut Vec<String>, p: &mut Params, column: &str, values: &[String]) {
+    if values.is_empty() {
+        return;
+    }
+    let names: Vec<String> = values.iter().map(|v| p.text(v)).collect();
+    parts.push(format!("{column} IN ({})", names.join(", ")));
+}
+
+fn bounds(parts: &mut Vec<String>, p: &mut Params, expr: &str, bounds: &[Bound]) {
+    for b in bounds {
+        parts.push(format!("{expr} {} {}", b.cmp.sql(), p.push(Param::Float(b.value))));
+    }
+}
+
+/// A glob (`*`, `?`, `[…]`, as DuckDB's GLOB reads them) as an anchored RE2 regex.
+fn glob_regex(glob: &str) -> String {
+    let mut re = String::from("^");
+    let mut in_class = false;
+    for c in glob.chars() {
+        match c {
+            '[' if !in_class => {
+                in_class = true;
+                re.push('[');
+            }
+            ']' if in_class => {
+                in_class = false;
+                re.push(']');
+            }
+            '!' if in_class && re.ends_with('[') => re.push('^'),
+            _ if in_class => {
+                if c == '\\' {
+                    re.push('\\');
+                }
+                re.push(c);
+            }
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c if c.is_alphanumeric() || c == '_' => re.push(c),
+            c => {
+                re.push('\\');
+                re.push(c);
+            }
+        }
+    }
+    if in_class {
+        // An unclosed class is a literal `[` to GLOB.
+        return format!("^{}$", regex_escape(glob));
+    }
+    re.push('$');
+    re
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_become_anchored_regexes() {
+        assert_eq!(glob_regex("gpt-4o*"), "^gpt\\-4o.*$");
+        assert_eq!(glob_regex("gpt-4?"), "^gpt\\-4.$");
+        assert_eq!(glob_regex("claude-[0-9]*"), "^claude\\-[0-9].*$");
+        assert_eq!(glob_regex("a.b"), "^a\\.b$");
+    }
+}

@@ -1,0 +1,285 @@
+//! ClickHouse's HTTP interface: queries with typed parameters, inserts, and the
+//! server's errors turned into [`ClickHouseError`]s that say what to do.
+
+use super::endpoint::{Compression, Endpoint};
+use crate::error::ClickHouseError;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// ClickHouse's codes for the errors a user can act on.
+mod code {
+    pub const UNKNOWN_TABLE: u32 = 60;
+    pub const UNKNOWN_DATABASE: u32 = 81;
+    pub const TIMEOUT_EXCEEDED: u32 = 159;
+    pub const UNKNOWN_USER: u32 = 192;
+    pub const WRONG_PASSWORD: u32 = 193;
+    pub const REQUIRED_PASSWORD: u32 = 194;
+    pub const AUTHENTICATION_FAILED: u32 = 516;
+}
+
+/// A query parameter: ClickHouse substitutes `{name:Type}` with it on the server, so
+/// values never become SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    /// A `String`.
+    Text(String),
+    /// An `Int64`.
+    Int(i64),
+    /// A `Float64`.
+    Float(f64),
+}
+
+impl Param {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Param::Text(_) => "String",
+            Param::Int(_) => "Int64",
+            Param::Float(_) => "Float64",
+        }
+    }
+
+    fn value(&self) -> String {
+        match self {
+            // The HTTP interface reads parameter values in the escaped text format.
+            Param::Text(s) => s
+                .replace('\\', "\\\\")
+                .replace('\t', "\\t")
+                .replace('\n', "\\n"),
+            Param::Int(i) => i.to_string(),
+            Param::Float(f) => format!("{f:?}"),
+        }
+    }
+}
+
+/// Parameters collected while SQL is written: each [`Params::push`] returns the
+/// placeholder to write.
+#[derive(Debug, Default, Clone)]
+pub struct Params(Vec<Param>);
+
+impl Params {
+    /// Adds a value; returns its `{pN:Type}` placeholder.
+    pub fn push(&mut self, p: Param) -> String {
+        let placeholder = format!("{{p{}:{}}}", self.0.len(), p.type_name());
+        self.0.push(p);
+        placeholder
+    }
+
+    /// Adds a text value.
+    pub fn text(&mut self, s: &str) -> String {
+        self.push(Param::Text(s.to_string()))
+    }
+}
+
+/// One server's HTTP client; cheap to clone, shared by a backend's readers.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    endpoint: Endpoint,
+}
+
+/// Numbers the queries of this process, for their `query_id`.
+static NEXT_QUERY: AtomicU64 = AtomicU64::new(1);
+
+impl Client {
+    /// A client for `endpoint`; nothing is sent yet.
+    pub fn new(endpoint: Endpoint) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            // The server stops a query at max_execution_time; the socket waits a little
+            // longer for its error to arrive.
+            .timeout_global(Some(endpoint.max_execution_time + Duration::from_secs(10)))
+            .build()
+            .into();
+        Client { agent, endpoint }
+    }
+
+    /// The same server and sign-in, asking in another database.
+    pub fn with_database(&self, database: &str) -> Client {
+        Client {
+            agent: self.agent.clone(),
+            endpoint: Endpoint {
+                database: database.to_string(),
+                ..self.endpoint.clone()
+            },
+        }
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Runs a SELECT and returns its rows, each a JSON array of the columns
+    /// (`JSONCompactEachRow`, 64-bit integers as numbers).
+    pub fn rows(&self, sql: &str, params: &Params) -> Result<Vec<Vec<Value>>, ClickHouseError> {
+        let body = format!("{sql}\nFORMAT JSONCompactEachRow");
+        let reply = self.send(&body, params, &[("output_format_json_quote_64bit_integers", "0")])?;
+        let mut rows = Vec::new();
+        for line in BufReader::new(reply.as_slice()).lines() {
+            let line = line.map_err(|e| ClickHouseError::Protocol(e.to_string()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(&line) {
+                Ok(Value::Array(cols)) => rows.push(cols),
+                _ => {
+                    return Err(ClickHouseError::Protocol(format!(
+                        "expected a JSON array per row, got {:?}",
+                        line.chars().take(200).collect::<String>()
+                    )));
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Runs a statement that returns nothing worth reading (DDL, `KILL QUERY`).
+    pub fn execute(&self, sql: &str) -> Result<(), ClickHouseError> {
+        self.send(sql, &Params::default(), &[]).map(|_| ())
+    }
+
+    /// Inserts `data` (rows in `format`) into `table`; returns once the server
+    /// acknowledged the insert (it is then durable on the server as ClickHouse
+    /// defines it).
+    pub fn insert(&self, table: &str, format: &str, data: &[u8]) -> Result<(), ClickHouseError> {
+        let mut body = format!("INSERT INTO {table} FORMAT {format}\n").into_bytes();
+        body.extend_from_slice(data);
+        self.post(body, &Params::default(), &[]).map(|_| ())
+    }
+
+    fn send(&self, sql: &str, params: &Params, settings: &[(&str, &str)]) -> Result<Vec<u8>, ClickHouseError> {
+        self.post(sql.as_bytes().to_vec(), params, settings)
+    }
+
+    fn post(&self, body: Vec<u8>, params: &Params, settings: &[(&str, &str)]) -> Result<Vec<u8>, ClickHouseError> {
+        let e = &self.endpoint;
+        let query_id = format!(
+            "llm-observatory-{}-{}",
+            std::process::id(),
+            NEXT_QUERY.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut request = self
+            .agent
+            .post(format!("{}/", e.base()))
+            .header("X-ClickHouse-User", &e.user)
+            .header("X-ClickHouse-Key", &e.password)
+            .query("database", &e.database)
+            .query("query_id", &query_id)
+            .query("max_execution_time", e.max_execution_time.as_secs().to_string())
+            .query(
+                "enable_http_compression",
+                if e.compression == Compression::Gzip { "1" } else { "0" },
+            );
+        for (k, v) in settings {
+            request = request.query(*k, *v);
+        }
+        for (i, p) in params.0.iter().enumerate() {
+            request = request.query(format!("param_p{i}"), p.value());
+        }
+        let mut reply = request.send(&body[..]).map_err(|err| ClickHouseError::Unreachable {
+            endpoint: e.base(),
+            detail: err.to_string(),
+        })?;
+        let status = reply.status().as_u16();
+        let exception_code = reply
+            .headers()
+            .get("X-ClickHouse-Exception-Code")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        let bytes = reply
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|err| ClickHouseError::Unreachable {
+                endpoint: e.base(),
+                detail: format!("the reply broke off: {err}"),
+            })?;
+        if status == 200 && exception_code.is_none() {
+            return Ok(bytes);
+        }
+        let detail = String::from_utf8_lossy(&bytes).trim().to_string();
+        Err(self.classify(status, exception_code.unwrap_or(0), detail))
+    }
+
+    fn classify(&self, status: u16, code: u32, detail: String) -> ClickHouseError {
+        let e = &self.endpoint;
+        match code {
+            code::AUTHENTICATION_FAILED
+            | code::UNKNOWN_USER
+            | code::WRONG_PASSWORD
+            | code::REQUIRED_PASSWORD => ClickHouseError::Auth {
+                endpoint: e.base(),
+                user: e.user.clone(),
+                detail,
+            },
+            code::UNKNOWN_DATABASE => ClickHouseError::UnknownDatabase {
+                endpoint: e.base(),
+                database: e.database.clone(),
+                detail,
+            },
+            code::UNKNOWN_TABLE => ClickHouseError::MissingTable {
+                database: e.database.clone(),
+                table: missing_table(&detail).unwrap_or_else(|| e.traces_table.clone()),
+            },
+            code::TIMEOUT_EXCEEDED => ClickHouseError::Timeout {
+                seconds: e.max_execution_time.as_secs(),
+                detail,
+            },
+            0 if status == 401 || status == 403 => ClickHouseError::Auth {
+                endpoint: e.base(),
+                user: e.user.clone(),
+                detail,
+            },
+            _ => ClickHouseError::Server {
+                code,
+                detail: if detail.is_empty() {
+                    format!("HTTP status {status}")
+                } else {
+                    detail
+                },
+            },
+        }
+    }
+}
+
+/// The table an UNKNOWN_TABLE error names (`Table otel.x does not exist`, `Unknown
+/// table expression identifier 'otel.x'`).
+fn missing_table(detail: &str) -> Option<String> {
+    let quoted = detail.split('\'').nth(1).or_else(|| {
+        detail
+            .split_whitespace()
+            .skip_while(|w| *w != "Table")
+            .nth(1)
+    })?;
+    Some(quoted.rsplit('.').next()?.trim_matches('`').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_and_type_the_values() {
+        let mut p = Params::default();
+        assert_eq!(p.text("a"), "{p0:String}");
+        assert_eq!(p.push(Param::Int(5)), "{p1:Int64}");
+        assert_eq!(p.push(Param::Float(0.5)), "{p2:Float64}");
+        assert_eq!(Param::Text("a\tb\\c\n".into()).value(), "a\\tb\\\\c\\n");
+    }
+
+    #[test]
+    fn names_the_missing_table() {
+        assert_eq!(
+            missing_table("Code: 60. DB::Exception: Unknown table expression identifier 'otel.otel_traces' in scope").as_deref(),
+            Some("otel_traces")
+        );
+        assert_eq!(
+            missing_table("Code: 60. DB::Exception: Table otel.otel_traces does not exist.").as_deref(),
+            Some("otel_traces")
+        );
+    }
+}

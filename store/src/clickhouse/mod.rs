@@ -1,0 +1,191 @@
+//! A team's ClickHouse as a [`Database`]: the OpenTelemetry Collector's traces table
+//! (`otel_traces`, as its `clickhouseexporter` writes it) read with every query of the
+//! app, and written by `serve --clickhouse` and `import --clickhouse` in the same
+//! layout. Nothing is kept locally but the price table.
+
+mod endpoint;
+mod extract;
+mod filter_sql;
+mod http;
+mod reader;
+mod rows;
+
+pub use endpoint::{Compression, Endpoint, PASSWORD_VARIABLE, is_clickhouse_url, redact};
+pub use reader::ClickHouseReader;
+
+use crate::backend::{Database, Queries};
+use crate::collector_span::CollectorSpan;
+use crate::error::{ClickHouseError, StoreError};
+use crate::output::{OutputFile, Replace};
+use crate::prices::PriceTable;
+use http::{Client, Params};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The exporter's DDL for the traces table and its trace-id lookup (see the file).
+const EXPORTER_DDL: &str = include_str!("exporter_ddl.sql");
+
+/// How often a ClickHouse's data version moves: its data changes without telling us,
+/// so views ask again this often while they are shown.
+const REFRESH: Duration = Duration::from_secs(5);
+
+/// One ClickHouse database holding the Collector's tables.
+pub struct ClickHouse {
+    client: Client,
+    prices: Arc<RwLock<PriceTable>>,
+    opened: Instant,
+    /// Bumped when the prices change, so that cached costs are asked again.
+    bumps: Arc<std::sync::atomic::AtomicU64>,
+    server_version: String,
+}
+
+impl ClickHouse {
+    /// Connects: checks that the server answers, the user may sign in, the database
+    /// exists and (unless `allow_missing_table`, for a writer about to create it) the
+    /// traces table is there.
+    pub fn connect(endpoint: Endpoint, allow_missing_table: bool) -> Result<ClickHouse, StoreError> {
+        let client = Client::new(endpoint);
+        // A writer about to create the database asks in `default`, which always exists.
+        let asking = if allow_missing_table {
+            client.with_database("default")
+        } else {
+            client.clone()
+        };
+        let server_version = asking
+            .rows("SELECT version()", &Params::default())?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string();
+        let ch = ClickHouse {
+            client,
+            prices: Arc::new(RwLock::new(PriceTable::default())),
+            opened: Instant::now(),
+            bumps: Arc::default(),
+            server_version,
+        };
+        if !allow_missing_table {
+            ch.check_table()?;
+        }
+        Ok(ch)
+    }
+
+    fn check_table(&self) -> Result<(), StoreError> {
+        let e = self.client.endpoint();
+        let mut p = Params::default();
+        let sql = format!(
+            "SELECT count() FROM system.tables WHERE database = {} AND name = {}",
+            p.text(&e.database),
+            p.text(&e.traces_table)
+        );
+        let rows = self.client.rows(&sql, &p)?;
+        if rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()) == Some(0) {
+            return Err(ClickHouseError::MissingTable {
+                database: e.database.clone(),
+                table: e.traces_table.clone(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Creates the database, the traces table and its trace-id lookup with the
+    /// exporter's own DDL, where missing (`serve --create-tables`, `clickhouse init`).
+    pub fn create_tables(&self) -> Result<(), StoreError> {
+        let e = self.client.endpoint();
+        // Without the database the requests that name it fail: create it from `default`.
+        let bootstrap = self.client.with_database("default");
+        for statement in exporter_statements(&e.database, &e.traces_table) {
+            bootstrap.execute(&statement)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts spans in the exporter's row layout; returns once ClickHouse
+    /// acknowledged them.
+    pub fn insert_spans(&self, spans: &[CollectorSpan]) -> Result<(), StoreError> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let data = rows::json_each_row(spans);
+        self.client
+            .insert(&self.client.endpoint().traces(), "JSONEachRow", &data)?;
+        Ok(())
+    }
+
+    /// Replaces the price table; costs of all history follow at the next query.
+    pub fn set_prices(&self, prices: PriceTable) {
+        *self.prices.write().expect("price lock") = prices;
+        self.bumps.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The endpoint (without its password when displayed).
+    pub fn endpoint(&self) -> &Endpoint {
+        self.client.endpoint()
+    }
+
+    /// A reader with the concrete type (tests and benchmarks).
+    pub fn clickhouse_reader(&self) -> ClickHouseReader {
+        let opened = self.opened;
+        let bumps = self.bumps.clone();
+        ClickHouseReader::new(
+            self.client.clone(),
+            self.prices.clone(),
+            Arc::new(move || version(opened, &bumps)),
+        )
+    }
+}
+
+fn version(opened: Instant, bumps: &std::sync::atomic::AtomicU64) -> u64 {
+    opened.elapsed().as_secs() / REFRESH.as_secs() + bumps.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// The exporter's statements for `database` and `table`, in order.
+fn exporter_statements(database: &str, table: &str) -> Vec<String> {
+    let text: String = EXPORTER_DDL
+        .lines()
+        .filter(|l| !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.replace("{db}", database)
+        .replace("{table}", table)
+        .split("\n;\n")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl Database for ClickHouse {
+    fn reader(&self) -> Result<Box<dyn Queries>, StoreError> {
+        Ok(Box::new(self.clickhouse_reader()))
+    }
+
+    fn data_version(&self) -> u64 {
+        version(self.opened, &self.bumps)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "ClickHouse {} at {}",
+            self.server_version,
+            self.client.endpoint().display()
+        )
+    }
+
+    fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
+        OutputFile::create(target, replace, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_exporter_ddl_splits_into_its_four_statements() {
+        let s = super::exporter_statements("otel", "otel_traces");
+        assert_eq!(s.len(), 4);
+        assert!(s[1].starts_with("CREATE TABLE IF NOT EXISTS otel.otel_traces ("));
+        assert!(s[3].contains("TO otel.otel_traces_trace_id_ts"));
+    }
+}

@@ -1,0 +1,578 @@
+//! [`Queries`] over the Collector's traces table: the LLM fields extracted at query
+//! time ([`super::extract`]), filters as typed parameters ([`super::filter_sql`]),
+//! costs priced in Rust from per-price sums with the same formula as DuckDB's
+//! ([`crate::query::cost`]).
+
+use super::extract;
+use super::filter_sql;
+use super::http::{Client, Param, Params};
+use crate::backend::Queries;
+use crate::error::StoreError;
+use crate::filter::{Filter, StatusFilter};
+use crate::output::{OutputFile, Replace};
+use crate::prices::PriceTable;
+use crate::query::cost::{self, CostSums};
+use crate::query::{
+    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
+    SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
+};
+use crate::row::AlertEvent;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+const BACKEND: &str = "ClickHouse";
+
+/// A reader of one ClickHouse database.
+pub struct ClickHouseReader {
+    client: Client,
+    prices: Arc<RwLock<PriceTable>>,
+    version: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+/// The calls of a selection as SQL over `c`, with its parameters.
+struct Selection {
+    sql: String,
+    params: Params,
+}
+
+impl ClickHouseReader {
+    pub(super) fn new(
+        client: Client,
+        prices: Arc<RwLock<PriceTable>>,
+        version: Arc<dyn Fn() -> u64 + Send + Sync>,
+    ) -> Self {
+        ClickHouseReader {
+            client,
+            prices,
+            version,
+        }
+    }
+
+    fn rows(&self, sql: &str, params: &Params) -> Result<Vec<Vec<Value>>, StoreError> {
+        Ok(self.client.rows(sql, params)?)
+    }
+
+    fn table(&self) -> String {
+        self.client.endpoint().traces()
+    }
+
+    /// `SELECT {select} FROM (calls) c WHERE <filter>`: the selection's calls.
+    fn calls(&self, filter: &Filter, select: &str) -> Result<Selection, StoreError> {
+        filter.validate()?;
+        let mut params = Params::default();
+        let spans = filter_sql::spans_where(filter, &mut params);
+        let cost = if filter.cost_usd.is_empty() {
+            "NULL".to_string()
+        } else {
+            self.inline_cost(filter)?
+        };
+        let calls = filter_sql::calls_where(filter, &cost, &mut params);
+        Ok(Selection {
+            sql: format!(
+                "SELECT {select} FROM ({}) AS c WHERE {calls}",
+                extract::calls(&self.table(), &spans)
+            ),
+            params,
+        })
+    }
+
+    /// A call's cost with the prices of the names stored calls are priced by written
+    /// inline (for cost conditions).
+    fn inline_cost(&self, filter: &Filter) -> Result<String, StoreError> {
+        let mut params = Params::default();
+        let spans = filter_sql::spans_where(filter, &mut params);
+        let names = self.rows(
+            &format!(
+                "SELECT DISTINCT {} FROM ({}) AS c",
+                cost::PRICED_AS,
+                extract::calls(&self.table(), &spans)
+            ),
+            &params,
+        )?;
+        let table = self.prices.read().expect("price lock").clone();
+        let priced: Vec<(String, crate::prices::Price)> = names
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .filter_map(|n| table.lookup(&n).map(|p| (n, p)))
+            .collect();
+        Ok(cost::inline(priced.iter().map(|(n, p)| (n.as_str(), *p))))
+    }
+
+    fn strings(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .rows(sql, &Params::default())?
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .collect())
+    }
+
+    /// Per model and priced name: the sums everything but percentiles is made of.
+    fn model_sums(&self, filter: &Filter) -> Result<(Vec<ModelRow>, Extent), StoreError> {
+        let inner = self.calls(filter, &crate::rollup::call_projection())?;
+        let sums = CostSums::column_names()
+            .map(|n| format!("toFloat64(sum({n}))"))
+            .join(", ");
+        let sql = format!(
+            "SELECT model, priced_as, max(provider), sum(calls), sumIf(calls, is_error),
+                    sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+                    sum(cache_write_tokens), {sums}, sum({unpriced}), toFloat64(sum(duration_ns)),
+                    max(answered), min(first_start_ns), max(last_end_ns)
+             FROM ({}) GROUP BY model, priced_as",
+            inner.sql,
+            unpriced = cost::UNPRICED,
+        );
+        let prices = self.prices.read().expect("price lock").clone();
+        let mut rows: Vec<ModelRow> = Vec::new();
+        let mut durations: Vec<f64> = Vec::new();
+        let mut extent = Extent::default();
+        for r in self.rows(&sql, &inner.params)? {
+            let model = text(&r[0]).unwrap_or_default();
+            let priced_as = text(&r[1]).unwrap_or_default();
+            let price = prices.lookup(&priced_as);
+            let i = match rows.iter().position(|m| m.model == model) {
+                Some(i) => i,
+                None => {
+                    rows.push(ModelRow {
+                        model,
+                        ..ModelRow::default()
+                    });
+                    durations.push(0.0);
+                    rows.len() - 1
+                }
+            };
+            let m = &mut rows[i];
+            m.provider = m.provider.take().max(text(&r[2]));
+            m.calls += uint(&r[3]);
+            m.errors += uint(&r[4]);
+            m.input_tokens += uint(&r[5]);
+            m.output_tokens += uint(&r[6]);
+            m.cache_read_tokens += uint(&r[7]);
+            m.cache_write_tokens += uint(&r[8]);
+            let tokens = [float(&r[9]), float(&r[10]), float(&r[11]), float(&r[12])];
+            m.cost_usd += CostSums::from_values(tokens, float(&r[13])).cost(price);
+            if price.is_none() {
+                m.unpriced_calls += uint(&r[14]);
+            }
+            durations[i] += float(&r[15]);
+            extent.duration_ns += float(&r[15]);
+            if boolean(&r[16]) {
+                m.served.push(priced_as);
+            }
+            if let Some(first) = int(&r[17]) {
+                extent.first = Some(extent.first.map_or(first, |f| f.min(first)));
+            }
+            extent.last = extent.last.max(int(&r[18]));
+        }
+        for (m, total) in rows.iter_mut().zip(durations) {
+            m.served.sort();
+            m.avg_ms = total / m.calls.max(1) as f64 / 1e6;
+        }
+        rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.model.cmp(&b.model)));
+        Ok((rows, extent))
+    }
+
+    /// p50, p95 and p99 in ms per `group` value (exact, interpolated between the two
+    /// nearest calls as DuckDB's `quantile_cont` does).
+    fn percentiles_by(
+        &self,
+        filter: &Filter,
+        group: &str,
+    ) -> Result<Vec<LatencyGroup>, StoreError> {
+        let inner = self.calls(filter, &format!("{group} AS g, c.duration_ns AS d"))?;
+        let sql = format!(
+            "SELECT g, quantilesExactInclusive(0.5, 0.95, 0.99)(d), count(), avg(d)
+             FROM ({}) GROUP BY g ORDER BY g",
+            inner.sql
+        );
+        Ok(self
+            .rows(&sql, &inner.params)?
+            .into_iter()
+            .map(|r| {
+                let q = match &r[1] {
+                    Value::Array(v) => [0, 1, 2].map(|i| v.get(i).map_or(0.0, float) / 1e6),
+                    _ => [0.0; 3],
+                };
+                LatencyGroup {
+                    key: r[0].clone(),
+                    quantiles_ms: q,
+                    calls: uint(&r[2]),
+                    avg_ms: float(&r[3]) / 1e6,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The latency of one group of calls.
+struct LatencyGroup {
+    key: Value,
+    /// p50, p95, p99.
+    quantiles_ms: [f64; 3],
+    calls: u64,
+    avg_ms: f64,
+}
+
+/// The first start and last end of a selection's calls, and their summed latency.
+#[derive(Default)]
+struct Extent {
+    first: Option<i64>,
+    last: Option<i64>,
+    duration_ns: f64,
+}
+
+impl Queries for ClickHouseReader {
+    fn data_version(&self) -> u64 {
+        (self.version)()
+    }
+
+    fn models(&mut self) -> Result<Vec<String>, StoreError> {
+        let s = self.calls(&Filter::default(), "DISTINCT c.model")?;
+        let mut v: Vec<String> = self
+            .rows(&s.sql, &s.params)?
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError> {
+        let s = self.calls(&Filter::default(), "c.model AS model")?;
+        let sql = format!(
+            "SELECT model FROM ({}) GROUP BY model ORDER BY count() DESC, model",
+            s.sql
+        );
+        Ok(self
+            .rows(&sql, &s.params)?
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .collect())
+    }
+
+    fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
+        let s = self.calls(&Filter::default(), "min(c.start_ns), max(c.start_ns), count()")?;
+        let rows = self.rows(&s.sql, &s.params)?;
+        Ok(rows
+            .first()
+            .filter(|r| uint(&r[2]) > 0)
+            .and_then(|r| int(&r[0]).zip(int(&r[1]))))
+    }
+
+    fn services(&mut self) -> Result<Vec<String>, StoreError> {
+        self.strings(&format!(
+            "SELECT DISTINCT ServiceName FROM {} ORDER BY 1",
+            self.table()
+        ))
+    }
+
+    fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
+        let mut s = self.call_summary(filter)?;
+        let mut params = Params::default();
+        let mut condition = filter_sql::spans_where(filter, &mut params);
+        if filter.selects_calls() {
+            let cost = if filter.cost_usd.is_empty() {
+                "NULL".to_string()
+            } else {
+                self.inline_cost(filter)?
+            };
+            let spans = filter_sql::spans_where(filter, &mut params);
+            let calls = filter_sql::calls_where(filter, &cost, &mut params);
+            condition.push_str(&format!(
+                " AND TraceId IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
+                extract::calls(&self.table(), &spans)
+            ));
+        }
+        let sql = format!(
+            "SELECT count(), uniqExact(TraceId),
+                    min(toInt64(toUnixTimestamp64Nano(Timestamp))),
+                    max(toInt64(toUnixTimestamp64Nano(Timestamp)) + toInt64(Duration))
+             FROM {} WHERE {condition}",
+            self.table()
+        );
+        let rows = self.rows(&sql, &params)?;
+        let r = rows.first().ok_or_else(|| {
+            StoreError::ClickHouse(crate::error::ClickHouseError::Protocol(
+                "no row for an aggregate".into(),
+            ))
+        })?;
+        s.spans = Some(uint(&r[0]));
+        s.traces = Some(uint(&r[1]));
+        if s.spans != Some(0) {
+            s.first_start_ns = int(&r[2]);
+            s.last_end_ns = int(&r[3]);
+        }
+        Ok(s)
+    }
+
+    fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
+        let (models, extent) = self.model_sums(filter)?;
+        let all = self.percentiles_by(filter, "1")?;
+        let mut s = Summary {
+            latency_ms: all.first().map_or([0.0; 3], |g| g.quantiles_ms),
+            first_start_ns: extent.first,
+            last_end_ns: extent.last,
+            ..Summary::default()
+        };
+        for m in &models {
+            s.llm_calls += m.calls;
+            s.errors += m.errors;
+            s.input_tokens += m.input_tokens;
+            s.output_tokens += m.output_tokens;
+            s.cache_read_tokens += m.cache_read_tokens;
+            s.cache_write_tokens += m.cache_write_tokens;
+            s.cost_usd += m.cost_usd;
+            s.unpriced_calls += m.unpriced_calls;
+            if m.unpriced_calls > 0 {
+                s.unpriced_models.push(m.model.clone());
+            }
+        }
+        s.avg_latency_ms = extent.duration_ns / s.llm_calls.max(1) as f64 / 1e6;
+        s.unpriced_models.sort();
+        Ok(s)
+    }
+
+    fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
+        let (mut models, _) = self.model_sums(filter)?;
+        for g in self.percentiles_by(filter, "c.model")? {
+            if let Some(m) = models.iter_mut().find(|m| Some(&m.model) == text(&g.key).as_ref()) {
+                [m.p50_ms, m.p95_ms, m.p99_ms] = g.quantiles_ms;
+            }
+        }
+        Ok(models)
+    }
+
+    fn time_series(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<SeriesPoint>, StoreError> {
+        let bucket_ns = bucket_ns.max(1);
+        let mut inner = self.calls(filter, &crate::rollup::call_projection())?;
+        let b = inner.params.push(Param::Int(bucket_ns));
+        let sums = CostSums::column_names()
+            .map(|n| format!("toFloat64(sum({n}))"))
+            .join(", ");
+        let sql = format!(
+            "SELECT intDiv(t, {b}) * {b} AS bucket, model, priced_as, sum(calls),
+                    sumIf(calls, is_error), sum(input_tokens), sum(output_tokens),
+                    sum(cache_read_tokens), {sums}
+             FROM ({}) GROUP BY bucket, model, priced_as ORDER BY bucket, model",
+            inner.sql
+        );
+        let prices = self.prices.read().expect("price lock").clone();
+        let mut points: Vec<SeriesPoint> = Vec::new();
+        for r in self.rows(&sql, &inner.params)? {
+            let priced_as = text(&r[2]).unwrap_or_default();
+            let tokens = [float(&r[8]), float(&r[9]), float(&r[10]), float(&r[11])];
+            let p = SeriesPoint {
+                bucket_start_ns: int(&r[0]).unwrap_or_default(),
+                model: text(&r[1]).unwrap_or_default(),
+                requests: uint(&r[3]),
+                errors: uint(&r[4]),
+                input_tokens: uint(&r[5]),
+                output_tokens: uint(&r[6]),
+                cache_read_tokens: uint(&r[7]),
+                cost_usd: CostSums::from_values(tokens, float(&r[12]))
+                    .cost(prices.lookup(&priced_as)),
+            };
+            match points.last_mut() {
+                Some(last) if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model => {
+                    last.requests += p.requests;
+                    last.errors += p.errors;
+                    last.input_tokens += p.input_tokens;
+                    last.output_tokens += p.output_tokens;
+                    last.cache_read_tokens += p.cache_read_tokens;
+                    last.cost_usd += p.cost_usd;
+                }
+                _ => points.push(p),
+            }
+        }
+        Ok(points)
+    }
+
+    fn latency_percentiles(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<LatencyPoint>, StoreError> {
+        let bucket_ns = bucket_ns.max(1);
+        let group = format!("intDiv(c.start_ns, {bucket_ns}) * {bucket_ns}");
+        Ok(self
+            .percentiles_by(filter, &group)?
+            .into_iter()
+            .map(|g| LatencyPoint {
+                bucket_start_ns: int(&g.key).unwrap_or_default(),
+                count: g.calls,
+                avg_ms: g.avg_ms,
+                p50_ms: g.quantiles_ms[0],
+                p95_ms: g.quantiles_ms[1],
+                p99_ms: g.quantiles_ms[2],
+                approximate: false,
+            })
+            .collect())
+    }
+
+    fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError> {
+        let bucket_ns = bucket_ns.max(1);
+        let edges = Heatmap::edges();
+        // A latency in band i is over edges[i-1] and up to edges[i] (ms), as the
+        // sketch's buckets count it.
+        let edges_ns: Vec<String> = edges.iter().map(|e| format!("{:?}", e * 1e6)).collect();
+        let inner = self.calls(
+            filter,
+            &format!(
+                "intDiv(c.start_ns, {bucket_ns}) * {bucket_ns} AS bucket,
+                 arrayCount(e -> toFloat64(c.duration_ns) > e, [{}]) AS band",
+                edges_ns.join(", ")
+            ),
+        )?;
+        let sql = format!(
+            "SELECT bucket, band, count() FROM ({}) GROUP BY bucket, band ORDER BY bucket, band",
+            inner.sql
+        );
+        let cells = self
+            .rows(&sql, &inner.params)?
+            .into_iter()
+            .map(|r| HeatmapCell {
+                bucket_start_ns: int(&r[0]).unwrap_or_default(),
+                latency_bucket: uint(&r[1]) as usize,
+                count: uint(&r[2]),
+            })
+            .collect();
+        Ok(Heatmap {
+            latency_edges_ms: edges,
+            cells,
+        })
+    }
+
+    fn traces_page(
+        &mut self,
+        _filter: &Filter,
+        _sort: TraceSort,
+        _dir: SortDir,
+        _offset: u64,
+        _limit: u64,
+    ) -> Result<(Vec<TraceRow>, u64), StoreError> {
+        Err(StoreError::Unsupported {
+            what: "the traces page",
+            backend: BACKEND,
+        })
+    }
+
+    fn trace(&mut self, _trace_id: u128) -> Result<TraceTree, StoreError> {
+        Err(StoreError::Unsupported {
+            what: "opening a trace",
+            backend: BACKEND,
+        })
+    }
+
+    fn calls_page(
+        &mut self,
+        _filter: &Filter,
+        _sort: CallSort,
+        _dir: SortDir,
+        _offset: u64,
+        _limit: u64,
+    ) -> Result<(Vec<CallRow>, u64), StoreError> {
+        Err(StoreError::Unsupported {
+            what: "the calls page",
+            backend: BACKEND,
+        })
+    }
+
+    fn top_errors(&mut self, filter: &Filter, limit: u64) -> Result<Vec<TopError>, StoreError> {
+        let errors_only = Filter {
+            status: StatusFilter::Error,
+            ..filter.clone()
+        };
+        let mut inner = self.calls(
+            &errors_only,
+            "coalesce(c.error_type, 'error') AS error_type, c.model AS model, c.start_ns AS t, c.error_message AS message",
+        )?;
+        let l = inner.params.push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let sql = format!(
+            "SELECT error_type, model, count() AS n, n / sum(n) OVER () AS share, max(t),
+                    argMax(message, t)
+             FROM ({}) GROUP BY error_type, model ORDER BY n DESC, error_type, model LIMIT {l}",
+            inner.sql
+        );
+        Ok(self
+            .rows(&sql, &inner.params)?
+            .into_iter()
+            .map(|r| TopError {
+                error_type: text(&r[0]).unwrap_or_default(),
+                model: text(&r[1]).unwrap_or_default(),
+                count: uint(&r[2]),
+                share: float(&r[3]),
+                last_seen_ns: int(&r[4]).unwrap_or_default(),
+                example_message: text(&r[5]),
+            })
+            .collect())
+    }
+
+    fn export(
+        &mut self,
+        _table: ExportTable,
+        _filter: &Filter,
+        _format: ExportFormat,
+        _out: &mut OutputFile,
+    ) -> Result<u64, StoreError> {
+        Err(StoreError::Unsupported {
+            what: "exporting a selection",
+            backend: BACKEND,
+        })
+    }
+
+    fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError> {
+        let s = self.calls(filter, "DISTINCT c.trace_id")?;
+        Ok(self
+            .rows(&s.sql, &s.params)?
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .filter_map(|t| crate::ids::hex_to_trace_id(&t))
+            .collect())
+    }
+
+    fn alert_history(&mut self, _since_ns: Option<i64>, _limit: u64) -> Result<Vec<AlertEvent>, StoreError> {
+        // Alert events are kept by the process that evaluates rules, not in the
+        // Collector's tables: a ClickHouse has none to show.
+        Ok(Vec::new())
+    }
+
+    fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
+        OutputFile::create(target, replace, None)
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn uint(v: &Value) -> u64 {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)).unwrap_or(0),
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn float(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        Value::String(s) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+fn boolean(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_u64() == Some(1),
+        _ => false,
+    }
+}
