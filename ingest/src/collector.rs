@@ -85,7 +85,8 @@ fn row(
         scope_name: scope_name.to_string(),
         scope_version: scope_version.to_string(),
         attributes: pairs(&span.attributes),
-        duration_ns: (span.end_time_unix_nano as i64).saturating_sub(span.start_time_unix_nano as i64),
+        duration_ns: (span.end_time_unix_nano as i64)
+            .saturating_sub(span.start_time_unix_nano as i64),
         status_code: status_str(status.code).into(),
         status_message: status.message,
         events: span
@@ -171,7 +172,11 @@ fn float_text(d: f64) -> String {
     if d.is_nan() {
         "NaN".into()
     } else if d.is_infinite() {
-        if d > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if d > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         d.to_string()
     }
@@ -186,7 +191,9 @@ fn raw(v: &AnyValue) -> serde_json::Value {
         Some(Value::BoolValue(b)) => J::Bool(*b),
         Some(Value::IntValue(i)) => J::from(*i),
         Some(Value::DoubleValue(d)) => serde_json::Number::from_f64(*d).map_or(J::Null, J::Number),
-        Some(Value::BytesValue(b)) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        Some(Value::BytesValue(b)) => {
+            J::String(base64::engine::general_purpose::STANDARD.encode(b))
+        }
         Some(Value::ArrayValue(a)) => J::Array(a.values.iter().map(raw).collect()),
         Some(Value::KvlistValue(kv)) => {
             let mut sorted: Vec<&KeyValue> = kv.values.iter().collect();
@@ -221,8 +228,12 @@ mod tests {
     fn values_are_rendered_as_the_collector_renders_them() {
         let list = Value::ArrayValue(ArrayValue {
             values: vec![
-                AnyValue { value: Some(Value::StringValue("stop".into())) },
-                AnyValue { value: Some(Value::IntValue(3)) },
+                AnyValue {
+                    value: Some(Value::StringValue("stop".into())),
+                },
+                AnyValue {
+                    value: Some(Value::IntValue(3)),
+                },
             ],
         });
         let map = Value::KvlistValue(KeyValueList {

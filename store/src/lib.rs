@@ -50,7 +50,9 @@ mod writer;
 pub use backend::{Database, Queries};
 #[cfg(feature = "clickhouse")]
 pub use clickhouse::ClickHouse;
-pub use collector_span::{CollectorEvent, CollectorLink, CollectorSpan, kind_number, status_number};
+pub use collector_span::{
+    CollectorEvent, CollectorLink, CollectorSpan, kind_number, status_number,
+};
 pub use error::{ClickHouseError, StoreError};
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};

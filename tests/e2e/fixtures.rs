@@ -12,7 +12,8 @@ fn stats(db: &str, extra: &[&str]) -> Value {
     serde_json::from_str(&stdout(&out)).expect("stats --json prints one JSON object")
 }
 
-fn check(dump: &str) {
+/// The truth file of a fixture dump, and the dump itself.
+pub fn truth_and_dump(dump: &str) -> (Value, std::path::PathBuf) {
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture(&format!("{dump}.truth.json"))).unwrap(),
     )
@@ -25,6 +26,11 @@ fn check(dump: &str) {
                 && !p.to_string_lossy().ends_with(".truth.json")
         })
         .unwrap();
+    (truth, file)
+}
+
+fn check(dump: &str) {
+    let (truth, file) = truth_and_dump(dump);
     let dir = Scratch::new(dump);
     let db = dir.path("t.duckdb");
     let out = run(&["import", "--db", &db, file.to_str().unwrap()]);
@@ -34,7 +40,19 @@ fn check(dump: &str) {
         stdout(&out),
         stderr(&out)
     );
+    let s = check_stats(dump, &db, &truth);
 
+    // Importing again stores nothing new and changes no figure.
+    let again = run(&["import", "--db", &db, file.to_str().unwrap()]);
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("0 stored"), "{}", stdout(&again));
+    assert_eq!(stats(&db, &[]), s);
+}
+
+/// `stats --db DB` (a file or a ClickHouse URL) reports what the truth file says;
+/// returns the figures.
+pub fn check_stats(dump: &str, db: &str, truth: &Value) -> Value {
+    let db = db.to_string();
     let s = stats(&db, &[]);
     assert_eq!(s["llm_calls"], truth["calls"], "{dump}: calls");
     assert_eq!(s["errors"], truth["errors"], "{dump}: errors");
@@ -79,16 +97,11 @@ fn check(dump: &str) {
     assert_eq!(s["unpriced_calls"], 0);
     assert!(s["cost_usd"].as_f64().unwrap() > 0.0);
 
-    // Importing again stores nothing new and changes no figure.
-    let again = run(&["import", "--db", &db, file.to_str().unwrap()]);
-    assert!(again.status.success());
-    assert!(stdout(&again).contains("0 stored"), "{}", stdout(&again));
-    assert_eq!(stats(&db, &[]), s);
-
     // A model filter selects that model's figures.
     let (name, t) = expected.iter().next().unwrap();
     let one = stats(&db, &["--model", name]);
     assert_eq!(one["llm_calls"], t["calls"]);
+    s
 }
 
 #[test]

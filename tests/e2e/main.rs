@@ -4,6 +4,7 @@
 mod alerts;
 mod architecture;
 mod bad_inputs;
+mod clickhouse;
 mod collector;
 mod export;
 mod faults;

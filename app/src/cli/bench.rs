@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ingest::demo::generate;
-use ingest::import::{ImportOptions, ImportReport, import_file, Destination};
+use ingest::import::{Destination, ImportOptions, ImportReport, import_file};
 use ingest::otlp_json::traces_to_json;
 use ingest::synth::{Synth, SynthConfig};
 use std::io::Write;

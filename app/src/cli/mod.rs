@@ -113,8 +113,17 @@ impl DbArgs {
 
     /// Connects to the ClickHouse at `url` with the prices in force; `creating` allows
     /// the traces table to be missing (a writer about to create it).
-    pub fn connect_clickhouse(&self, url: &str, creating: bool) -> anyhow::Result<store::ClickHouse> {
-        connect_clickhouse(url, self.clickhouse_password_file.as_deref(), self.prices.as_deref(), creating)
+    pub fn connect_clickhouse(
+        &self,
+        url: &str,
+        creating: bool,
+    ) -> anyhow::Result<store::ClickHouse> {
+        connect_clickhouse(
+            url,
+            self.clickhouse_password_file.as_deref(),
+            self.prices.as_deref(),
+            creating,
+        )
     }
 
     /// Opens the database file with the prices in force: bundled, then the user's

@@ -2,7 +2,7 @@
 //! with progress and cancel, ending in a report of what was stored and every rejected
 //! record as `FILE:LINE: reason`.
 
-use ingest::import::{ImportOptions, ImportReport, Progress, import_file, Destination};
+use ingest::import::{Destination, ImportOptions, ImportReport, Progress, import_file};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

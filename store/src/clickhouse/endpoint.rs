@@ -62,7 +62,10 @@ impl Endpoint {
     /// database (`default` when empty); `?table=`, `?compression=none|gzip` and
     /// `?timeout=SECONDS` tune the rest. A password missing from the URL comes from
     /// `password_file`, else from `CLICKHOUSE_PASSWORD`.
-    pub fn parse(text: &str, password_file: Option<&std::path::Path>) -> Result<Endpoint, ClickHouseError> {
+    pub fn parse(
+        text: &str,
+        password_file: Option<&std::path::Path>,
+    ) -> Result<Endpoint, ClickHouseError> {
         let bad = |reason: String| ClickHouseError::BadUrl {
             url: redact(text),
             reason,
@@ -88,7 +91,9 @@ impl Endpoint {
             Some(db) => decode(db),
         };
         if path.next().is_some() {
-            return Err(bad("the path is the database: one name, such as /otel".into()));
+            return Err(bad(
+                "the path is the database: one name, such as /otel".into()
+            ));
         }
         let mut endpoint = Endpoint {
             scheme: scheme.into(),
@@ -150,7 +155,10 @@ impl Endpoint {
 
     /// `scheme://host:port/database`, for messages and the top bar (no password).
     pub fn display(&self) -> String {
-        format!("{}://{}:{}/{}", self.scheme, self.host, self.port, self.database)
+        format!(
+            "{}://{}:{}/{}",
+            self.scheme, self.host, self.port, self.database
+        )
     }
 
     /// `scheme://host:port`, where requests go.
@@ -197,15 +205,33 @@ mod tests {
     fn parses_the_forms_users_write() {
         let e = Endpoint::parse("clickhouse://bob:s%40cret@ch.local/otel", None).unwrap();
         assert_eq!(
-            (e.scheme.as_str(), e.host.as_str(), e.port, e.database.as_str()),
+            (
+                e.scheme.as_str(),
+                e.host.as_str(),
+                e.port,
+                e.database.as_str()
+            ),
             ("http", "ch.local", 8123, "otel")
         );
         assert_eq!((e.user.as_str(), e.password.as_str()), ("bob", "s@cret"));
-        let e = Endpoint::parse("https://ch.example.com/?table=traces&timeout=5&compression=gzip", None).unwrap();
-        assert_eq!((e.port, e.database.as_str(), e.traces_table.as_str()), (8443, "default", "traces"));
+        let e = Endpoint::parse(
+            "https://ch.example.com/?table=traces&timeout=5&compression=gzip",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.port, e.database.as_str(), e.traces_table.as_str()),
+            (8443, "default", "traces")
+        );
         assert_eq!(e.max_execution_time, Duration::from_secs(5));
         assert_eq!(e.compression, Compression::Gzip);
-        assert!(!format!("{:?}", Endpoint::parse("clickhouse://u:pw@h/db", None).unwrap()).contains("pw"));
+        assert!(
+            !format!(
+                "{:?}",
+                Endpoint::parse("clickhouse://u:pw@h/db", None).unwrap()
+            )
+            .contains("pw")
+        );
     }
 
     #[test]
@@ -220,7 +246,9 @@ mod tests {
             let e = Endpoint::parse(url, None).unwrap_err().to_string();
             assert!(e.contains(says), "{url}: {e}");
         }
-        let e = Endpoint::parse("clickhouse://u:topsecret@h/db?x=1", None).unwrap_err().to_string();
+        let e = Endpoint::parse("clickhouse://u:topsecret@h/db?x=1", None)
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("topsecret"), "{e}");
     }
 

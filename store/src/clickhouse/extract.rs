@@ -51,7 +51,11 @@ fn has_any(keys: &[&str]) -> String {
 }
 
 fn list(values: &[&str]) -> String {
-    values.iter().map(|v| literal(v)).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| literal(v))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A ClickHouse string literal.
@@ -70,7 +74,14 @@ pub(super) fn is_call() -> String {
                  {any})",
         ops = list(conv::CALL_OPERATIONS),
         kinds = list(conv::CALL_KINDS),
-        any = has_any(&[conv::REQUEST_MODEL, conv::RESPONSE_MODEL, conv::INPUT_TOKENS].concat()),
+        any = has_any(
+            &[
+                conv::REQUEST_MODEL,
+                conv::RESPONSE_MODEL,
+                conv::INPUT_TOKENS
+            ]
+            .concat()
+        ),
     )
 }
 

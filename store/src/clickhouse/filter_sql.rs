@@ -70,7 +70,12 @@ pub(super) fn calls_where(filter: &Filter, cost: &str, p: &mut Params) -> String
     any_of(&mut parts, p, "c.session_id", &filter.sessions);
     any_of(&mut parts, p, "c.user_id", &filter.users);
     bounds(&mut parts, p, "c.duration_ns / 1e6", &filter.latency_ms);
-    bounds(&mut parts, p, &format!("coalesce({cost}, 0)"), &filter.cost_usd);
+    bounds(
+        &mut parts,
+        p,
+        &format!("coalesce({cost}, 0)"),
+        &filter.cost_usd,
+    );
     bounds(
         &mut parts,
         p,
@@ -97,7 +102,11 @@ fn any_of(parts: &mut Vec<String>, p: &mut Params, column: &str, values: &[Strin
 
 fn bounds(parts: &mut Vec<String>, p: &mut Params, expr: &str, bounds: &[Bound]) {
     for b in bounds {
-        parts.push(format!("{expr} {} {}", b.cmp.sql(), p.push(Param::Float(b.value))));
+        parts.push(format!(
+            "{expr} {} {}",
+            b.cmp.sql(),
+            p.push(Param::Float(b.value))
+        ));
     }
 }
 

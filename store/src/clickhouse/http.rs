@@ -116,7 +116,11 @@ impl Client {
     /// (`JSONCompactEachRow`, 64-bit integers as numbers).
     pub fn rows(&self, sql: &str, params: &Params) -> Result<Vec<Vec<Value>>, ClickHouseError> {
         let body = format!("{sql}\nFORMAT JSONCompactEachRow");
-        let reply = self.send(&body, params, &[("output_format_json_quote_64bit_integers", "0")])?;
+        let reply = self.send(
+            &body,
+            params,
+            &[("output_format_json_quote_64bit_integers", "0")],
+        )?;
         let mut rows = Vec::new();
         for line in BufReader::new(reply.as_slice()).lines() {
             let line = line.map_err(|e| ClickHouseError::Protocol(e.to_string()))?;
@@ -150,11 +154,21 @@ impl Client {
         self.post(body, &Params::default(), &[]).map(|_| ())
     }
 
-    fn send(&self, sql: &str, params: &Params, settings: &[(&str, &str)]) -> Result<Vec<u8>, ClickHouseError> {
+    fn send(
+        &self,
+        sql: &str,
+        params: &Params,
+        settings: &[(&str, &str)],
+    ) -> Result<Vec<u8>, ClickHouseError> {
         self.post(sql.as_bytes().to_vec(), params, settings)
     }
 
-    fn post(&self, body: Vec<u8>, params: &Params, settings: &[(&str, &str)]) -> Result<Vec<u8>, ClickHouseError> {
+    fn post(
+        &self,
+        body: Vec<u8>,
+        params: &Params,
+        settings: &[(&str, &str)],
+    ) -> Result<Vec<u8>, ClickHouseError> {
         let e = &self.endpoint;
         let query_id = format!(
             "llm-observatory-{}-{}",
@@ -168,10 +182,17 @@ impl Client {
             .header("X-ClickHouse-Key", &e.password)
             .query("database", &e.database)
             .query("query_id", &query_id)
-            .query("max_execution_time", e.max_execution_time.as_secs().to_string())
+            .query(
+                "max_execution_time",
+                e.max_execution_time.as_secs().to_string(),
+            )
             .query(
                 "enable_http_compression",
-                if e.compression == Compression::Gzip { "1" } else { "0" },
+                if e.compression == Compression::Gzip {
+                    "1"
+                } else {
+                    "0"
+                },
             );
         for (k, v) in settings {
             request = request.query(*k, *v);
@@ -179,10 +200,12 @@ impl Client {
         for (i, p) in params.0.iter().enumerate() {
             request = request.query(format!("param_p{i}"), p.value());
         }
-        let mut reply = request.send(&body[..]).map_err(|err| ClickHouseError::Unreachable {
-            endpoint: e.base(),
-            detail: err.to_string(),
-        })?;
+        let mut reply = request
+            .send(&body[..])
+            .map_err(|err| ClickHouseError::Unreachable {
+                endpoint: e.base(),
+                detail: err.to_string(),
+            })?;
         let status = reply.status().as_u16();
         let exception_code = reply
             .headers()
@@ -278,7 +301,8 @@ mod tests {
             Some("otel_traces")
         );
         assert_eq!(
-            missing_table("Code: 60. DB::Exception: Table otel.otel_traces does not exist.").as_deref(),
+            missing_table("Code: 60. DB::Exception: Table otel.otel_traces does not exist.")
+                .as_deref(),
             Some("otel_traces")
         );
     }

@@ -44,7 +44,10 @@ impl ClickHouse {
     /// Connects: checks that the server answers, the user may sign in, the database
     /// exists and (unless `allow_missing_table`, for a writer about to create it) the
     /// traces table is there.
-    pub fn connect(endpoint: Endpoint, allow_missing_table: bool) -> Result<ClickHouse, StoreError> {
+    pub fn connect(
+        endpoint: Endpoint,
+        allow_missing_table: bool,
+    ) -> Result<ClickHouse, StoreError> {
         let client = Client::new(endpoint);
         // A writer about to create the database asks in `default`, which always exists.
         let asking = if allow_missing_table {
@@ -81,7 +84,12 @@ impl ClickHouse {
             p.text(&e.traces_table)
         );
         let rows = self.client.rows(&sql, &p)?;
-        if rows.first().and_then(|r| r.first()).and_then(|v| v.as_u64()) == Some(0) {
+        if rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.as_u64())
+            == Some(0)
+        {
             return Err(ClickHouseError::MissingTable {
                 database: e.database.clone(),
                 table: e.traces_table.clone(),
@@ -139,7 +147,8 @@ impl ClickHouse {
 }
 
 fn version(opened: Instant, bumps: &std::sync::atomic::AtomicU64) -> u64 {
-    opened.elapsed().as_secs() / REFRESH.as_secs() + bumps.load(std::sync::atomic::Ordering::Acquire)
+    opened.elapsed().as_secs() / REFRESH.as_secs()
+        + bumps.load(std::sync::atomic::Ordering::Acquire)
 }
 
 /// The exporter's statements for `database` and `table`, in order.

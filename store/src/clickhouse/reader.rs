@@ -251,7 +251,10 @@ impl Queries for ClickHouseReader {
     }
 
     fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
-        let s = self.calls(&Filter::default(), "min(c.start_ns), max(c.start_ns), count()")?;
+        let s = self.calls(
+            &Filter::default(),
+            "min(c.start_ns), max(c.start_ns), count()",
+        )?;
         let rows = self.rows(&s.sql, &s.params)?;
         Ok(rows
             .first()
@@ -335,14 +338,21 @@ impl Queries for ClickHouseReader {
     fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
         let (mut models, _) = self.model_sums(filter)?;
         for g in self.percentiles_by(filter, "c.model")? {
-            if let Some(m) = models.iter_mut().find(|m| Some(&m.model) == text(&g.key).as_ref()) {
+            if let Some(m) = models
+                .iter_mut()
+                .find(|m| Some(&m.model) == text(&g.key).as_ref())
+            {
                 [m.p50_ms, m.p95_ms, m.p99_ms] = g.quantiles_ms;
             }
         }
         Ok(models)
     }
 
-    fn time_series(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<SeriesPoint>, StoreError> {
+    fn time_series(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
         let bucket_ns = bucket_ns.max(1);
         let mut inner = self.calls(filter, &crate::rollup::call_projection())?;
         let b = inner.params.push(Param::Int(bucket_ns));
@@ -373,7 +383,9 @@ impl Queries for ClickHouseReader {
                     .cost(prices.lookup(&priced_as)),
             };
             match points.last_mut() {
-                Some(last) if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model => {
+                Some(last)
+                    if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model =>
+                {
                     last.requests += p.requests;
                     last.errors += p.errors;
                     last.input_tokens += p.input_tokens;
@@ -387,7 +399,11 @@ impl Queries for ClickHouseReader {
         Ok(points)
     }
 
-    fn latency_percentiles(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Vec<LatencyPoint>, StoreError> {
+    fn latency_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
         let bucket_ns = bucket_ns.max(1);
         let group = format!("intDiv(c.start_ns, {bucket_ns}) * {bucket_ns}");
         Ok(self
@@ -482,7 +498,9 @@ impl Queries for ClickHouseReader {
             &errors_only,
             "coalesce(c.error_type, 'error') AS error_type, c.model AS model, c.start_ns AS t, c.error_message AS message",
         )?;
-        let l = inner.params.push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let l = inner
+            .params
+            .push(Param::Int(limit.min(i64::MAX as u64) as i64));
         let sql = format!(
             "SELECT error_type, model, count() AS n, n / sum(n) OVER () AS share, max(t),
                     argMax(message, t)
@@ -526,7 +544,11 @@ impl Queries for ClickHouseReader {
             .collect())
     }
 
-    fn alert_history(&mut self, _since_ns: Option<i64>, _limit: u64) -> Result<Vec<AlertEvent>, StoreError> {
+    fn alert_history(
+        &mut self,
+        _since_ns: Option<i64>,
+        _limit: u64,
+    ) -> Result<Vec<AlertEvent>, StoreError> {
         // Alert events are kept by the process that evaluates rules, not in the
         // Collector's tables: a ClickHouse has none to show.
         Ok(Vec::new())
@@ -555,7 +577,10 @@ fn int(v: &Value) -> Option<i64> {
 
 fn uint(v: &Value) -> u64 {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)).unwrap_or(0),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().map(|f| f as u64))
+            .unwrap_or(0),
         Value::String(s) => s.parse().unwrap_or(0),
         _ => 0,
     }

@@ -58,7 +58,10 @@ pub(super) fn json_each_row(spans: &[CollectorSpan]) -> Vec<u8> {
 mod tests {
     #[test]
     fn timestamps_keep_every_nanosecond() {
-        assert_eq!(super::timestamp(1_700_000_000_000_000_001), "1700000000.000000001");
+        assert_eq!(
+            super::timestamp(1_700_000_000_000_000_001),
+            "1700000000.000000001"
+        );
         assert_eq!(super::timestamp(0), "0.000000000");
     }
 }

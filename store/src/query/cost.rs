@@ -132,7 +132,13 @@ impl CostSums {
     /// the reported costs.
     #[cfg(feature = "clickhouse")]
     pub(crate) fn column_names() -> [&'static str; 5] {
-        [SUM_NAMES[0], SUM_NAMES[1], SUM_NAMES[2], SUM_NAMES[3], REPORTED_SUM]
+        [
+            SUM_NAMES[0],
+            SUM_NAMES[1],
+            SUM_NAMES[2],
+            SUM_NAMES[3],
+            REPORTED_SUM,
+        ]
     }
 
     /// Reads the columns by name.

@@ -1,0 +1,465 @@
+//! A team's ClickHouse: the fixture dumps pushed in the OpenTelemetry Collector's row
+//! layout (its exporter's own DDL) report the truth through `stats --db URL`, every
+//! query of the interface answers as the local database does on the same data, and
+//! each way a connection fails says what to do. The server is ClickHouse's engine
+//! (PyPI's chdb) behind `tests/python/clickhouse_front.py`, which speaks ClickHouse's
+//! HTTP interface.
+
+use crate::fixtures::{check_stats, truth_and_dump};
+use crate::live_clients::python;
+use crate::util::{Scratch, run, stderr, stdout};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use store::{
+    ClickHouse, Database, Filter, OpenMode, PriceTable, Queries, StatusFilter, Store,
+    clickhouse::Endpoint,
+};
+
+/// The chdb-backed ClickHouse HTTP front, stopped when dropped.
+pub struct Front {
+    child: Child,
+    auth: Option<(String, String)>,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    _data: Scratch,
+}
+
+impl Front {
+    /// Starts a front keeping its data in a fresh folder; `auth` requires that user
+    /// and password.
+    pub fn start(name: &str, auth: Option<(&str, &str)>) -> Front {
+        let data = Scratch::new(&format!("clickhouse-{name}"));
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/clickhouse_front.py");
+        let mut cmd = Command::new(python());
+        cmd.arg(script)
+            .args(["--data", &data.path("chdb"), "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some((user, password)) = auth {
+            cmd.args(["--user", user, "--password", password]);
+        }
+        let mut child = cmd.spawn().expect("start the ClickHouse front");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the front says its port");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the front did not start: {line:?}"));
+        Front {
+            child,
+            auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+            port,
+            _data: data,
+        }
+    }
+
+    /// The URL of `database` on it.
+    pub fn url(&self, database: &str) -> String {
+        format!("clickhouse://127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Runs `sql` over HTTP as any client would; returns the body (TabSeparated).
+    pub fn query(&self, sql: &str) -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let auth = self
+            .auth
+            .as_ref()
+            .map(|(u, p)| format!("X-ClickHouse-User: {u}\r\nX-ClickHouse-Key: {p}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\n\r\n{sql}",
+            sql.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{sql}: {reply}"
+        );
+        body.to_string()
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const DUMPS: [&str; 3] = ["openinference-openai", "openllmetry-openai", "legacy-genai"];
+
+fn push(url: &str, file: &Path) {
+    let out = run(&[
+        "import",
+        "--clickhouse",
+        url,
+        "--create-tables",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "import --clickhouse: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains(" 0 rejected"), "{}", stdout(&out));
+}
+
+#[test]
+fn dumps_in_the_collectors_layout_report_the_truth() {
+    let front = Front::start("truth", None);
+    for dump in DUMPS {
+        let (truth, file) = truth_and_dump(dump);
+        let database = dump.replace('-', "_");
+        let url = front.url(&database);
+        push(&url, &file);
+        check_stats(dump, &url, &truth);
+    }
+    // The rows are the exporter's: kinds and statuses in the proto's spelling, the
+    // scope in its own columns, every attribute value text.
+    let kinds =
+        front.query("SELECT DISTINCT SpanKind FROM openllmetry_openai.otel_traces ORDER BY 1");
+    assert_eq!(
+        kinds.trim(),
+        "SPAN_KIND_CLIENT\nSPAN_KIND_INTERNAL",
+        "{kinds}"
+    );
+    let statuses =
+        front.query("SELECT DISTINCT StatusCode FROM openllmetry_openai.otel_traces ORDER BY 1");
+    assert!(statuses.contains("STATUS_CODE_ERROR"), "{statuses}");
+    let tokens = front.query(
+        "SELECT sum(toInt64OrZero(SpanAttributes['gen_ai.usage.input_tokens'])) FROM openllmetry_openai.otel_traces",
+    );
+    let (truth, _) = truth_and_dump("openllmetry-openai");
+    assert_eq!(tokens.trim(), truth["input_tokens"].to_string());
+    // The Collector's trace-id lookup is kept by its materialized view.
+    let traces = front
+        .query("SELECT count(DISTINCT TraceId) FROM openllmetry_openai.otel_traces_trace_id_ts");
+    assert_eq!(traces.trim(), truth["calls"].to_string());
+}
+
+#[test]
+fn newer_writers_spelling_of_statuses_counts_the_same() {
+    let front = Front::start("spelling", None);
+    let (truth, file) = truth_and_dump("openllmetry-openai");
+    let url = front.url("otel");
+    push(&url, &file);
+    // A table written across an upgrade: the failed calls rewritten as `Error`, the
+    // kinds as `Client`, by newer writers.
+    front.query(
+        "INSERT INTO otel.otel_traces SELECT * REPLACE ('Error' AS StatusCode, 'Client' AS SpanKind)
+         FROM (SELECT * FROM otel.otel_traces WHERE StatusCode = 'STATUS_CODE_ERROR')",
+    );
+    front.query("ALTER TABLE otel.otel_traces DELETE WHERE StatusCode = 'STATUS_CODE_ERROR' SETTINGS mutations_sync = 1");
+    let out = run(&["stats", "--db", &url, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["llm_calls"], truth["calls"]);
+    assert_eq!(s["errors"], truth["errors"]);
+}
+
+/// Both backends over the same data, with the bundled prices.
+fn both(front: &Front) -> (Box<dyn Queries>, Box<dyn Queries>, Scratch) {
+    let dir = Scratch::new("clickhouse-parity-duckdb");
+    let db = dir.path("p.duckdb");
+    let url = front.url("parity");
+    for dump in DUMPS {
+        let (_, file) = truth_and_dump(dump);
+        push(&url, &file);
+        let out = run(&["import", "--db", &db, file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
+    store.set_prices(PriceTable::bundled());
+    let ch = ClickHouse::connect(Endpoint::parse(&url, None).unwrap(), false).unwrap();
+    ch.set_prices(PriceTable::bundled());
+    let local = Database::reader(&store).unwrap();
+    let remote = ch.reader().unwrap();
+    (local, remote, dir)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[test]
+fn every_query_answers_as_the_local_database_does() {
+    let front = Front::start("parity", None);
+    let (mut local, mut remote, _dir) = both(&front);
+    assert_eq!(local.models().unwrap(), remote.models().unwrap());
+    assert_eq!(
+        local.models_by_volume().unwrap(),
+        remote.models_by_volume().unwrap()
+    );
+    assert_eq!(local.services().unwrap(), remote.services().unwrap());
+    let (first, last) = local.time_bounds().unwrap().unwrap();
+    assert_eq!(Some((first, last)), remote.time_bounds().unwrap());
+    let mid = first + (last - first) / 2;
+    let filters = [
+        Filter::default(),
+        Filter {
+            models: vec!["gpt-4o*".into()],
+            ..Filter::default()
+        },
+        Filter {
+            status: StatusFilter::Error,
+            ..Filter::default()
+        },
+        Filter {
+            from_ns: Some(mid),
+            providers: vec!["openai".into()],
+            ..Filter::default()
+        },
+        Filter {
+            latency_ms: vec![store::Bound {
+                cmp: store::Cmp::Ge,
+                value: 5.0,
+            }],
+            ..Filter::default()
+        },
+        Filter {
+            cost_usd: vec![store::Bound {
+                cmp: store::Cmp::Gt,
+                value: 0.00001,
+            }],
+            ..Filter::default()
+        },
+    ];
+    for f in &filters {
+        let (a, b) = (local.summary(f).unwrap(), remote.summary(f).unwrap());
+        let what = format!("summary of {f:?}");
+        assert_eq!(
+            (a.spans, a.traces, a.llm_calls, a.errors),
+            (b.spans, b.traces, b.llm_calls, b.errors),
+            "{what}"
+        );
+        assert_eq!(
+            (
+                a.input_tokens,
+                a.output_tokens,
+                a.cache_read_tokens,
+                a.cache_write_tokens
+            ),
+            (
+                b.input_tokens,
+                b.output_tokens,
+                b.cache_read_tokens,
+                b.cache_write_tokens
+            ),
+            "{what}"
+        );
+        assert!(
+            close(a.cost_usd, b.cost_usd),
+            "{what}: cost {} vs {}",
+            a.cost_usd,
+            b.cost_usd
+        );
+        assert_eq!(
+            (a.unpriced_calls, &a.unpriced_models),
+            (b.unpriced_calls, &b.unpriced_models),
+            "{what}"
+        );
+        for i in 0..3 {
+            assert!(
+                close(a.latency_ms[i], b.latency_ms[i]),
+                "{what}: latency {:?} vs {:?}",
+                a.latency_ms,
+                b.latency_ms
+            );
+        }
+        assert_eq!(
+            (a.first_start_ns, a.last_end_ns),
+            (b.first_start_ns, b.last_end_ns),
+            "{what}"
+        );
+
+        let (a, b) = (local.per_model(f).unwrap(), remote.per_model(f).unwrap());
+        assert_eq!(a.len(), b.len(), "per model of {f:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (
+                    &x.model,
+                    &x.served,
+                    &x.provider,
+                    x.calls,
+                    x.errors,
+                    x.input_tokens,
+                    x.output_tokens
+                ),
+                (
+                    &y.model,
+                    &y.served,
+                    &y.provider,
+                    y.calls,
+                    y.errors,
+                    y.input_tokens,
+                    y.output_tokens
+                ),
+                "per model of {f:?}"
+            );
+            for (p, q) in [
+                (x.cost_usd, y.cost_usd),
+                (x.avg_ms, y.avg_ms),
+                (x.p50_ms, y.p50_ms),
+                (x.p95_ms, y.p95_ms),
+                (x.p99_ms, y.p99_ms),
+            ] {
+                assert!(
+                    close(p, q),
+                    "per model {} of {f:?}: {x:?} vs {y:?}",
+                    x.model
+                );
+            }
+        }
+
+        let bucket = 60_000_000_000;
+        let (a, b) = (
+            local.time_series(f, bucket).unwrap(),
+            remote.time_series(f, bucket).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "series of {f:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (
+                    x.bucket_start_ns,
+                    &x.model,
+                    x.requests,
+                    x.errors,
+                    x.input_tokens,
+                    x.output_tokens
+                ),
+                (
+                    y.bucket_start_ns,
+                    &y.model,
+                    y.requests,
+                    y.errors,
+                    y.input_tokens,
+                    y.output_tokens
+                ),
+                "series of {f:?}"
+            );
+            assert!(close(x.cost_usd, y.cost_usd), "series cost of {f:?}");
+        }
+
+        let (a, b) = (
+            local.latency_percentiles(f, bucket).unwrap(),
+            remote.latency_percentiles(f, bucket).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "percentiles of {f:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (x.bucket_start_ns, x.count),
+                (y.bucket_start_ns, y.count),
+                "percentiles of {f:?}"
+            );
+            for (p, q) in [
+                (x.avg_ms, y.avg_ms),
+                (x.p50_ms, y.p50_ms),
+                (x.p95_ms, y.p95_ms),
+                (x.p99_ms, y.p99_ms),
+            ] {
+                assert!(close(p, q), "percentiles of {f:?}: {x:?} vs {y:?}");
+            }
+        }
+
+        assert_eq!(
+            local.latency_heatmap(f, bucket).unwrap(),
+            remote.latency_heatmap(f, bucket).unwrap(),
+            "heatmap of {f:?}"
+        );
+
+        let (a, b) = (
+            local.top_errors(f, 10).unwrap(),
+            remote.top_errors(f, 10).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "top errors of {f:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (
+                    &x.error_type,
+                    &x.model,
+                    x.count,
+                    x.last_seen_ns,
+                    &x.example_message
+                ),
+                (
+                    &y.error_type,
+                    &y.model,
+                    y.count,
+                    y.last_seen_ns,
+                    &y.example_message
+                ),
+                "top errors of {f:?}"
+            );
+            assert!(close(x.share, y.share));
+        }
+
+        let (mut a, mut b) = (local.trace_ids(f).unwrap(), remote.trace_ids(f).unwrap());
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "trace ids of {f:?}");
+    }
+}
+
+#[test]
+fn each_failure_to_connect_says_what_to_do() {
+    let front = Front::start("failures", Some(("team", "s3cret")));
+    let stats = |url: &str| {
+        let out = run(&["stats", "--db", url]);
+        assert!(!out.status.success(), "{url} should fail");
+        stderr(&out)
+    };
+    let port = front.port;
+    let e = stats(&format!("clickhouse://team:wrong@127.0.0.1:{port}/otel"));
+    assert!(
+        e.contains("refused user \"team\"") && e.contains("CLICKHOUSE_PASSWORD"),
+        "{e}"
+    );
+    assert!(!e.contains("wrong"), "the password is never printed: {e}");
+    let e = stats(&format!(
+        "clickhouse://team:s3cret@127.0.0.1:{port}/nothere"
+    ));
+    assert!(e.contains("no database \"nothere\""), "{e}");
+    // The database exists but the Collector never wrote into it.
+    front.query("CREATE DATABASE empty");
+    let e = stats(&format!("clickhouse://team:s3cret@127.0.0.1:{port}/empty"));
+    assert!(
+        e.contains("no table \"otel_traces\"") && e.contains("--create-tables"),
+        "{e}"
+    );
+    // Nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap().port();
+    drop(closed);
+    let e = stats(&format!("clickhouse://127.0.0.1:{dead}/otel"));
+    assert!(e.contains("not reachable"), "{e}");
+    let e = stats("clickhouse://127.0.0.1:1/otel?tabel=x");
+    assert!(e.contains("unknown parameter \"tabel\""), "{e}");
+    // The password from a file works where the URL has none.
+    let dir = Scratch::new("clickhouse-password");
+    let file = dir.path("pw");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let url = format!("clickhouse://team@127.0.0.1:{port}/otel");
+    let out = run(&[
+        "import",
+        "--clickhouse",
+        &url,
+        "--create-tables",
+        "--clickhouse-password-file",
+        &file,
+        &truth_and_dump("legacy-genai").1.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["stats", "--db", &url, "--clickhouse-password-file", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("LLM calls"), "{}", stdout(&out));
+}
