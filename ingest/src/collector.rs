@@ -5,12 +5,12 @@
 //! `pcommon.Value.AsString` renders it (integers in decimal, doubles without exponent,
 //! arrays and maps as JSON with sorted keys, bytes in base64).
 
-use crate::normalize::span_count;
+use crate::normalize::{normalize_span, span_count};
 use base64::Engine;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
-use opentelemetry_proto::tonic::trace::v1::Span;
-use store::{CollectorEvent, CollectorLink, CollectorSpan};
+use opentelemetry_proto::tonic::trace::v1::{Span, Status, span};
+use store::{CollectorEvent, CollectorLink, CollectorSpan, SpanRow};
 
 /// Every span of a request as Collector rows.
 pub fn collector_spans(req: &ExportTraceServiceRequest) -> Vec<CollectorSpan> {
@@ -108,6 +108,95 @@ fn row(
                 attributes: pairs(&l.attributes),
             })
             .collect(),
+    }
+}
+
+/// A Collector row as a store row, normalized by the same code as spans received over
+/// OTLP: the prompt, response and LLM fields a team's ClickHouse shows are the ones a
+/// local database would. Attribute values are text in the Collector's tables; a JSON
+/// array of plain values (`["stop"]`) is read back as the array it was.
+pub fn normalize_collector_span(row: &CollectorSpan) -> Result<SpanRow, String> {
+    let unhex = |h: &str| -> Vec<u8> {
+        (0..h.len() / 2)
+            .filter_map(|i| u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect()
+    };
+    let span = Span {
+        trace_id: unhex(&row.trace_id),
+        span_id: unhex(&row.span_id),
+        parent_span_id: unhex(&row.parent_span_id),
+        trace_state: row.trace_state.clone(),
+        name: row.name.clone(),
+        kind: store::kind_number(&row.kind),
+        start_time_unix_nano: row.start_ns.max(0) as u64,
+        end_time_unix_nano: (row.start_ns + row.duration_ns.max(0)).max(0) as u64,
+        attributes: key_values(&row.attributes),
+        events: row
+            .events
+            .iter()
+            .map(|e| span::Event {
+                time_unix_nano: e.time_ns.max(0) as u64,
+                name: e.name.clone(),
+                attributes: key_values(&e.attributes),
+                ..span::Event::default()
+            })
+            .collect(),
+        status: Some(Status {
+            code: store::status_number(&row.status_code),
+            message: row.status_message.clone(),
+        }),
+        ..Span::default()
+    };
+    let mut resource = String::new();
+    crate::normalize::write_object_json(&mut resource, &key_values(&row.resource_attributes));
+    let service = if row.service.is_empty() {
+        "unknown_service"
+    } else {
+        &row.service
+    };
+    normalize_span(&span, service, &row.scope_name, &resource)
+}
+
+fn key_values(pairs: &[(String, String)]) -> Vec<KeyValue> {
+    pairs
+        .iter()
+        .map(|(k, v)| KeyValue {
+            key: k.clone(),
+            value: Some(text_value(v)),
+            ..KeyValue::default()
+        })
+        .collect()
+}
+
+/// A Collector attribute value as the value it most likely was: text, or an array of
+/// plain values when it is the JSON of one.
+fn text_value(v: &str) -> AnyValue {
+    if v.starts_with('[')
+        && let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(v)
+        && items.iter().all(|i| !i.is_array() && !i.is_object())
+    {
+        let values = items
+            .into_iter()
+            .map(|i| AnyValue {
+                value: Some(match i {
+                    serde_json::Value::String(s) => Value::StringValue(s),
+                    serde_json::Value::Bool(b) => Value::BoolValue(b),
+                    serde_json::Value::Number(n) => match n.as_i64() {
+                        Some(i) => Value::IntValue(i),
+                        None => Value::DoubleValue(n.as_f64().unwrap_or(0.0)),
+                    },
+                    _ => Value::StringValue(String::new()),
+                }),
+            })
+            .collect();
+        return AnyValue {
+            value: Some(Value::ArrayValue(
+                opentelemetry_proto::tonic::common::v1::ArrayValue { values },
+            )),
+        };
+    }
+    AnyValue {
+        value: Some(Value::StringValue(v.to_string())),
     }
 }
 

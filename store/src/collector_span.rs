@@ -99,3 +99,9 @@ pub fn status_number(code: &str) -> i32 {
         0
     }
 }
+
+/// Turns a Collector row into a store row with the same normalization as spans
+/// received over OTLP (`ingest` provides it; the store knows no conventions' message
+/// formats): what a ClickHouse backend shows of a call's prompt, response and fields.
+pub type Normalizer =
+    std::sync::Arc<dyn Fn(&CollectorSpan) -> Result<crate::row::SpanRow, String> + Send + Sync>;

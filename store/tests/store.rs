@@ -1229,3 +1229,33 @@ fn a_file_duckdb_shortened_after_freeing_its_last_blocks_opens() {
         Some(0)
     );
 }
+
+#[test]
+fn a_page_past_the_end_still_counts_the_selection() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    // A service filter takes the path that groups spans (not the traces table).
+    for filter in [
+        Filter {
+            services: vec!["svc-a".into()],
+            ..Filter::default()
+        },
+        Filter {
+            models: vec!["gpt-4o*".into()],
+            ..Filter::default()
+        },
+    ] {
+        let (first, total) = r
+            .traces_page(&filter, TraceSort::Start, SortDir::Asc, 0, 100)
+            .unwrap();
+        assert!(total > 0 && first.len() as u64 == total, "{filter:?}");
+        let (past, still) = r
+            .traces_page(&filter, TraceSort::Start, SortDir::Asc, total, 100)
+            .unwrap();
+        assert!(past.is_empty());
+        assert_eq!(
+            still, total,
+            "a page past the end says how many there are: {filter:?}"
+        );
+    }
+}

@@ -12,8 +12,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use store::{
-    ClickHouse, Database, Filter, OpenMode, PriceTable, Queries, StatusFilter, Store,
-    clickhouse::Endpoint,
+    CallSort, ClickHouse, Database, Filter, OpenMode, PriceTable, Queries, SortDir, StatusFilter,
+    Store, TraceSort, clickhouse::Endpoint,
 };
 
 /// The chdb-backed ClickHouse HTTP front, stopped when dropped.
@@ -180,7 +180,12 @@ fn both(front: &Front) -> (Box<dyn Queries>, Box<dyn Queries>, Scratch) {
     }
     let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
     store.set_prices(PriceTable::bundled());
-    let ch = ClickHouse::connect(Endpoint::parse(&url, None).unwrap(), false).unwrap();
+    let ch = ClickHouse::connect(
+        Endpoint::parse(&url, None).unwrap(),
+        false,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )
+    .unwrap();
     ch.set_prices(PriceTable::bundled());
     let local = Database::reader(&store).unwrap();
     let remote = ch.reader().unwrap();
@@ -224,6 +229,15 @@ fn every_query_answers_as_the_local_database_does() {
                 cmp: store::Cmp::Ge,
                 value: 5.0,
             }],
+            ..Filter::default()
+        },
+        Filter {
+            text: vec!["NEEDLE-zebra".into()],
+            ..Filter::default()
+        },
+        Filter {
+            exclude_text: vec!["alpha".into()],
+            errors: vec!["429".into()],
             ..Filter::default()
         },
         Filter {
@@ -407,6 +421,135 @@ fn every_query_answers_as_the_local_database_does() {
         a.sort();
         b.sort();
         assert_eq!(a, b, "trace ids of {f:?}");
+
+        for sort in [
+            TraceSort::Start,
+            TraceSort::Duration,
+            TraceSort::Cost,
+            TraceSort::Name,
+        ] {
+            for dir in [SortDir::Asc, SortDir::Desc] {
+                let (a, n) = local.traces_page(f, sort, dir, 3, 20).unwrap();
+                let (b, m) = remote.traces_page(f, sort, dir, 3, 20).unwrap();
+                assert_eq!(n, m, "traces of {f:?}");
+                assert_eq!(a.len(), b.len(), "traces page of {f:?}");
+                for (x, y) in a.iter().zip(&b) {
+                    assert_eq!(
+                        (
+                            &x.trace_id,
+                            &x.root_name,
+                            &x.service,
+                            x.start_ns,
+                            x.duration_ns,
+                            x.spans,
+                            x.llm_calls,
+                            x.tokens,
+                            x.has_error
+                        ),
+                        (
+                            &y.trace_id,
+                            &y.root_name,
+                            &y.service,
+                            y.start_ns,
+                            y.duration_ns,
+                            y.spans,
+                            y.llm_calls,
+                            y.tokens,
+                            y.has_error
+                        ),
+                        "traces page {sort:?} {dir:?} of {f:?}"
+                    );
+                    assert!(close(x.cost_usd, y.cost_usd), "trace cost of {f:?}");
+                }
+            }
+        }
+        for sort in [
+            CallSort::Start,
+            CallSort::Latency,
+            CallSort::Cost,
+            CallSort::Model,
+        ] {
+            let (a, n) = local.calls_page(f, sort, SortDir::Desc, 2, 25).unwrap();
+            let (b, m) = remote.calls_page(f, sort, SortDir::Desc, 2, 25).unwrap();
+            assert_eq!(n, m, "calls of {f:?}");
+            assert_eq!(a.len(), b.len(), "calls page {sort:?} of {f:?}");
+            for (x, y) in a.iter().zip(&b) {
+                // Costs summed in another order differ in the last bits.
+                let (cx, cy) = (x.cost_usd, y.cost_usd);
+                assert!(
+                    cx.is_some() == cy.is_some() && close(cx.unwrap_or(0.0), cy.unwrap_or(0.0))
+                );
+                let unpriced = |r: &store::CallRow| store::CallRow {
+                    cost_usd: None,
+                    ..r.clone()
+                };
+                assert_eq!(unpriced(x), unpriced(y), "calls page {sort:?} of {f:?}");
+            }
+        }
+    }
+    // Every trace opens with the same spans, tree, prompts and responses.
+    for id in local.trace_ids(&Filter::default()).unwrap() {
+        let (a, b) = (local.trace(id).unwrap(), remote.trace(id).unwrap());
+        assert_eq!(a.spans.len(), b.spans.len(), "trace {}", a.trace_id);
+        for (x, y) in a.spans.iter().zip(&b.spans) {
+            assert_eq!(
+                (
+                    &x.span_id,
+                    &x.parent_span_id,
+                    x.depth,
+                    &x.name,
+                    x.kind,
+                    x.class,
+                    &x.service,
+                    x.start_ns,
+                    x.duration_ns,
+                    x.status
+                ),
+                (
+                    &y.span_id,
+                    &y.parent_span_id,
+                    y.depth,
+                    &y.name,
+                    y.kind,
+                    y.class,
+                    &y.service,
+                    y.start_ns,
+                    y.duration_ns,
+                    y.status
+                ),
+                "trace {}",
+                a.trace_id
+            );
+            assert_eq!(
+                (
+                    &x.model,
+                    &x.response_model,
+                    &x.provider,
+                    x.input_tokens,
+                    x.output_tokens,
+                    &x.prompt,
+                    &x.response,
+                    &x.finish_reason,
+                    &x.error_type
+                ),
+                (
+                    &y.model,
+                    &y.response_model,
+                    &y.provider,
+                    y.input_tokens,
+                    y.output_tokens,
+                    &y.prompt,
+                    &y.response,
+                    &y.finish_reason,
+                    &y.error_type
+                ),
+                "call {} of trace {}",
+                x.span_id,
+                a.trace_id
+            );
+            assert_eq!(x.cost_usd.is_some(), y.cost_usd.is_some());
+            assert!(close(x.cost_usd.unwrap_or(0.0), y.cost_usd.unwrap_or(0.0)));
+        }
     }
 }
 

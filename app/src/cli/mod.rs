@@ -175,7 +175,11 @@ pub fn connect_clickhouse(
     creating: bool,
 ) -> anyhow::Result<store::ClickHouse> {
     let endpoint = store::clickhouse::Endpoint::parse(url, password_file)?;
-    let ch = store::ClickHouse::connect(endpoint, creating)?;
+    let ch = store::ClickHouse::connect(
+        endpoint,
+        creating,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )?;
     ch.set_prices(price_table(prices)?);
     Ok(ch)
 }

@@ -91,6 +91,14 @@ fn questionable_times(span: &Span) -> Option<String> {
     }
 }
 
+/// Key-values as a JSON object, as the store keeps resource attributes.
+pub fn write_object_json(
+    out: &mut String,
+    kvs: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+) {
+    write_object(out, kvs)
+}
+
 /// Counts the spans of a request.
 pub fn span_count(req: &ExportTraceServiceRequest) -> usize {
     req.resource_spans

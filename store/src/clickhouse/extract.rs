@@ -90,6 +90,16 @@ pub(super) fn is_call() -> String {
 /// `spans_where` restricts the spans first (time and service, on the table's own
 /// columns, so that ClickHouse skips partitions and granules).
 pub(super) fn calls(table: &str, spans_where: &str) -> String {
+    projection(table, &format!("({spans_where}) AND {}", is_call()))
+}
+
+/// Every span of `table` meeting `spans_where`, with the call columns of [`calls`]
+/// (meaningful where `is_call`), `name`, `parent_span_id` and `span_failed`.
+pub(super) fn spans(table: &str, spans_where: &str) -> String {
+    projection(table, spans_where)
+}
+
+fn projection(table: &str, condition: &str) -> String {
     let failed = format!("StatusCode IN ({})", list(&ERROR_STATUS));
     let declared = text(&[conv::ERROR_TYPE]);
     // The last exception event's attributes (an empty map when there is none).
@@ -135,9 +145,11 @@ pub(super) fn calls(table: &str, spans_where: &str) -> String {
                 {error_type} AS error_type, {error_message} AS error_message,
                 ({failed}) OR error_type IS NOT NULL AS is_error,
                 {session} AS session_id, {user} AS user_id,
-                {messages} AS message_text
+                {messages} AS message_text, {is_call} AS is_call, SpanName AS name,
+                ParentSpanId AS parent_span_id, {failed} AS span_failed, {raw}
          FROM {table}
-         WHERE ({spans_where}) AND {is_call}",
+         WHERE {condition}",
+        raw = super::raw::select(),
         provider = text(conv::PROVIDER),
         response_model = text(conv::RESPONSE_MODEL),
         input = int(conv::INPUT_TOKENS),

@@ -7,6 +7,7 @@ mod endpoint;
 mod extract;
 mod filter_sql;
 mod http;
+mod raw;
 mod reader;
 mod rows;
 
@@ -14,7 +15,7 @@ pub use endpoint::{Compression, Endpoint, PASSWORD_VARIABLE, is_clickhouse_url, 
 pub use reader::ClickHouseReader;
 
 use crate::backend::{Database, Queries};
-use crate::collector_span::CollectorSpan;
+use crate::collector_span::{CollectorSpan, Normalizer};
 use crate::error::{ClickHouseError, StoreError};
 use crate::output::{OutputFile, Replace};
 use crate::prices::PriceTable;
@@ -38,15 +39,18 @@ pub struct ClickHouse {
     /// Bumped when the prices change, so that cached costs are asked again.
     bumps: Arc<std::sync::atomic::AtomicU64>,
     server_version: String,
+    normalize: Normalizer,
 }
 
 impl ClickHouse {
     /// Connects: checks that the server answers, the user may sign in, the database
     /// exists and (unless `allow_missing_table`, for a writer about to create it) the
-    /// traces table is there.
+    /// traces table is there. `normalize` reads a raw span as the local database would
+    /// have stored it (`ingest::collector::normalize_collector_span`).
     pub fn connect(
         endpoint: Endpoint,
         allow_missing_table: bool,
+        normalize: Normalizer,
     ) -> Result<ClickHouse, StoreError> {
         let client = Client::new(endpoint);
         // A writer about to create the database asks in `default`, which always exists.
@@ -68,6 +72,7 @@ impl ClickHouse {
             opened: Instant::now(),
             bumps: Arc::default(),
             server_version,
+            normalize,
         };
         if !allow_missing_table {
             ch.check_table()?;
@@ -142,6 +147,7 @@ impl ClickHouse {
             self.client.clone(),
             self.prices.clone(),
             Arc::new(move || version(opened, &bumps)),
+            self.normalize.clone(),
         )
     }
 }

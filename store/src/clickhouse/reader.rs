@@ -6,17 +6,24 @@
 use super::extract;
 use super::filter_sql;
 use super::http::{Client, Param, Params};
+use super::raw;
 use crate::backend::Queries;
+use crate::collector_span::Normalizer;
 use crate::error::StoreError;
 use crate::filter::{Filter, StatusFilter};
+use crate::ids::trace_id_hex;
 use crate::output::{OutputFile, Replace};
 use crate::prices::PriceTable;
+use crate::query::TraceSpan;
+use crate::query::calls::EXCERPT_CHARS;
 use crate::query::cost::{self, CostSums};
+use crate::query::traces::depth_first;
 use crate::query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
     SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
 };
 use crate::row::AlertEvent;
+use crate::row::SpanRow;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -28,6 +35,7 @@ pub struct ClickHouseReader {
     client: Client,
     prices: Arc<RwLock<PriceTable>>,
     version: Arc<dyn Fn() -> u64 + Send + Sync>,
+    normalize: Normalizer,
 }
 
 /// The calls of a selection as SQL over `c`, with its parameters.
@@ -41,12 +49,25 @@ impl ClickHouseReader {
         client: Client,
         prices: Arc<RwLock<PriceTable>>,
         version: Arc<dyn Fn() -> u64 + Send + Sync>,
+        normalize: Normalizer,
     ) -> Self {
         ClickHouseReader {
             client,
             prices,
             version,
+            normalize,
         }
+    }
+
+    /// A raw span normalized as the local database stores it.
+    fn normalized(&self, row: &[Value]) -> Result<SpanRow, StoreError> {
+        let raw = raw::span(row);
+        (self.normalize)(&raw).map_err(|reason| {
+            StoreError::ClickHouse(crate::error::ClickHouseError::Protocol(format!(
+                "span {} of trace {} cannot be read: {reason}",
+                raw.span_id, raw.trace_id
+            )))
+        })
     }
 
     fn rows(&self, sql: &str, params: &Params) -> Result<Vec<Vec<Value>>, StoreError> {
@@ -456,37 +477,175 @@ impl Queries for ClickHouseReader {
 
     fn traces_page(
         &mut self,
-        _filter: &Filter,
-        _sort: TraceSort,
-        _dir: SortDir,
-        _offset: u64,
-        _limit: u64,
+        filter: &Filter,
+        sort: TraceSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
-        Err(StoreError::Unsupported {
-            what: "the traces page",
-            backend: BACKEND,
-        })
+        filter.validate()?;
+        // The traces with a span (a matching call, when the filter is about calls) in
+        // the selection; each is then listed whole and kept when its first start is in
+        // the range, as the local traces table lists them.
+        let mut p = Params::default();
+        let spans = filter_sql::spans_where(filter, &mut p);
+        let candidates = if filter.selects_calls() {
+            let cost = if filter.cost_usd.is_empty() {
+                "NULL".to_string()
+            } else {
+                self.inline_cost(filter)?
+            };
+            let calls = filter_sql::calls_where(filter, &cost, &mut p);
+            format!(
+                "SELECT c.trace_id FROM ({}) AS c WHERE {calls}",
+                extract::calls(&self.table(), &spans)
+            )
+        } else {
+            format!("SELECT TraceId FROM {} WHERE {spans}", self.table())
+        };
+        let mut range = Vec::new();
+        if let Some(from) = filter.from_ns {
+            range.push(format!("start_ns >= {}", p.push(Param::Int(from))));
+        }
+        if let Some(to) = filter.to_ns {
+            range.push(format!("start_ns < {}", p.push(Param::Int(to))));
+        }
+        let having = if range.is_empty() {
+            "TRUE".to_string()
+        } else {
+            range.join(" AND ")
+        };
+        let cost = self.inline_cost(&Filter::default())?;
+        let grouped = format!(
+            "SELECT trace_id, root_name, root_service AS service, first_start AS start_ns,
+                    last_end - first_start AS duration_ns, spans, llm_calls, tokens, cost_usd,
+                    has_error
+             FROM (
+                SELECT trace_id,
+                       argMin(name, (parent_span_id != '', start_ns)) AS root_name,
+                       argMin(service, (parent_span_id != '', start_ns)) AS root_service,
+                       min(start_ns) AS first_start, max(start_ns + duration_ns) AS last_end,
+                       count() AS spans, countIf(is_call) AS llm_calls,
+                       sumIf(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), is_call) AS tokens,
+                       sumIf(coalesce({cost}, 0), is_call) AS cost_usd,
+                       max(span_failed OR (is_call AND is_error)) AS has_error
+                FROM ({spans}) AS c
+                WHERE trace_id IN ({candidates})
+                GROUP BY trace_id)
+             WHERE {having}",
+            spans = extract::spans(&self.table(), "TRUE"),
+        );
+        let total = self
+            .rows(&format!("SELECT count() FROM ({grouped})"), &p)?
+            .first()
+            .map_or(0, |r| uint(&r[0]));
+        let l = p.push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let o = p.push(Param::Int(offset.min(i64::MAX as u64) as i64));
+        let sql = format!(
+            "SELECT trace_id, root_name, service, start_ns, duration_ns, spans, llm_calls,
+                    tokens, cost_usd, has_error
+             FROM ({grouped}) ORDER BY {} {} NULLS LAST, trace_id LIMIT {l} OFFSET {o}",
+            sort.column(),
+            dir.sql()
+        );
+        let rows = self
+            .rows(&sql, &p)?
+            .into_iter()
+            .map(|r| TraceRow {
+                trace_id: text(&r[0]).unwrap_or_default(),
+                root_name: text(&r[1]).unwrap_or_default(),
+                service: text(&r[2]).unwrap_or_default(),
+                start_ns: int(&r[3]).unwrap_or_default(),
+                duration_ns: int(&r[4]).unwrap_or_default(),
+                spans: uint(&r[5]),
+                llm_calls: uint(&r[6]),
+                tokens: uint(&r[7]),
+                cost_usd: float(&r[8]),
+                has_error: boolean(&r[9]),
+            })
+            .collect();
+        Ok((rows, total))
     }
 
-    fn trace(&mut self, _trace_id: u128) -> Result<TraceTree, StoreError> {
-        Err(StoreError::Unsupported {
-            what: "opening a trace",
-            backend: BACKEND,
+    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
+        let mut p = Params::default();
+        let id = p.text(&trace_id_hex(trace_id));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE TraceId = {id} ORDER BY Timestamp, SpanId",
+            raw::select(),
+            self.table()
+        );
+        let prices = self.prices.read().expect("price lock").clone();
+        let mut flat = Vec::new();
+        for r in self.rows(&sql, &p)? {
+            let row = self.normalized(&r)?;
+            flat.push(trace_span(row, &prices));
+        }
+        Ok(TraceTree {
+            trace_id: trace_id_hex(trace_id),
+            spans: depth_first(flat),
         })
     }
 
     fn calls_page(
         &mut self,
-        _filter: &Filter,
-        _sort: CallSort,
-        _dir: SortDir,
-        _offset: u64,
-        _limit: u64,
+        filter: &Filter,
+        sort: CallSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
     ) -> Result<(Vec<CallRow>, u64), StoreError> {
-        Err(StoreError::Unsupported {
-            what: "the calls page",
-            backend: BACKEND,
-        })
+        let counted = self.calls(filter, "count()")?;
+        let total = self
+            .rows(&counted.sql, &counted.params)?
+            .first()
+            .map_or(0, |r| uint(&r[0]));
+        let cost = self.inline_cost(&Filter::default())?;
+        let mut page = self.calls(
+            filter,
+            &format!(
+                "{}, {cost} AS cost_usd, c.is_error AS failed",
+                raw::names("c")
+            ),
+        )?;
+        let l = page
+            .params
+            .push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let o = page
+            .params
+            .push(Param::Int(offset.min(i64::MAX as u64) as i64));
+        let sql = format!(
+            "{} ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT {l} OFFSET {o}",
+            page.sql,
+            sort.column(),
+            dir.sql()
+        );
+        let mut rows = Vec::new();
+        for r in self.rows(&sql, &page.params)? {
+            let span = self.normalized(&r[..raw::COUNT])?;
+            let call = span.llm.clone().unwrap_or_default();
+            let excerpt = |t: &Option<String>| {
+                t.as_ref()
+                    .map(|t| t.chars().take(EXCERPT_CHARS as usize).collect::<String>())
+            };
+            rows.push(CallRow {
+                trace_id: crate::ids::trace_id_hex(u128::from_be_bytes(span.trace_id)),
+                span_id: crate::ids::span_id_hex(u64::from_be_bytes(span.span_id)),
+                start_ns: span.start_ns,
+                duration_ns: span.duration_ns(),
+                model: call.model().to_string(),
+                provider: call.provider.clone(),
+                service: span.service.clone(),
+                prompt_excerpt: excerpt(&call.prompt),
+                response_excerpt: excerpt(&call.response),
+                input_tokens: call.input_tokens,
+                output_tokens: call.output_tokens,
+                cost_usd: r.get(raw::COUNT).and_then(|v| v.as_f64()),
+                is_error: r.get(raw::COUNT + 1).is_some_and(boolean),
+                error_type: call.error_type.clone(),
+            });
+        }
+        Ok((rows, total))
     }
 
     fn top_errors(&mut self, filter: &Filter, limit: u64) -> Result<Vec<TopError>, StoreError> {
@@ -556,6 +715,52 @@ impl Queries for ClickHouseReader {
 
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
         OutputFile::create(target, replace, None)
+    }
+}
+
+/// A normalized span as a span of a trace tree, its call priced.
+fn trace_span(row: SpanRow, prices: &PriceTable) -> TraceSpan {
+    let call = row.llm.as_ref();
+    let priced_as = call.map(|c| {
+        c.response_model
+            .clone()
+            .unwrap_or_else(|| c.model().to_string())
+    });
+    TraceSpan {
+        span_id: crate::ids::span_id_hex(u64::from_be_bytes(row.span_id)),
+        parent_span_id: row
+            .parent_span_id
+            .map(|p| crate::ids::span_id_hex(u64::from_be_bytes(p))),
+        depth: 0,
+        name: row.name.clone(),
+        kind: row.kind,
+        class: if call.is_some() {
+            crate::row::SpanClass::Llm
+        } else {
+            row.class
+        },
+        service: row.service.clone(),
+        start_ns: row.start_ns,
+        duration_ns: row.duration_ns(),
+        status: row.status,
+        status_message: Some(row.status_message.clone()).filter(|m| !m.is_empty()),
+        attributes_json: row.attributes_json.clone(),
+        resource_json: row.resource_json.clone(),
+        events_json: row.events_json.clone(),
+        links_json: row.links_json.clone(),
+        model: call.map(|c| c.model().to_string()),
+        response_model: call.and_then(|c| c.response_model.clone()),
+        provider: call.and_then(|c| c.provider.clone()),
+        input_tokens: call.and_then(|c| c.input_tokens),
+        output_tokens: call.and_then(|c| c.output_tokens),
+        cost_usd: call
+            .and_then(|c| cost::call_cost(c, priced_as.as_deref().and_then(|n| prices.lookup(n)))),
+        prompt: call.and_then(|c| c.prompt.clone()),
+        response: call.and_then(|c| c.response.clone()),
+        scope: Some(row.scope.clone()).filter(|s| !s.is_empty()),
+        cache_read_tokens: call.and_then(|c| c.cache_read_tokens),
+        finish_reason: call.and_then(|c| c.finish_reason.clone()),
+        error_type: call.and_then(|c| c.error_type.clone()),
     }
 }
 

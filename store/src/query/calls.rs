@@ -24,7 +24,7 @@ pub enum CallSort {
 }
 
 impl CallSort {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             CallSort::Start => "c.start_ns",
             CallSort::Latency => "c.duration_ns",
@@ -36,7 +36,7 @@ impl CallSort {
 }
 
 /// Characters of prompt and response kept in a page row.
-const EXCERPT_CHARS: i64 = 240;
+pub(crate) const EXCERPT_CHARS: i64 = 240;
 
 /// One LLM call in the calls page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

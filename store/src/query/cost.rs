@@ -166,3 +166,30 @@ impl CostSums {
         self.reported + priced
     }
 }
+
+/// A call's cost computed in Rust from its fields, for calls read whole rather than
+/// summed (a ClickHouse trace or page): the classes of [`CLASSES`] at `price`'s rates,
+/// a reported cost winning; `None` without either.
+#[cfg(feature = "clickhouse")]
+pub(crate) fn call_cost(call: &crate::row::LlmCall, price: Option<Price>) -> Option<f64> {
+    if let Some(reported) = call.reported_cost_usd {
+        return Some(reported);
+    }
+    let price = price?;
+    let cache_read = call.cache_read_tokens.unwrap_or(0);
+    let cache_write = call.cache_write_tokens.unwrap_or(0);
+    let classes = [
+        (call.input_tokens.unwrap_or(0) - cache_read - cache_write).max(0),
+        cache_read,
+        cache_write,
+        call.output_tokens.unwrap_or(0),
+    ];
+    Some(
+        classes
+            .iter()
+            .zip(price.rates())
+            .map(|(t, r)| *t as f64 * r)
+            .sum::<f64>()
+            / 1e6,
+    )
+}

@@ -4,14 +4,14 @@
 
 mod alerts;
 mod backend_impl;
-mod calls;
+pub(crate) mod calls;
 pub(crate) mod cost;
 mod export;
 mod filter_sql;
 mod kpi;
 mod series;
 mod source;
-mod traces;
+pub(crate) mod traces;
 
 pub use calls::{CallRow, CallSort, TopError};
 pub use export::{ExportFormat, ExportTable};
@@ -39,7 +39,7 @@ pub enum SortDir {
 }
 
 impl SortDir {
-    fn sql(self) -> &'static str {
+    pub(crate) fn sql(self) -> &'static str {
         match self {
             SortDir::Asc => "ASC",
             SortDir::Desc => "DESC",

@@ -31,7 +31,7 @@ pub enum TraceSort {
 }
 
 impl TraceSort {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             TraceSort::Start => "start_ns",
             TraceSort::Duration => "duration_ns",
@@ -153,6 +153,7 @@ impl Reader {
             return self.traces_page_from_table(filter, sort, dir, offset, limit);
         }
         let (select, mut p) = self.traces_sql(filter)?;
+        let count_params = p.clone();
         let sql = format!(
             "SELECT *, count(*) OVER () AS total FROM ({select}) ORDER BY {} {}, trace_id LIMIT ? OFFSET ?",
             sort.column(),
@@ -187,6 +188,14 @@ impl Reader {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() && offset > 0 {
+            // A page past the end has no row to carry the total: count on its own.
+            total = self.conn.query_row(
+                &format!("SELECT count(*) AS n FROM ({select})"),
+                duckdb::params_from_iter(count_params),
+                |r| r.get("n"),
+            )?;
+        }
         Ok((rows, total))
     }
 
@@ -462,7 +471,7 @@ impl Reader {
 
 /// Orders spans (sorted by start) depth-first under their parents; spans whose parent
 /// is not in the trace become roots.
-fn depth_first(flat: Vec<TraceSpan>) -> Vec<TraceSpan> {
+pub(crate) fn depth_first(flat: Vec<TraceSpan>) -> Vec<TraceSpan> {
     use std::collections::HashMap;
     let index: HashMap<&str, usize> = flat
         .iter()
