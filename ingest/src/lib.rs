@@ -5,8 +5,8 @@
 //! Without its default `database` feature only decoding and normalization are built
 //! (no receivers, no import into a database, no DuckDB), for the fuzz targets.
 
-#[cfg(feature = "database")]
 pub mod collector;
+#[cfg(feature = "database")]
 pub mod demo;
 pub mod import;
 pub mod normalize;

@@ -51,7 +51,7 @@ pub use backend::{Database, Queries};
 #[cfg(feature = "clickhouse")]
 pub use clickhouse::ClickHouse;
 pub use collector_span::{
-    CollectorEvent, CollectorLink, CollectorSpan, kind_number, status_number,
+    CollectorEvent, CollectorLink, CollectorSpan, Normalizer, kind_number, status_number,
 };
 pub use error::{ClickHouseError, StoreError};
 pub use filter::{Bound, Cmp, Filter, StatusFilter};
