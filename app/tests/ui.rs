@@ -20,6 +20,10 @@ use store::{Filter, OpenMode, PriceTable, Store};
 mod alerts;
 #[path = "ui/analytics.rs"]
 mod analytics;
+#[path = "ui/clickhouse.rs"]
+mod clickhouse;
+#[path = "../../tests/support/clickhouse_front.rs"]
+mod clickhouse_front;
 
 /// A fresh folder for one test.
 struct Scratch(PathBuf);

@@ -30,6 +30,9 @@ pub trait Database: Send + Sync {
     /// Starts writing a file for the user at `target`, refused when it is one of the
     /// database's own files.
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError>;
+
+    /// Replaces the price table; costs of all history follow at the next query.
+    fn set_prices(&self, prices: crate::prices::PriceTable);
 }
 
 /// Every typed question of the app, answered by one backend on one connection.

@@ -5,95 +5,14 @@
 //! (PyPI's chdb) behind `tests/python/clickhouse_front.py`, which speaks ClickHouse's
 //! HTTP interface.
 
+use crate::clickhouse_front::Front;
 use crate::fixtures::{check_stats, truth_and_dump};
-use crate::live_clients::python;
 use crate::util::{Scratch, run, stderr, stdout};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use store::{
     CallSort, ClickHouse, Database, Filter, OpenMode, PriceTable, Queries, SortDir, StatusFilter,
     Store, TraceSort, clickhouse::Endpoint,
 };
-
-/// The chdb-backed ClickHouse HTTP front, stopped when dropped.
-pub struct Front {
-    child: Child,
-    auth: Option<(String, String)>,
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    _data: Scratch,
-}
-
-impl Front {
-    /// Starts a front keeping its data in a fresh folder; `auth` requires that user
-    /// and password.
-    pub fn start(name: &str, auth: Option<(&str, &str)>) -> Front {
-        let data = Scratch::new(&format!("clickhouse-{name}"));
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/clickhouse_front.py");
-        let mut cmd = Command::new(python());
-        cmd.arg(script)
-            .args(["--data", &data.path("chdb"), "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some((user, password)) = auth {
-            cmd.args(["--user", user, "--password", password]);
-        }
-        let mut child = cmd.spawn().expect("start the ClickHouse front");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the front says its port");
-        let port = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the front did not start: {line:?}"));
-        Front {
-            child,
-            auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
-            port,
-            _data: data,
-        }
-    }
-
-    /// The URL of `database` on it.
-    pub fn url(&self, database: &str) -> String {
-        format!("clickhouse://127.0.0.1:{}/{database}", self.port)
-    }
-
-    /// Runs `sql` over HTTP as any client would; returns the body (TabSeparated).
-    pub fn query(&self, sql: &str) -> String {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        let auth = self
-            .auth
-            .as_ref()
-            .map(|(u, p)| format!("X-ClickHouse-User: {u}\r\nX-ClickHouse-Key: {p}\r\n"))
-            .unwrap_or_default();
-        write!(
-            s,
-            "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\n\r\n{sql}",
-            sql.len()
-        )
-        .unwrap();
-        let mut reply = String::new();
-        s.read_to_string(&mut reply).unwrap();
-        let (head, body) = reply.split_once("\r\n\r\n").unwrap();
-        assert!(
-            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-            "{sql}: {reply}"
-        );
-        body.to_string()
-    }
-}
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const DUMPS: [&str; 3] = ["openinference-openai", "openllmetry-openai", "legacy-genai"];
 
@@ -605,4 +524,54 @@ fn each_failure_to_connect_says_what_to_do() {
     let out = run(&["stats", "--db", &url, "--clickhouse-password-file", &file]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("LLM calls"), "{}", stdout(&out));
+}
+
+/// `calls` and `trace` print the same from a ClickHouse as from a file.
+#[test]
+fn calls_and_trace_read_a_clickhouse_url() {
+    let front = Front::start("cli", None);
+    let url = front.url("otel");
+    let dir = Scratch::new("clickhouse-cli");
+    let db = dir.path("c.duckdb");
+    let (truth, file) = truth_and_dump("openllmetry-openai");
+    push(&url, &file);
+    assert!(
+        run(&["import", "--db", &db, file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let json_lines = |out: std::process::Output| -> Vec<serde_json::Value> {
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let needle = truth["needle"].as_str().unwrap();
+    for query in [needle, "status:error", "latency>10ms"] {
+        let local = json_lines(run(&["calls", "--db", &db, "--query", query, "--json"]));
+        let remote = json_lines(run(&["calls", "--db", &url, "--query", query, "--json"]));
+        assert!(!local.is_empty(), "{query} finds calls");
+        assert_eq!(local.len(), remote.len(), "{query}");
+        for (mut a, mut b) in local.into_iter().zip(remote) {
+            let (x, y) = (a["cost_usd"].as_f64(), b["cost_usd"].as_f64());
+            assert!(
+                close(x.unwrap_or(0.0), y.unwrap_or(0.0)),
+                "{query}: cost {x:?} vs {y:?}"
+            );
+            a["cost_usd"] = serde_json::Value::Null;
+            b["cost_usd"] = serde_json::Value::Null;
+            assert_eq!(a, b, "calls --query {query}");
+        }
+    }
+    // The needle's trace opens the same way.
+    let hit = json_lines(run(&["calls", "--db", &url, "--query", needle, "--json"]));
+    let id = hit[0]["trace_id"].as_str().unwrap();
+    let tree = |db: &str| {
+        let out = run(&["trace", "--db", db, id]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(tree(&db), tree(&url));
+    assert!(tree(&url).contains("gpt-"), "{}", tree(&url));
 }

@@ -5,6 +5,8 @@ mod alerts;
 mod architecture;
 mod bad_inputs;
 mod clickhouse;
+#[path = "../support/clickhouse_front.rs"]
+mod clickhouse_front;
 mod collector;
 mod export;
 mod faults;

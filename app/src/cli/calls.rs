@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
 use store::Query;
-use store::{CallSort, OpenMode, SortDir, hex_to_trace_id};
+use store::{CallSort, SortDir, hex_to_trace_id};
 
 /// Arguments of `calls`.
 #[derive(Args, Debug)]
@@ -57,8 +57,8 @@ impl QueryArgs {
 /// Prints the matching calls.
 pub fn run(args: CallsArgs) -> anyhow::Result<ExitCode> {
     let filter = args.query.filter(&args.filter)?;
-    let store = args.db.open(OpenMode::ReadOnly)?;
-    let mut reader = store.reader()?;
+    let database = args.db.open_for_reading()?;
+    let mut reader = database.reader()?;
     let (rows, total) =
         reader.calls_page(&filter, CallSort::Start, SortDir::Desc, 0, args.limit)?;
     if args.json {
@@ -116,10 +116,10 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<ExitCode> {
             args.trace_id
         )
     })?;
-    let store = args.db.open(OpenMode::ReadOnly)?;
-    let tree = store.reader()?.trace(id)?;
+    let database = args.db.open_for_reading()?;
+    let tree = database.reader()?.trace(id)?;
     if tree.spans.is_empty() {
-        eprintln!("no trace {} in {}", args.trace_id, args.db.path().display());
+        eprintln!("no trace {} in {}", args.trace_id, database.describe());
         return Ok(ExitCode::from(1));
     }
     if args.json {

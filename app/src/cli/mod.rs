@@ -131,7 +131,7 @@ impl DbArgs {
     pub fn open(&self, mode: OpenMode) -> anyhow::Result<Store> {
         if let Some(url) = self.clickhouse_url() {
             anyhow::bail!(
-                "{}: this command works on a database file; give --db PATH (ClickHouse URLs are read by the window, stats and the other reading commands)",
+                "{}: this command works on a database file; give --db PATH (a ClickHouse URL is read by the window, stats, calls and trace)",
                 store::clickhouse::redact(&url)
             );
         }

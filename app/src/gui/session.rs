@@ -7,7 +7,7 @@ use ingest::synth::SynthConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use store::{OpenMode, PriceTable, Store, StoreError, Writer};
+use store::{Database, OpenMode, PriceTable, Store, StoreError, Writer};
 
 /// What to open.
 #[derive(Clone)]
@@ -26,8 +26,8 @@ pub struct OpenRequest {
 pub struct Session {
     /// The file.
     pub path: PathBuf,
-    /// The store, shared with the query cache.
-    pub store: Arc<Store>,
+    /// The database (a file, or a team's ClickHouse), shared with the query cache.
+    pub store: Arc<dyn Database>,
     /// The writer; `None` when browsing read-only.
     pub writer: Option<Arc<Writer>>,
     /// Why the database is read-only, when it is.
@@ -43,6 +43,13 @@ impl Session {
     /// the receivers when writable. Errors are sentences for the user. `upgrading`
     /// hears of each step bringing an older file forward.
     pub fn open(req: &OpenRequest, upgrading: &dyn Fn(store::Upgrade)) -> Result<Session, String> {
+        if let Some(url) = req
+            .path
+            .to_str()
+            .filter(|s| store::clickhouse::is_clickhouse_url(s))
+        {
+            return Session::open_clickhouse(url, req);
+        }
         let started = std::time::Instant::now();
         let mut notices = Vec::new();
         let is_new = !req.path.exists();
@@ -62,6 +69,7 @@ impl Session {
             };
         store.set_prices(req.prices.clone());
         let store = Arc::new(store);
+        let database: Arc<dyn Database> = store.clone();
         tracing::debug!(path = %req.path.display(), ms = started.elapsed().as_secs_f64() * 1e3, "database open");
         let writer = match read_only {
             Some(_) => None,
@@ -95,11 +103,32 @@ impl Session {
         };
         Ok(Session {
             path: req.path.clone(),
-            store,
+            store: database,
             writer,
             read_only,
             live,
             notices,
+        })
+    }
+
+    /// Opens a team's ClickHouse (the Collector's tables) for reading: the password
+    /// from the URL or `CLICKHOUSE_PASSWORD`; remembered without it.
+    fn open_clickhouse(url: &str, req: &OpenRequest) -> Result<Session, String> {
+        let endpoint = store::clickhouse::Endpoint::parse(url, None).map_err(|e| e.to_string())?;
+        let ch = store::ClickHouse::connect(
+            endpoint,
+            false,
+            Arc::new(ingest::collector::normalize_collector_span),
+        )
+        .map_err(|e| e.to_string())?;
+        ch.set_prices(req.prices.clone());
+        Ok(Session {
+            path: PathBuf::from(store::clickhouse::without_password(url)),
+            store: Arc::new(ch),
+            writer: None,
+            read_only: Some("a team's ClickHouse, read-only".into()),
+            live: None,
+            notices: Vec::new(),
         })
     }
 
@@ -112,14 +141,30 @@ impl Session {
                 self.live = live;
                 self.notices.extend(problems);
             }
+            None if self.is_clickhouse() => self.notices.push(
+                "Not receiving live data here: a team's ClickHouse is written by its OpenTelemetry Collector (or serve)"
+                    .into(),
+            ),
             None => self
                 .notices
                 .push("Not receiving live data: the database is open read-only".into()),
         }
     }
 
-    /// The file name, for the title bar.
+    /// Whether this is a team's ClickHouse rather than a file.
+    pub fn is_clickhouse(&self) -> bool {
+        self.writer.is_none()
+            && self
+                .path
+                .to_str()
+                .is_some_and(store::clickhouse::is_clickhouse_url)
+    }
+
+    /// The file name, or the engine and server of a ClickHouse, for the title bar.
     pub fn file_name(&self) -> String {
+        if self.is_clickhouse() {
+            return self.store.describe();
+        }
         file_name(&self.path)
     }
 

@@ -197,6 +197,18 @@ pub fn redact(text: &str) -> String {
     }
 }
 
+/// The URL without its password, for remembering it (the password comes from the
+/// environment or a file when it is opened again).
+pub fn without_password(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +262,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("topsecret"), "{e}");
+        assert_eq!(
+            without_password("clickhouse://u:topsecret@h:8123/db"),
+            "clickhouse://u@h:8123/db"
+        );
     }
 
     #[test]

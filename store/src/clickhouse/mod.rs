@@ -11,7 +11,9 @@ mod raw;
 mod reader;
 mod rows;
 
-pub use endpoint::{Compression, Endpoint, PASSWORD_VARIABLE, is_clickhouse_url, redact};
+pub use endpoint::{
+    Compression, Endpoint, PASSWORD_VARIABLE, is_clickhouse_url, redact, without_password,
+};
 pub use reader::ClickHouseReader;
 
 use crate::backend::{Database, Queries};
@@ -191,6 +193,10 @@ impl Database for ClickHouse {
 
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
         OutputFile::create(target, replace, None)
+    }
+
+    fn set_prices(&self, prices: PriceTable) {
+        ClickHouse::set_prices(self, prices)
     }
 }
 

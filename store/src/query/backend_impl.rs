@@ -32,6 +32,10 @@ impl Database for Store {
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
         Store::output(self, target, replace)
     }
+
+    fn set_prices(&self, prices: crate::prices::PriceTable) {
+        Store::set_prices(self, prices)
+    }
 }
 
 impl Queries for Reader {

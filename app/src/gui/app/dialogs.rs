@@ -13,10 +13,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Opening a database or importing files through a path field (with a native picker
-/// beside it, which may not exist on every desktop).
+/// What the path dialog asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum DialogKind {
+    /// A database file to open.
+    Open,
+    /// OTLP files to import.
+    Import,
+    /// A team's ClickHouse URL to connect to.
+    ClickHouse,
+}
+
+/// Opening a database, importing files or connecting to a ClickHouse through a text
+/// field (with a native file picker beside it, which may not exist on every desktop).
 pub(super) struct PathDialog {
-    import: bool,
+    kind: DialogKind,
     text: String,
     picked: Option<Arc<std::sync::Mutex<Option<Vec<PathBuf>>>>>,
 }
@@ -81,9 +92,9 @@ impl ObservatoryApp {
         }
     }
 
-    pub(super) fn show_dialog(&mut self, import: bool) {
+    pub(super) fn show_dialog(&mut self, kind: DialogKind) {
         self.dialog = Some(PathDialog {
-            import,
+            kind,
             text: String::new(),
             picked: None,
         });
@@ -103,10 +114,11 @@ impl ObservatoryApp {
                 .join("\n");
             d.picked = None;
         }
-        let title = if d.import {
-            "Import OTLP files"
-        } else {
-            "Open database"
+        let import = d.kind == DialogKind::Import;
+        let title = match d.kind {
+            DialogKind::Open => "Open database",
+            DialogKind::Import => "Import OTLP files",
+            DialogKind::ClickHouse => "Connect to ClickHouse",
         };
         let mut go = false;
         let mut close = false;
@@ -115,15 +127,15 @@ impl ObservatoryApp {
             .resizable(false)
             .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
             .show(ctx, |ui| {
-                let l = ui.label(if d.import {
-                    "Files (one path per line): OTLP JSON, JSON Lines or protobuf, plain, gzip or zstd"
-                } else {
-                    "Database file (.duckdb); a new file is created"
+                let l = ui.label(match d.kind {
+                    DialogKind::Import => "Files (one path per line): OTLP JSON, JSON Lines or protobuf, plain, gzip or zstd",
+                    DialogKind::Open => "Database file (.duckdb); a new file is created",
+                    DialogKind::ClickHouse => "URL of the team's ClickHouse holding the Collector's tables: clickhouse://user@host:8123/otel or https://…; the password from the URL or CLICKHOUSE_PASSWORD",
                 });
                 let edit = ui
                     .add(
                         egui::TextEdit::multiline(&mut d.text)
-                            .desired_rows(if d.import { 3 } else { 1 })
+                            .desired_rows(if import { 3 } else { 1 })
                             .desired_width(480.0),
                     )
                     .labelled_by(l.id);
@@ -131,17 +143,20 @@ impl ObservatoryApp {
                     edit.request_focus();
                 }
                 ui.horizontal(|ui| {
-                    if ui
-                        .button("Browse…")
-                        .on_hover_text("Choose with the system's file dialog")
-                        .clicked()
+                    if d.kind != DialogKind::ClickHouse
+                        && ui
+                            .button("Browse…")
+                            .on_hover_text("Choose with the system's file dialog")
+                            .clicked()
                     {
-                        d.picked = Some(pick_files(d.import, ctx.clone()));
+                        d.picked = Some(pick_files(import, ctx.clone()));
                     }
-                    if ui
-                        .button(if d.import { "Import" } else { "Open" })
-                        .clicked()
-                    {
+                    let action = match d.kind {
+                        DialogKind::Open => "Open",
+                        DialogKind::Import => "Import",
+                        DialogKind::ClickHouse => "Connect",
+                    };
+                    if ui.button(action).clicked() {
                         go = true;
                     }
                     if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(Key::Escape))
@@ -158,7 +173,6 @@ impl ObservatoryApp {
                 .filter(|l| !l.is_empty())
                 .map(PathBuf::from)
                 .collect();
-            let import = d.import;
             self.dialog = None;
             if paths.is_empty() {
                 self.messages.error = Some("No path given".into());

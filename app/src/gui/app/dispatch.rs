@@ -7,6 +7,7 @@ use super::super::views::trace::TraceView;
 use super::super::views::traces::TRACES;
 use super::super::views::{Action, Drill, ViewCtx};
 use super::ObservatoryApp;
+use super::dialogs::DialogKind;
 use crate::format;
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 use store::{Price, PriceTable};
@@ -18,10 +19,10 @@ impl ObservatoryApp {
         let import = KeyboardShortcut::new(Modifiers::COMMAND, Key::I);
         let quit = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
         if ctx.input_mut(|i| i.consume_shortcut(&open)) {
-            self.show_dialog(false);
+            self.show_dialog(DialogKind::Open);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&import)) {
-            self.show_dialog(true);
+            self.show_dialog(DialogKind::Import);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&quit)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -4,6 +4,7 @@
 use super::super::palette;
 use super::super::session::file_name;
 use super::ObservatoryApp;
+use super::dialogs::DialogKind;
 use crate::format;
 use egui::{Align, Color32, Layout, RichText, Sense, Ui, Vec2};
 use std::time::{Duration, Instant};
@@ -13,10 +14,13 @@ impl ObservatoryApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("Open database…").clicked() {
-                    self.show_dialog(false);
+                    self.show_dialog(DialogKind::Open);
                 }
                 if ui.button("Import OTLP files…").clicked() {
-                    self.show_dialog(true);
+                    self.show_dialog(DialogKind::Import);
+                }
+                if ui.button("Connect to ClickHouse…").clicked() {
+                    self.show_dialog(DialogKind::ClickHouse);
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.prefs.recent.is_empty() {

@@ -1,0 +1,94 @@
+//! ClickHouse for tests: its engine (PyPI's chdb) behind `tests/python/clickhouse_front.py`,
+//! which speaks ClickHouse's HTTP interface, started on a free loopback port and stopped
+//! when dropped. Shared by the end-to-end and window tests (`#[path]` modules).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The chdb-backed ClickHouse HTTP front, stopped when dropped.
+pub struct Front {
+    child: Child,
+    auth: Option<(String, String)>,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Front {
+    /// Starts a front keeping its data in a fresh folder; `auth` requires that user
+    /// and password.
+    pub fn start(name: &str, auth: Option<(&str, &str)>) -> Front {
+        let data = tempfile::Builder::new()
+            .prefix(&format!("clickhouse-{name}-"))
+            .tempdir()
+            .expect("a folder for the front's data");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/clickhouse_front.py");
+        let python = std::env::var("LLM_OBSERVATORY_PYTHON").expect(
+            "LLM_OBSERVATORY_PYTHON is unset: run the tests with tests/run.sh, which sets up the Python venv with chdb",
+        );
+        let mut cmd = Command::new(python);
+        cmd.arg(script)
+            .arg("--data")
+            .arg(data.path().join("chdb"))
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some((user, password)) = auth {
+            cmd.args(["--user", user, "--password", password]);
+        }
+        let mut child = cmd.spawn().expect("start the ClickHouse front");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the front says its port");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the front did not start: {line:?}"));
+        Front {
+            child,
+            auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+            port,
+            _data: data,
+        }
+    }
+
+    /// The URL of `database` on it.
+    pub fn url(&self, database: &str) -> String {
+        format!("clickhouse://127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Runs `sql` over HTTP as any client would; returns the body (TabSeparated).
+    pub fn query(&self, sql: &str) -> String {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let auth = self
+            .auth
+            .as_ref()
+            .map(|(u, p)| format!("X-ClickHouse-User: {u}\r\nX-ClickHouse-Key: {p}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\n\r\n{sql}",
+            sql.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{sql}: {reply}"
+        );
+        body.to_string()
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
