@@ -22,6 +22,8 @@ mod alerts;
 mod analytics;
 #[path = "ui/clickhouse.rs"]
 mod clickhouse;
+// The window tests start and query the server; the fault tests also stop it.
+#[allow(dead_code)]
 #[path = "../../tests/support/clickhouse_front.rs"]
 mod clickhouse_front;
 

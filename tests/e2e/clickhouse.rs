@@ -575,3 +575,105 @@ fn calls_and_trace_read_a_clickhouse_url() {
     assert_eq!(tree(&db), tree(&url));
     assert!(tree(&url).contains("gpt-"), "{}", tree(&url));
 }
+
+/// `serve --clickhouse` with the real Python OTLP exporters and instrumentations: what
+/// they sent is in ClickHouse, in the Collector's layout, and reads back as their truth.
+#[test]
+fn serve_writes_what_real_clients_send_into_clickhouse() {
+    let front = Front::start("serve", None);
+    for (instrumentation, protocol) in [("openinference", "grpc"), ("openllmetry", "http")] {
+        // Each run into its own database, so the figures are the run's alone.
+        let url = front.url(&format!("team_{instrumentation}"));
+        let collector = crate::collector::Collector::start_into(
+            crate::util::bin(),
+            &["--clickhouse", &url, "--create-tables"],
+            &["--no-alerts"],
+            std::process::Stdio::inherit(),
+        );
+        let endpoint = if protocol == "grpc" {
+            collector.grpc.clone()
+        } else {
+            collector.http.clone()
+        };
+        let truth = crate::live_clients::drive_into(&endpoint, protocol, instrumentation, false);
+        assert!(collector.stop().success(), "serve exits 0 on SIGTERM");
+        let s = crate::live_clients::stats(&url);
+        crate::live_clients::assert_matches_truth(&s, &truth);
+        assert_eq!(
+            s["spans"], 80,
+            "{instrumentation} over {protocol}: every span sent is stored"
+        );
+        assert_eq!(s["traces"], 40);
+    }
+}
+
+/// One OTLP/HTTP JSON request holding one LLM span, posted; returns the status code.
+fn post_span(http: &str, i: u64) -> u16 {
+    use std::io::{Read, Write};
+    let addr = http.trim_start_matches("http://");
+    let start = 1_790_000_000_000_000_000u64 + i * 1_000_000;
+    let body = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"fault"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"{:016x}","name":"chat gpt-4o","kind":3,"startTimeUnixNano":"{start}","endTimeUnixNano":"{}","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o"}}}}]}}]}}]}}]}}"#,
+        i + 1,
+        i + 1,
+        start + 5_000_000
+    );
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// ClickHouse stopped mid-stream: requests meanwhile get the retryable 503, and once
+/// it is back every acknowledged span is there (and only what was sent).
+#[test]
+fn clickhouse_stopping_mid_stream_loses_nothing_acknowledged() {
+    let mut front = Front::start("fault", None);
+    let url = front.url("otel");
+    let collector = crate::collector::Collector::start_into(
+        crate::util::bin(),
+        &["--clickhouse", &url, "--create-tables"],
+        &["--no-alerts"],
+        std::process::Stdio::inherit(),
+    );
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for i in 0..60u64 {
+        if i == 20 {
+            front.kill();
+        }
+        if i == 40 {
+            front.restart();
+        }
+        match post_span(&collector.http, i) {
+            200 => acknowledged.push(i + 1),
+            503 => refused += 1,
+            other => panic!("request {i}: status {other}, expected 200 or the retryable 503"),
+        }
+    }
+    assert!(collector.stop().success());
+    assert_eq!(
+        refused, 20,
+        "every request while ClickHouse was down was refused, retryably"
+    );
+    assert_eq!(acknowledged.len(), 40);
+    let stored = front.query("SELECT SpanId FROM otel.otel_traces ORDER BY SpanId");
+    let stored: Vec<u64> = stored
+        .lines()
+        .map(|l| u64::from_str_radix(l.trim(), 16).unwrap())
+        .collect();
+    assert_eq!(
+        stored, acknowledged,
+        "exactly the acknowledged spans are stored"
+    );
+}

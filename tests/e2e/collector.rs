@@ -22,8 +22,18 @@ impl Collector {
     /// Starts `serve` through `command` (the binary, or a wrapper such as `prlimit`
     /// with the binary as its last argument), its error output going to `stderr`.
     pub fn start_command(
-        mut command: std::process::Command,
+        command: std::process::Command,
         db: &str,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> Collector {
+        Collector::start_into(command, &["--db", db], extra, stderr)
+    }
+
+    /// Starts `serve` writing where `target` says (`--db PATH`, `--clickhouse URL`).
+    pub fn start_into(
+        mut command: std::process::Command,
+        target: &[&str],
         extra: &[&str],
         stderr: Stdio,
     ) -> Collector {
@@ -34,7 +44,8 @@ impl Collector {
             &["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"]
         };
         let mut child = command
-            .args(["serve", "--db", db])
+            .arg("serve")
+            .args(target)
             .args(listen)
             .args(extra)
             .stdout(Stdio::piped())

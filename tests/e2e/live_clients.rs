@@ -56,20 +56,14 @@ pub fn assert_matches_truth(s: &Value, truth: &Value) {
     }
 }
 
-fn drive(instrumentation: &str, protocol: &str, gzip: bool) {
-    let dir = Scratch::new(&format!("py-{instrumentation}-{protocol}-{gzip}"));
-    let db = dir.path("live.duckdb");
-    let collector = Collector::start(&db, &[]);
-    let endpoint = if protocol == "grpc" {
-        collector.grpc.clone()
-    } else {
-        collector.http.clone()
-    };
+/// Runs the real OpenAI client with `instrumentation` against the fake server, its
+/// spans exported over `protocol` to `endpoint`; returns the truth it reports.
+pub fn drive_into(endpoint: &str, protocol: &str, instrumentation: &str, gzip: bool) -> Value {
     let mut cmd = Command::new(python());
     cmd.args([
         &script("drive_openai.py"),
         "--endpoint",
-        &endpoint,
+        endpoint,
         "--protocol",
         protocol,
         "--instrumentation",
@@ -92,6 +86,19 @@ fn drive(instrumentation: &str, protocol: &str, gzip: bool) {
     assert_eq!(truth["flushed"], true);
     assert_eq!(truth["calls"], 40);
     assert_eq!(truth["errors"], 4);
+    truth
+}
+
+fn drive(instrumentation: &str, protocol: &str, gzip: bool) {
+    let dir = Scratch::new(&format!("py-{instrumentation}-{protocol}-{gzip}"));
+    let db = dir.path("live.duckdb");
+    let collector = Collector::start(&db, &[]);
+    let endpoint = if protocol == "grpc" {
+        collector.grpc.clone()
+    } else {
+        collector.http.clone()
+    };
+    let truth = drive_into(&endpoint, protocol, instrumentation, gzip);
     assert!(collector.stop().success(), "serve exits 0 on SIGTERM");
     let s = stats(&db);
     assert_matches_truth(&s, &truth);

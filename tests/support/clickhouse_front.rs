@@ -23,37 +23,28 @@ impl Front {
             .prefix(&format!("clickhouse-{name}-"))
             .tempdir()
             .expect("a folder for the front's data");
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/clickhouse_front.py");
-        let python = std::env::var("LLM_OBSERVATORY_PYTHON").expect(
-            "LLM_OBSERVATORY_PYTHON is unset: run the tests with tests/run.sh, which sets up the Python venv with chdb",
-        );
-        let mut cmd = Command::new(python);
-        cmd.arg(script)
-            .arg("--data")
-            .arg(data.path().join("chdb"))
-            .args(["--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if let Some((user, password)) = auth {
-            cmd.args(["--user", user, "--password", password]);
-        }
-        let mut child = cmd.spawn().expect("start the ClickHouse front");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the front says its port");
-        let port = line
-            .trim()
-            .strip_prefix("listening on ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the front did not start: {line:?}"));
+        let auth = auth.map(|(u, p)| (u.to_string(), p.to_string()));
+        let (child, port) = spawn(data.path(), 0, auth.as_ref());
         Front {
             child,
-            auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+            auth,
             port,
             _data: data,
         }
+    }
+
+    /// Stops the server as a crash would (its data stays), for fault tests.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, port) = spawn(self._data.path(), self.port, self.auth.as_ref());
+        assert_eq!(port, self.port);
+        self.child = child;
     }
 
     /// The URL of `database` on it.
@@ -91,4 +82,34 @@ impl Drop for Front {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `clickhouse_front.py` on `port` (0: any free one) keeping its data in
+/// `data`; returns it and its port once it listens.
+fn spawn(data: &Path, port: u16, auth: Option<&(String, String)>) -> (Child, u16) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/clickhouse_front.py");
+    let python = std::env::var("LLM_OBSERVATORY_PYTHON").expect(
+        "LLM_OBSERVATORY_PYTHON is unset: run the tests with tests/run.sh, which sets up the Python venv with chdb",
+    );
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .arg("--data")
+        .arg(data.join("chdb"))
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some((user, password)) = auth {
+        cmd.args(["--user", user, "--password", password]);
+    }
+    let mut child = cmd.spawn().expect("start the ClickHouse front");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("the front says its port");
+    let port = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the front did not start: {line:?}"));
+    (child, port)
 }

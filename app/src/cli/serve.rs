@@ -156,6 +156,15 @@ pub struct ServeArgs {
     /// Keep the database at most SIZE, checked every minute
     #[arg(long, value_name = "SIZE")]
     max_db_size: Option<String>,
+    /// Write received traces into a team's ClickHouse (the OpenTelemetry Collector's
+    /// otel_traces table, in its row layout) instead of a database file; each request
+    /// is answered once ClickHouse acknowledged its insert
+    #[arg(long, value_name = "URL", conflicts_with_all = ["db", "retain", "max_db_size"])]
+    clickhouse: Option<String>,
+    /// With --clickhouse: create the database and the Collector's tables (its
+    /// exporter's own DDL) where missing
+    #[arg(long, requires = "clickhouse")]
+    create_tables: bool,
     #[command(flatten)]
     alerts: AlertArgs,
 }
@@ -207,6 +216,9 @@ impl AlertArgs {
 
 /// Runs the collector until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(url) = args.clickhouse.clone() {
+        return run_into_clickhouse(args, &url);
+    }
     let alerts = args.alerts.load()?;
     let config = args.listen.config()?;
     let retain = args.retain.as_deref().map(duration_ns).transpose()?;
@@ -252,7 +264,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // Listening for the stop signals before the addresses are printed: a signal
         // sent as soon as they appear (a supervisor, a test) is not lost.
         let stop = shutdown_signal()?;
-        let receivers = Receivers::start(config, writer.clone()).await?;
+        let receivers =
+            Receivers::start(config, ingest::receive::Target::Database(writer.clone())).await?;
         println!("database {}", args.db.path().display());
         if let Some(a) = receivers.grpc_addr {
             println!("listening for OTLP/gRPC on {a}");
@@ -312,6 +325,66 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     report_time(&stats, writer.timings());
     writer.close()?;
     eprintln!("stopped; everything acknowledged is committed");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `serve --clickhouse`: the receivers insert into a team's ClickHouse; several such
+/// processes can feed one ClickHouse (each keeps nothing but its queue in flight).
+/// Alert rules, when on, are evaluated on the ClickHouse and printed.
+fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
+    let alerts = args.alerts.load()?;
+    let config = args.listen.config()?;
+    let ch = Arc::new(args.db.connect_clickhouse(url, args.create_tables)?);
+    if args.create_tables {
+        ch.create_tables()?;
+    }
+    let evaluator = match alerts {
+        Some((_, rules, every)) => Some(crate::alerts::Evaluator::start(
+            ch.as_ref(),
+            None,
+            Arc::new(std::sync::RwLock::new(rules)),
+            crate::alerts::Notifier::start(false),
+            every,
+            |events| {
+                for e in events {
+                    println!("alert {} [{}]: {}", e.state, e.severity, e.message);
+                }
+            },
+        )?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("otlp")
+        .build()?;
+    let stats = runtime.block_on(async {
+        let stop = shutdown_signal()?;
+        let receivers =
+            Receivers::start(config, ingest::receive::Target::ClickHouse(ch.clone())).await?;
+        println!(
+            "writing traces into {}",
+            store::Database::describe(ch.as_ref())
+        );
+        if let Some(a) = receivers.grpc_addr {
+            println!("listening for OTLP/gRPC on {a}");
+        }
+        if let Some(a) = receivers.http_addr {
+            println!("listening for OTLP/HTTP on http://{a}");
+        }
+        stop.await;
+        eprintln!("stopping: finishing requests in flight");
+        let stats = receivers.stats.clone();
+        receivers.shutdown().await;
+        anyhow::Ok(stats)
+    })?;
+    drop(runtime);
+    drop(evaluator);
+    use std::sync::atomic::Ordering::Relaxed;
+    eprintln!(
+        "received {} spans ({} requests refused as overloaded); stopped, everything acknowledged is in ClickHouse",
+        stats.spans.load(Relaxed),
+        stats.overloaded.load(Relaxed)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -214,7 +214,10 @@ impl Live {
             if config.grpc.is_none() && config.http.is_none() {
                 return (None, notices);
             }
-            match runtime.block_on(Receivers::start(config.clone(), writer.clone())) {
+            match runtime.block_on(Receivers::start(
+                config.clone(),
+                ingest::receive::Target::Database(writer.clone()),
+            )) {
                 Ok(receivers) => return (Some(Live { runtime, receivers }), notices),
                 Err(StartError::Bind {
                     addr,

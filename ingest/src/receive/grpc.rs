@@ -45,6 +45,7 @@ fn status(e: ExportError) -> Status {
         ExportError::Store(m) => {
             Status::unavailable(format!("could not store the data, retry later: {m}"))
         }
+        ExportError::NotStored(m) => Status::unimplemented(m),
     }
 }
 

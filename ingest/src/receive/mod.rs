@@ -12,11 +12,10 @@ mod rpc_status;
 
 pub use auth::{EmptyToken, Token};
 pub use listen::ConnLimits;
-pub use pipeline::{Accepted, ExportError, Pipeline, ReceiverStats};
+pub use pipeline::{Accepted, ExportError, Pipeline, ReceiverStats, Target};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use store::Writer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -101,17 +100,14 @@ pub struct Receivers {
 impl Receivers {
     /// Binds both listeners (so a port in use fails here, naming it) and starts
     /// serving on the current tokio runtime.
-    pub async fn start(
-        config: ReceiverConfig,
-        writer: Arc<Writer>,
-    ) -> Result<Receivers, StartError> {
+    pub async fn start(config: ReceiverConfig, target: Target) -> Result<Receivers, StartError> {
         if config.max_message_bytes == 0 {
             return Err(StartError::BadLimit(
                 "the largest message size is 0: every request would be refused",
             ));
         }
         let token = Token::new(config.token.clone())?;
-        let pipeline = Arc::new(Pipeline::new(writer, config.queue_bytes));
+        let pipeline = Arc::new(Pipeline::new(target, config.queue_bytes));
         let budget = budget::Budget::new(config.body_budget_bytes);
         let limits = ConnLimits::new(
             config.max_connections,

@@ -1,5 +1,6 @@
 //! What both transports do with a decoded request: admit it against the byte-bounded
-//! queue, normalize it, hand it to the writer, and answer only once it is committed.
+//! queue, normalize it, hand it to the writer (or insert it into a team's ClickHouse),
+//! and answer only once it is committed.
 
 use crate::normalize::{normalize_logs, normalize_metrics, normalize_traces};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -7,7 +8,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use store::{Batch, CommitReport, Writer};
+use store::{Batch, ClickHouse, CommitReport, Writer};
 use tokio::sync::Semaphore;
 
 /// Why an export was not accepted.
@@ -17,6 +18,20 @@ pub enum ExportError {
     Overloaded,
     /// The rows could not be committed: retry later.
     Store(String),
+    /// This kind of data is not stored where the receivers write (logs and metrics
+    /// into a ClickHouse): refused for good, never silently dropped.
+    NotStored(String),
+}
+
+/// Where received data goes.
+#[derive(Clone)]
+pub enum Target {
+    /// The local database, through its one writer.
+    Database(Arc<Writer>),
+    /// A team's ClickHouse, in the Collector's row layout: each request is inserted
+    /// and acknowledged once ClickHouse acknowledged it; nothing is kept locally but
+    /// the bounded queue of requests in flight.
+    ClickHouse(Arc<ClickHouse>),
 }
 
 /// What was accepted: spans (or records, points) stored and refused, and why.
@@ -47,7 +62,7 @@ pub struct ReceiverStats {
 
 /// The shared path from decoded request to committed rows.
 pub struct Pipeline {
-    writer: Arc<Writer>,
+    target: Target,
     admission: Arc<Semaphore>,
     queue_bytes: usize,
     /// Counters since start.
@@ -55,15 +70,32 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline into `writer` admitting at most `queue_bytes` of requests at once.
-    pub fn new(writer: Arc<Writer>, queue_bytes: usize) -> Self {
+    /// A pipeline into `target` admitting at most `queue_bytes` of requests at once.
+    pub fn new(target: Target, queue_bytes: usize) -> Self {
         let queue_bytes = queue_bytes.clamp(1, u32::MAX as usize);
         Pipeline {
-            writer,
+            target,
             admission: Arc::new(Semaphore::new(queue_bytes)),
             queue_bytes,
             stats: Arc::default(),
         }
+    }
+
+    /// A place in the queue for a request of `encoded_bytes`. A request larger than
+    /// the whole queue counts as all of it, so it is admitted when nothing else is
+    /// queued; a request that does not fit now is refused with a retryable answer.
+    fn admit(
+        &self,
+        encoded_bytes: usize,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ExportError> {
+        let want = encoded_bytes.clamp(1, self.queue_bytes) as u32;
+        self.admission
+            .clone()
+            .try_acquire_many_owned(want)
+            .map_err(|_| {
+                self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+                ExportError::Overloaded
+            })
     }
 
     async fn commit(
@@ -71,19 +103,18 @@ impl Pipeline {
         encoded_bytes: usize,
         batch: Batch,
     ) -> Result<CommitReport, ExportError> {
-        // A request larger than the whole queue counts as all of it, so it is admitted
-        // when nothing else is queued; a request that does not fit now is refused with
-        // a retryable answer.
-        let want = encoded_bytes.clamp(1, self.queue_bytes) as u32;
-        let permit = match self.admission.clone().try_acquire_many_owned(want) {
-            Ok(p) => p,
-            Err(_) => {
-                self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
-                return Err(ExportError::Overloaded);
+        let writer = match &self.target {
+            Target::Database(w) => w,
+            Target::ClickHouse(_) => {
+                return Err(ExportError::NotStored(
+                    "this collector writes traces into ClickHouse; logs and metrics are not stored there yet"
+                        .into(),
+                ));
             }
         };
+        let permit = self.admit(encoded_bytes)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.writer.submit(batch, move |r| {
+        writer.submit(batch, move |r| {
             let _ = tx.send(r);
         });
         let result = rx
@@ -104,6 +135,13 @@ impl Pipeline {
         self.stats
             .normalize_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let collector_rows = match &self.target {
+            Target::ClickHouse(_) => {
+                let refused: Vec<_> = n.rejected.iter().map(|r| r.position).collect();
+                Some(crate::collector::collector_spans_except(&req, &refused))
+            }
+            Target::Database(_) => None,
+        };
         drop(req);
         let mut accepted = accepted(n.rejected.iter().map(|r| r.reason.clone()).collect());
         if accepted.rejected == 0
@@ -117,6 +155,18 @@ impl Pipeline {
                 first.reason
             );
             tracing::warn!("{}", accepted.message);
+        }
+        if let (Target::ClickHouse(ch), Some(rows)) = (&self.target, collector_rows) {
+            let permit = self.admit(encoded_bytes)?;
+            let ch = ch.clone();
+            let count = rows.len() as u64;
+            tokio::task::spawn_blocking(move || ch.insert_spans(&rows))
+                .await
+                .map_err(|e| ExportError::Store(format!("the insert stopped: {e}")))?
+                .map_err(|e| ExportError::Store(e.to_string()))?;
+            drop(permit);
+            self.stats.spans.fetch_add(count, Ordering::Relaxed);
+            return Ok(accepted);
         }
         let report = self
             .commit(
