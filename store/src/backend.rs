@@ -91,6 +91,12 @@ pub trait Queries: Send {
     /// Every span of one trace, as a tree.
     fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError>;
 
+    /// Several traces, in the order asked (an export reads them in chunks); a backend
+    /// that cannot read them together reads them one by one.
+    fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
+        ids.iter().map(|id| self.trace(*id)).collect()
+    }
+
     /// One page of the LLM calls in a selection and how many there are in all.
     fn calls_page(
         &mut self,

@@ -1259,3 +1259,20 @@ fn a_page_past_the_end_still_counts_the_selection() {
         );
     }
 }
+
+#[test]
+fn traces_read_together_are_the_traces_read_one_by_one() {
+    let store = store_with_known_rows();
+    let mut r = store.reader().unwrap();
+    let mut ids = r.trace_ids(&Filter::default()).unwrap();
+    assert_eq!(ids.len(), 3);
+    ids.reverse();
+    ids.insert(1, 0xdead_beef); // no such trace
+    let together = r.traces(&ids).unwrap();
+    assert_eq!(together.len(), ids.len());
+    for (id, tree) in ids.iter().zip(&together) {
+        assert_eq!(tree, &r.trace(*id).unwrap(), "trace {id:x}");
+    }
+    assert!(together[1].spans.is_empty());
+    assert!(together.iter().filter(|t| !t.spans.is_empty()).count() == 3);
+}

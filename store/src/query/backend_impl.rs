@@ -93,6 +93,9 @@ impl Queries for Reader {
     fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
         Reader::trace(self, trace_id)
     }
+    fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
+        Reader::traces(self, ids)
+    }
     fn calls_page(
         &mut self,
         filter: &Filter,
