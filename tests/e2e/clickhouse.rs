@@ -677,3 +677,52 @@ fn clickhouse_stopping_mid_stream_loses_nothing_acknowledged() {
         "exactly the acknowledged spans are stored"
     );
 }
+
+/// An OTLP JSON export from a ClickHouse imports into a file with the dump's truth; a
+/// table export says it is not available there yet.
+#[test]
+fn otlp_json_export_from_clickhouse_reimports_into_the_truth() {
+    let front = Front::start("export", None);
+    let url = front.url("otel");
+    let (truth, file) = truth_and_dump("openinference-openai");
+    push(&url, &file);
+    let dir = Scratch::new("clickhouse-export");
+    let out = dir.path("out.jsonl");
+    let done = run(&[
+        "export",
+        "--db",
+        &url,
+        "--what",
+        "spans",
+        "--format",
+        "otlp-json",
+        "--out",
+        &out,
+    ]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(
+        stdout(&done).contains("exported 80 spans of 40 traces"),
+        "{}",
+        stdout(&done)
+    );
+    let db = dir.path("back.duckdb");
+    assert!(run(&["import", "--db", &db, &out]).status.success());
+    crate::fixtures::check_stats("openinference-openai", &db, &truth);
+    let csv = run(&[
+        "export",
+        "--db",
+        &url,
+        "--what",
+        "calls",
+        "--format",
+        "csv",
+        "--out",
+        &dir.path("c.csv"),
+    ]);
+    assert!(!csv.status.success());
+    assert!(
+        stderr(&csv).contains("not available on ClickHouse"),
+        "{}",
+        stderr(&csv)
+    );
+}

@@ -72,9 +72,14 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let filter = args.query.filter(&args.filter)?;
-    let store = args.db.open(OpenMode::ReadOnly)?;
-    store.sync_text_index().ok();
-    let mut reader = store.reader()?;
+    let database: std::sync::Arc<dyn store::Database> = if args.db.clickhouse_url().is_some() {
+        args.db.open_for_reading()?
+    } else {
+        let store = args.db.open(OpenMode::ReadOnly)?;
+        store.sync_text_index().ok();
+        std::sync::Arc::new(store)
+    };
+    let mut reader = database.reader()?;
     let replace = if args.force {
         Replace::Allowed
     } else {

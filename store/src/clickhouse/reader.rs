@@ -568,23 +568,50 @@ impl Queries for ClickHouseReader {
     }
 
     fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
+        Ok(self
+            .traces(&[trace_id])?
+            .pop()
+            .unwrap_or_else(|| TraceTree {
+                trace_id: trace_id_hex(trace_id),
+                spans: Vec::new(),
+            }))
+    }
+
+    fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hex: Vec<String> = ids.iter().map(|id| trace_id_hex(*id)).collect();
         let mut p = Params::default();
-        let id = p.text(&trace_id_hex(trace_id));
+        // One parameter for the whole list: the ids' bloom-filter index still applies.
+        let list = p.text(&hex.join(","));
         let sql = format!(
-            "SELECT {} FROM {} WHERE TraceId = {id} ORDER BY Timestamp, SpanId",
+            "SELECT {} FROM {} WHERE TraceId IN (SELECT arrayJoin(splitByChar(',', {list})))
+             ORDER BY TraceId, Timestamp, SpanId",
             raw::select(),
             self.table()
         );
         let prices = self.prices.read().expect("price lock").clone();
-        let mut flat = Vec::new();
+        let mut by_trace: std::collections::HashMap<String, Vec<TraceSpan>> =
+            std::collections::HashMap::with_capacity(ids.len());
         for r in self.rows(&sql, &p)? {
             let row = self.normalized(&r)?;
-            flat.push(trace_span(row, &prices));
+            let id = text(&r[1]).unwrap_or_default();
+            by_trace
+                .entry(id)
+                .or_default()
+                .push(trace_span(row, &prices));
         }
-        Ok(TraceTree {
-            trace_id: trace_id_hex(trace_id),
-            spans: depth_first(flat),
-        })
+        Ok(hex
+            .into_iter()
+            .map(|id| {
+                let spans = depth_first(by_trace.remove(&id).unwrap_or_default());
+                TraceTree {
+                    trace_id: id,
+                    spans,
+                }
+            })
+            .collect())
     }
 
     fn calls_page(
