@@ -516,6 +516,16 @@ impl Queries for ClickHouseReader {
             range.join(" AND ")
         };
         let cost = self.inline_cost(&Filter::default())?;
+        // A listed trace starts at or after the range's start, and so does each of its
+        // spans: the outer scan may skip what is older (not what is newer: a trace's
+        // later spans may start after the range's end).
+        let since = match filter.from_ns {
+            Some(from) => format!(
+                "Timestamp >= fromUnixTimestamp64Nano({})",
+                p.push(Param::Int(from))
+            ),
+            None => "TRUE".to_string(),
+        };
         let grouped = format!(
             "SELECT trace_id, root_name, root_service AS service, first_start AS start_ns,
                     last_end - first_start AS duration_ns, spans, llm_calls, tokens, cost_usd,
@@ -533,7 +543,7 @@ impl Queries for ClickHouseReader {
                 WHERE trace_id IN ({candidates})
                 GROUP BY trace_id)
              WHERE {having}",
-            spans = extract::spans(&self.table(), "TRUE"),
+            spans = extract::spans(&self.table(), &since),
         );
         let total = self
             .rows(&format!("SELECT count() FROM ({grouped})"), &p)?
