@@ -726,3 +726,83 @@ fn otlp_json_export_from_clickhouse_reimports_into_the_truth() {
         stderr(&csv)
     );
 }
+
+/// Traces and spans export from a ClickHouse in every format with the local export's
+/// rows; a JSON export is one array of objects.
+#[test]
+fn traces_and_spans_export_from_clickhouse_as_from_a_file() {
+    let front = Front::start("tables", None);
+    let url = front.url("otel");
+    let (_, file) = truth_and_dump("openllmetry-openai");
+    push(&url, &file);
+    let dir = Scratch::new("clickhouse-tables");
+    let db = dir.path("t.duckdb");
+    assert!(
+        run(&["import", "--db", &db, file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for what in ["traces", "spans"] {
+        let mut objects = Vec::new();
+        for source in [&db, &url] {
+            let out = dir.path(&format!("{what}-{}.json", objects.len()));
+            let done = run(&[
+                "export", "--db", source, "--what", what, "--format", "json", "--out", &out,
+            ]);
+            assert!(
+                done.status.success(),
+                "{what} from {source}: {}",
+                stderr(&done)
+            );
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+            objects.push(v.as_array().unwrap().clone());
+        }
+        // Rows in one order on both sides (the local span export keeps stored order).
+        for rows in objects.iter_mut() {
+            rows.sort_by_key(|r| {
+                (
+                    r["start_ns"].as_i64(),
+                    r["trace_id"].to_string(),
+                    r["span_id"].to_string(),
+                )
+            });
+        }
+        let (local, remote) = (&objects[0], &objects[1]);
+        assert_eq!(local.len(), remote.len(), "{what}");
+        assert!(!local.is_empty());
+        for (a, b) in local.iter().zip(remote) {
+            for k in [
+                "trace_id",
+                "start_ns",
+                "spans",
+                "llm_calls",
+                "tokens",
+                "has_error",
+                "root_name",
+                "span_id",
+                "name",
+                "kind",
+                "status_code",
+                "service",
+            ] {
+                assert_eq!(a.get(k), b.get(k), "{what} {k}");
+            }
+        }
+        for (format, check) in [("csv", "trace_id"), ("parquet", "PAR1")] {
+            let out = dir.path(&format!("{what}.{format}"));
+            let done = run(&[
+                "export", "--db", &url, "--what", what, "--format", format, "--out", &out,
+            ]);
+            assert!(done.status.success(), "{}", stderr(&done));
+            assert!(
+                stdout(&done).contains(&format!("exported {} {what}", local.len())),
+                "{}",
+                stdout(&done)
+            );
+            let bytes = std::fs::read(&out).unwrap();
+            let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
+            assert!(head.contains(check), "{format}: {head}");
+        }
+    }
+}

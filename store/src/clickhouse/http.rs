@@ -140,6 +140,28 @@ impl Client {
         Ok(rows)
     }
 
+    /// Runs a SELECT and streams its result, in ClickHouse's output `format`
+    /// (`CSVWithNames`, `Parquet`, `JSONEachRow`…), into `out`; returns the bytes.
+    pub fn copy_to(
+        &self,
+        sql: &str,
+        params: &Params,
+        format: &str,
+        out: &mut dyn std::io::Write,
+    ) -> Result<u64, ClickHouseError> {
+        let body = format!("{sql}\nFORMAT {format}");
+        let mut reply = self.request(
+            body.into_bytes(),
+            params,
+            &[("output_format_json_quote_64bit_integers", "0")],
+        )?;
+        let mut reader = reply.body_mut().with_config().limit(u64::MAX).reader();
+        std::io::copy(&mut reader, out).map_err(|err| ClickHouseError::Unreachable {
+            endpoint: self.endpoint.base(),
+            detail: format!("the reply broke off: {err}"),
+        })
+    }
+
     /// Runs a statement that returns nothing worth reading (DDL, `KILL QUERY`).
     pub fn execute(&self, sql: &str) -> Result<(), ClickHouseError> {
         self.send(sql, &Params::default(), &[]).map(|_| ())
@@ -169,6 +191,26 @@ impl Client {
         params: &Params,
         settings: &[(&str, &str)],
     ) -> Result<Vec<u8>, ClickHouseError> {
+        let mut reply = self.request(body, params, settings)?;
+        reply
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|err| ClickHouseError::Unreachable {
+                endpoint: self.endpoint.base(),
+                detail: format!("the reply broke off: {err}"),
+            })
+    }
+
+    /// Sends a request; returns the reply once its status says it succeeded (its body
+    /// unread), else the error the server gave.
+    fn request(
+        &self,
+        body: Vec<u8>,
+        params: &Params,
+        settings: &[(&str, &str)],
+    ) -> Result<ureq::http::Response<ureq::Body>, ClickHouseError> {
         let e = &self.endpoint;
         let query_id = format!(
             "llm-observatory-{}-{}",
@@ -212,18 +254,15 @@ impl Client {
             .get("X-ClickHouse-Exception-Code")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u32>().ok());
+        if status == 200 && exception_code.is_none() {
+            return Ok(reply);
+        }
         let bytes = reply
             .body_mut()
             .with_config()
-            .limit(u64::MAX)
+            .limit(1 << 20)
             .read_to_vec()
-            .map_err(|err| ClickHouseError::Unreachable {
-                endpoint: e.base(),
-                detail: format!("the reply broke off: {err}"),
-            })?;
-        if status == 200 && exception_code.is_none() {
-            return Ok(bytes);
-        }
+            .unwrap_or_default();
         let detail = String::from_utf8_lossy(&bytes).trim().to_string();
         Err(self.classify(status, exception_code.unwrap_or(0), detail))
     }

@@ -223,6 +223,72 @@ impl ClickHouseReader {
             })
             .collect())
     }
+    /// The traces of a selection, one row each with the traces page's columns, and
+    /// the parameters: traces with a span (a matching call, when the filter is about
+    /// calls) in the selection, each listed whole and kept when its first start is in
+    /// the range, as the local traces table lists them.
+    fn traces_grouped(&self, filter: &Filter) -> Result<(String, Params), StoreError> {
+        filter.validate()?;
+        let mut p = Params::default();
+        let spans = filter_sql::spans_where(filter, &mut p);
+        let candidates = if filter.selects_calls() {
+            let cost = if filter.cost_usd.is_empty() {
+                "NULL".to_string()
+            } else {
+                self.inline_cost(filter)?
+            };
+            let calls = filter_sql::calls_where(filter, &cost, &mut p);
+            format!(
+                "SELECT c.trace_id FROM ({}) AS c WHERE {calls}",
+                extract::calls(&self.table(), &spans)
+            )
+        } else {
+            format!("SELECT TraceId FROM {} WHERE {spans}", self.table())
+        };
+        let mut range = Vec::new();
+        if let Some(from) = filter.from_ns {
+            range.push(format!("start_ns >= {}", p.push(Param::Int(from))));
+        }
+        if let Some(to) = filter.to_ns {
+            range.push(format!("start_ns < {}", p.push(Param::Int(to))));
+        }
+        let having = if range.is_empty() {
+            "TRUE".to_string()
+        } else {
+            range.join(" AND ")
+        };
+        let cost = self.inline_cost(&Filter::default())?;
+        // A listed trace starts at or after the range's start, and so does each of its
+        // spans: the outer scan may skip what is older (not what is newer: a trace's
+        // later spans may start after the range's end).
+        let since = match filter.from_ns {
+            Some(from) => format!(
+                "Timestamp >= fromUnixTimestamp64Nano({})",
+                p.push(Param::Int(from))
+            ),
+            None => "TRUE".to_string(),
+        };
+        let grouped = format!(
+            "SELECT trace_id, root_name, root_service AS service, first_start AS start_ns,
+                    last_end - first_start AS duration_ns, spans, llm_calls, tokens, cost_usd,
+                    has_error
+             FROM (
+                SELECT trace_id,
+                       argMin(name, (parent_span_id != '', start_ns)) AS root_name,
+                       argMin(service, (parent_span_id != '', start_ns)) AS root_service,
+                       min(start_ns) AS first_start, max(start_ns + duration_ns) AS last_end,
+                       count() AS spans, countIf(is_call) AS llm_calls,
+                       sumIf(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), is_call) AS tokens,
+                       sumIf(coalesce({cost}, 0), is_call) AS cost_usd,
+                       toBool(max(span_failed OR (is_call AND is_error))) AS has_error
+                FROM ({spans}) AS c
+                WHERE trace_id IN ({candidates})
+                GROUP BY trace_id)
+             WHERE {having}",
+            spans = extract::spans(&self.table(), &since),
+        );
+        Ok((grouped, p))
+    }
 }
 
 /// The latency of one group of calls.
@@ -483,68 +549,7 @@ impl Queries for ClickHouseReader {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
-        filter.validate()?;
-        // The traces with a span (a matching call, when the filter is about calls) in
-        // the selection; each is then listed whole and kept when its first start is in
-        // the range, as the local traces table lists them.
-        let mut p = Params::default();
-        let spans = filter_sql::spans_where(filter, &mut p);
-        let candidates = if filter.selects_calls() {
-            let cost = if filter.cost_usd.is_empty() {
-                "NULL".to_string()
-            } else {
-                self.inline_cost(filter)?
-            };
-            let calls = filter_sql::calls_where(filter, &cost, &mut p);
-            format!(
-                "SELECT c.trace_id FROM ({}) AS c WHERE {calls}",
-                extract::calls(&self.table(), &spans)
-            )
-        } else {
-            format!("SELECT TraceId FROM {} WHERE {spans}", self.table())
-        };
-        let mut range = Vec::new();
-        if let Some(from) = filter.from_ns {
-            range.push(format!("start_ns >= {}", p.push(Param::Int(from))));
-        }
-        if let Some(to) = filter.to_ns {
-            range.push(format!("start_ns < {}", p.push(Param::Int(to))));
-        }
-        let having = if range.is_empty() {
-            "TRUE".to_string()
-        } else {
-            range.join(" AND ")
-        };
-        let cost = self.inline_cost(&Filter::default())?;
-        // A listed trace starts at or after the range's start, and so does each of its
-        // spans: the outer scan may skip what is older (not what is newer: a trace's
-        // later spans may start after the range's end).
-        let since = match filter.from_ns {
-            Some(from) => format!(
-                "Timestamp >= fromUnixTimestamp64Nano({})",
-                p.push(Param::Int(from))
-            ),
-            None => "TRUE".to_string(),
-        };
-        let grouped = format!(
-            "SELECT trace_id, root_name, root_service AS service, first_start AS start_ns,
-                    last_end - first_start AS duration_ns, spans, llm_calls, tokens, cost_usd,
-                    has_error
-             FROM (
-                SELECT trace_id,
-                       argMin(name, (parent_span_id != '', start_ns)) AS root_name,
-                       argMin(service, (parent_span_id != '', start_ns)) AS root_service,
-                       min(start_ns) AS first_start, max(start_ns + duration_ns) AS last_end,
-                       count() AS spans, countIf(is_call) AS llm_calls,
-                       sumIf(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), is_call) AS tokens,
-                       sumIf(coalesce({cost}, 0), is_call) AS cost_usd,
-                       max(span_failed OR (is_call AND is_error)) AS has_error
-                FROM ({spans}) AS c
-                WHERE trace_id IN ({candidates})
-                GROUP BY trace_id)
-             WHERE {having}",
-            spans = extract::spans(&self.table(), &since),
-        );
+        let (grouped, mut p) = self.traces_grouped(filter)?;
         let total = self
             .rows(&format!("SELECT count() FROM ({grouped})"), &p)?
             .first()
@@ -719,15 +724,77 @@ impl Queries for ClickHouseReader {
 
     fn export(
         &mut self,
-        _table: ExportTable,
-        _filter: &Filter,
-        _format: ExportFormat,
-        _out: &mut OutputFile,
+        table: ExportTable,
+        filter: &Filter,
+        format: ExportFormat,
+        out: &mut OutputFile,
     ) -> Result<u64, StoreError> {
-        Err(StoreError::Unsupported {
-            what: "exporting a selection",
-            backend: BACKEND,
-        })
+        let (grouped, p) = self.traces_grouped(filter)?;
+        // The columns of the local exports, written by ClickHouse's own formats.
+        let sql = match table {
+            ExportTable::Traces => format!(
+                "SELECT trace_id, root_name, service, fromUnixTimestamp64Nano(start_ns) AS start_time,
+                        start_ns, duration_ns / 1e6 AS duration_ms, spans, llm_calls, tokens,
+                        cost_usd, has_error
+                 FROM ({grouped}) ORDER BY start_ns, trace_id"
+            ),
+            ExportTable::Spans => format!(
+                "SELECT TraceId AS trace_id, SpanId AS span_id, ParentSpanId AS parent_span_id,
+                        SpanName AS name,
+                        multiIf(SpanKind IN ('SPAN_KIND_INTERNAL', 'Internal'), 1,
+                                SpanKind IN ('SPAN_KIND_SERVER', 'Server'), 2,
+                                SpanKind IN ('SPAN_KIND_CLIENT', 'Client'), 3,
+                                SpanKind IN ('SPAN_KIND_PRODUCER', 'Producer'), 4,
+                                SpanKind IN ('SPAN_KIND_CONSUMER', 'Consumer'), 5, 0) AS kind,
+                        Timestamp AS start_time,
+                        toInt64(toUnixTimestamp64Nano(Timestamp)) AS start_ns,
+                        start_ns + toInt64(Duration) AS end_ns, Duration / 1e6 AS duration_ms,
+                        multiIf(StatusCode IN ({errors}), 2, StatusCode IN ({oks}), 1, 0) AS status_code,
+                        StatusMessage AS status_message, ServiceName AS service,
+                        ScopeName AS scope, toBool({is_call}) AS is_llm,
+                        toJSONString(SpanAttributes) AS attributes,
+                        toJSONString(ResourceAttributes) AS resource,
+                        toJSONString(arrayMap((t, n, a) -> (toUnixTimestamp64Nano(t), n, a),
+                            Events.Timestamp, Events.Name, Events.Attributes)) AS events,
+                        toJSONString(arrayMap((t, i, a) -> (t, i, a),
+                            Links.TraceId, Links.SpanId, Links.Attributes)) AS links
+                 FROM {table}
+                 WHERE TraceId IN (SELECT trace_id FROM ({grouped}))
+                 ORDER BY start_ns, trace_id, span_id",
+                errors = quoted(&crate::collector_span::ERROR_STATUS),
+                oks = quoted(&crate::collector_span::OK_STATUS),
+                is_call = extract::is_call(),
+                table = self.table(),
+            ),
+            ExportTable::Calls => {
+                // A call's prompt and response are normalized in Rust; writing them
+                // into these formats is not built yet.
+                return Err(StoreError::Unsupported {
+                    what: "exporting LLM calls as a table",
+                    backend: BACKEND,
+                });
+            }
+        };
+        let rows = self
+            .rows(&format!("SELECT count() FROM ({sql})"), &p)?
+            .first()
+            .map_or(0, |r| uint(&r[0]));
+        let file = out.file();
+        match format {
+            ExportFormat::Csv => self.client.copy_to(&sql, &p, "CSVWithNames", file)?,
+            ExportFormat::Parquet => self.client.copy_to(&sql, &p, "Parquet", file)?,
+            ExportFormat::Json => {
+                // One JSON array, one object per line, as the local export writes.
+                let mut array = JsonArray::new(std::io::BufWriter::new(file));
+                let bytes = self.client.copy_to(&sql, &p, "JSONEachRow", &mut array)?;
+                array.finish().map_err(|source| StoreError::Io {
+                    path: out.temp_path().to_owned(),
+                    source,
+                })?;
+                bytes
+            }
+        };
+        Ok(rows)
     }
 
     fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError> {
@@ -752,6 +819,71 @@ impl Queries for ClickHouseReader {
 
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
         OutputFile::create(target, replace, None)
+    }
+}
+
+/// `'a', 'b'`: string literals for an `IN` list.
+fn quoted(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| extract::literal(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Turns ClickHouse's `JSONEachRow` (one object per line) into one JSON array with an
+/// object per line: the newline ending each row becomes `,\n` once another row follows.
+struct JsonArray<W: std::io::Write> {
+    out: W,
+    started: bool,
+    newline_pending: bool,
+}
+
+impl<W: std::io::Write> JsonArray<W> {
+    fn new(out: W) -> Self {
+        JsonArray {
+            out,
+            started: false,
+            newline_pending: false,
+        }
+    }
+
+    /// Closes the array.
+    fn finish(mut self) -> std::io::Result<()> {
+        if !self.started {
+            self.out.write_all(b"[")?;
+        }
+        self.out.write_all(b"\n]\n")?;
+        self.out.flush()
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for JsonArray<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for chunk in buf.split_inclusive(|b| *b == b'\n') {
+            if chunk.is_empty() {
+                continue;
+            }
+            if !self.started {
+                self.out.write_all(b"[\n")?;
+                self.started = true;
+            } else if self.newline_pending {
+                self.out.write_all(b",\n")?;
+                self.newline_pending = false;
+            }
+            match chunk.strip_suffix(b"\n") {
+                Some(row) => {
+                    self.out.write_all(row)?;
+                    self.newline_pending = true;
+                }
+                None => self.out.write_all(chunk)?,
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -841,5 +973,28 @@ fn boolean(v: &Value) -> bool {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_u64() == Some(1),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JsonArray;
+    use std::io::Write;
+
+    #[test]
+    fn json_lines_become_one_array_however_they_are_split() {
+        let mut buf = Vec::new();
+        let mut a = JsonArray::new(&mut buf);
+        for piece in ["{\"a\":1}\n{\"a\"", ":2}\n", "{\"a\":3}\n"] {
+            a.write_all(piece.as_bytes()).unwrap();
+        }
+        a.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "[\n{\"a\":1},\n{\"a\":2},\n{\"a\":3}\n]\n"
+        );
+        let mut empty = Vec::new();
+        JsonArray::new(&mut empty).finish().unwrap();
+        assert_eq!(String::from_utf8(empty).unwrap(), "[\n]\n");
     }
 }
