@@ -123,14 +123,6 @@ pub enum StoreError {
     /// The ClickHouse server could not answer (see [`ClickHouseError`] for each case).
     #[error("{0}")]
     ClickHouse(#[from] ClickHouseError),
-    /// What was asked is not available through this backend (yet).
-    #[error("{what} is not available on {backend}")]
-    Unsupported {
-        /// What was asked for.
-        what: &'static str,
-        /// The backend that cannot do it.
-        backend: &'static str,
-    },
 }
 
 #[cfg(feature = "duckdb")]

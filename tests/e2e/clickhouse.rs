@@ -678,8 +678,7 @@ fn clickhouse_stopping_mid_stream_loses_nothing_acknowledged() {
     );
 }
 
-/// An OTLP JSON export from a ClickHouse imports into a file with the dump's truth; a
-/// table export says it is not available there yet.
+/// An OTLP JSON export from a ClickHouse imports into a file with the dump's truth.
 #[test]
 fn otlp_json_export_from_clickhouse_reimports_into_the_truth() {
     let front = Front::start("export", None);
@@ -708,29 +707,12 @@ fn otlp_json_export_from_clickhouse_reimports_into_the_truth() {
     let db = dir.path("back.duckdb");
     assert!(run(&["import", "--db", &db, &out]).status.success());
     crate::fixtures::check_stats("openinference-openai", &db, &truth);
-    let csv = run(&[
-        "export",
-        "--db",
-        &url,
-        "--what",
-        "calls",
-        "--format",
-        "csv",
-        "--out",
-        &dir.path("c.csv"),
-    ]);
-    assert!(!csv.status.success());
-    assert!(
-        stderr(&csv).contains("not available on ClickHouse"),
-        "{}",
-        stderr(&csv)
-    );
 }
 
-/// Traces and spans export from a ClickHouse in every format with the local export's
+/// Traces, spans and calls export from a ClickHouse in every format with the local export's
 /// rows; a JSON export is one array of objects.
 #[test]
-fn traces_and_spans_export_from_clickhouse_as_from_a_file() {
+fn every_table_exports_from_clickhouse_as_from_a_file() {
     let front = Front::start("tables", None);
     let url = front.url("otel");
     let (_, file) = truth_and_dump("openllmetry-openai");
@@ -742,7 +724,7 @@ fn traces_and_spans_export_from_clickhouse_as_from_a_file() {
             .status
             .success()
     );
-    for what in ["traces", "spans"] {
+    for what in ["traces", "spans", "calls"] {
         let mut objects = Vec::new();
         for source in [&db, &url] {
             let out = dir.path(&format!("{what}-{}.json", objects.len()));
@@ -785,6 +767,14 @@ fn traces_and_spans_export_from_clickhouse_as_from_a_file() {
                 "kind",
                 "status_code",
                 "service",
+                "model",
+                "response_model",
+                "input_tokens",
+                "output_tokens",
+                "is_error",
+                "error_type",
+                "prompt",
+                "response",
             ] {
                 assert_eq!(a.get(k), b.get(k), "{what} {k}");
             }

@@ -28,8 +28,6 @@ use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-const BACKEND: &str = "ClickHouse";
-
 /// A reader of one ClickHouse database.
 pub struct ClickHouseReader {
     client: Client,
@@ -223,6 +221,62 @@ impl ClickHouseReader {
             })
             .collect())
     }
+    /// The calls of a selection exported with the local export itself: a call's prompt
+    /// and response are normalized in Rust, so the calls are read raw a page at a
+    /// time, normalized, written into a scratch DuckDB file beside nothing of the
+    /// user's, and exported from there with the same columns and formats as a local
+    /// database gives.
+    fn export_calls(
+        &mut self,
+        filter: &Filter,
+        format: ExportFormat,
+        out: &mut OutputFile,
+    ) -> Result<u64, StoreError> {
+        const PAGE: i64 = 20_000;
+        let scratch = tempfile::Builder::new()
+            .prefix("llm-observatory-export-")
+            .tempdir()
+            .map_err(|source| StoreError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let store = crate::open::Store::open(
+            &scratch.path().join("calls.duckdb"),
+            crate::open::OpenMode::ReadWrite,
+        )?;
+        store.set_prices(self.prices.read().expect("price lock").clone());
+        let writer = store.writer()?;
+        let mut offset = 0i64;
+        loop {
+            let mut page = self.calls(filter, &raw::names("c"))?;
+            let l = page.params.push(Param::Int(PAGE));
+            let o = page.params.push(Param::Int(offset));
+            let sql = format!(
+                "{} ORDER BY c.start_ns, c.trace_id, c.span_id LIMIT {l} OFFSET {o}",
+                page.sql
+            );
+            let rows = self.rows(&sql, &page.params)?;
+            let n = rows.len() as i64;
+            let spans = rows
+                .iter()
+                .map(|r| self.normalized(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !spans.is_empty() {
+                writer.write(crate::writer::Batch {
+                    spans,
+                    ..crate::writer::Batch::default()
+                })?;
+            }
+            if n < PAGE {
+                break;
+            }
+            offset += n;
+        }
+        writer.close()?;
+        let mut reader = store.reader()?;
+        reader.export(ExportTable::Calls, &Filter::default(), format, out)
+    }
+
     /// The traces of a selection, one row each with the traces page's columns, and
     /// the parameters: traces with a span (a matching call, when the filter is about
     /// calls) in the selection, each listed whole and kept when its first start is in
@@ -766,14 +820,7 @@ impl Queries for ClickHouseReader {
                 is_call = extract::is_call(),
                 table = self.table(),
             ),
-            ExportTable::Calls => {
-                // A call's prompt and response are normalized in Rust; writing them
-                // into these formats is not built yet.
-                return Err(StoreError::Unsupported {
-                    what: "exporting LLM calls as a table",
-                    backend: BACKEND,
-                });
-            }
+            ExportTable::Calls => return self.export_calls(filter, format, out),
         };
         let rows = self
             .rows(&format!("SELECT count() FROM ({sql})"), &p)?
