@@ -796,3 +796,54 @@ fn every_table_exports_from_clickhouse_as_from_a_file() {
         }
     }
 }
+
+/// `copy` pushes a local database into ClickHouse; both then report the same figures.
+#[test]
+fn copy_pushes_a_local_database_into_clickhouse() {
+    let front = Front::start("copy", None);
+    let url = front.url("copied");
+    let dir = Scratch::new("clickhouse-copy");
+    let db = dir.path("local.duckdb");
+    for dump in DUMPS {
+        let (_, file) = truth_and_dump(dump);
+        assert!(
+            run(&["import", "--db", &db, file.to_str().unwrap()])
+                .status
+                .success()
+        );
+    }
+    let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("copied 240 spans of 120 traces"),
+        "{}",
+        stdout(&out)
+    );
+    let stats = |db: &str| -> serde_json::Value {
+        let out = run(&["stats", "--db", db, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let (local, remote) = (stats(&db), stats(&url));
+    for k in [
+        "spans",
+        "traces",
+        "llm_calls",
+        "errors",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "first_start",
+        "last_end",
+    ] {
+        assert_eq!(local[k], remote[k], "{k}");
+    }
+    assert!(close(
+        local["cost_usd"].as_f64().unwrap(),
+        remote["cost_usd"].as_f64().unwrap()
+    ));
+    assert_eq!(
+        local["models"].as_array().unwrap().len(),
+        remote["models"].as_array().unwrap().len()
+    );
+}

@@ -4,6 +4,7 @@
 mod alerts;
 mod bench;
 mod calls;
+mod copy;
 mod demo;
 mod export;
 mod import;
@@ -54,6 +55,8 @@ enum Command {
     Alerts(alerts::AlertsArgs),
     /// Write spans, LLM calls or traces to CSV, JSON, Parquet or OTLP JSON.
     Export(export::ExportArgs),
+    /// Copy a local database into a team's ClickHouse (the Collector's tables).
+    Copy(copy::CopyArgs),
     /// Fill a database with realistic synthetic LLM traffic.
     Demo(demo::DemoArgs),
     /// Delete the oldest data by age or by database size.
@@ -88,6 +91,15 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
+    /// The options for the database file at `path`, with the prices in force.
+    pub fn for_file(path: PathBuf) -> DbArgs {
+        DbArgs {
+            db: Some(path),
+            prices: None,
+            clickhouse_password_file: None,
+        }
+    }
+
     /// The database path asked for, or the default one.
     pub fn path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(paths::default_db)
@@ -209,6 +221,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Trace(a) => calls::trace(a),
         Command::Alerts(a) => alerts::run(a),
         Command::Export(a) => export::run(a),
+        Command::Copy(a) => copy::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Prune(a) => retention::prune(a),
         Command::Clear(a) => retention::clear(a),
