@@ -35,8 +35,17 @@ pub trait Database: Send + Sync {
     fn set_prices(&self, prices: crate::prices::PriceTable);
 }
 
+/// Stops the query a reader is running now (from another thread); a no-op when it
+/// runs none. The query fails with an error its caller discards.
+pub type Canceller = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 /// Every typed question of the app, answered by one backend on one connection.
 pub trait Queries: Send {
+    /// A handle that cancels whatever this reader runs at the moment it is called: a
+    /// cache whose input changed stops the query nobody wants any more, so clicking
+    /// around never piles up work (DuckDB interrupts it; ClickHouse kills it by id).
+    fn canceller(&self) -> Canceller;
+
     /// The data version the reader's results reflect at least.
     fn data_version(&self) -> u64;
 

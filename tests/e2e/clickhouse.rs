@@ -847,3 +847,35 @@ fn copy_pushes_a_local_database_into_clickhouse() {
         remote["models"].as_array().unwrap().len()
     );
 }
+
+/// A query nobody wants any more is killed on the server: the reader's canceller sends
+/// `KILL QUERY` for the query it runs, which then fails instead of finishing.
+#[test]
+fn a_cancelled_query_is_killed_on_the_server() {
+    let front = Front::slow("cancel", 5.0);
+    let url = front.url("otel");
+    let (_, file) = truth_and_dump("legacy-genai");
+    push(&url, &file);
+    let ch = ClickHouse::connect(
+        Endpoint::parse(&url, None).unwrap(),
+        false,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )
+    .unwrap();
+    let mut reader = ch.reader().unwrap();
+    let cancel = reader.canceller();
+    let started = std::time::Instant::now();
+    let running = std::thread::spawn(move || reader.summary(&Filter::default()));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    cancel();
+    let result = running.join().unwrap();
+    let e = result.expect_err("the query was killed").to_string();
+    assert!(e.contains("394") || e.contains("cancelled"), "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "it stopped at once, not after the server's 5 s"
+    );
+    // Cancelling with nothing running does nothing.
+    let idle = ch.reader().unwrap();
+    idle.canceller()();
+}

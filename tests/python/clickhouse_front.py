@@ -7,16 +7,17 @@ data follows its query in the body), `database`, `query_id`, `param_<name>` quer
 parameters, any other URL parameter as a setting (`max_execution_time`,
 `output_format_json_quote_64bit_integers`, ...), user and password by Basic auth, the
 `X-ClickHouse-User`/`X-ClickHouse-Key` headers or the `user`/`password` parameters,
-`GET /ping`, `X-ClickHouse-*` reply headers, gzip replies when
+`GET /ping`, `KILL QUERY WHERE query_id = …` (the query then fails with
+QUERY_WAS_CANCELLED), `X-ClickHouse-*` reply headers, gzip replies when
 `enable_http_compression=1` and the client accepts gzip, and errors as ClickHouse
 gives them: the exception text as the body, its code in `X-ClickHouse-Exception-Code`,
 and the HTTP status ClickHouse maps that code to.
 
-    python clickhouse_front.py --data DIR [--port 0] [--user U --password P]
+    python clickhouse_front.py --data DIR [--port 0] [--user U --password P] [--delay S]
 
 prints `listening on PORT` once it accepts connections. Queries run one at a time
-(chdb's session is not shared across threads); `KILL QUERY` of a query that is not
-running answers as ClickHouse does when there is nothing to kill.
+(chdb's session is not shared across threads); `--delay` makes each query of a traces
+table wait, so that a test can cancel one while it runs.
 """
 
 import argparse
@@ -58,10 +59,21 @@ NOT_SETTINGS = {"query", "database", "query_id", "user", "password", "default_fo
 class Engine:
     """One chdb session, used by one request at a time."""
 
-    def __init__(self, path):
+    def __init__(self, path, delay=0.0):
         self.session = chs.Session(path)
         self.lock = threading.Lock()
         self.running = None
+        # Seconds each query of a traces table waits before it runs (a slow server,
+        # for cancellation tests), and the ids KILL QUERY named.
+        self.delay = delay
+        self.killed = set()
+
+    def kill(self, sql):
+        """KILL QUERY WHERE query_id = '...': answered at once, outside the lock, as a
+        server does; a query running under that id then fails as cancelled."""
+        m = re.search(r"query_id\s*=\s*'([^']*)'", sql)
+        if m:
+            self.killed.add(m.group(1))
 
     def run(self, sql, database, settings, params, query_id):
         with self.lock:
@@ -74,9 +86,15 @@ class Engine:
                         raise Failure(115, f"Unknown setting {k}")
                     self.session.query(f"SET {k} = {quote(v)}", "TSV")
                 fmt, sql = output_format(sql)
-                if re.match(r"(?is)^\s*KILL\s+QUERY", sql):
-                    return b"", "TSV"
+                if self.delay and re.search(r"(?i)\bFROM\s+\w+\.otel_traces\b", sql):
+                    deadline = time.monotonic() + self.delay
+                    while time.monotonic() < deadline and query_id not in self.killed:
+                        time.sleep(0.01)
+                if query_id in self.killed:
+                    raise Failure(394, f"Query {query_id} was cancelled")
                 result = self.session.query(sql, fmt, params=params or None)
+                if query_id in self.killed:
+                    raise Failure(394, f"Query {query_id} was cancelled")
                 return result.bytes() if result is not None else b"", fmt
             finally:
                 # Settings last for one query, as on a server.
@@ -147,6 +165,9 @@ def make_handler(engine, user, password):
                 params = {k[len("param_"):]: v for k, v in q.items() if k.startswith("param_")}
                 settings = {k: v for k, v in q.items() if k not in NOT_SETTINGS and not k.startswith("param_")}
                 started = time.monotonic()
+                if re.match(r"(?is)^\s*KILL\s+QUERY", sql):
+                    engine.kill(sql)
+                    return self.reply(200, b"", headers)
                 data, fmt = engine.run(sql, database, settings, params, query_id)
                 headers["X-ClickHouse-Format"] = fmt
                 headers["X-ClickHouse-Summary"] = (
@@ -200,8 +221,9 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds each query of a traces table waits first")
     args = ap.parse_args()
-    engine = Engine(args.data)
+    engine = Engine(args.data, args.delay)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(engine, args.user, args.password))
     print(f"listening on {server.server_address[1]}", flush=True)
     try:

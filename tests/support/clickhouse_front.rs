@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 pub struct Front {
     child: Child,
     auth: Option<(String, String)>,
+    extra: Vec<String>,
     /// Its port on 127.0.0.1.
     pub port: u16,
     _data: tempfile::TempDir,
@@ -19,16 +20,26 @@ impl Front {
     /// Starts a front keeping its data in a fresh folder; `auth` requires that user
     /// and password.
     pub fn start(name: &str, auth: Option<(&str, &str)>) -> Front {
+        Front::start_with(name, auth, &[])
+    }
+
+    /// Starts a front whose every SELECT first waits `seconds` (a slow server).
+    pub fn slow(name: &str, seconds: f64) -> Front {
+        Front::start_with(name, None, &["--delay".into(), seconds.to_string()])
+    }
+
+    fn start_with(name: &str, auth: Option<(&str, &str)>, extra: &[String]) -> Front {
         let data = tempfile::Builder::new()
             .prefix(&format!("clickhouse-{name}-"))
             .tempdir()
             .expect("a folder for the front's data");
         let auth = auth.map(|(u, p)| (u.to_string(), p.to_string()));
-        let (child, port) = spawn(data.path(), 0, auth.as_ref());
+        let (child, port) = spawn(data.path(), 0, auth.as_ref(), extra);
         Front {
             child,
             auth,
             port,
+            extra: extra.to_vec(),
             _data: data,
         }
     }
@@ -42,7 +53,12 @@ impl Front {
     /// Starts the server again on the same port with the same data.
     pub fn restart(&mut self) {
         self.kill();
-        let (child, port) = spawn(self._data.path(), self.port, self.auth.as_ref());
+        let (child, port) = spawn(
+            self._data.path(),
+            self.port,
+            self.auth.as_ref(),
+            &self.extra,
+        );
         assert_eq!(port, self.port);
         self.child = child;
     }
@@ -86,7 +102,12 @@ impl Drop for Front {
 
 /// Starts `clickhouse_front.py` on `port` (0: any free one) keeping its data in
 /// `data`; returns it and its port once it listens.
-fn spawn(data: &Path, port: u16, auth: Option<&(String, String)>) -> (Child, u16) {
+fn spawn(
+    data: &Path,
+    port: u16,
+    auth: Option<&(String, String)>,
+    extra: &[String],
+) -> (Child, u16) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/clickhouse_front.py");
     let python = std::env::var("LLM_OBSERVATORY_PYTHON").expect(
         "LLM_OBSERVATORY_PYTHON is unset: run the tests with tests/run.sh, which sets up the Python venv with chdb",
@@ -96,6 +117,7 @@ fn spawn(data: &Path, port: u16, auth: Option<&(String, String)>) -> (Child, u16
         .arg("--data")
         .arg(data.join("chdb"))
         .args(["--port", &port.to_string()])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if let Some((user, password)) = auth {

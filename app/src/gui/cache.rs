@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use store::{Database, Queries, StoreError};
+use store::{Canceller, Database, Queries, StoreError};
 
 /// How often a slot may refresh for new data alone, at most.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
@@ -39,6 +39,9 @@ struct Slot {
     value: Option<AnyResult>,
     error: Option<String>,
     running: bool,
+    /// The running computation was cancelled (its input changed): its result is
+    /// dropped and the slot asks afresh.
+    cancelled: bool,
     started: Option<Instant>,
     took: Duration,
 }
@@ -66,6 +69,9 @@ struct Shared {
     slots: Mutex<HashMap<TypeId, Slot>>,
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// How to stop the query computing each running slot (taken only while the slots
+    /// are not locked by the worker, so the two locks never wait on each other).
+    cancellers: Mutex<HashMap<TypeId, Canceller>>,
     repaint: Box<dyn Fn() + Send + Sync>,
 }
 
@@ -95,6 +101,7 @@ impl QueryCache {
             slots: Mutex::new(HashMap::new()),
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
+            cancellers: Mutex::new(HashMap::new()),
             repaint: Box::new(repaint),
         });
         for i in 0..workers.max(1) {
@@ -127,6 +134,20 @@ impl QueryCache {
         let wait = REFRESH_EVERY.max(all_took * QUERY_SHARE);
         let stale_data =
             version > s.result_version && s.started.is_none_or(|t| t.elapsed() >= wait);
+        if s.running && !current && !s.cancelled {
+            // Nobody wants the running answer any more: stop it on the database.
+            let canceller = self
+                .shared
+                .cancellers
+                .lock()
+                .expect("cancellers lock")
+                .get(&slot)
+                .cloned();
+            if let Some(cancel) = canceller {
+                cancel();
+                s.cancelled = true;
+            }
+        }
         if !s.running && (!current || stale_data) {
             s.running = true;
             s.started = Some(Instant::now());
@@ -174,6 +195,7 @@ impl QueryCache {
 
 fn work(reader: Result<Box<dyn Queries>, StoreError>, shared: &Shared) {
     let mut reader = reader;
+    let canceller = reader.as_ref().ok().map(|r| r.canceller());
     loop {
         let job = {
             let mut queue = shared.queue.lock().expect("queue lock");
@@ -188,16 +210,35 @@ fn work(reader: Result<Box<dyn Queries>, StoreError>, shared: &Shared) {
             }
         };
         let started = Instant::now();
+        if let Some(c) = &canceller {
+            shared
+                .cancellers
+                .lock()
+                .expect("cancellers lock")
+                .insert(job.slot, c.clone());
+        }
         let result = match &mut reader {
             Ok(r) => (job.run)(r.as_mut()).map_err(|e| e.to_string()),
             Err(e) => Err(format!("cannot read the database: {e}")),
         };
+        shared
+            .cancellers
+            .lock()
+            .expect("cancellers lock")
+            .remove(&job.slot);
         let took = started.elapsed();
         tracing::debug!(query = job.name, ms = took.as_secs_f64() * 1e3, "query");
         {
             let mut slots = shared.slots.lock().expect("cache lock");
             let s = slots.entry(job.slot).or_default();
             s.running = false;
+            if std::mem::take(&mut s.cancelled) {
+                // Computed (or stopped) for an input nobody shows: keep what is on
+                // screen; the next frame asks for the current input.
+                drop(slots);
+                (shared.repaint)();
+                continue;
+            }
             s.took = took;
             s.result_key = Some(job.key);
             s.result_version = job.version;

@@ -6,6 +6,7 @@ use crate::error::ClickHouseError;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// ClickHouse's codes for the errors a user can act on.
@@ -77,6 +78,9 @@ impl Params {
 pub struct Client {
     agent: ureq::Agent,
     endpoint: Endpoint,
+    /// The id of the query running now, for [`Client::canceller`]; each reader's
+    /// client has its own (see [`Client::for_reader`]).
+    running: Arc<Mutex<Option<String>>>,
 }
 
 /// Numbers the queries of this process, for their `query_id`.
@@ -93,7 +97,40 @@ impl Client {
             .timeout_global(Some(endpoint.max_execution_time + Duration::from_secs(10)))
             .build()
             .into();
-        Client { agent, endpoint }
+        Client {
+            agent,
+            endpoint,
+            running: Arc::default(),
+        }
+    }
+
+    /// The same server and sign-in with its own record of the running query, for one
+    /// reader.
+    pub fn for_reader(&self) -> Client {
+        Client {
+            running: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// A handle that kills the query this client runs at the moment it is called
+    /// (`KILL QUERY … ASYNC` on another connection).
+    pub fn canceller(&self) -> crate::backend::Canceller {
+        let running = self.running.clone();
+        let killer = self.for_reader();
+        Arc::new(move || {
+            let Some(id) = running.lock().expect("running lock").clone() else {
+                return;
+            };
+            // The id is ours (`llm-observatory-PID-N`), written as a plain literal.
+            let sql = format!(
+                "KILL QUERY WHERE query_id = '{}' ASYNC",
+                id.replace(['\\', '\''], "")
+            );
+            if let Err(e) = killer.send(&sql, &Params::default(), &[]) {
+                tracing::debug!("cancelling ClickHouse query {id}: {e}");
+            }
+        })
     }
 
     /// The same server and sign-in, asking in another database.
@@ -104,6 +141,7 @@ impl Client {
                 database: database.to_string(),
                 ..self.endpoint.clone()
             },
+            running: Arc::default(),
         }
     }
 
@@ -150,6 +188,7 @@ impl Client {
         out: &mut dyn std::io::Write,
     ) -> Result<u64, ClickHouseError> {
         let body = format!("{sql}\nFORMAT {format}");
+        let _done = Finished(&self.running);
         let mut reply = self.request(
             body.into_bytes(),
             params,
@@ -191,6 +230,7 @@ impl Client {
         params: &Params,
         settings: &[(&str, &str)],
     ) -> Result<Vec<u8>, ClickHouseError> {
+        let _done = Finished(&self.running);
         let mut reply = self.request(body, params, settings)?;
         reply
             .body_mut()
@@ -217,6 +257,7 @@ impl Client {
             std::process::id(),
             NEXT_QUERY.fetch_add(1, Ordering::Relaxed)
         );
+        *self.running.lock().expect("running lock") = Some(query_id.clone());
         let mut request = self
             .agent
             .post(format!("{}/", e.base()))
@@ -305,6 +346,15 @@ impl Client {
                 },
             },
         }
+    }
+}
+
+/// Forgets the running query's id when the reply has been read (or failed).
+struct Finished<'a>(&'a Mutex<Option<String>>);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().expect("running lock") = None;
     }
 }
 

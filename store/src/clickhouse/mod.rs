@@ -146,7 +146,7 @@ impl ClickHouse {
         let opened = self.opened;
         let bumps = self.bumps.clone();
         ClickHouseReader::new(
-            self.client.clone(),
+            self.client.for_reader(),
             self.prices.clone(),
             Arc::new(move || version(opened, &bumps)),
             self.normalize.clone(),

@@ -363,6 +363,10 @@ struct Extent {
 }
 
 impl Queries for ClickHouseReader {
+    fn canceller(&self) -> crate::backend::Canceller {
+        self.client.canceller()
+    }
+
     fn data_version(&self) -> u64 {
         (self.version)()
     }

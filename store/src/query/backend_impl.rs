@@ -5,7 +5,7 @@ use super::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, Reader,
     SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
 };
-use crate::backend::{Database, Queries};
+use crate::backend::{Canceller, Database, Queries};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::open::Store;
@@ -39,6 +39,10 @@ impl Database for Store {
 }
 
 impl Queries for Reader {
+    fn canceller(&self) -> Canceller {
+        let handle = self.conn.interrupt_handle();
+        std::sync::Arc::new(move || handle.interrupt())
+    }
     fn data_version(&self) -> u64 {
         Reader::data_version(self)
     }
