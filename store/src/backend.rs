@@ -35,8 +35,9 @@ pub trait Database: Send + Sync {
     fn set_prices(&self, prices: crate::prices::PriceTable);
 }
 
-/// Stops the query a reader is running now (from another thread); a no-op when it
-/// runs none. The query fails with an error its caller discards.
+/// Stops the query a reader is running now (called from another thread, returning at
+/// once); a no-op when it runs none. The query fails with an error its caller
+/// discards.
 pub type Canceller = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// Every typed question of the app, answered by one backend on one connection.

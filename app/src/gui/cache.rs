@@ -39,6 +39,8 @@ struct Slot {
     value: Option<AnyResult>,
     error: Option<String>,
     running: bool,
+    /// The input of the running computation.
+    running_key: Option<String>,
     /// The running computation was cancelled (its input changed): its result is
     /// dropped and the slot asks afresh.
     cancelled: bool,
@@ -134,8 +136,9 @@ impl QueryCache {
         let wait = REFRESH_EVERY.max(all_took * QUERY_SHARE);
         let stale_data =
             version > s.result_version && s.started.is_none_or(|t| t.elapsed() >= wait);
-        if s.running && !current && !s.cancelled {
-            // Nobody wants the running answer any more: stop it on the database.
+        if s.running && s.running_key.as_deref() != Some(key.as_str()) && !s.cancelled {
+            // Nobody wants the running answer any more: stop it on the database (the
+            // canceller returns at once; a server's kill request goes on its own).
             let canceller = self
                 .shared
                 .cancellers
@@ -150,6 +153,7 @@ impl QueryCache {
         }
         if !s.running && (!current || stale_data) {
             s.running = true;
+            s.running_key = Some(key.clone());
             s.started = Some(Instant::now());
             let job = Job {
                 slot,

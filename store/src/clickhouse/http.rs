@@ -114,7 +114,9 @@ impl Client {
     }
 
     /// A handle that kills the query this client runs at the moment it is called
-    /// (`KILL QUERY … ASYNC` on another connection).
+    /// (`KILL QUERY … ASYNC` on another connection). It returns at once: the id is
+    /// taken then, and the request goes from a thread of its own, so a later query of
+    /// this client is never the one killed.
     pub fn canceller(&self) -> crate::backend::Canceller {
         let running = self.running.clone();
         let killer = self.for_reader();
@@ -122,14 +124,17 @@ impl Client {
             let Some(id) = running.lock().expect("running lock").clone() else {
                 return;
             };
-            // The id is ours (`llm-observatory-PID-N`), written as a plain literal.
-            let sql = format!(
-                "KILL QUERY WHERE query_id = '{}' ASYNC",
-                id.replace(['\\', '\''], "")
-            );
-            if let Err(e) = killer.send(&sql, &Params::default(), &[]) {
-                tracing::debug!("cancelling ClickHouse query {id}: {e}");
-            }
+            let killer = killer.clone();
+            std::thread::spawn(move || {
+                // The id is ours (`llm-observatory-PID-N`), written as a plain literal.
+                let sql = format!(
+                    "KILL QUERY WHERE query_id = '{}' ASYNC",
+                    id.replace(['\\', '\''], "")
+                );
+                if let Err(e) = killer.send(&sql, &Params::default(), &[]) {
+                    tracing::debug!("cancelling ClickHouse query {id}: {e}");
+                }
+            });
         })
     }
 
