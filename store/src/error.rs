@@ -121,7 +121,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(String),
     /// The ClickHouse server could not answer (see [`ClickHouseError`] for each case).
-    #[error("{0}")]
+    #[error(transparent)]
     ClickHouse(#[from] ClickHouseError),
 }
 

@@ -60,6 +60,17 @@ fn dumps_in_the_collectors_layout_report_the_truth() {
     );
     let (truth, _) = truth_and_dump("openllmetry-openai");
     assert_eq!(tokens.trim(), truth["input_tokens"].to_string());
+    // Compressed answers (gzip, LZ4 frames) read the same as plain ones.
+    let plain = run(&["stats", "--db", &front.url("openllmetry_openai"), "--json"]);
+    for compression in ["gzip", "lz4"] {
+        let url = format!(
+            "{}?compression={compression}",
+            front.url("openllmetry_openai")
+        );
+        let out = run(&["stats", "--db", &url, "--json"]);
+        assert!(out.status.success(), "{compression}: {}", stderr(&out));
+        assert_eq!(stdout(&out), stdout(&plain), "{compression}");
+    }
     // The Collector's trace-id lookup is kept by its materialized view.
     let traces = front
         .query("SELECT count(DISTINCT TraceId) FROM openllmetry_openai.otel_traces_trace_id_ts");

@@ -8,8 +8,8 @@ parameters, any other URL parameter as a setting (`max_execution_time`,
 `output_format_json_quote_64bit_integers`, ...), user and password by Basic auth, the
 `X-ClickHouse-User`/`X-ClickHouse-Key` headers or the `user`/`password` parameters,
 `GET /ping`, `KILL QUERY WHERE query_id = …` (the query then fails with
-QUERY_WAS_CANCELLED), `X-ClickHouse-*` reply headers, gzip replies when
-`enable_http_compression=1` and the client accepts gzip, and errors as ClickHouse
+QUERY_WAS_CANCELLED), `X-ClickHouse-*` reply headers, gzip or LZ4-frame replies when
+`enable_http_compression=1` and the client accepts them, and errors as ClickHouse
 gives them: the exception text as the body, its code in `X-ClickHouse-Exception-Code`,
 and the HTTP status ClickHouse maps that code to.
 
@@ -31,6 +31,7 @@ import time
 import urllib.parse
 import uuid
 
+import lz4.frame
 from chdb import session as chs
 
 # ClickHouse's HTTP status for an exception code (src/Server/HTTPHandler.cpp).
@@ -173,7 +174,11 @@ def make_handler(engine, user, password):
                 headers["X-ClickHouse-Summary"] = (
                     '{"read_rows":"0","elapsed_ns":"%d"}' % int((time.monotonic() - started) * 1e9)
                 )
-                if q.get("enable_http_compression") == "1" and "gzip" in self.headers.get("Accept-Encoding", ""):
+                accepted = self.headers.get("Accept-Encoding", "")
+                if q.get("enable_http_compression") == "1" and "lz4" in accepted:
+                    data = lz4.frame.compress(data)
+                    headers["Content-Encoding"] = "lz4"
+                elif q.get("enable_http_compression") == "1" and "gzip" in accepted:
                     data = gzip.compress(data, 1)
                     headers["Content-Encoding"] = "gzip"
                 self.reply(200, data, headers)

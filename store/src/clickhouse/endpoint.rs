@@ -16,6 +16,8 @@ pub enum Compression {
     None,
     /// gzip, which ClickHouse applies when asked (`enable_http_compression`).
     Gzip,
+    /// LZ4 frames: nearly free to decode, for large answers over a fast network.
+    Lz4,
 }
 
 /// One ClickHouse server, database and sign-in.
@@ -59,7 +61,7 @@ pub fn is_clickhouse_url(s: &str) -> bool {
 impl Endpoint {
     /// Parses a URL: `clickhouse://` and `http://` speak plain HTTP (port 8123 unless
     /// given), `clickhouses://` and `https://` TLS (port 8443); the path is the
-    /// database (`default` when empty); `?table=`, `?compression=none|gzip` and
+    /// database (`default` when empty); `?table=`, `?compression=none|gzip|lz4` and
     /// `?timeout=SECONDS` tune the rest. A password missing from the URL comes from
     /// `password_file`, else from `CLICKHOUSE_PASSWORD`.
     pub fn parse(
@@ -116,7 +118,10 @@ impl Endpoint {
                     endpoint.compression = match value.as_ref() {
                         "none" => Compression::None,
                         "gzip" => Compression::Gzip,
-                        other => return Err(bad(format!("compression={other}: use none or gzip"))),
+                        "lz4" => Compression::Lz4,
+                        other => {
+                            return Err(bad(format!("compression={other}: use none, gzip or lz4")));
+                        }
                     }
                 }
                 "timeout" => {
@@ -237,6 +242,8 @@ mod tests {
         );
         assert_eq!(e.max_execution_time, Duration::from_secs(5));
         assert_eq!(e.compression, Compression::Gzip);
+        let e = Endpoint::parse("clickhouse://h/db?compression=lz4", None).unwrap();
+        assert_eq!(e.compression, Compression::Lz4);
         assert!(
             !format!(
                 "{:?}",

@@ -4,7 +4,7 @@
 use super::endpoint::{Compression, Endpoint};
 use crate::error::ClickHouseError;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -199,10 +199,11 @@ impl Client {
             params,
             &[("output_format_json_quote_64bit_integers", "0")],
         )?;
-        let mut reader = reply.body_mut().with_config().limit(u64::MAX).reader();
-        std::io::copy(&mut reader, out).map_err(|err| ClickHouseError::Unreachable {
-            endpoint: self.endpoint.base(),
-            detail: format!("the reply broke off: {err}"),
+        std::io::copy(&mut body_reader(&mut reply), out).map_err(|err| {
+            ClickHouseError::Unreachable {
+                endpoint: self.endpoint.base(),
+                detail: format!("the reply broke off: {err}"),
+            }
         })
     }
 
@@ -237,15 +238,14 @@ impl Client {
     ) -> Result<Vec<u8>, ClickHouseError> {
         let _done = Finished(&self.running);
         let mut reply = self.request(body, params, settings)?;
-        reply
-            .body_mut()
-            .with_config()
-            .limit(u64::MAX)
-            .read_to_vec()
+        let mut bytes = Vec::new();
+        body_reader(&mut reply)
+            .read_to_end(&mut bytes)
             .map_err(|err| ClickHouseError::Unreachable {
                 endpoint: self.endpoint.base(),
                 detail: format!("the reply broke off: {err}"),
-            })
+            })?;
+        Ok(bytes)
     }
 
     /// Sends a request; returns the reply once its status says it succeeded (its body
@@ -276,12 +276,16 @@ impl Client {
             )
             .query(
                 "enable_http_compression",
-                if e.compression == Compression::Gzip {
-                    "1"
-                } else {
+                if e.compression == Compression::None {
                     "0"
+                } else {
+                    "1"
                 },
             );
+        if e.compression == Compression::Lz4 {
+            // ureq decodes gzip itself; LZ4 frames are decoded by `body_reader`.
+            request = request.header("Accept-Encoding", "lz4");
+        }
         for (k, v) in settings {
             request = request.query(*k, *v);
         }
@@ -351,6 +355,21 @@ impl Client {
                 },
             },
         }
+    }
+}
+
+/// A reply's body, decoded when the server sent LZ4 frames (gzip ureq decodes).
+fn body_reader(reply: &mut ureq::http::Response<ureq::Body>) -> Box<dyn Read + '_> {
+    let lz4 = reply
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("lz4"));
+    let raw = reply.body_mut().with_config().limit(u64::MAX).reader();
+    if lz4 {
+        Box::new(lz4_flex::frame::FrameDecoder::new(raw))
+    } else {
+        Box::new(raw)
     }
 }
 
