@@ -143,7 +143,7 @@ impl DbArgs {
     pub fn open(&self, mode: OpenMode) -> anyhow::Result<Store> {
         if let Some(url) = self.clickhouse_url() {
             anyhow::bail!(
-                "{}: this command works on a database file; give --db PATH (a ClickHouse URL is read by the window, stats, calls and trace)",
+                "{}: this command works on a database file; give --db PATH (a ClickHouse URL is read by the window, stats, calls, trace and export)",
                 store::clickhouse::redact(&url)
             );
         }
