@@ -462,21 +462,8 @@ impl Queries for ClickHouseReader {
             last_end_ns: extent.last,
             ..Summary::default()
         };
-        for m in &models {
-            s.llm_calls += m.calls;
-            s.errors += m.errors;
-            s.input_tokens += m.input_tokens;
-            s.output_tokens += m.output_tokens;
-            s.cache_read_tokens += m.cache_read_tokens;
-            s.cache_write_tokens += m.cache_write_tokens;
-            s.cost_usd += m.cost_usd;
-            s.unpriced_calls += m.unpriced_calls;
-            if m.unpriced_calls > 0 {
-                s.unpriced_models.push(m.model.clone());
-            }
-        }
+        s.add_models(&models);
         s.avg_latency_ms = extent.duration_ns / s.llm_calls.max(1) as f64 / 1e6;
-        s.unpriced_models.sort();
         Ok(s)
     }
 
@@ -527,19 +514,7 @@ impl Queries for ClickHouseReader {
                 cost_usd: CostSums::from_values(tokens, float(&r[12]))
                     .cost(prices.lookup(&priced_as)),
             };
-            match points.last_mut() {
-                Some(last)
-                    if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model =>
-                {
-                    last.requests += p.requests;
-                    last.errors += p.errors;
-                    last.input_tokens += p.input_tokens;
-                    last.output_tokens += p.output_tokens;
-                    last.cache_read_tokens += p.cache_read_tokens;
-                    last.cost_usd += p.cost_usd;
-                }
-                _ => points.push(p),
-            }
+            SeriesPoint::push_merged(&mut points, p);
         }
         Ok(points)
     }

@@ -85,6 +85,27 @@ pub struct ModelRow {
     pub latency_approximate: bool,
 }
 
+impl Summary {
+    /// Adds the per-model figures (calls, errors, tokens, cost, unpriced models) up
+    /// into the summary, as every backend's call summary does.
+    pub(crate) fn add_models(&mut self, rows: &[ModelRow]) {
+        for m in rows {
+            self.llm_calls += m.calls;
+            self.errors += m.errors;
+            self.input_tokens += m.input_tokens;
+            self.output_tokens += m.output_tokens;
+            self.cache_read_tokens += m.cache_read_tokens;
+            self.cache_write_tokens += m.cache_write_tokens;
+            self.cost_usd += m.cost_usd;
+            self.unpriced_calls += m.unpriced_calls;
+            if m.unpriced_calls > 0 {
+                self.unpriced_models.push(m.model.clone());
+            }
+        }
+        self.unpriced_models.sort();
+    }
+}
+
 impl Reader {
     /// The summary of a selection, spans and traces counted. With the `traces` table,
     /// traces are counted there, by their first start, as the traces page lists them
@@ -156,21 +177,8 @@ impl Reader {
             last_end_ns: sums.last_end_ns,
             ..Summary::default()
         };
-        for m in &sums.rows {
-            s.llm_calls += m.calls;
-            s.errors += m.errors;
-            s.input_tokens += m.input_tokens;
-            s.output_tokens += m.output_tokens;
-            s.cache_read_tokens += m.cache_read_tokens;
-            s.cache_write_tokens += m.cache_write_tokens;
-            s.cost_usd += m.cost_usd;
-            s.unpriced_calls += m.unpriced_calls;
-            if m.unpriced_calls > 0 {
-                s.unpriced_models.push(m.model.clone());
-            }
-        }
+        s.add_models(&sums.rows);
         s.avg_latency_ms = sums.duration_ns / s.llm_calls.max(1) as f64 / 1e6;
-        s.unpriced_models.sort();
         Ok(s)
     }
 

@@ -108,6 +108,25 @@ fn band_sql() -> String {
     format!("CASE {} ELSE {} END", arms.join(" "), HEAT_STEPS + 1)
 }
 
+impl SeriesPoint {
+    /// Appends `p` to points sorted by bucket and model, adding it into the last one
+    /// when both are the same bucket and model (a model's snapshots are priced apart
+    /// and summed here).
+    pub(crate) fn push_merged(points: &mut Vec<SeriesPoint>, p: SeriesPoint) {
+        match points.last_mut() {
+            Some(last) if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model => {
+                last.requests += p.requests;
+                last.errors += p.errors;
+                last.input_tokens += p.input_tokens;
+                last.output_tokens += p.output_tokens;
+                last.cache_read_tokens += p.cache_read_tokens;
+                last.cost_usd += p.cost_usd;
+            }
+            _ => points.push(p),
+        }
+    }
+}
+
 impl Reader {
     /// Calls, errors, tokens and cost per time bucket and model, oldest first.
     pub fn time_series(
@@ -152,20 +171,7 @@ impl Reader {
         // names (its snapshots) are summed.
         let mut points: Vec<SeriesPoint> = Vec::new();
         for p in rows {
-            let p = p?;
-            match points.last_mut() {
-                Some(last)
-                    if last.bucket_start_ns == p.bucket_start_ns && last.model == p.model =>
-                {
-                    last.requests += p.requests;
-                    last.errors += p.errors;
-                    last.input_tokens += p.input_tokens;
-                    last.output_tokens += p.output_tokens;
-                    last.cache_read_tokens += p.cache_read_tokens;
-                    last.cost_usd += p.cost_usd;
-                }
-                _ => points.push(p),
-            }
+            SeriesPoint::push_merged(&mut points, p?);
         }
         Ok(points)
     }
