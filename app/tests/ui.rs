@@ -620,13 +620,12 @@ fn a_database_open_in_another_process_is_named_and_left_alone() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until serve holds the database (it prints its path once open).
-    {
-        use std::io::BufRead;
-        let out = serve.stdout.take().unwrap();
-        let mut lines = std::io::BufReader::new(out).lines();
-        assert!(lines.next().unwrap().unwrap().starts_with("database "));
-    }
+    // Wait until serve holds the database (it prints its path once open); the pipe
+    // stays open until serve is stopped.
+    use std::io::BufRead;
+    let out = serve.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(out).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("database "));
     let mut h = harness(&db);
     wait_for(&mut h, "the lock error", |h| {
         h.query_by_value_contains_text("is already open in another process")
@@ -634,6 +633,7 @@ fn a_database_open_in_another_process_is_named_and_left_alone() {
     });
     let _ = serve.kill();
     let _ = serve.wait();
+    drop(lines);
     assert_eq!(std::fs::read(&db).unwrap().len(), before.len());
 }
 

@@ -387,3 +387,49 @@ fn a_port_in_use_or_a_locked_database_is_one_line_naming_it() {
     assert!(first.stop().success());
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// `serve | head -1`, or a supervisor that stopped reading: serve's stdout is a pipe
+/// nobody reads. Printing its addresses must not stop it; spans sent afterwards are
+/// stored and it stops cleanly.
+#[test]
+fn serve_keeps_serving_when_its_stdout_is_closed() {
+    let dir = Scratch::new("closed-stdout");
+    let db = dir.path("closed.duckdb");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = bin()
+        .args(["serve", "--db", &db, "--http", "off"])
+        .args(["--grpc", &format!("127.0.0.1:{port}")])
+        .stdout(writer)
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "serve exited");
+        assert!(std::time::Instant::now() < deadline, "serve never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = run(&[
+        "loadgen",
+        "--endpoint",
+        &format!("http://127.0.0.1:{port}"),
+        "--protocol",
+        "grpc",
+        "--spans",
+        "500",
+        "--json",
+    ]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let sent: serde_json::Value = serde_json::from_str(&stdout(&sent)).unwrap();
+    assert!(sent["acknowledged"].as_u64().unwrap() > 0);
+    assert!(child.try_wait().unwrap().is_none(), "serve exited");
+    crate::collector::signal(child.id(), "TERM");
+    assert!(child.wait().unwrap().success());
+    assert_eq!(stats(&db)["spans"], sent["acknowledged"]);
+}

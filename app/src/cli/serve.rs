@@ -13,6 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::OpenMode;
 
+/// Prints one status line on stdout. A server holding acknowledged spans must not stop
+/// because its stdout went away (`serve | head -1`, a supervisor that stopped reading):
+/// `println!` would panic on the broken pipe, so a failed write is ignored here.
+macro_rules! say {
+    ($($line:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($line)*);
+    }};
+}
+
 /// Arguments of `serve`, also used by the desktop app for its receivers.
 #[derive(Args, Debug, Clone)]
 pub struct ListenArgs {
@@ -244,7 +254,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     every,
                     |events| {
                         for e in events {
-                            println!("alert {} [{}]: {}", e.state, e.severity, e.message);
+                            say!("alert {} [{}]: {}", e.state, e.severity, e.message);
                         }
                     },
                 )?,
@@ -266,20 +276,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let stop = shutdown_signal()?;
         let receivers =
             Receivers::start(config, ingest::receive::Target::Database(writer.clone())).await?;
-        println!("database {}", args.db.path().display());
+        say!("database {}", args.db.path().display());
         if let Some(a) = receivers.grpc_addr {
-            println!("listening for OTLP/gRPC on {a}");
+            say!("listening for OTLP/gRPC on {a}");
         }
         if let Some(a) = receivers.http_addr {
-            println!("listening for OTLP/HTTP on http://{a}");
+            say!("listening for OTLP/HTTP on http://{a}");
         }
-        println!(
+        say!(
             "at most {} connections at once; idle ones closed after {}",
             receivers.limits.max,
             humantime::format_duration(receivers.limits.idle)
         );
         if let Some(said) = &evaluating {
-            println!("{said}");
+            say!("{said}");
         }
         let retention = (retain.is_some() || max_size.is_some()).then(|| {
             let writer = writer.clone();
@@ -302,7 +312,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         .await;
                     match r {
                         Ok(Ok(0)) => {}
-                        Ok(Ok(spans)) => println!("retention deleted {spans} spans"),
+                        Ok(Ok(spans)) => say!("retention deleted {spans} spans"),
                         Ok(Err(e)) => tracing::error!("retention: {e}"),
                         Err(e) => tracing::error!("retention: {e}"),
                     }
@@ -347,7 +357,7 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
             every,
             |events| {
                 for e in events {
-                    println!("alert {} [{}]: {}", e.state, e.severity, e.message);
+                    say!("alert {} [{}]: {}", e.state, e.severity, e.message);
                 }
             },
         )?),
@@ -361,15 +371,15 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
         let stop = shutdown_signal()?;
         let receivers =
             Receivers::start(config, ingest::receive::Target::ClickHouse(ch.clone())).await?;
-        println!(
+        say!(
             "writing traces into {}",
             store::Database::describe(ch.as_ref())
         );
         if let Some(a) = receivers.grpc_addr {
-            println!("listening for OTLP/gRPC on {a}");
+            say!("listening for OTLP/gRPC on {a}");
         }
         if let Some(a) = receivers.http_addr {
-            println!("listening for OTLP/HTTP on http://{a}");
+            say!("listening for OTLP/HTTP on http://{a}");
         }
         stop.await;
         eprintln!("stopping: finishing requests in flight");
