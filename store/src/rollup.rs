@@ -14,6 +14,7 @@
 //! [`latency_projection`]); queries read rollup rows and raw calls in that same shape
 //! and group them alike, so the two answer the same (`store/tests/rollups.rs`).
 
+use crate::filter::Filter;
 use crate::query::cost;
 use crate::sketch;
 use duckdb::Connection;
@@ -27,7 +28,7 @@ pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
 /// What `call_minutes` rows are grouped by: everything the filter bar selects on (the
 /// model filter matches the model asked for or the served name, which `priced_as` is
 /// whenever one was reported), and what the figures are broken down by.
-const CALL_DIMENSIONS: [&str; 7] = [
+pub(crate) const CALL_DIMENSIONS: [&str; 7] = [
     "model",
     "priced_as",
     "answered",
@@ -38,29 +39,35 @@ const CALL_DIMENSIONS: [&str; 7] = [
 ];
 
 /// What `latency_hours` rows are grouped by (besides the sketch bucket).
-const LATENCY_DIMENSIONS: [&str; 5] = ["model", "priced_as", "provider", "service", "is_error"];
+pub(crate) const LATENCY_DIMENSIONS: [&str; 5] =
+    ["model", "priced_as", "provider", "service", "is_error"];
 
 /// How a measure of several rows is combined.
 #[derive(Clone, Copy)]
-enum Fold {
+pub(crate) enum Fold {
     Sum,
     Min,
     Max,
 }
 
 impl Fold {
+    /// The aggregate function's name (the same in DuckDB and ClickHouse).
+    pub(crate) fn function(self) -> &'static str {
+        match self {
+            Fold::Sum => "sum",
+            Fold::Min => "min",
+            Fold::Max => "max",
+        }
+    }
+
     /// The aggregate over a column.
     fn aggregate(self, column: &str) -> String {
-        match self {
-            Fold::Sum => format!("sum({column})"),
-            Fold::Min => format!("min({column})"),
-            Fold::Max => format!("max({column})"),
-        }
+        format!("{}({column})", self.function())
     }
 }
 
 /// The measures of `call_minutes`, with the type each is stored as.
-fn call_measures() -> Vec<(&'static str, Fold, &'static str)> {
+pub(crate) fn call_measures() -> Vec<(&'static str, Fold, &'static str)> {
     let mut m = vec![
         ("calls", Fold::Sum, "BIGINT"),
         ("input_tokens", Fold::Sum, "BIGINT"),
@@ -147,7 +154,7 @@ fn call_aggregates() -> String {
 
 /// `call_minutes` rows for the calls of `table` (with `llm_calls` columns) matching
 /// `condition` over `c`.
-fn call_rollup(table: &str, condition: &str) -> String {
+pub(crate) fn call_rollup(table: &str, condition: &str) -> String {
     format!(
         "SELECT {minute} AS minute_ns, {dims}, {measures}
          FROM (SELECT {projection} FROM {table} c WHERE {condition})
@@ -161,7 +168,7 @@ fn call_rollup(table: &str, condition: &str) -> String {
 
 /// `latency_hours` rows for the calls of `table` matching `condition` over `c`, their
 /// counts multiplied by `sign`.
-fn latency_rollup(table: &str, condition: &str, sign: i64) -> String {
+pub(crate) fn latency_rollup(table: &str, condition: &str, sign: i64) -> String {
     format!(
         "SELECT {hour} AS hour_ns, {dims}, bucket, (sum(calls) * {sign})::BIGINT AS calls
          FROM (SELECT {projection} FROM {table} c WHERE {condition})
@@ -258,4 +265,42 @@ pub(crate) fn forget_minutes_before(conn: &Connection, cutoff_ns: i64) -> duckdb
             )
         )
     ))
+}
+
+/// The whole units (minutes, hours) inside the filter's range, as bounds (`None`:
+/// unbounded); `None` when it holds none.
+pub(crate) fn whole_units(filter: &Filter, unit: i64) -> Option<(Option<i64>, Option<i64>)> {
+    let lo = filter
+        .from_ns
+        .map(|f| f.saturating_add(unit - 1).div_euclid(unit) * unit);
+    let hi = filter.to_ns.map(|t| t.div_euclid(unit) * unit);
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo >= hi => None,
+        bounds => Some(bounds),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_units_round_inwards() {
+        let f = |from, to| Filter {
+            from_ns: from,
+            to_ns: to,
+            ..Filter::default()
+        };
+        assert_eq!(whole_units(&f(None, None), 60), Some((None, None)));
+        assert_eq!(
+            whole_units(&f(Some(61), Some(300)), 60),
+            Some((Some(120), Some(300)))
+        );
+        assert_eq!(whole_units(&f(Some(120), Some(179)), 60), None);
+        assert_eq!(whole_units(&f(Some(-30), None), 60), Some((Some(0), None)));
+        assert_eq!(
+            whole_units(&f(None, Some(-30)), 60),
+            Some((None, Some(-60)))
+        );
+    }
 }

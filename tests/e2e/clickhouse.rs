@@ -90,6 +90,9 @@ fn newer_writers_spelling_of_statuses_counts_the_same() {
          FROM (SELECT * FROM otel.otel_traces WHERE StatusCode = 'STATUS_CODE_ERROR')",
     );
     front.query("ALTER TABLE otel.otel_traces DELETE WHERE StatusCode = 'STATUS_CODE_ERROR' SETTINGS mutations_sync = 1");
+    // History rewritten under the rollups: they are made again, and read both spellings.
+    let init = run(&["clickhouse", "init", &url, "--rebuild", "--settle", "0s"]);
+    assert!(init.status.success(), "{}", stderr(&init));
     let out = run(&["stats", "--db", &url, "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let s: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -889,4 +892,185 @@ fn a_cancelled_query_is_killed_on_the_server() {
     // Cancelling with nothing running does nothing.
     let idle = ch.reader().unwrap();
     idle.canceller()();
+}
+
+/// The rollups (materialized views over the traces table) answer every dashboard
+/// query as the raw spans do — sums exactly, percentiles from the latency sketches
+/// within 1 % — whichever way they were filled: views on a new table summarising
+/// every span, `clickhouse init` summarising the history of a table that has one, and
+/// the views summarising spans that arrive after `init`'s cutover.
+#[test]
+fn rollups_answer_as_the_raw_spans_do() {
+    let front = Front::start("rollups", None);
+    let dir = Scratch::new("clickhouse-rollups");
+    let db = dir.path("demo.duckdb");
+    let made = run(&[
+        "demo",
+        "--db",
+        &db,
+        "--traces",
+        "3000",
+        "--days",
+        "2",
+        "--end",
+        "2026-11-20",
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let url = front.url("rollups");
+    let copied = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    check_rollups(&url, "views on a new table");
+
+    let init = run(&["clickhouse", "init", &url, "--rebuild", "--settle", "0s"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let said = stdout(&init);
+    assert!(said.contains("days of history"), "{said}");
+    check_rollups(&url, "history summarised by init");
+    let again = run(&["clickhouse", "init", &url]);
+    assert!(
+        stdout(&again).contains("already complete"),
+        "{}",
+        stdout(&again)
+    );
+
+    let collector = crate::collector::Collector::start_into(
+        crate::util::bin(),
+        &["--clickhouse", &url],
+        &["--no-alerts"],
+        std::process::Stdio::inherit(),
+    );
+    // Real instrumentations' calls, made now: after the cutover.
+    crate::live_clients::drive_into(&collector.grpc, "grpc", "openinference", false);
+    assert!(collector.stop().success());
+    check_rollups(&url, "spans after the cutover");
+}
+
+/// Readers of `url` with and without the rollups agree on every query they serve.
+fn check_rollups(url: &str, when: &str) {
+    let ch = ClickHouse::connect(
+        Endpoint::parse(url, None).unwrap(),
+        false,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )
+    .unwrap();
+    ch.set_prices(PriceTable::bundled());
+    assert!(ch.rollups().is_some(), "{when}: no rollups found");
+    let mut rolled = ch.clickhouse_reader();
+    rolled.exact_percentiles_up_to(0);
+    let mut raw = ch.clickhouse_reader();
+    raw.use_rollups(false);
+    assert_eq!(rolled.models().unwrap(), raw.models().unwrap(), "{when}");
+    assert_eq!(
+        rolled.models_by_volume().unwrap(),
+        raw.models_by_volume().unwrap(),
+        "{when}"
+    );
+    let (first, last) = raw.time_bounds().unwrap().unwrap();
+    assert_eq!(rolled.time_bounds().unwrap(), Some((first, last)), "{when}");
+    let service = raw.services().unwrap()[0].clone();
+    const HOUR: i64 = 3_600_000_000_000;
+    let filters = [
+        Filter::default(),
+        Filter {
+            models: vec!["gpt-4o*".into()],
+            ..Filter::default()
+        },
+        Filter {
+            status: StatusFilter::Error,
+            services: vec![service],
+            ..Filter::default()
+        },
+        // Partial minutes and hours at both edges.
+        Filter {
+            from_ns: Some(first + 37 * 60_000_000_000 + 1_234_567),
+            to_ns: Some(last - 3 * HOUR - 7_654_321),
+            providers: vec!["openai".into()],
+            ..Filter::default()
+        },
+    ];
+    let within = |a: f64, b: f64, rel: f64| (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-9;
+    for f in &filters {
+        let what = format!("{when}, {f:?}");
+        let (a, b) = (
+            raw.call_summary(f).unwrap(),
+            rolled.call_summary(f).unwrap(),
+        );
+        assert!(a.llm_calls > 0, "{what}: no calls");
+        assert!(b.latency_approximate, "{what}: the sketches did not answer");
+        assert_eq!(
+            (a.llm_calls, a.errors, a.input_tokens, a.output_tokens),
+            (b.llm_calls, b.errors, b.input_tokens, b.output_tokens),
+            "{what}"
+        );
+        assert_eq!(
+            (a.first_start_ns, a.last_end_ns),
+            (b.first_start_ns, b.last_end_ns),
+            "{what}"
+        );
+        assert!(within(a.cost_usd, b.cost_usd, 1e-9), "{what}: cost");
+        assert!(within(a.avg_latency_ms, b.avg_latency_ms, 1e-9), "{what}");
+        for i in 0..3 {
+            assert!(
+                within(a.latency_ms[i], b.latency_ms[i], 0.01),
+                "{what}: latency {:?} vs {:?}",
+                a.latency_ms,
+                b.latency_ms
+            );
+        }
+        let (a, b) = (raw.per_model(f).unwrap(), rolled.per_model(f).unwrap());
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (&x.model, &x.served, x.calls, x.errors),
+                (&y.model, &y.served, y.calls, y.errors),
+                "{what}"
+            );
+            assert!(within(x.cost_usd, y.cost_usd, 1e-9), "{what}");
+            assert!(within(x.p95_ms, y.p95_ms, 0.01), "{what}: {x:?} vs {y:?}");
+        }
+        let (a, b) = (
+            raw.time_series(f, HOUR).unwrap(),
+            rolled.time_series(f, HOUR).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{what}: series");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (
+                    x.bucket_start_ns,
+                    &x.model,
+                    x.requests,
+                    x.errors,
+                    x.input_tokens
+                ),
+                (
+                    y.bucket_start_ns,
+                    &y.model,
+                    y.requests,
+                    y.errors,
+                    y.input_tokens
+                ),
+                "{what}: series"
+            );
+            assert!(within(x.cost_usd, y.cost_usd, 1e-9), "{what}: series cost");
+        }
+        let (a, b) = (
+            raw.latency_percentiles(f, HOUR).unwrap(),
+            rolled.latency_percentiles(f, HOUR).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{what}: percentiles");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (x.bucket_start_ns, x.count),
+                (y.bucket_start_ns, y.count),
+                "{what}"
+            );
+            assert!(within(x.avg_ms, y.avg_ms, 1e-9), "{what}: {x:?} vs {y:?}");
+            assert!(within(x.p99_ms, y.p99_ms, 0.01), "{what}: {x:?} vs {y:?}");
+        }
+        assert_eq!(
+            raw.latency_heatmap(f, HOUR).unwrap(),
+            rolled.latency_heatmap(f, HOUR).unwrap(),
+            "{what}: heatmap"
+        );
+    }
 }

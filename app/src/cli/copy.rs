@@ -35,7 +35,7 @@ pub struct CopyArgs {
 pub fn run(args: CopyArgs) -> anyhow::Result<ExitCode> {
     let source = DbArgs::for_file(args.from.clone());
     let store = source.open(OpenMode::ReadOnly)?;
-    let ch = super::connect_clickhouse(
+    let mut ch = super::connect_clickhouse(
         &args.to,
         args.clickhouse_password_file.as_deref(),
         None,

@@ -44,7 +44,7 @@ impl Progress for Bar {
 pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let clickhouse = match &args.clickhouse {
         Some(url) => {
-            let ch = args.db.connect_clickhouse(url, args.create_tables)?;
+            let mut ch = args.db.connect_clickhouse(url, args.create_tables)?;
             if args.create_tables {
                 ch.create_tables()?;
             }

@@ -4,6 +4,7 @@
 mod alerts;
 mod bench;
 mod calls;
+mod clickhouse;
 mod copy;
 mod demo;
 mod export;
@@ -57,6 +58,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Copy a local database into a team's ClickHouse (the Collector's tables).
     Copy(copy::CopyArgs),
+    /// Prepare a team's ClickHouse: `clickhouse init URL` creates the tables and the
+    /// rollups that make dashboards fast.
+    Clickhouse(clickhouse::ClickhouseArgs),
     /// Fill a database with realistic synthetic LLM traffic.
     Demo(demo::DemoArgs),
     /// Delete the oldest data by age or by database size.
@@ -222,6 +226,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Alerts(a) => alerts::run(a),
         Command::Export(a) => export::run(a),
         Command::Copy(a) => copy::run(a),
+        Command::Clickhouse(a) => clickhouse::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Prune(a) => retention::prune(a),
         Command::Clear(a) => retention::clear(a),

@@ -344,10 +344,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
     let alerts = args.alerts.load()?;
     let config = args.listen.config()?;
-    let ch = Arc::new(args.db.connect_clickhouse(url, args.create_tables)?);
+    let mut ch = args.db.connect_clickhouse(url, args.create_tables)?;
     if args.create_tables {
         ch.create_tables()?;
     }
+    let ch = Arc::new(ch);
     let evaluator = match alerts {
         Some((_, rules, every)) => Some(crate::alerts::Evaluator::start(
             ch.as_ref(),

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 fn a_clickhouse_url_opens_with_the_fixtures_figures() {
     let front = Front::start("ui", None);
     let url = front.url("otel");
-    let ch = store::ClickHouse::connect(
+    let mut ch = store::ClickHouse::connect(
         store::clickhouse::Endpoint::parse(&url, None).unwrap(),
         true,
         Arc::new(ingest::collector::normalize_collector_span),

@@ -27,6 +27,32 @@ pub(super) fn spans_where(filter: &Filter, p: &mut Params) -> String {
     parts.join(" AND ")
 }
 
+/// Conditions on rollup rows (their dimension columns, unaliased): service, model
+/// (asked for, or the served name `priced_as` is whenever one was reported), provider
+/// and outcome — what [`Filter::on_dimensions_only`] leaves besides time.
+pub(super) fn dimensions_where(filter: &Filter, p: &mut Params) -> String {
+    let mut parts = vec!["TRUE".to_string()];
+    any_of(&mut parts, p, "service", &filter.services);
+    if !filter.models.is_empty() {
+        let any: Vec<String> = filter
+            .models
+            .iter()
+            .map(|g| {
+                let re = p.text(&glob_regex(g));
+                format!("(match(model, {re}) OR match(priced_as, {re}))")
+            })
+            .collect();
+        parts.push(format!("({})", any.join(" OR ")));
+    }
+    any_of(&mut parts, p, "provider", &filter.providers);
+    match filter.status {
+        StatusFilter::All => {}
+        StatusFilter::Ok => parts.push("NOT is_error".into()),
+        StatusFilter::Error => parts.push("is_error".into()),
+    }
+    parts.join(" AND ")
+}
+
 /// Conditions on the extracted calls `c` (everything but time and service, which
 /// [`spans_where`] applied); `cost` is a call's cost as SQL (prices written inline).
 pub(super) fn calls_where(filter: &Filter, cost: &str, p: &mut Params) -> String {

@@ -9,12 +9,15 @@ mod filter_sql;
 mod http;
 mod raw;
 mod reader;
+mod rollups;
 mod rows;
+mod source;
 
 pub use endpoint::{
     Compression, Endpoint, PASSWORD_VARIABLE, is_clickhouse_url, redact, without_password,
 };
 pub use reader::ClickHouseReader;
+pub use rollups::{Initialized, Rollups};
 
 use crate::backend::{Database, Queries};
 use crate::collector_span::{CollectorSpan, Normalizer};
@@ -42,6 +45,8 @@ pub struct ClickHouse {
     bumps: Arc<std::sync::atomic::AtomicU64>,
     server_version: String,
     normalize: Normalizer,
+    /// The rollup tables, when `clickhouse init` made them (looked up on connecting).
+    rollups: Option<Rollups>,
 }
 
 impl ClickHouse {
@@ -68,16 +73,18 @@ impl ClickHouse {
             .and_then(|v| v.as_str())
             .unwrap_or("?")
             .to_string();
-        let ch = ClickHouse {
+        let mut ch = ClickHouse {
             client,
             prices: Arc::new(RwLock::new(PriceTable::default())),
             opened: Instant::now(),
             bumps: Arc::default(),
             server_version,
             normalize,
+            rollups: None,
         };
         if !allow_missing_table {
             ch.check_table()?;
+            ch.rollups = rollups::find(&ch.client)?;
         }
         Ok(ch)
     }
@@ -107,15 +114,48 @@ impl ClickHouse {
     }
 
     /// Creates the database, the traces table and its trace-id lookup with the
-    /// exporter's own DDL, where missing (`serve --create-tables`, `clickhouse init`).
-    pub fn create_tables(&self) -> Result<(), StoreError> {
+    /// exporter's own DDL, where missing (`serve --create-tables`, `clickhouse init`);
+    /// a traces table created here gets its rollups too (it has no history to wait
+    /// for). Returns whether the traces table was created.
+    pub fn create_tables(&mut self) -> Result<bool, StoreError> {
         let e = self.client.endpoint();
         // Without the database the requests that name it fail: create it from `default`.
         let bootstrap = self.client.with_database("default");
+        let existed = bootstrap
+            .rows(&format!("EXISTS TABLE {}", e.traces()), &Params::default())?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.as_u64())
+            == Some(1);
         for statement in exporter_statements(&e.database, &e.traces_table) {
             bootstrap.execute(&statement)?;
         }
-        Ok(())
+        if existed {
+            self.rollups = rollups::find(&self.client)?;
+        } else {
+            self.init_rollups(Duration::ZERO, false, &mut |_| {})?;
+        }
+        Ok(!existed)
+    }
+
+    /// Creates the rollup tables and their materialized views and summarises the
+    /// history into them (`llm-observatory clickhouse init`; see
+    /// [`rollups`](Rollups)); `None` when complete rollups were there and not
+    /// `rebuild`. Readers made afterwards use them.
+    pub fn init_rollups(
+        &mut self,
+        settle: Duration,
+        rebuild: bool,
+        progress: &mut dyn FnMut(String),
+    ) -> Result<Option<Initialized>, StoreError> {
+        let done = rollups::init(&self.client, settle, rebuild, progress)?;
+        self.rollups = rollups::find(&self.client)?;
+        Ok(done)
+    }
+
+    /// The rollup tables readers use, if any.
+    pub fn rollups(&self) -> Option<&Rollups> {
+        self.rollups.as_ref()
     }
 
     /// Inserts spans in the exporter's row layout; returns once ClickHouse
@@ -150,6 +190,7 @@ impl ClickHouse {
             self.prices.clone(),
             Arc::new(move || version(opened, &bumps)),
             self.normalize.clone(),
+            self.rollups.clone(),
         )
     }
 }

@@ -7,6 +7,7 @@ use super::extract;
 use super::filter_sql;
 use super::http::{Client, Param, Params};
 use super::raw;
+use super::rollups::Rollups;
 use crate::backend::Queries;
 use crate::collector_span::Normalizer;
 use crate::error::StoreError;
@@ -14,7 +15,6 @@ use crate::filter::{Filter, StatusFilter};
 use crate::ids::trace_id_hex;
 use crate::output::{OutputFile, Replace};
 use crate::prices::PriceTable;
-use crate::query::TraceSpan;
 use crate::query::calls::EXCERPT_CHARS;
 use crate::query::cost::{self, CostSums};
 use crate::query::traces::depth_first;
@@ -22,8 +22,10 @@ use crate::query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
     SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
 };
+use crate::query::{LATENCY_LEVELS, TraceSpan};
 use crate::row::AlertEvent;
 use crate::row::SpanRow;
+use crate::sketch;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -34,12 +36,15 @@ pub struct ClickHouseReader {
     prices: Arc<RwLock<PriceTable>>,
     version: Arc<dyn Fn() -> u64 + Send + Sync>,
     normalize: Normalizer,
+    rollups: Option<Rollups>,
+    use_rollups: bool,
+    exact_percentiles_up_to: u64,
 }
 
-/// The calls of a selection as SQL over `c`, with its parameters.
-struct Selection {
-    sql: String,
-    params: Params,
+/// A selection's rows as SQL (for `FROM (…)`), with its parameters.
+pub(super) struct Selection {
+    pub(super) sql: String,
+    pub(super) params: Params,
 }
 
 impl ClickHouseReader {
@@ -48,13 +53,45 @@ impl ClickHouseReader {
         prices: Arc<RwLock<PriceTable>>,
         version: Arc<dyn Fn() -> u64 + Send + Sync>,
         normalize: Normalizer,
+        rollups: Option<Rollups>,
     ) -> Self {
         ClickHouseReader {
             client,
             prices,
             version,
             normalize,
+            rollups,
+            use_rollups: true,
+            exact_percentiles_up_to: crate::query::EXACT_PERCENTILES_UP_TO,
         }
+    }
+
+    /// Turns reading the rollup tables off or on (on by default, where `clickhouse
+    /// init` made them): benchmarks and the tests that check both ways agree.
+    pub fn use_rollups(&mut self, on: bool) {
+        self.use_rollups = on;
+    }
+
+    /// Up to this many calls, percentiles are exact even where the latency sketches
+    /// could answer (tests lower it to check the sketches).
+    pub fn exact_percentiles_up_to(&mut self, calls: u64) {
+        self.exact_percentiles_up_to = calls;
+    }
+
+    /// The rollup tables, when there are some and they are on.
+    pub(super) fn rollups(&self) -> Option<&Rollups> {
+        self.rollups.as_ref().filter(|_| self.use_rollups)
+    }
+
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether latency percentiles over this selection come from the sketches: they
+    /// answer (see [`ClickHouseReader::sketch_rows`]) and it holds more than
+    /// [`ClickHouseReader::exact_percentiles_up_to`] `calls`.
+    fn sketched(&self, filter: &Filter, bucket_ns: Option<i64>, calls: u64) -> bool {
+        calls > self.exact_percentiles_up_to && self.sketches_answer(filter, bucket_ns)
     }
 
     /// A raw span normalized as the local database stores it.
@@ -77,7 +114,7 @@ impl ClickHouseReader {
     }
 
     /// `SELECT {select} FROM (calls) c WHERE <filter>`: the selection's calls.
-    fn calls(&self, filter: &Filter, select: &str) -> Result<Selection, StoreError> {
+    pub(super) fn calls(&self, filter: &Filter, select: &str) -> Result<Selection, StoreError> {
         filter.validate()?;
         let mut params = Params::default();
         let spans = filter_sql::spans_where(filter, &mut params);
@@ -128,7 +165,7 @@ impl ClickHouseReader {
 
     /// Per model and priced name: the sums everything but percentiles is made of.
     fn model_sums(&self, filter: &Filter) -> Result<(Vec<ModelRow>, Extent), StoreError> {
-        let inner = self.calls(filter, &crate::rollup::call_projection())?;
+        let inner = self.call_rows(filter, None)?;
         let sums = CostSums::column_names()
             .map(|n| format!("toFloat64(sum({n}))"))
             .join(", ");
@@ -372,9 +409,12 @@ impl Queries for ClickHouseReader {
     }
 
     fn models(&mut self) -> Result<Vec<String>, StoreError> {
-        let s = self.calls(&Filter::default(), "DISTINCT c.model")?;
+        let s = self.call_rows(&Filter::default(), None)?;
         let mut v: Vec<String> = self
-            .rows(&s.sql, &s.params)?
+            .rows(
+                &format!("SELECT DISTINCT model FROM ({})", s.sql),
+                &s.params,
+            )?
             .iter()
             .filter_map(|r| text(&r[0]))
             .collect();
@@ -383,9 +423,9 @@ impl Queries for ClickHouseReader {
     }
 
     fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError> {
-        let s = self.calls(&Filter::default(), "c.model AS model")?;
+        let s = self.call_rows(&Filter::default(), None)?;
         let sql = format!(
-            "SELECT model FROM ({}) GROUP BY model ORDER BY count() DESC, model",
+            "SELECT model FROM ({}) GROUP BY model ORDER BY sum(calls) DESC, model",
             s.sql
         );
         Ok(self
@@ -396,11 +436,14 @@ impl Queries for ClickHouseReader {
     }
 
     fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
-        let s = self.calls(
-            &Filter::default(),
-            "min(c.start_ns), max(c.start_ns), count()",
+        let s = self.call_rows(&Filter::default(), None)?;
+        let rows = self.rows(
+            &format!(
+                "SELECT min(first_start_ns), max(last_start_ns), sum(calls) FROM ({})",
+                s.sql
+            ),
+            &s.params,
         )?;
-        let rows = self.rows(&s.sql, &s.params)?;
         Ok(rows
             .first()
             .filter(|r| uint(&r[2]) > 0)
@@ -455,20 +498,46 @@ impl Queries for ClickHouseReader {
 
     fn call_summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         let (models, extent) = self.model_sums(filter)?;
-        let all = self.percentiles_by(filter, "1")?;
         let mut s = Summary {
-            latency_ms: all.first().map_or([0.0; 3], |g| g.quantiles_ms),
             first_start_ns: extent.first,
             last_end_ns: extent.last,
             ..Summary::default()
         };
         s.add_models(&models);
+        s.latency_approximate = self.sketched(filter, None, s.llm_calls);
+        s.latency_ms = if s.latency_approximate {
+            let rows = self.sketch_rows(filter, None)?.expect("sketches answer");
+            self.sketches_by("true", rows)?
+                .first()
+                .map_or([0.0; 3], |(_, b)| {
+                    sketch::quantiles(b, LATENCY_LEVELS).map(|v| v / 1e6)
+                })
+        } else {
+            self.percentiles_by(filter, "1")?
+                .first()
+                .map_or([0.0; 3], |g| g.quantiles_ms)
+        };
         s.avg_latency_ms = extent.duration_ns / s.llm_calls.max(1) as f64 / 1e6;
         Ok(s)
     }
 
     fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
         let (mut models, _) = self.model_sums(filter)?;
+        let calls = models.iter().map(|m| m.calls).sum();
+        if self.sketched(filter, None, calls) {
+            let rows = self.sketch_rows(filter, None)?.expect("sketches answer");
+            for (model, b) in self.sketches_by("model", rows)? {
+                if let Some(m) = models
+                    .iter_mut()
+                    .find(|m| Some(&m.model) == text(&model).as_ref())
+                {
+                    [m.p50_ms, m.p95_ms, m.p99_ms] =
+                        sketch::quantiles(&b, LATENCY_LEVELS).map(|v| v / 1e6);
+                    m.latency_approximate = true;
+                }
+            }
+            return Ok(models);
+        }
         for g in self.percentiles_by(filter, "c.model")? {
             if let Some(m) = models
                 .iter_mut()
@@ -486,7 +555,7 @@ impl Queries for ClickHouseReader {
         bucket_ns: i64,
     ) -> Result<Vec<SeriesPoint>, StoreError> {
         let bucket_ns = bucket_ns.max(1);
-        let mut inner = self.calls(filter, &crate::rollup::call_projection())?;
+        let mut inner = self.call_rows(filter, Some(bucket_ns))?;
         let b = inner.params.push(Param::Int(bucket_ns));
         let sums = CostSums::column_names()
             .map(|n| format!("toFloat64(sum({n}))"))
@@ -525,6 +594,46 @@ impl Queries for ClickHouseReader {
         bucket_ns: i64,
     ) -> Result<Vec<LatencyPoint>, StoreError> {
         let bucket_ns = bucket_ns.max(1);
+        if self.sketches_answer(filter, Some(bucket_ns)) {
+            // Counts and means from the minute rollups; percentiles from the sketches
+            // when there are enough calls for them to save time.
+            let rows = self.call_rows(filter, Some(bucket_ns))?;
+            let sql = format!(
+                "SELECT intDiv(t, {bucket_ns}) * {bucket_ns} AS bucket, sum(calls),
+                        toFloat64(sum(duration_ns)) / sum(calls) / 1e6
+                 FROM ({}) GROUP BY bucket ORDER BY bucket",
+                rows.sql
+            );
+            let mut points: Vec<LatencyPoint> = self
+                .rows(&sql, &rows.params)?
+                .into_iter()
+                .map(|r| LatencyPoint {
+                    bucket_start_ns: int(&r[0]).unwrap_or_default(),
+                    count: uint(&r[1]),
+                    avg_ms: float(&r[2]),
+                    approximate: true,
+                    ..LatencyPoint::default()
+                })
+                .collect();
+            let calls = points.iter().map(|p| p.count).sum();
+            if self.sketched(filter, Some(bucket_ns), calls) {
+                let rows = self
+                    .sketch_rows(filter, Some(bucket_ns))?
+                    .expect("sketches answer");
+                let sketches =
+                    self.sketches_by(&format!("intDiv(t, {bucket_ns}) * {bucket_ns}"), rows)?;
+                for (t, b) in sketches {
+                    if let Some(p) = points
+                        .iter_mut()
+                        .find(|p| Some(p.bucket_start_ns) == int(&t))
+                    {
+                        [p.p50_ms, p.p95_ms, p.p99_ms] =
+                            sketch::quantiles(&b, LATENCY_LEVELS).map(|v| v / 1e6);
+                    }
+                }
+                return Ok(points);
+            }
+        }
         let group = format!("intDiv(c.start_ns, {bucket_ns}) * {bucket_ns}");
         Ok(self
             .percentiles_by(filter, &group)?
@@ -544,6 +653,29 @@ impl Queries for ClickHouseReader {
     fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError> {
         let bucket_ns = bucket_ns.max(1);
         let edges = Heatmap::edges();
+        if let Some(rows) = self.sketch_rows(filter, Some(bucket_ns))? {
+            let sql = format!(
+                "SELECT intDiv(t, {bucket_ns}) * {bucket_ns} AS time_bucket, {band} AS band,
+                        sum(calls) AS n
+                 FROM ({}) GROUP BY time_bucket, band HAVING n > 0
+                 ORDER BY time_bucket, band",
+                rows.sql,
+                band = crate::query::band_sql(),
+            );
+            let cells = self
+                .rows(&sql, &rows.params)?
+                .into_iter()
+                .map(|r| HeatmapCell {
+                    bucket_start_ns: int(&r[0]).unwrap_or_default(),
+                    latency_bucket: uint(&r[1]) as usize,
+                    count: uint(&r[2]),
+                })
+                .collect();
+            return Ok(Heatmap {
+                latency_edges_ms: edges,
+                cells,
+            });
+        }
         // A latency in band i is over edges[i-1] and up to edges[i] (ms), as the
         // sketch's buckets count it.
         let edges_ns: Vec<String> = edges.iter().map(|e| format!("{:?}", e * 1e6)).collect();

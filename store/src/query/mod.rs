@@ -10,6 +10,7 @@ mod export;
 mod filter_sql;
 mod kpi;
 mod series;
+pub(crate) use series::band_sql;
 mod source;
 pub(crate) mod traces;
 
@@ -72,7 +73,7 @@ pub struct Reader {
 /// Up to this many calls, percentiles are computed exactly from the calls (DuckDB
 /// sorts 200,000 durations in about 10 ms on 2 cores); past it, from the latency sketch
 /// where the rollups answer.
-const EXACT_PERCENTILES_UP_TO: u64 = 200_000;
+pub(crate) const EXACT_PERCENTILES_UP_TO: u64 = 200_000;
 
 /// (trace, span) ids of calls the text index found.
 type Hits = Vec<(u128, u64)>;
@@ -324,7 +325,7 @@ fn params(w: &Where, extra: impl IntoIterator<Item = Value>) -> duckdb::ParamsFr
 const LATENCY_QUANTILES: &str = "quantile_cont(c.duration_ns, [0.5, 0.95, 0.99])";
 
 /// The levels of [`LATENCY_QUANTILES`], for percentiles read from the sketch.
-const LATENCY_LEVELS: [f64; 3] = [0.5, 0.95, 0.99];
+pub(crate) const LATENCY_LEVELS: [f64; 3] = [0.5, 0.95, 0.99];
 
 /// A [`LATENCY_QUANTILES`] result column as three percentiles in milliseconds.
 fn percentiles_ms(v: Value) -> [f64; 3] {

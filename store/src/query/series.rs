@@ -99,7 +99,7 @@ fn edge_buckets() -> Vec<i16> {
 }
 
 /// SQL giving the heatmap band of a sketch `bucket` column.
-fn band_sql() -> String {
+pub(crate) fn band_sql() -> String {
     let arms: Vec<String> = edge_buckets()
         .into_iter()
         .enumerate()

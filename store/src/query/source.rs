@@ -8,7 +8,7 @@ use super::Reader;
 use super::filter_sql::Where;
 use crate::error::StoreError;
 use crate::filter::Filter;
-use crate::rollup::{self, HOUR_NS, MINUTE_NS};
+use crate::rollup::{self, HOUR_NS, MINUTE_NS, whole_units};
 use duckdb::types::Value;
 
 /// One latency sketch: `(bucket, calls)` pairs in bucket order.
@@ -166,43 +166,5 @@ impl Reader {
             relation.params.extend(raw.params);
         }
         Ok(relation)
-    }
-}
-
-/// The whole units (minutes, hours) inside the filter's range, as bounds (`None`:
-/// unbounded); `None` when it holds none.
-fn whole_units(filter: &Filter, unit: i64) -> Option<(Option<i64>, Option<i64>)> {
-    let lo = filter
-        .from_ns
-        .map(|f| f.saturating_add(unit - 1).div_euclid(unit) * unit);
-    let hi = filter.to_ns.map(|t| t.div_euclid(unit) * unit);
-    match (lo, hi) {
-        (Some(lo), Some(hi)) if lo >= hi => None,
-        bounds => Some(bounds),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn whole_units_round_inwards() {
-        let f = |from, to| Filter {
-            from_ns: from,
-            to_ns: to,
-            ..Filter::default()
-        };
-        assert_eq!(whole_units(&f(None, None), 60), Some((None, None)));
-        assert_eq!(
-            whole_units(&f(Some(61), Some(300)), 60),
-            Some((Some(120), Some(300)))
-        );
-        assert_eq!(whole_units(&f(Some(120), Some(179)), 60), None);
-        assert_eq!(whole_units(&f(Some(-30), None), 60), Some((Some(0), None)));
-        assert_eq!(
-            whole_units(&f(None, Some(-30)), 60),
-            Some((None, Some(-60)))
-        );
     }
 }
