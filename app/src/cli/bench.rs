@@ -45,6 +45,11 @@ pub struct BenchArgs {
     /// minutes on large databases
     #[arg(long)]
     no_raw: bool,
+    /// `queries` on a team's ClickHouse instead (clickhouse://…, https://…), holding
+    /// what `copy --from` a bench database put there; the second column reads raw
+    /// spans, without the rollups of `clickhouse init`
+    #[arg(long, value_name = "URL")]
+    clickhouse: Option<String>,
 }
 
 const SPANS_PER_TRACE: f64 = 4.7;
@@ -151,6 +156,35 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
 }
 
 fn bench_queries(dir: &Path, cfg: SynthConfig, args: &BenchArgs) -> anyhow::Result<()> {
+    if let Some(url) = &args.clickhouse {
+        let ch = super::connect_clickhouse(url, None, None, false)?;
+        let opening = Instant::now();
+        let mut r = ch.clickhouse_reader();
+        store::Queries::call_summary(&mut r, &Filter::default())?;
+        println!(
+            "query benchmark: {} ({}), median of {} runs",
+            ch.endpoint().display(),
+            if ch.rollups().is_some() {
+                "with rollups"
+            } else {
+                "no rollups: run clickhouse init"
+            },
+            args.runs
+        );
+        println!(
+            "  open to first summary: {:.1} ms",
+            opening.elapsed().as_secs_f64() * 1e3
+        );
+        time_queries(
+            &mut r,
+            store::clickhouse::ClickHouseReader::use_rollups,
+            args,
+        )?;
+        if let Some(peak) = peak_rss_mb() {
+            println!("  peak RSS of this process: {peak:.0} MB");
+        }
+        return Ok(());
+    }
     let (spans, reuse, runs) = (args.spans, args.reuse, args.runs);
     let db = dir.join(format!("queries-{spans}.duckdb"));
     if !(reuse && db.exists()) {
@@ -177,6 +211,33 @@ fn bench_queries(dir: &Path, cfg: SynthConfig, args: &BenchArgs) -> anyhow::Resu
     let all = Filter::default();
     r.call_summary(&all)?;
     let opened = opening.elapsed();
+    let size = std::fs::metadata(&db)?.len();
+    println!(
+        "query benchmark: {} ({:.0} MB, {:.0} bytes a span), median of {runs} runs",
+        db.display(),
+        size as f64 / 1e6,
+        size as f64 / spans as f64
+    );
+    println!(
+        "  open to first summary: {:.1} ms",
+        opened.as_secs_f64() * 1e3
+    );
+    time_queries(&mut r, store::Reader::use_rollups, args)?;
+    if let Some(peak) = peak_rss_mb() {
+        println!("  peak RSS of this process: {peak:.0} MB");
+    }
+    Ok(())
+}
+
+/// Times each typed query of the window as it asks them (rollups where they answer),
+/// then without rollups (unless `--no-raw`), and prints the medians.
+fn time_queries<R: store::Queries>(
+    r: &mut R,
+    use_rollups: fn(&mut R, bool),
+    args: &BenchArgs,
+) -> anyhow::Result<()> {
+    let runs = args.runs;
+    let all = Filter::default();
     let day = Filter {
         from_ns: Some(END_NS - 86_400_000_000_000),
         ..Filter::default()
@@ -191,19 +252,8 @@ fn bench_queries(dir: &Path, cfg: SynthConfig, args: &BenchArgs) -> anyhow::Resu
         store::hex_to_trace_id(&page.first().context("the database has no traces")?.trace_id)
             .expect("hex id")
     };
-    let size = std::fs::metadata(&db)?.len();
-    println!(
-        "query benchmark: {} ({:.0} MB, {:.0} bytes a span), median of {runs} runs",
-        db.display(),
-        size as f64 / 1e6,
-        size as f64 / spans as f64
-    );
-    println!(
-        "  open to first summary: {:.1} ms",
-        opened.as_secs_f64() * 1e3
-    );
-    type Query<'a> = Box<dyn FnMut(&mut store::Reader) -> Result<usize, store::StoreError> + 'a>;
-    let queries: Vec<(&str, Query)> = vec![
+    type Query<'a, R> = Box<dyn FnMut(&mut R) -> Result<usize, store::StoreError> + 'a>;
+    let queries: Vec<(&str, Query<R>)> = vec![
         ("summary (all)", Box::new(|r| r.summary(&all).map(|_| 1))),
         (
             "summary (last 24h)",
@@ -311,11 +361,11 @@ fn bench_queries(dir: &Path, cfg: SynthConfig, args: &BenchArgs) -> anyhow::Resu
         let mut rows = 0;
         let ways = if args.no_raw { 1 } else { 2 };
         for (median, rollups) in medians.iter_mut().zip([true, false]).take(ways) {
-            r.use_rollups(rollups);
+            use_rollups(r, rollups);
             let mut times: Vec<Duration> = Vec::with_capacity(runs);
             for _ in 0..runs.max(1) {
                 let t = Instant::now();
-                rows = q(&mut r)?;
+                rows = q(r)?;
                 times.push(t.elapsed());
             }
             times.sort();
@@ -330,9 +380,6 @@ fn bench_queries(dir: &Path, cfg: SynthConfig, args: &BenchArgs) -> anyhow::Resu
             "  {name:<38} {:>7.1} ms {raw:>10}  {rows}",
             medians[0].as_secs_f64() * 1e3,
         );
-    }
-    if let Some(peak) = peak_rss_mb() {
-        println!("  peak RSS of this process: {peak:.0} MB");
     }
     Ok(())
 }
