@@ -1073,4 +1073,54 @@ fn check_rollups(url: &str, when: &str) {
             "{what}: heatmap"
         );
     }
+    // The traces page from the per-trace summaries (a selection by time alone).
+    let range = Filter {
+        from_ns: Some(first + 37 * 60_000_000_000 + 1_234_567),
+        to_ns: Some(last - 3 * HOUR - 7_654_321),
+        ..Filter::default()
+    };
+    for f in [Filter::default(), range] {
+        for sort in [TraceSort::Start, TraceSort::Duration, TraceSort::Tokens] {
+            for offset in [0, 40] {
+                let what = format!("{when}, traces by {sort:?} from {offset}, {f:?}");
+                let (a, n) = raw
+                    .traces_page(&f, sort, SortDir::Desc, offset, 20)
+                    .unwrap();
+                let (b, m) = rolled
+                    .traces_page(&f, sort, SortDir::Desc, offset, 20)
+                    .unwrap();
+                assert!(n > 0, "{what}: no traces");
+                assert_eq!(n, m, "{what}: total");
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (x, y) in a.iter().zip(&b) {
+                    assert_eq!(
+                        (
+                            &x.trace_id,
+                            &x.root_name,
+                            &x.service,
+                            x.start_ns,
+                            x.duration_ns,
+                            x.spans,
+                            x.llm_calls,
+                            x.tokens,
+                            x.has_error
+                        ),
+                        (
+                            &y.trace_id,
+                            &y.root_name,
+                            &y.service,
+                            y.start_ns,
+                            y.duration_ns,
+                            y.spans,
+                            y.llm_calls,
+                            y.tokens,
+                            y.has_error
+                        ),
+                        "{what}"
+                    );
+                    assert!(within(x.cost_usd, y.cost_usd, 1e-9), "{what}: cost");
+                }
+            }
+        }
+    }
 }

@@ -135,17 +135,27 @@ impl ClickHouseReader {
 
     /// A call's cost with the prices of the names stored calls are priced by written
     /// inline (for cost conditions).
+    /// With rollups, the names come from them: every name stored, a superset of the
+    /// selection's (a price for a name nobody selected is written and never used).
     fn inline_cost(&self, filter: &Filter) -> Result<String, StoreError> {
-        let mut params = Params::default();
-        let spans = filter_sql::spans_where(filter, &mut params);
-        let names = self.rows(
-            &format!(
-                "SELECT DISTINCT {} FROM ({}) AS c",
-                cost::PRICED_AS,
-                extract::calls(&self.table(), &spans)
-            ),
-            &params,
-        )?;
+        let names = match self.rollups() {
+            Some(r) => self.rows(
+                &format!("SELECT DISTINCT priced_as FROM {}", r.minutes),
+                &Params::default(),
+            )?,
+            None => {
+                let mut params = Params::default();
+                let spans = filter_sql::spans_where(filter, &mut params);
+                self.rows(
+                    &format!(
+                        "SELECT DISTINCT {} FROM ({}) AS c",
+                        cost::PRICED_AS,
+                        extract::calls(&self.table(), &spans)
+                    ),
+                    &params,
+                )?
+            }
+        };
         let table = self.prices.read().expect("price lock").clone();
         let priced: Vec<(String, crate::prices::Price)> = names
             .iter()
@@ -379,6 +389,104 @@ impl ClickHouseReader {
             spans = extract::spans(&self.table(), &since),
         );
         Ok((grouped, p))
+    }
+}
+
+impl ClickHouseReader {
+    /// The traces page from the per-trace summaries of the rollups, when they answer:
+    /// a selection by time alone (every other condition picks traces by their spans
+    /// or calls), sorted by anything but cost (which follows the prices: the page's
+    /// costs are computed from its traces' calls afterwards). `None` otherwise.
+    fn summarised_traces_page(
+        &self,
+        filter: &Filter,
+        sort: TraceSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Option<(Vec<TraceRow>, u64)>, StoreError> {
+        let Some(rollups) = self.rollups() else {
+            return Ok(None);
+        };
+        if filter.selects_calls() || !filter.services.is_empty() || sort == TraceSort::Cost {
+            return Ok(None);
+        }
+        filter.validate()?;
+        let mut p = Params::default();
+        let mut range = vec!["TRUE".to_string()];
+        if let Some(from) = filter.from_ns {
+            range.push(format!("start_ns >= {}", p.push(Param::Int(from))));
+        }
+        if let Some(to) = filter.to_ns {
+            range.push(format!("start_ns < {}", p.push(Param::Int(to))));
+        }
+        let l = p.push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let o = p.push(Param::Int(offset.min(i64::MAX as u64) as i64));
+        let traces = format!(
+            "SELECT trace_id, root.3 AS root_name, root.4 AS service, start_ns,
+                    last_end - start_ns AS duration_ns, spans, llm_calls, tokens, has_error
+             FROM (SELECT trace_id, min(root) AS root, min(first_start) AS start_ns,
+                          max(last_end) AS last_end, sum(spans) AS spans,
+                          sum(llm_calls) AS llm_calls, sum(tokens) AS tokens,
+                          max(has_error) AS has_error
+                   FROM {} GROUP BY trace_id)
+             WHERE {}",
+            rollups.traces,
+            range.join(" AND ")
+        );
+        let sql = format!(
+            "SELECT *, count() OVER () FROM ({traces})
+             ORDER BY {} {} NULLS LAST, trace_id LIMIT {l} OFFSET {o}",
+            sort.column(),
+            dir.sql()
+        );
+        let rows = self.rows(&sql, &p)?;
+        let total = match rows.first() {
+            Some(r) => uint(&r[9]),
+            None => self
+                .rows(&format!("SELECT count() FROM ({traces})"), &p)?
+                .first()
+                .map_or(0, |r| uint(&r[0])),
+        };
+        let mut page: Vec<TraceRow> = rows
+            .into_iter()
+            .map(|r| TraceRow {
+                trace_id: text(&r[0]).unwrap_or_default(),
+                root_name: text(&r[1]).unwrap_or_default(),
+                service: text(&r[2]).unwrap_or_default(),
+                start_ns: int(&r[3]).unwrap_or_default(),
+                duration_ns: int(&r[4]).unwrap_or_default(),
+                spans: uint(&r[5]),
+                llm_calls: uint(&r[6]),
+                tokens: uint(&r[7]),
+                cost_usd: 0.0,
+                has_error: boolean(&r[8]),
+            })
+            .collect();
+        let priced: Vec<&str> = page
+            .iter()
+            .filter(|t| t.llm_calls > 0)
+            .map(|t| t.trace_id.as_str())
+            .collect();
+        if !priced.is_empty() {
+            let cost = self.inline_cost(&Filter::default())?;
+            let mut p = Params::default();
+            let list = p.text(&priced.join(","));
+            let calls = extract::calls(
+                &self.table(),
+                &format!("TraceId IN (SELECT arrayJoin(splitByChar(',', {list})))"),
+            );
+            let sql = format!(
+                "SELECT c.trace_id, sum(coalesce({cost}, 0)) FROM ({calls}) AS c GROUP BY c.trace_id"
+            );
+            for r in self.rows(&sql, &p)? {
+                let id = text(&r[0]).unwrap_or_default();
+                if let Some(t) = page.iter_mut().find(|t| t.trace_id == id) {
+                    t.cost_usd = float(&r[1]);
+                }
+            }
+        }
+        Ok(Some((page, total)))
     }
 }
 
@@ -714,6 +822,9 @@ impl Queries for ClickHouseReader {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
+        if let Some(page) = self.summarised_traces_page(filter, sort, dir, offset, limit)? {
+            return Ok(page);
+        }
         let (grouped, mut p) = self.traces_grouped(filter)?;
         let total = self
             .rows(&format!("SELECT count() FROM ({grouped})"), &p)?

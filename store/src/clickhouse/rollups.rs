@@ -1,7 +1,8 @@
 //! Rollups on a ClickHouse: the per-minute call sums and per-hour latency sketches a
-//! local file keeps ([`crate::rollup`]), kept here by materialized views on the traces
-//! table, so that dashboards over months read thousands of rows instead of extracting
-//! the LLM fields of millions of spans.
+//! local file keeps ([`crate::rollup`]), and one summary row per trace (the traces
+//! page's columns but cost), kept here by materialized views on the traces table, so
+//! that dashboards over months read summary rows instead of extracting the LLM fields
+//! of millions of spans.
 //!
 //! [`init`] (`llm-observatory clickhouse init`, and `serve --create-tables` on a new
 //! table) creates them. The views summarise the spans that start at or after a cutover
@@ -28,6 +29,8 @@ use std::time::Duration;
 const MINUTES: &str = "_llm_minutes";
 /// The suffix of the per-hour latency sketches' table.
 const LATENCY: &str = "_llm_latency_hours";
+/// The suffix of the per-trace summaries' table (the traces page's rows).
+const TRACES: &str = "_llm_traces";
 /// The suffix of the table recording a finished `init`.
 const STATE: &str = "_llm_rollups";
 /// The suffix of each rollup table's materialized view.
@@ -43,6 +46,9 @@ pub struct Rollups {
     pub(super) minutes: String,
     /// `db.table` of the per-hour latency sketches.
     pub(super) latency: String,
+    /// `db.table` of the per-trace summaries: one row per trace and insert, folded by
+    /// `trace_id` (root, first start, last end, spans, calls, tokens, failure).
+    pub(super) traces: String,
     /// Where the views start summarising (ns since the epoch); `None` when they
     /// summarise every span (made on an empty table). A span starting before it that
     /// is inserted after `init` summarised the history is not in the rollups.
@@ -67,6 +73,7 @@ struct Names {
     traces: String,
     minutes: String,
     latency: String,
+    trace_rows: String,
     state: String,
 }
 
@@ -79,6 +86,7 @@ impl Names {
             traces: e.traces(),
             minutes: format!("{t}{MINUTES}"),
             latency: format!("{t}{LATENCY}"),
+            trace_rows: format!("{t}{TRACES}"),
             state: format!("{t}{STATE}"),
         }
     }
@@ -91,7 +99,7 @@ impl Names {
 /// The rollups of the client's traces table, when a finished [`init`] made them.
 pub(super) fn find(client: &Client) -> Result<Option<Rollups>, ClickHouseError> {
     let n = Names::of(client);
-    if existing(client, &n)? != [true; 3] {
+    if existing(client, &n)? != [true; 4] {
         return Ok(None);
     }
     let rows = client.rows(
@@ -107,18 +115,20 @@ pub(super) fn find(client: &Client) -> Result<Option<Rollups>, ClickHouseError> 
     Ok(Some(Rollups {
         minutes: n.qualified(&n.minutes),
         latency: n.qualified(&n.latency),
+        traces: n.qualified(&n.trace_rows),
         cutover_ns: row[1].as_i64().filter(|c| *c != EVERY_SPAN),
     }))
 }
 
-/// Which of the minutes, latency and state tables exist.
-fn existing(client: &Client, n: &Names) -> Result<[bool; 3], ClickHouseError> {
+/// Which of the minutes, latency, traces and state tables exist.
+fn existing(client: &Client, n: &Names) -> Result<[bool; 4], ClickHouseError> {
     let mut p = Params::default();
     let sql = format!(
-        "SELECT name FROM system.tables WHERE database = {} AND name IN ({}, {}, {})",
+        "SELECT name FROM system.tables WHERE database = {} AND name IN ({}, {}, {}, {})",
         p.text(&n.database),
         p.text(&n.minutes),
         p.text(&n.latency),
+        p.text(&n.trace_rows),
         p.text(&n.state)
     );
     let names: Vec<String> = client
@@ -126,7 +136,7 @@ fn existing(client: &Client, n: &Names) -> Result<[bool; 3], ClickHouseError> {
         .into_iter()
         .filter_map(|r| r.first().and_then(|v| v.as_str()).map(str::to_string))
         .collect();
-    Ok([&n.minutes, &n.latency, &n.state].map(|t| names.contains(t)))
+    Ok([&n.minutes, &n.latency, &n.trace_rows, &n.state].map(|t| names.contains(t)))
 }
 
 /// Creates the rollups of the client's traces table and summarises its history
@@ -141,7 +151,7 @@ pub(super) fn init(
 ) -> Result<Option<Initialized>, ClickHouseError> {
     let n = Names::of(client);
     let present = existing(client, &n)?;
-    if present == [true; 3] && find(client)?.is_some() && !rebuild {
+    if present == [true; 4] && find(client)?.is_some() && !rebuild {
         return Ok(None);
     }
     if present.iter().any(|p| *p) {
@@ -252,6 +262,12 @@ fn backfill(
             latency_columns().join(", "),
             rollup::latency_rollup(&source, "TRUE", 1)
         ))?;
+        client.execute(&format!(
+            "INSERT INTO {} ({}) {}",
+            n.qualified(&n.trace_rows),
+            TRACE_COLUMNS.join(", "),
+            trace_rollup(&n.traces, &spans)
+        ))?;
         progress(format!(
             "summarised {day} ({} of {} days)",
             i + 1,
@@ -266,8 +282,10 @@ fn drop_all(client: &Client, n: &Names) -> Result<(), ClickHouseError> {
     for name in [
         format!("{}{VIEW}", n.minutes),
         format!("{}{VIEW}", n.latency),
+        format!("{}{VIEW}", n.trace_rows),
         n.minutes.clone(),
         n.latency.clone(),
+        n.trace_rows.clone(),
         n.state.clone(),
     ] {
         client.execute(&format!("DROP TABLE IF EXISTS {}", n.qualified(&name)))?;
@@ -342,6 +360,18 @@ fn tables(n: &Names) -> Vec<String> {
             rollup::LATENCY_DIMENSIONS.join(", ")
         ),
         format!(
+            "CREATE TABLE {} (trace_id String,
+                root SimpleAggregateFunction(min, Tuple(UInt8, Int64, String, String)),
+                first_start SimpleAggregateFunction(min, Int64),
+                last_end SimpleAggregateFunction(max, Int64),
+                spans SimpleAggregateFunction(sum, UInt64),
+                llm_calls SimpleAggregateFunction(sum, UInt64),
+                tokens SimpleAggregateFunction(sum, Int64),
+                has_error SimpleAggregateFunction(max, UInt8))
+             ENGINE = AggregatingMergeTree ORDER BY trace_id",
+            n.qualified(&n.trace_rows)
+        ),
+        format!(
             "CREATE TABLE {} (cutover_ns Int64, completed DateTime64(3) DEFAULT now64(3))
              ENGINE = MergeTree ORDER BY completed",
             n.qualified(&n.state)
@@ -369,7 +399,41 @@ fn views(n: &Names, cutover_ns: Option<i64>) -> Vec<String> {
             n.qualified(&n.latency),
             rollup::latency_rollup(&source, "TRUE", 1)
         ),
+        format!(
+            "CREATE MATERIALIZED VIEW {}{VIEW} TO {} AS {}",
+            n.qualified(&n.trace_rows),
+            n.qualified(&n.trace_rows),
+            trace_rollup(&n.traces, &spans)
+        ),
     ]
+}
+
+/// The per-trace summary table's columns, in [`trace_rollup`]'s order.
+const TRACE_COLUMNS: [&str; 8] = [
+    "trace_id",
+    "root",
+    "first_start",
+    "last_end",
+    "spans",
+    "llm_calls",
+    "tokens",
+    "has_error",
+];
+
+/// One row per trace of the spans of `traces` meeting `spans_where`: the root is the
+/// least of (has a parent, start, name, service) — a span without a parent first,
+/// then the earliest —, tokens and failures count as on the traces page.
+fn trace_rollup(traces: &str, spans_where: &str) -> String {
+    format!(
+        "SELECT trace_id,
+                min(tuple(toUInt8(parent_span_id != ''), start_ns, toString(name), toString(service))) AS root,
+                min(start_ns) AS first_start, max(start_ns + duration_ns) AS last_end,
+                toUInt64(count()) AS spans, toUInt64(countIf(is_call)) AS llm_calls,
+                toInt64(sumIf(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), is_call)) AS tokens,
+                toUInt8(max(span_failed OR (is_call AND is_error))) AS has_error
+         FROM ({}) GROUP BY trace_id",
+        extract::spans(traces, spans_where)
+    )
 }
 
 fn now_ns() -> i64 {
