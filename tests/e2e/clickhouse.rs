@@ -1072,6 +1072,31 @@ fn check_rollups(url: &str, when: &str) {
             rolled.latency_heatmap(f, HOUR).unwrap(),
             "{what}: heatmap"
         );
+        let (a, b) = (
+            raw.top_errors(f, 10).unwrap(),
+            rolled.top_errors(f, 10).unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{what}: top errors");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (
+                    &x.error_type,
+                    &x.model,
+                    x.count,
+                    x.last_seen_ns,
+                    &x.example_message
+                ),
+                (
+                    &y.error_type,
+                    &y.model,
+                    y.count,
+                    y.last_seen_ns,
+                    &y.example_message
+                ),
+                "{what}: top errors"
+            );
+            assert!(within(x.share, y.share, 1e-9), "{what}: top errors");
+        }
     }
     // The traces page from the per-trace summaries (a selection by time alone).
     let range = Filter {

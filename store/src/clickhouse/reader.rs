@@ -115,9 +115,27 @@ impl ClickHouseReader {
 
     /// `SELECT {select} FROM (calls) c WHERE <filter>`: the selection's calls.
     pub(super) fn calls(&self, filter: &Filter, select: &str) -> Result<Selection, StoreError> {
+        self.calls_starting(filter, select, &[])
+    }
+
+    /// [`ClickHouseReader::calls`] of the spans starting at one of `instants` (ns)
+    /// alone, which ClickHouse finds by the table's partitions and time index.
+    fn calls_starting(
+        &self,
+        filter: &Filter,
+        select: &str,
+        instants: &[i64],
+    ) -> Result<Selection, StoreError> {
         filter.validate()?;
         let mut params = Params::default();
-        let spans = filter_sql::spans_where(filter, &mut params);
+        let mut spans = filter_sql::spans_where(filter, &mut params);
+        if !instants.is_empty() {
+            let list: Vec<String> = instants
+                .iter()
+                .map(|t| format!("fromUnixTimestamp64Nano({})", params.push(Param::Int(*t))))
+                .collect();
+            spans.push_str(&format!(" AND Timestamp IN ({})", list.join(", ")));
+        }
         let cost = if filter.cost_usd.is_empty() {
             "NULL".to_string()
         } else {
@@ -389,6 +407,67 @@ impl ClickHouseReader {
             spans = extract::spans(&self.table(), &since),
         );
         Ok((grouped, p))
+    }
+}
+
+impl ClickHouseReader {
+    /// Top errors counted from the minute rollups when they answer for the whole
+    /// selection's minutes, each group's latest message read from the raw spans of its
+    /// latest call alone. `None` when the rollups do not answer.
+    fn summarised_top_errors(
+        &self,
+        errors_only: &Filter,
+        limit: u64,
+    ) -> Result<Option<Vec<TopError>>, StoreError> {
+        if self.rollups().is_none() || !errors_only.on_dimensions_only() {
+            return Ok(None);
+        }
+        let mut rows = self.call_rows(errors_only, None)?;
+        let l = rows
+            .params
+            .push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let sql = format!(
+            "SELECT coalesce(error_type, 'error') AS et, model, sum(calls) AS n,
+                    n / sum(n) OVER (), max(last_start_ns)
+             FROM ({}) GROUP BY et, model ORDER BY n DESC, et, model LIMIT {l}",
+            rows.sql
+        );
+        let mut top: Vec<TopError> = self
+            .rows(&sql, &rows.params)?
+            .into_iter()
+            .map(|r| TopError {
+                error_type: text(&r[0]).unwrap_or_default(),
+                model: text(&r[1]).unwrap_or_default(),
+                count: uint(&r[2]),
+                share: float(&r[3]),
+                last_seen_ns: int(&r[4]).unwrap_or_default(),
+                example_message: None,
+            })
+            .collect();
+        if top.is_empty() {
+            return Ok(Some(top));
+        }
+        // The latest calls' messages: only the spans starting at those instants.
+        let instants: Vec<i64> = top.iter().map(|t| t.last_seen_ns).collect();
+        let inner = self.calls_starting(
+            errors_only,
+            "coalesce(c.error_type, 'error') AS et, c.model AS model, c.start_ns AS t, c.error_message AS message",
+            &instants,
+        )?;
+        let sql = format!(
+            "SELECT et, model, argMax(message, t) FROM ({}) GROUP BY et, model",
+            inner.sql
+        );
+        for r in self.rows(&sql, &inner.params)? {
+            let (et, model) = (text(&r[0]), text(&r[1]));
+            if let Some(t) = top
+                .iter_mut()
+                .find(|t| Some(&t.error_type) == et.as_ref() && Some(&t.model) == model.as_ref())
+            {
+                t.example_message = text(&r[2]);
+            }
+        }
+        Ok(Some(top))
     }
 }
 
@@ -971,6 +1050,9 @@ impl Queries for ClickHouseReader {
             status: StatusFilter::Error,
             ..filter.clone()
         };
+        if let Some(top) = self.summarised_top_errors(&errors_only, limit)? {
+            return Ok(top);
+        }
         let mut inner = self.calls(
             &errors_only,
             "coalesce(c.error_type, 'error') AS error_type, c.model AS model, c.start_ns AS t, c.error_message AS message",
