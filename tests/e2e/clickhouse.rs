@@ -1097,6 +1097,21 @@ fn check_rollups(url: &str, when: &str) {
             );
             assert!(within(x.share, y.share, 1e-9), "{what}: top errors");
         }
+        for (sort, offset) in [
+            (CallSort::Start, 0),
+            (CallSort::Start, 150),
+            (CallSort::Latency, 0),
+        ] {
+            let (a, n) = raw.calls_page(f, sort, SortDir::Desc, offset, 50).unwrap();
+            let (b, m) = rolled
+                .calls_page(f, sort, SortDir::Desc, offset, 50)
+                .unwrap();
+            assert_eq!(n, m, "{what}: calls total");
+            let ids = |v: &[store::CallRow]| -> Vec<(String, i64)> {
+                v.iter().map(|c| (c.span_id.clone(), c.start_ns)).collect()
+            };
+            assert_eq!(ids(&a), ids(&b), "{what}: calls by {sort:?} from {offset}");
+        }
     }
     // The traces page from the per-trace summaries (a selection by time alone).
     let range = Filter {

@@ -23,6 +23,7 @@ use crate::query::{
     SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
 };
 use crate::query::{LATENCY_LEVELS, TraceSpan};
+use crate::rollup::MINUTE_NS;
 use crate::row::AlertEvent;
 use crate::row::SpanRow;
 use crate::sketch;
@@ -411,6 +412,31 @@ impl ClickHouseReader {
 }
 
 impl ClickHouseReader {
+    /// The start of the latest minute from which on the selection holds at least
+    /// `calls` calls (counted from the minute rollups); `None` when it holds fewer.
+    fn latest_minute_holding(
+        &self,
+        filter: &Filter,
+        calls: u64,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut rows = self.call_rows(filter, Some(MINUTE_NS))?;
+        let n = rows
+            .params
+            .push(Param::Int(calls.min(i64::MAX as u64) as i64));
+        let sql = format!(
+            "SELECT minute FROM (
+                 SELECT minute, sum(n) OVER (ORDER BY minute DESC) AS since
+                 FROM (SELECT intDiv(t, {MINUTE_NS}) * {MINUTE_NS} AS minute, sum(calls) AS n
+                       FROM ({}) GROUP BY minute))
+             WHERE since >= {n} ORDER BY minute DESC LIMIT 1",
+            rows.sql
+        );
+        Ok(self
+            .rows(&sql, &rows.params)?
+            .first()
+            .and_then(|r| int(&r[0])))
+    }
+
     /// Top errors counted from the minute rollups when they answer for the whole
     /// selection's minutes, each group's latest message read from the raw spans of its
     /// latest call alone. `None` when the rollups do not answer.
@@ -992,14 +1018,33 @@ impl Queries for ClickHouseReader {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<CallRow>, u64), StoreError> {
-        let counted = self.calls(filter, "count()")?;
+        let rolled_up = self.rollups().is_some() && filter.on_dimensions_only();
+        let counted = if rolled_up {
+            let rows = self.call_rows(filter, None)?;
+            Selection {
+                sql: format!("SELECT sum(calls) FROM ({})", rows.sql),
+                params: rows.params,
+            }
+        } else {
+            self.calls(filter, "count()")?
+        };
         let total = self
             .rows(&counted.sql, &counted.params)?
             .first()
             .map_or(0, |r| uint(&r[0]));
+        // Latest first: only the minutes holding the latest offset + limit calls.
+        let narrowed = if rolled_up && sort == CallSort::Start && dir == SortDir::Desc {
+            let from = self.latest_minute_holding(filter, offset.saturating_add(limit))?;
+            Filter {
+                from_ns: filter.from_ns.max(from),
+                ..filter.clone()
+            }
+        } else {
+            filter.clone()
+        };
         let cost = self.inline_cost(&Filter::default())?;
         let mut page = self.calls(
-            filter,
+            &narrowed,
             &format!(
                 "{}, {cost} AS cost_usd, c.is_error AS failed",
                 raw::names("c")
