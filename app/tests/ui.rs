@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
+use store::Queries as _;
 use store::{Filter, OpenMode, PriceTable, Store};
 
 #[path = "ui/alerts.rs"]

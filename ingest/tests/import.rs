@@ -7,6 +7,7 @@ use prost::Message;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use store::Queries as _;
 use store::{Filter, OpenMode, Store};
 
 struct Dir(PathBuf);

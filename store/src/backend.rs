@@ -98,14 +98,20 @@ pub trait Queries: Send {
         limit: u64,
     ) -> Result<(Vec<TraceRow>, u64), StoreError>;
 
-    /// Every span of one trace, as a tree.
-    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError>;
-
-    /// Several traces, in the order asked (an export reads them in chunks); a backend
-    /// that cannot read them together reads them one by one.
-    fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
-        ids.iter().map(|id| self.trace(*id)).collect()
+    /// Every span of one trace, as a tree (empty when there is no such trace).
+    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
+        Ok(self
+            .traces(&[trace_id])?
+            .pop()
+            .unwrap_or_else(|| TraceTree {
+                trace_id: crate::ids::trace_id_hex(trace_id),
+                spans: Vec::new(),
+            }))
     }
+
+    /// Several traces, in the order asked (an export reads them in chunks; a trace
+    /// not found comes back with no spans).
+    fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError>;
 
     /// One page of the LLM calls in a selection and how many there are in all.
     fn calls_page(

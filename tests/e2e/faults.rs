@@ -11,6 +11,7 @@ use crate::webhook_sink::webhook_sink;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use store::Queries as _;
 
 /// Every acknowledged request `n` (10 spans in trace `n`) is in the database, whole.
 fn assert_acked_stored(db: &str, acked: &[u32]) {

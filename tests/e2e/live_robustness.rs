@@ -13,6 +13,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use std::time::Duration;
+use store::Queries as _;
 
 /// Request `n`: 10 spans, each a gpt-4o call, trace ids derived from `n`.
 pub(crate) fn request(n: u32) -> ExportTraceServiceRequest {

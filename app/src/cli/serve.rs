@@ -277,12 +277,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let receivers =
             Receivers::start(config, ingest::receive::Target::Database(writer.clone())).await?;
         say!("database {}", args.db.path().display());
-        if let Some(a) = receivers.grpc_addr {
-            say!("listening for OTLP/gRPC on {a}");
-        }
-        if let Some(a) = receivers.http_addr {
-            say!("listening for OTLP/HTTP on http://{a}");
-        }
+        say_addresses(&receivers);
         say!(
             "at most {} connections at once; idle ones closed after {}",
             receivers.limits.max,
@@ -376,12 +371,7 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
             "writing traces into {}",
             store::Database::describe(ch.as_ref())
         );
-        if let Some(a) = receivers.grpc_addr {
-            say!("listening for OTLP/gRPC on {a}");
-        }
-        if let Some(a) = receivers.http_addr {
-            say!("listening for OTLP/HTTP on http://{a}");
-        }
+        say_addresses(&receivers);
         stop.await;
         eprintln!("stopping: finishing requests in flight");
         let stats = receivers.stats.clone();
@@ -397,6 +387,16 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
         stats.overloaded.load(Relaxed)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints where the receivers listen (clients and tests read these lines).
+fn say_addresses(receivers: &Receivers) {
+    if let Some(a) = receivers.grpc_addr {
+        say!("listening for OTLP/gRPC on {a}");
+    }
+    if let Some(a) = receivers.http_addr {
+        say!("listening for OTLP/HTTP on http://{a}");
+    }
 }
 
 /// A future that ends at the first Ctrl+C or SIGTERM; the handlers are in place once

@@ -33,47 +33,49 @@ pub(super) fn spans_where(filter: &Filter, p: &mut Params) -> String {
 pub(super) fn dimensions_where(filter: &Filter, p: &mut Params) -> String {
     let mut parts = vec!["TRUE".to_string()];
     any_of(&mut parts, p, "service", &filter.services);
+    models_providers_status(filter, p, &mut parts, "", "priced_as");
+    parts.join(" AND ")
+}
+
+/// The model (asked for, or `served`), provider and outcome conditions, on columns
+/// named with `prefix` (`c.` for extracted calls, nothing for rollup rows).
+fn models_providers_status(
+    filter: &Filter,
+    p: &mut Params,
+    parts: &mut Vec<String>,
+    prefix: &str,
+    served: &str,
+) {
     if !filter.models.is_empty() {
         let any: Vec<String> = filter
             .models
             .iter()
             .map(|g| {
                 let re = p.text(&glob_regex(g));
-                format!("(match(model, {re}) OR match(priced_as, {re}))")
+                format!("(match({prefix}model, {re}) OR match({served}, {re}))")
             })
             .collect();
         parts.push(format!("({})", any.join(" OR ")));
     }
-    any_of(&mut parts, p, "provider", &filter.providers);
+    any_of(parts, p, &format!("{prefix}provider"), &filter.providers);
     match filter.status {
         StatusFilter::All => {}
-        StatusFilter::Ok => parts.push("NOT is_error".into()),
-        StatusFilter::Error => parts.push("is_error".into()),
+        StatusFilter::Ok => parts.push(format!("NOT {prefix}is_error")),
+        StatusFilter::Error => parts.push(format!("{prefix}is_error")),
     }
-    parts.join(" AND ")
 }
 
 /// Conditions on the extracted calls `c` (everything but time and service, which
 /// [`spans_where`] applied); `cost` is a call's cost as SQL (prices written inline).
 pub(super) fn calls_where(filter: &Filter, cost: &str, p: &mut Params) -> String {
     let mut parts = vec!["TRUE".to_string()];
-    if !filter.models.is_empty() {
-        let any: Vec<String> = filter
-            .models
-            .iter()
-            .map(|g| {
-                let re = p.text(&glob_regex(g));
-                format!("(match(c.model, {re}) OR match(coalesce(c.response_model, ''), {re}))")
-            })
-            .collect();
-        parts.push(format!("({})", any.join(" OR ")));
-    }
-    any_of(&mut parts, p, "c.provider", &filter.providers);
-    match filter.status {
-        StatusFilter::All => {}
-        StatusFilter::Ok => parts.push("NOT c.is_error".into()),
-        StatusFilter::Error => parts.push("c.is_error".into()),
-    }
+    models_providers_status(
+        filter,
+        p,
+        &mut parts,
+        "c.",
+        "coalesce(c.response_model, '')",
+    );
     for word in &filter.text {
         parts.push(holds_text(p, word));
     }

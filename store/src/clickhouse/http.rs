@@ -199,12 +199,15 @@ impl Client {
             params,
             &[("output_format_json_quote_64bit_integers", "0")],
         )?;
-        std::io::copy(&mut body_reader(&mut reply), out).map_err(|err| {
-            ClickHouseError::Unreachable {
-                endpoint: self.endpoint.base(),
-                detail: format!("the reply broke off: {err}"),
-            }
-        })
+        std::io::copy(&mut body_reader(&mut reply), out).map_err(|err| self.broke_off(err))
+    }
+
+    /// The server stopped sending a reply halfway (it went down, the network failed).
+    fn broke_off(&self, err: std::io::Error) -> ClickHouseError {
+        ClickHouseError::Unreachable {
+            endpoint: self.endpoint.base(),
+            detail: format!("the reply broke off: {err}"),
+        }
     }
 
     /// Runs a statement that returns nothing worth reading (DDL, `KILL QUERY`).
@@ -241,10 +244,7 @@ impl Client {
         let mut bytes = Vec::new();
         body_reader(&mut reply)
             .read_to_end(&mut bytes)
-            .map_err(|err| ClickHouseError::Unreachable {
-                endpoint: self.endpoint.base(),
-                detail: format!("the reply broke off: {err}"),
-            })?;
+            .map_err(|err| self.broke_off(err))?;
         Ok(bytes)
     }
 

@@ -88,11 +88,20 @@ impl ClickHouseReader {
         &self.client
     }
 
-    /// Whether latency percentiles over this selection come from the sketches: they
-    /// answer (see [`ClickHouseReader::sketch_rows`]) and it holds more than
-    /// [`ClickHouseReader::exact_percentiles_up_to`] `calls`.
-    fn sketched(&self, filter: &Filter, bucket_ns: Option<i64>, calls: u64) -> bool {
-        calls > self.exact_percentiles_up_to && self.sketches_answer(filter, bucket_ns)
+    /// The sketch rows latency percentiles over this selection come from: when the
+    /// sketches answer (see [`ClickHouseReader::sketch_rows`]) and it holds more than
+    /// [`ClickHouseReader::exact_percentiles_up_to`] `calls`; `None` (exact
+    /// percentiles) otherwise.
+    fn sketched(
+        &self,
+        filter: &Filter,
+        bucket_ns: Option<i64>,
+        calls: u64,
+    ) -> Result<Option<Selection>, StoreError> {
+        if calls <= self.exact_percentiles_up_to {
+            return Ok(None);
+        }
+        self.sketch_rows(filter, bucket_ns)
     }
 
     /// A raw span normalized as the local database stores it.
@@ -529,7 +538,8 @@ impl ClickHouseReader {
         let o = p.push(Param::Int(offset.min(i64::MAX as u64) as i64));
         let traces = format!(
             "SELECT trace_id, root.3 AS root_name, root.4 AS service, start_ns,
-                    last_end - start_ns AS duration_ns, spans, llm_calls, tokens, has_error
+                    last_end - start_ns AS duration_ns, spans, llm_calls, tokens,
+                    0 AS cost_usd, has_error
              FROM (SELECT trace_id, min(root) AS root, min(first_start) AS start_ns,
                           max(last_end) AS last_end, sum(spans) AS spans,
                           sum(llm_calls) AS llm_calls, sum(tokens) AS tokens,
@@ -547,27 +557,13 @@ impl ClickHouseReader {
         );
         let rows = self.rows(&sql, &p)?;
         let total = match rows.first() {
-            Some(r) => uint(&r[9]),
+            Some(r) => uint(&r[10]),
             None => self
                 .rows(&format!("SELECT count() FROM ({traces})"), &p)?
                 .first()
                 .map_or(0, |r| uint(&r[0])),
         };
-        let mut page: Vec<TraceRow> = rows
-            .into_iter()
-            .map(|r| TraceRow {
-                trace_id: text(&r[0]).unwrap_or_default(),
-                root_name: text(&r[1]).unwrap_or_default(),
-                service: text(&r[2]).unwrap_or_default(),
-                start_ns: int(&r[3]).unwrap_or_default(),
-                duration_ns: int(&r[4]).unwrap_or_default(),
-                spans: uint(&r[5]),
-                llm_calls: uint(&r[6]),
-                tokens: uint(&r[7]),
-                cost_usd: 0.0,
-                has_error: boolean(&r[8]),
-            })
-            .collect();
+        let mut page: Vec<TraceRow> = rows.iter().map(|r| trace_row(r)).collect();
         let priced: Vec<&str> = page
             .iter()
             .filter(|t| t.llm_calls > 0)
@@ -717,9 +713,9 @@ impl Queries for ClickHouseReader {
             ..Summary::default()
         };
         s.add_models(&models);
-        s.latency_approximate = self.sketched(filter, None, s.llm_calls);
-        s.latency_ms = if s.latency_approximate {
-            let rows = self.sketch_rows(filter, None)?.expect("sketches answer");
+        let sketched = self.sketched(filter, None, s.llm_calls)?;
+        s.latency_approximate = sketched.is_some();
+        s.latency_ms = if let Some(rows) = sketched {
             self.sketches_by("true", rows)?
                 .first()
                 .map_or([0.0; 3], |(_, b)| {
@@ -737,8 +733,7 @@ impl Queries for ClickHouseReader {
     fn per_model(&mut self, filter: &Filter) -> Result<Vec<ModelRow>, StoreError> {
         let (mut models, _) = self.model_sums(filter)?;
         let calls = models.iter().map(|m| m.calls).sum();
-        if self.sketched(filter, None, calls) {
-            let rows = self.sketch_rows(filter, None)?.expect("sketches answer");
+        if let Some(rows) = self.sketched(filter, None, calls)? {
             for (model, b) in self.sketches_by("model", rows)? {
                 if let Some(m) = models
                     .iter_mut()
@@ -829,10 +824,7 @@ impl Queries for ClickHouseReader {
                 })
                 .collect();
             let calls = points.iter().map(|p| p.count).sum();
-            if self.sketched(filter, Some(bucket_ns), calls) {
-                let rows = self
-                    .sketch_rows(filter, Some(bucket_ns))?
-                    .expect("sketches answer");
+            if let Some(rows) = self.sketched(filter, Some(bucket_ns), calls)? {
                 let sketches =
                     self.sketches_by(&format!("intDiv(t, {bucket_ns}) * {bucket_ns}"), rows)?;
                 for (t, b) in sketches {
@@ -944,33 +936,8 @@ impl Queries for ClickHouseReader {
             sort.column(),
             dir.sql()
         );
-        let rows = self
-            .rows(&sql, &p)?
-            .into_iter()
-            .map(|r| TraceRow {
-                trace_id: text(&r[0]).unwrap_or_default(),
-                root_name: text(&r[1]).unwrap_or_default(),
-                service: text(&r[2]).unwrap_or_default(),
-                start_ns: int(&r[3]).unwrap_or_default(),
-                duration_ns: int(&r[4]).unwrap_or_default(),
-                spans: uint(&r[5]),
-                llm_calls: uint(&r[6]),
-                tokens: uint(&r[7]),
-                cost_usd: float(&r[8]),
-                has_error: boolean(&r[9]),
-            })
-            .collect();
+        let rows = self.rows(&sql, &p)?.iter().map(|r| trace_row(r)).collect();
         Ok((rows, total))
-    }
-
-    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
-        Ok(self
-            .traces(&[trace_id])?
-            .pop()
-            .unwrap_or_else(|| TraceTree {
-                trace_id: trace_id_hex(trace_id),
-                spans: Vec::new(),
-            }))
     }
 
     fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
@@ -1326,6 +1293,23 @@ fn trace_span(row: SpanRow, prices: &PriceTable) -> TraceSpan {
         cache_read_tokens: call.and_then(|c| c.cache_read_tokens),
         finish_reason: call.and_then(|c| c.finish_reason.clone()),
         error_type: call.and_then(|c| c.error_type.clone()),
+    }
+}
+
+/// A traces page row from the columns trace_id, root_name, service, start_ns,
+/// duration_ns, spans, llm_calls, tokens, cost_usd, has_error (in that order).
+fn trace_row(r: &[Value]) -> TraceRow {
+    TraceRow {
+        trace_id: text(&r[0]).unwrap_or_default(),
+        root_name: text(&r[1]).unwrap_or_default(),
+        service: text(&r[2]).unwrap_or_default(),
+        start_ns: int(&r[3]).unwrap_or_default(),
+        duration_ns: int(&r[4]).unwrap_or_default(),
+        spans: uint(&r[5]),
+        llm_calls: uint(&r[6]),
+        tokens: uint(&r[7]),
+        cost_usd: float(&r[8]),
+        has_error: boolean(&r[9]),
     }
 }
 

@@ -149,12 +149,11 @@ pub(super) fn init(
     rebuild: bool,
     progress: &mut dyn FnMut(String),
 ) -> Result<Option<Initialized>, ClickHouseError> {
-    let n = Names::of(client);
-    let present = existing(client, &n)?;
-    if present == [true; 4] && find(client)?.is_some() && !rebuild {
+    if !rebuild && find(client)?.is_some() {
         return Ok(None);
     }
-    if present.iter().any(|p| *p) {
+    let n = Names::of(client);
+    if existing(client, &n)?.iter().any(|p| *p) {
         progress("dropping the rollups of an earlier init".into());
         drop_all(client, &n)?;
     }

@@ -94,9 +94,6 @@ impl Queries for Reader {
     ) -> Result<(Vec<TraceRow>, u64), StoreError> {
         Reader::traces_page(self, filter, sort, dir, offset, limit)
     }
-    fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
-        Reader::trace(self, trace_id)
-    }
     fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
         Reader::traces(self, ids)
     }

@@ -377,18 +377,6 @@ impl Reader {
         );
         Ok((sql, p))
     }
-
-    /// Every span of one trace, as a tree (empty when there is no such trace).
-    pub fn trace(&mut self, trace_id: u128) -> Result<TraceTree, StoreError> {
-        Ok(self
-            .traces(&[trace_id])?
-            .pop()
-            .unwrap_or_else(|| TraceTree {
-                trace_id: trace_id_hex(trace_id),
-                spans: Vec::new(),
-            }))
-    }
-
     /// Several traces at once, in the order asked (a trace not found comes back with
     /// no spans): one query for them all, which an export of 100,000 traces needs
     /// (one query per trace took minutes). Ids close in time (as [`Reader::trace_ids`]
