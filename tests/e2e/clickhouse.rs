@@ -1113,6 +1113,17 @@ fn check_rollups(url: &str, when: &str) {
             assert_eq!(ids(&a), ids(&b), "{what}: calls by {sort:?} from {offset}");
         }
     }
+    // Everything's span and trace counts from the per-trace summaries.
+    let (a, b) = (
+        raw.summary(&Filter::default()).unwrap(),
+        rolled.summary(&Filter::default()).unwrap(),
+    );
+    assert!(a.spans.unwrap_or(0) > a.llm_calls, "{when}: {a:?}");
+    assert_eq!(
+        (a.spans, a.traces, a.first_start_ns, a.last_end_ns),
+        (b.spans, b.traces, b.first_start_ns, b.last_end_ns),
+        "{when}: summary"
+    );
     // The traces page from the per-trace summaries (a selection by time alone).
     let range = Filter {
         from_ns: Some(first + 37 * 60_000_000_000 + 1_234_567),
@@ -1120,7 +1131,12 @@ fn check_rollups(url: &str, when: &str) {
         ..Filter::default()
     };
     for f in [Filter::default(), range] {
-        for sort in [TraceSort::Start, TraceSort::Duration, TraceSort::Tokens] {
+        for sort in [
+            TraceSort::Start,
+            TraceSort::Duration,
+            TraceSort::Tokens,
+            TraceSort::Cost,
+        ] {
             for offset in [0, 40] {
                 let what = format!("{when}, traces by {sort:?} from {offset}, {f:?}");
                 let (a, n) = raw

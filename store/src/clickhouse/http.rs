@@ -183,6 +183,50 @@ impl Client {
         Ok(rows)
     }
 
+    /// Runs a SELECT ending in a LIMIT and returns its rows and how many rows it would
+    /// have returned without the LIMIT, counted by the server in the same pass
+    /// (`JSONCompact`'s `rows_before_limit_at_least`, made exact by
+    /// `exact_rows_before_limit`): a page and its total for the price of the page.
+    pub fn rows_and_total(
+        &self,
+        sql: &str,
+        params: &Params,
+    ) -> Result<(Vec<Vec<Value>>, u64), ClickHouseError> {
+        let body = format!("{sql}\nFORMAT JSONCompact");
+        let reply = self.send(
+            &body,
+            params,
+            &[
+                ("output_format_json_quote_64bit_integers", "0"),
+                ("exact_rows_before_limit", "1"),
+            ],
+        )?;
+        let protocol = |what: &str| {
+            ClickHouseError::Protocol(format!(
+                "expected JSONCompact {what}, got {:?}",
+                String::from_utf8_lossy(&reply[..reply.len().min(200)])
+            ))
+        };
+        let mut reply: serde_json::Map<String, Value> =
+            serde_json::from_slice(&reply).map_err(|_| protocol("output"))?;
+        let rows: Vec<Vec<Value>> = match reply.remove("data") {
+            Some(Value::Array(rows)) => rows
+                .into_iter()
+                .map(|r| match r {
+                    Value::Array(cols) => Ok(cols),
+                    _ => Err(protocol("rows")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(protocol("data")),
+        };
+        // Absent when the query ran no LIMIT step (an empty source): nothing was cut.
+        let total = reply
+            .get("rows_before_limit_at_least")
+            .and_then(Value::as_u64)
+            .unwrap_or(rows.len() as u64);
+        Ok((rows, total))
+    }
+
     /// Runs a SELECT and streams its result, in ClickHouse's output `format`
     /// (`CSVWithNames`, `Parquet`, `JSONEachRow`…), into `out`; returns the bytes.
     pub fn copy_to(

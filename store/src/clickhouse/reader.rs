@@ -7,14 +7,14 @@ use super::extract;
 use super::filter_sql;
 use super::http::{Client, Param, Params};
 use super::raw;
-use super::rollups::Rollups;
+use super::rollups::{self, Rollups};
 use crate::backend::Queries;
 use crate::collector_span::Normalizer;
 use crate::error::StoreError;
 use crate::filter::{Filter, StatusFilter};
 use crate::ids::trace_id_hex;
 use crate::output::{OutputFile, Replace};
-use crate::prices::PriceTable;
+use crate::prices::{Price, PriceTable};
 use crate::query::calls::EXCERPT_CHARS;
 use crate::query::cost::{self, CostSums};
 use crate::query::traces::depth_first;
@@ -28,6 +28,7 @@ use crate::row::AlertEvent;
 use crate::row::SpanRow;
 use crate::sketch;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -163,9 +164,15 @@ impl ClickHouseReader {
 
     /// A call's cost with the prices of the names stored calls are priced by written
     /// inline (for cost conditions).
+    fn inline_cost(&self, filter: &Filter) -> Result<String, StoreError> {
+        let priced = self.priced_names(filter)?;
+        Ok(cost::inline(priced.iter().map(|(n, p)| (n.as_str(), *p))))
+    }
+
+    /// The names the selection's calls are priced by that have a price, with it.
     /// With rollups, the names come from them: every name stored, a superset of the
     /// selection's (a price for a name nobody selected is written and never used).
-    fn inline_cost(&self, filter: &Filter) -> Result<String, StoreError> {
+    fn priced_names(&self, filter: &Filter) -> Result<Vec<(String, Price)>, StoreError> {
         let names = match self.rollups() {
             Some(r) => self.rows(
                 &format!("SELECT DISTINCT priced_as FROM {}", r.minutes),
@@ -185,12 +192,11 @@ impl ClickHouseReader {
             }
         };
         let table = self.prices.read().expect("price lock").clone();
-        let priced: Vec<(String, crate::prices::Price)> = names
+        Ok(names
             .iter()
             .filter_map(|r| text(&r[0]))
             .filter_map(|n| table.lookup(&n).map(|p| (n, p)))
-            .collect();
-        Ok(cost::inline(priced.iter().map(|(n, p)| (n.as_str(), *p))))
+            .collect())
     }
 
     fn strings(&self, sql: &str) -> Result<Vec<String>, StoreError> {
@@ -509,8 +515,11 @@ impl ClickHouseReader {
 impl ClickHouseReader {
     /// The traces page from the per-trace summaries of the rollups, when they answer:
     /// a selection by time alone (every other condition picks traces by their spans
-    /// or calls), sorted by anything but cost (which follows the prices: the page's
-    /// costs are computed from its traces' calls afterwards). `None` otherwise.
+    /// or calls). `None` otherwise.
+    ///
+    /// Two steps: the page's trace keys in order, reading only the sort column of every
+    /// trace (the server counts the traces in range in the same pass), then the page's
+    /// rows by key. Costs are priced from each trace's cost classes at today's prices.
     fn summarised_traces_page(
         &self,
         filter: &Filter,
@@ -522,10 +531,24 @@ impl ClickHouseReader {
         let Some(rollups) = self.rollups() else {
             return Ok(None);
         };
-        if filter.selects_calls() || !filter.services.is_empty() || sort == TraceSort::Cost {
+        if filter.selects_calls() || !filter.services.is_empty() {
             return Ok(None);
         }
         filter.validate()?;
+        let priced = self.priced_names(&Filter::default())?;
+        // Cost is linear in the classes: the sum of each row's cost is the trace's, and
+        // far cheaper to compute than merging the rows' maps first.
+        let cost = format!("sum({})", rollups::trace_cost("costs", &priced));
+        let sort_value = match sort {
+            TraceSort::Start => "min(first_start)".to_string(),
+            TraceSort::Duration => "max(last_end) - min(first_start)".to_string(),
+            TraceSort::LlmCalls => "sum(llm_calls)".to_string(),
+            TraceSort::Tokens => "sum(tokens)".to_string(),
+            TraceSort::Cost => cost.clone(),
+            TraceSort::Status => "max(has_error)".to_string(),
+            TraceSort::Name => "min(root).3".to_string(),
+            TraceSort::Service => "min(root).4".to_string(),
+        };
         let mut p = Params::default();
         let mut range = vec!["TRUE".to_string()];
         if let Some(from) = filter.from_ns {
@@ -534,59 +557,49 @@ impl ClickHouseReader {
         if let Some(to) = filter.to_ns {
             range.push(format!("start_ns < {}", p.push(Param::Int(to))));
         }
-        let l = p.push(Param::Int(limit.min(i64::MAX as u64) as i64));
-        let o = p.push(Param::Int(offset.min(i64::MAX as u64) as i64));
-        let traces = format!(
-            "SELECT trace_id, root.3 AS root_name, root.4 AS service, start_ns,
-                    last_end - start_ns AS duration_ns, spans, llm_calls, tokens,
-                    0 AS cost_usd, has_error
-             FROM (SELECT trace_id, min(root) AS root, min(first_start) AS start_ns,
-                          max(last_end) AS last_end, sum(spans) AS spans,
-                          sum(llm_calls) AS llm_calls, sum(tokens) AS tokens,
-                          max(has_error) AS has_error
-                   FROM {} GROUP BY trace_id)
-             WHERE {}",
+        let grouped = format!(
+            "FROM {} GROUP BY trace_key HAVING {}",
             rollups.traces,
             range.join(" AND ")
         );
-        let sql = format!(
-            "SELECT *, count() OVER () FROM ({traces})
-             ORDER BY {} {} NULLS LAST, trace_id LIMIT {l} OFFSET {o}",
-            sort.column(),
+        let l = p.push(Param::Int(limit.min(i64::MAX as u64) as i64));
+        let o = p.push(Param::Int(offset.min(i64::MAX as u64) as i64));
+        let keys_sql = format!(
+            "SELECT toString(trace_key), {sort_value} AS sort_value,
+                    min(first_start) AS start_ns
+             {grouped}
+             ORDER BY sort_value {} NULLS LAST, trace_key LIMIT {l} OFFSET {o}",
             dir.sql()
         );
-        let rows = self.rows(&sql, &p)?;
-        let total = match rows.first() {
-            Some(r) => uint(&r[10]),
-            None => self
-                .rows(&format!("SELECT count() FROM ({traces})"), &p)?
+        let (keys, mut total) = self.client.rows_and_total(&keys_sql, &p)?;
+        if keys.is_empty() {
+            total = self
+                .rows(
+                    &format!("SELECT count() FROM (SELECT min(first_start) AS start_ns {grouped})"),
+                    &p,
+                )?
                 .first()
-                .map_or(0, |r| uint(&r[0])),
-        };
-        let mut page: Vec<TraceRow> = rows.iter().map(|r| trace_row(r)).collect();
-        let priced: Vec<&str> = page
-            .iter()
-            .filter(|t| t.llm_calls > 0)
-            .map(|t| t.trace_id.as_str())
-            .collect();
-        if !priced.is_empty() {
-            let cost = self.inline_cost(&Filter::default())?;
-            let mut p = Params::default();
-            let list = p.text(&priced.join(","));
-            let calls = extract::calls(
-                &self.table(),
-                &format!("TraceId IN (SELECT arrayJoin(splitByChar(',', {list})))"),
-            );
-            let sql = format!(
-                "SELECT c.trace_id, sum(coalesce({cost}, 0)) FROM ({calls}) AS c GROUP BY c.trace_id"
-            );
-            for r in self.rows(&sql, &p)? {
-                let id = text(&r[0]).unwrap_or_default();
-                if let Some(t) = page.iter_mut().find(|t| t.trace_id == id) {
-                    t.cost_usd = float(&r[1]);
-                }
-            }
+                .map_or(0, |r| uint(&r[0]));
+            return Ok(Some((Vec::new(), total)));
         }
+        let keys: Vec<String> = keys.iter().filter_map(|r| text(&r[0])).collect();
+        let mut p = Params::default();
+        let list = p.text(&keys.join(","));
+        let rows_sql = format!(
+            "SELECT toString(trace_key), any(trace_id), min(root).3, min(root).4,
+                    min(first_start), max(last_end) - min(first_start), sum(spans),
+                    sum(llm_calls), sum(tokens), {cost}, max(has_error)
+             FROM {}
+             WHERE trace_key IN (SELECT arrayJoin(arrayMap(k -> toUInt128(k), splitByChar(',', {list}))))
+             GROUP BY trace_key",
+            rollups.traces
+        );
+        let mut rows: HashMap<String, TraceRow> = self
+            .rows(&rows_sql, &p)?
+            .iter()
+            .map(|r| (text(&r[0]).unwrap_or_default(), trace_row(&r[1..])))
+            .collect();
+        let page = keys.iter().filter_map(|k| rows.remove(k)).collect();
         Ok(Some((page, total)))
     }
 }
@@ -668,6 +681,24 @@ impl Queries for ClickHouseReader {
 
     fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         let mut s = self.call_summary(filter)?;
+        if let Some(r) = self.rollups().filter(|_| *filter == Filter::default()) {
+            // Everything: the per-trace summaries hold every span's trace and extent.
+            let sql = format!(
+                "SELECT sum(spans), (SELECT count() FROM (SELECT trace_key FROM {t} GROUP BY trace_key)),
+                        min(first_start), max(last_end)
+                 FROM {t}",
+                t = r.traces
+            );
+            if let Some(row) = self.rows(&sql, &Params::default())?.first() {
+                s.spans = Some(uint(&row[0]));
+                s.traces = Some(uint(&row[1]));
+                if s.spans != Some(0) {
+                    s.first_start_ns = int(&row[2]);
+                    s.last_end_ns = int(&row[3]);
+                }
+                return Ok(s);
+            }
+        }
         let mut params = Params::default();
         let mut condition = filter_sql::spans_where(filter, &mut params);
         if filter.selects_calls() {

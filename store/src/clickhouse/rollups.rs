@@ -22,6 +22,8 @@
 use super::extract;
 use super::http::{Client, Params};
 use crate::error::ClickHouseError;
+use crate::prices::Price;
+use crate::query::cost;
 use crate::rollup;
 use std::time::Duration;
 
@@ -102,6 +104,14 @@ pub(super) fn find(client: &Client) -> Result<Option<Rollups>, ClickHouseError> 
     if existing(client, &n)? != [true; 4] {
         return Ok(None);
     }
+    if !current_trace_rows(client, &n)? {
+        tracing::warn!(
+            "the rollups of {} were made by an older version; reading the raw spans \
+             until `llm-observatory clickhouse init` makes them again",
+            n.traces
+        );
+        return Ok(None);
+    }
     let rows = client.rows(
         &format!(
             "SELECT count(), min(cutover_ns) FROM {}",
@@ -118,6 +128,24 @@ pub(super) fn find(client: &Client) -> Result<Option<Rollups>, ClickHouseError> 
         traces: n.qualified(&n.trace_rows),
         cutover_ns: row[1].as_i64().filter(|c| *c != EVERY_SPAN),
     }))
+}
+
+/// Whether the per-trace table has this version's layout (keyed by [`trace_key`],
+/// with the calls' cost classes); an older `init` made it without.
+fn current_trace_rows(client: &Client, n: &Names) -> Result<bool, ClickHouseError> {
+    let mut p = Params::default();
+    let sql = format!(
+        "SELECT count() FROM system.columns
+         WHERE database = {} AND table = {} AND name IN ('trace_key', 'costs')",
+        p.text(&n.database),
+        p.text(&n.trace_rows)
+    );
+    let found = client.rows(&sql, &p)?;
+    Ok(found
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_u64())
+        == Some(2))
 }
 
 /// Which of the minutes, latency, traces and state tables exist.
@@ -359,16 +387,19 @@ fn tables(n: &Names) -> Vec<String> {
             rollup::LATENCY_DIMENSIONS.join(", ")
         ),
         format!(
-            "CREATE TABLE {} (trace_id String,
+            "CREATE TABLE {} (trace_key UInt128,
+                trace_id SimpleAggregateFunction(any, String),
                 root SimpleAggregateFunction(min, Tuple(UInt8, Int64, String, String)),
                 first_start SimpleAggregateFunction(min, Int64),
                 last_end SimpleAggregateFunction(max, Int64),
                 spans SimpleAggregateFunction(sum, UInt64),
                 llm_calls SimpleAggregateFunction(sum, UInt64),
                 tokens SimpleAggregateFunction(sum, Int64),
-                has_error SimpleAggregateFunction(max, UInt8))
-             ENGINE = AggregatingMergeTree ORDER BY trace_id",
-            n.qualified(&n.trace_rows)
+                has_error SimpleAggregateFunction(max, UInt8),
+                costs SimpleAggregateFunction(sumMap, Tuple(Array(String), {cost_arrays})))
+             ENGINE = AggregatingMergeTree ORDER BY trace_key",
+            n.qualified(&n.trace_rows),
+            cost_arrays = vec!["Array(Float64)"; cost::CostSums::column_names().len()].join(", ")
         ),
         format!(
             "CREATE TABLE {} (cutover_ns Int64, completed DateTime64(3) DEFAULT now64(3))
@@ -408,7 +439,8 @@ fn views(n: &Names, cutover_ns: Option<i64>) -> Vec<String> {
 }
 
 /// The per-trace summary table's columns, in [`trace_rollup`]'s order.
-const TRACE_COLUMNS: [&str; 8] = [
+const TRACE_COLUMNS: [&str; 10] = [
+    "trace_key",
     "trace_id",
     "root",
     "first_start",
@@ -417,21 +449,72 @@ const TRACE_COLUMNS: [&str; 8] = [
     "llm_calls",
     "tokens",
     "has_error",
+    "costs",
 ];
+
+/// A trace id as the per-trace table's key: the 16 bytes of a (lowercase hex) OTLP id
+/// as one big-endian number, so that keys sort as the ids do and group and compare as
+/// fast as numbers; any other text by its 128-bit hash.
+pub(super) fn trace_key(id: &str) -> String {
+    format!(
+        "if(match({id}, '^[0-9a-f]{{32}}$'), reinterpretAsUInt128(reverse(unhex({id}))),
+            reinterpretAsUInt128(sipHash128({id})))"
+    )
+}
 
 /// One row per trace of the spans of `traces` meeting `spans_where`: the root is the
 /// least of (has a parent, start, name, service) — a span without a parent first,
-/// then the earliest —, tokens and failures count as on the traces page.
+/// then the earliest —, tokens and failures count as on the traces page, and `costs`
+/// holds the calls' priced token classes and reported costs by the name they are
+/// priced as (see [`crate::query::cost`]), so that a page's costs follow the prices.
 fn trace_rollup(traces: &str, spans_where: &str) -> String {
+    let names = cost::CostSums::column_names();
+    let arrays: Vec<String> = names.iter().map(|n| format!("[toFloat64({n})]")).collect();
     format!(
-        "SELECT trace_id,
+        "SELECT trace_key, any(c.trace_id) AS trace_id,
                 min(tuple(toUInt8(parent_span_id != ''), start_ns, toString(name), toString(service))) AS root,
                 min(start_ns) AS first_start, max(start_ns + duration_ns) AS last_end,
                 toUInt64(count()) AS spans, toUInt64(countIf(is_call)) AS llm_calls,
                 toInt64(sumIf(coalesce(input_tokens, 0) + coalesce(output_tokens, 0), is_call)) AS tokens,
-                toUInt8(max(span_failed OR (is_call AND is_error))) AS has_error
-         FROM ({}) GROUP BY trace_id",
-        extract::spans(traces, spans_where)
+                toUInt8(max(span_failed OR (is_call AND is_error))) AS has_error,
+                sumMapIf(([toString(priced_as)], {arrays}), is_call) AS costs
+         FROM (SELECT c.*, {key} AS trace_key, {priced_as} AS priced_as, {classes}
+               FROM ({spans}) AS c) AS c
+         GROUP BY trace_key",
+        key = trace_key("c.trace_id"),
+        arrays = arrays.join(", "),
+        priced_as = cost::PRICED_AS,
+        classes = cost::per_call_columns(),
+        spans = extract::spans(traces, spans_where)
+    )
+}
+
+/// The cost of one row of the per-trace table from its `costs` (see [`trace_rollup`]):
+/// its reported costs plus each priced name's token classes at that name's rates; a
+/// name without a price adds its reported costs alone, as in [`cost::CostSums::cost`].
+/// A trace's cost is the sum over its rows.
+pub(super) fn trace_cost(costs: &str, priced: &[(String, Price)]) -> String {
+    let reported = cost::CostSums::column_names().len();
+    if priced.is_empty() {
+        return format!("arraySum({costs}.{})", reported + 1);
+    }
+    let names: Vec<String> = priced.iter().map(|(n, _)| extract::literal(n)).collect();
+    let terms: Vec<String> = (0..4)
+        .map(|class| {
+            let rates: Vec<String> = priced
+                .iter()
+                .map(|(_, p)| format!("{:?}", p.rates()[class]))
+                .collect();
+            format!(
+                "t{class} * transform(k, [{}], [{}], 0.)",
+                names.join(", "),
+                rates.join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "arraySum((k, t0, t1, t2, t3, r) -> r + ({}) / 1e6, {costs}.1, {costs}.2, {costs}.3, {costs}.4, {costs}.5, {costs}.6)",
+        terms.join(" + ")
     )
 }
 
