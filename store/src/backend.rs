@@ -35,6 +35,13 @@ pub trait Database: Send + Sync {
     fn set_prices(&self, prices: crate::prices::PriceTable);
 }
 
+/// Where an alert evaluator keeps the history of its rules' state changes: the local
+/// database's writer, or a team's ClickHouse (a table beside the Collector's).
+pub trait AlertLog: Send + Sync {
+    /// Keeps `events`; returns once they are stored.
+    fn record(&self, events: &[AlertEvent]) -> Result<(), StoreError>;
+}
+
 /// Stops the query a reader is running now (called from another thread, returning at
 /// once); a no-op when it runs none. The query fails with an error its caller
 /// discards.

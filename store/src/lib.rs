@@ -47,7 +47,7 @@ mod trace_table;
 mod writer;
 
 #[cfg(feature = "duckdb")]
-pub use backend::{Canceller, Database, Queries};
+pub use backend::{AlertLog, Canceller, Database, Queries};
 #[cfg(feature = "clickhouse")]
 pub use clickhouse::ClickHouse;
 pub use collector_span::{

@@ -803,3 +803,13 @@ fn finish(mut app: Appender<'_>) -> Result<(), StoreError> {
 fn non_empty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
+
+impl crate::backend::AlertLog for Writer {
+    fn record(&self, events: &[crate::row::AlertEvent]) -> Result<(), StoreError> {
+        self.write(Batch {
+            alerts: events.to_vec(),
+            ..Batch::default()
+        })
+        .map(|_| ())
+    }
+}

@@ -1180,3 +1180,66 @@ fn check_rollups(url: &str, when: &str) {
         }
     }
 }
+
+/// `serve --clickhouse --rules`: rules are evaluated on the team's data, the webhook is
+/// posted, and the history is kept in ClickHouse, where `alerts --db URL` reads it.
+#[test]
+fn serve_on_clickhouse_keeps_the_alert_history() {
+    let front = Front::start("alerts", None);
+    let url = front.url("otel");
+    let (hook, got) = crate::webhook_sink::webhook_sink(200, std::time::Duration::ZERO);
+    let dir = Scratch::new("clickhouse-alerts");
+    let rules = dir.path("alerts.toml");
+    std::fs::write(
+        &rules,
+        format!(
+            "[[rule]]\nname = \"traffic\"\nmetric = \"request_rate\"\nwindow = \"1h\"\nthreshold = 0\nfor = \"0s\"\nseverity = \"critical\"\nwebhook = \"{hook}\"\n"
+        ),
+    )
+    .unwrap();
+    let history = || {
+        let out = run(&["alerts", "--db", &url, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let collector = crate::collector::Collector::start_into(
+        crate::util::bin(),
+        &["--clickhouse", &url, "--create-tables"],
+        &["--rules", &rules, "--alert-every", "200ms"],
+        std::process::Stdio::inherit(),
+    );
+    assert!(history().is_empty(), "nothing fired before any traffic");
+    let sent = run(&[
+        "loadgen",
+        "--endpoint",
+        &collector.grpc,
+        "--protocol",
+        "grpc",
+        "--spans",
+        "200",
+    ]);
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    let t = std::time::Instant::now();
+    while got.lock().unwrap().is_empty() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "no webhook arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(collector.stop().success());
+    let events = history();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (
+            &events[0]["rule"],
+            &events[0]["state"],
+            &events[0]["severity"]
+        ),
+        (&"traffic".into(), &"firing".into(), &"critical".into())
+    );
+    assert!(events[0]["value"].as_f64().unwrap() > 0.0, "{events:?}");
+}

@@ -95,6 +95,17 @@ impl Collector {
     }
 }
 
+impl Drop for Collector {
+    /// A test that failed before stopping its `serve` does not leave it running (it
+    /// would hold the test harness's output open and the run would never end).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Sends a signal by name with `kill`.
 pub fn signal(pid: u32, name: &str) {
     let ok = std::process::Command::new("kill")

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use store::{AlertEvent, Batch, Database, Queries, StoreError, Writer};
+use store::{AlertEvent, AlertLog, Database, Queries, StoreError};
 
 /// What the evaluator knows now.
 #[derive(Debug, Clone, Default)]
@@ -83,11 +83,11 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
-    /// Starts evaluating `rules` on `store` every `every`; events go to `writer` (when
-    /// given) and `notifier`; `after_round` is called after each round with its events.
+    /// Starts evaluating `rules` on `store` every `every`; events go to `log` (when
+    /// given: the history) and `notifier`; `after_round` is called after each round with its events.
     pub fn start(
         store: &dyn Database,
-        writer: Option<Arc<Writer>>,
+        log: Option<Arc<dyn AlertLog>>,
         rules: Arc<RwLock<Rules>>,
         notifier: Notifier,
         every: Duration,
@@ -111,12 +111,10 @@ impl Evaluator {
                                 for (e, rule) in &events {
                                     notifier.send(e, rule);
                                 }
-                                if let Some(w) = &writer {
-                                    let alerts = events.iter().map(|(e, _)| e.clone()).collect();
-                                    if let Err(e) = w.write(Batch {
-                                        alerts,
-                                        ..Batch::default()
-                                    }) {
+                                if let Some(log) = &log {
+                                    let alerts: Vec<AlertEvent> =
+                                        events.iter().map(|(e, _)| e.clone()).collect();
+                                    if let Err(e) = log.record(&alerts) {
                                         error =
                                             Some(format!("cannot store the alert history: {e}"));
                                     }

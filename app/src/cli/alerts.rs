@@ -7,7 +7,6 @@ use crate::alerts::rules::RuleText;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use store::OpenMode;
 
 /// Arguments of `alerts`.
 #[derive(Args, Debug)]
@@ -44,7 +43,7 @@ pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
         println!("{}: {} rules, all valid", file.display(), rules.rules.len());
         return Ok(ExitCode::SUCCESS);
     }
-    let store = args.db.open(OpenMode::ReadOnly)?;
+    let store = args.db.open_for_reading()?;
     let events = store.reader()?.alert_history(None, args.limit)?;
     for e in &events {
         if args.json {

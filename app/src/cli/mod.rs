@@ -147,7 +147,7 @@ impl DbArgs {
     pub fn open(&self, mode: OpenMode) -> anyhow::Result<Store> {
         if let Some(url) = self.clickhouse_url() {
             anyhow::bail!(
-                "{}: this command works on a database file; give --db PATH (a ClickHouse URL is read by the window, stats, calls, trace and export)",
+                "{}: this command works on a database file; give --db PATH (a ClickHouse URL is read by the window, stats, calls, trace, export and alerts)",
                 store::clickhouse::redact(&url)
             );
         }

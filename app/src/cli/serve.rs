@@ -248,7 +248,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 said,
                 crate::alerts::Evaluator::start(
                     &store,
-                    Some(writer.clone()),
+                    Some(writer.clone() as Arc<dyn store::AlertLog>),
                     Arc::new(std::sync::RwLock::new(rules)),
                     crate::alerts::Notifier::start(false),
                     every,
@@ -347,7 +347,14 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
     let evaluator = match alerts {
         Some((_, rules, every)) => Some(crate::alerts::Evaluator::start(
             ch.as_ref(),
-            None,
+            match ch.keep_alert_history() {
+                Ok(()) => Some(ch.clone() as Arc<dyn store::AlertLog>),
+                Err(e) => {
+                    // Rules still fire and notify; only the history is not kept.
+                    tracing::warn!("no alert history in ClickHouse: {e}");
+                    None
+                }
+            },
             Arc::new(std::sync::RwLock::new(rules)),
             crate::alerts::Notifier::start(false),
             every,

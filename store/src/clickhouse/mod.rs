@@ -3,6 +3,7 @@
 //! app, and written by `serve --clickhouse` and `import --clickhouse` in the same
 //! layout. Nothing is kept locally but the price table.
 
+mod alerts;
 mod endpoint;
 mod extract;
 mod filter_sql;
@@ -19,7 +20,7 @@ pub use endpoint::{
 pub use reader::ClickHouseReader;
 pub use rollups::{Initialized, Rollups};
 
-use crate::backend::{Database, Queries};
+use crate::backend::{AlertLog, Database, Queries};
 use crate::collector_span::{CollectorSpan, Normalizer};
 use crate::error::{ClickHouseError, StoreError};
 use crate::output::{OutputFile, Replace};
@@ -170,6 +171,13 @@ impl ClickHouse {
         Ok(())
     }
 
+    /// Creates the table keeping the alert history beside the Collector's, where
+    /// missing: what `serve --clickhouse` evaluating rules records into (as an
+    /// [`AlertLog`]) and `alerts` reads.
+    pub fn keep_alert_history(&self) -> Result<(), StoreError> {
+        Ok(alerts::create(&self.client)?)
+    }
+
     /// Replaces the price table; costs of all history follow at the next query.
     pub fn set_prices(&self, prices: PriceTable) {
         *self.prices.write().expect("price lock") = prices;
@@ -249,5 +257,11 @@ mod tests {
         assert_eq!(s.len(), 4);
         assert!(s[1].starts_with("CREATE TABLE IF NOT EXISTS otel.otel_traces ("));
         assert!(s[3].contains("TO otel.otel_traces_trace_id_ts"));
+    }
+}
+
+impl AlertLog for ClickHouse {
+    fn record(&self, events: &[crate::row::AlertEvent]) -> Result<(), StoreError> {
+        Ok(alerts::insert(&self.client, events)?)
     }
 }

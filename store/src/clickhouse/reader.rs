@@ -1203,12 +1203,10 @@ impl Queries for ClickHouseReader {
 
     fn alert_history(
         &mut self,
-        _since_ns: Option<i64>,
-        _limit: u64,
+        since_ns: Option<i64>,
+        limit: u64,
     ) -> Result<Vec<AlertEvent>, StoreError> {
-        // Alert events are kept by the process that evaluates rules, not in the
-        // Collector's tables: a ClickHouse has none to show.
-        Ok(Vec::new())
+        super::alerts::history(&self.client, since_ns, limit)
     }
 
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {

@@ -33,7 +33,10 @@ impl ObservatoryApp {
         let ctx = self.ctx.clone();
         match Evaluator::start(
             session.store.as_ref(),
-            session.writer.clone(),
+            session
+                .writer
+                .clone()
+                .map(|w| w as Arc<dyn store::AlertLog>),
             self.alerts.rules.clone(),
             notifier.clone(),
             setup.every,
