@@ -202,7 +202,7 @@ fn text_value(v: &str) -> AnyValue {
 
 /// An id in lower-case hex; empty when it is all zeros or missing, as the exporter
 /// writes it.
-fn hex_or_empty(id: &[u8]) -> String {
+pub(crate) fn hex_or_empty(id: &[u8]) -> String {
     if id.iter().all(|b| *b == 0) {
         return String::new();
     }
@@ -231,7 +231,7 @@ fn status_str(code: i32) -> &'static str {
 }
 
 /// Attributes as the exporter's map (a repeated key keeps its last value).
-fn pairs(kvs: &[KeyValue]) -> Vec<(String, String)> {
+pub(crate) fn pairs(kvs: &[KeyValue]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::with_capacity(kvs.len());
     for kv in kvs {
         let text = kv.value.as_ref().map(as_string).unwrap_or_default();
@@ -244,7 +244,7 @@ fn pairs(kvs: &[KeyValue]) -> Vec<(String, String)> {
 }
 
 /// `pcommon.Value.AsString`.
-fn as_string(v: &AnyValue) -> String {
+pub(crate) fn as_string(v: &AnyValue) -> String {
     match v.value.as_ref() {
         None => String::new(),
         Some(Value::StringValue(s)) => s.clone(),

@@ -6,6 +6,7 @@
 //! (no receivers, no import into a database, no DuckDB), for the fuzz targets.
 
 pub mod collector;
+pub mod collector_signals;
 #[cfg(feature = "database")]
 pub mod demo;
 pub mod import;

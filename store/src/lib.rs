@@ -15,6 +15,7 @@ pub mod alert_rules;
 mod backend;
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse;
+mod collector_signals;
 mod collector_span;
 pub mod conventions;
 pub mod conversation;
@@ -50,6 +51,9 @@ mod writer;
 pub use backend::{AlertLog, Canceller, Database, Queries};
 #[cfg(feature = "clickhouse")]
 pub use clickhouse::ClickHouse;
+pub use collector_signals::{
+    CollectorExemplar, CollectorLog, CollectorMetricPoint, CollectorMetricValue, CollectorOrigin,
+};
 pub use collector_span::{
     CollectorEvent, CollectorLink, CollectorSpan, Normalizer, kind_number, status_number,
 };

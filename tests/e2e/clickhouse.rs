@@ -1243,3 +1243,83 @@ fn serve_on_clickhouse_keeps_the_alert_history() {
     );
     assert!(events[0]["value"].as_f64().unwrap() > 0.0, "{events:?}");
 }
+
+/// `serve --clickhouse` stores log records and metric points from the real Python SDK
+/// (its LoggerProvider and MeterProvider with the OTLP exporters, over gRPC and HTTP)
+/// in the Collector's `otel_logs` and `otel_metrics_*` tables, as it sent them.
+#[test]
+fn serve_writes_logs_and_metrics_into_the_collectors_tables() {
+    let front = Front::start("signals", None);
+    for protocol in ["grpc", "http"] {
+        let db = format!("signals_{protocol}");
+        let url = front.url(&db);
+        let collector = crate::collector::Collector::start_into(
+            crate::util::bin(),
+            &["--clickhouse", &url, "--create-tables"],
+            &["--no-alerts"],
+            std::process::Stdio::inherit(),
+        );
+        let endpoint = if protocol == "grpc" {
+            collector.grpc.clone()
+        } else {
+            collector.http.clone()
+        };
+        let sent = std::process::Command::new(crate::live_clients::python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/python/send_logs_metrics.py"
+            ))
+            .args(["--endpoint", &endpoint, "--protocol", protocol])
+            .output()
+            .unwrap();
+        assert!(
+            sent.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        let truth: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+        assert!(collector.stop().success());
+
+        let one = |sql: &str| front.query(sql).trim().to_string();
+        assert_eq!(
+            one(&format!(
+                "SELECT count(), countIf(SeverityNumber >= 13), uniqExact(ServiceName)
+                 FROM {db}.otel_logs
+                 WHERE LogAttributes['gen_ai.evaluation.name'] = 'relevance'
+                   AND Body LIKE 'evaluation % of gpt-4o%'"
+            )),
+            format!("{}\t{}\t1", truth["logs"], truth["warnings"]),
+            "{protocol}: every log record, with its severity and attributes"
+        );
+        assert_eq!(
+            one(&format!("SELECT any(ServiceName) FROM {db}.otel_logs")),
+            "signals-app"
+        );
+        for (model, tokens) in truth["tokens"].as_object().unwrap() {
+            assert_eq!(
+                one(&format!(
+                    "SELECT argMax(Value, TimeUnix), any(IsMonotonic), any(MetricUnit)
+                     FROM {db}.otel_metrics_sum
+                     WHERE MetricName = 'gen_ai.client.token.usage.total'
+                       AND Attributes['gen_ai.request.model'] = '{model}'"
+                )),
+                format!("{tokens}\ttrue\t{{token}}"),
+                "{protocol}: the counter of {model}"
+            );
+        }
+        let histogram = one(&format!(
+            "SELECT sum(c), round(sum(s), 6) FROM (
+                SELECT argMax(Count, TimeUnix) AS c, argMax(Sum, TimeUnix) AS s
+                FROM {db}.otel_metrics_histogram
+                WHERE MetricName = 'gen_ai.client.operation.duration'
+                GROUP BY Attributes)"
+        ));
+        let expected_sum = (truth["duration_sum"].as_f64().unwrap() * 1e6).round() / 1e6;
+        let (count, sum) = histogram.split_once('\t').unwrap();
+        assert_eq!(count, truth["durations"].to_string(), "{protocol}");
+        assert!(
+            (sum.parse::<f64>().unwrap() - expected_sum).abs() < 1e-6,
+            "{protocol}: histogram sum {sum} vs {expected_sum}"
+        );
+    }
+}

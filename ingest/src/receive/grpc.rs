@@ -45,7 +45,6 @@ fn status(e: ExportError) -> Status {
         ExportError::Store(m) => {
             Status::unavailable(format!("could not store the data, retry later: {m}"))
         }
-        ExportError::NotStored(m) => Status::unimplemented(m),
     }
 }
 

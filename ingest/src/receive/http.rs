@@ -192,7 +192,6 @@ fn export_error(enc: Encoding, e: ExportError) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             format!("could not store the data, retry later: {m}"),
         ),
-        ExportError::NotStored(m) => error(enc, StatusCode::NOT_IMPLEMENTED, m),
     }
 }
 

@@ -2,6 +2,7 @@
 //! queue, normalize it, hand it to the writer (or insert it into a team's ClickHouse),
 //! and answer only once it is committed.
 
+use crate::collector_signals::{collector_logs, collector_metrics};
 use crate::normalize::{normalize_logs, normalize_metrics, normalize_traces};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -18,9 +19,6 @@ pub enum ExportError {
     Overloaded,
     /// The rows could not be committed: retry later.
     Store(String),
-    /// This kind of data is not stored where the receivers write (logs and metrics
-    /// into a ClickHouse): refused for good, never silently dropped.
-    NotStored(String),
 }
 
 /// Where received data goes.
@@ -103,14 +101,8 @@ impl Pipeline {
         encoded_bytes: usize,
         batch: Batch,
     ) -> Result<CommitReport, ExportError> {
-        let writer = match &self.target {
-            Target::Database(w) => w,
-            Target::ClickHouse(_) => {
-                return Err(ExportError::NotStored(
-                    "this collector writes traces into ClickHouse; logs and metrics are not stored there yet"
-                        .into(),
-                ));
-            }
+        let Target::Database(writer) = &self.target else {
+            unreachable!("requests into a ClickHouse are inserted, not committed")
         };
         let permit = self.admit(encoded_bytes)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -156,15 +148,10 @@ impl Pipeline {
             );
             tracing::warn!("{}", accepted.message);
         }
-        if let (Target::ClickHouse(ch), Some(rows)) = (&self.target, collector_rows) {
-            let permit = self.admit(encoded_bytes)?;
-            let ch = ch.clone();
+        if let Some(rows) = collector_rows {
             let count = rows.len() as u64;
-            tokio::task::spawn_blocking(move || ch.insert_spans(&rows))
-                .await
-                .map_err(|e| ExportError::Store(format!("the insert stopped: {e}")))?
-                .map_err(|e| ExportError::Store(e.to_string()))?;
-            drop(permit);
+            self.insert(encoded_bytes, move |ch| ch.insert_spans(&rows))
+                .await?;
             self.stats.spans.fetch_add(count, Ordering::Relaxed);
             return Ok(accepted);
         }
@@ -181,12 +168,42 @@ impl Pipeline {
         Ok(accepted)
     }
 
+    /// Inserts rows into the target's ClickHouse, holding a place in the queue until
+    /// ClickHouse acknowledged them.
+    async fn insert(
+        &self,
+        encoded_bytes: usize,
+        insert: impl FnOnce(&ClickHouse) -> Result<(), store::StoreError> + Send + 'static,
+    ) -> Result<(), ExportError> {
+        let Target::ClickHouse(ch) = &self.target else {
+            unreachable!("requests into a database are committed, not inserted")
+        };
+        let permit = self.admit(encoded_bytes)?;
+        let ch = ch.clone();
+        tokio::task::spawn_blocking(move || insert(&ch))
+            .await
+            .map_err(|e| ExportError::Store(format!("the insert stopped: {e}")))?
+            .map_err(|e| ExportError::Store(e.to_string()))?;
+        drop(permit);
+        Ok(())
+    }
+
     /// Stores a logs request; answers once committed.
     pub async fn logs(
         &self,
         req: ExportLogsServiceRequest,
         encoded_bytes: usize,
     ) -> Result<Accepted, ExportError> {
+        if let Target::ClickHouse(_) = &self.target {
+            // Every record, as the Collector's exporter would store it.
+            let rows = collector_logs(&req);
+            drop(req);
+            let count = rows.len() as u64;
+            self.insert(encoded_bytes, move |ch| ch.insert_logs(&rows))
+                .await?;
+            self.stats.logs.fetch_add(count, Ordering::Relaxed);
+            return Ok(Accepted::default());
+        }
         let (rows, rejected) = normalize_logs(&req);
         drop(req);
         let report = self
@@ -208,6 +225,15 @@ impl Pipeline {
         req: ExportMetricsServiceRequest,
         encoded_bytes: usize,
     ) -> Result<Accepted, ExportError> {
+        if let Target::ClickHouse(_) = &self.target {
+            let points = collector_metrics(&req);
+            drop(req);
+            let count = points.len() as u64;
+            self.insert(encoded_bytes, move |ch| ch.insert_metrics(&points))
+                .await?;
+            self.stats.metric_points.fetch_add(count, Ordering::Relaxed);
+            return Ok(Accepted::default());
+        }
         let points = normalize_metrics(&req);
         drop(req);
         let report = self

@@ -268,6 +268,24 @@ impl Client {
         self.post(body, &Params::default(), &[]).map(|_| ())
     }
 
+    /// [`Client::insert`] into a table whose layout may differ from the rows' (the
+    /// Collector's tables across its versions): columns the table lacks are skipped.
+    pub fn insert_lenient(
+        &self,
+        table: &str,
+        format: &str,
+        data: &[u8],
+    ) -> Result<(), ClickHouseError> {
+        let mut body = format!("INSERT INTO {table} FORMAT {format}\n").into_bytes();
+        body.extend_from_slice(data);
+        self.post(
+            body,
+            &Params::default(),
+            &[("input_format_skip_unknown_fields", "1")],
+        )
+        .map(|_| ())
+    }
+
     fn send(
         &self,
         sql: &str,

@@ -12,6 +12,7 @@ mod raw;
 mod reader;
 mod rollups;
 mod rows;
+mod signals;
 mod source;
 
 pub use endpoint::{
@@ -21,6 +22,7 @@ pub use reader::ClickHouseReader;
 pub use rollups::{Initialized, Rollups};
 
 use crate::backend::{AlertLog, Database, Queries};
+use crate::collector_signals::{CollectorLog, CollectorMetricPoint};
 use crate::collector_span::{CollectorSpan, Normalizer};
 use crate::error::{ClickHouseError, StoreError};
 use crate::output::{OutputFile, Replace};
@@ -114,8 +116,8 @@ impl ClickHouse {
         Ok(())
     }
 
-    /// Creates the database, the traces table and its trace-id lookup with the
-    /// exporter's own DDL, where missing (`serve --create-tables`, `clickhouse init`);
+    /// Creates the database, the traces table and its trace-id lookup, and the log and
+    /// metric tables, with the exporter's own DDL, where missing (`serve --create-tables`, `clickhouse init`);
     /// a traces table created here gets its rollups too (it has no history to wait
     /// for). Returns whether the traces table was created.
     pub fn create_tables(&mut self) -> Result<bool, StoreError> {
@@ -129,6 +131,9 @@ impl ClickHouse {
             .and_then(|v| v.as_u64())
             == Some(1);
         for statement in exporter_statements(&e.database, &e.traces_table) {
+            bootstrap.execute(&statement)?;
+        }
+        for statement in signals::statements(&e.database) {
             bootstrap.execute(&statement)?;
         }
         if existed {
@@ -176,6 +181,18 @@ impl ClickHouse {
     /// [`AlertLog`]) and `alerts` reads.
     pub fn keep_alert_history(&self) -> Result<(), StoreError> {
         Ok(alerts::create(&self.client)?)
+    }
+
+    /// Inserts log records into the Collector's `otel_logs`; returns once ClickHouse
+    /// acknowledged them.
+    pub fn insert_logs(&self, logs: &[CollectorLog]) -> Result<(), StoreError> {
+        Ok(signals::insert_logs(&self.client, logs)?)
+    }
+
+    /// Inserts metric points into the Collector's `otel_metrics_*` table of their
+    /// kind; returns once ClickHouse acknowledged them.
+    pub fn insert_metrics(&self, points: &[CollectorMetricPoint]) -> Result<(), StoreError> {
+        Ok(signals::insert_metrics(&self.client, points)?)
     }
 
     /// Replaces the price table; costs of all history follow at the next query.
@@ -249,6 +266,12 @@ impl Database for ClickHouse {
     }
 }
 
+impl AlertLog for ClickHouse {
+    fn record(&self, events: &[crate::row::AlertEvent]) -> Result<(), StoreError> {
+        Ok(alerts::insert(&self.client, events)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -257,11 +280,5 @@ mod tests {
         assert_eq!(s.len(), 4);
         assert!(s[1].starts_with("CREATE TABLE IF NOT EXISTS otel.otel_traces ("));
         assert!(s[3].contains("TO otel.otel_traces_trace_id_ts"));
-    }
-}
-
-impl AlertLog for ClickHouse {
-    fn record(&self, events: &[crate::row::AlertEvent]) -> Result<(), StoreError> {
-        Ok(alerts::insert(&self.client, events)?)
     }
 }

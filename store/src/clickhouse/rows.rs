@@ -7,7 +7,7 @@ use serde::ser::{SerializeMap, Serializer};
 use std::collections::HashMap;
 
 /// Unix ns as the `DateTime64(9)` text ClickHouse parses (`seconds.nanoseconds`).
-fn timestamp(ns: i64) -> String {
+pub(super) fn timestamp(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
     let frac = ns.rem_euclid(1_000_000_000);
     format!("{secs}.{frac:09}")
@@ -16,7 +16,7 @@ fn timestamp(ns: i64) -> String {
 /// Attribute pairs as a JSON object (a ClickHouse `Map`), written straight from the
 /// span: a key given twice keeps its first place and its last value, as a JSON
 /// object built from the pairs would.
-struct Pairs<'a>(&'a [(String, String)]);
+pub(super) struct Pairs<'a>(pub(super) &'a [(String, String)]);
 
 impl Serialize for Pairs<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
