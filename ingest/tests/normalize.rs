@@ -392,3 +392,32 @@ fn every_convention_marks_agents_tools_and_retrievals() {
         assert_eq!(row.llm.is_some(), want == SpanClass::Llm, "{attrs}");
     }
 }
+
+/// The check a ClickHouse writer runs refuses and notes exactly the spans that
+/// normalization does, with the same reasons.
+#[test]
+fn checking_refuses_what_normalizing_refuses() {
+    let span = |trace: &str, span: &str, parent: &str, start: &str, end: &str| {
+        json!({ "traceId": trace, "spanId": span, "parentSpanId": parent, "name": "s",
+                "startTimeUnixNano": start, "endTimeUnixNano": end })
+    };
+    let good = "0af7651916cd43dd8448eb211c80319c";
+    let req = json!({ "resourceSpans": [{ "scopeSpans": [{ "spans": [
+        span(good, "b7ad6b7169203331", "", "1700000000000000000", "1700000001000000000"),
+        span("00000000000000000000000000000000", "b7ad6b7169203332", "", "1", "2"),
+        span(good, "b7ad6b71692033", "", "1", "2"),
+        span(good, "b7ad6b7169203334", "0000000000000000", "1", "2"),
+        span(good, "b7ad6b7169203335", "", "18446744073709551615", "18446744073709551615"),
+        span(good, "b7ad6b7169203336", "", "0", "5"),
+        span(good, "b7ad6b7169203337", "", "10", "5"),
+    ] }] }] });
+    let parsed = parse_traces(req.to_string().as_bytes()).unwrap();
+    let normalized = normalize_traces(&parsed);
+    let checked = ingest::normalize::check_traces(&parsed);
+    assert_eq!(normalized.rejected.len(), 4, "{:?}", normalized.rejected);
+    assert_eq!(normalized.noted.len(), 2, "{:?}", normalized.noted);
+    assert_eq!(normalized.rows.len(), 3);
+    assert_eq!(checked.rejected, normalized.rejected);
+    assert_eq!(checked.noted, normalized.noted);
+    assert!(checked.rows.is_empty());
+}

@@ -36,6 +36,18 @@ pub struct Normalized {
 
 /// Normalizes every span of a trace request.
 pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
+    walk(req, true)
+}
+
+/// Which spans of a trace request normalization would refuse or note, without making
+/// their rows (`rows` stays empty): for a writer that stores the spans as sent (into
+/// a team's ClickHouse) yet refuses what a local database would.
+pub fn check_traces(req: &ExportTraceServiceRequest) -> Normalized {
+    walk(req, false)
+}
+
+/// Every span of a request checked, and normalized into a row when `rows`.
+fn walk(req: &ExportTraceServiceRequest, rows: bool) -> Normalized {
     let mut out = Normalized::default();
     for (ri, rs) in req.resource_spans.iter().enumerate() {
         let resource_attrs = rs
@@ -43,18 +55,30 @@ pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
             .as_ref()
             .map(|r| r.attributes.as_slice())
             .unwrap_or_default();
-        let resource_json = to_json(resource_attrs);
-        let service = Attrs::new(resource_attrs)
-            .text(&["service.name"])
-            .unwrap_or_else(|| "unknown_service".into());
+        let (resource_json, service) = if rows {
+            (
+                to_json(resource_attrs),
+                Attrs::new(resource_attrs)
+                    .text(&["service.name"])
+                    .unwrap_or_else(|| "unknown_service".into()),
+            )
+        } else {
+            Default::default()
+        };
         for (si, ss) in rs.scope_spans.iter().enumerate() {
             let scope = ss
                 .scope
                 .as_ref()
+                .filter(|_| rows)
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
             for (pi, span) in ss.spans.iter().enumerate() {
-                match normalize_span(span, &service, &scope, &resource_json) {
+                let result = if rows {
+                    normalize_span(span, &service, &scope, &resource_json).map(Some)
+                } else {
+                    check(span).map(|_| None)
+                };
+                match result {
                     Ok(row) => {
                         if let Some(reason) = questionable_times(span) {
                             out.noted.push(Rejection {
@@ -62,7 +86,7 @@ pub fn normalize_traces(req: &ExportTraceServiceRequest) -> Normalized {
                                 reason,
                             });
                         }
-                        out.rows.push(row)
+                        out.rows.extend(row)
                     }
                     Err(reason) => out.rejected.push(Rejection {
                         position: (ri, si, pi),
@@ -124,13 +148,17 @@ fn time(ns: u64, what: &str) -> Result<i64, String> {
     i64::try_from(ns).map_err(|_| format!("{what} {ns} is past the year 2262"))
 }
 
-/// One span as a row, or why it cannot be one.
-pub fn normalize_span(
-    span: &Span,
-    service: &str,
-    scope: &str,
-    resource_json: &str,
-) -> Result<SpanRow, String> {
+/// The ids and times every row needs, read and checked.
+struct Checked {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent_span_id: Option<[u8; 8]>,
+    start_ns: i64,
+    end_ns: i64,
+}
+
+/// A span's ids and times, or why it cannot be stored: every reason a span is refused.
+fn check(span: &Span) -> Result<Checked, String> {
     let trace_id = id::<16>(&span.trace_id, "trace id")?;
     let span_id = id::<8>(&span.span_id, "span id")?;
     let parent_span_id = match span.parent_span_id.len() {
@@ -139,6 +167,29 @@ pub fn normalize_span(
     };
     let start_ns = time(span.start_time_unix_nano, "start time")?;
     let end_ns = time(span.end_time_unix_nano, "end time")?.max(start_ns);
+    Ok(Checked {
+        trace_id,
+        span_id,
+        parent_span_id,
+        start_ns,
+        end_ns,
+    })
+}
+
+/// One span as a row, or why it cannot be one.
+pub fn normalize_span(
+    span: &Span,
+    service: &str,
+    scope: &str,
+    resource_json: &str,
+) -> Result<SpanRow, String> {
+    let Checked {
+        trace_id,
+        span_id,
+        parent_span_id,
+        start_ns,
+        end_ns,
+    } = check(span)?;
     let attrs = Attrs::new(&span.attributes);
     let status = span.status.clone().unwrap_or_default();
     let llm = llm::extract(span, &attrs);

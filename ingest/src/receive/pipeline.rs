@@ -3,7 +3,7 @@
 //! and answer only once it is committed.
 
 use crate::collector_signals::{collector_logs, collector_metrics};
-use crate::normalize::{normalize_logs, normalize_metrics, normalize_traces};
+use crate::normalize::{check_traces, normalize_logs, normalize_metrics, normalize_traces};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -123,7 +123,11 @@ impl Pipeline {
         encoded_bytes: usize,
     ) -> Result<Accepted, ExportError> {
         let t = std::time::Instant::now();
-        let n = normalize_traces(&req);
+        // Into a ClickHouse the spans go as sent: only what would be refused is needed.
+        let n = match &self.target {
+            Target::Database(_) => normalize_traces(&req),
+            Target::ClickHouse(_) => check_traces(&req),
+        };
         self.stats
             .normalize_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
