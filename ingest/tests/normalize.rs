@@ -421,3 +421,33 @@ fn checking_refuses_what_normalizing_refuses() {
     assert_eq!(checked.noted, normalized.noted);
     assert!(checked.rows.is_empty());
 }
+
+/// Any span names its session and user, in every convention's words: agents and
+/// workflows carry them as often as calls do.
+#[test]
+fn every_convention_names_a_spans_session_and_user() {
+    for (attrs, session, user) in [
+        (
+            json!({ "gen_ai.operation.name": "invoke_agent", "gen_ai.conversation.id": "conv-1", "enduser.id": "ann" }),
+            "conv-1",
+            "ann",
+        ),
+        (
+            json!({ "openinference.span.kind": "CHAIN", "session.id": "s-2", "user.id": "bob" }),
+            "s-2",
+            "bob",
+        ),
+        (
+            json!({ "traceloop.span.kind": "workflow", "traceloop.association.properties.session_id": "s-3", "traceloop.association.properties.user_id": "cy" }),
+            "s-3",
+            "cy",
+        ),
+    ] {
+        let row = span_with(attrs.clone(), json!({}));
+        assert!(row.llm.is_none(), "{attrs}");
+        assert_eq!(row.session_id.as_deref(), Some(session), "{attrs}");
+        assert_eq!(row.user_id.as_deref(), Some(user), "{attrs}");
+    }
+    let plain = span_with(json!({ "http.method": "GET" }), json!({}));
+    assert_eq!((plain.session_id, plain.user_id), (None, None));
+}

@@ -65,6 +65,19 @@ pub enum StoreError {
     /// The database is open read-only and a write was asked for.
     #[error("the database is open read-only")]
     ReadOnly,
+    /// A file opened read-only predates what was asked for; opening it for writing once
+    /// upgrades it.
+    #[error(
+        "{what} needs schema version {needs}; this file is at {has} and was opened read-only (open it once with the app or `serve`, which upgrade it)"
+    )]
+    OlderSchema {
+        /// What was asked for.
+        what: &'static str,
+        /// The version it needs.
+        needs: i64,
+        /// The file's version.
+        has: i64,
+    },
     /// A price file could not be read or parsed.
     #[error("price file {path}: {message}")]
     Prices {

@@ -67,7 +67,8 @@ pub use prices::{Price, PriceTable};
 #[cfg(feature = "duckdb")]
 pub use query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
-    Reader, SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
+    Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort,
+    TraceSpan, TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]

@@ -140,6 +140,13 @@ pub struct SpanRow {
     pub class: SpanClass,
     /// The LLM fields, when this span is a model call.
     pub llm: Option<LlmCall>,
+    /// The conversation or session the span belongs to, from any convention
+    /// (`gen_ai.conversation.id`, `session.id`, OpenLLMetry's association properties):
+    /// agents' spans carry it as often as calls do, and a trace takes it from any of
+    /// its spans, so that a session groups traces.
+    pub session_id: Option<String>,
+    /// The end user the span worked for (`user.id`, `enduser.id`, …), likewise.
+    pub user_id: Option<String>,
 }
 
 impl SpanRow {

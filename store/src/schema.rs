@@ -1,12 +1,13 @@
 //! The database schema and its forward migrations. The version lives in `meta`; each
 //! migration moves the file from one version to the next inside one transaction.
 
+use crate::conventions;
 use crate::error::StoreError;
 use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -184,8 +185,47 @@ fn describe(from: i64) -> &'static str {
         3 => "grouping calls by the model asked for",
         4 => "rewriting the tables without primary-key indexes",
         5 => "summing calls into per-minute rollups and latency sketches",
-        _ => "listing traces, one row each",
+        _ => "reading each span's session and user, and listing traces, one row each",
     }
+}
+
+/// Adds the spans' session and user columns and fills them from the attributes of the
+/// spans stored before ingest read them: the first key of [`conventions::SESSION`]
+/// (and [`conventions::USER`]) holding a non-empty value, as ingest reads them.
+fn span_sessions_sql() -> String {
+    // DuckDB's JSON functions are an extension we do not bundle: the value is read
+    // from the attributes' compact JSON text (a string, or a number or boolean).
+    let first = |keys: &[&str]| -> (String, String) {
+        let values: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                let pattern = format!(
+                    r#""{}":\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9][0-9.eE+-]*|true|false))"#,
+                    k.replace('.', "\\.")
+                );
+                let extract = |group: u8| {
+                    format!("nullif(regexp_extract(attributes, '{pattern}', {group}), '')")
+                };
+                format!("coalesce({}, {})", extract(1), extract(2))
+            })
+            .collect();
+        let present: Vec<String> = keys
+            .iter()
+            .map(|k| format!("attributes LIKE '%\"{k}\"%'"))
+            .collect();
+        (
+            format!("coalesce({})", values.join(", ")),
+            present.join(" OR "),
+        )
+    };
+    let (session, has_session) = first(conventions::SESSION);
+    let (user, has_user) = first(conventions::USER);
+    format!(
+        "ALTER TABLE spans ADD COLUMN session_id VARCHAR;
+         ALTER TABLE spans ADD COLUMN user_id VARCHAR;
+         UPDATE spans SET session_id = {session}, user_id = {user}
+         WHERE {has_session} OR {has_user};"
+    )
 }
 
 /// The SQL bringing a file from version `from` to `from + 1`.
@@ -194,8 +234,17 @@ fn migration(from: i64) -> String {
         // 5 -> 6: the rollups the writer keeps from now on (`crate::rollup`), summed
         // from the stored calls.
         5 => crate::rollup::create_sql(),
-        // 6 -> 7: a row per trace (`crate::trace_table`), summed from the stored spans.
-        6 => crate::trace_table::create_sql(),
+        // 6 -> 7 made the traces table, which now has the sessions of 7 -> 8: it is
+        // made there, from the spans once they have them.
+        6 => String::new(),
+        // 7 -> 8: each span's session and user (`SpanRow::session_id`), read from its
+        // attributes by the keys ingest reads; then a row per trace
+        // (`crate::trace_table`) with them, summed from the stored spans.
+        7 => format!(
+            "{} DROP TABLE IF EXISTS traces; {}",
+            span_sessions_sql(),
+            crate::trace_table::create_sql()
+        ),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }
@@ -213,7 +262,9 @@ pub fn migrate(conn: &Connection, report: &dyn Fn(Upgrade)) -> Result<(), StoreE
     let existing = version > 0;
     while version < SCHEMA_VERSION {
         let next = version + 1;
-        if existing {
+        let sql = migration(version);
+        // A step that does nothing (its work moved to a later one) is not told.
+        if existing && !sql.is_empty() {
             report(Upgrade {
                 from: version,
                 to: SCHEMA_VERSION,
@@ -221,8 +272,7 @@ pub fn migrate(conn: &Connection, report: &dyn Fn(Upgrade)) -> Result<(), StoreE
             });
         }
         let sql = format!(
-            "BEGIN TRANSACTION; {} INSERT OR REPLACE INTO meta VALUES ('schema_version', '{next}'); COMMIT;",
-            migration(version)
+            "BEGIN TRANSACTION; {sql} INSERT OR REPLACE INTO meta VALUES ('schema_version', '{next}'); COMMIT;",
         );
         if let Err(e) = conn.execute_batch(&sql) {
             let _ = conn.execute_batch("ROLLBACK");

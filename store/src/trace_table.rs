@@ -1,5 +1,6 @@
 //! The `traces` table: one row per trace (first start, last end, spans, root span,
-//! LLM calls, tokens, errors), kept by the writer in the same transaction as the spans,
+//! LLM calls, tokens, errors, and the session and user of the earliest span naming
+//! one: across commits, of the earliest commit's spans that name one), kept by the writer in the same transaction as the spans,
 //! so that the traces list sorts a row per trace instead of grouping every span.
 //!
 //! A commit adds its new spans' figures to the rows of their traces. The row is found
@@ -25,10 +26,14 @@ fn figures(spans: &str, calls: &str, condition: &str) -> String {
                 t.root.name AS root_name, t.root.service AS root_service,
                 coalesce(l.llm_calls, 0)::BIGINT AS llm_calls,
                 coalesce(l.tokens, 0)::BIGINT AS tokens,
-                coalesce(l.call_error, false) AS call_error
+                coalesce(l.call_error, false) AS call_error,
+                t.session_id, t.user_id
          FROM (
              SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) AS end_ns,
                     count(*)::BIGINT AS spans, bool_or(s.status_code = 2) AS span_error,
+                    -- The session and user of the earliest span that names one.
+                    arg_min(s.session_id, s.start_ns) FILTER (s.session_id IS NOT NULL) AS session_id,
+                    arg_min(s.user_id, s.start_ns) FILTER (s.user_id IS NOT NULL) AS user_id,
                     -- The earliest root span, else the earliest span (ties by name).
                     min({{'orphan': s.parent_span_id IS NOT NULL, 'start_ns': s.start_ns,
                           'name': s.name, 'service': s.service}}) AS root
@@ -60,6 +65,8 @@ fn combine() -> String {
         "llm_calls = r.llm_calls + d.llm_calls".into(),
         "tokens = r.tokens + d.tokens".into(),
         "call_error = r.call_error OR d.call_error".into(),
+        "session_id = CASE WHEN r.session_id IS NULL OR d.start_ns < r.start_ns THEN coalesce(d.session_id, r.session_id) ELSE r.session_id END".into(),
+        "user_id = CASE WHEN r.user_id IS NULL OR d.start_ns < r.start_ns THEN coalesce(d.user_id, r.user_id) ELSE r.user_id END".into(),
     ];
     for c in ROOT {
         set.push(format!(
@@ -107,7 +114,9 @@ pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
                     arg_min(root_name, (root_orphan, root_start_ns, root_name, root_service)) AS root_name,
                     arg_min(root_service, (root_orphan, root_start_ns, root_name, root_service)) AS root_service,
                     sum(llm_calls)::BIGINT AS llm_calls,
-                    sum(tokens)::BIGINT AS tokens, bool_or(call_error) AS call_error
+                    sum(tokens)::BIGINT AS tokens, bool_or(call_error) AS call_error,
+                    arg_min(session_id, start_ns) FILTER (session_id IS NOT NULL) AS session_id,
+                    arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id
              FROM traces WHERE trace_id IN (
                  SELECT trace_id FROM traces GROUP BY trace_id HAVING count(*) > 1)
              GROUP BY trace_id;

@@ -688,6 +688,8 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
                 s.class
             }
             .code(),
+            s.session_id.as_deref(),
+            s.user_id.as_deref(),
             batch,
         ])?;
     }

@@ -472,6 +472,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         let c = duckdb::Connection::open(&path).unwrap();
         c.execute_batch(
             "DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
+             ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -498,10 +499,14 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         vec![
             (
                 5,
-                7,
+                8,
                 "summing calls into per-minute rollups and latency sketches"
             ),
-            (6, 7, "listing traces, one row each"),
+            (
+                7,
+                8,
+                "reading each span's session and user, and listing traces, one row each"
+            ),
         ]
     );
     let mut r = store.reader().unwrap();

@@ -210,6 +210,8 @@ pub fn normalize_span(
         events_json: events_json(span),
         links_json: links_json(span),
         class: class::classify(&span.name, &attrs, llm.is_some()),
+        session_id: attrs.text(store::conventions::SESSION),
+        user_id: attrs.text(store::conventions::USER),
         llm,
     })
 }

@@ -10,6 +10,7 @@ mod export;
 mod filter_sql;
 mod kpi;
 mod series;
+mod sessions;
 pub(crate) use series::band_sql;
 mod source;
 pub(crate) mod traces;
@@ -18,6 +19,7 @@ pub use calls::{CallRow, CallSort, TopError};
 pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
+pub use sessions::{SessionRow, SessionSort, UserRow};
 pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};
 
 use crate::error::StoreError;

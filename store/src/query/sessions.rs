@@ -1,0 +1,382 @@
+//! Sessions and users: the conversations a selection's traces belong to (a trace's
+//! session and user are those its spans name, kept on the `traces` table), with each
+//! session's turns, calls, tokens, cost and failures, and the same per end user.
+
+use super::{Reader, SortDir};
+use crate::conversation;
+use crate::error::StoreError;
+use crate::filter::Filter;
+use duckdb::types::Value;
+use serde::Serialize;
+
+/// The schema version that keeps sessions and users on traces.
+const SESSIONS_SCHEMA: i64 = 8;
+
+/// How long the first message of a session is shown, in characters.
+const FIRST_MESSAGE_CHARS: usize = 240;
+
+/// How the sessions (or users) page is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionSort {
+    /// Last activity (the end of the latest turn).
+    #[default]
+    LastActivity,
+    /// First turn's start.
+    Start,
+    /// From first start to last end.
+    Duration,
+    /// Turns (traces).
+    Turns,
+    /// LLM calls.
+    Calls,
+    /// Input + output tokens.
+    Tokens,
+    /// Cost.
+    Cost,
+    /// Turns that failed.
+    Errors,
+}
+
+impl SessionSort {
+    fn column(self) -> &'static str {
+        match self {
+            SessionSort::LastActivity => "last_end_ns",
+            SessionSort::Start => "first_start_ns",
+            SessionSort::Duration => "duration_ns",
+            SessionSort::Turns => "turns",
+            SessionSort::Calls => "llm_calls",
+            SessionSort::Tokens => "tokens",
+            SessionSort::Cost => "cost_usd",
+            SessionSort::Errors => "errors",
+        }
+    }
+}
+
+/// One session (conversation) of a selection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SessionRow {
+    /// The session or conversation id the spans named.
+    pub session_id: String,
+    /// The end user of its first turn that names one.
+    pub user_id: Option<String>,
+    /// Start of its first turn, Unix ns.
+    pub first_start_ns: i64,
+    /// End of its latest turn, Unix ns.
+    pub last_end_ns: i64,
+    /// Turns: traces of the session.
+    pub turns: u64,
+    /// LLM calls.
+    pub llm_calls: u64,
+    /// Input + output tokens.
+    pub tokens: u64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+    /// Turns with a failed span or call.
+    pub errors: u64,
+    /// The user's message that opened the session (its first call's latest user
+    /// message), shortened.
+    pub first_message: Option<String>,
+}
+
+/// One end user of a selection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UserRow {
+    /// The user id the spans named.
+    pub user_id: String,
+    /// Sessions.
+    pub sessions: u64,
+    /// Turns (traces).
+    pub turns: u64,
+    /// LLM calls.
+    pub llm_calls: u64,
+    /// Input + output tokens.
+    pub tokens: u64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+    /// Turns with a failed span or call.
+    pub errors: u64,
+    /// Start of the user's first turn, Unix ns.
+    pub first_start_ns: i64,
+    /// End of the user's latest turn (last seen), Unix ns.
+    pub last_end_ns: i64,
+}
+
+/// What the sessions and users pages group by.
+#[derive(Clone, Copy)]
+enum Group {
+    Session,
+    User,
+}
+
+impl Group {
+    fn column(self) -> &'static str {
+        match self {
+            Group::Session => "session_id",
+            Group::User => "user_id",
+        }
+    }
+}
+
+impl Reader {
+    /// One page of the sessions of a selection's traces (those holding a selected call
+    /// when the filter selects calls), whose id or user contains `search`
+    /// (case-insensitive; empty: all), and how many there are in all.
+    pub fn sessions_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SessionRow>, u64), StoreError> {
+        let (rows, total) =
+            self.grouped_page(Group::Session, filter, search, sort, dir, offset, limit)?;
+        let sessions = rows
+            .into_iter()
+            .map(|(g, r)| SessionRow {
+                session_id: g.key,
+                user_id: g.user_id,
+                first_start_ns: r.first_start_ns,
+                last_end_ns: r.last_end_ns,
+                turns: r.turns,
+                llm_calls: r.llm_calls,
+                tokens: r.tokens,
+                cost_usd: r.cost_usd,
+                errors: r.errors,
+                first_message: g.first_prompt.as_deref().and_then(opening_message),
+            })
+            .collect();
+        Ok((sessions, total))
+    }
+
+    /// One page of the end users of a selection's traces, whose id contains `search`,
+    /// and how many there are in all.
+    pub fn users_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<UserRow>, u64), StoreError> {
+        let (rows, total) =
+            self.grouped_page(Group::User, filter, search, sort, dir, offset, limit)?;
+        let users = rows
+            .into_iter()
+            .map(|(g, r)| UserRow {
+                user_id: g.key,
+                sessions: g.sessions,
+                turns: r.turns,
+                llm_calls: r.llm_calls,
+                tokens: r.tokens,
+                cost_usd: r.cost_usd,
+                errors: r.errors,
+                first_start_ns: r.first_start_ns,
+                last_end_ns: r.last_end_ns,
+            })
+            .collect();
+        Ok((users, total))
+    }
+
+    /// The session's traces, earliest first: its turns, for the session page.
+    pub fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
+        self.needs_sessions()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT trace_id FROM traces WHERE session_id = ? ORDER BY start_ns, trace_id",
+        )?;
+        let ids = stmt.query_map([session_id], |r| r.get::<_, u128>("trace_id"))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    fn needs_sessions(&self) -> Result<(), StoreError> {
+        if self.schema_version < SESSIONS_SCHEMA {
+            return Err(StoreError::OlderSchema {
+                what: "sessions and users",
+                needs: SESSIONS_SCHEMA,
+                has: self.schema_version,
+            });
+        }
+        Ok(())
+    }
+
+    /// The groups of one page, with their figures, and how many groups in all.
+    #[allow(clippy::too_many_arguments)]
+    fn grouped_page(
+        &mut self,
+        group: Group,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<(GroupExtra, Figures)>, u64), StoreError> {
+        Self::check(filter)?;
+        self.needs_sessions()?;
+        let key = group.column();
+        let mut params: Vec<Value> = Vec::new();
+        let mut conditions = vec![format!("t.{key} IS NOT NULL")];
+        if let Some(from) = filter.from_ns {
+            conditions.push("t.start_ns >= ?".into());
+            params.push(Value::BigInt(from));
+        }
+        if let Some(to) = filter.to_ns {
+            conditions.push("t.start_ns < ?".into());
+            params.push(Value::BigInt(to));
+        }
+        if filter.selects_calls() || !filter.services.is_empty() {
+            let w = self.calls_where(filter)?;
+            conditions.push(format!(
+                "t.trace_id IN (SELECT c.trace_id FROM llm_calls c WHERE {})",
+                w.sql
+            ));
+            params.extend(w.params);
+        }
+        if !search.is_empty() {
+            conditions
+                .push("(t.session_id ILIKE ? ESCAPE '\\' OR t.user_id ILIKE ? ESCAPE '\\')".into());
+            let pattern = format!("%{}%", like_escaped(search));
+            params.push(Value::Text(pattern.clone()));
+            params.push(Value::Text(pattern));
+        }
+        let cost = self.inline_cost()?;
+        // Each group's cost, and the prompt of its first call, from the calls of its
+        // traces (`only`: of which groups).
+        let per_group = |only: &str| {
+            format!(
+                "SELECT t.{key} AS key, sum(coalesce({cost}, 0)) AS cost_usd,
+                        left(arg_min(c.prompt, c.start_ns), 4000) AS first_prompt
+                 FROM llm_calls c JOIN selected t USING (trace_id)
+                 WHERE {only} GROUP BY 1"
+            )
+        };
+        // Cost sorts need every group's cost; otherwise only the page's are priced.
+        let by_cost = sort == SessionSort::Cost;
+        let sql = format!(
+            "WITH selected AS (SELECT * FROM traces t WHERE {where_}),
+             groups AS (
+                 SELECT {key} AS key,
+                        arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id,
+                        count(DISTINCT session_id) AS sessions,
+                        min(start_ns) AS first_start_ns, max(end_ns) AS last_end_ns,
+                        max(end_ns) - min(start_ns) AS duration_ns,
+                        count(*) AS turns, sum(llm_calls)::UBIGINT AS llm_calls,
+                        sum(tokens)::UBIGINT AS tokens,
+                        count(*) FILTER (span_error OR call_error) AS errors
+                 FROM selected GROUP BY {key}),
+             page AS (
+                 SELECT g.*, {cost_column} AS cost_usd, count(*) OVER () AS total
+                 FROM groups g {cost_join}
+                 ORDER BY {order} {dir} NULLS LAST, g.key LIMIT ? OFFSET ?)
+             SELECT p.*, coalesce(k.cost_usd, 0) AS page_cost_usd, k.first_prompt
+             FROM page p
+             LEFT JOIN ({page_groups}) k ON k.key = p.key
+             ORDER BY p.{column} {dir} NULLS LAST, p.key",
+            where_ = conditions.join(" AND "),
+            cost_column = if by_cost {
+                "coalesce(a.cost_usd, 0)"
+            } else {
+                "0.0"
+            },
+            cost_join = if by_cost {
+                format!("LEFT JOIN ({}) a ON a.key = g.key", per_group("TRUE"))
+            } else {
+                String::new()
+            },
+            order = if by_cost {
+                "cost_usd".to_string()
+            } else {
+                format!("g.{}", sort.column())
+            },
+            column = sort.column(),
+            dir = dir.sql(),
+            page_groups = per_group(&format!("t.{key} IN (SELECT key FROM page)")),
+        );
+        let mut all = params.clone();
+        all.push(Value::UBigInt(limit));
+        all.push(Value::UBigInt(offset));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut total = 0;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(all), |r| {
+                total = r.get::<_, u64>("total")?;
+                Ok((
+                    GroupExtra {
+                        key: r.get("key")?,
+                        user_id: r.get("user_id")?,
+                        sessions: r.get("sessions")?,
+                        first_prompt: r.get("first_prompt")?,
+                    },
+                    Figures {
+                        first_start_ns: r.get("first_start_ns")?,
+                        last_end_ns: r.get("last_end_ns")?,
+                        turns: r.get("turns")?,
+                        llm_calls: r.get("llm_calls")?,
+                        tokens: r.get("tokens")?,
+                        cost_usd: r.get("page_cost_usd")?,
+                        errors: r.get("errors")?,
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() && offset > 0 {
+            // A page past the end has no row to carry the total: count on its own.
+            total = self.conn.query_row(
+                &format!(
+                    "SELECT count(DISTINCT t.{key}) FROM traces t WHERE {}",
+                    conditions.join(" AND ")
+                ),
+                duckdb::params_from_iter(params),
+                |r| r.get(0),
+            )?;
+        }
+        Ok((rows, total))
+    }
+}
+
+/// A group's key and what only one of the pages shows.
+struct GroupExtra {
+    key: String,
+    user_id: Option<String>,
+    sessions: u64,
+    first_prompt: Option<String>,
+}
+
+/// A group's figures, the same for sessions and users.
+struct Figures {
+    first_start_ns: i64,
+    last_end_ns: i64,
+    turns: u64,
+    llm_calls: u64,
+    tokens: u64,
+    cost_usd: f64,
+    errors: u64,
+}
+
+/// The latest user message of a prompt (the one the call answered), else its last
+/// message, shortened.
+fn opening_message(prompt: &str) -> Option<String> {
+    let messages = conversation::parse(prompt, "user");
+    let m = messages
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .or(messages.last())?;
+    let text = m.content.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(match text.char_indices().nth(FIRST_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    })
+}
+
+/// `s` with LIKE's wildcards and escape character taken literally.
+fn like_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
