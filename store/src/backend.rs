@@ -8,7 +8,7 @@ use crate::filter::Filter;
 use crate::output::{OutputFile, Replace};
 use crate::query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, SeriesPoint,
-    SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
+    SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::row::AlertEvent;
 use std::path::Path;
@@ -144,6 +144,34 @@ pub trait Queries: Send {
 
     /// The ids of the traces in a selection (for opening them one by one).
     fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError>;
+
+    /// One page of the sessions (conversations) of a selection's traces, those whose
+    /// id or user contains `search` (case-insensitive; empty: all), and how many there
+    /// are in all.
+    fn sessions_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SessionRow>, u64), StoreError>;
+
+    /// One page of the end users of a selection's traces, those whose id contains
+    /// `search`, and how many there are in all.
+    fn users_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<UserRow>, u64), StoreError>;
+
+    /// A session's traces (its turns), earliest first.
+    fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError>;
 
     /// Alerts that fired or resolved, newest first.
     fn alert_history(

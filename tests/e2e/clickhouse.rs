@@ -10,8 +10,8 @@ use crate::fixtures::{check_stats, truth_and_dump};
 use crate::util::{Scratch, run, stderr, stdout};
 use std::path::Path;
 use store::{
-    CallSort, ClickHouse, Database, Filter, OpenMode, PriceTable, Queries, SortDir, StatusFilter,
-    Store, TraceSort, clickhouse::Endpoint,
+    CallSort, ClickHouse, Database, Filter, OpenMode, PriceTable, Queries, SessionSort, SortDir,
+    StatusFilter, Store, TraceSort, clickhouse::Endpoint,
 };
 
 const DUMPS: [&str; 3] = ["openinference-openai", "openllmetry-openai", "legacy-genai"];
@@ -1322,4 +1322,98 @@ fn serve_writes_logs_and_metrics_into_the_collectors_tables() {
             "{protocol}: histogram sum {sum} vs {expected_sum}"
         );
     }
+}
+
+/// Sessions and users through ClickHouse (extracted at query time) equal the local
+/// database's (kept on its traces table) on the same demo traffic: pages, sorts,
+/// searches, a filter on calls, a session's turns.
+#[test]
+fn sessions_and_users_answer_as_the_local_database_does() {
+    let front = Front::start("sessions", None);
+    let url = front.url("otel");
+    let dir = Scratch::new("clickhouse-sessions");
+    let db = dir.path("demo.duckdb");
+    let out = run(&["demo", "--db", &db, "--traces", "400"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
+    store.set_prices(PriceTable::bundled());
+    let ch = ClickHouse::connect(
+        Endpoint::parse(&url, None).unwrap(),
+        false,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )
+    .unwrap();
+    ch.set_prices(PriceTable::bundled());
+    let mut local = Database::reader(&store).unwrap();
+    let mut remote = ch.reader().unwrap();
+    let gpt = Filter {
+        models: vec!["gpt-4o*".into()],
+        ..Filter::default()
+    };
+    let mut compared = 0;
+    for (filter, search) in [
+        (Filter::default(), ""),
+        (Filter::default(), "SESS-0"),
+        (gpt.clone(), ""),
+    ] {
+        for sort in [
+            SessionSort::LastActivity,
+            SessionSort::Turns,
+            SessionSort::Cost,
+        ] {
+            let what = format!("{filter:?} {search:?} {sort:?}");
+            let (a, n) = local
+                .sessions_page(&filter, search, sort, SortDir::Desc, 5, 40)
+                .unwrap();
+            let (b, m) = remote
+                .sessions_page(&filter, search, sort, SortDir::Desc, 5, 40)
+                .unwrap();
+            assert!(n > 5, "{what}: {n} sessions");
+            assert_eq!(n, m, "{what}: total");
+            assert_eq!(a.len(), b.len(), "{what}");
+            for (x, y) in a.iter().zip(&b) {
+                assert!(close(x.cost_usd, y.cost_usd), "{what}: {x:?} vs {y:?}");
+                let y = store::SessionRow {
+                    cost_usd: x.cost_usd,
+                    ..y.clone()
+                };
+                assert_eq!(x, &y, "{what}");
+                compared += 1;
+            }
+            let (a, n) = local
+                .users_page(&filter, search, sort, SortDir::Desc, 0, 40)
+                .unwrap();
+            let (b, m) = remote
+                .users_page(&filter, search, sort, SortDir::Desc, 0, 40)
+                .unwrap();
+            assert_eq!(n, m, "{what}: users");
+            for (x, y) in a.iter().zip(&b) {
+                assert!(close(x.cost_usd, y.cost_usd), "{what}");
+                let y = store::UserRow {
+                    cost_usd: x.cost_usd,
+                    ..y.clone()
+                };
+                assert_eq!(x, &y, "{what}");
+            }
+        }
+    }
+    assert!(compared > 100, "{compared} sessions compared");
+    let (page, _) = local
+        .sessions_page(
+            &Filter::default(),
+            "",
+            SessionSort::Turns,
+            SortDir::Desc,
+            0,
+            1,
+        )
+        .unwrap();
+    let busiest = &page[0];
+    assert!(busiest.turns > 1, "{busiest:?}");
+    assert!(busiest.first_message.is_some(), "{busiest:?}");
+    let turns = local.session_traces(&busiest.session_id).unwrap();
+    assert_eq!(turns.len() as u64, busiest.turns);
+    assert_eq!(remote.session_traces(&busiest.session_id).unwrap(), turns);
 }

@@ -12,6 +12,7 @@ mod raw;
 mod reader;
 mod rollups;
 mod rows;
+mod sessions;
 mod signals;
 mod source;
 

@@ -8,6 +8,7 @@ use super::filter_sql;
 use super::http::{Client, Param, Params};
 use super::raw;
 use super::rollups::{self, Rollups};
+use super::sessions::{self, Group};
 use crate::backend::Queries;
 use crate::collector_span::Normalizer;
 use crate::error::StoreError;
@@ -20,7 +21,8 @@ use crate::query::cost::{self, CostSums};
 use crate::query::traces::depth_first;
 use crate::query::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
-    SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
+    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 use crate::query::{LATENCY_LEVELS, TraceSpan};
 use crate::rollup::MINUTE_NS;
@@ -106,7 +108,7 @@ impl ClickHouseReader {
     }
 
     /// A raw span normalized as the local database stores it.
-    fn normalized(&self, row: &[Value]) -> Result<SpanRow, StoreError> {
+    pub(super) fn normalized(&self, row: &[Value]) -> Result<SpanRow, StoreError> {
         let raw = raw::span(row);
         (self.normalize)(&raw).map_err(|reason| {
             StoreError::ClickHouse(crate::error::ClickHouseError::Protocol(format!(
@@ -120,7 +122,7 @@ impl ClickHouseReader {
         Ok(self.client.rows(sql, params)?)
     }
 
-    fn table(&self) -> String {
+    pub(super) fn table(&self) -> String {
         self.client.endpoint().traces()
     }
 
@@ -164,7 +166,7 @@ impl ClickHouseReader {
 
     /// A call's cost with the prices of the names stored calls are priced by written
     /// inline (for cost conditions).
-    fn inline_cost(&self, filter: &Filter) -> Result<String, StoreError> {
+    pub(super) fn inline_cost(&self, filter: &Filter) -> Result<String, StoreError> {
         let priced = self.priced_names(filter)?;
         Ok(cost::inline(priced.iter().map(|(n, p)| (n.as_str(), *p))))
     }
@@ -1189,6 +1191,52 @@ impl Queries for ClickHouseReader {
             }
         };
         Ok(rows)
+    }
+
+    fn sessions_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SessionRow>, u64), StoreError> {
+        let (groups, total) =
+            self.grouped(Group::Session, filter, search, sort, dir, offset, limit)?;
+        let openings = self.opening_messages(&groups)?;
+        Ok((sessions::session_rows(groups, openings), total))
+    }
+
+    fn users_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<UserRow>, u64), StoreError> {
+        let (groups, total) =
+            self.grouped(Group::User, filter, search, sort, dir, offset, limit)?;
+        Ok((sessions::user_rows(groups), total))
+    }
+
+    fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
+        let mut p = Params::default();
+        let id = p.text(session_id);
+        let sql = format!(
+            "SELECT c.trace_id, min(c.start_ns) AS start_ns FROM ({}) AS c GROUP BY c.trace_id
+             HAVING argMinIf(c.session_id, c.start_ns, c.session_id IS NOT NULL) = {id}
+             ORDER BY start_ns, c.trace_id",
+            extract::spans(&self.table(), "TRUE")
+        );
+        Ok(self
+            .rows(&sql, &p)?
+            .iter()
+            .filter_map(|r| text(&r[0]))
+            .filter_map(|t| crate::ids::hex_to_trace_id(&t))
+            .collect())
     }
 
     fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError> {

@@ -3,7 +3,8 @@
 
 use super::{
     CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, Reader,
-    SeriesPoint, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree,
+    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 use crate::backend::{Canceller, Database, Queries};
 use crate::error::StoreError;
@@ -121,6 +122,31 @@ impl Queries for Reader {
     }
     fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError> {
         Reader::trace_ids(self, filter)
+    }
+    fn sessions_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SessionRow>, u64), StoreError> {
+        Reader::sessions_page(self, filter, search, sort, dir, offset, limit)
+    }
+    fn users_page(
+        &mut self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<UserRow>, u64), StoreError> {
+        Reader::users_page(self, filter, search, sort, dir, offset, limit)
+    }
+    fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
+        Reader::session_traces(self, session_id)
     }
     fn alert_history(
         &mut self,

@@ -10,7 +10,7 @@ mod export;
 mod filter_sql;
 mod kpi;
 mod series;
-mod sessions;
+pub(crate) mod sessions;
 pub(crate) use series::band_sql;
 mod source;
 pub(crate) mod traces;

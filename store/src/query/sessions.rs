@@ -38,7 +38,8 @@ pub enum SessionSort {
 }
 
 impl SessionSort {
-    fn column(self) -> &'static str {
+    /// The page's column it sorts by.
+    pub(crate) fn column(self) -> &'static str {
         match self {
             SessionSort::LastActivity => "last_end_ns",
             SessionSort::Start => "first_start_ns",
@@ -357,7 +358,7 @@ struct Figures {
 
 /// The latest user message of a prompt (the one the call answered), else its last
 /// message, shortened.
-fn opening_message(prompt: &str) -> Option<String> {
+pub(crate) fn opening_message(prompt: &str) -> Option<String> {
     let messages = conversation::parse(prompt, "user");
     let m = messages
         .iter()
