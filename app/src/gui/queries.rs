@@ -6,7 +6,8 @@
 
 use store::{
     AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow, Queries, SeriesPoint,
-    SortDir, StoreError, Summary, TopError, TraceRow, TraceSort, TraceTree,
+    SessionRow, SessionSort, SortDir, StoreError, Summary, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -91,6 +92,24 @@ query! {
     CallsPage((Filter, u64, u64)) -> Page<CallRow> = |r, (f, offset, limit)| {
         r.calls_page(&f, CallSort::Start, SortDir::Desc, offset, limit)
             .map(|(rows, total)| (offset, rows, total))
+    };
+    /// The rows of the Sessions view around what is visible: (filter, search, sort,
+    /// direction, offset, limit).
+    SessionsPage((Filter, String, SessionSort, SortDir, u64, u64)) -> Page<SessionRow> =
+        |r, (f, search, sort, dir, offset, limit)| {
+            r.sessions_page(&f, &search, sort, dir, offset, limit)
+                .map(|(rows, total)| (offset, rows, total))
+        };
+    /// The rows of the Sessions view's users table, likewise.
+    UsersPage((Filter, String, SessionSort, SortDir, u64, u64)) -> Page<UserRow> =
+        |r, (f, search, sort, dir, offset, limit)| {
+            r.users_page(&f, &search, sort, dir, offset, limit)
+                .map(|(rows, total)| (offset, rows, total))
+        };
+    /// The open session's turns: its traces, earliest first.
+    SessionTurns(String) -> Vec<TraceTree> = |r, id| {
+        let ids = r.session_traces(&id)?;
+        r.traces(&ids)
     };
     /// The open trace's spans.
     OpenTrace(u128) -> TraceTree = |r, id| r.trace(id);

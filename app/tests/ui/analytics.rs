@@ -8,7 +8,7 @@ use llm_observatory::gui::export::chart_png;
 use llm_observatory::gui::filter_state::bucket_ns;
 use llm_observatory::gui::views::latency::{heat_chart, latency_band};
 use llm_observatory::gui::widgets::heatmap::cell_center;
-use store::{Bound, Cmp, Price, SortDir, TraceSort};
+use store::{Bound, Cmp, Price, SessionSort, SortDir, TraceSort};
 
 const HOUR: i64 = 3_600_000_000_000;
 
@@ -428,4 +428,147 @@ fn a_heatmap_cell_click_lands_on_the_traces_of_that_bucket_and_latency() {
         h.query_by_value_contains_text(&want).is_some()
             && h.query_by_label("Clear latency").is_some()
     });
+}
+
+/// The Sessions view lists the conversations with the store's figures, sorts by a
+/// column, opens a session as a chat of its turns (each user message, the answer, the
+/// steps folded beneath, a link to the trace), and the Users table leads to a user's
+/// sessions.
+#[test]
+fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
+    let dir = Scratch::new("sessions");
+    let (db, mut h) = synth_harness(&dir, None);
+    let (busiest, total, users) = read(&db, |r| {
+        let (page, total) = r
+            .sessions_page(
+                &Filter::default(),
+                "",
+                SessionSort::Turns,
+                SortDir::Desc,
+                0,
+                1,
+            )
+            .unwrap();
+        let users = r
+            .users_page(
+                &Filter::default(),
+                "",
+                SessionSort::Turns,
+                SortDir::Desc,
+                0,
+                1,
+            )
+            .unwrap();
+        (page[0].clone(), total, users)
+    });
+    assert!(busiest.turns > 1, "{busiest:?}");
+    go(&mut h, "Sessions");
+    let count = format!("{} sessions", format::integer(total));
+    wait_for(&mut h, &count.clone(), |h| {
+        h.query_by_label(&count).is_some()
+    });
+    h.get_by_label("Turns").click();
+    let row = format!("session {}", busiest.session_id);
+    wait_for(&mut h, "the busiest session first", |h| {
+        h.query_all_by_role(Role::Row)
+            .next()
+            .and_then(|r| r.accesskit_node().label())
+            .is_some_and(|l| l == row)
+    });
+    let first = h.get_by_label(&row);
+    let shown = first.accesskit_node().value().unwrap_or_default();
+    for figure in [
+        format::integer(busiest.turns),
+        format::integer(busiest.llm_calls),
+        format::usd(busiest.cost_usd),
+    ] {
+        assert!(shown.contains(&figure), "{figure} not in {shown}");
+    }
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("sessions_table");
+
+    h.get_by_label(&row).click();
+    let heading = format!("Session {}", busiest.session_id);
+    wait_for(&mut h, "the session page", |h| {
+        h.query_by_label(&heading).is_some()
+            && h.query_by_label_contains(&format!("Turn {}", busiest.turns))
+                .is_some()
+    });
+    let turns = read(&db, |r| {
+        let ids = r.session_traces(&busiest.session_id).unwrap();
+        r.traces(&ids).unwrap()
+    });
+    for turn in &turns {
+        let call = turn.spans.iter().find(|s| s.model.is_some()).unwrap();
+        let asked: String = call
+            .prompt
+            .as_deref()
+            .unwrap()
+            .split("user: ")
+            .last()
+            .unwrap()
+            .chars()
+            .take(30)
+            .collect();
+        assert!(
+            h.query_by_label_contains(&asked).is_some(),
+            "the user's message {asked:?} is not shown"
+        );
+    }
+    assert_eq!(h.query_all_by_label("Open trace").count(), turns.len());
+    // The first turn's steps unfold: each span with its class and latency.
+    h.query_all_by_label(&format!("{} steps", turns[0].spans.len()))
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    for span in &turns[0].spans {
+        assert!(
+            h.query_all_by_label_contains(&span.name).next().is_some(),
+            "step {} is not shown",
+            span.name
+        );
+    }
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("session_page");
+    h.query_all_by_label("Open trace").next().unwrap().click();
+    wait_for(&mut h, "the first turn's trace", |h| {
+        h.query_by_role_and_label(Role::Button, "Flamegraph")
+            .is_some()
+    });
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+
+    // Users: a click lists that user's sessions.
+    wait_for(&mut h, "the session page again", |h| {
+        h.query_by_label("Back to all sessions").is_some()
+    });
+    h.get_by_label("Back to all sessions").click();
+    h.run_steps(2);
+    h.get_by_label("Users").click();
+    let count = format!("{} users", format::integer(users.1));
+    wait_for(&mut h, &count.clone(), |h| {
+        h.query_by_label(&count).is_some()
+    });
+    let user = users.0[0].clone();
+    h.get_by_label(&format!("user {}", user.user_id)).click();
+    let sessions = read(&db, |r| {
+        r.sessions_page(
+            &Filter::default(),
+            &user.user_id,
+            SessionSort::Start,
+            SortDir::Desc,
+            0,
+            1,
+        )
+        .unwrap()
+        .1
+    });
+    let count = format!("{} sessions", format::integer(sessions));
+    wait_for(&mut h, "the user's sessions", |h| {
+        h.query_by_label(&count).is_some()
+    });
+    assert!(sessions >= user.sessions, "{sessions} < {user:?}");
 }

@@ -147,6 +147,7 @@ registry! {
     costs::CostsView => "Costs", Num4;
     errors::ErrorsView => "Errors", Num5;
     traces::TracesView => traces::TRACES, Num6;
+    sessions::SessionsView => "Sessions", Num7;
     inspector::Inspector => "Inspector", F;
     alerts::AlertsView => "Alerts", Num8;
 }

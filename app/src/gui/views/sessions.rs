@@ -1,0 +1,495 @@
+//! The Sessions view: the conversations of the selection — last activity, user, turns,
+//! LLM calls, tokens, cost, failed turns and the message that opened each —, sortable
+//! and searchable by session or user id; a Users table beside it (a click lists that
+//! user's sessions). A click on a session opens its page: the conversation turn by
+//! turn as a chat, each user message and the answer it got, with the agent, tool and
+//! LLM steps of the turn folded beneath it and a link to the turn's trace.
+
+use super::{Action, View, ViewAction, ViewCtx};
+use crate::format;
+use crate::gui::cache::QueryCache;
+use crate::gui::paged_rows::{
+    ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
+};
+use crate::gui::palette;
+use crate::gui::queries::{SessionTurns, SessionsPage, UsersPage};
+use egui::accesskit::Role;
+use egui::{RichText, Ui, WidgetInfo, vec2};
+use store::conversation;
+use store::{Filter, SessionRow, SessionSort, SortDir, SpanClass, TraceTree, UserRow};
+
+/// Which table the view shows.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    #[default]
+    Sessions,
+    Users,
+}
+
+/// The view's own state.
+#[derive(Default)]
+pub struct SessionsView {
+    table: Table,
+    search: String,
+    sort: SessionSort,
+    dir: SortDir,
+    selected: Option<usize>,
+    visible: std::ops::Range<usize>,
+    /// The session whose page is open.
+    open: Option<String>,
+}
+
+/// A column: title, what it sorts by (none: not sortable), width.
+type Column = (&'static str, Option<SessionSort>, f32);
+
+const SESSION_COLUMNS: [Column; 10] = [
+    ("Last activity", Some(SessionSort::LastActivity), 150.0),
+    ("Started", Some(SessionSort::Start), 150.0),
+    ("Session", None, 160.0),
+    ("User", None, 100.0),
+    ("Turns", Some(SessionSort::Turns), 55.0),
+    ("LLM calls", Some(SessionSort::Calls), 75.0),
+    ("Tokens", Some(SessionSort::Tokens), 70.0),
+    ("Cost", Some(SessionSort::Cost), 70.0),
+    ("Failed", Some(SessionSort::Errors), 55.0),
+    ("Opening message", None, 320.0),
+];
+
+const USER_COLUMNS: [Column; 8] = [
+    ("Last seen", Some(SessionSort::LastActivity), 150.0),
+    ("User", None, 160.0),
+    ("Sessions", None, 70.0),
+    ("Turns", Some(SessionSort::Turns), 55.0),
+    ("LLM calls", Some(SessionSort::Calls), 75.0),
+    ("Tokens", Some(SessionSort::Tokens), 70.0),
+    ("Cost", Some(SessionSort::Cost), 70.0),
+    ("Failed", Some(SessionSort::Errors), 55.0),
+];
+
+impl View for SessionsView {
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {
+        let mut action = ViewAction {
+            showed_data: true,
+            ..ViewAction::default()
+        };
+        if let Some(id) = self.open.clone() {
+            if ui.button("Back to all sessions").clicked() {
+                self.open = None;
+            } else {
+                session_page(ui, ctx.cache, &id, &mut action);
+            }
+            return action;
+        }
+        ui.horizontal(|ui| {
+            for (table, label) in [(Table::Sessions, "Sessions"), (Table::Users, "Users")] {
+                if ui.selectable_label(self.table == table, label).clicked() && self.table != table
+                {
+                    self.table = table;
+                    self.selected = None;
+                }
+            }
+            ui.separator();
+            ui.label("Find");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("session or user id")
+                    .desired_width(220.0),
+            );
+            if edit.changed() {
+                self.selected = None;
+            }
+        });
+        let filter = &ctx.resolved.filter;
+        match self.table {
+            Table::Sessions => {
+                if let Some(id) = self.sessions(ui, ctx.cache, filter) {
+                    self.open = Some(id);
+                }
+            }
+            Table::Users => {
+                if let Some(user) = self.users(ui, ctx.cache, filter) {
+                    // A user's sessions: the sessions table, found by the user's id.
+                    self.search = user;
+                    self.table = Table::Sessions;
+                    self.selected = None;
+                }
+            }
+        }
+        action
+    }
+}
+
+impl SessionsView {
+    /// The sessions table; returns the session to open.
+    fn sessions(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
+        let (offset, limit) = window_for(&self.visible);
+        let key = (
+            filter.clone(),
+            self.search.trim().to_string(),
+            self.sort,
+            self.dir,
+            offset,
+            limit,
+        );
+        let answer = cache.get::<SessionsPage>(key);
+        if let Some(e) = &answer.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(data) = answer.value.as_deref() else {
+            ui.spinner();
+            return None;
+        };
+        let total = data.2 as usize;
+        ui.label(format!("{} sessions", format::integer(data.2)));
+        if total == 0 {
+            ui.label(
+                "No sessions in the selection: spans name their session with \
+                 gen_ai.conversation.id, session.id or OpenLLMetry's session_id \
+                 association property.",
+            );
+            return None;
+        }
+        let window = Window {
+            offset: data.0,
+            rows: &data.1,
+        };
+        self.header(ui, &SESSION_COLUMNS);
+        let mut open = None;
+        let step = arrow_step(ui, self.selected, total);
+        if step.is_some() {
+            self.selected = step;
+        }
+        if enter_pressed(ui)
+            && let Some(r) = self.selected.and_then(|s| window.get(s))
+        {
+            open = Some(r.session_id.clone());
+        }
+        scroll_area(ui, step, &self.visible).show_rows(ui, ROW_H, total, |ui, range| {
+            self.visible = range.clone();
+            for i in range {
+                match window.get(i) {
+                    Some(s) => {
+                        if cells(ui, &SESSION_COLUMNS, &session_cells(s), s.errors > 0, self.selected == Some(i), &format!("session {}", s.session_id)) {
+                            self.selected = Some(i);
+                            open = Some(s.session_id.clone());
+                        }
+                    }
+                    None => placeholder_row(ui),
+                }
+            }
+        });
+        open
+    }
+
+    /// The users table; returns the user clicked.
+    fn users(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
+        let (offset, limit) = window_for(&self.visible);
+        let key = (
+            filter.clone(),
+            self.search.trim().to_string(),
+            self.sort,
+            self.dir,
+            offset,
+            limit,
+        );
+        let answer = cache.get::<UsersPage>(key);
+        if let Some(e) = &answer.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(data) = answer.value.as_deref() else {
+            ui.spinner();
+            return None;
+        };
+        let total = data.2 as usize;
+        ui.label(format!("{} users", format::integer(data.2)));
+        let window = Window {
+            offset: data.0,
+            rows: &data.1,
+        };
+        self.header(ui, &USER_COLUMNS);
+        let mut clicked = None;
+        scroll_area(ui, None, &self.visible).show_rows(ui, ROW_H, total, |ui, range| {
+            self.visible = range.clone();
+            for i in range {
+                match window.get(i) {
+                    Some(u) => {
+                        if cells(ui, &USER_COLUMNS, &user_cells(u), u.errors > 0, false, &format!("user {}", u.user_id)) {
+                            clicked = Some(u.user_id.clone());
+                        }
+                    }
+                    None => placeholder_row(ui),
+                }
+            }
+        });
+        clicked
+    }
+
+    /// The columns' titles; a click sorts by the column, again reverses.
+    fn header(&mut self, ui: &mut Ui, columns: &[Column]) {
+        ui.horizontal(|ui| {
+            for (title, sort, width) in columns {
+                let arrow = match (*sort == Some(self.sort), self.dir) {
+                    (true, SortDir::Asc) => " ^",
+                    (true, SortDir::Desc) => " v",
+                    _ => "",
+                };
+                let text = RichText::new(format!("{title}{arrow}")).strong();
+                let clicked = ui
+                    .allocate_ui_with_layout(
+                        vec2(*width, 20.0),
+                        egui::Layout::left_to_right(egui::Align::Center),
+                        |ui| {
+                            ui.set_min_width(*width);
+                            if sort.is_some() {
+                                ui.add(egui::Button::new(text).frame(false))
+                                    .on_hover_text(format!("Sort by {}", title.to_lowercase()))
+                                    .clicked()
+                            } else {
+                                ui.label(text);
+                                false
+                            }
+                        },
+                    )
+                    .inner;
+                if let Some(sort) = sort.filter(|_| clicked) {
+                    if self.sort == sort {
+                        self.dir = match self.dir {
+                            SortDir::Asc => SortDir::Desc,
+                            SortDir::Desc => SortDir::Asc,
+                        };
+                    } else {
+                        self.sort = sort;
+                        self.dir = SortDir::Desc;
+                    }
+                    self.selected = None;
+                }
+            }
+        });
+    }
+}
+
+fn session_cells(s: &SessionRow) -> Vec<String> {
+    vec![
+        format::local_time(s.last_end_ns),
+        format::local_time(s.first_start_ns),
+        s.session_id.clone(),
+        s.user_id.clone().unwrap_or_default(),
+        format::integer(s.turns),
+        format::integer(s.llm_calls),
+        format::count(s.tokens as f64),
+        format::usd(s.cost_usd),
+        format::integer(s.errors),
+        s.first_message.clone().unwrap_or_default().replace('\n', " "),
+    ]
+}
+
+fn user_cells(u: &UserRow) -> Vec<String> {
+    vec![
+        format::local_time(u.last_end_ns),
+        u.user_id.clone(),
+        format::integer(u.sessions),
+        format::integer(u.turns),
+        format::integer(u.llm_calls),
+        format::count(u.tokens as f64),
+        format::usd(u.cost_usd),
+        format::integer(u.errors),
+    ]
+}
+
+/// One row of cells; true when clicked. The failed count is coloured when some failed.
+fn cells(
+    ui: &mut Ui,
+    columns: &[Column],
+    texts: &[String],
+    failed: bool,
+    selected: bool,
+    label: &str,
+) -> bool {
+    let width: f32 = columns.iter().map(|c| c.2).sum::<f32>()
+        + ui.spacing().item_spacing.x * columns.len() as f32;
+    let (rect, response) = row(ui, width.max(ui.available_width()), selected);
+    let mut x = rect.left();
+    for ((title, _, w), text) in columns.iter().zip(texts) {
+        let color = if *title == "Failed" && failed {
+            palette::BAD
+        } else {
+            ui.visuals().text_color()
+        };
+        cell(ui, rect, x, *w, text, color);
+        x += w + ui.spacing().item_spacing.x;
+    }
+    let value = texts.join(", ");
+    response.widget_info(|| {
+        let mut info = WidgetInfo::labeled(Role::Row, true, label);
+        info.current_text_value = Some(value.clone());
+        info
+    });
+    response.clicked()
+}
+
+/// The open session: each turn as the user's message and the answer, its steps folded
+/// beneath.
+fn session_page(ui: &mut Ui, cache: &QueryCache, id: &str, action: &mut ViewAction) {
+    ui.heading(format!("Session {id}"));
+    let answer = cache.get::<SessionTurns>(id.to_string());
+    if let Some(e) = &answer.error {
+        ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+    }
+    let Some(turns) = answer.value.as_deref() else {
+        ui.spinner();
+        return;
+    };
+    let figures: Vec<Turn> = turns.iter().map(Turn::of).collect();
+    ui.label(format!(
+        "{} turns · {} LLM calls · {} tokens · {}",
+        turns.len(),
+        figures.iter().map(|t| t.calls).sum::<u64>(),
+        format::count(figures.iter().map(|t| t.tokens).sum::<i64>() as f64),
+        format::usd(figures.iter().map(|t| t.cost).sum::<f64>()),
+    ));
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for (n, (tree, turn)) in turns.iter().zip(&figures).enumerate() {
+                ui.separator();
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "Turn {} · {} · {} · {} tokens · {}",
+                            n + 1,
+                            format::local_time(turn.start_ns),
+                            format::millis(turn.duration_ns as f64 / 1e6),
+                            format::count(turn.tokens as f64),
+                            format::usd(turn.cost)
+                        ))
+                        .strong(),
+                    );
+                    if turn.failed {
+                        ui.colored_label(palette::BAD, "failed");
+                    }
+                    if ui.link("Open trace").clicked() {
+                        action.push(Action::OpenTrace {
+                            trace_id: tree.trace_id.clone(),
+                            highlights: Vec::new(),
+                        });
+                    }
+                });
+                bubble(ui, "User", turn.asked.as_deref(), false);
+                bubble(ui, "Assistant", turn.answered.as_deref(), true);
+                egui::CollapsingHeader::new(format!("{} steps", tree.spans.len()))
+                    .id_salt(("turn steps", &tree.trace_id))
+                    .show(ui, |ui| steps(ui, tree));
+            }
+        });
+}
+
+/// A message of the chat, or a note that the turn has none.
+fn bubble(ui: &mut Ui, who: &str, text: Option<&str>, answer: bool) {
+    let fill = if answer {
+        ui.visuals().faint_bg_color
+    } else {
+        ui.visuals().extreme_bg_color
+    };
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(6.0)
+        .inner_margin(8.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width().min(900.0));
+            ui.label(RichText::new(who).small().weak());
+            match text {
+                Some(t) => ui.label(t),
+                None => ui.label(RichText::new("(none recorded)").weak().italics()),
+            };
+        });
+}
+
+/// The turn's spans, indented by depth: class, name, latency, tokens, cost.
+fn steps(ui: &mut Ui, tree: &TraceTree) {
+    for s in &tree.spans {
+        ui.horizontal(|ui| {
+            ui.add_space(s.depth as f32 * 16.0);
+            let class = if s.class == SpanClass::Other {
+                String::new()
+            } else {
+                format!("[{}] ", s.class.label())
+            };
+            ui.label(RichText::new(format!("{class}{}", s.name)).monospace());
+            let mut detail = format::millis(s.duration_ns as f64 / 1e6);
+            if let Some(model) = &s.model {
+                let tokens = s.input_tokens.unwrap_or(0) + s.output_tokens.unwrap_or(0);
+                detail.push_str(&format!(" · {model} · {} tokens", format::count(tokens as f64)));
+            }
+            if let Some(cost) = s.cost_usd {
+                detail.push_str(&format!(" · {}", format::usd(cost)));
+            }
+            ui.label(RichText::new(detail).weak());
+            if s.status == store::StatusCode::Error {
+                ui.colored_label(palette::BAD, "error");
+            }
+        });
+    }
+}
+
+/// What a turn's header and chat show, from its spans.
+struct Turn {
+    start_ns: i64,
+    duration_ns: i64,
+    calls: u64,
+    tokens: i64,
+    cost: f64,
+    failed: bool,
+    /// The user's message the turn answered: its first call's latest user message.
+    asked: Option<String>,
+    /// The answer: its last call's response.
+    answered: Option<String>,
+}
+
+impl Turn {
+    fn of(tree: &TraceTree) -> Turn {
+        let start_ns = tree.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+        let end_ns = tree
+            .spans
+            .iter()
+            .map(|s| s.start_ns + s.duration_ns)
+            .max()
+            .unwrap_or(start_ns);
+        let mut calls: Vec<&store::TraceSpan> =
+            tree.spans.iter().filter(|s| s.class == SpanClass::Llm).collect();
+        calls.sort_by_key(|s| s.start_ns);
+        let asked = calls.first().and_then(|c| c.prompt.as_deref()).and_then(|p| {
+            conversation::parse(p, "user")
+                .into_iter()
+                .rev()
+                .find(|m| m.role == "user")
+                .map(|m| m.content)
+        });
+        let answered = calls
+            .iter()
+            .rev()
+            .find_map(|c| c.response.as_deref())
+            .map(|r| {
+                conversation::parse(r, "assistant")
+                    .into_iter()
+                    .map(|m| m.content)
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            });
+        Turn {
+            start_ns,
+            duration_ns: end_ns - start_ns,
+            calls: calls.len() as u64,
+            tokens: calls
+                .iter()
+                .map(|c| c.input_tokens.unwrap_or(0) + c.output_tokens.unwrap_or(0))
+                .sum(),
+            cost: calls.iter().filter_map(|c| c.cost_usd).sum(),
+            failed: tree
+                .spans
+                .iter()
+                .any(|s| s.status == store::StatusCode::Error),
+            asked,
+            answered,
+        }
+    }
+}
