@@ -3,7 +3,7 @@
 use ingest::normalize::normalize_traces;
 use ingest::otlp_json::parse_traces;
 use serde_json::{Value, json};
-use store::{LlmCall, SpanRow, StatusCode};
+use store::{LlmCall, SpanClass, SpanRow, StatusCode};
 
 /// One span with these attributes (OTLP JSON `AnyValue`s given as plain JSON values).
 fn span_with(attrs: Value, extra: Value) -> SpanRow {
@@ -450,4 +450,50 @@ fn every_convention_names_a_spans_session_and_user() {
     }
     let plain = span_with(json!({ "http.method": "GET" }), json!({}));
     assert_eq!((plain.session_id, plain.user_id), (None, None));
+}
+
+/// Agents and tools are named by each convention's attribute, else by their span.
+#[test]
+fn agents_and_tools_are_named_in_every_convention() {
+    for (attrs, name, class, entity) in [
+        (
+            json!({ "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support" }),
+            "invoke_agent support",
+            SpanClass::Agent,
+            "support",
+        ),
+        (
+            json!({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather" }),
+            "execute_tool get_weather",
+            SpanClass::Tool,
+            "get_weather",
+        ),
+        (
+            json!({ "openinference.span.kind": "TOOL", "tool.name": "search" }),
+            "search",
+            SpanClass::Tool,
+            "search",
+        ),
+        (
+            json!({ "openinference.span.kind": "AGENT" }),
+            "Triage agent",
+            SpanClass::Agent,
+            "Triage agent",
+        ),
+        (
+            json!({ "traceloop.span.kind": "tool", "traceloop.entity.name": "calculator" }),
+            "calculator.tool",
+            SpanClass::Tool,
+            "calculator",
+        ),
+    ] {
+        let row = span_with(attrs.clone(), json!({ "name": name }));
+        assert_eq!(row.class, class, "{attrs}");
+        assert_eq!(row.entity.as_deref(), Some(entity), "{attrs}");
+    }
+    let call = span_with(
+        json!({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.agent.name": "support" }),
+        json!({}),
+    );
+    assert_eq!(call.entity, None, "a call inside an agent is not the agent");
 }

@@ -90,6 +90,12 @@ pub const USER: &[&str] = &[
     "gen_ai.request.user",
 ];
 
+/// The name of the agent an agent span runs (OpenTelemetry GenAI, OpenInference,
+/// OpenLLMetry's entity name); without one, the span's name.
+pub const AGENT_NAME: &[&str] = &["gen_ai.agent.name", "agent.name", "traceloop.entity.name"];
+/// The name of the tool a tool span executes, likewise.
+pub const TOOL_NAME: &[&str] = &["gen_ai.tool.name", "tool.name", "traceloop.entity.name"];
+
 /// Operations that are model calls; agent and tool operations are not.
 pub const CALL_OPERATIONS: &[&str] = &[
     "chat",

@@ -66,9 +66,9 @@ pub use output::{DatabaseFiles, OutputFile, Replace, write_file};
 pub use prices::{Price, PriceTable};
 #[cfg(feature = "duckdb")]
 pub use query::{
-    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
-    Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort,
-    TraceSpan, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell,
+    LatencyPoint, ModelRow, Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary,
+    ToolRow, TopError, TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]

@@ -147,6 +147,10 @@ pub struct SpanRow {
     pub session_id: Option<String>,
     /// The end user the span worked for (`user.id`, `enduser.id`, …), likewise.
     pub user_id: Option<String>,
+    /// The agent's name for an agent span, the tool's for a tool span
+    /// ([`crate::conventions::AGENT_NAME`], [`crate::conventions::TOOL_NAME`], else the
+    /// span's name); none for other spans.
+    pub entity: Option<String>,
 }
 
 impl SpanRow {

@@ -185,13 +185,16 @@ fn describe(from: i64) -> &'static str {
         3 => "grouping calls by the model asked for",
         4 => "rewriting the tables without primary-key indexes",
         5 => "summing calls into per-minute rollups and latency sketches",
-        _ => "reading each span's session and user, and listing traces, one row each",
+        _ => {
+            "reading each span's session, user and agent or tool name, and listing traces, one row each"
+        }
     }
 }
 
-/// Adds the spans' session and user columns and fills them from the attributes of the
-/// spans stored before ingest read them: the first key of [`conventions::SESSION`]
-/// (and [`conventions::USER`]) holding a non-empty value, as ingest reads them.
+/// Adds the spans' session, user and agent or tool name columns and fills them from the
+/// attributes of the spans stored before ingest read them: the first key of
+/// [`conventions::SESSION`] (and the others) holding a non-empty value, as ingest reads
+/// them; an agent or tool without a name attribute is named by its span.
 fn span_sessions_sql() -> String {
     // DuckDB's JSON functions are an extension we do not bundle: the value is read
     // from the attributes' compact JSON text (a string, or a number or boolean).
@@ -220,11 +223,19 @@ fn span_sessions_sql() -> String {
     };
     let (session, has_session) = first(conventions::SESSION);
     let (user, has_user) = first(conventions::USER);
+    let (agent, _) = first(conventions::AGENT_NAME);
+    let (tool, _) = first(conventions::TOOL_NAME);
+    let own_name = "nullif(trim(name), '')";
     format!(
         "ALTER TABLE spans ADD COLUMN session_id VARCHAR;
          ALTER TABLE spans ADD COLUMN user_id VARCHAR;
+         ALTER TABLE spans ADD COLUMN entity VARCHAR;
          UPDATE spans SET session_id = {session}, user_id = {user}
-         WHERE {has_session} OR {has_user};"
+         WHERE {has_session} OR {has_user};
+         UPDATE spans SET entity = CASE class
+             WHEN 2 THEN coalesce({agent}, {own_name})
+             ELSE coalesce({tool}, {own_name}) END
+         WHERE class IN (2, 3);"
     )
 }
 

@@ -690,6 +690,7 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
             .code(),
             s.session_id.as_deref(),
             s.user_id.as_deref(),
+            s.entity.as_deref(),
             batch,
         ])?;
     }

@@ -473,6 +473,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         c.execute_batch(
             "DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
+             ALTER TABLE spans DROP COLUMN entity;
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -505,7 +506,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
             (
                 7,
                 8,
-                "reading each span's session and user, and listing traces, one row each"
+                "reading each span's session, user and agent or tool name, and listing traces, one row each"
             ),
         ]
     );

@@ -257,7 +257,11 @@ fn a_schema_7_file_finds_sessions_in_its_spans_once_upgraded() {
     let _ = std::fs::remove_file(&path);
     let mut root = span(7, 1, None, 0, 1_000);
     root.attributes_json =
-        r#"{"gen_ai.operation.name":"invoke_agent","session.id":"","gen_ai.conversation.id":"conv-9","enduser.id":42}"#.into();
+        r#"{"gen_ai.operation.name":"invoke_agent","gen_ai.agent.name":"helper","session.id":"","gen_ai.conversation.id":"conv-9","enduser.id":42}"#.into();
+    root.class = SpanClass::Agent;
+    let mut unnamed_tool = span(7, 3, Some(1), 20, 10);
+    unnamed_tool.class = SpanClass::Tool;
+    unnamed_tool.name = "search_tool".into();
     {
         let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
         let writer = store.writer().unwrap();
@@ -266,6 +270,7 @@ fn a_schema_7_file_finds_sessions_in_its_spans_once_upgraded() {
             vec![
                 root,
                 call(span(7, 2, Some(1), 10, 100), "user: hi", 1, 1, false),
+                unnamed_tool,
             ],
         );
         writer.close().unwrap();
@@ -275,6 +280,7 @@ fn a_schema_7_file_finds_sessions_in_its_spans_once_upgraded() {
         let c = duckdb::Connection::open(&path).unwrap();
         c.execute_batch(
             "ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
+             ALTER TABLE spans DROP COLUMN entity;
              ALTER TABLE traces DROP COLUMN session_id; ALTER TABLE traces DROP COLUMN user_id;
              UPDATE meta SET value = '7' WHERE key = 'schema_version';",
         )
@@ -320,6 +326,15 @@ fn a_schema_7_file_finds_sessions_in_its_spans_once_upgraded() {
     );
     assert_eq!(page[0].user_id.as_deref(), Some("42"));
     assert_eq!((page[0].turns, page[0].llm_calls), (1, 1));
+    // Agents and tools are named too: by their attribute, else by their span.
+    let mut r = upgraded.reader().unwrap();
+    let agents = r.agents(&Filter::default()).unwrap();
+    assert_eq!(
+        (agents[0].agent.as_str(), agents[0].tool_calls_per_run),
+        ("helper", 1.0)
+    );
+    assert_eq!(r.tools(&Filter::default()).unwrap()[0].tool, "search_tool");
+    drop(r);
     drop(upgraded);
     std::fs::remove_dir_all(&dir).unwrap();
 }

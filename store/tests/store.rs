@@ -948,6 +948,7 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
         c.execute_batch(
             "ALTER TABLE spans DROP COLUMN class;
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
+             ALTER TABLE spans DROP COLUMN entity;
              DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
              UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
@@ -1079,6 +1080,7 @@ fn a_schema_3_database_counts_calls_under_the_model_asked_for_once_migrated() {
         c.execute_batch(
             "UPDATE llm_calls SET model = coalesce(response_model, request_model);
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
+             ALTER TABLE spans DROP COLUMN entity;
              DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
              UPDATE meta SET value = '3' WHERE key = 'schema_version';",
         )

@@ -61,3 +61,16 @@ pub(crate) fn classify(name: &str, attrs: &Attrs, is_call: bool) -> SpanClass {
         SpanClass::Other
     }
 }
+
+/// The agent's or tool's name of an agent or tool span: the conventions' name, else the
+/// span's own name; none for other classes.
+pub(crate) fn entity(class: SpanClass, name: &str, attrs: &Attrs) -> Option<String> {
+    let keys = match class {
+        SpanClass::Agent => store::conventions::AGENT_NAME,
+        SpanClass::Tool => store::conventions::TOOL_NAME,
+        _ => return None,
+    };
+    attrs
+        .text(keys)
+        .or_else(|| (!name.trim().is_empty()).then(|| name.to_string()))
+}

@@ -193,6 +193,7 @@ pub fn normalize_span(
     let attrs = Attrs::new(&span.attributes);
     let status = span.status.clone().unwrap_or_default();
     let llm = llm::extract(span, &attrs);
+    let class = class::classify(&span.name, &attrs, llm.is_some());
     Ok(SpanRow {
         trace_id,
         span_id,
@@ -209,9 +210,10 @@ pub fn normalize_span(
         resource_json: resource_json.to_string(),
         events_json: events_json(span),
         links_json: links_json(span),
-        class: class::classify(&span.name, &attrs, llm.is_some()),
         session_id: attrs.text(store::conventions::SESSION),
         user_id: attrs.text(store::conventions::USER),
+        entity: class::entity(class, &span.name, &attrs),
+        class,
         llm,
     })
 }

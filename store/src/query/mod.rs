@@ -2,6 +2,7 @@
 //! every question the panels and the CLI ask, as Rust values; all counting, summing
 //! and percentiles happen inside DuckDB.
 
+mod agents;
 mod alerts;
 mod backend_impl;
 pub(crate) mod calls;
@@ -15,6 +16,7 @@ pub(crate) use series::band_sql;
 mod source;
 pub(crate) mod traces;
 
+pub use agents::{AgentRow, AgentRun, ToolRow};
 pub use calls::{CallRow, CallSort, TopError};
 pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};

@@ -9,8 +9,9 @@ use crate::filter::Filter;
 use duckdb::types::Value;
 use serde::Serialize;
 
-/// The schema version that keeps sessions and users on traces.
-const SESSIONS_SCHEMA: i64 = 8;
+/// The schema version that keeps sessions and users on traces (and agents' and
+/// tools' names on spans).
+pub(super) const SESSIONS_SCHEMA: i64 = 8;
 
 /// How long the first message of a session is shown, in characters.
 const FIRST_MESSAGE_CHARS: usize = 240;
