@@ -7,8 +7,9 @@ use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::output::{OutputFile, Replace};
 use crate::query::{
-    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, SeriesPoint,
-    SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint,
+    ModelRow, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow,
+    TraceSort, TraceTree, UserRow,
 };
 use crate::row::AlertEvent;
 use std::path::Path;
@@ -172,6 +173,21 @@ pub trait Queries: Send {
 
     /// A session's traces (its turns), earliest first.
     fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError>;
+
+    /// Every agent of a selection (its agent spans' names), most runs first, with
+    /// what happened inside the runs.
+    fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError>;
+
+    /// An agent's runs in a selection, most steps first.
+    fn agent_runs(
+        &mut self,
+        filter: &Filter,
+        agent: &str,
+        limit: u64,
+    ) -> Result<Vec<AgentRun>, StoreError>;
+
+    /// Every tool of a selection, most executions first.
+    fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError>;
 
     /// Alerts that fired or resolved, newest first.
     fn alert_history(

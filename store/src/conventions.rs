@@ -90,6 +90,22 @@ pub const USER: &[&str] = &[
     "gen_ai.request.user",
 ];
 
+/// OpenTelemetry GenAI operations of agents.
+pub const AGENT_OPERATIONS: &[&str] = &["invoke_agent", "create_agent"];
+/// The OpenTelemetry GenAI operation of a tool execution.
+pub const TOOL_OPERATION: &str = "execute_tool";
+/// OpenTelemetry GenAI operations of retrieval.
+pub const RETRIEVAL_OPERATIONS: &[&str] = &["embeddings", "retrieval"];
+/// OpenInference span kinds of retrieval.
+pub const RETRIEVAL_KINDS: &[&str] = &["RETRIEVER", "EMBEDDING", "RERANKER"];
+/// OpenLLMetry's span kind (`workflow`, `task`, `agent`, `tool`).
+pub const TRACELOOP_KIND: &str = "traceloop.span.kind";
+/// Words in the name of a span without any marker that make it a tool, and a
+/// retrieval (`search_tool`, `vector_search`), as people name them.
+pub const TOOL_NAME_WORDS: &[&str] = &["tool"];
+/// See [`TOOL_NAME_WORDS`].
+pub const RETRIEVAL_NAME_WORDS: &[&str] = &["retriev", "embed", "vector"];
+
 /// The name of the agent an agent span runs (OpenTelemetry GenAI, OpenInference,
 /// OpenLLMetry's entity name); without one, the span's name.
 pub const AGENT_NAME: &[&str] = &["gen_ai.agent.name", "agent.name", "traceloop.entity.name"];

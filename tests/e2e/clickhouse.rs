@@ -1324,11 +1324,11 @@ fn serve_writes_logs_and_metrics_into_the_collectors_tables() {
     }
 }
 
-/// Sessions and users through ClickHouse (extracted at query time) equal the local
-/// database's (kept on its traces table) on the same demo traffic: pages, sorts,
-/// searches, a filter on calls, a session's turns.
+/// Sessions, users, agents and tools through ClickHouse (extracted at query time)
+/// equal the local database's (kept on its tables) on the same demo traffic: pages,
+/// sorts, searches, a filter on calls, a session's turns, an agent's runs.
 #[test]
-fn sessions_and_users_answer_as_the_local_database_does() {
+fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
     let front = Front::start("sessions", None);
     let url = front.url("otel");
     let dir = Scratch::new("clickhouse-sessions");
@@ -1416,4 +1416,61 @@ fn sessions_and_users_answer_as_the_local_database_does() {
     let turns = local.session_traces(&busiest.session_id).unwrap();
     assert_eq!(turns.len() as u64, busiest.turns);
     assert_eq!(remote.session_traces(&busiest.session_id).unwrap(), turns);
+
+    for filter in [Filter::default(), gpt] {
+        let (a, b) = (
+            local.agents(&filter).unwrap(),
+            remote.agents(&filter).unwrap(),
+        );
+        assert!(a.len() > 1 && a[0].runs > 10, "{a:?}");
+        assert_eq!(a.len(), b.len(), "{filter:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (&x.agent, x.runs, x.failed_runs, x.max_steps),
+                (&y.agent, y.runs, y.failed_runs, y.max_steps),
+                "{filter:?}"
+            );
+            for (u, v) in [
+                (x.p50_ms, y.p50_ms),
+                (x.p95_ms, y.p95_ms),
+                (x.llm_calls_per_run, y.llm_calls_per_run),
+                (x.tool_calls_per_run, y.tool_calls_per_run),
+                (x.tokens_per_run, y.tokens_per_run),
+                (x.cost_per_run, y.cost_per_run),
+            ] {
+                assert!(close(u, v), "{filter:?}: {x:?} vs {y:?}");
+            }
+        }
+        let (a, b) = (
+            local.tools(&filter).unwrap(),
+            remote.tools(&filter).unwrap(),
+        );
+        assert!(!a.is_empty() && !a[0].agents.is_empty(), "{a:?}");
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (&x.tool, x.calls, x.errors, &x.agents),
+                (&y.tool, y.calls, y.errors, &y.agents),
+                "{filter:?}"
+            );
+            assert!(
+                close(x.avg_ms, y.avg_ms) && close(x.p95_ms, y.p95_ms),
+                "{x:?} vs {y:?}"
+            );
+        }
+        let agent = &local.agents(&filter).unwrap()[0].agent;
+        let (a, b) = (
+            local.agent_runs(&filter, agent, 25).unwrap(),
+            remote.agent_runs(&filter, agent, 25).unwrap(),
+        );
+        assert_eq!(a.len(), 25);
+        for (x, y) in a.iter().zip(&b) {
+            assert!(close(x.cost_usd, y.cost_usd), "{x:?} vs {y:?}");
+            let y = store::AgentRun {
+                cost_usd: x.cost_usd,
+                ..y.clone()
+            };
+            assert_eq!(x, &y);
+        }
+    }
 }

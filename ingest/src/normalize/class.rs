@@ -4,12 +4,10 @@
 use super::attrs::Attrs;
 use store::SpanClass;
 
-/// OpenTelemetry GenAI operations of agents.
-const AGENT_OPERATIONS: &[&str] = &["invoke_agent", "create_agent"];
-/// OpenTelemetry GenAI operations of retrieval.
-const RETRIEVAL_OPERATIONS: &[&str] = &["embeddings", "retrieval"];
-/// OpenInference span kinds of retrieval.
-const RETRIEVAL_KINDS: &[&str] = &["RETRIEVER", "EMBEDDING", "RERANKER"];
+use store::conventions::{
+    AGENT_OPERATIONS, OPENINFERENCE_KIND, OPERATION, RETRIEVAL_KINDS, RETRIEVAL_NAME_WORDS,
+    RETRIEVAL_OPERATIONS, TOOL_NAME_WORDS, TOOL_OPERATION, TRACELOOP_KIND,
+};
 
 /// The class of a span named `name` with `attrs`; `is_call` when its LLM fields were
 /// found. Explicit markers win; without any, the name tells tools and retrievals apart
@@ -18,14 +16,12 @@ pub(crate) fn classify(name: &str, attrs: &Attrs, is_call: bool) -> SpanClass {
     if is_call {
         return SpanClass::Llm;
     }
-    let operation = attrs
-        .text(&["gen_ai.operation.name"])
-        .map(|o| o.to_ascii_lowercase());
+    let operation = attrs.text(&OPERATION[..1]).map(|o| o.to_ascii_lowercase());
     let oi_kind = attrs
-        .text(&["openinference.span.kind"])
+        .text(&[OPENINFERENCE_KIND])
         .map(|k| k.to_ascii_uppercase());
     let traceloop = attrs
-        .text(&["traceloop.span.kind"])
+        .text(&[TRACELOOP_KIND])
         .map(|k| k.to_ascii_lowercase());
     let (op, oi, tl) = (
         operation.as_deref(),
@@ -39,7 +35,7 @@ pub(crate) fn classify(name: &str, attrs: &Attrs, is_call: bool) -> SpanClass {
         return SpanClass::Agent;
     }
     let name = name.to_lowercase();
-    if op == Some("execute_tool") || oi == Some("TOOL") || tl == Some("tool") {
+    if op == Some(TOOL_OPERATION) || oi == Some("TOOL") || tl == Some("tool") {
         return SpanClass::Tool;
     }
     if op.is_some_and(|o| RETRIEVAL_OPERATIONS.contains(&o))
@@ -50,12 +46,9 @@ pub(crate) fn classify(name: &str, attrs: &Attrs, is_call: bool) -> SpanClass {
     if op.is_some() || oi.is_some() || tl.is_some() {
         return SpanClass::Other;
     }
-    if name.contains("tool") {
+    if TOOL_NAME_WORDS.iter().any(|w| name.contains(w)) {
         SpanClass::Tool
-    } else if ["retriev", "embed", "vector"]
-        .iter()
-        .any(|w| name.contains(w))
-    {
+    } else if RETRIEVAL_NAME_WORDS.iter().any(|w| name.contains(w)) {
         SpanClass::Retrieval
     } else {
         SpanClass::Other

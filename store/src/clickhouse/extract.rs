@@ -85,6 +85,39 @@ pub(super) fn is_call() -> String {
     )
 }
 
+/// The span's class code (`SpanClass::code`) by the normalizer's rules
+/// (`ingest::normalize::class`): a call; else the conventions' markers of agents,
+/// tools and retrievals; else, without any marker, words in its name.
+fn class() -> String {
+    let op = format!("lower({})", text(&conv::OPERATION[..1]));
+    let oi = format!("upper({})", text(&[conv::OPENINFERENCE_KIND]));
+    let tl = format!("lower({})", text(&[conv::TRACELOOP_KIND]));
+    let name_has = |words: &[&str]| -> String {
+        let parts: Vec<String> = words
+            .iter()
+            .map(|w| format!("positionCaseInsensitiveUTF8(SpanName, {}) > 0", literal(w)))
+            .collect();
+        format!("({})", parts.join(" OR "))
+    };
+    format!(
+        "multiIf({is_call}, 1,
+                 {op} IN ({agent_ops}) OR {oi} = 'AGENT' OR {tl} = 'agent', 2,
+                 {op} = {tool_op} OR {oi} = 'TOOL' OR {tl} = 'tool', 3,
+                 {op} IN ({retrieval_ops}) OR {oi} IN ({retrieval_kinds}), 4,
+                 {op} IS NOT NULL OR {oi} IS NOT NULL OR {tl} IS NOT NULL, 0,
+                 {tool_name}, 3,
+                 {retrieval_name}, 4,
+                 0)",
+        is_call = is_call(),
+        agent_ops = list(conv::AGENT_OPERATIONS),
+        tool_op = literal(conv::TOOL_OPERATION),
+        retrieval_ops = list(conv::RETRIEVAL_OPERATIONS),
+        retrieval_kinds = list(conv::RETRIEVAL_KINDS),
+        tool_name = name_has(conv::TOOL_NAME_WORDS),
+        retrieval_name = name_has(conv::RETRIEVAL_NAME_WORDS),
+    )
+}
+
 /// The calls of the traces table `table` as rows with `llm_calls`' column names, so
 /// that the queries over them (and the cost formula) read as the DuckDB ones do.
 /// `spans_where` restricts the spans first (time and service, on the table's own
@@ -146,7 +179,12 @@ fn projection(table: &str, condition: &str) -> String {
                 ({failed}) OR error_type IS NOT NULL AS is_error,
                 {session} AS session_id, {user} AS user_id,
                 {messages} AS message_text, {is_call} AS is_call, SpanName AS name,
-                ParentSpanId AS parent_span_id, {failed} AS span_failed, {raw}
+                ParentSpanId AS parent_span_id, {failed} AS span_failed,
+                {class} AS class,
+                multiIf(class = 2, coalesce({agent}, nullIf(trimBoth(SpanName), '')),
+                        class = 3, coalesce({tool}, nullIf(trimBoth(SpanName), '')),
+                        NULL) AS entity,
+                {raw}
          FROM {table}
          WHERE {condition}",
         raw = super::raw::select(),
@@ -163,6 +201,9 @@ fn projection(table: &str, condition: &str) -> String {
         user = text(conv::USER),
         is_call = is_call(),
         messages = message_text(),
+        class = class(),
+        agent = text(conv::AGENT_NAME),
+        tool = text(conv::TOOL_NAME),
     )
 }
 

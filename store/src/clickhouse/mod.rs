@@ -3,6 +3,7 @@
 //! app, and written by `serve --clickhouse` and `import --clickhouse` in the same
 //! layout. Nothing is kept locally but the price table.
 
+mod agents;
 mod alerts;
 mod endpoint;
 mod extract;

@@ -20,9 +20,9 @@ use crate::query::calls::EXCERPT_CHARS;
 use crate::query::cost::{self, CostSums};
 use crate::query::traces::depth_first;
 use crate::query::{
-    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell, LatencyPoint, ModelRow,
-    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell,
+    LatencyPoint, ModelRow, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow,
+    TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::query::{LATENCY_LEVELS, TraceSpan};
 use crate::rollup::MINUTE_NS;
@@ -1237,6 +1237,23 @@ impl Queries for ClickHouseReader {
             .filter_map(|r| text(&r[0]))
             .filter_map(|t| crate::ids::hex_to_trace_id(&t))
             .collect())
+    }
+
+    fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {
+        self.agent_rows(filter)
+    }
+
+    fn agent_runs(
+        &mut self,
+        filter: &Filter,
+        agent: &str,
+        limit: u64,
+    ) -> Result<Vec<AgentRun>, StoreError> {
+        self.agent_run_rows(filter, agent, limit)
+    }
+
+    fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError> {
+        self.tool_rows(filter)
     }
 
     fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError> {

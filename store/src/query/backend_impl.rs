@@ -2,9 +2,9 @@
 //! is the reader's own.
 
 use super::{
-    CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint, ModelRow, Reader,
-    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint,
+    ModelRow, Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError,
+    TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::backend::{Canceller, Database, Queries};
 use crate::error::StoreError;
@@ -147,6 +147,20 @@ impl Queries for Reader {
     }
     fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
         Reader::session_traces(self, session_id)
+    }
+    fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {
+        Reader::agents(self, filter)
+    }
+    fn agent_runs(
+        &mut self,
+        filter: &Filter,
+        agent: &str,
+        limit: u64,
+    ) -> Result<Vec<AgentRun>, StoreError> {
+        Reader::agent_runs(self, filter, agent, limit)
+    }
+    fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError> {
+        Reader::tools(self, filter)
     }
     fn alert_history(
         &mut self,
