@@ -109,6 +109,39 @@ pub fn cell(ui: &Ui, row: Rect, x: f32, width: f32, text: &str, color: egui::Col
     );
 }
 
+/// A clickable row of text cells `widths` wide, named `label` for assistive
+/// technology (its value: the cells' texts); `alert` colours one cell as bad. True when
+/// clicked.
+pub fn text_row(
+    ui: &mut Ui,
+    widths: &[f32],
+    texts: &[String],
+    alert: Option<usize>,
+    selected: bool,
+    label: &str,
+) -> bool {
+    let gap = ui.spacing().item_spacing.x;
+    let width: f32 = widths.iter().map(|w| w + gap).sum();
+    let (rect, response) = row(ui, width.max(ui.available_width()), selected);
+    let mut x = rect.left();
+    for (i, (w, text)) in widths.iter().zip(texts).enumerate() {
+        let color = if alert == Some(i) {
+            crate::gui::palette::BAD
+        } else {
+            ui.visuals().text_color()
+        };
+        cell(ui, rect, x, *w, text, color);
+        x += w + gap;
+    }
+    let value = texts.join(", ");
+    response.widget_info(|| {
+        let mut info = egui::WidgetInfo::labeled(egui::accesskit::Role::Row, true, label);
+        info.current_text_value = Some(value.clone());
+        info
+    });
+    response.clicked()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,9 @@
 //! `cache.get::<PerModel>(filter)`; adding a query is one `query!` entry here.
 
 use store::{
-    AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow, Queries, SeriesPoint,
-    SessionRow, SessionSort, SortDir, StoreError, Summary, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    AgentRow, AgentRun, AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow,
+    Queries, SeriesPoint, SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError,
+    TraceRow, TraceSort, TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -45,6 +45,9 @@ macro_rules! query {
         }
     )*};
 }
+
+/// How many of an agent's runs the Agents view lists.
+pub const AGENT_RUNS: u64 = 15;
 
 /// How many alert events the history table and the chart markers read.
 pub const ALERT_HISTORY: u64 = 500;
@@ -111,6 +114,13 @@ query! {
         let ids = r.session_traces(&id)?;
         r.traces(&ids)
     };
+    /// The selection's agents, most runs first.
+    Agents(Filter) -> Vec<AgentRow> = |r, f| r.agents(&f);
+    /// The selection's tools, most executions first.
+    Tools(Filter) -> Vec<ToolRow> = |r, f| r.tools(&f);
+    /// An agent's runs with the most steps: (filter, agent).
+    AgentRuns((Filter, String)) -> Vec<AgentRun> =
+        |r, (f, agent)| r.agent_runs(&f, &agent, AGENT_RUNS);
     /// The open trace's spans.
     OpenTrace(u128) -> TraceTree = |r, id| r.trace(id);
     /// The trace of the call selected in the Inspector.

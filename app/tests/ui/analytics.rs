@@ -572,3 +572,70 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
     });
     assert!(sessions >= user.sessions, "{sessions} < {user:?}");
 }
+
+/// The Agents view shows each agent's and tool's figures as the store computes them; a
+/// click on an agent lists its runs with the most steps, and a run opens its trace.
+#[test]
+fn the_agents_view_shows_agents_tools_and_an_agents_runs() {
+    let dir = Scratch::new("agents");
+    let (db, mut h) = synth_harness(&dir, None);
+    let (agents, tools) = read(&db, |r| {
+        (
+            r.agents(&Filter::default()).unwrap(),
+            r.tools(&Filter::default()).unwrap(),
+        )
+    });
+    assert!(agents.len() > 1 && tools.len() > 1, "{agents:?} {tools:?}");
+    go(&mut h, "Agents");
+    let first = format!("agent {}", agents[0].agent);
+    wait_for(&mut h, "the agents table", |h| {
+        h.query_by_label(&first).is_some()
+    });
+    for a in &agents {
+        let shown = h
+            .get_by_label(&format!("agent {}", a.agent))
+            .accesskit_node()
+            .value()
+            .unwrap_or_default();
+        assert!(
+            shown.starts_with(&format!("{}, {}, ", a.agent, format::integer(a.runs))),
+            "{shown}"
+        );
+        assert!(shown.contains(&format::usd(a.cost_per_run)), "{shown}");
+    }
+    for t in &tools {
+        let shown = h
+            .get_by_label(&format!("tool {}", t.tool))
+            .accesskit_node()
+            .value()
+            .unwrap_or_default();
+        assert!(shown.ends_with(&t.agents.join(", ")), "{shown} vs {t:?}");
+        assert!(shown.contains(&format::integer(t.calls)), "{shown}");
+    }
+    h.get_by_label(&first).click();
+    let runs = read(&db, |r| {
+        r.agent_runs(&Filter::default(), &agents[0].agent, 15)
+            .unwrap()
+    });
+    let top = format!("run {} {}", runs[0].trace_id, runs[0].span_id);
+    wait_for(&mut h, "the agent's runs", |h| {
+        h.query_by_label(&top).is_some()
+    });
+    assert_eq!(
+        h.query_all_by_role(Role::Row)
+            .filter(|n| n
+                .accesskit_node()
+                .label()
+                .is_some_and(|l| l.starts_with("run ")))
+            .count(),
+        runs.len()
+    );
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("agents_view");
+    h.get_by_label(&top).click();
+    wait_for(&mut h, "the run's trace", |h| {
+        h.query_by_role_and_label(Role::Button, "Flamegraph")
+            .is_some()
+    });
+}

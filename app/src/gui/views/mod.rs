@@ -148,6 +148,7 @@ registry! {
     errors::ErrorsView => "Errors", Num5;
     traces::TracesView => traces::TRACES, Num6;
     sessions::SessionsView => "Sessions", Num7;
+    agents::AgentsView => "Agents", Num9;
     inspector::Inspector => "Inspector", F;
     alerts::AlertsView => "Alerts", Num8;
 }

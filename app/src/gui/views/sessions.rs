@@ -9,12 +9,11 @@ use super::{Action, View, ViewAction, ViewCtx};
 use crate::format;
 use crate::gui::cache::QueryCache;
 use crate::gui::paged_rows::{
-    ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
+    ROW_H, Window, arrow_step, enter_pressed, placeholder_row, scroll_area, text_row, window_for,
 };
 use crate::gui::palette;
 use crate::gui::queries::{SessionTurns, SessionsPage, UsersPage};
-use egui::accesskit::Role;
-use egui::{RichText, Ui, WidgetInfo, vec2};
+use egui::{RichText, Ui, vec2};
 use store::conversation;
 use store::{Filter, SessionRow, SessionSort, SortDir, SpanClass, TraceTree, UserRow};
 
@@ -296,7 +295,7 @@ fn user_cells(u: &UserRow) -> Vec<String> {
     ]
 }
 
-/// One row of cells; true when clicked. The failed count is coloured when some failed.
+/// One row of a table; true when clicked. The failed count is coloured when some failed.
 fn cells(
     ui: &mut Ui,
     columns: &[Column],
@@ -305,26 +304,12 @@ fn cells(
     selected: bool,
     label: &str,
 ) -> bool {
-    let width: f32 = columns.iter().map(|c| c.2).sum::<f32>()
-        + ui.spacing().item_spacing.x * columns.len() as f32;
-    let (rect, response) = row(ui, width.max(ui.available_width()), selected);
-    let mut x = rect.left();
-    for ((title, _, w), text) in columns.iter().zip(texts) {
-        let color = if *title == "Failed" && failed {
-            palette::BAD
-        } else {
-            ui.visuals().text_color()
-        };
-        cell(ui, rect, x, *w, text, color);
-        x += w + ui.spacing().item_spacing.x;
-    }
-    let value = texts.join(", ");
-    response.widget_info(|| {
-        let mut info = WidgetInfo::labeled(Role::Row, true, label);
-        info.current_text_value = Some(value.clone());
-        info
-    });
-    response.clicked()
+    let widths: Vec<f32> = columns.iter().map(|c| c.2).collect();
+    let alert = columns
+        .iter()
+        .position(|c| c.0 == "Failed")
+        .filter(|_| failed);
+    text_row(ui, &widths, texts, alert, selected, label)
 }
 
 /// The open session: each turn as the user's message and the answer, its steps folded
