@@ -96,3 +96,69 @@ fn genai_log_events_complete_the_call_in_either_order() {
     let metrics = r.metric_names().unwrap();
     assert_eq!(metrics, vec![("gen_ai.client.token.usage".to_string(), 1)]);
 }
+
+/// Dumps of logs and metrics import as their live requests do: the Collector's file
+/// exporter writes each signal to its own file, and the GenAI events of a logs dump
+/// complete the calls of a traces dump, whichever file comes first.
+#[test]
+fn logs_and_metrics_dumps_import_beside_the_traces() {
+    let dir = Scratch::new("signal-dumps");
+    let db = dir.path("dumps.duckdb");
+    let (trace, span) = ("2af7651916cd43dd8448eb211c80319c", "d7ad6b7169203331");
+    let write = |name: &str, lines: &[serde_json::Value]| {
+        let path = dir.path(name);
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
+        path
+    };
+    let logs = write("logs.jsonl", &[logs_json(trace, span)]);
+    let traces = write("traces.jsonl", &[span_json(trace, span)]);
+    let metrics = write(
+        "metrics.jsonl",
+        &[
+            json!({ "resourceMetrics": [{ "scopeMetrics": [{ "metrics": [{
+            "name": "gen_ai.client.operation.duration", "unit": "s",
+            "gauge": { "dataPoints": [{ "timeUnixNano": "1790000060000000000", "asDouble": 0.5 }] } }] }] }] }),
+        ],
+    );
+    let out = crate::util::run(&["import", "--db", &db, &logs, &traces, &metrics]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let said = crate::util::stdout(&out);
+    assert!(said.contains("1 spans read, 1 stored"), "{said}");
+    assert!(
+        said.contains("and 3 log records, 1 metric points stored"),
+        "{said}"
+    );
+    let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadOnly).unwrap();
+    let mut r = store.reader().unwrap();
+    let (calls, _) = r
+        .calls_page(
+            &store::Filter::default(),
+            store::CallSort::Start,
+            store::SortDir::Asc,
+            0,
+            10,
+        )
+        .unwrap();
+    assert_eq!(
+        calls[0].response_excerpt.as_deref(),
+        Some("Five, seven, five."),
+        "the events of the logs dump completed the call"
+    );
+    assert_eq!(
+        r.metric_names().unwrap(),
+        vec![("gen_ai.client.operation.duration".to_string(), 1)]
+    );
+    drop(r);
+    drop(store);
+    // A file of something else is still refused, saying what an OTLP request holds.
+    let other = write("other.jsonl", &[json!({ "hello": "world" })]);
+    let out = crate::util::run(&["import", "--db", &db, &other]);
+    assert!(!out.status.success());
+    assert!(
+        crate::util::stderr(&out)
+            .contains("no \"resourceSpans\", \"resourceLogs\" or \"resourceMetrics\""),
+        "{}",
+        crate::util::stderr(&out)
+    );
+}

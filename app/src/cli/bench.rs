@@ -349,6 +349,32 @@ fn time_queries<R: store::Queries>(
             "top errors (all)",
             Box::new(|r| r.top_errors(&all, 20).map(|v| v.len())),
         ),
+        (
+            "sessions page (all, latest first)",
+            Box::new(|r| {
+                r.sessions_page(
+                    &all,
+                    "",
+                    store::SessionSort::LastActivity,
+                    SortDir::Desc,
+                    0,
+                    100,
+                )
+                .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "users page (all, most turns)",
+            Box::new(|r| {
+                r.users_page(&all, "", store::SessionSort::Turns, SortDir::Desc, 0, 100)
+                    .map(|(v, _)| v.len())
+            }),
+        ),
+        (
+            "agents (all)",
+            Box::new(|r| r.agents(&all).map(|v| v.len())),
+        ),
+        ("tools (all)", Box::new(|r| r.tools(&all).map(|v| v.len()))),
     ];
     println!(
         "  {:<38} {:>10} {:>10}  rows",

@@ -110,6 +110,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         report.llm_calls,
         report.rejected
     );
+    if report.logs + report.metric_points > 0 {
+        println!(
+            "and {} log records, {} metric points stored",
+            report.logs, report.metric_points
+        );
+    }
     Ok(if report.has_problems() {
         ExitCode::from(1)
     } else {

@@ -4,14 +4,16 @@
 use super::read::Location;
 use super::{detect, read};
 use crate::collector::collector_spans_except;
-use crate::normalize::normalize_traces;
+use crate::collector_signals::{collector_logs, collector_metrics};
+use crate::normalize::{normalize_logs, normalize_metrics, normalize_traces};
+use crate::otlp_json::Request;
 use crate::sink::Sink;
 use std::fs::File;
 use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use store::{ClickHouse, CollectorSpan, SpanRow, Writer};
+use store::{Batch, ClickHouse, CollectorSpan, SpanRow, Writer};
 
 /// Rows handed to the writer at a time.
 const BATCH_ROWS: usize = 16 * 1024;
@@ -62,6 +64,10 @@ pub struct ImportReport {
     pub duplicates: u64,
     /// LLM calls among the stored spans.
     pub llm_calls: u64,
+    /// Log records stored (a logs dump: GenAI events, evaluations).
+    pub logs: u64,
+    /// Metric points stored (a metrics dump).
+    pub metric_points: u64,
     /// Spans or records rejected.
     pub rejected: u64,
     /// Each problem, in file order.
@@ -202,7 +208,64 @@ fn scan(
                     reason,
                 });
             }
-            Ok(req) => {
+            Ok(Request::Logs(req)) => {
+                let stored = match destination {
+                    Some(Destination::ClickHouse(ch)) => {
+                        let rows = collector_logs(&req);
+                        ch.insert_logs(&rows).map(|()| rows.len())
+                    }
+                    Some(Destination::Database(w)) => {
+                        let (rows, refused) = normalize_logs(&req);
+                        report.rejected += refused.len() as u64;
+                        for reason in refused {
+                            report.problems.push(Problem {
+                                location: format!("{label}{at}"),
+                                reason,
+                            });
+                        }
+                        let n = rows.len();
+                        w.write(Batch {
+                            logs: rows,
+                            ..Batch::default()
+                        })
+                        .map(|_| n)
+                    }
+                    None => Ok(0),
+                };
+                match stored {
+                    Ok(n) => report.logs += n as u64,
+                    Err(e) => report.problems.push(Problem {
+                        location: format!("{label}{at}"),
+                        reason: format!("log records not stored: {e}"),
+                    }),
+                }
+            }
+            Ok(Request::Metrics(req)) => {
+                let stored = match destination {
+                    Some(Destination::ClickHouse(ch)) => {
+                        let points = collector_metrics(&req);
+                        ch.insert_metrics(&points).map(|()| points.len())
+                    }
+                    Some(Destination::Database(w)) => {
+                        let points = normalize_metrics(&req);
+                        let n = points.len();
+                        w.write(Batch {
+                            metrics: points,
+                            ..Batch::default()
+                        })
+                        .map(|_| n)
+                    }
+                    None => Ok(0),
+                };
+                match stored {
+                    Ok(n) => report.metric_points += n as u64,
+                    Err(e) => report.problems.push(Problem {
+                        location: format!("{label}{at}"),
+                        reason: format!("metric points not stored: {e}"),
+                    }),
+                }
+            }
+            Ok(Request::Traces(req)) => {
                 let n = normalize_traces(&req);
                 let refused: Vec<_> = n.rejected.iter().map(|r| r.position).collect();
                 report.spans += (n.rows.len() + n.rejected.len()) as u64;

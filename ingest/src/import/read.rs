@@ -2,7 +2,7 @@
 //! came from so that a bad one can be reported as `FILE:LINE` or `FILE@OFFSET`.
 
 use super::detect::Shape;
-use crate::otlp_json;
+use crate::otlp_json::{self, Request};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use std::fmt;
@@ -42,7 +42,7 @@ const MAX_MESSAGE: usize = 512 << 20;
 pub fn for_each_request(
     mut input: Box<dyn BufRead + '_>,
     shape: Shape,
-    f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+    f: &mut dyn FnMut(Location, Result<Request, String>) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
     match shape {
         Shape::JsonObjects => json_objects(input, f),
@@ -54,6 +54,7 @@ pub fn for_each_request(
             let mut bytes = Vec::new();
             input.read_to_end(&mut bytes)?;
             let r = ExportTraceServiceRequest::decode(bytes.as_slice())
+                .map(Request::Traces)
                 .map_err(|e| format!("protobuf: {e}"));
             let _ = f(Location::Offset(0), r);
             Ok(())
@@ -66,7 +67,7 @@ pub fn for_each_request(
 /// content is read as a sequence of JSON values instead.
 fn json_objects(
     mut input: Box<dyn BufRead + '_>,
-    f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+    f: &mut dyn FnMut(Location, Result<Request, String>) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
     let mut line = Vec::with_capacity(1 << 16);
     let mut number = 0u64;
@@ -82,7 +83,7 @@ fn json_objects(
         if body.is_empty() {
             continue;
         }
-        let result = otlp_json::parse_traces(body);
+        let result = otlp_json::parse_request(body);
         if first {
             first = false;
             if let Err(e) = &result
@@ -115,14 +116,14 @@ fn json_objects(
 fn json_stream(
     input: impl Read,
     first_line: u64,
-    f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+    f: &mut dyn FnMut(Location, Result<Request, String>) -> ControlFlow<()>,
 ) {
     let stream = serde_json::Deserializer::from_reader(input).into_iter::<serde_json::Value>();
     for item in stream {
         match item {
             Ok(value) => {
                 let bytes = serde_json::to_vec(&value).expect("values serialize");
-                if f(Location::Line(first_line), otlp_json::parse_traces(&bytes)).is_break() {
+                if f(Location::Line(first_line), otlp_json::parse_request(&bytes)).is_break() {
                     return;
                 }
             }
@@ -141,11 +142,11 @@ fn json_stream(
 /// A JSON array of requests, element by element.
 fn json_array(
     input: impl Read,
-    f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+    f: &mut dyn FnMut(Location, Result<Request, String>) -> ControlFlow<()>,
 ) {
     use serde::de::{DeserializeSeed, SeqAccess, Visitor};
     struct Elements<'f, 'g>(
-        &'f mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+        &'f mut dyn FnMut(Location, Result<Request, String>) -> ControlFlow<()>,
         &'g mut u64,
     );
     impl<'de> Visitor<'de> for Elements<'_, '_> {
@@ -156,7 +157,7 @@ fn json_array(
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             while let Some(value) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
                 *self.1 += 1;
-                let r = otlp_json::parse_traces(value.get().as_bytes());
+                let r = otlp_json::parse_request(value.get().as_bytes());
                 if (self.0)(Location::Element(*self.1), r).is_break() {
                     break;
                 }
@@ -184,7 +185,7 @@ fn json_array(
 /// length says where the next one starts).
 fn proto_stream(
     mut input: Box<dyn BufRead + '_>,
-    f: &mut dyn FnMut(Location, Result<ExportTraceServiceRequest, String>) -> ControlFlow<()>,
+    f: &mut dyn FnMut(Location, Result<Request, String>) -> ControlFlow<()>,
 ) -> std::io::Result<()> {
     let mut offset = 0u64;
     let mut buf = Vec::new();
@@ -224,8 +225,9 @@ fn proto_stream(
             );
             return Ok(());
         }
-        let r =
-            ExportTraceServiceRequest::decode(buf.as_slice()).map_err(|e| format!("protobuf: {e}"));
+        let r = ExportTraceServiceRequest::decode(buf.as_slice())
+            .map(Request::Traces)
+            .map_err(|e| format!("protobuf: {e}"));
         if f(Location::Offset(offset), r).is_break() {
             return Ok(());
         }

@@ -30,6 +30,42 @@ pub fn parse_traces(json: &[u8]) -> Result<ExportTraceServiceRequest, String> {
     Ok(req.into())
 }
 
+/// One OTLP request of any signal, as a dump holds them (the Collector's file exporter
+/// writes traces, logs and metrics each in their own file, in the same shape).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// Spans.
+    Traces(ExportTraceServiceRequest),
+    /// Log records (GenAI events among them).
+    Logs(opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest),
+    /// Metric points.
+    Metrics(opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest),
+}
+
+/// Parses one OTLP JSON request of any signal: traces (the commonest, tried first),
+/// else logs or metrics when the object holds theirs.
+pub fn parse_request(json: &[u8]) -> Result<Request, String> {
+    match parse_traces(json) {
+        Ok(req) => Ok(Request::Traces(req)),
+        Err(e) if e.ends_with("the object has no \"resourceSpans\"") => {
+            if let Some(req) = parse_logs(json)
+                .ok()
+                .filter(|r| !r.resource_logs.is_empty())
+            {
+                return Ok(Request::Logs(req));
+            }
+            if let Some(req) = parse_metrics(json)
+                .ok()
+                .filter(|r| !r.resource_metrics.is_empty())
+            {
+                return Ok(Request::Metrics(req));
+            }
+            Err("not an OTLP request: the object has no \"resourceSpans\", \"resourceLogs\" or \"resourceMetrics\"".into())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Parses one OTLP JSON logs request (as the SDKs and the Collector write it).
 pub fn parse_logs(
     json: &[u8],
