@@ -202,7 +202,7 @@ fn bad_files_are_reported_and_do_not_stop_the_rest() {
         reasons[1]
     );
     assert!(
-        reasons[2].contains("config.json:1: not an OTLP trace request"),
+        reasons[2].contains("config.json:1: not an OTLP request"),
         "{}",
         reasons[2]
     );

@@ -34,10 +34,7 @@ fn bad_dumps_are_reported_as_file_and_line_and_exit_1() {
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("mixed.jsonl:2: not an OTLP trace request"),
-        "{err}"
-    );
+    assert!(err.contains("mixed.jsonl:2: not an OTLP request"), "{err}");
     assert!(
         err.contains(
             "mixed.jsonl:3: span 0 of scope 0 of resource 0: span id has 9 bytes, expected 8"

@@ -62,7 +62,10 @@ pub fn parse_request(json: &[u8]) -> Result<Request, String> {
             }
             Err("not an OTLP request: the object has no \"resourceSpans\", \"resourceLogs\" or \"resourceMetrics\"".into())
         }
-        Err(e) => Err(e),
+        Err(e) => Err(match e.strip_prefix("not an OTLP trace request: ") {
+            Some(why) => format!("not an OTLP request: {why}"),
+            None => e,
+        }),
     }
 }
 
