@@ -1,6 +1,7 @@
 //! A dump file as `import` reads it: compression detected from the first bytes, the
 //! shape (JSON objects, JSON array, protobuf message or length-prefixed stream) from
-//! the content, then every request read — each a request or an error, never a panic.
+//! the content, then every request read (of any signal) and normalized — each a request
+//! or an error, never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::ops::ControlFlow;
@@ -17,8 +18,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut requests = 0;
     let _ = ingest::import::for_each_request(input, shape, &mut |_, r| {
-        if let Ok(req) = r {
-            let _ = ingest::normalize::normalize_traces(&req);
+        match r {
+            Ok(ingest::otlp_json::Request::Traces(req)) => {
+                let _ = ingest::normalize::normalize_traces(&req);
+            }
+            Ok(ingest::otlp_json::Request::Logs(req)) => {
+                let _ = ingest::normalize::normalize_logs(&req);
+                let _ = ingest::collector_signals::collector_logs(&req);
+            }
+            Ok(ingest::otlp_json::Request::Metrics(req)) => {
+                let _ = ingest::normalize::normalize_metrics(&req);
+                let _ = ingest::collector_signals::collector_metrics(&req);
+            }
+            Err(_) => {}
         }
         requests += 1;
         if requests > 64 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
