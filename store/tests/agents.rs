@@ -1,6 +1,7 @@
 //! Agents and tools: each agent's runs with the calls and tool executions inside them,
 //! each tool's executions with the agents that used it.
 
+use store::Queries as _;
 use store::*;
 
 const T0: i64 = 1_800_000_000_000_000_000;
@@ -133,6 +134,23 @@ fn agents_count_their_runs_and_what_happened_inside() {
         (3, 1, 2, true)
     );
     assert_eq!((runs[1].steps, runs[1].tokens), (2, 1_000_000));
+
+    // A trace names its agents and tools.
+    let tree = r.trace(u128::from_be_bytes([2; 16])).unwrap();
+    let named: Vec<(SpanClass, Option<&str>)> = tree
+        .spans
+        .iter()
+        .map(|s| (s.class, s.entity.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (SpanClass::Agent, Some("support")),
+            (SpanClass::Llm, None),
+            (SpanClass::Tool, Some("lookup")),
+            (SpanClass::Tool, Some("refund")),
+        ]
+    );
 
     // A time range selects runs by their start.
     let later = Filter {

@@ -1416,6 +1416,19 @@ fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
     let turns = local.session_traces(&busiest.session_id).unwrap();
     assert_eq!(turns.len() as u64, busiest.turns);
     assert_eq!(remote.session_traces(&busiest.session_id).unwrap(), turns);
+    let named = |trees: Vec<store::TraceTree>| -> Vec<(String, Option<String>)> {
+        trees
+            .into_iter()
+            .flat_map(|t| t.spans)
+            .map(|s| (s.span_id, s.entity))
+            .collect()
+    };
+    let local_names = named(local.traces(&turns).unwrap());
+    assert!(
+        local_names.iter().any(|(_, e)| e.is_some()),
+        "{local_names:?}"
+    );
+    assert_eq!(named(remote.traces(&turns).unwrap()), local_names);
 
     for filter in [Filter::default(), gpt] {
         let (a, b) = (

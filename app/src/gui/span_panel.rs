@@ -12,6 +12,10 @@ use store::{StatusCode, TraceSpan};
 /// Draws the panel for `span`; `highlights` are marked in the conversation.
 pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
     ui.heading(&span.name);
+    if let Some(entity) = &span.entity {
+        // An agent run or a tool execution, by the name its convention gave it.
+        ui.label(RichText::new(format!("{} {entity}", span.class.label())).strong());
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("service {}", span.service));
         if let Some(scope) = &span.scope {

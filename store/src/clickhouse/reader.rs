@@ -1387,6 +1387,7 @@ fn trace_span(row: SpanRow, prices: &PriceTable) -> TraceSpan {
         cache_read_tokens: call.and_then(|c| c.cache_read_tokens),
         finish_reason: call.and_then(|c| c.finish_reason.clone()),
         error_type: call.and_then(|c| c.error_type.clone()),
+        entity: row.entity.clone(),
     }
 }
 

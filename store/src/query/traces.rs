@@ -127,6 +127,8 @@ pub struct TraceSpan {
     pub finish_reason: Option<String>,
     /// The error type of a failed call.
     pub error_type: Option<String>,
+    /// The agent's or tool's name of an agent or tool span.
+    pub entity: Option<String>,
 }
 
 /// A trace's spans in depth-first order (children by start time).
@@ -395,6 +397,12 @@ impl Reader {
         } else {
             "CASE WHEN s.is_llm THEN 1 ELSE 0 END::UTINYINT AS class"
         };
+        // Agents' and tools' names from schema 8 on.
+        let entity = if self.schema_version >= 8 {
+            "s.entity"
+        } else {
+            "NULL::VARCHAR AS entity"
+        };
         // Every span of a trace starts between the trace's first start and last end:
         // with those bounds from the `traces` table, DuckDB reads the few row groups
         // holding them instead of every trace id (128 ms → a few ms at 50M spans).
@@ -408,7 +416,7 @@ impl Reader {
              SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
                     s.status_code, s.status_message, s.attributes, s.resource, s.events, s.links,
                     c.model, c.response_model, c.provider, c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.prompt, c.response,
-                    s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type
+                    s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type, {entity}
              FROM spans s
              LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id IN ({list}) AND start_ns BETWEEN ?1 AND ?2) c
                ON c.trace_id = s.trace_id AND c.span_id = s.span_id
@@ -452,6 +460,7 @@ impl Reader {
                     cache_read_tokens: r.get("cache_read_tokens")?,
                     finish_reason: r.get("finish_reason")?,
                     error_type: r.get("error_type")?,
+                    entity: r.get("entity")?,
                 },
             ))
         })?;

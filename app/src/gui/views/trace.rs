@@ -199,6 +199,9 @@ impl TraceView {
                 hide_below = Some(s.depth);
             }
             let mut tooltip = format!("{}\n{}", s.name, format::millis(s.duration_ns as f64 / 1e6));
+            if let Some(entity) = &s.entity {
+                tooltip.push_str(&format!("\n{} {entity}", s.class.label()));
+            }
             if let Some(m) = &s.model {
                 tooltip.push_str(&format!(
                     "\n{m}\n{} in · {} out tokens",
