@@ -7,12 +7,12 @@
 
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::format;
-use crate::gui::cache::QueryCache;
+use crate::gui::cache::{Answer, QueryCache};
 use crate::gui::paged_rows::{
     ROW_H, Window, arrow_step, enter_pressed, placeholder_row, scroll_area, text_row, window_for,
 };
 use crate::gui::palette;
-use crate::gui::queries::{SessionTurns, SessionsPage, UsersPage};
+use crate::gui::queries::{Page, SessionTurns, SessionsPage, UsersPage};
 use egui::{RichText, Ui, vec2};
 use store::conversation;
 use store::{Filter, SessionRow, SessionSort, SortDir, SpanClass, TraceTree, UserRow};
@@ -121,25 +121,9 @@ impl View for SessionsView {
 impl SessionsView {
     /// The sessions table; returns the session to open.
     fn sessions(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
-        let (offset, limit) = window_for(&self.visible);
-        let key = (
-            filter.clone(),
-            self.search.trim().to_string(),
-            self.sort,
-            self.dir,
-            offset,
-            limit,
-        );
-        let answer = cache.get::<SessionsPage>(key);
-        if let Some(e) = &answer.error {
-            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-        }
-        let Some(data) = answer.value.as_deref() else {
-            ui.spinner();
-            return None;
-        };
+        let answer = cache.get::<SessionsPage>(self.page_key(filter));
+        let data = shown_page(ui, &answer, "sessions")?;
         let total = data.2 as usize;
-        ui.label(format!("{} sessions", format::integer(data.2)));
         if total == 0 {
             ui.label(
                 "No sessions in the selection: spans name their session with \
@@ -182,25 +166,9 @@ impl SessionsView {
 
     /// The users table; returns the user clicked.
     fn users(&mut self, ui: &mut Ui, cache: &QueryCache, filter: &Filter) -> Option<String> {
-        let (offset, limit) = window_for(&self.visible);
-        let key = (
-            filter.clone(),
-            self.search.trim().to_string(),
-            self.sort,
-            self.dir,
-            offset,
-            limit,
-        );
-        let answer = cache.get::<UsersPage>(key);
-        if let Some(e) = &answer.error {
-            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-        }
-        let Some(data) = answer.value.as_deref() else {
-            ui.spinner();
-            return None;
-        };
+        let answer = cache.get::<UsersPage>(self.page_key(filter));
+        let data = shown_page(ui, &answer, "users")?;
         let total = data.2 as usize;
-        ui.label(format!("{} users", format::integer(data.2)));
         let window = Window {
             offset: data.0,
             rows: &data.1,
@@ -221,6 +189,20 @@ impl SessionsView {
             }
         });
         clicked
+    }
+
+    /// What the visible rows of either table are asked with: (filter, search, sort,
+    /// direction, offset, limit).
+    fn page_key(&self, filter: &Filter) -> (Filter, String, SessionSort, SortDir, u64, u64) {
+        let (offset, limit) = window_for(&self.visible);
+        (
+            filter.clone(),
+            self.search.trim().to_string(),
+            self.sort,
+            self.dir,
+            offset,
+            limit,
+        )
     }
 
     /// The columns' titles; a click sorts by the column, again reverses.
@@ -265,6 +247,20 @@ impl SessionsView {
             }
         });
     }
+}
+
+/// A page once it has come, with how many rows there are in all (`noun`: what they
+/// are); meanwhile a spinner, and the error of a failed query.
+fn shown_page<'a, T>(ui: &mut Ui, answer: &'a Answer<Page<T>>, noun: &str) -> Option<&'a Page<T>> {
+    if let Some(e) = &answer.error {
+        ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+    }
+    let Some(data) = answer.value.as_deref() else {
+        ui.spinner();
+        return None;
+    };
+    ui.label(format!("{} {noun}", format::integer(data.2)));
+    Some(data)
 }
 
 fn session_cells(s: &SessionRow) -> Vec<String> {
