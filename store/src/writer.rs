@@ -48,7 +48,7 @@ pub struct CommitReport {
     pub duplicate_spans: u64,
     /// Of the stored spans, LLM calls.
     pub llm_calls: u64,
-    /// Log records stored.
+    /// Log records newly stored (one sent before is stored once).
     pub logs: u64,
     /// Metric points stored.
     pub metric_points: u64,
@@ -121,7 +121,7 @@ impl Writer {
             "SET checkpoint_threshold = '256MB';
              CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
              CREATE TEMP TABLE stage_llm AS SELECT *, 0::INTEGER AS batch FROM llm_calls LIMIT 0;
-             CREATE TEMP TABLE stage_logs AS SELECT * FROM logs LIMIT 0;
+             CREATE TEMP TABLE stage_logs AS SELECT *, 0::INTEGER AS batch FROM logs LIMIT 0;
              CREATE TEMP TABLE stage_metrics AS SELECT * FROM metric_points LIMIT 0;
              CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
         )?;
@@ -490,7 +490,7 @@ fn write_group(
                 .map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
         }
         if !batch.logs.is_empty() {
-            append_logs(conn, &batch.logs)
+            append_logs(conn, &batch.logs, i as i32)
                 .map_err(|e| StoreError::Commit(format!("staging logs: {e}")))?;
         }
         if !batch.metrics.is_empty() {
@@ -498,7 +498,6 @@ fn write_group(
                 .map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
         }
         reports.push(CommitReport {
-            logs: batch.logs.len() as u64,
             metric_points: batch.metrics.len() as u64,
             ..CommitReport::default()
         });
@@ -511,8 +510,7 @@ fn write_group(
         move_staged(conn, batches, &mut reports, timings)?;
     }
     if has_logs {
-        conn.execute_batch("INSERT INTO logs SELECT * FROM stage_logs;")
-            .map_err(step("storing logs"))?;
+        store_new_logs(conn, &mut reports).map_err(step("storing logs"))?;
     }
     if has_metrics {
         conn.execute_batch("INSERT INTO metric_points SELECT * FROM stage_metrics;")
@@ -755,7 +753,48 @@ fn insert_alerts(conn: &Connection, batches: &[Batch]) -> duckdb::Result<()> {
     Ok(())
 }
 
-fn append_logs(conn: &Connection, logs: &[LogRow]) -> Result<(), StoreError> {
+/// Stores the staged log records not stored before, each once (a record sent twice —
+/// a retried export, a dump imported again — would otherwise repeat its GenAI event in
+/// its call's prompt), and counts them into their batches' reports.
+fn store_new_logs(conn: &Connection, reports: &mut [CommitReport]) -> duckdb::Result<()> {
+    let same = [
+        "time_ns",
+        "trace_id",
+        "span_id",
+        "event_name",
+        "body",
+        "attributes",
+    ];
+    let matches: Vec<String> = same
+        .iter()
+        .map(|c| format!("l.{c} IS NOT DISTINCT FROM s.{c}"))
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE new_logs AS
+             SELECT * FROM stage_logs s
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM logs l
+                 -- Their times first: DuckDB then reads only the row groups around them.
+                 WHERE l.time_ns BETWEEN (SELECT min(time_ns) FROM stage_logs)
+                                     AND (SELECT max(time_ns) FROM stage_logs)
+                   AND {matches})
+             QUALIFY row_number() OVER (PARTITION BY {same} ORDER BY batch) = 1;
+         INSERT INTO logs SELECT * EXCLUDE (batch) FROM new_logs;",
+        matches = matches.join(" AND "),
+        same = same.join(", "),
+    ))?;
+    let mut stmt = conn.prepare("SELECT batch, count(*) FROM new_logs GROUP BY batch")?;
+    let counts = stmt.query_map([], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, u64>(1)?)))?;
+    for c in counts {
+        let (batch, n) = c?;
+        if let Some(r) = reports.get_mut(batch as usize) {
+            r.logs = n;
+        }
+    }
+    Ok(())
+}
+
+fn append_logs(conn: &Connection, logs: &[LogRow], batch: i32) -> Result<(), StoreError> {
     let mut app = conn.appender_to_catalog_and_db("stage_logs", "temp", "main")?;
     for l in logs {
         app.append_row(params![
@@ -771,6 +810,7 @@ fn append_logs(conn: &Connection, logs: &[LogRow]) -> Result<(), StoreError> {
             l.resource_json,
             l.genai.as_ref().and_then(|g| g.prompt()),
             l.genai.as_ref().and_then(|g| g.response()),
+            batch,
         ])?;
     }
     finish(app)

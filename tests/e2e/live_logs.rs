@@ -111,7 +111,11 @@ fn logs_and_metrics_dumps_import_beside_the_traces() {
         std::fs::write(&path, text.join("\n") + "\n").unwrap();
         path
     };
-    let logs = write("logs.jsonl", &[logs_json(trace, span)]);
+    // The same request twice (an exporter's retry): its records are stored once.
+    let logs = write(
+        "logs.jsonl",
+        &[logs_json(trace, span), logs_json(trace, span)],
+    );
     let traces = write("traces.jsonl", &[span_json(trace, span)]);
     let metrics = write(
         "metrics.jsonl",
@@ -150,6 +154,31 @@ fn logs_and_metrics_dumps_import_beside_the_traces() {
         vec![("gen_ai.client.operation.duration".to_string(), 1)]
     );
     drop(r);
+    drop(store);
+    // Imported again, the logs dump adds nothing, and the call's texts stay single.
+    let out = crate::util::run(&["import", "--db", &db, &logs]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    assert!(
+        !crate::util::stdout(&out).contains("log records"),
+        "{}",
+        crate::util::stdout(&out)
+    );
+    let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadOnly).unwrap();
+    let (calls, _) = store
+        .reader()
+        .unwrap()
+        .calls_page(
+            &store::Filter::default(),
+            store::CallSort::Start,
+            store::SortDir::Asc,
+            0,
+            10,
+        )
+        .unwrap();
+    assert_eq!(
+        calls[0].response_excerpt.as_deref(),
+        Some("Five, seven, five.")
+    );
     drop(store);
     // A file of something else is still refused, saying what an OTLP request holds.
     let other = write("other.jsonl", &[json!({ "hello": "world" })]);

@@ -223,12 +223,11 @@ fn scan(
                                 reason,
                             });
                         }
-                        let n = rows.len();
                         w.write(Batch {
                             logs: rows,
                             ..Batch::default()
                         })
-                        .map(|_| n)
+                        .map(|r| r.logs as usize)
                     }
                     None => Ok(0),
                 };
@@ -248,12 +247,11 @@ fn scan(
                     }
                     Some(Destination::Database(w)) => {
                         let points = normalize_metrics(&req);
-                        let n = points.len();
                         w.write(Batch {
                             metrics: points,
                             ..Batch::default()
                         })
-                        .map(|_| n)
+                        .map(|r| r.metric_points as usize)
                     }
                     None => Ok(0),
                 };
