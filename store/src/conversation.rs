@@ -5,6 +5,16 @@
 //! [`parse`] and [`Message::lines`]. This one module owns both directions, so the
 //! writer and the readers cannot drift apart.
 
+/// The content of a prompt's latest user message: what the call answered (a session's
+/// opening message, a turn's question).
+pub fn latest_user_message(prompt: &str) -> Option<String> {
+    parse(prompt, "user")
+        .into_iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| m.content)
+}
+
 /// One message of a prompt or response.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Message {

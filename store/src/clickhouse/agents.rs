@@ -3,7 +3,6 @@
 //! rules) with the spans of its trace that start within it.
 
 use super::extract;
-use super::filter_sql;
 use super::http::{Param, Params};
 use super::reader::ClickHouseReader;
 use crate::error::StoreError;
@@ -12,23 +11,6 @@ use crate::query::{AgentRow, AgentRun, ToolRow};
 use serde_json::Value;
 
 impl ClickHouseReader {
-    /// Conditions on spans (the traces table's columns) for a selection: time and
-    /// service, and traces holding a selected call when it selects calls.
-    fn selected_spans(&self, filter: &Filter, p: &mut Params) -> Result<String, StoreError> {
-        filter.validate()?;
-        let mut condition = filter_sql::spans_where(filter, p);
-        if filter.selects_calls() {
-            let cost = self.inline_cost(filter)?;
-            let spans = filter_sql::spans_where(filter, p);
-            let calls = filter_sql::calls_where(filter, &cost, p);
-            condition.push_str(&format!(
-                " AND TraceId IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
-                extract::calls(&self.table(), &spans)
-            ));
-        }
-        Ok(condition)
-    }
-
     /// The selection's agent runs, each with the steps, LLM calls, tool executions,
     /// tokens and cost of the spans of its trace starting within it.
     fn runs(&self, filter: &Filter, p: &mut Params) -> Result<String, StoreError> {

@@ -8,7 +8,6 @@ use super::filter_sql;
 use super::http::{Client, Param, Params};
 use super::raw;
 use super::rollups::{self, Rollups};
-use super::sessions::{self, Group};
 use crate::backend::Queries;
 use crate::collector_span::Normalizer;
 use crate::error::StoreError;
@@ -162,6 +161,31 @@ impl ClickHouseReader {
             ),
             params,
         })
+    }
+
+    /// Conditions on spans (the traces table's columns) for a selection: time and
+    /// service, and traces holding a selected call when it selects calls.
+    pub(super) fn selected_spans(
+        &self,
+        filter: &Filter,
+        p: &mut Params,
+    ) -> Result<String, StoreError> {
+        filter.validate()?;
+        let mut condition = filter_sql::spans_where(filter, p);
+        if filter.selects_calls() {
+            let cost = if filter.cost_usd.is_empty() {
+                "NULL".to_string()
+            } else {
+                self.inline_cost(filter)?
+            };
+            let spans = filter_sql::spans_where(filter, p);
+            let calls = filter_sql::calls_where(filter, &cost, p);
+            condition.push_str(&format!(
+                " AND TraceId IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
+                extract::calls(&self.table(), &spans)
+            ));
+        }
+        Ok(condition)
     }
 
     /// A call's cost with the prices of the names stored calls are priced by written
@@ -702,20 +726,7 @@ impl Queries for ClickHouseReader {
             }
         }
         let mut params = Params::default();
-        let mut condition = filter_sql::spans_where(filter, &mut params);
-        if filter.selects_calls() {
-            let cost = if filter.cost_usd.is_empty() {
-                "NULL".to_string()
-            } else {
-                self.inline_cost(filter)?
-            };
-            let spans = filter_sql::spans_where(filter, &mut params);
-            let calls = filter_sql::calls_where(filter, &cost, &mut params);
-            condition.push_str(&format!(
-                " AND TraceId IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
-                extract::calls(&self.table(), &spans)
-            ));
-        }
+        let condition = self.selected_spans(filter, &mut params)?;
         let sql = format!(
             "SELECT count(), uniqExact(TraceId),
                     min(toInt64(toUnixTimestamp64Nano(Timestamp))),
@@ -1202,10 +1213,7 @@ impl Queries for ClickHouseReader {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<SessionRow>, u64), StoreError> {
-        let (groups, total) =
-            self.grouped(Group::Session, filter, search, sort, dir, offset, limit)?;
-        let openings = self.opening_messages(&groups)?;
-        Ok((sessions::session_rows(groups, openings), total))
+        self.session_rows(filter, search, sort, dir, offset, limit)
     }
 
     fn users_page(
@@ -1217,26 +1225,11 @@ impl Queries for ClickHouseReader {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<UserRow>, u64), StoreError> {
-        let (groups, total) =
-            self.grouped(Group::User, filter, search, sort, dir, offset, limit)?;
-        Ok((sessions::user_rows(groups), total))
+        self.user_rows(filter, search, sort, dir, offset, limit)
     }
 
     fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
-        let mut p = Params::default();
-        let id = p.text(session_id);
-        let sql = format!(
-            "SELECT c.trace_id, min(c.start_ns) AS start_ns FROM ({}) AS c GROUP BY c.trace_id
-             HAVING argMinIf(c.session_id, c.start_ns, c.session_id IS NOT NULL) = {id}
-             ORDER BY start_ns, c.trace_id",
-            extract::spans(&self.table(), "TRUE")
-        );
-        Ok(self
-            .rows(&sql, &p)?
-            .iter()
-            .filter_map(|r| text(&r[0]))
-            .filter_map(|t| crate::ids::hex_to_trace_id(&t))
-            .collect())
+        self.session_trace_ids(session_id)
     }
 
     fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {

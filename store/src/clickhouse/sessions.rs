@@ -11,37 +11,28 @@ use super::reader::ClickHouseReader;
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::query::SortDir;
-use crate::query::sessions::{SessionRow, SessionSort, UserRow, opening_message};
+use crate::query::sessions::{GroupRow, SessionRow, SessionSort, UserRow, opening_message};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// A call's (trace id, span id), in hex.
+type CallId = (String, String);
+
+/// A group of a page and its first call.
+type Grouped = (GroupRow, Option<CallId>);
+
 /// What a page groups traces by.
 #[derive(Clone, Copy)]
-pub(super) enum Group {
+enum Group {
     Session,
     User,
 }
 
-/// One group of a page as ClickHouse answers it (columns of [`grouped`]).
-pub(super) struct GroupRow {
-    pub key: String,
-    pub user_id: Option<String>,
-    pub sessions: u64,
-    pub first_start_ns: i64,
-    pub last_end_ns: i64,
-    pub turns: u64,
-    pub llm_calls: u64,
-    pub tokens: u64,
-    pub cost_usd: f64,
-    pub errors: u64,
-    /// (trace id, span id) of the group's first call.
-    pub first_call: Option<(String, String)>,
-}
-
 impl ClickHouseReader {
-    /// One page of groups and how many there are in all.
+    /// One page of groups, each with the (trace id, span id) of its first call, and
+    /// how many groups there are in all.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn grouped(
+    fn grouped(
         &self,
         group: Group,
         filter: &Filter,
@@ -50,7 +41,7 @@ impl ClickHouseReader {
         dir: SortDir,
         offset: u64,
         limit: u64,
-    ) -> Result<(Vec<GroupRow>, u64), StoreError> {
+    ) -> Result<(Vec<Grouped>, u64), StoreError> {
         filter.validate()?;
         let mut p = Params::default();
         let time_only = Filter {
@@ -120,120 +111,126 @@ impl ClickHouseReader {
         let uint = |v: &Value| v.as_u64().unwrap_or(0);
         Ok((
             rows.iter()
-                .map(|r| GroupRow {
-                    key: text(&r[0]).unwrap_or_default(),
-                    user_id: text(&r[1]),
-                    sessions: uint(&r[2]),
-                    first_start_ns: r[3].as_i64().unwrap_or(0),
-                    last_end_ns: r[4].as_i64().unwrap_or(0),
-                    turns: uint(&r[5]),
-                    llm_calls: uint(&r[6]),
-                    tokens: uint(&r[7]),
-                    cost_usd: r[8].as_f64().unwrap_or(0.0),
-                    errors: uint(&r[9]),
-                    first_call: text(&r[10]).zip(text(&r[11])),
+                .map(|r| {
+                    let group = GroupRow {
+                        key: text(&r[0]).unwrap_or_default(),
+                        user_id: text(&r[1]),
+                        sessions: uint(&r[2]),
+                        first_start_ns: r[3].as_i64().unwrap_or(0),
+                        last_end_ns: r[4].as_i64().unwrap_or(0),
+                        turns: uint(&r[5]),
+                        llm_calls: uint(&r[6]),
+                        tokens: uint(&r[7]),
+                        cost_usd: r[8].as_f64().unwrap_or(0.0),
+                        errors: uint(&r[9]),
+                        first_message: None,
+                    };
+                    (group, text(&r[10]).zip(text(&r[11])))
                 })
                 .collect(),
             total,
         ))
     }
 
-    /// The opening message of each of the page's sessions: its first call's prompt,
+    /// The page's sessions, each with its opening message: its first call's prompt,
     /// normalized as the local database stores it.
-    pub(super) fn opening_messages(
-        &self,
-        groups: &[GroupRow],
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let firsts: Vec<&(String, String)> = groups
-            .iter()
-            .filter_map(|g| g.first_call.as_ref())
-            .collect();
-        if firsts.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut p = Params::default();
-        let traces = p.text(
-            &firsts
-                .iter()
-                .map(|(t, _)| t.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        let spans = p.text(
-            &firsts
-                .iter()
-                .map(|(_, s)| s.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        let sql = format!(
-            "SELECT {} FROM {} WHERE TraceId IN (SELECT arrayJoin(splitByChar(',', {traces})))
-               AND SpanId IN (SELECT arrayJoin(splitByChar(',', {spans})))",
-            super::raw::select(),
-            self.table()
-        );
+    fn with_opening_messages(&self, groups: Vec<Grouped>) -> Result<Vec<GroupRow>, StoreError> {
+        let firsts: Vec<&CallId> = groups.iter().filter_map(|(_, f)| f.as_ref()).collect();
         let mut prompts = HashMap::new();
-        for r in self.client().rows(&sql, &p)? {
-            let row = self.normalized(&r)?;
-            let id = (
-                crate::ids::trace_id_hex(u128::from_be_bytes(row.trace_id)),
-                crate::ids::span_id_hex(u64::from_be_bytes(row.span_id)),
+        if !firsts.is_empty() {
+            let mut p = Params::default();
+            let joined = |part: fn(&CallId) -> &str| {
+                firsts.iter().map(|f| part(f)).collect::<Vec<_>>().join(",")
+            };
+            let traces = p.text(&joined(|f| &f.0));
+            let spans = p.text(&joined(|f| &f.1));
+            let sql = format!(
+                "SELECT {} FROM {} WHERE TraceId IN (SELECT arrayJoin(splitByChar(',', {traces})))
+                   AND SpanId IN (SELECT arrayJoin(splitByChar(',', {spans})))",
+                super::raw::select(),
+                self.table()
             );
-            if let Some(message) = row
-                .llm
-                .and_then(|l| l.prompt)
-                .as_deref()
-                .and_then(opening_message)
-            {
-                prompts.insert(format!("{}/{}", id.0, id.1), message);
+            for r in self.client().rows(&sql, &p)? {
+                let row = self.normalized(&r)?;
+                let id = (
+                    crate::ids::trace_id_hex(u128::from_be_bytes(row.trace_id)),
+                    crate::ids::span_id_hex(u64::from_be_bytes(row.span_id)),
+                );
+                if let Some(message) = row
+                    .llm
+                    .and_then(|l| l.prompt)
+                    .as_deref()
+                    .and_then(opening_message)
+                {
+                    prompts.insert(id, message);
+                }
             }
         }
         Ok(groups
-            .iter()
-            .filter_map(|g| {
-                let (t, s) = g.first_call.as_ref()?;
-                Some((g.key.clone(), prompts.get(&format!("{t}/{s}"))?.clone()))
+            .into_iter()
+            .map(|(mut g, first)| {
+                g.first_message = first.and_then(|f| prompts.get(&f).cloned());
+                g
             })
             .collect())
     }
-}
 
-/// Sessions from their groups.
-pub(super) fn session_rows(
-    groups: Vec<GroupRow>,
-    mut openings: HashMap<String, String>,
-) -> Vec<SessionRow> {
-    groups
-        .into_iter()
-        .map(|g| SessionRow {
-            first_message: openings.remove(&g.key),
-            session_id: g.key,
-            user_id: g.user_id,
-            first_start_ns: g.first_start_ns,
-            last_end_ns: g.last_end_ns,
-            turns: g.turns,
-            llm_calls: g.llm_calls,
-            tokens: g.tokens,
-            cost_usd: g.cost_usd,
-            errors: g.errors,
-        })
-        .collect()
-}
+    /// [`crate::Queries::sessions_page`] on ClickHouse.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn session_rows(
+        &self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<SessionRow>, u64), StoreError> {
+        let (groups, total) =
+            self.grouped(Group::Session, filter, search, sort, dir, offset, limit)?;
+        let groups = self.with_opening_messages(groups)?;
+        Ok((
+            groups.into_iter().map(GroupRow::into_session).collect(),
+            total,
+        ))
+    }
 
-/// Users from their groups.
-pub(super) fn user_rows(groups: Vec<GroupRow>) -> Vec<UserRow> {
-    groups
-        .into_iter()
-        .map(|g| UserRow {
-            user_id: g.key,
-            sessions: g.sessions,
-            turns: g.turns,
-            llm_calls: g.llm_calls,
-            tokens: g.tokens,
-            cost_usd: g.cost_usd,
-            errors: g.errors,
-            first_start_ns: g.first_start_ns,
-            last_end_ns: g.last_end_ns,
-        })
-        .collect()
+    /// [`crate::Queries::users_page`] on ClickHouse.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn user_rows(
+        &self,
+        filter: &Filter,
+        search: &str,
+        sort: SessionSort,
+        dir: SortDir,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<UserRow>, u64), StoreError> {
+        let (groups, total) =
+            self.grouped(Group::User, filter, search, sort, dir, offset, limit)?;
+        Ok((
+            groups.into_iter().map(|(g, _)| g.into_user()).collect(),
+            total,
+        ))
+    }
+
+    /// [`crate::Queries::session_traces`] on ClickHouse: the traces whose earliest span
+    /// naming a session names this one, earliest first.
+    pub(super) fn session_trace_ids(&self, session_id: &str) -> Result<Vec<u128>, StoreError> {
+        let mut p = Params::default();
+        let id = p.text(session_id);
+        let sql = format!(
+            "SELECT c.trace_id, min(c.start_ns) AS start_ns FROM ({}) AS c GROUP BY c.trace_id
+             HAVING argMinIf(c.session_id, c.start_ns, c.session_id IS NOT NULL) = {id}
+             ORDER BY start_ns, c.trace_id",
+            extract::spans(&self.table(), "TRUE")
+        );
+        Ok(self
+            .client()
+            .rows(&sql, &p)?
+            .iter()
+            .filter_map(|r| r[0].as_str())
+            .filter_map(crate::ids::hex_to_trace_id)
+            .collect())
+    }
 }

@@ -134,22 +134,10 @@ impl Reader {
     ) -> Result<(Vec<SessionRow>, u64), StoreError> {
         let (rows, total) =
             self.grouped_page(Group::Session, filter, search, sort, dir, offset, limit)?;
-        let sessions = rows
-            .into_iter()
-            .map(|(g, r)| SessionRow {
-                session_id: g.key,
-                user_id: g.user_id,
-                first_start_ns: r.first_start_ns,
-                last_end_ns: r.last_end_ns,
-                turns: r.turns,
-                llm_calls: r.llm_calls,
-                tokens: r.tokens,
-                cost_usd: r.cost_usd,
-                errors: r.errors,
-                first_message: g.first_prompt.as_deref().and_then(opening_message),
-            })
-            .collect();
-        Ok((sessions, total))
+        Ok((
+            rows.into_iter().map(GroupRow::into_session).collect(),
+            total,
+        ))
     }
 
     /// One page of the end users of a selection's traces, whose id contains `search`,
@@ -165,21 +153,7 @@ impl Reader {
     ) -> Result<(Vec<UserRow>, u64), StoreError> {
         let (rows, total) =
             self.grouped_page(Group::User, filter, search, sort, dir, offset, limit)?;
-        let users = rows
-            .into_iter()
-            .map(|(g, r)| UserRow {
-                user_id: g.key,
-                sessions: g.sessions,
-                turns: r.turns,
-                llm_calls: r.llm_calls,
-                tokens: r.tokens,
-                cost_usd: r.cost_usd,
-                errors: r.errors,
-                first_start_ns: r.first_start_ns,
-                last_end_ns: r.last_end_ns,
-            })
-            .collect();
-        Ok((users, total))
+        Ok((rows.into_iter().map(GroupRow::into_user).collect(), total))
     }
 
     /// The session's traces, earliest first: its turns, for the session page.
@@ -214,7 +188,7 @@ impl Reader {
         dir: SortDir,
         offset: u64,
         limit: u64,
-    ) -> Result<(Vec<(GroupExtra, Figures)>, u64), StoreError> {
+    ) -> Result<(Vec<GroupRow>, u64), StoreError> {
         Self::check(filter)?;
         self.needs_sessions()?;
         let key = group.column();
@@ -304,23 +278,22 @@ impl Reader {
         let rows = stmt
             .query_map(duckdb::params_from_iter(all), |r| {
                 total = r.get::<_, u64>("total")?;
-                Ok((
-                    GroupExtra {
-                        key: r.get("key")?,
-                        user_id: r.get("user_id")?,
-                        sessions: r.get("sessions")?,
-                        first_prompt: r.get("first_prompt")?,
-                    },
-                    Figures {
-                        first_start_ns: r.get("first_start_ns")?,
-                        last_end_ns: r.get("last_end_ns")?,
-                        turns: r.get("turns")?,
-                        llm_calls: r.get("llm_calls")?,
-                        tokens: r.get("tokens")?,
-                        cost_usd: r.get("page_cost_usd")?,
-                        errors: r.get("errors")?,
-                    },
-                ))
+                Ok(GroupRow {
+                    key: r.get("key")?,
+                    user_id: r.get("user_id")?,
+                    sessions: r.get("sessions")?,
+                    first_start_ns: r.get("first_start_ns")?,
+                    last_end_ns: r.get("last_end_ns")?,
+                    turns: r.get("turns")?,
+                    llm_calls: r.get("llm_calls")?,
+                    tokens: r.get("tokens")?,
+                    cost_usd: r.get("page_cost_usd")?,
+                    errors: r.get("errors")?,
+                    first_message: r
+                        .get::<_, Option<String>>("first_prompt")?
+                        .as_deref()
+                        .and_then(opening_message),
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() && offset > 0 {
@@ -338,35 +311,64 @@ impl Reader {
     }
 }
 
-/// A group's key and what only one of the pages shows.
-struct GroupExtra {
-    key: String,
-    user_id: Option<String>,
-    sessions: u64,
-    first_prompt: Option<String>,
+/// One group of traces (a session, or a user) as either backend reads it: what the
+/// sessions and users pages are made of.
+pub(crate) struct GroupRow {
+    pub(crate) key: String,
+    /// The user of the group's earliest trace naming one.
+    pub(crate) user_id: Option<String>,
+    /// Distinct sessions (for a user).
+    pub(crate) sessions: u64,
+    pub(crate) first_start_ns: i64,
+    pub(crate) last_end_ns: i64,
+    pub(crate) turns: u64,
+    pub(crate) llm_calls: u64,
+    pub(crate) tokens: u64,
+    pub(crate) cost_usd: f64,
+    pub(crate) errors: u64,
+    /// The opening message (see [`opening_message`]), for a session.
+    pub(crate) first_message: Option<String>,
 }
 
-/// A group's figures, the same for sessions and users.
-struct Figures {
-    first_start_ns: i64,
-    last_end_ns: i64,
-    turns: u64,
-    llm_calls: u64,
-    tokens: u64,
-    cost_usd: f64,
-    errors: u64,
+impl GroupRow {
+    /// The group as a session.
+    pub(crate) fn into_session(self) -> SessionRow {
+        SessionRow {
+            session_id: self.key,
+            user_id: self.user_id,
+            first_start_ns: self.first_start_ns,
+            last_end_ns: self.last_end_ns,
+            turns: self.turns,
+            llm_calls: self.llm_calls,
+            tokens: self.tokens,
+            cost_usd: self.cost_usd,
+            errors: self.errors,
+            first_message: self.first_message,
+        }
+    }
+
+    /// The group as a user.
+    pub(crate) fn into_user(self) -> UserRow {
+        UserRow {
+            user_id: self.key,
+            sessions: self.sessions,
+            turns: self.turns,
+            llm_calls: self.llm_calls,
+            tokens: self.tokens,
+            cost_usd: self.cost_usd,
+            errors: self.errors,
+            first_start_ns: self.first_start_ns,
+            last_end_ns: self.last_end_ns,
+        }
+    }
 }
 
 /// The latest user message of a prompt (the one the call answered), else its last
 /// message, shortened.
 pub(crate) fn opening_message(prompt: &str) -> Option<String> {
-    let messages = conversation::parse(prompt, "user");
-    let m = messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .or(messages.last())?;
-    let text = m.content.trim();
+    let message = conversation::latest_user_message(prompt)
+        .or_else(|| conversation::parse(prompt, "user").pop().map(|m| m.content))?;
+    let text = message.trim();
     if text.is_empty() {
         return None;
     }

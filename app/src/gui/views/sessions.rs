@@ -438,13 +438,10 @@ impl Turn {
         let mut calls: Vec<&store::TraceSpan> =
             tree.spans.iter().filter(|s| s.class == SpanClass::Llm).collect();
         calls.sort_by_key(|s| s.start_ns);
-        let asked = calls.first().and_then(|c| c.prompt.as_deref()).and_then(|p| {
-            conversation::parse(p, "user")
-                .into_iter()
-                .rev()
-                .find(|m| m.role == "user")
-                .map(|m| m.content)
-        });
+        let asked = calls
+            .first()
+            .and_then(|c| c.prompt.as_deref())
+            .and_then(conversation::latest_user_message);
         let answered = calls
             .iter()
             .rev()
