@@ -497,3 +497,85 @@ fn agents_and_tools_are_named_in_every_convention() {
     );
     assert_eq!(call.entity, None, "a call inside an agent is not the agent");
 }
+
+#[test]
+fn evaluations_on_a_span_from_events_and_openinference_annotations() {
+    let row = span_with(
+        json!({
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.response.id": "chatcmpl-1",
+            "session.id": "s-9",
+            "annotations.0.annotation.name": "relevance",
+            "annotations.0.annotation.score": 0.25,
+            "annotations.0.annotation.label": "irrelevant",
+            "annotations.0.annotation.explanation": "talks about the weather",
+            "annotations.0.annotation.annotator_kind": "llm",
+            "annotations.1.annotation.name": "correctness",
+            "annotations.1.annotation.label": "correct",
+            "evaluations.0.evaluation.name": "toxicity",
+            "evaluations.0.evaluation.score": "0",
+            "trace.annotations.0.annotation.name": "task_done",
+            "trace.annotations.0.annotation.score": 1,
+            "session.annotations.0.annotation.name": "csat",
+            "session.annotations.0.annotation.score": 4,
+            "session.annotations.0.annotation.annotator_kind": "HUMAN",
+        }),
+        json!({ "events": [{
+            "timeUnixNano": "1700000001400000000",
+            "name": "gen_ai.evaluation.result",
+            "attributes": [
+                { "key": "gen_ai.evaluation.name", "value": { "stringValue": "groundedness" } },
+                { "key": "gen_ai.evaluation.score.value", "value": { "doubleValue": 0.5 } },
+                { "key": "gen_ai.evaluation.score.label", "value": { "stringValue": "partly" } }
+            ]
+        }]}),
+    );
+    assert_eq!(
+        row.llm.as_ref().unwrap().response_id.as_deref(),
+        Some("chatcmpl-1")
+    );
+    let got: Vec<(&str, store::EvalTarget, Option<f64>, Option<&str>, &str)> = row
+        .evaluations
+        .iter()
+        .map(|e| {
+            (
+                e.name.as_str(),
+                e.target,
+                e.score,
+                e.label.as_deref(),
+                e.annotator.as_str(),
+            )
+        })
+        .collect();
+    use store::EvalTarget::*;
+    assert_eq!(
+        got,
+        vec![
+            ("groundedness", Span, Some(0.5), Some("partly"), ""),
+            ("relevance", Span, Some(0.25), Some("irrelevant"), "LLM"),
+            ("correctness", Span, None, Some("correct"), ""),
+            ("toxicity", Span, Some(0.0), None, ""),
+            ("task_done", Trace, Some(1.0), None, ""),
+            ("csat", Session, Some(4.0), None, "HUMAN"),
+        ]
+    );
+    let on_span = &row.evaluations[1];
+    assert_eq!(on_span.trace_id, Some(row.trace_id));
+    assert_eq!(on_span.span_id, Some(row.span_id));
+    assert_eq!(on_span.time_ns, row.end_ns);
+    assert_eq!(
+        on_span.explanation.as_deref(),
+        Some("talks about the weather")
+    );
+    assert_eq!(row.evaluations[0].time_ns, 1_700_000_001_400_000_000);
+    let session = &row.evaluations[5];
+    assert_eq!(
+        (session.session_id.as_deref(), session.trace_id),
+        (Some("s-9"), None)
+    );
+    assert_eq!(
+        row.evaluations[4].span_id, None,
+        "a trace's, not the span's"
+    );
+}

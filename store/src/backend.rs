@@ -7,9 +7,10 @@ use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::output::{OutputFile, Replace};
 use crate::query::{
-    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint,
-    ModelRow, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow,
-    TraceSort, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
+    ExportFormat, ExportTable, Heatmap, JudgedCall, LatencyPoint, ModelRow, SeriesPoint,
+    SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree,
+    UserRow,
 };
 use crate::row::AlertEvent;
 use std::path::Path;
@@ -188,6 +189,32 @@ pub trait Queries: Send {
 
     /// Every tool of a selection, most executions first.
     fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError>;
+
+    /// Every evaluator (or annotation name) of a selection's calls, traces and
+    /// sessions, most results first.
+    fn evaluators(&mut self, filter: &Filter) -> Result<Vec<EvaluatorRow>, StoreError>;
+
+    /// Each evaluator's mean score per time bucket (by the judged call's start).
+    fn evaluation_trend(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<EvalPoint>, StoreError>;
+
+    /// Each evaluator's results per model of the judged calls.
+    fn evaluations_by_model(&mut self, filter: &Filter) -> Result<Vec<EvalModelRow>, StoreError>;
+
+    /// The calls evaluator `name` judged worst in a selection, lowest score first.
+    fn worst_judged(
+        &mut self,
+        filter: &Filter,
+        name: &str,
+        limit: u64,
+    ) -> Result<Vec<JudgedCall>, StoreError>;
+
+    /// Everything said about the given traces (their spans, themselves, their
+    /// sessions): evaluations, annotations and feedback, oldest first.
+    fn trace_evaluations(&mut self, ids: &[u128]) -> Result<Vec<Evaluation>, StoreError>;
 
     /// Alerts that fired or resolved, newest first.
     fn alert_history(

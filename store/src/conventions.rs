@@ -155,3 +155,29 @@ pub const MESSAGE_KEY_PREFIXES: &[&str] = &[
 /// Prefix of the names of span events that carry messages (`gen_ai.user.message`,
 /// `gen_ai.choice`, …).
 pub const MESSAGE_EVENT_PREFIX: &str = "gen_ai.";
+
+/// The provider's id of a response, by which an evaluation made away from the call's
+/// span names the call it judges.
+pub const RESPONSE_ID: &[&str] = &["gen_ai.response.id", "llm.response.id"];
+
+/// The name of the OpenTelemetry GenAI event carrying an evaluation result (a log
+/// record, or a span event on the judged span).
+pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
+/// The evaluator's name in an evaluation event.
+pub const EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+/// The numeric score in an evaluation event.
+pub const EVALUATION_SCORE: &str = "gen_ai.evaluation.score.value";
+/// The label in an evaluation event.
+pub const EVALUATION_LABEL: &str = "gen_ai.evaluation.score.label";
+/// The explanation in an evaluation event.
+pub const EVALUATION_EXPLANATION: &str = "gen_ai.evaluation.explanation";
+
+/// OpenInference's flattened annotation lists on a span (`annotations.0.annotation.name`,
+/// `evaluations.0.evaluation.score`, …): the list's prefix and the item's field prefix.
+pub const ANNOTATION_LISTS: &[(&str, &str)] =
+    &[("annotations", "annotation"), ("evaluations", "evaluation")];
+/// Prefixes of [`ANNOTATION_LISTS`] that judge the span's trace and session instead of
+/// the span (`trace.annotations.0.annotation.name`).
+pub const TRACE_ANNOTATION_PREFIX: &str = "trace.";
+/// See [`TRACE_ANNOTATION_PREFIX`].
+pub const SESSION_ANNOTATION_PREFIX: &str = "session.";

@@ -89,6 +89,9 @@ pub enum StoreError {
     /// A filter value that cannot be used (a malformed glob, a bad id).
     #[error("invalid filter: {0}")]
     BadFilter(String),
+    /// Something this backend cannot do (yet), and what to do instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// A batch could not be committed; nothing of it was stored.
     #[error("commit failed, nothing of the batch was stored: {0}")]
     Commit(String),

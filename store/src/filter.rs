@@ -52,6 +52,27 @@ pub struct Bound {
     pub value: f64,
 }
 
+/// What an evaluation must say for an `eval:` or `feedback:` condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EvalTest {
+    /// Anything: the evaluation exists.
+    Any,
+    /// Its score compared with a bound (`eval:relevance<0.5`).
+    Score(Bound),
+    /// Its label, ignoring case (`eval:hallucination=yes`).
+    Label(String),
+}
+
+/// A condition on the evaluations of a call (its own, its trace's or its session's):
+/// one named `name` (ignoring case) passes `test`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalCondition {
+    /// The evaluator's or annotation's name ([`crate::FEEDBACK`] for people's feedback).
+    pub name: String,
+    /// What it must say.
+    pub test: EvalTest,
+}
+
 /// A selection of data: a time range (on span start), model globs (`gpt-*`), providers,
 /// services, status, text that must or must not appear in prompts and responses, and the
 /// inspector's finer conditions. Empty lists select all.
@@ -87,6 +108,8 @@ pub struct Filter {
     pub cost_usd: Vec<Bound>,
     /// Conditions on input + output tokens.
     pub tokens: Vec<Bound>,
+    /// Conditions on evaluations and feedback, all of which must hold.
+    pub evaluations: Vec<EvalCondition>,
 }
 
 impl Filter {
@@ -104,6 +127,7 @@ impl Filter {
             || !self.latency_ms.is_empty()
             || !self.cost_usd.is_empty()
             || !self.tokens.is_empty()
+            || !self.evaluations.is_empty()
     }
 
     /// Whether every condition is one the rollups keep apart (time, model, provider,
@@ -118,6 +142,7 @@ impl Filter {
             && self.latency_ms.is_empty()
             && self.cost_usd.is_empty()
             && self.tokens.is_empty()
+            && self.evaluations.is_empty()
     }
 
     /// Checks the globs, so that a typo is an error rather than an empty result.

@@ -22,6 +22,8 @@ pub mod conversation;
 #[cfg(feature = "duckdb")]
 mod duckdb_file;
 mod error;
+#[cfg(feature = "duckdb")]
+mod evaluations;
 mod filter;
 mod ids;
 #[cfg(feature = "duckdb")]
@@ -58,7 +60,7 @@ pub use collector_span::{
     CollectorEvent, CollectorLink, CollectorSpan, Normalizer, kind_number, status_number,
 };
 pub use error::{ClickHouseError, StoreError};
-pub use filter::{Bound, Cmp, Filter, StatusFilter};
+pub use filter::{Bound, Cmp, EvalCondition, EvalTest, Filter, StatusFilter};
 pub use ids::{hex_to_trace_id, span_id_hex, trace_id_hex};
 #[cfg(feature = "duckdb")]
 pub use open::{OpenMode, Store, is_database_file};
@@ -66,15 +68,17 @@ pub use output::{DatabaseFiles, OutputFile, Replace, write_file};
 pub use prices::{Price, PriceTable};
 #[cfg(feature = "duckdb")]
 pub use query::{
-    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell,
-    LatencyPoint, ModelRow, Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary,
-    ToolRow, TopError, TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
+    ExportFormat, ExportTable, Heatmap, HeatmapCell, JudgedCall, LatencyPoint, ModelRow, Reader,
+    SCORE_BINS, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError,
+    TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]
 pub use retention::Pruned;
 pub use row::{
-    AlertEvent, GenAiEventText, LlmCall, LogRow, MetricPoint, SpanClass, SpanRow, StatusCode,
+    AlertEvent, EvalTarget, EvaluationRow, FEEDBACK, Feedback, GenAiEventText, LlmCall, LogRow,
+    MetricPoint, SpanClass, SpanRow, StatusCode,
 };
 #[cfg(feature = "duckdb")]
 pub use schema::{SCHEMA_VERSION, Upgrade};

@@ -2,10 +2,12 @@
 //! free words and "quoted phrases" (all must appear in the prompt or response),
 //! `-word` to exclude, `field:value` for `model:` (globs such as `gpt-4o*`), `provider:`,
 //! `service:`, `status:ok|error`, `error:429`, `session:`, `user:`, and comparisons
-//! `latency>2s`, `cost>0.01`, `tokens>=1000` (`>`, `>=`, `<`, `<=`). Matching is
-//! case-insensitive in any script. A malformed query is an error naming the place.
+//! `latency>2s`, `cost>0.01`, `tokens>=1000` (`>`, `>=`, `<`, `<=`), evaluations
+//! `eval:NAME<0.5` (score), `eval:NAME=label`, `eval:NAME` (has one), and people's
+//! feedback `feedback:down|up|any|LABEL`. Matching is case-insensitive in any script.
+//! A malformed query is an error naming the place.
 
-use crate::filter::{Bound, Cmp, Filter, StatusFilter};
+use crate::filter::{Bound, Cmp, EvalCondition, EvalTest, Filter, StatusFilter};
 
 /// What a query asks for, ready to narrow a [`Filter`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,6 +36,8 @@ pub struct Query {
     pub cost_usd: Vec<Bound>,
     /// `tokens` comparisons.
     pub tokens: Vec<Bound>,
+    /// `eval:` and `feedback:` conditions.
+    pub evaluations: Vec<EvalCondition>,
 }
 
 /// A query that cannot be read, and where.
@@ -53,7 +57,7 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-const FIELDS: &str = "model, provider, service, status, error, session, user";
+const FIELDS: &str = "model, provider, service, status, error, session, user, eval, feedback";
 
 impl Query {
     /// Reads a query.
@@ -81,6 +85,7 @@ impl Query {
         filter.latency_ms.extend(self.latency_ms.iter().copied());
         filter.cost_usd.extend(self.cost_usd.iter().copied());
         filter.tokens.extend(self.tokens.iter().copied());
+        filter.evaluations.extend(self.evaluations.iter().cloned());
     }
 
     /// The words and phrases to highlight in results.
@@ -154,6 +159,8 @@ impl Query {
                 "error" => self.errors.push(value),
                 "session" => self.sessions.push(value),
                 "user" => self.users.push(value),
+                "eval" => self.evaluations.push(eval_condition(&value).map_err(err)?),
+                "feedback" => self.evaluations.push(feedback_condition(&value)),
                 "status" => {
                     self.status = Some(match value.to_lowercase().as_str() {
                         "error" | "errors" | "failed" => StatusFilter::Error,
@@ -187,6 +194,8 @@ fn example(field: &str) -> &'static str {
         "model" => "gpt-4o*",
         "status" => "error",
         "error" => "429",
+        "eval" => "relevance<0.5",
+        "feedback" => "down",
         _ => "VALUE",
     }
 }
@@ -296,6 +305,66 @@ fn field_value(t: &Token) -> Option<(&str, String)> {
         return None;
     }
     Some((name, value.to_string()))
+}
+
+/// `NAME<0.5` (any comparison), `NAME=label`, or `NAME` alone.
+fn eval_condition(value: &str) -> Result<EvalCondition, String> {
+    let Some(pos) = value.find(['<', '>', '=']) else {
+        return Ok(EvalCondition {
+            name: value.to_string(),
+            test: EvalTest::Any,
+        });
+    };
+    let (name, rest) = value.split_at(pos);
+    if name.is_empty() {
+        return Err(format!(
+            "eval:{value}: name the evaluator first, e.g. eval:relevance<0.5"
+        ));
+    }
+    let test = if let Some(label) = rest.strip_prefix('=') {
+        if label.is_empty() {
+            return Err(format!(
+                "eval:{value}: give the label after =, e.g. eval:{name}=relevant"
+            ));
+        }
+        EvalTest::Label(label.to_string())
+    } else {
+        let written = format!("x{rest}");
+        let (_, cmp, bound) = comparison(&written)
+            .ok_or_else(|| format!("eval:{value}: compare the score with <, <=, > or >="))?;
+        let score: f64 = bound
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| {
+                format!("eval:{value}: {bound:?} is not a score (try eval:{name}<0.5)")
+            })?;
+        EvalTest::Score(Bound { cmp, value: score })
+    };
+    Ok(EvalCondition {
+        name: name.to_string(),
+        test,
+    })
+}
+
+/// `down` (a score under one half: thumbs down), `up`, `any`, or a label.
+fn feedback_condition(value: &str) -> EvalCondition {
+    let test = match value.to_lowercase().as_str() {
+        "down" | "bad" => EvalTest::Score(Bound {
+            cmp: Cmp::Lt,
+            value: 0.5,
+        }),
+        "up" | "good" => EvalTest::Score(Bound {
+            cmp: Cmp::Ge,
+            value: 0.5,
+        }),
+        "any" | "yes" => EvalTest::Any,
+        _ => EvalTest::Label(value.to_string()),
+    };
+    EvalCondition {
+        name: crate::row::FEEDBACK.into(),
+        test,
+    }
 }
 
 /// `name>value`, `name>=value`, `name<value`, `name<=value`.
@@ -441,6 +510,37 @@ mod tests {
         assert_eq!(f.text, vec!["needle"]);
         assert_eq!(f.status, StatusFilter::Error);
         assert_eq!(f.latency_ms.len(), 1);
+    }
+
+    #[test]
+    fn evaluations_and_feedback_are_conditions() {
+        let p = q(
+            "eval:relevance<0.5 eval:hallucination=yes eval:toxicity feedback:down feedback:wrong-tool",
+        );
+        let score = |cmp, value| EvalTest::Score(Bound { cmp, value });
+        let c = |name: &str, test| EvalCondition {
+            name: name.into(),
+            test,
+        };
+        assert_eq!(
+            p.evaluations,
+            vec![
+                c("relevance", score(Cmp::Lt, 0.5)),
+                c("hallucination", EvalTest::Label("yes".into())),
+                c("toxicity", EvalTest::Any),
+                c("feedback", score(Cmp::Lt, 0.5)),
+                c("feedback", EvalTest::Label("wrong-tool".into())),
+            ]
+        );
+        assert_eq!(q("eval:x>=0.75").evaluations[0].test, score(Cmp::Ge, 0.75));
+        for (text, words) in [
+            ("eval:<0.5", "name the evaluator"),
+            ("eval:relevance<high", "not a score"),
+            ("eval:relevance=", "give the label"),
+        ] {
+            let e = Query::parse(text).expect_err(text);
+            assert!(e.message.contains(words), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -151,6 +151,11 @@ pub struct SpanRow {
     /// ([`crate::conventions::AGENT_NAME`], [`crate::conventions::TOOL_NAME`], else the
     /// span's name); none for other spans.
     pub entity: Option<String>,
+    /// Evaluation results and annotations the span carries: `gen_ai.evaluation.result`
+    /// span events, OpenInference `annotations.N.annotation.*` /
+    /// `evaluations.N.evaluation.*` attributes (with `trace.` and `session.` prefixes
+    /// for the span's trace and session).
+    pub evaluations: Vec<EvaluationRow>,
 }
 
 impl SpanRow {
@@ -198,6 +203,9 @@ pub struct LlmCall {
     pub prompt: Option<String>,
     /// Response text.
     pub response: Option<String>,
+    /// The provider's id of the response (`gen_ai.response.id`), by which an
+    /// evaluation made later, away from the call's span, names the call it judges.
+    pub response_id: Option<String>,
 }
 
 impl LlmCall {
@@ -239,6 +247,8 @@ pub struct LogRow {
     pub resource_json: String,
     /// For a GenAI event, the message text it adds to its span's call.
     pub genai: Option<GenAiEventText>,
+    /// For a `gen_ai.evaluation.result` event, the result it carries.
+    pub evaluation: Option<EvaluationRow>,
 }
 
 /// The text a GenAI event record carries for its span's LLM call; the store adds it to
@@ -325,4 +335,116 @@ pub struct AlertEvent {
     pub threshold: f64,
     /// One line for people: what crossed what.
     pub message: String,
+}
+
+/// What an evaluation or annotation judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalTarget {
+    /// One span (for an LLM call: the call).
+    #[default]
+    Span,
+    /// A whole trace (one turn of an agent or a chat).
+    Trace,
+    /// A whole session (conversation).
+    Session,
+}
+
+impl EvalTarget {
+    /// Its name in the `evaluations.target` column and in exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalTarget::Span => "span",
+            EvalTarget::Trace => "trace",
+            EvalTarget::Session => "session",
+        }
+    }
+
+    /// The target named by a stored `evaluations.target` (unknown names: a span).
+    pub fn parse(s: &str) -> EvalTarget {
+        match s {
+            "trace" => EvalTarget::Trace,
+            "session" => EvalTarget::Session,
+            _ => EvalTarget::Span,
+        }
+    }
+}
+
+/// The name under which the app keeps a person's feedback (thumbs, label, note) as an
+/// annotation, so that `feedback:` conditions and the Evaluations view find it.
+pub const FEEDBACK: &str = "feedback";
+
+/// One evaluation result or annotation: an evaluator's (a model, code, a person) score,
+/// label and explanation of a call, a trace or a session. Results may arrive before or
+/// after what they judge; they are kept as sent and joined when read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvaluationRow {
+    /// When the result was made (the event's time; a span's end for its attributes).
+    pub time_ns: i64,
+    /// What it judges.
+    pub target: EvalTarget,
+    /// The judged trace (for a span or trace target), when known.
+    pub trace_id: Option<[u8; 16]>,
+    /// The judged span, when known.
+    pub span_id: Option<[u8; 8]>,
+    /// The judged call's `gen_ai.response.id`, for results that name the call by it.
+    pub response_id: Option<String>,
+    /// The judged session (for a session target).
+    pub session_id: Option<String>,
+    /// The evaluator or annotation name (`relevance`, `hallucination`, `feedback`).
+    pub name: String,
+    /// Its numeric score, when it gave one.
+    pub score: Option<f64>,
+    /// Its label (`relevant`, `pass`), when it gave one.
+    pub label: Option<String>,
+    /// Why, in the evaluator's words.
+    pub explanation: Option<String>,
+    /// Who judged: `LLM`, `HUMAN`, `CODE` (OpenInference's annotator kinds), else empty.
+    pub annotator: String,
+}
+
+/// A person's feedback given in the app on a call, a trace or a session: kept as a
+/// `HUMAN` annotation named [`FEEDBACK`], replacing the feedback given there before.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Feedback {
+    /// When it was given, Unix ns.
+    pub time_ns: i64,
+    /// What it is about.
+    pub target: EvalTarget,
+    /// The trace (span and trace targets).
+    pub trace_id: Option<[u8; 16]>,
+    /// The span (span target).
+    pub span_id: Option<[u8; 8]>,
+    /// The session (session target).
+    pub session_id: Option<String>,
+    /// Thumbs up (`true`) or down (`false`), stored as a score of 1 or 0.
+    pub thumbs_up: Option<bool>,
+    /// A label the person chose (`hallucination`, `wrong tool`).
+    pub label: Option<String>,
+    /// A note.
+    pub note: Option<String>,
+}
+
+impl Feedback {
+    /// Whether it says nothing (giving it removes the feedback there).
+    pub fn is_empty(&self) -> bool {
+        self.thumbs_up.is_none() && self.label.is_none() && self.note.is_none()
+    }
+
+    /// The annotation it is stored as.
+    pub fn to_evaluation(&self) -> EvaluationRow {
+        EvaluationRow {
+            time_ns: self.time_ns,
+            target: self.target,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            response_id: None,
+            session_id: self.session_id.clone(),
+            name: FEEDBACK.into(),
+            score: self.thumbs_up.map(|up| if up { 1.0 } else { 0.0 }),
+            label: self.label.clone(),
+            explanation: self.note.clone(),
+            annotator: "HUMAN".into(),
+        }
+    }
 }

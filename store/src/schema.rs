@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -185,6 +185,7 @@ fn describe(from: i64) -> &'static str {
         3 => "grouping calls by the model asked for",
         4 => "rewriting the tables without primary-key indexes",
         5 => "summing calls into per-minute rollups and latency sketches",
+        8 => "adding evaluations and feedback, and reading each call's response id",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -196,35 +197,10 @@ fn describe(from: i64) -> &'static str {
 /// [`conventions::SESSION`] (and the others) holding a non-empty value, as ingest reads
 /// them; an agent or tool without a name attribute is named by its span.
 fn span_sessions_sql() -> String {
-    // DuckDB's JSON functions are an extension we do not bundle: the value is read
-    // from the attributes' compact JSON text (a string, or a number or boolean).
-    let first = |keys: &[&str]| -> (String, String) {
-        let values: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                let pattern = format!(
-                    r#""{}":\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9][0-9.eE+-]*|true|false))"#,
-                    k.replace('.', "\\.")
-                );
-                let extract = |group: u8| {
-                    format!("nullif(regexp_extract(attributes, '{pattern}', {group}), '')")
-                };
-                format!("coalesce({}, {})", extract(1), extract(2))
-            })
-            .collect();
-        let present: Vec<String> = keys
-            .iter()
-            .map(|k| format!("attributes LIKE '%\"{k}\"%'"))
-            .collect();
-        (
-            format!("coalesce({})", values.join(", ")),
-            present.join(" OR "),
-        )
-    };
-    let (session, has_session) = first(conventions::SESSION);
-    let (user, has_user) = first(conventions::USER);
-    let (agent, _) = first(conventions::AGENT_NAME);
-    let (tool, _) = first(conventions::TOOL_NAME);
+    let (session, has_session) = first_attribute(conventions::SESSION);
+    let (user, has_user) = first_attribute(conventions::USER);
+    let (agent, _) = first_attribute(conventions::AGENT_NAME);
+    let (tool, _) = first_attribute(conventions::TOOL_NAME);
     let own_name = "nullif(trim(name), '')";
     format!(
         "ALTER TABLE spans ADD COLUMN session_id VARCHAR;
@@ -236,6 +212,34 @@ fn span_sessions_sql() -> String {
              WHEN 2 THEN coalesce({agent}, {own_name})
              ELSE coalesce({tool}, {own_name}) END
          WHERE class IN (2, 3);"
+    )
+}
+
+/// SQL reading the first of `keys` that a span's `attributes` hold with a non-empty
+/// value (a string, or a number or boolean as written), and SQL telling whether the
+/// attributes name any of them (cheap, to skip the rest). DuckDB's JSON functions are
+/// an extension we do not bundle: the value is read from the attributes' compact JSON
+/// text.
+fn first_attribute(keys: &[&str]) -> (String, String) {
+    let values: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let pattern = format!(
+                r#""{}":\s*(?:"((?:[^"\\]|\\.)*)"|(-?[0-9][0-9.eE+-]*|true|false))"#,
+                k.replace('.', "\\.")
+            );
+            let extract =
+                |group: u8| format!("nullif(regexp_extract(attributes, '{pattern}', {group}), '')");
+            format!("coalesce({}, {})", extract(1), extract(2))
+        })
+        .collect();
+    let present: Vec<String> = keys
+        .iter()
+        .map(|k| format!("attributes LIKE '%\"{k}\"%'"))
+        .collect();
+    (
+        format!("coalesce({})", values.join(", ")),
+        present.join(" OR "),
     )
 }
 
@@ -256,8 +260,26 @@ fn migration(from: i64) -> String {
             span_sessions_sql(),
             crate::trace_table::create_sql()
         ),
+        // 8 -> 9: evaluations, annotations and feedback; each call's response id
+        // (which evaluations made away from the call name it by), read from its
+        // span's attributes.
+        8 => evaluations_sql(),
         _ => MIGRATIONS[from as usize].to_string(),
     }
+}
+
+/// The evaluations table, and the calls' response id filled from their spans.
+fn evaluations_sql() -> String {
+    let (response_id, has_it) = first_attribute(conventions::RESPONSE_ID);
+    format!(
+        "{}
+         ALTER TABLE llm_calls ADD COLUMN response_id VARCHAR;
+         UPDATE llm_calls c SET response_id = s.response_id
+         FROM (SELECT trace_id, span_id, start_ns, {response_id} AS response_id
+               FROM spans WHERE is_llm AND ({has_it})) s
+         WHERE c.trace_id = s.trace_id AND c.span_id = s.span_id AND c.start_ns = s.start_ns;",
+        crate::evaluations::create_sql()
+    )
 }
 
 /// Brings the database to [`SCHEMA_VERSION`], creating it when empty; `report` hears

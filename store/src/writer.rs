@@ -6,7 +6,7 @@
 
 use crate::error::StoreError;
 use crate::ids::{span_key, trace_key};
-use crate::row::{AlertEvent, LogRow, MetricPoint, SpanClass, SpanRow};
+use crate::row::{AlertEvent, Feedback, LogRow, MetricPoint, SpanClass, SpanRow};
 use crate::text_index::{IndexedCall, TextIndex};
 use duckdb::{Appender, Connection, params};
 use std::collections::HashSet;
@@ -27,6 +27,9 @@ pub struct Batch {
     pub metrics: Vec<MetricPoint>,
     /// Alert state changes, for the alert history.
     pub alerts: Vec<AlertEvent>,
+    /// Feedback people gave in the app (each replaces the feedback given on the same
+    /// call, trace or session before).
+    pub feedback: Vec<Feedback>,
 }
 
 impl Batch {
@@ -36,6 +39,15 @@ impl Batch {
             && self.logs.is_empty()
             && self.metrics.is_empty()
             && self.alerts.is_empty()
+            && self.feedback.is_empty()
+    }
+
+    /// The evaluation results its spans and log records carry.
+    fn evaluations(&self) -> impl Iterator<Item = &crate::row::EvaluationRow> {
+        self.spans
+            .iter()
+            .flat_map(|s| &s.evaluations)
+            .chain(self.logs.iter().filter_map(|l| l.evaluation.as_ref()))
     }
 }
 
@@ -52,6 +64,8 @@ pub struct CommitReport {
     pub logs: u64,
     /// Metric points stored.
     pub metric_points: u64,
+    /// Evaluation results newly stored (one sent before is stored once).
+    pub evaluations: u64,
 }
 
 /// Where the writer's time went, summed since it started: for benchmarks and the
@@ -125,6 +139,7 @@ impl Writer {
              CREATE TEMP TABLE stage_metrics AS SELECT * FROM metric_points LIMIT 0;
              CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
         )?;
+        conn.execute_batch(crate::evaluations::STAGE_SQL)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let timings = Arc::new(WriterTimings::default());
         let t = timings.clone();
@@ -463,6 +478,8 @@ fn write_group(
     let has_spans = batches.iter().any(|b| !b.spans.is_empty());
     let has_logs = batches.iter().any(|b| !b.logs.is_empty());
     let has_metrics = batches.iter().any(|b| !b.metrics.is_empty());
+    let has_evals = batches.iter().any(|b| b.evaluations().next().is_some());
+    let has_feedback = batches.iter().any(|b| !b.feedback.is_empty());
     let mut clear = String::new();
     if has_spans {
         clear.push_str("DELETE FROM stage_spans; DELETE FROM stage_llm;");
@@ -472,6 +489,9 @@ fn write_group(
     }
     if has_metrics {
         clear.push_str("DELETE FROM stage_metrics;");
+    }
+    if has_evals {
+        clear.push_str("DELETE FROM stage_evals;");
     }
     conn.execute_batch(&clear)?;
     let t = Instant::now();
@@ -497,6 +517,10 @@ fn write_group(
             append_metrics(conn, &batch.metrics)
                 .map_err(|e| StoreError::Commit(format!("staging metrics: {e}")))?;
         }
+        if has_evals {
+            crate::evaluations::stage(conn, batch.evaluations(), i as i32)
+                .map_err(step("staging evaluations"))?;
+        }
         reports.push(CommitReport {
             metric_points: batch.metrics.len() as u64,
             ..CommitReport::default()
@@ -515,6 +539,13 @@ fn write_group(
     if has_metrics {
         conn.execute_batch("INSERT INTO metric_points SELECT * FROM stage_metrics;")
             .map_err(step("storing metric points"))?;
+    }
+    if has_evals {
+        crate::evaluations::store_new(conn, &mut reports).map_err(step("storing evaluations"))?;
+    }
+    if has_feedback {
+        crate::evaluations::give_feedback(conn, batches.iter().flat_map(|b| &b.feedback))
+            .map_err(step("storing feedback"))?;
     }
     join_genai_events(conn, batches)
         .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
@@ -585,6 +616,8 @@ fn move_staged(
     if any_calls {
         crate::rollup::add_calls(conn, "stage_llm")
             .map_err(|e| StoreError::Commit(format!("adding calls to the rollups: {e}")))?;
+        crate::evaluations::join_new_calls(conn)
+            .map_err(|e| StoreError::Commit(format!("joining evaluations to their calls: {e}")))?;
     }
     if any_spans {
         crate::trace_table::add(conn, lo)
@@ -722,6 +755,7 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
             l.user_id.as_deref(),
             l.prompt.as_deref(),
             l.response.as_deref(),
+            l.response_id.as_deref(),
             batch,
         ])?;
     }

@@ -474,6 +474,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
             "DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
              ALTER TABLE spans DROP COLUMN entity;
+             DROP TABLE evaluations; ALTER TABLE llm_calls DROP COLUMN response_id;
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -500,13 +501,18 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         vec![
             (
                 5,
-                8,
+                9,
                 "summing calls into per-minute rollups and latency sketches"
             ),
             (
                 7,
-                8,
+                9,
                 "reading each span's session, user and agent or tool name, and listing traces, one row each"
+            ),
+            (
+                8,
+                9,
+                "adding evaluations and feedback, and reading each call's response id"
             ),
         ]
     );

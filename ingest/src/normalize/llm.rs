@@ -8,7 +8,7 @@ use store::LlmCall;
 use store::conventions::{
     CACHE_READ, CACHE_WRITE, CALL_KINDS, CALL_OPERATIONS, COST, ERROR_TYPE, FINISH, HTTP_STATUS,
     INPUT_TOKENS, INVOCATION_PARAMETERS, OPENINFERENCE_KIND, OPERATION, OUTPUT_TOKENS, PROVIDER,
-    REASONING, REQUEST_MODEL, RESPONSE_MODEL, SESSION, USER,
+    REASONING, REQUEST_MODEL, RESPONSE_ID, RESPONSE_MODEL, SESSION, USER,
 };
 
 /// The LLM fields of a span, or `None` when the span is not a model call.
@@ -50,6 +50,7 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
         user_id: attrs.text(USER),
         prompt: prompt(attrs).or_else(|| messages::render(&event_prompt)),
         response: response(attrs).or_else(|| messages::render(&event_response)),
+        response_id: attrs.text(RESPONSE_ID),
     })
 }
 

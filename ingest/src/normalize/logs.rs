@@ -70,8 +70,16 @@ pub fn normalize_logs(req: &ExportLogsServiceRequest) -> (Vec<LogRow>, Vec<Strin
                     None => body_json.push_str("null"),
                 }
                 let genai = genai_text(&event_name, r.body.as_ref(), &attrs);
+                let time_ns = i64::try_from(time).unwrap_or(i64::MAX);
+                let evaluation = super::evaluations::from_log(
+                    &event_name,
+                    &attrs,
+                    r.body.as_ref(),
+                    time_ns,
+                    (trace_id, span_id),
+                );
                 rows.push(LogRow {
-                    time_ns: i64::try_from(time).unwrap_or(i64::MAX),
+                    time_ns,
                     trace_id,
                     span_id,
                     severity_number: r.severity_number,
@@ -82,6 +90,7 @@ pub fn normalize_logs(req: &ExportLogsServiceRequest) -> (Vec<LogRow>, Vec<Strin
                     attributes_json: to_json(&r.attributes),
                     resource_json: resource_json.clone(),
                     genai,
+                    evaluation,
                 });
             }
         }

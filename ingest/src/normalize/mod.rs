@@ -2,6 +2,7 @@
 
 mod attrs;
 mod class;
+mod evaluations;
 mod llm;
 mod logs;
 mod messages;
@@ -194,6 +195,14 @@ pub fn normalize_span(
     let status = span.status.clone().unwrap_or_default();
     let llm = llm::extract(span, &attrs);
     let class = class::classify(&span.name, &attrs, llm.is_some());
+    let session_id = attrs.text(store::conventions::SESSION);
+    let evaluations = evaluations::from_span(
+        span,
+        &attrs,
+        (trace_id, span_id),
+        end_ns,
+        session_id.as_deref(),
+    );
     Ok(SpanRow {
         trace_id,
         span_id,
@@ -210,11 +219,12 @@ pub fn normalize_span(
         resource_json: resource_json.to_string(),
         events_json: events_json(span),
         links_json: links_json(span),
-        session_id: attrs.text(store::conventions::SESSION),
+        session_id,
         user_id: attrs.text(store::conventions::USER),
         entity: class::entity(class, &span.name, &attrs),
         class,
         llm,
+        evaluations,
     })
 }
 

@@ -5,6 +5,19 @@
 use super::http::{Param, Params};
 use crate::filter::{Bound, Filter, StatusFilter};
 
+/// Checks a filter for what a team's ClickHouse can answer: a valid one, without
+/// conditions on evaluations (which only local databases keep for now).
+pub(super) fn check(filter: &Filter) -> Result<(), crate::error::StoreError> {
+    filter.validate()?;
+    if !filter.evaluations.is_empty() {
+        return Err(crate::error::StoreError::Unsupported(NO_EVALUATIONS));
+    }
+    Ok(())
+}
+
+/// Why evaluation questions fail on ClickHouse.
+pub(super) const NO_EVALUATIONS: &str = "eval: and feedback: conditions and the Evaluations view need a local database: a team's ClickHouse keeps no evaluations yet (evaluation events sent to it stay in the Collector's otel_logs table)";
+
 /// Conditions on the traces table's columns: start time and service.
 pub(super) fn spans_where(filter: &Filter, p: &mut Params) -> String {
     let mut parts = vec!["TRUE".to_string()];

@@ -19,9 +19,10 @@ use crate::query::calls::EXCERPT_CHARS;
 use crate::query::cost::{self, CostSums};
 use crate::query::traces::depth_first;
 use crate::query::{
-    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, HeatmapCell,
-    LatencyPoint, ModelRow, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow,
-    TopError, TraceRow, TraceSort, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
+    ExportFormat, ExportTable, Heatmap, HeatmapCell, JudgedCall, LatencyPoint, ModelRow,
+    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 use crate::query::{LATENCY_LEVELS, TraceSpan};
 use crate::rollup::MINUTE_NS;
@@ -138,7 +139,7 @@ impl ClickHouseReader {
         select: &str,
         instants: &[i64],
     ) -> Result<Selection, StoreError> {
-        filter.validate()?;
+        super::filter_sql::check(filter)?;
         let mut params = Params::default();
         let mut spans = filter_sql::spans_where(filter, &mut params);
         if !instants.is_empty() {
@@ -170,7 +171,7 @@ impl ClickHouseReader {
         filter: &Filter,
         p: &mut Params,
     ) -> Result<String, StoreError> {
-        filter.validate()?;
+        super::filter_sql::check(filter)?;
         let mut condition = filter_sql::spans_where(filter, p);
         if filter.selects_calls() {
             let cost = if filter.cost_usd.is_empty() {
@@ -389,7 +390,7 @@ impl ClickHouseReader {
     /// calls) in the selection, each listed whole and kept when its first start is in
     /// the range, as the local traces table lists them.
     fn traces_grouped(&self, filter: &Filter) -> Result<(String, Params), StoreError> {
-        filter.validate()?;
+        super::filter_sql::check(filter)?;
         let mut p = Params::default();
         let spans = filter_sql::spans_where(filter, &mut p);
         let candidates = if filter.selects_calls() {
@@ -560,7 +561,7 @@ impl ClickHouseReader {
         if filter.selects_calls() || !filter.services.is_empty() {
             return Ok(None);
         }
-        filter.validate()?;
+        super::filter_sql::check(filter)?;
         let priced = self.priced_names(&Filter::default())?;
         // Cost is linear in the classes: the sum of each row's cost is the trace's, and
         // far cheaper to compute than merging the rows' maps first.
@@ -1259,6 +1260,27 @@ impl Queries for ClickHouseReader {
             .collect())
     }
 
+    fn evaluators(&mut self, _: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
+        Err(no_evaluations())
+    }
+
+    fn evaluation_trend(&mut self, _: &Filter, _: i64) -> Result<Vec<EvalPoint>, StoreError> {
+        Err(no_evaluations())
+    }
+
+    fn evaluations_by_model(&mut self, _: &Filter) -> Result<Vec<EvalModelRow>, StoreError> {
+        Err(no_evaluations())
+    }
+
+    fn worst_judged(&mut self, _: &Filter, _: &str, _: u64) -> Result<Vec<JudgedCall>, StoreError> {
+        Err(no_evaluations())
+    }
+
+    /// None are kept: the trace detail shows no evaluations rather than an error.
+    fn trace_evaluations(&mut self, _: &[u128]) -> Result<Vec<Evaluation>, StoreError> {
+        Ok(Vec::new())
+    }
+
     fn alert_history(
         &mut self,
         since_ns: Option<i64>,
@@ -1465,4 +1487,9 @@ mod tests {
         JsonArray::new(&mut empty).finish().unwrap();
         assert_eq!(String::from_utf8(empty).unwrap(), "[\n]\n");
     }
+}
+
+/// What the Evaluations view shows on ClickHouse.
+fn no_evaluations() -> StoreError {
+    StoreError::Unsupported(filter_sql::NO_EVALUATIONS)
 }

@@ -42,7 +42,7 @@ impl ClickHouseReader {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<Grouped>, u64), StoreError> {
-        filter.validate()?;
+        super::filter_sql::check(filter)?;
         let mut p = Params::default();
         let time_only = Filter {
             from_ns: filter.from_ns,

@@ -2,9 +2,10 @@
 //! is the reader's own.
 
 use super::{
-    AgentRow, AgentRun, CallRow, CallSort, ExportFormat, ExportTable, Heatmap, LatencyPoint,
-    ModelRow, Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError,
-    TraceRow, TraceSort, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
+    ExportFormat, ExportTable, Heatmap, JudgedCall, LatencyPoint, ModelRow, Reader, SeriesPoint,
+    SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree,
+    UserRow,
 };
 use crate::backend::{Canceller, Database, Queries};
 use crate::error::StoreError;
@@ -161,6 +162,30 @@ impl Queries for Reader {
     }
     fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError> {
         Reader::tools(self, filter)
+    }
+    fn evaluators(&mut self, filter: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
+        Reader::evaluators(self, filter)
+    }
+    fn evaluation_trend(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<EvalPoint>, StoreError> {
+        Reader::evaluation_trend(self, filter, bucket_ns)
+    }
+    fn evaluations_by_model(&mut self, filter: &Filter) -> Result<Vec<EvalModelRow>, StoreError> {
+        Reader::evaluations_by_model(self, filter)
+    }
+    fn worst_judged(
+        &mut self,
+        filter: &Filter,
+        name: &str,
+        limit: u64,
+    ) -> Result<Vec<JudgedCall>, StoreError> {
+        Reader::worst_judged(self, filter, name, limit)
+    }
+    fn trace_evaluations(&mut self, ids: &[u128]) -> Result<Vec<Evaluation>, StoreError> {
+        Reader::trace_evaluations(self, ids)
     }
     fn alert_history(
         &mut self,

@@ -1,7 +1,7 @@
 //! A [`Filter`] as SQL conditions with their parameters, for each table the queries
 //! read.
 
-use crate::filter::{Bound, Filter, StatusFilter};
+use crate::filter::{Bound, EvalTest, Filter, StatusFilter};
 use duckdb::types::Value;
 
 /// SQL conditions and their parameters, built from a filter for one table.
@@ -62,6 +62,9 @@ impl Filter {
             "(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0))",
             &self.tokens,
         );
+        for condition in &self.evaluations {
+            evaluated(&mut w, &condition.name, &condition.test);
+        }
         w
     }
 
@@ -118,6 +121,37 @@ impl Filter {
         }
         any_of(w, &format!("{alias}.service = ?"), &self.services);
     }
+}
+
+/// The call `c` has an evaluation named `name` passing `test`: its own, its trace's,
+/// or its trace's session's (three semi-joins; an `OR` inside one subquery would be
+/// a nested loop).
+fn evaluated(w: &mut Where, name: &str, test: &EvalTest) {
+    let one = |w: &mut Where| {
+        w.params.push(Value::Text(name.to_string()));
+        let passes = match test {
+            EvalTest::Any => String::new(),
+            EvalTest::Score(b) => {
+                w.params.push(Value::Double(b.value));
+                format!(" AND e.score {} ?", b.cmp.sql())
+            }
+            EvalTest::Label(l) => {
+                w.params.push(Value::Text(l.clone()));
+                " AND lower(e.label) = lower(?)".to_string()
+            }
+        };
+        format!("lower(e.name) = lower(?){passes}")
+    };
+    let (span, trace, session) = (one(w), one(w), one(w));
+    w.sql.push_str(&format!(
+        " AND (EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'span'
+                         AND e.trace_id = c.trace_id AND e.span_id = c.span_id AND {span})
+               OR EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'trace'
+                         AND e.trace_id = c.trace_id AND {trace})
+               OR c.trace_id IN (SELECT t.trace_id FROM traces t
+                         JOIN evaluations e ON e.session_id = t.session_id
+                         WHERE e.target = 'session' AND {session}))"
+    ));
 }
 
 fn any_of(w: &mut Where, condition: &str, values: &[String]) {

@@ -7,6 +7,7 @@ mod alerts;
 mod backend_impl;
 pub(crate) mod calls;
 pub(crate) mod cost;
+pub(crate) mod evaluations;
 mod export;
 mod filter_sql;
 mod kpi;
@@ -18,6 +19,7 @@ pub(crate) mod traces;
 
 pub use agents::{AgentRow, AgentRun, ToolRow};
 pub use calls::{CallRow, CallSort, TopError};
+pub use evaluations::{EvalModelRow, EvalPoint, Evaluation, EvaluatorRow, JudgedCall, SCORE_BINS};
 pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
@@ -252,6 +254,13 @@ impl Reader {
     /// The filter's conditions on `llm_calls c`, with a cost condition priced inline
     /// (no join needed) when the filter has one.
     fn calls_where(&mut self, filter: &Filter) -> Result<Where, StoreError> {
+        if !filter.evaluations.is_empty() && self.schema_version < evaluations::EVALUATIONS_SCHEMA {
+            return Err(StoreError::OlderSchema {
+                what: "eval: and feedback: conditions",
+                needs: evaluations::EVALUATIONS_SCHEMA,
+                has: self.schema_version,
+            });
+        }
         let cost = if filter.cost_usd.is_empty() {
             "NULL".to_string()
         } else {

@@ -1,0 +1,382 @@
+//! Evaluations, annotations and feedback as the app shows them: per evaluator (its
+//! score distribution and labels), its trend, per model, its worst-judged calls, and
+//! everything said about given traces. An evaluation is in a selection when what it
+//! judges is: its call is selected, or (for a trace, a session, or a span that is not
+//! a call) its trace, or a trace of its session, holds a selected call.
+
+use super::Reader;
+use crate::error::StoreError;
+use crate::filter::Filter;
+use crate::ids::{span_id_hex, trace_id_hex};
+use crate::row::EvalTarget;
+use duckdb::types::Value;
+use serde::Serialize;
+
+/// The schema version that has the `evaluations` table.
+pub(crate) const EVALUATIONS_SCHEMA: i64 = 9;
+
+/// Bins of an evaluator's score distribution.
+pub const SCORE_BINS: usize = 10;
+
+/// One evaluator (or annotation name) of a selection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvaluatorRow {
+    /// Its name.
+    pub name: String,
+    /// Results in the selection.
+    pub evaluations: u64,
+    /// Of them, those with a score.
+    pub scored: u64,
+    /// Mean score (none without scores).
+    pub mean_score: Option<f64>,
+    /// Lowest score.
+    pub min_score: Option<f64>,
+    /// Highest score.
+    pub max_score: Option<f64>,
+    /// Results given by people (`HUMAN` annotators, feedback in the app).
+    pub by_people: u64,
+    /// Distinct LLM calls judged.
+    pub calls: u64,
+    /// The most frequent labels with their counts, most frequent first (at most five).
+    pub labels: Vec<(String, u64)>,
+    /// Scores per bin: [`SCORE_BINS`] equal bins from `bins_from` to `bins_to`.
+    pub bins: Vec<u64>,
+    /// Where the first bin starts (0, or the lowest score when below).
+    pub bins_from: f64,
+    /// Where the last bin ends (1, or the highest score when above).
+    pub bins_to: f64,
+}
+
+/// An evaluator's mean score in one time bucket (by the judged call's start).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvalPoint {
+    /// The evaluator.
+    pub name: String,
+    /// Bucket start, Unix ns.
+    pub bucket_ns: i64,
+    /// Results in the bucket.
+    pub evaluations: u64,
+    /// Their mean score (none without scores).
+    pub mean_score: Option<f64>,
+}
+
+/// An evaluator's results on one model's calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvalModelRow {
+    /// The evaluator.
+    pub name: String,
+    /// The model asked for.
+    pub model: String,
+    /// Results.
+    pub evaluations: u64,
+    /// Mean score (none without scores).
+    pub mean_score: Option<f64>,
+    /// The most frequent label.
+    pub top_label: Option<String>,
+}
+
+/// A call with one of its evaluations: the worst-judged list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JudgedCall {
+    /// Trace id, 32 hex digits.
+    pub trace_id: String,
+    /// Span id, 16 hex digits.
+    pub span_id: String,
+    /// The call's start, Unix ns.
+    pub start_ns: i64,
+    /// The model asked for.
+    pub model: String,
+    /// The score.
+    pub score: Option<f64>,
+    /// The label.
+    pub label: Option<String>,
+    /// The evaluator's explanation.
+    pub explanation: Option<String>,
+    /// The start of the call's prompt.
+    pub prompt_excerpt: Option<String>,
+    /// The start of the call's response.
+    pub response_excerpt: Option<String>,
+}
+
+/// One stored evaluation, annotation or feedback.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// When it was made, Unix ns.
+    pub time_ns: i64,
+    /// What it judges.
+    pub target: EvalTarget,
+    /// The judged trace, 32 hex digits (span and trace targets, once known).
+    pub trace_id: Option<String>,
+    /// The judged span, 16 hex digits (span targets, once known).
+    pub span_id: Option<String>,
+    /// The judged session (session targets).
+    pub session_id: Option<String>,
+    /// The evaluator's or annotation's name.
+    pub name: String,
+    /// Score.
+    pub score: Option<f64>,
+    /// Label.
+    pub label: Option<String>,
+    /// Explanation or note.
+    pub explanation: Option<String>,
+    /// `LLM`, `HUMAN`, `CODE`, or none.
+    pub annotator: Option<String>,
+    /// Given in this app (and editable there), rather than sent.
+    pub given_here: bool,
+}
+
+impl Reader {
+    /// `WITH sel AS (…), judged AS (…)`: the selection's evaluations, each with the
+    /// model of the call it judges (none for traces and sessions) and the time it is
+    /// placed at (the call's start, else its own time).
+    fn judged_sql(&mut self, filter: &Filter) -> Result<(String, Vec<Value>), StoreError> {
+        Self::check(filter)?;
+        if self.schema_version < EVALUATIONS_SCHEMA {
+            return Err(StoreError::OlderSchema {
+                what: "evaluations",
+                needs: EVALUATIONS_SCHEMA,
+                has: self.schema_version,
+            });
+        }
+        let w = self.calls_where(filter)?;
+        Ok((
+            format!(
+                "WITH sel AS NOT MATERIALIZED (
+                     SELECT c.trace_id, c.span_id, c.model, c.start_ns FROM llm_calls c WHERE {}),
+                 judged AS (
+                     SELECT e.*, s.model, s.start_ns AS at_ns
+                     FROM evaluations e JOIN sel s
+                       ON s.trace_id = e.trace_id AND s.span_id = e.span_id
+                     WHERE e.target = 'span'
+                     UNION ALL
+                     SELECT e.*, NULL::VARCHAR AS model, e.time_ns AS at_ns FROM evaluations e
+                     WHERE e.target <> 'session' AND e.trace_id IN (SELECT trace_id FROM sel)
+                       AND (e.target = 'trace' OR NOT EXISTS (
+                           SELECT 1 FROM llm_calls x
+                           WHERE x.trace_id = e.trace_id AND x.span_id = e.span_id))
+                     UNION ALL
+                     SELECT e.*, NULL::VARCHAR AS model, e.time_ns AS at_ns FROM evaluations e
+                     WHERE e.target = 'session' AND e.session_id IN (
+                         SELECT t.session_id FROM traces t
+                         WHERE t.trace_id IN (SELECT trace_id FROM sel)))",
+                w.sql
+            ),
+            w.params,
+        ))
+    }
+
+    /// Every evaluator of the selection, most results first.
+    pub fn evaluators(&mut self, filter: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
+        let (judged, params) = self.judged_sql(filter)?;
+        let sql = format!(
+            "{judged},
+             summary AS (
+                 SELECT name, count(*) AS evaluations, count(score) AS scored,
+                        avg(score) AS mean_score, min(score) AS min_score, max(score) AS max_score,
+                        count(*) FILTER (upper(annotator) = 'HUMAN') AS by_people,
+                        count(DISTINCT (trace_id, span_id)) FILTER (model IS NOT NULL) AS calls,
+                        least(0, coalesce(min(score), 0)) AS bins_from,
+                        greatest(1, coalesce(max(score), 1)) AS bins_to
+                 FROM judged GROUP BY name),
+             labels AS (
+                 SELECT name, label, count(*) AS n FROM judged WHERE label IS NOT NULL
+                 GROUP BY ALL),
+             bins AS (
+                 SELECT j.name, least({last}, floor((j.score - s.bins_from)
+                            / (s.bins_to - s.bins_from) * {n}))::INTEGER AS bin, count(*) AS n
+                 FROM judged j JOIN summary s USING (name) WHERE j.score IS NOT NULL
+                 GROUP BY ALL)
+             SELECT s.*,
+                    (SELECT coalesce(list((l.label, l.n) ORDER BY l.n DESC, l.label)[1:5], [])
+                     FROM labels l WHERE l.name = s.name) AS labels,
+                    (SELECT coalesce(list((b.bin, b.n)), []) FROM bins b WHERE b.name = s.name) AS bins
+             FROM summary s ORDER BY s.evaluations DESC, s.name",
+            last = SCORE_BINS - 1,
+            n = SCORE_BINS,
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+            let mut bins = vec![0u64; SCORE_BINS];
+            for (bin, n) in pairs(r.get("bins")?) {
+                if let (Some(i), Some(n)) = (as_i64(&bin), as_i64(&n)) {
+                    bins[(i.clamp(0, SCORE_BINS as i64 - 1)) as usize] += n as u64;
+                }
+            }
+            Ok(EvaluatorRow {
+                name: r.get("name")?,
+                evaluations: r.get("evaluations")?,
+                scored: r.get("scored")?,
+                mean_score: r.get("mean_score")?,
+                min_score: r.get("min_score")?,
+                max_score: r.get("max_score")?,
+                by_people: r.get("by_people")?,
+                calls: r.get("calls")?,
+                labels: pairs(r.get("labels")?)
+                    .into_iter()
+                    .filter_map(|(l, n)| match (l, as_i64(&n)) {
+                        (Value::Text(l), Some(n)) => Some((l, n as u64)),
+                        _ => None,
+                    })
+                    .collect(),
+                bins,
+                bins_from: r.get("bins_from")?,
+                bins_to: r.get("bins_to")?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Each evaluator's mean score per time bucket, by bucket then name.
+    pub fn evaluation_trend(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<EvalPoint>, StoreError> {
+        let (judged, params) = self.judged_sql(filter)?;
+        // A number, written inline.
+        let bucket = bucket_ns.max(1);
+        let sql = format!(
+            "{judged}
+             SELECT name, (at_ns // {bucket}) * {bucket} AS bucket_ns, count(*) AS evaluations,
+                    avg(score) AS mean_score
+             FROM judged GROUP BY ALL ORDER BY bucket_ns, name"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+            Ok(EvalPoint {
+                name: r.get("name")?,
+                bucket_ns: r.get("bucket_ns")?,
+                evaluations: r.get("evaluations")?,
+                mean_score: r.get("mean_score")?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Each evaluator's results per model of the judged calls, by name then most
+    /// results first.
+    pub fn evaluations_by_model(
+        &mut self,
+        filter: &Filter,
+    ) -> Result<Vec<EvalModelRow>, StoreError> {
+        let (judged, params) = self.judged_sql(filter)?;
+        let sql = format!(
+            "{judged}
+             SELECT name, model, count(*) AS evaluations, avg(score) AS mean_score,
+                    mode(label) AS top_label
+             FROM judged WHERE model IS NOT NULL
+             GROUP BY ALL ORDER BY name, evaluations DESC, model"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+            Ok(EvalModelRow {
+                name: r.get("name")?,
+                model: r.get("model")?,
+                evaluations: r.get("evaluations")?,
+                mean_score: r.get("mean_score")?,
+                top_label: r.get("top_label")?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The calls an evaluator judged worst in the selection: lowest score first (then
+    /// latest); results without a score last.
+    pub fn worst_judged(
+        &mut self,
+        filter: &Filter,
+        name: &str,
+        limit: u64,
+    ) -> Result<Vec<JudgedCall>, StoreError> {
+        let (judged, mut params) = self.judged_sql(filter)?;
+        params.push(Value::Text(name.to_string()));
+        params.push(Value::UBigInt(limit));
+        let sql = format!(
+            "{judged}
+             SELECT j.trace_id, j.span_id, j.at_ns, j.model, j.score, j.label, j.explanation,
+                    left(c.prompt, 400) AS prompt, left(c.response, 400) AS response
+             FROM judged j JOIN llm_calls c
+               ON c.trace_id = j.trace_id AND c.span_id = j.span_id AND c.start_ns = j.at_ns
+             WHERE j.model IS NOT NULL AND j.name = ?
+             ORDER BY j.score ASC NULLS LAST, j.at_ns DESC, j.trace_id, j.span_id LIMIT ?"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+            Ok(JudgedCall {
+                trace_id: trace_id_hex(r.get("trace_id")?),
+                span_id: span_id_hex(r.get("span_id")?),
+                start_ns: r.get("at_ns")?,
+                model: r.get("model")?,
+                score: r.get("score")?,
+                label: r.get("label")?,
+                explanation: r.get("explanation")?,
+                prompt_excerpt: r.get("prompt")?,
+                response_excerpt: r.get("response")?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Everything said about the given traces: their spans' and their own
+    /// evaluations, and their sessions'; oldest first.
+    pub fn trace_evaluations(&mut self, ids: &[u128]) -> Result<Vec<Evaluation>, StoreError> {
+        if ids.is_empty() || self.schema_version < EVALUATIONS_SCHEMA {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(|t| format!("'{t}'::UHUGEINT")).collect();
+        let list = list.join(", ");
+        let sql = format!(
+            "SELECT * FROM evaluations e
+             WHERE (e.target <> 'session' AND e.trace_id IN ({list}))
+                OR (e.target = 'session' AND e.session_id IN (
+                    SELECT session_id FROM traces WHERE trace_id IN ({list})))
+             ORDER BY time_ns, name"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Evaluation {
+                time_ns: r.get("time_ns")?,
+                target: EvalTarget::parse(&r.get::<_, String>("target")?),
+                trace_id: r.get::<_, Option<u128>>("trace_id")?.map(trace_id_hex),
+                span_id: r.get::<_, Option<u64>>("span_id")?.map(span_id_hex),
+                session_id: r.get("session_id")?,
+                name: r.get("name")?,
+                score: r.get("score")?,
+                label: r.get("label")?,
+                explanation: r.get("explanation")?,
+                annotator: r.get("annotator")?,
+                given_here: r.get::<_, String>("source")? == crate::evaluations::FROM_APP,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A `LIST` of two-field structs as pairs of values.
+fn pairs(v: Value) -> Vec<(Value, Value)> {
+    let Value::List(items) = v else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| match item {
+            Value::Struct(fields) => {
+                let mut it = fields.values().cloned();
+                Some((it.next()?, it.next()?))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match *v {
+        Value::TinyInt(i) => Some(i.into()),
+        Value::SmallInt(i) => Some(i.into()),
+        Value::Int(i) => Some(i.into()),
+        Value::BigInt(i) => Some(i),
+        Value::UBigInt(i) => i64::try_from(i).ok(),
+        Value::HugeInt(i) => i64::try_from(i).ok(),
+        _ => None,
+    }
+}
