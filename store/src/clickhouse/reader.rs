@@ -1466,6 +1466,11 @@ fn boolean(v: &Value) -> bool {
     }
 }
 
+/// What the Evaluations view shows on ClickHouse.
+fn no_evaluations() -> StoreError {
+    StoreError::Unsupported(filter_sql::NO_EVALUATIONS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::JsonArray;
@@ -1487,9 +1492,4 @@ mod tests {
         JsonArray::new(&mut empty).finish().unwrap();
         assert_eq!(String::from_utf8(empty).unwrap(), "[\n]\n");
     }
-}
-
-/// What the Evaluations view shows on ClickHouse.
-fn no_evaluations() -> StoreError {
-    StoreError::Unsupported(filter_sql::NO_EVALUATIONS)
 }

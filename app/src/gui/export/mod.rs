@@ -78,8 +78,9 @@ pub enum ExportItem {
         title: String,
         /// Which rows.
         table: ExportTable,
-        /// The selection.
-        filter: Filter,
+        /// The selection (boxed: a filter is several times larger than the other
+        /// variants).
+        filter: Box<Filter>,
         /// The database they are read from.
         store: Arc<dyn Database>,
     },

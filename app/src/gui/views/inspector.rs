@@ -58,7 +58,7 @@ impl View for Inspector {
                 Box::new(ExportItem::Selection {
                     title: "LLM calls".into(),
                     table: store::ExportTable::Calls,
-                    filter,
+                    filter: Box::new(filter),
                     store: ctx.cache.store().clone(),
                 }),
                 kind,

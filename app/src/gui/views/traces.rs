@@ -45,7 +45,7 @@ impl View for TracesView {
         action.export_if(self.export.take(), || ExportItem::Selection {
             title: "Traces".into(),
             table: store::ExportTable::Traces,
-            filter: filter.clone(),
+            filter: Box::new(filter.clone()),
             store: ctx.cache.store().clone(),
         });
         action
