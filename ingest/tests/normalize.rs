@@ -535,7 +535,13 @@ fn evaluations_on_a_span_from_events_and_openinference_annotations() {
         row.llm.as_ref().unwrap().response_id.as_deref(),
         Some("chatcmpl-1")
     );
-    type Said<'a> = (&'a str, store::EvalTarget, Option<f64>, Option<&'a str>, &'a str);
+    type Said<'a> = (
+        &'a str,
+        store::EvalTarget,
+        Option<f64>,
+        Option<&'a str>,
+        &'a str,
+    );
     let got: Vec<Said> = row
         .evaluations
         .iter()

@@ -32,7 +32,8 @@ pub struct CallsArgs {
 #[derive(Args, Debug)]
 pub struct QueryArgs {
     /// Query: words, "phrases", -excluded, model:gpt-4o*, provider:, service:,
-    /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000
+    /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000,
+    /// eval:relevance<0.5, eval:hallucination=yes, feedback:down|up|LABEL
     #[arg(
         long,
         short,

@@ -88,3 +88,6 @@ mod tests {
         assert_ne!(model_color("claude-3", &all), model_color("gpt-4o", &all));
     }
 }
+
+/// Evaluation scores (distribution bars, the mean-score line).
+pub const SCORE: Color32 = OKABE_ITO[4];

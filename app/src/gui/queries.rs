@@ -5,9 +5,10 @@
 //! `cache.get::<PerModel>(filter)`; adding a query is one `query!` entry here.
 
 use store::{
-    AgentRow, AgentRun, AlertEvent, CallRow, CallSort, Filter, Heatmap, LatencyPoint, ModelRow,
-    Queries, SeriesPoint, SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError,
-    TraceRow, TraceSort, TraceTree, UserRow,
+    AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
+    EvaluatorRow, Filter, Heatmap, JudgedCall, LatencyPoint, ModelRow, Queries, SeriesPoint,
+    SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -48,6 +49,9 @@ macro_rules! query {
 
 /// How many of an agent's runs the Agents view lists.
 pub const AGENT_RUNS: u64 = 15;
+
+/// How many of an evaluator's worst-judged calls the Evaluations view lists.
+pub const WORST_JUDGED: u64 = 20;
 
 /// How many alert events the history table and the chart markers read.
 pub const ALERT_HISTORY: u64 = 500;
@@ -121,6 +125,18 @@ query! {
     /// An agent's runs with the most steps: (filter, agent).
     AgentRuns((Filter, String)) -> Vec<AgentRun> =
         |r, (f, agent)| r.agent_runs(&f, &agent, AGENT_RUNS);
+    /// The selection's evaluators, most results first.
+    Evaluators(Filter) -> Vec<EvaluatorRow> = |r, f| r.evaluators(&f);
+    /// Each evaluator's mean score per bucket (ns).
+    EvaluationTrend((Filter, i64)) -> Vec<EvalPoint> =
+        |r, (f, bucket)| r.evaluation_trend(&f, bucket);
+    /// Each evaluator's results per model.
+    EvaluationsByModel(Filter) -> Vec<EvalModelRow> = |r, f| r.evaluations_by_model(&f);
+    /// An evaluator's worst-judged calls: (filter, evaluator).
+    WorstJudged((Filter, String)) -> Vec<JudgedCall> =
+        |r, (f, name)| r.worst_judged(&f, &name, WORST_JUDGED);
+    /// Everything said about the open trace (its calls, itself, its session).
+    TraceEvaluations(u128) -> Vec<Evaluation> = |r, id| r.trace_evaluations(&[id]);
     /// The open trace's spans.
     OpenTrace(u128) -> TraceTree = |r, id| r.trace(id);
     /// The trace of the call selected in the Inspector.

@@ -9,8 +9,15 @@ use egui::{CollapsingHeader, Grid, RichText, Ui};
 use store::conversation::parse;
 use store::{StatusCode, TraceSpan};
 
-/// Draws the panel for `span`; `highlights` are marked in the conversation.
-pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
+/// Draws the panel for `span`; `highlights` are marked in the conversation; `judged`
+/// draws what is said about the span (evaluations, feedback) after the conversation
+/// and before the raw attributes, where people look for it.
+pub fn span_panel(
+    ui: &mut Ui,
+    span: &TraceSpan,
+    highlights: &[String],
+    judged: impl FnOnce(&mut Ui),
+) {
     ui.heading(&span.name);
     if let Some(entity) = &span.entity {
         // An agent run or a tool execution, by the name its convention gave it.
@@ -114,6 +121,7 @@ pub fn span_panel(ui: &mut Ui, span: &TraceSpan, highlights: &[String]) {
             }
         }
     }
+    judged(ui);
     ui.separator();
     json_section(ui, "Attributes", &span.attributes_json, true);
     json_section(ui, "Resource", &span.resource_json, false);

@@ -639,3 +639,151 @@ fn the_agents_view_shows_agents_tools_and_an_agents_runs() {
             .is_some()
     });
 }
+
+#[test]
+fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_restart() {
+    let dir = Scratch::new("evaluations");
+    let (db, mut h) = synth_harness(&dir, None);
+    let all = Filter::default();
+    let (evaluators, by_model, worst) = read(&db, |r| {
+        (
+            r.evaluators(&all).unwrap(),
+            r.evaluations_by_model(&all).unwrap(),
+            r.worst_judged(&all, "relevance", 20).unwrap(),
+        )
+    });
+    let names: Vec<&str> = evaluators.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["relevance", "hallucination"]);
+    let relevance = &evaluators[0];
+    assert!(relevance.evaluations > 50, "{relevance:?}");
+    go(&mut h, "Evaluations");
+    wait_for(&mut h, "the evaluators table", |h| {
+        h.query_by_label("relevance: score distribution").is_some()
+    });
+    for figure in [
+        format::integer(relevance.evaluations),
+        format!("{:.2}", relevance.mean_score.unwrap()),
+        format!("{:.2}", relevance.min_score.unwrap()),
+    ] {
+        assert!(shown(&h, &figure), "{figure} not shown");
+    }
+    // Each model's mean score, beside its results.
+    wait_for(&mut h, "the table by model", |h| {
+        h.query_by_label("relevance by model").is_some()
+    });
+    for m in by_model.iter().filter(|m| m.name == "relevance") {
+        for figure in [
+            format::integer(m.evaluations),
+            format!("{:.2}", m.mean_score.unwrap()),
+        ] {
+            assert!(shown(&h, &figure), "{figure} of {} not shown", m.model);
+        }
+    }
+    // The worst-judged call whose trace opens on it (its trace's first call).
+    let (judged, first_call) = worst
+        .iter()
+        .find_map(|w| {
+            let id = store::hex_to_trace_id(&w.trace_id).unwrap();
+            let tree = read(&db, |r| r.trace(id).unwrap());
+            let first = tree
+                .spans
+                .iter()
+                .find(|s| s.model.is_some())?
+                .span_id
+                .clone();
+            (first == w.span_id).then(|| (w.clone(), first))
+        })
+        .expect("a judged call that is its trace's first");
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("evaluations_view");
+
+    let short: String = judged.trace_id.chars().take(8).collect();
+    // (A trace with two judged calls is listed twice.)
+    // The table is below the fold: by keyboard, as for the editor below.
+    h.query_all_by_role_and_label(Role::Link, &short)
+        .next()
+        .unwrap()
+        .focus();
+    h.step();
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, "the trace's evaluations", |h| {
+        h.query_by_label("Evaluations of this call").is_some()
+            && shown(h, &format!("{:.2}", judged.score.unwrap()))
+    });
+    // The editor is at the foot of the span panel, below the fold: by keyboard.
+    press(&mut h, "Bad");
+    h.get_by_role_and_label(Role::TextInput, "Label").focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Label")
+        .type_text("off topic");
+    h.step();
+    press(&mut h, "Save feedback");
+    wait_for(&mut h, "the feedback saved", |h| {
+        h.query_by_label("Saved").is_some()
+    });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("trace_feedback");
+    drop(h);
+
+    // Stored as a person's annotation on that call: the inspector's condition finds it.
+    let mut down = Filter::default();
+    store::Query::parse("feedback:down")
+        .unwrap()
+        .apply(&mut down);
+    let (rows, total) = read(&db, |r| {
+        r.calls_page(&down, store::CallSort::Start, SortDir::Asc, 0, 10)
+            .unwrap()
+    });
+    assert_eq!(total, 1);
+    assert_eq!(rows[0].span_id, first_call);
+    let mut labelled = Filter::default();
+    store::Query::parse("feedback:\"off topic\"")
+        .unwrap()
+        .apply(&mut labelled);
+    assert_eq!(
+        read(&db, |r| r
+            .calls_page(&labelled, store::CallSort::Start, SortDir::Asc, 0, 10)
+            .unwrap()
+            .1),
+        1
+    );
+
+    // After a restart, the view counts it and the trace shows it, editable.
+    let mut h = harness(&db);
+    click_range(&mut h, "All");
+    go(&mut h, "Evaluations");
+    wait_for(&mut h, "the feedback evaluator", |h| {
+        h.query_by_label("feedback").is_some()
+    });
+    h.get_by_label("feedback").click();
+    wait_for(&mut h, "the call given feedback", |h| {
+        h.query_by_label("Calls feedback judged worst").is_some()
+            && h.query_all_by_role_and_label(Role::Link, &short).count() == 1
+    });
+    h.get_by_role_and_label(Role::Link, &short).focus();
+    h.step();
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, "the feedback loaded", |h| {
+        h.query_by_label("(given here)").is_some()
+            && h.query_by_label("off topic").is_some()
+            && h.query_by_role_and_label(Role::TextInput, "Label")
+                .and_then(|n| n.value())
+                .is_some_and(|v| v == "off topic")
+    });
+}
+
+/// Whether some widget is labelled `text` (several may be).
+fn shown(h: &Harness<'_, ObservatoryApp>, text: &str) -> bool {
+    h.query_all_by_label(text).next().is_some()
+}
+
+/// Focuses the widget labelled `label` and presses Enter, as a keyboard user does
+/// (a click needs it on screen; this works below the fold too).
+fn press(h: &mut Harness<'_, ObservatoryApp>, label: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+}

@@ -217,10 +217,12 @@ fn message_text() -> String {
     format!(
         "arrayStringConcat(arrayConcat(
             mapValues(mapFilter((k, v) -> {keys}, SpanAttributes)),
-            arrayFlatten(arrayMap((n, a) -> if(startsWith(n, {event}), mapValues(a), []),
+            arrayFlatten(arrayMap((n, a) -> if(startsWith(n, {event}) AND n != {evaluation},
+                                               mapValues(a), []),
                                   Events.Name, Events.Attributes))), '\\n')",
         keys = keys.join(" OR "),
         event = literal(conv::MESSAGE_EVENT_PREFIX),
+        evaluation = literal(conv::EVALUATION_EVENT),
     )
 }
 

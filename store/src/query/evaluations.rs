@@ -5,6 +5,7 @@
 //! a call) its trace, or a trace of its session, holds a selected call.
 
 use super::Reader;
+use super::calls::EXCERPT_CHARS;
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
@@ -92,7 +93,8 @@ pub struct JudgedCall {
     pub label: Option<String>,
     /// The evaluator's explanation.
     pub explanation: Option<String>,
-    /// The start of the call's prompt.
+    /// What the user asked: the latest user message of the call's prompt (else the
+    /// prompt's start), at most [`EXCERPT_CHARS`] characters.
     pub prompt_excerpt: Option<String>,
     /// The start of the call's response.
     pub response_excerpt: Option<String>,
@@ -294,7 +296,7 @@ impl Reader {
         let sql = format!(
             "{judged}
              SELECT j.trace_id, j.span_id, j.at_ns, j.model, j.score, j.label, j.explanation,
-                    left(c.prompt, 400) AS prompt, left(c.response, 400) AS response
+                    c.prompt, left(c.response, {EXCERPT_CHARS}) AS response
              FROM judged j JOIN llm_calls c
                ON c.trace_id = j.trace_id AND c.span_id = j.span_id AND c.start_ns = j.at_ns
              WHERE j.model IS NOT NULL AND j.name = ?
@@ -310,7 +312,13 @@ impl Reader {
                 score: r.get("score")?,
                 label: r.get("label")?,
                 explanation: r.get("explanation")?,
-                prompt_excerpt: r.get("prompt")?,
+                prompt_excerpt: r.get::<_, Option<String>>("prompt")?.map(|p| {
+                    crate::conversation::latest_user_message(&p)
+                        .unwrap_or(p)
+                        .chars()
+                        .take(EXCERPT_CHARS as usize)
+                        .collect()
+                }),
                 response_excerpt: r.get("response")?,
             })
         })?;

@@ -9,8 +9,9 @@ use super::super::views::{Action, Drill, ViewCtx};
 use super::ObservatoryApp;
 use super::dialogs::DialogKind;
 use crate::format;
+use crate::gui::feedback::FeedbackRequest;
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
-use store::{Price, PriceTable};
+use store::{Batch, Price, PriceTable};
 
 impl ObservatoryApp {
     /// The window's shortcuts: open, import, quit, Back, and each view's own.
@@ -63,7 +64,9 @@ impl ObservatoryApp {
                     ui.label(">");
                     ui.label(format!("Trace {}", &trace.trace_id[..12.min(trace.trace_id.len())]));
                 });
-                trace.ui(ui, cache);
+                if let Some(feedback) = trace.ui(ui, cache) {
+                    actions.push(Action::GiveFeedback(feedback));
+                }
                 has_data = true;
                 return;
             }
@@ -110,7 +113,33 @@ impl ObservatoryApp {
             }
             Action::SetPrice(model, price) => self.set_price(model, price),
             Action::SetRules(rules) => self.set_rules(rules),
+            Action::GiveFeedback(request) => self.give_feedback(request),
         }
+    }
+
+    /// Stores feedback through the database's writer, off the frame loop; the editor
+    /// hears whether it was saved, and the views read it back at the next data version.
+    fn give_feedback(&mut self, request: FeedbackRequest) {
+        let FeedbackRequest { feedback, status } = request;
+        let Some(writer) = self.db.session.as_ref().and_then(|s| s.writer.clone()) else {
+            *status.lock().expect("status lock") =
+                Some("Not saved: feedback is kept in a local database opened for writing".into());
+            return;
+        };
+        let ctx = self.ctx.clone();
+        writer.submit(
+            Batch {
+                feedback: vec![feedback],
+                ..Batch::default()
+            },
+            move |outcome| {
+                *status.lock().expect("status lock") = Some(match outcome {
+                    Ok(_) => "Saved".into(),
+                    Err(e) => format!("Not saved: {e}"),
+                });
+                ctx.request_repaint();
+            },
+        );
     }
 
     /// Narrows the filter to a drill-down's conditions (the Traces view then shows them).

@@ -77,6 +77,9 @@ pub struct ChartData {
     pub window: Option<(f64, f64)>,
     /// Moments marked on a time chart (alerts that fired).
     pub markers: Vec<Marker>,
+    /// Values the value axis spans whatever the data (a score's scale, 0 to 1), so
+    /// that it is labelled along the scale; `None`: from 0 to the data's largest.
+    pub value_span: Option<(f64, f64)>,
 }
 
 /// A vertical line on a time chart.

@@ -119,6 +119,7 @@ fn time_chart(
         }
     }
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
+    let y_max = chart.value_span.map_or(y_max, |(_, top)| y_max.max(top));
     let span = x1 - x0;
     let unit = chart.unit;
     let mut c = ChartBuilder::on(area)
@@ -401,6 +402,7 @@ mod tests {
             unit: crate::format::millis,
             window: None,
             markers: Vec::new(),
+            value_span: None,
         };
         let img = image::load_from_memory(&png(&chart, "Range: last hour").unwrap())
             .unwrap()
@@ -491,6 +493,7 @@ mod tests {
                 unit: crate::format::millis,
                 window: None,
                 markers: Vec::new(),
+                value_span: None,
             };
             let bytes = png(&chart, "Range: last hour · all models").unwrap();
             std::fs::write(&path, bytes).unwrap();

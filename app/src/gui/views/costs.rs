@@ -191,6 +191,7 @@ impl CostsView {
                     unit: format::usd,
                     window: Some(seconds(w)),
                     markers: alert_markers(cache, seconds(w)),
+                    value_span: None,
                 };
                 let r = time_chart(ui, "cost_over_time", &chart, 220.0);
                 action.export_if(r.export, || ExportItem::Chart(chart.clone()));
@@ -285,5 +286,6 @@ fn cost_bars(rows: &[ModelRow], all_models: &[String]) -> ChartData {
         unit: format::usd,
         window: None,
         markers: Vec::new(),
+        value_span: None,
     }
 }

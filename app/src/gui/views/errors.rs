@@ -127,6 +127,7 @@ fn rate_chart(points: &[SeriesPoint], window: (f64, f64)) -> ChartData {
         unit: format::percent,
         window: Some(window),
         markers: Vec::new(),
+        value_span: None,
     }
 }
 

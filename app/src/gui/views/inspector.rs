@@ -6,7 +6,8 @@
 use crate::gui::cache::QueryCache;
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::export::{ExportItem, FileKind, export_buttons};
-use crate::gui::queries::{CallsPage, SelectedCallTrace};
+use crate::gui::feedback::evaluation_list;
+use crate::gui::queries::{CallsPage, SelectedCallTrace, TraceEvaluations};
 use crate::gui::paged_rows::{
     ROW_H, Window, arrow_step, cell, enter_pressed, placeholder_row, row, scroll_area, window_for,
 };
@@ -15,9 +16,9 @@ use crate::gui::widgets::conversation::highlighted;
 use crate::gui::palette;
 use crate::format;
 use egui::accesskit::Role;
-use egui::{ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
+use egui::{RichText, ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
 use store::Query;
-use store::{CallRow, Filter};
+use store::{CallRow, EvalTarget, Evaluation, Filter};
 
 /// LLM calls with search; the view's state.
 #[derive(Default)]
@@ -133,6 +134,7 @@ impl Inspector {
                     }
                     let id = store::hex_to_trace_id(&trace_id).unwrap_or_default();
                     let tree = cache.get::<SelectedCallTrace>(id);
+                    let said = cache.get::<TraceEvaluations>(id);
                     ScrollArea::vertical()
                         .id_salt("inspector_call_scroll")
                         .show(ui, |ui| {
@@ -142,7 +144,9 @@ impl Inspector {
                                 .filter(|t| t.trace_id == trace_id)
                                 .and_then(|t| t.spans.iter().find(|s| s.span_id == span_id))
                             {
-                                Some(span) => span_panel(ui, span, &highlights),
+                                Some(span) => span_panel(ui, span, &highlights, |ui| {
+                                    call_evaluations(ui, span, said.value.as_deref());
+                                }),
                                 None => {
                                     ui.spinner();
                                 }
@@ -267,4 +271,18 @@ fn call_row(ui: &mut Ui, c: &CallRow, selected: bool, highlights: &[String]) -> 
         info
     });
     response.clicked()
+}
+
+/// What is said about the selected call (feedback is given in its trace).
+fn call_evaluations(ui: &mut Ui, span: &store::TraceSpan, said: Option<&Vec<Evaluation>>) {
+    let Some(said) = said else {
+        return;
+    };
+    let about: Vec<&Evaluation> = said
+        .iter()
+        .filter(|e| e.target == EvalTarget::Span && e.span_id.as_deref() == Some(&span.span_id))
+        .collect();
+    ui.separator();
+    ui.label(RichText::new("Evaluations of this call").strong());
+    evaluation_list(ui, &about);
 }

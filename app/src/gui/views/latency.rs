@@ -137,6 +137,7 @@ pub fn heat_chart(heat: &Heatmap, window: (i64, i64), bucket: i64) -> ChartData 
         unit: format::count,
         window: Some(seconds((first, first + columns as i64 * bucket))),
         markers: Vec::new(),
+        value_span: None,
     }
 }
 
@@ -161,6 +162,7 @@ pub fn percentiles_chart(points: &[LatencyPoint], window: Option<(f64, f64)>) ->
         unit: format::millis,
         window,
         markers: Vec::new(),
+        value_span: None,
     }
 }
 

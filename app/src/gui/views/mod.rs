@@ -96,6 +96,8 @@ pub enum Action {
     SetPrice(String, Price),
     /// Put these alert rules in force.
     SetRules(Rules),
+    /// Store the user's feedback on a call, a trace or a session.
+    GiveFeedback(crate::gui::feedback::FeedbackRequest),
 }
 
 /// Where a drill-down leads: the Traces view with these conditions.
@@ -149,6 +151,7 @@ registry! {
     traces::TracesView => traces::TRACES, Num6;
     sessions::SessionsView => "Sessions", Num7;
     agents::AgentsView => "Agents", Num9;
+    evaluations::EvaluationsView => "Evaluations", Num0;
     inspector::Inspector => "Inspector", F;
     alerts::AlertsView => "Alerts", Num8;
 }

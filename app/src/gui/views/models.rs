@@ -164,6 +164,7 @@ pub fn token_bars(rows: &[ModelRow]) -> ChartData {
         unit: tokens_unit,
         window: None,
         markers: Vec::new(),
+        value_span: None,
     }
 }
 
@@ -206,5 +207,6 @@ fn tokens_over_time(points: &[SeriesPoint], bucket: i64, window: (f64, f64)) -> 
         unit: tokens_per_s,
         window: Some(window),
         markers: Vec::new(),
+        value_span: None,
     }
 }

@@ -115,10 +115,12 @@ impl View for OverviewView {
                     unit: format::per_second,
                     window: win_s,
                     markers: markers.clone(),
+                    value_span: None,
                 };
                 let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
                 let latency = ChartData {
                     markers: markers.clone(),
+                    value_span: None,
                     ..percentiles_chart(lat, win_s)
                 };
                 let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);

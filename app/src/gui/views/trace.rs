@@ -4,8 +4,9 @@
 
 use crate::format;
 use crate::gui::cache::QueryCache;
+use crate::gui::feedback::{FeedbackEditor, FeedbackRequest, Subject, evaluation_list};
 use crate::gui::palette;
-use crate::gui::queries::OpenTrace;
+use crate::gui::queries::{OpenTrace, TraceEvaluations};
 use crate::gui::span_panel::span_panel;
 use crate::gui::widgets::flamegraph::flamegraph;
 use crate::gui::widgets::gantt::{GanttRow, TimeView, gantt};
@@ -13,7 +14,7 @@ use crate::gui::widgets::span_bar::SpanBar;
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use store::{SpanClass, StatusCode, TraceSpan, TraceTree};
+use store::{EvalTarget, Evaluation, SpanClass, StatusCode, TraceSpan, TraceTree};
 
 /// The state of an open trace.
 pub struct TraceView {
@@ -26,6 +27,10 @@ pub struct TraceView {
     time: TimeView,
     flame: bool,
     export_status: Arc<Mutex<Option<String>>>,
+    /// The user's feedback, on the selected span or the whole trace.
+    feedback: FeedbackEditor,
+    /// Whether the feedback edited is on the whole trace.
+    feedback_on_trace: bool,
 }
 
 impl TraceView {
@@ -40,15 +45,17 @@ impl TraceView {
             time: TimeView::default(),
             flame: false,
             export_status: Arc::new(Mutex::new(None)),
+            feedback: FeedbackEditor::default(),
+            feedback_on_trace: false,
         }
     }
 
-    /// Draws the trace.
-    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache) {
+    /// Draws the trace; returns feedback the user gave on it or one of its spans.
+    pub fn ui(&mut self, ui: &mut Ui, cache: &QueryCache) -> Option<FeedbackRequest> {
         let id = self.trace_id.clone();
         let Some(numeric) = store::hex_to_trace_id(&id) else {
             ui.colored_label(palette::BAD, format!("{id:?} is not a trace id"));
-            return;
+            return None;
         };
         let answer = cache.get::<OpenTrace>(numeric);
         if let Some(e) = &answer.error {
@@ -56,12 +63,17 @@ impl TraceView {
         }
         let Some(tree) = answer.value.filter(|t| t.trace_id == id) else {
             ui.spinner();
-            return;
+            return None;
         };
         if tree.spans.is_empty() {
             ui.label(format!("Trace {id} is not in this database."));
-            return;
+            return None;
         }
+        let said = cache.get::<TraceEvaluations>(numeric);
+        if let Some(e) = &said.error {
+            ui.colored_label(palette::BAD, format!("Evaluations not read: {e}"));
+        }
+        let mut asked = None;
         if self.selected.is_none() {
             self.selected = Some(
                 tree.spans
@@ -87,7 +99,10 @@ impl TraceView {
                     .id_salt("span_panel_scroll")
                     .show(ui, |ui| {
                         if let Some(span) = self.selected.and_then(|i| tree.spans.get(i)) {
-                            span_panel(ui, span, &self.highlights);
+                            let highlights = self.highlights.clone();
+                            span_panel(ui, span, &highlights, |ui| {
+                                asked = self.judgements(ui, &tree, span, said.value.as_deref());
+                            });
                         }
                     });
             });
@@ -128,6 +143,7 @@ impl TraceView {
                     breakdown(ui, &tree, total);
                 });
         });
+        asked
     }
 
     fn header(
@@ -220,6 +236,68 @@ impl TraceView {
             ));
         }
         out
+    }
+
+    /// What is said about the selected span, the trace and its session, and the user's
+    /// feedback on the span or the trace.
+    fn judgements(
+        &mut self,
+        ui: &mut Ui,
+        tree: &TraceTree,
+        span: &TraceSpan,
+        said: Option<&Vec<Evaluation>>,
+    ) -> Option<FeedbackRequest> {
+        let said = said.map(Vec::as_slice);
+        let noun = if span.model.is_some() { "call" } else { "span" };
+        let on_span = Subject {
+            target: EvalTarget::Span,
+            trace_id: Some(tree.trace_id.clone()),
+            span_id: Some(span.span_id.clone()),
+            session_id: None,
+        };
+        let on_trace = Subject {
+            target: EvalTarget::Trace,
+            span_id: None,
+            ..on_span.clone()
+        };
+        let all = said.unwrap_or_default();
+        let of_session: Vec<&Evaluation> = all
+            .iter()
+            .filter(|e| e.target == EvalTarget::Session)
+            .collect();
+        for (heading, about) in [
+            (
+                format!("Evaluations of this {noun}"),
+                all.iter()
+                    .filter(|e| on_span.is_about(e))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "Evaluations of this trace".to_string(),
+                all.iter().filter(|e| on_trace.is_about(e)).collect(),
+            ),
+        ] {
+            ui.separator();
+            ui.label(RichText::new(heading).strong());
+            evaluation_list(ui, &about);
+        }
+        if !of_session.is_empty() {
+            ui.separator();
+            ui.label(RichText::new("Evaluations of its session").strong());
+            evaluation_list(ui, &of_session);
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Your feedback on").strong());
+            ui.selectable_value(&mut self.feedback_on_trace, false, format!("this {noun}"));
+            ui.selectable_value(&mut self.feedback_on_trace, true, "this trace");
+        });
+        let subject = if self.feedback_on_trace {
+            on_trace
+        } else {
+            on_span
+        };
+        self.feedback.ui(ui, subject, said)
     }
 }
 

@@ -35,6 +35,7 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         _ => return out,
     };
     let total_points: usize = series.iter().map(|s| s.points.len()).sum();
+    let (span_from, span_to) = chart.value_span.unwrap_or((0.0, 0.0));
     let mut plot = Plot::new(id)
         .height(height)
         .legend(Legend::default().position(Corner::LeftTop))
@@ -43,6 +44,8 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         .allow_drag(false)
         .allow_boxed_zoom(false)
         .include_y(0.0)
+        .include_y(span_from)
+        .include_y(span_to)
         .y_axis_min_width(48.0)
         .x_grid_spacer(time_grid)
         .x_axis_formatter(|mark, range| {
