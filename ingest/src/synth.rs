@@ -548,7 +548,7 @@ fn judge(
     events: &mut Vec<span::Event>,
 ) {
     // (The first byte is always odd: `Synth::ids`.)
-    if trace_id[3] % 4 != 0 {
+    if !trace_id[3].is_multiple_of(4) {
         return;
     }
     let quality = 0.55 + 0.35 * ((model_index * 7) % 10) as f64 / 10.0;
@@ -559,7 +559,7 @@ fn judge(
     } else {
         "irrelevant"
     };
-    let hallucinated = trace_id[5] % 10 == 0;
+    let hallucinated = trace_id[5].is_multiple_of(10);
     match convention {
         Convention::OpenInference => {
             attributes.push(kv("annotations.0.annotation.name", s("relevance")));

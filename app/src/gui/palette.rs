@@ -69,6 +69,9 @@ pub const P95: Color32 = OKABE_ITO[1];
 /// 99th percentile.
 pub const P99: Color32 = OKABE_ITO[5];
 
+/// Evaluation scores (distribution bars, the mean-score line).
+pub const SCORE: Color32 = OKABE_ITO[4];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +91,3 @@ mod tests {
         assert_ne!(model_color("claude-3", &all), model_color("gpt-4o", &all));
     }
 }
-
-/// Evaluation scores (distribution bars, the mean-score line).
-pub const SCORE: Color32 = OKABE_ITO[4];
