@@ -197,3 +197,27 @@ pub fn evaluation_list(ui: &mut Ui, said: &[&Evaluation]) {
         }
     }
 }
+
+/// Evaluations on one line, shorter than [`evaluation_list`]: `what: name score
+/// label` each, `what` naming what it judges (a call's model, the turn), for a turn of
+/// a session.
+pub fn evaluation_chips(ui: &mut Ui, said: &[(String, &Evaluation)]) {
+    if said.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new("Evaluations:").small().weak());
+        for (what, e) in said {
+            let mut text = format!("{what}: {}", e.name);
+            if let Some(s) = e.score {
+                text.push_str(&format!(" {s:.2}"));
+            }
+            if let Some(l) = &e.label {
+                text.push_str(&format!(" {l}"));
+            }
+            let bad = e.score.is_some_and(|s| s < 0.5);
+            let chip = RichText::new(text).small();
+            ui.label(if bad { chip.color(palette::BAD) } else { chip });
+        }
+    });
+}

@@ -135,6 +135,11 @@ query! {
     /// An evaluator's worst-judged calls: (filter, evaluator).
     WorstJudged((Filter, String)) -> Vec<JudgedCall> =
         |r, (f, name)| r.worst_judged(&f, &name, WORST_JUDGED);
+    /// Everything said about the open session's turns and about itself.
+    SessionEvaluations(String) -> Vec<Evaluation> = |r, id| {
+        let ids = r.session_traces(&id)?;
+        r.trace_evaluations(&ids)
+    };
     /// Everything said about the open trace (its calls, itself, its session).
     TraceEvaluations(u128) -> Vec<Evaluation> = |r, id| r.trace_evaluations(&[id]);
     /// The open trace's spans.

@@ -517,6 +517,18 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
         );
     }
     assert_eq!(h.query_all_by_label("Open trace").count(), turns.len());
+    // Each turn's evaluations beside it, as the store has them.
+    let said = read(&db, |r| {
+        let ids = r.session_traces(&busiest.session_id).unwrap();
+        r.trace_evaluations(&ids).unwrap()
+    });
+    assert!(said.iter().any(|e| e.score.is_some()), "{said:?}");
+    wait_for(&mut h, "the session's evaluations", |h| {
+        said.iter().all(|e| {
+            let chip = format!(": {} {:.2}", e.name, e.score.unwrap_or_default());
+            e.score.is_none() || h.query_all_by_label_contains(&chip).next().is_some()
+        })
+    });
     // The first turn's steps unfold: each span with its class and latency.
     h.query_all_by_label(&format!("{} steps", turns[0].spans.len()))
         .next()
@@ -711,16 +723,21 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
         h.query_by_label("Evaluations of this call").is_some()
             && shown(h, &format!("{:.2}", judged.score.unwrap()))
     });
-    // The editor is at the foot of the span panel, below the fold: by keyboard.
-    press(&mut h, "Bad");
+    h.get_by_label("Bad").click();
+    h.step();
+    wait_for(&mut h, "Bad chosen", |h| {
+        h.get_by_label("Bad").accesskit_node().toggled() == Some(egui::accesskit::Toggled::True)
+    });
     h.get_by_role_and_label(Role::TextInput, "Label").focus();
     h.step();
     h.get_by_role_and_label(Role::TextInput, "Label")
         .type_text("off topic");
     h.step();
-    press(&mut h, "Save feedback");
-    wait_for(&mut h, "the feedback saved", |h| {
+    h.get_by_label("Save feedback").click();
+    wait_for(&mut h, "the feedback saved and read back", |h| {
         h.query_by_label("Saved").is_some()
+            && h.query_by_label("(given here)").is_some()
+            && h.query_by_label("off topic").is_some()
     });
     h.remove_cursor();
     h.run_steps(2);
@@ -777,13 +794,4 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
 /// Whether some widget is labelled `text` (several may be).
 fn shown(h: &Harness<'_, ObservatoryApp>, text: &str) -> bool {
     h.query_all_by_label(text).next().is_some()
-}
-
-/// Focuses the widget labelled `label` and presses Enter, as a keyboard user does
-/// (a click needs it on screen; this works below the fold too).
-fn press(h: &mut Harness<'_, ObservatoryApp>, label: &str) {
-    h.get_by_label(label).focus();
-    h.step();
-    h.key_press(egui::Key::Enter);
-    h.step();
 }

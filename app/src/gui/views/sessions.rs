@@ -12,7 +12,8 @@ use crate::gui::paged_rows::{
     ROW_H, Window, arrow_step, enter_pressed, placeholder_row, scroll_area, text_row, window_for,
 };
 use crate::gui::palette;
-use crate::gui::queries::{Page, SessionTurns, SessionsPage, UsersPage};
+use crate::gui::feedback::{FeedbackEditor, Subject, evaluation_chips, evaluation_list};
+use crate::gui::queries::{Page, SessionEvaluations, SessionTurns, SessionsPage, UsersPage};
 use egui::{RichText, Ui, vec2};
 use store::conversation;
 use store::{Filter, SessionRow, SessionSort, SortDir, SpanClass, TraceTree, UserRow};
@@ -36,6 +37,8 @@ pub struct SessionsView {
     visible: std::ops::Range<usize>,
     /// The session whose page is open.
     open: Option<String>,
+    /// The user's feedback on the open session.
+    feedback: FeedbackEditor,
 }
 
 /// A column: title, what it sorts by (none: not sortable), width.
@@ -75,7 +78,7 @@ impl View for SessionsView {
             if ui.button("Back to all sessions").clicked() {
                 self.open = None;
             } else {
-                session_page(ui, ctx.cache, &id, &mut action);
+                session_page(ui, ctx.cache, &id, &mut self.feedback, &mut action);
             }
             return action;
         }
@@ -310,8 +313,16 @@ fn cells(
 
 /// The open session: each turn as the user's message and the answer, its steps folded
 /// beneath.
-fn session_page(ui: &mut Ui, cache: &QueryCache, id: &str, action: &mut ViewAction) {
+fn session_page(
+    ui: &mut Ui,
+    cache: &QueryCache,
+    id: &str,
+    feedback: &mut FeedbackEditor,
+    action: &mut ViewAction,
+) {
     ui.heading(format!("Session {id}"));
+    let said = cache.get::<SessionEvaluations>(id.to_string());
+    let said = said.value.as_deref().map(Vec::as_slice);
     let answer = cache.get::<SessionTurns>(id.to_string());
     if let Some(e) = &answer.error {
         ui.colored_label(palette::BAD, format!("Query failed: {e}"));
@@ -331,6 +342,25 @@ fn session_page(ui: &mut Ui, cache: &QueryCache, id: &str, action: &mut ViewActi
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
+            let session = Subject {
+                target: store::EvalTarget::Session,
+                trace_id: None,
+                span_id: None,
+                session_id: Some(id.to_string()),
+            };
+            egui::CollapsingHeader::new("Evaluations and your feedback on this session")
+                .id_salt(("session feedback", id))
+                .show(ui, |ui| {
+                    let about: Vec<_> = said
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|e| session.is_about(e))
+                        .collect();
+                    evaluation_list(ui, &about);
+                    if let Some(request) = feedback.ui(ui, session.clone(), said) {
+                        action.push(Action::GiveFeedback(request));
+                    }
+                });
             for (n, (tree, turn)) in turns.iter().zip(&figures).enumerate() {
                 ui.separator();
                 ui.horizontal(|ui| {
@@ -357,11 +387,28 @@ fn session_page(ui: &mut Ui, cache: &QueryCache, id: &str, action: &mut ViewActi
                 });
                 bubble(ui, "User", turn.asked.as_deref(), false);
                 bubble(ui, "Assistant", turn.answered.as_deref(), true);
+                let of_turn: Vec<(String, &store::Evaluation)> = said
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|e| e.trace_id.as_deref() == Some(tree.trace_id.as_str()))
+                    .map(|e| (judged(tree, e), e))
+                    .collect();
+                evaluation_chips(ui, &of_turn);
                 egui::CollapsingHeader::new(format!("{} steps", tree.spans.len()))
                     .id_salt(("turn steps", &tree.trace_id))
                     .show(ui, |ui| steps(ui, tree));
             }
         });
+}
+
+/// What an evaluation of a turn judges, in words: the model of the call (else the
+/// name of the span) it is about, or the turn.
+fn judged(tree: &TraceTree, e: &store::Evaluation) -> String {
+    e.span_id
+        .as_deref()
+        .and_then(|id| tree.spans.iter().find(|s| s.span_id == id))
+        .map(|s| s.model.clone().unwrap_or_else(|| s.name.clone()))
+        .unwrap_or_else(|| "turn".into())
 }
 
 /// A message of the chat, or a note that the turn has none.
