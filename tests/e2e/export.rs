@@ -134,3 +134,119 @@ fn otlp_json_export_reimports_into_identical_figures() {
         stderr(&out)
     );
 }
+
+/// The sessions, agents, tools and evaluations tables export as the store lists them
+/// (the window's tables), CSV and JSON alike; Parquet is refused for the three summary
+/// tables with what to use instead.
+#[test]
+fn sessions_agents_tools_and_evaluations_export_as_the_store_lists_them() {
+    let dir = Scratch::new("export-summaries");
+    let db = database(&dir);
+    let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadOnly).unwrap();
+    let mut r = store.reader().unwrap();
+    let all = store::Filter::default();
+    let (sessions, _) = r
+        .sessions_page(
+            &all,
+            "",
+            store::SessionSort::Start,
+            store::SortDir::Asc,
+            0,
+            i64::MAX as u64,
+        )
+        .unwrap();
+    let listed = [
+        ("sessions", serde_json::to_value(&sessions).unwrap()),
+        (
+            "agents",
+            serde_json::to_value(r.agents(&all).unwrap()).unwrap(),
+        ),
+        (
+            "tools",
+            serde_json::to_value(r.tools(&all).unwrap()).unwrap(),
+        ),
+    ];
+    let evaluations = r.evaluators(&all).unwrap();
+    drop(r);
+    drop(store);
+    for (what, rows) in listed {
+        let n = rows.as_array().unwrap().len();
+        assert!(n > 1, "{what}: the demo traffic has several");
+        let json = dir.path(&format!("{what}.json"));
+        let said = ok(&[
+            "export", "--db", &db, "--what", what, "--format", "json", "--out", &json,
+        ]);
+        assert!(said.contains(&format!("exported {n} {what}")), "{said}");
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        for (w, r) in written
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(rows.as_array().unwrap())
+        {
+            assert!(same(w, r), "{what}: {w} vs {r}");
+        }
+        assert_eq!(written.as_array().unwrap().len(), n, "{what}");
+        let csv = dir.path(&format!("{what}.csv"));
+        ok(&[
+            "export", "--db", &db, "--what", what, "--format", "csv", "--out", &csv,
+        ]);
+        assert_eq!(
+            duckdb_count("read_csv_auto", &csv),
+            n as u64,
+            "{what} as CSV"
+        );
+        let out = run(&[
+            "export",
+            "--db",
+            &db,
+            "--what",
+            what,
+            "--format",
+            "parquet",
+            "--out",
+            &dir.path(&format!("{what}.parquet")),
+        ]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("written as csv or json"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let results: u64 = evaluations.iter().map(|e| e.evaluations).sum();
+    assert!(results > 0, "the demo traffic is judged");
+    let parquet = dir.path("evaluations.parquet");
+    ok(&[
+        "export",
+        "--db",
+        &db,
+        "--what",
+        "evaluations",
+        "--format",
+        "parquet",
+        "--out",
+        &parquet,
+    ]);
+    assert_eq!(duckdb_count("read_parquet", &parquet), results);
+}
+
+/// Equal JSON, floats within a relative 1e-9 (DuckDB sums in no fixed order).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) if x.fract() != 0.0 || y.fract() != 0.0 => {
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
+            }
+            _ => x == y,
+        },
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        _ => a == b,
+    }
+}

@@ -8,6 +8,7 @@ mod clickhouse;
 #[path = "../support/clickhouse_front.rs"]
 mod clickhouse_front;
 mod collector;
+mod evaluations;
 mod export;
 mod faults;
 mod fixtures;

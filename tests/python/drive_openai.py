@@ -62,7 +62,7 @@ def fake_server(truth):
             cached = 4 if input_tokens % 3 == 0 else 0
             truth.add(model, 0, input_tokens, output_tokens, cached, served=RESPONSE_MODELS[model])
             self.reply(200, {
-                "id": "chatcmpl-test", "object": "chat.completion", "created": 1764000000,
+                "id": f"chatcmpl-{truth.calls}", "object": "chat.completion", "created": 1764000000,
                 "model": RESPONSE_MODELS[model],
                 "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
                 "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,

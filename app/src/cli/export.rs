@@ -1,6 +1,7 @@
-//! `export`: a selection of spans, LLM calls or traces written to a file — CSV, JSON or
-//! Parquet for spreadsheets, pandas and DuckDB, or OTLP JSON that any OpenTelemetry tool
-//! (and `import`) reads back losslessly.
+//! `export`: a selection of spans, LLM calls, traces or evaluations written to a file —
+//! CSV, JSON or Parquet for spreadsheets, pandas and DuckDB, or OTLP JSON that any
+//! OpenTelemetry tool (and `import`) reads back losslessly — and the sessions, agents
+//! and tools tables as the window shows them (CSV or JSON).
 
 use super::DbArgs;
 use super::calls::QueryArgs;
@@ -22,6 +23,14 @@ enum What {
     Calls,
     /// One row per trace with its figures.
     Traces,
+    /// Every evaluation, annotation and feedback of the selection.
+    Evaluations,
+    /// One row per session (conversation) with its figures.
+    Sessions,
+    /// One row per agent with its runs' figures.
+    Agents,
+    /// One row per tool with its executions' figures.
+    Tools,
 }
 
 /// The file format.
@@ -69,6 +78,14 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     if args.format == Format::OtlpJson && !matches!(args.what, What::Spans) {
         anyhow::bail!(
             "--format otlp-json exports spans (OTLP has no table of calls or traces): use --what spans"
+        );
+    }
+    if args.format == Format::Parquet
+        && matches!(args.what, What::Sessions | What::Agents | What::Tools)
+    {
+        anyhow::bail!(
+            "--what {} is written as csv or json (the window's table); parquet holds spans, calls, traces and evaluations",
+            format!("{:?}", args.what).to_lowercase()
         );
     }
     let filter = args.query.filter(&args.filter)?;
@@ -124,6 +141,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         What::Spans => ExportTable::Spans,
         What::Calls => ExportTable::Calls,
         What::Traces => ExportTable::Traces,
+        What::Evaluations => ExportTable::Evaluations,
+        What::Sessions | What::Agents | What::Tools => {
+            let rows = summary_rows(reader.as_mut(), args.what, &filter)?;
+            let n = rows.len();
+            write_rows(&rows, args.format, output.file())
+                .with_context(|| format!("cannot write {}", args.out.display()))?;
+            output.commit()?;
+            println!(
+                "exported {n} {} to {}",
+                format!("{:?}", args.what).to_lowercase(),
+                args.out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let format = match args.format {
         Format::Csv => ExportFormat::Csv,
@@ -141,4 +172,80 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rows of the sessions, agents or tools table of a selection, as the window
+/// lists them (every row, not a page), each as a JSON object.
+fn summary_rows(
+    reader: &mut dyn store::Queries,
+    what: What,
+    filter: &store::Filter,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let json = |v: Result<Vec<serde_json::Value>, serde_json::Error>| {
+        v.context("cannot write the rows as JSON")
+    };
+    Ok(match what {
+        What::Sessions => {
+            let (rows, _) = reader.sessions_page(
+                filter,
+                "",
+                store::SessionSort::Start,
+                store::SortDir::Asc,
+                0,
+                // Every row (the database's LIMIT takes a signed number).
+                i64::MAX as u64,
+            )?;
+            json(rows.iter().map(serde_json::to_value).collect())?
+        }
+        What::Agents => json(
+            reader
+                .agents(filter)?
+                .iter()
+                .map(serde_json::to_value)
+                .collect(),
+        )?,
+        What::Tools => json(
+            reader
+                .tools(filter)?
+                .iter()
+                .map(serde_json::to_value)
+                .collect(),
+        )?,
+        _ => unreachable!("only the summary tables"),
+    })
+}
+
+/// Writes rows (JSON objects with the same keys) as a JSON array or as CSV with a
+/// header row (lists joined with "; ").
+fn write_rows(
+    rows: &[serde_json::Value],
+    format: Format,
+    out: &mut std::fs::File,
+) -> anyhow::Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, rows)?;
+        out.write_all(b"\n")?;
+        return Ok(());
+    }
+    let mut csv = csv::Writer::from_writer(out);
+    let Some(first) = rows.first().and_then(|r| r.as_object()) else {
+        return Ok(());
+    };
+    let keys: Vec<&String> = first.keys().collect();
+    csv.write_record(&keys)?;
+    for row in rows {
+        csv.write_record(keys.iter().map(|k| cell(&row[k.as_str()])))?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+/// A JSON value as a CSV cell.
+fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    }
 }

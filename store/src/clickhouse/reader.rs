@@ -1182,6 +1182,7 @@ impl Queries for ClickHouseReader {
                 table = self.table(),
             ),
             ExportTable::Calls => return self.export_calls(filter, format, out),
+            ExportTable::Evaluations => return Err(no_evaluations()),
         };
         let rows = self
             .rows(&format!("SELECT count() FROM ({sql})"), &p)?

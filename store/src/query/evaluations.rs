@@ -131,15 +131,12 @@ impl Reader {
     /// `WITH sel AS (…), judged AS (…)`: the selection's evaluations, each with the
     /// model of the call it judges (none for traces and sessions) and the time it is
     /// placed at (the call's start, else its own time).
-    fn judged_sql(&mut self, filter: &Filter) -> Result<(String, Vec<Value>), StoreError> {
+    pub(crate) fn judged_sql(
+        &mut self,
+        filter: &Filter,
+    ) -> Result<(String, Vec<Value>), StoreError> {
         Self::check(filter)?;
-        if self.schema_version < EVALUATIONS_SCHEMA {
-            return Err(StoreError::OlderSchema {
-                what: "evaluations",
-                needs: EVALUATIONS_SCHEMA,
-                has: self.schema_version,
-            });
-        }
+        self.needs_evaluations()?;
         let w = self.calls_where(filter)?;
         Ok((
             format!(
@@ -165,6 +162,18 @@ impl Reader {
             ),
             w.params,
         ))
+    }
+
+    /// Refuses a file (opened read-only) from before evaluations.
+    pub(crate) fn needs_evaluations(&self) -> Result<(), StoreError> {
+        if self.schema_version < EVALUATIONS_SCHEMA {
+            return Err(StoreError::OlderSchema {
+                what: "evaluations",
+                needs: EVALUATIONS_SCHEMA,
+                has: self.schema_version,
+            });
+        }
+        Ok(())
     }
 
     /// Every evaluator of the selection, most results first.

@@ -18,6 +18,10 @@ pub enum ExportTable {
     Calls,
     /// One row per trace with its figures.
     Traces,
+    /// Every evaluation, annotation and feedback of the selection (with no filter at
+    /// all, every one stored, those whose call is not stored too), with the judged
+    /// call's model.
+    Evaluations,
 }
 
 /// The file format of an export.
@@ -124,6 +128,33 @@ impl Reader {
                     ),
                     w.params,
                 )
+            }
+            ExportTable::Evaluations => {
+                let columns = "e.target, lpad(lower(hex(e.trace_id)), 32, '0') AS trace_id,
+                     lpad(lower(hex(e.span_id)), 16, '0') AS span_id, e.session_id,
+                     e.response_id, make_timestamp(e.time_ns // 1000) AS start_time,
+                     e.time_ns, e.name, e.score, e.label, e.explanation, e.annotator,
+                     e.source";
+                if *filter == Filter::default() {
+                    self.needs_evaluations()?;
+                    (
+                        format!(
+                            "SELECT {columns}, c.model FROM evaluations e
+                             LEFT JOIN llm_calls c ON c.trace_id = e.trace_id AND c.span_id = e.span_id
+                             ORDER BY e.time_ns, e.name, e.trace_id, e.span_id"
+                        ),
+                        Vec::new(),
+                    )
+                } else {
+                    let (judged, params) = self.judged_sql(filter)?;
+                    (
+                        format!(
+                            "{judged} SELECT {columns}, e.model FROM judged e
+                             ORDER BY e.time_ns, e.name, e.trace_id, e.span_id"
+                        ),
+                        params,
+                    )
+                }
             }
             ExportTable::Traces => {
                 let (select, params) = self.traces_sql(filter)?;
