@@ -98,9 +98,10 @@ pub struct Filter {
     /// Error types or codes (`429`, `RateLimitError`), any of which must appear in the
     /// call's error type or message.
     pub errors: Vec<String>,
-    /// Session ids, any of which may match.
+    /// Session ids, any of which may match: the call's own, or its trace's (a session
+    /// named only on the agent's root span counts for every call of the turn).
     pub sessions: Vec<String>,
-    /// User ids, any of which may match.
+    /// User ids, any of which may match, likewise.
     pub users: Vec<String>,
     /// Conditions on latency in milliseconds.
     pub latency_ms: Vec<Bound>,
@@ -110,6 +111,12 @@ pub struct Filter {
     pub tokens: Vec<Bound>,
     /// Conditions on evaluations and feedback, all of which must hold.
     pub evaluations: Vec<EvalCondition>,
+    /// Agents (by name), any of which must have run in the call's trace.
+    pub agents: Vec<String>,
+    /// Tools (by name), any of which must have executed in the call's trace.
+    pub tools: Vec<String>,
+    /// Kinds of work ([`crate::SpanClass`]), any of which the call's trace must hold.
+    pub kinds: Vec<crate::row::SpanClass>,
 }
 
 impl Filter {
@@ -128,6 +135,9 @@ impl Filter {
             || !self.cost_usd.is_empty()
             || !self.tokens.is_empty()
             || !self.evaluations.is_empty()
+            || !self.agents.is_empty()
+            || !self.tools.is_empty()
+            || !self.kinds.is_empty()
     }
 
     /// Whether every condition is one the rollups keep apart (time, model, provider,
@@ -143,6 +153,9 @@ impl Filter {
             && self.cost_usd.is_empty()
             && self.tokens.is_empty()
             && self.evaluations.is_empty()
+            && self.agents.is_empty()
+            && self.tools.is_empty()
+            && self.kinds.is_empty()
     }
 
     /// Checks the globs, so that a typo is an error rather than an empty result.

@@ -4,10 +4,13 @@
 //! `service:`, `status:ok|error`, `error:429`, `session:`, `user:`, and comparisons
 //! `latency>2s`, `cost>0.01`, `tokens>=1000` (`>`, `>=`, `<`, `<=`), evaluations
 //! `eval:NAME<0.5` (score), `eval:NAME=label`, `eval:NAME` (has one), and people's
-//! feedback `feedback:down|up|any|LABEL`. Matching is case-insensitive in any script.
+//! feedback `feedback:down|up|any|LABEL`, and the calls of traces in which an agent ran
+//! (`agent:NAME`), a tool executed (`tool:NAME`) or some kind of work happened
+//! (`kind:agent|tool|retrieval`). Matching is case-insensitive in any script.
 //! A malformed query is an error naming the place.
 
 use crate::filter::{Bound, Cmp, EvalCondition, EvalTest, Filter, StatusFilter};
+use crate::row::SpanClass;
 
 /// What a query asks for, ready to narrow a [`Filter`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +41,12 @@ pub struct Query {
     pub tokens: Vec<Bound>,
     /// `eval:` and `feedback:` conditions.
     pub evaluations: Vec<EvalCondition>,
+    /// `agent:` names.
+    pub agents: Vec<String>,
+    /// `tool:` names.
+    pub tools: Vec<String>,
+    /// `kind:` classes.
+    pub kinds: Vec<SpanClass>,
 }
 
 /// A query that cannot be read, and where.
@@ -57,7 +66,8 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-const FIELDS: &str = "model, provider, service, status, error, session, user, eval, feedback";
+const FIELDS: &str =
+    "model, provider, service, status, error, session, user, eval, feedback, agent, tool, kind";
 
 impl Query {
     /// Reads a query.
@@ -86,6 +96,9 @@ impl Query {
         filter.cost_usd.extend(self.cost_usd.iter().copied());
         filter.tokens.extend(self.tokens.iter().copied());
         filter.evaluations.extend(self.evaluations.iter().cloned());
+        filter.agents.extend(self.agents.iter().cloned());
+        filter.tools.extend(self.tools.iter().cloned());
+        filter.kinds.extend(self.kinds.iter().copied());
     }
 
     /// The words and phrases to highlight in results.
@@ -161,6 +174,9 @@ impl Query {
                 "user" => self.users.push(value),
                 "eval" => self.evaluations.push(eval_condition(&value).map_err(err)?),
                 "feedback" => self.evaluations.push(feedback_condition(&value)),
+                "agent" => self.agents.push(value),
+                "tool" => self.tools.push(value),
+                "kind" => self.kinds.push(kind(&value).map_err(err)?),
                 "status" => {
                     self.status = Some(match value.to_lowercase().as_str() {
                         "error" | "errors" | "failed" => StatusFilter::Error,
@@ -196,6 +212,7 @@ fn example(field: &str) -> &'static str {
         "error" => "429",
         "eval" => "relevance<0.5",
         "feedback" => "down",
+        "kind" => "tool",
         _ => "VALUE",
     }
 }
@@ -345,6 +362,19 @@ fn eval_condition(value: &str) -> Result<EvalCondition, String> {
         name: name.to_string(),
         test,
     })
+}
+
+/// `agent`, `tool`, `retrieval` (and `llm`, `other`), as the span classes name them.
+fn kind(value: &str) -> Result<SpanClass, String> {
+    let v = value.to_lowercase();
+    SpanClass::ALL
+        .into_iter()
+        .find(|c| c.label() == v || (*c == SpanClass::Llm && (v == "llm" || v == "call")))
+        .ok_or_else(|| {
+            format!(
+                "kind:{value}: use kind:agent, kind:tool, kind:retrieval, kind:llm or kind:other"
+            )
+        })
 }
 
 /// `down` (a score under one half: thumbs down), `up`, `any`, or a label.
@@ -541,6 +571,16 @@ mod tests {
             let e = Query::parse(text).expect_err(text);
             assert!(e.message.contains(words), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn agents_tools_and_kinds_are_conditions() {
+        let p = q("agent:planner tool:\"web search\" kind:tool kind:Retrieval");
+        assert_eq!(p.agents, vec!["planner"]);
+        assert_eq!(p.tools, vec!["web search"]);
+        assert_eq!(p.kinds, vec![SpanClass::Tool, SpanClass::Retrieval]);
+        let e = Query::parse("kind:robot").expect_err("kind:robot");
+        assert!(e.message.contains("kind:agent"), "{e}");
     }
 
     #[test]

@@ -187,3 +187,48 @@ fn tools_count_executions_failures_and_the_agents_using_them() {
     let lookup = &tools[0];
     assert!((lookup.avg_ms - (100.0 + 50.0 + 20.0) / 3.0).abs() < 1e-9);
 }
+
+/// The inspector's `agent:`, `tool:` and `kind:` conditions select the calls of the
+/// traces in which that agent ran, that tool executed, that kind of work happened;
+/// `session:` finds a call whose session is named only on its trace's root.
+#[test]
+fn agent_tool_and_kind_conditions_select_the_calls_of_those_traces() {
+    let store = agents_store();
+    {
+        let writer = store.writer().unwrap();
+        let mut root = span(5, 1, None, 0, 1_000);
+        root.session_id = Some("conv-5".into());
+        writer
+            .write(Batch {
+                spans: vec![root, call(span(5, 2, Some(1), 10, 100), 10)],
+                ..Batch::default()
+            })
+            .unwrap();
+        writer.close().unwrap();
+    }
+    let mut r = store.reader().unwrap();
+    let mut calls = |query: &str| -> Vec<String> {
+        let mut f = Filter::default();
+        Query::parse(query).unwrap().apply(&mut f);
+        let (rows, total) = r
+            .calls_page(&f, CallSort::Start, SortDir::Asc, 0, 100)
+            .unwrap();
+        assert_eq!(total as usize, rows.len(), "{query}");
+        let mut ids: Vec<String> = rows
+            .into_iter()
+            .map(|c| format!("{}/{}", &c.trace_id[..2], &c.span_id[..2]))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(calls("agent:support"), ["01/03", "01/04", "02/02"]);
+    assert_eq!(calls("agent:planner"), Vec::<String>::new());
+    assert_eq!(calls("tool:refund"), ["02/02"]);
+    assert_eq!(
+        calls("tool:lookup agent:support"),
+        ["01/03", "01/04", "02/02"]
+    );
+    assert_eq!(calls("kind:agent"), ["01/03", "01/04", "02/02"]);
+    assert_eq!(calls("kind:retrieval"), Vec::<String>::new());
+    assert_eq!(calls("session:conv-5"), ["05/02"]);
+}

@@ -1486,4 +1486,28 @@ fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
             assert_eq!(x, &y);
         }
     }
+    // The inspector's trace-level conditions select the same calls on both.
+    let agent = local.agents(&Filter::default()).unwrap()[0].agent.clone();
+    let tool = local.tools(&Filter::default()).unwrap()[0].tool.clone();
+    for query in [
+        format!("agent:\"{agent}\""),
+        format!("tool:\"{tool}\""),
+        "kind:retrieval".to_string(),
+        format!("session:{}", busiest.session_id),
+    ] {
+        let mut filter = Filter::default();
+        store::Query::parse(&query).unwrap().apply(&mut filter);
+        let ids = |r: &mut Box<dyn store::Queries>| {
+            let (rows, total) = r
+                .calls_page(&filter, store::CallSort::Start, SortDir::Asc, 0, 10_000)
+                .unwrap();
+            assert_eq!(rows.len() as u64, total, "{query}");
+            rows.into_iter()
+                .map(|c| (c.trace_id, c.span_id))
+                .collect::<Vec<_>>()
+        };
+        let a = ids(&mut local);
+        assert!(!a.is_empty(), "{query} selects calls");
+        assert_eq!(a, ids(&mut remote), "{query}");
+    }
 }

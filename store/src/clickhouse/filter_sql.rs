@@ -4,6 +4,7 @@
 
 use super::http::{Param, Params};
 use crate::filter::{Bound, Filter, StatusFilter};
+use crate::row::SpanClass;
 
 /// Checks a filter for what a team's ClickHouse can answer: a valid one, without
 /// conditions on evaluations (which only local databases keep for now).
@@ -80,7 +81,7 @@ fn models_providers_status(
 
 /// Conditions on the extracted calls `c` (everything but time and service, which
 /// [`spans_where`] applied); `cost` is a call's cost as SQL (prices written inline).
-pub(super) fn calls_where(filter: &Filter, cost: &str, p: &mut Params) -> String {
+pub(super) fn calls_where(filter: &Filter, cost: &str, table: &str, p: &mut Params) -> String {
     let mut parts = vec!["TRUE".to_string()];
     models_providers_status(
         filter,
@@ -108,8 +109,42 @@ pub(super) fn calls_where(filter: &Filter, cost: &str, p: &mut Params) -> String
             .collect();
         parts.push(format!("c.is_error AND ({})", any.join(" OR ")));
     }
-    any_of(&mut parts, p, "c.session_id", &filter.sessions);
-    any_of(&mut parts, p, "c.user_id", &filter.users);
+    // The call's own session or user, or one named on any span of its trace.
+    for (column, values) in [("session_id", &filter.sessions), ("user_id", &filter.users)] {
+        if values.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = values.iter().map(|v| p.text(v)).collect();
+        let names = names.join(", ");
+        parts.push(format!(
+            "(c.{column} IN ({names}) OR c.trace_id IN (SELECT s.trace_id FROM ({}) AS s WHERE s.{column} IN ({names})))",
+            super::extract::spans(table, "TRUE")
+        ));
+    }
+    // Traces in which the named agents ran, tools executed, kinds of work happened.
+    for (class, names) in [
+        (SpanClass::Agent, &filter.agents),
+        (SpanClass::Tool, &filter.tools),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = names.iter().map(|v| p.text(v)).collect();
+        parts.push(format!(
+            "c.trace_id IN (SELECT s.trace_id FROM ({}) AS s WHERE s.class = {} AND s.entity IN ({}))",
+            super::extract::spans(table, "TRUE"),
+            class.code(),
+            names.join(", ")
+        ));
+    }
+    if !filter.kinds.is_empty() {
+        let codes: Vec<String> = filter.kinds.iter().map(|k| k.code().to_string()).collect();
+        parts.push(format!(
+            "c.trace_id IN (SELECT s.trace_id FROM ({}) AS s WHERE s.class IN ({}))",
+            super::extract::spans(table, "TRUE"),
+            codes.join(", ")
+        ));
+    }
     bounds(&mut parts, p, "c.duration_ns / 1e6", &filter.latency_ms);
     bounds(
         &mut parts,

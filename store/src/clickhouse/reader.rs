@@ -154,7 +154,7 @@ impl ClickHouseReader {
         } else {
             self.inline_cost(filter)?
         };
-        let calls = filter_sql::calls_where(filter, &cost, &mut params);
+        let calls = filter_sql::calls_where(filter, &cost, &self.table(), &mut params);
         Ok(Selection {
             sql: format!(
                 "SELECT {select} FROM ({}) AS c WHERE {calls}",
@@ -180,7 +180,7 @@ impl ClickHouseReader {
                 self.inline_cost(filter)?
             };
             let spans = filter_sql::spans_where(filter, p);
-            let calls = filter_sql::calls_where(filter, &cost, p);
+            let calls = filter_sql::calls_where(filter, &cost, &self.table(), p);
             condition.push_str(&format!(
                 " AND TraceId IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
                 extract::calls(&self.table(), &spans)
@@ -399,7 +399,7 @@ impl ClickHouseReader {
             } else {
                 self.inline_cost(filter)?
             };
-            let calls = filter_sql::calls_where(filter, &cost, &mut p);
+            let calls = filter_sql::calls_where(filter, &cost, &self.table(), &mut p);
             format!(
                 "SELECT c.trace_id FROM ({}) AS c WHERE {calls}",
                 extract::calls(&self.table(), &spans)

@@ -2,6 +2,7 @@
 //! read.
 
 use crate::filter::{Bound, EvalTest, Filter, StatusFilter};
+use crate::row::SpanClass;
 use duckdb::types::Value;
 
 /// SQL conditions and their parameters, built from a filter for one table.
@@ -53,8 +54,36 @@ impl Filter {
             w.sql
                 .push_str(&format!(" AND c.is_error AND ({})", parts.join(" OR ")));
         }
-        any_of(&mut w, "c.session_id = ?", &self.sessions);
-        any_of(&mut w, "c.user_id = ?", &self.users);
+        // The call's own session or user, or its trace's (named on any of its spans).
+        for (column, values) in [("session_id", &self.sessions), ("user_id", &self.users)] {
+            any_of(
+                &mut w,
+                &format!(
+                    "(c.{column} = ? OR c.trace_id IN (SELECT t.trace_id FROM traces t WHERE t.{column} = ?))"
+                ),
+                values,
+            );
+        }
+        for (class, names) in [
+            (SpanClass::Agent, &self.agents),
+            (SpanClass::Tool, &self.tools),
+        ] {
+            any_of(
+                &mut w,
+                &format!(
+                    "c.trace_id IN (SELECT s.trace_id FROM spans s WHERE s.class = {} AND s.entity = ?)",
+                    class.code()
+                ),
+                names,
+            );
+        }
+        if !self.kinds.is_empty() {
+            let codes: Vec<String> = self.kinds.iter().map(|k| k.code().to_string()).collect();
+            w.sql.push_str(&format!(
+                " AND c.trace_id IN (SELECT s.trace_id FROM spans s WHERE s.class IN ({}))",
+                codes.join(", ")
+            ));
+        }
         bounds(&mut w, "c.duration_ns / 1e6", &self.latency_ms);
         bounds(&mut w, &format!("coalesce({cost}, 0)"), &self.cost_usd);
         bounds(
@@ -154,14 +183,18 @@ fn evaluated(w: &mut Where, name: &str, test: &EvalTest) {
     ));
 }
 
+/// `condition` for any of `values`, each value given to every `?` of it.
 fn any_of(w: &mut Where, condition: &str, values: &[String]) {
     if values.is_empty() {
         return;
     }
     let parts: Vec<&str> = values.iter().map(|_| condition).collect();
     w.sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
-    w.params
-        .extend(values.iter().map(|v| Value::Text(v.clone())));
+    let uses = condition.matches('?').count();
+    for v in values {
+        w.params
+            .extend(std::iter::repeat_n(Value::Text(v.clone()), uses));
+    }
 }
 
 fn bounds(w: &mut Where, expr: &str, bounds: &[Bound]) {
