@@ -336,6 +336,7 @@ impl Synth {
             }
         }
         let end = t + self.lognormal(2e6, 0.5) as i64;
+        let session = self.rng.random_range(0..5000);
         out.push(Span {
             trace_id,
             span_id: root_id,
@@ -346,14 +347,9 @@ impl Synth {
             attributes: vec![
                 kv("gen_ai.operation.name", s("invoke_agent")),
                 kv("gen_ai.agent.name", s(svc.name)),
-                kv(
-                    "session.id",
-                    s(&format!("sess-{:04}", self.rng.random_range(0..5000))),
-                ),
-                kv(
-                    "user.id",
-                    s(&format!("user-{:04}", self.rng.random_range(0..2000))),
-                ),
+                kv("session.id", s(&format!("sess-{session:04}"))),
+                // A session is one user's: every turn of it names the same one.
+                kv("user.id", s(&format!("user-{:04}", session * 37 % 2000))),
             ],
             status: Some(Status {
                 code: if failed { 2 } else { 0 },

@@ -21,13 +21,25 @@ fn synth_harness(
     dir: &Scratch,
     price_file: Option<PathBuf>,
 ) -> (PathBuf, Harness<'static, ObservatoryApp>) {
+    let db = synth_database(dir);
+    let h = synth_window(&db, price_file);
+    (db, h)
+}
+
+/// The database of [`synth_harness`], not yet open in a window (a test reads it first:
+/// DuckDB does not share a file between two databases of one process while one writes).
+fn synth_database(dir: &Scratch) -> PathBuf {
     let db = dir.path("synth.duckdb");
-    {
-        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
-        let writer = store.writer().unwrap();
-        synth_into(&writer, 1500, T0, T0 + 5 * HOUR, 7);
-        writer.close().unwrap();
-    }
+    let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let writer = store.writer().unwrap();
+    synth_into(&writer, 1500, T0, T0 + 5 * HOUR, 7);
+    writer.close().unwrap();
+    db
+}
+
+/// The window on `db`, on "All" with every call counted.
+fn synth_window(db: &Path, price_file: Option<PathBuf>) -> Harness<'static, ObservatoryApp> {
+    let db = db.to_path_buf();
     let calls = read(&db, |r| {
         r.call_summary(&Filter::default()).unwrap().llm_calls
     });
@@ -38,7 +50,7 @@ fn synth_harness(
         .build_eframe(move |cc| ObservatoryApp::new(cc, options));
     click_range(&mut h, "All");
     wait_for_calls(&mut h, calls);
-    (db, h)
+    h
 }
 
 /// Runs `f` on a reader of the database (bundled prices).
@@ -512,7 +524,7 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
             .take(30)
             .collect();
         assert!(
-            h.query_by_label_contains(&asked).is_some(),
+            h.query_all_by_label_contains(&asked).next().is_some(),
             "the user's message {asked:?} is not shown"
         );
     }
@@ -655,7 +667,7 @@ fn the_agents_view_shows_agents_tools_and_an_agents_runs() {
 #[test]
 fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_restart() {
     let dir = Scratch::new("evaluations");
-    let (db, mut h) = synth_harness(&dir, None);
+    let db = synth_database(&dir);
     let all = Filter::default();
     let (evaluators, by_model, worst) = read(&db, |r| {
         (
@@ -668,6 +680,23 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
     assert_eq!(names, ["relevance", "hallucination"]);
     let relevance = &evaluators[0];
     assert!(relevance.evaluations > 50, "{relevance:?}");
+    // The worst-judged call whose trace opens on it (its trace's first call).
+    let (judged, first_call) = worst
+        .iter()
+        .find_map(|w| {
+            let id = store::hex_to_trace_id(&w.trace_id).unwrap();
+            let tree = read(&db, |r| r.trace(id).unwrap());
+            let first = tree
+                .spans
+                .iter()
+                .find(|s| s.model.is_some())?
+                .span_id
+                .clone();
+            (first == w.span_id).then(|| (w.clone(), first))
+        })
+        .expect("a judged call that is its trace's first");
+    // Read before the window opens it (see `synth_database`).
+    let mut h = synth_window(&db, None);
     go(&mut h, "Evaluations");
     wait_for(&mut h, "the evaluators table", |h| {
         h.query_by_label("relevance: score distribution").is_some()
@@ -691,21 +720,6 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
             assert!(shown(&h, &figure), "{figure} of {} not shown", m.model);
         }
     }
-    // The worst-judged call whose trace opens on it (its trace's first call).
-    let (judged, first_call) = worst
-        .iter()
-        .find_map(|w| {
-            let id = store::hex_to_trace_id(&w.trace_id).unwrap();
-            let tree = read(&db, |r| r.trace(id).unwrap());
-            let first = tree
-                .spans
-                .iter()
-                .find(|s| s.model.is_some())?
-                .span_id
-                .clone();
-            (first == w.span_id).then(|| (w.clone(), first))
-        })
-        .expect("a judged call that is its trace's first");
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("evaluations_view");
