@@ -6,15 +6,8 @@
 //! in the app replaces the feedback given there before.
 
 use crate::ids::{span_key, trace_key};
-use crate::row::{EvaluationRow, FEEDBACK, Feedback};
-use crate::writer::CommitReport;
+use crate::row::{EvaluationRow, FEEDBACK, FROM_APP, FROM_OTLP, Feedback};
 use duckdb::{Connection, params};
-
-/// Where a stored evaluation came from: sent over OTLP (or imported), or given in the
-/// app (and editable there).
-pub(crate) const FROM_OTLP: &str = "otlp";
-/// See [`FROM_OTLP`].
-pub(crate) const FROM_APP: &str = "app";
 
 /// The table, created by the 8 -> 9 migration.
 pub(crate) fn create_sql() -> String {
@@ -66,10 +59,10 @@ pub(crate) fn stage<'a>(
     app.flush()
 }
 
-/// Stores the staged evaluations not stored before, counts them into their batches'
-/// reports, and gives those naming their call only by response id the call's ids
-/// when it is stored.
-pub(crate) fn store_new(conn: &Connection, reports: &mut [CommitReport]) -> duckdb::Result<()> {
+/// Stores the staged evaluations not stored before and gives those naming their call
+/// only by response id the call's ids when it is stored; returns how many each batch
+/// (by its number) had stored.
+pub(crate) fn store_new(conn: &Connection) -> duckdb::Result<Vec<(usize, u64)>> {
     let same: Vec<String> = [
         "time_ns",
         "target",
@@ -118,14 +111,10 @@ pub(crate) fn store_new(conn: &Connection, reports: &mut [CommitReport]) -> duck
         )?;
     }
     let mut stmt = conn.prepare("SELECT batch, count(*) FROM new_evals GROUP BY batch")?;
-    let counts = stmt.query_map([], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, u64>(1)?)))?;
-    for c in counts {
-        let (batch, n) = c?;
-        if let Some(r) = reports.get_mut(batch as usize) {
-            r.evaluations = n;
-        }
-    }
-    Ok(())
+    let counts = stmt.query_map([], |r| {
+        Ok((r.get::<_, i32>(0)? as usize, r.get::<_, u64>(1)?))
+    })?;
+    counts.collect()
 }
 
 /// Gives the evaluations waiting for a call by its response id (they arrived first)

@@ -370,6 +370,11 @@ impl EvalTarget {
     }
 }
 
+/// Where a stored evaluation came from: sent over OTLP (or imported)…
+pub(crate) const FROM_OTLP: &str = "otlp";
+/// …or given in the app (and editable there).
+pub(crate) const FROM_APP: &str = "app";
+
 /// The name under which the app keeps a person's feedback (thumbs, label, note) as an
 /// annotation, so that `feedback:` conditions and the Evaluations view find it.
 pub const FEEDBACK: &str = "feedback";

@@ -541,7 +541,12 @@ fn write_group(
             .map_err(step("storing metric points"))?;
     }
     if has_evals {
-        crate::evaluations::store_new(conn, &mut reports).map_err(step("storing evaluations"))?;
+        let stored = crate::evaluations::store_new(conn).map_err(step("storing evaluations"))?;
+        for (batch, n) in stored {
+            if let Some(r) = reports.get_mut(batch) {
+                r.evaluations = n;
+            }
+        }
     }
     if has_feedback {
         crate::evaluations::give_feedback(conn, batches.iter().flat_map(|b| &b.feedback))

@@ -213,7 +213,8 @@ fn results_land_on_their_calls_whatever_the_order_and_are_counted_exactly() {
         ]
     );
     assert_eq!(worst[0].label.as_deref(), Some("irrelevant"));
-    assert_eq!(worst[0].prompt_excerpt.as_deref(), Some("user: question 1"));
+    // What the user asked: the latest user message, not the prompt's roles.
+    assert_eq!(worst[0].prompt_excerpt.as_deref(), Some("question 1"));
 
     let trend = r
         .evaluation_trend(&Filter::default(), 3_600_000 * MS)

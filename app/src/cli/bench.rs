@@ -375,6 +375,30 @@ fn time_queries<R: store::Queries>(
             Box::new(|r| r.agents(&all).map(|v| v.len())),
         ),
         ("tools (all)", Box::new(|r| r.tools(&all).map(|v| v.len()))),
+        (
+            "evaluators (all)",
+            Box::new(|r| r.evaluators(&all).map(|v| v.len())),
+        ),
+        (
+            "evaluation trend (all, hourly)",
+            Box::new(|r| r.evaluation_trend(&all, hour_ns).map(|v| v.len())),
+        ),
+        (
+            "evaluations by model (all)",
+            Box::new(|r| r.evaluations_by_model(&all).map(|v| v.len())),
+        ),
+        (
+            "worst judged, relevance (all)",
+            Box::new(|r| r.worst_judged(&all, "relevance", 20).map(|v| v.len())),
+        ),
+        (
+            "calls page, eval:relevance<0.5",
+            Box::new(|r| calls_matching(r, "eval:relevance<0.5")),
+        ),
+        (
+            "calls page, kind:tool",
+            Box::new(|r| calls_matching(r, "kind:tool")),
+        ),
     ];
     println!(
         "  {:<38} {:>10} {:>10}  rows",
@@ -447,4 +471,14 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// The first page of the calls an Inspector query selects, latest first.
+fn calls_matching(r: &mut dyn store::Queries, query: &str) -> Result<usize, store::StoreError> {
+    let mut f = Filter::default();
+    store::Query::parse(query)
+        .expect("a valid benchmark query")
+        .apply(&mut f);
+    r.calls_page(&f, CallSort::Start, SortDir::Desc, 0, 100)
+        .map(|(v, _)| v.len())
 }

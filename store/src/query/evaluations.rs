@@ -362,7 +362,7 @@ impl Reader {
                 label: r.get("label")?,
                 explanation: r.get("explanation")?,
                 annotator: r.get("annotator")?,
-                given_here: r.get::<_, String>("source")? == crate::evaluations::FROM_APP,
+                given_here: r.get::<_, String>("source")? == crate::row::FROM_APP,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
