@@ -1,6 +1,7 @@
 //! End-to-end tests: the `llm-observatory` binary run as a user runs it, on real
 //! files, against real database files.
 
+mod agent_framework;
 mod alerts;
 mod architecture;
 mod bad_inputs;
