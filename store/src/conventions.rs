@@ -181,3 +181,17 @@ pub const ANNOTATION_LISTS: &[(&str, &str)] =
 pub const TRACE_ANNOTATION_PREFIX: &str = "trace.";
 /// See [`TRACE_ANNOTATION_PREFIX`].
 pub const SESSION_ANNOTATION_PREFIX: &str = "session.";
+
+/// The arguments a tool was called with (OpenTelemetry GenAI, OpenInference's TOOL span
+/// input, OpenLLMetry's entity input).
+pub const TOOL_ARGUMENTS: &[&str] = &[
+    "gen_ai.tool.call.arguments",
+    "input.value",
+    "traceloop.entity.input",
+];
+/// What a tool returned, likewise.
+pub const TOOL_RESULT: &[&str] = &[
+    "gen_ai.tool.call.result",
+    "output.value",
+    "traceloop.entity.output",
+];

@@ -17,6 +17,7 @@ mod queries;
 mod session;
 mod span_panel;
 mod time_axis;
+mod tool_steps;
 pub mod views;
 pub mod widgets;
 

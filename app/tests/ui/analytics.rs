@@ -809,3 +809,48 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
 fn shown(h: &Harness<'_, ObservatoryApp>, text: &str) -> bool {
     h.query_all_by_label(text).next().is_some()
 }
+
+/// A run of a real agent framework's agent (the OpenAI Agents SDK fixture) opens on its
+/// first LLM call, which shows beside its answer the tool it called with the tool's
+/// arguments and result.
+#[test]
+fn an_agents_llm_call_shows_the_tool_it_called_with_arguments_and_result() {
+    let dir = Scratch::new("agent-tools");
+    let (db, mut h) = fixture_harness(&dir, "openai-agents");
+    let runs = read(&db, |r| {
+        r.agent_runs(&Filter::default(), "support", 15).unwrap()
+    });
+    let run = &runs[0];
+    let tree = read(&db, |r| {
+        r.trace(store::hex_to_trace_id(&run.trace_id).unwrap())
+            .unwrap()
+    });
+    let first_call = tree.spans.iter().find(|s| s.model.is_some()).unwrap();
+    let tool = tree
+        .spans
+        .iter()
+        .find(|s| s.class == store::SpanClass::Tool && s.start_ns >= first_call.start_ns)
+        .unwrap();
+    let name = tool.entity.clone().unwrap();
+    let attributes: serde_json::Value = serde_json::from_str(&tool.attributes_json).unwrap();
+    let result = attributes["output.value"].as_str().unwrap().to_string();
+    go(&mut h, "Agents");
+    wait_for(&mut h, "the agents table", |h| {
+        h.query_by_label("agent support").is_some()
+    });
+    h.get_by_label("agent support").click();
+    let row = format!("run {} {}", run.trace_id, run.span_id);
+    wait_for(&mut h, "the agent's runs", |h| {
+        h.query_by_label(&row).is_some()
+    });
+    h.get_by_label(&row).click();
+    wait_for(&mut h, "the tool beside the call", |h| {
+        h.query_by_label("Tools it called").is_some()
+            && h.query_all_by_label(&name).next().is_some()
+            && h.query_by_label(&result).is_some()
+            && h.query_by_label_contains("\"order_id\"").is_some()
+    });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("agent_tool_call");
+}

@@ -8,6 +8,7 @@ use crate::gui::feedback::{FeedbackEditor, FeedbackRequest, Subject, evaluation_
 use crate::gui::palette;
 use crate::gui::queries::{OpenTrace, TraceEvaluations};
 use crate::gui::span_panel::span_panel;
+use crate::gui::tool_steps::{requested_by, tool_call, tool_executions};
 use crate::gui::widgets::flamegraph::flamegraph;
 use crate::gui::widgets::gantt::{GanttRow, TimeView, gantt};
 use crate::gui::widgets::span_bar::SpanBar;
@@ -101,6 +102,11 @@ impl TraceView {
                         if let Some(span) = self.selected.and_then(|i| tree.spans.get(i)) {
                             let highlights = self.highlights.clone();
                             span_panel(ui, span, &highlights, |ui| {
+                                if span.model.is_some() {
+                                    tool_executions(ui, &requested_by(&tree, span));
+                                } else if span.class == SpanClass::Tool {
+                                    tool_call(ui, span);
+                                }
                                 asked = self.judgements(ui, &tree, span, said.value.as_deref());
                             });
                         }
