@@ -155,8 +155,8 @@ fn model_picker(ui: &mut Ui, state: &mut FilterState, pattern: &mut String, mode
         });
 }
 
-/// The conditions a drill-down added (latency band, error type), each with a button to
-/// drop it.
+/// The conditions a drill-down added (latency band, error type, a user), each with a
+/// button to drop it.
 fn drill_chips(ui: &mut Ui, state: &mut FilterState) {
     if let Some((from, to)) = state.latency_ms {
         ui.separator();
@@ -186,6 +186,17 @@ fn drill_chips(ui: &mut Ui, state: &mut FilterState) {
             .clicked()
         {
             state.error_type = None;
+        }
+    }
+    if let Some(u) = state.user.clone() {
+        ui.separator();
+        ui.label(format!("user: {u}"));
+        if ui
+            .small_button("Clear user")
+            .on_hover_text("Show every user's calls again")
+            .clicked()
+        {
+            state.user = None;
         }
     }
 }

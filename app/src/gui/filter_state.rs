@@ -108,6 +108,8 @@ pub struct FilterState {
     pub latency_ms: Option<(f64, Option<f64>)>,
     /// An error type set by drilling down from the top errors.
     pub error_type: Option<String>,
+    /// An end user chosen in the Users table: every view shows that user's calls.
+    pub user: Option<String>,
 }
 
 impl Default for FilterState {
@@ -124,6 +126,7 @@ impl Default for FilterState {
             text: String::new(),
             latency_ms: None,
             error_type: None,
+            user: None,
         }
     }
 }
@@ -173,6 +176,7 @@ impl FilterState {
                 })
                 .unwrap_or_default(),
             errors: self.error_type.iter().cloned().collect(),
+            users: self.user.iter().cloned().collect(),
             ..Filter::default()
         };
         let window = match self.range {

@@ -565,7 +565,8 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
 
-    // Users: a click lists that user's sessions.
+    // Users: a click narrows everything to that user (the filter bar says so) and
+    // lists the user's sessions.
     wait_for(&mut h, "the session page again", |h| {
         h.query_by_label("Back to all sessions").is_some()
     });
@@ -578,23 +579,36 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
     });
     let user = users.0[0].clone();
     h.get_by_label(&format!("user {}", user.user_id)).click();
-    let sessions = read(&db, |r| {
-        r.sessions_page(
-            &Filter::default(),
-            &user.user_id,
-            SessionSort::Start,
-            SortDir::Desc,
-            0,
-            1,
+    let (sessions, calls) = read(&db, |r| {
+        let only = Filter {
+            users: vec![user.user_id.clone()],
+            ..Filter::default()
+        };
+        (
+            r.sessions_page(&only, "", SessionSort::Start, SortDir::Desc, 0, 1)
+                .unwrap()
+                .1,
+            r.call_summary(&only).unwrap().llm_calls,
         )
-        .unwrap()
-        .1
     });
+    assert_eq!(sessions, user.sessions, "{user:?}");
     let count = format!("{} sessions", format::integer(sessions));
     wait_for(&mut h, "the user's sessions", |h| {
         h.query_by_label(&count).is_some()
+            && h.query_by_label(&format!("user: {}", user.user_id))
+                .is_some()
     });
-    assert!(sessions >= user.sessions, "{sessions} < {user:?}");
+    assert_eq!(calls, user.llm_calls, "{user:?}");
+    // Every view follows: the Overview counts the user's calls.
+    go(&mut h, "Overview");
+    wait_for_calls(&mut h, calls);
+    h.get_by_label("Clear user").click();
+    wait_for_calls(
+        &mut h,
+        read(&db, |r| {
+            r.call_summary(&Filter::default()).unwrap().llm_calls
+        }),
+    );
 }
 
 /// The Agents view shows each agent's and tool's figures as the store computes them; a

@@ -102,6 +102,7 @@ impl ObservatoryApp {
                 self.nav.go_to(TRACES);
             }
             Action::FilterModel(m) => self.prefs.filter.models = vec![m],
+            Action::FilterUser(u) => self.prefs.filter.user = Some(u),
             Action::ShowAllTime => self.prefs.filter.range = RangePreset::All,
             Action::OpenTrace {
                 trace_id,

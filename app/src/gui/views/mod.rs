@@ -83,6 +83,8 @@ pub enum Action {
     Drill(Drill),
     /// Filter everything to this model.
     FilterModel(String),
+    /// Filter everything to this end user.
+    FilterUser(String),
     /// Switch the range to all time.
     ShowAllTime,
     /// Open a trace over the current view, with these words highlighted.

@@ -110,8 +110,10 @@ impl View for SessionsView {
             }
             Table::Users => {
                 if let Some(user) = self.users(ui, ctx.cache, filter) {
-                    // A user's sessions: the sessions table, found by the user's id.
-                    self.search = user;
+                    // Everything narrows to the user (the filter bar says so and drops
+                    // it); here, the user's sessions.
+                    action.push(Action::FilterUser(user));
+                    self.search.clear();
                     self.table = Table::Sessions;
                     self.selected = None;
                 }
