@@ -1,9 +1,12 @@
 //! The `evaluations` table: evaluation results, annotations and people's feedback on
 //! calls, traces and sessions, kept by the writer. Results arrive before or after what
-//! they judge and are stored as sent; one that names its call only by the response id
-//! gets the call's ids as soon as both are stored (whichever came first). A result
-//! sent twice (a retried export, a file imported again) is stored once; feedback given
-//! in the app replaces the feedback given there before.
+//! they judge and are stored as sent; a result about a call gets the call's ids (when
+//! it named it only by the response id), model and start as soon as both are stored,
+//! whichever came first — so that the Evaluations view reads results alone, without
+//! joining millions of calls. Results still waiting for their call are listed in
+//! `evaluations_waiting`, which each commit of calls looks through. A result sent twice
+//! (a retried export, a file imported again) is stored once; feedback given in the app
+//! replaces the feedback given there before.
 
 use crate::ids::{span_key, trace_key};
 use crate::row::{EvaluationRow, FEEDBACK, FROM_APP, FROM_OTLP, Feedback};
@@ -23,9 +26,13 @@ pub(crate) fn create_sql() -> String {
          label VARCHAR,
          explanation VARCHAR,
          annotator VARCHAR,
-         source VARCHAR NOT NULL
-     );"
-    .into()
+         source VARCHAR NOT NULL,
+         -- The judged call's model asked for and start, once it is stored.
+         model VARCHAR,
+         call_start_ns BIGINT
+     );
+     CREATE TABLE evaluations_waiting (trace_id UHUGEINT, span_id UBIGINT, response_id VARCHAR);"
+        .into()
 }
 
 /// The writer's staging table (temporary, per connection).
@@ -53,6 +60,8 @@ pub(crate) fn stage<'a>(
             e.explanation.as_deref(),
             (!e.annotator.is_empty()).then_some(e.annotator.as_str()),
             FROM_OTLP,
+            None::<&str>,
+            None::<i64>,
             batch,
         ])?;
     }
@@ -91,25 +100,39 @@ pub(crate) fn store_new(conn: &Connection) -> duckdb::Result<Vec<(usize, u64)>> 
              QUALIFY row_number() OVER (
                  PARTITION BY time_ns, target, trace_id, span_id, response_id, session_id,
                               name, score, label, explanation, annotator
-                 ORDER BY batch) = 1;
-         INSERT INTO evaluations SELECT * EXCLUDE (batch) FROM new_evals;",
+                 ORDER BY batch) = 1;",
         same = same.join(" AND "),
     ))?;
-    // Results naming their call only by its response id (the call may be stored
-    // already): rare, and the only case that reads the calls' response ids.
-    let waiting: i64 = conn.query_row(
-        "SELECT count(*) FROM new_evals WHERE span_id IS NULL AND response_id IS NOT NULL",
+    // The calls already stored: by their ids, else by the response id.
+    let (by_ids, by_response): (i64, i64) = conn.query_row(
+        "SELECT count(*) FILTER (span_id IS NOT NULL),
+                count(*) FILTER (span_id IS NULL AND response_id IS NOT NULL)
+         FROM new_evals WHERE target = 'span'",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if waiting > 0 {
+    if by_ids > 0 {
         conn.execute_batch(
-            "UPDATE evaluations e SET trace_id = c.trace_id, span_id = c.span_id
+            "UPDATE new_evals n SET model = c.model, call_start_ns = c.start_ns
              FROM llm_calls c
-             WHERE e.span_id IS NULL AND e.target = 'span' AND e.response_id = c.response_id
-               AND c.response_id IN (SELECT response_id FROM new_evals WHERE span_id IS NULL);",
+             WHERE n.target = 'span' AND c.trace_id = n.trace_id AND c.span_id = n.span_id;",
         )?;
     }
+    if by_response > 0 {
+        conn.execute_batch(
+            "UPDATE new_evals n SET trace_id = c.trace_id, span_id = c.span_id,
+                                    model = c.model, call_start_ns = c.start_ns
+             FROM llm_calls c
+             WHERE n.target = 'span' AND n.span_id IS NULL AND c.response_id = n.response_id;",
+        )?;
+    }
+    conn.execute_batch(
+        "INSERT INTO evaluations SELECT * EXCLUDE (batch) FROM new_evals;
+         INSERT INTO evaluations_waiting
+             SELECT trace_id, span_id, response_id FROM new_evals
+             WHERE target = 'span' AND call_start_ns IS NULL
+               AND (span_id IS NOT NULL OR response_id IS NOT NULL);",
+    )?;
     let mut stmt = conn.prepare("SELECT batch, count(*) FROM new_evals GROUP BY batch")?;
     let counts = stmt.query_map([], |r| {
         Ok((r.get::<_, i32>(0)? as usize, r.get::<_, u64>(1)?))
@@ -117,14 +140,44 @@ pub(crate) fn store_new(conn: &Connection) -> duckdb::Result<Vec<(usize, u64)>> 
     counts.collect()
 }
 
-/// Gives the evaluations waiting for a call by its response id (they arrived first)
-/// the ids of the staged calls that carry it.
+/// Gives the evaluations waiting for a call (they arrived first) the ids, model and
+/// start of the staged calls they name; a look at an empty table when none wait.
 pub(crate) fn join_new_calls(conn: &Connection) -> duckdb::Result<()> {
+    let waiting: i64 =
+        conn.query_row("SELECT count(*) FROM evaluations_waiting", [], |r| r.get(0))?;
+    if waiting == 0 {
+        return Ok(());
+    }
     conn.execute_batch(
-        "UPDATE evaluations e SET trace_id = c.trace_id, span_id = c.span_id
-         FROM stage_llm c
-         WHERE e.span_id IS NULL AND e.target = 'span' AND c.response_id IS NOT NULL
-           AND e.response_id = c.response_id;",
+        "CREATE OR REPLACE TEMP TABLE arrived AS
+             SELECT w.trace_id AS w_trace, w.span_id AS w_span, w.response_id AS w_response,
+                    c.trace_id, c.span_id, c.model, c.start_ns
+             FROM evaluations_waiting w JOIN stage_llm c
+               ON c.trace_id = w.trace_id AND c.span_id = w.span_id
+             UNION ALL
+             SELECT w.trace_id, w.span_id, w.response_id, c.trace_id, c.span_id, c.model, c.start_ns
+             FROM evaluations_waiting w JOIN stage_llm c ON c.response_id = w.response_id
+             WHERE w.span_id IS NULL;",
+    )?;
+    let arrived: i64 = conn.query_row("SELECT count(*) FROM arrived", [], |r| r.get(0))?;
+    if arrived == 0 {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "UPDATE evaluations e SET model = a.model, call_start_ns = a.start_ns
+         FROM arrived a
+         WHERE a.w_span IS NOT NULL AND e.target = 'span' AND e.call_start_ns IS NULL
+           AND e.trace_id = a.w_trace AND e.span_id = a.w_span;
+         UPDATE evaluations e SET trace_id = a.trace_id, span_id = a.span_id,
+                                  model = a.model, call_start_ns = a.start_ns
+         FROM arrived a
+         WHERE a.w_span IS NULL AND e.target = 'span' AND e.span_id IS NULL
+           AND e.response_id = a.w_response;
+         DELETE FROM evaluations_waiting w WHERE EXISTS (
+             SELECT 1 FROM arrived a
+             WHERE a.w_trace IS NOT DISTINCT FROM w.trace_id
+               AND a.w_span IS NOT DISTINCT FROM w.span_id
+               AND a.w_response IS NOT DISTINCT FROM w.response_id);",
     )
 }
 
@@ -141,7 +194,11 @@ pub(crate) fn give_feedback<'a>(
            AND session_id IS NOT DISTINCT FROM ?"
     ))?;
     let mut add = conn.prepare(&format!(
-        "INSERT INTO evaluations VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, '{FROM_APP}')"
+        "INSERT INTO evaluations
+         SELECT ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, '{FROM_APP}', c.model, c.start_ns
+         -- The call it is about (none for a trace or session).
+         FROM (SELECT 1) LEFT JOIN (
+             SELECT model, start_ns FROM llm_calls WHERE trace_id = ? AND span_id = ?) c ON TRUE"
     ))?;
     for f in feedback {
         let (trace, span) = (
@@ -164,6 +221,8 @@ pub(crate) fn give_feedback<'a>(
             e.label,
             e.explanation,
             e.annotator,
+            trace,
+            span,
         ])?;
     }
     Ok(())

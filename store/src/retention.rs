@@ -77,13 +77,14 @@ impl Writer {
         Ok(total)
     }
 
-    /// Deletes every span, call, log record and metric point.
+    /// Deletes every span, call, log record, metric point and evaluation.
     pub fn clear_all(&self) -> Result<(), StoreError> {
         self.run(|c| {
             c.execute_batch(
                 "BEGIN TRANSACTION; DELETE FROM llm_calls; DELETE FROM spans; DELETE FROM logs;
                  DELETE FROM metric_points; DELETE FROM alert_events;
                  DELETE FROM call_minutes; DELETE FROM latency_hours; DELETE FROM traces;
+                 DELETE FROM evaluations; DELETE FROM evaluations_waiting;
                  COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())
@@ -128,6 +129,11 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
         let metric_points =
             c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;
         c.execute("DELETE FROM alert_events WHERE time_ns < ?", [cutoff_ns])?;
+        // Results made before the cutoff, or about calls that started before it.
+        c.execute(
+            "DELETE FROM evaluations WHERE time_ns < ?1 OR call_start_ns < ?1",
+            [cutoff_ns],
+        )?;
         Ok::<_, duckdb::Error>(Pruned {
             spans,
             logs,

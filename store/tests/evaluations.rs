@@ -182,6 +182,20 @@ fn results_land_on_their_calls_whatever_the_order_and_are_counted_exactly() {
     );
     assert_eq!(all[3].evaluations, 1, "found by response id after its call");
 
+    // A call-level condition selecting every call reads through the calls, as finer
+    // selections do; the answer is the one read from the results alone.
+    let every_call = Filter {
+        latency_ms: vec![Bound {
+            cmp: Cmp::Ge,
+            value: 0.0,
+        }],
+        ..Filter::default()
+    };
+    assert_eq!(r.evaluators(&every_call).unwrap(), all);
+    assert_eq!(
+        r.evaluations_by_model(&every_call).unwrap(),
+        r.evaluations_by_model(&Filter::default()).unwrap()
+    );
     let gpt = Filter {
         models: vec!["gpt-4o".into()],
         ..Filter::default()
@@ -351,7 +365,7 @@ fn a_schema_8_file_reads_its_calls_response_ids_when_opened_for_writing() {
     {
         let c = duckdb::Connection::open(&path).unwrap();
         c.execute_batch(
-            "DROP TABLE evaluations; ALTER TABLE llm_calls DROP COLUMN response_id;
+            "DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
              UPDATE meta SET value = '8' WHERE key = 'schema_version';",
         )
         .unwrap();

@@ -474,7 +474,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
             "DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
              ALTER TABLE spans DROP COLUMN entity;
-             DROP TABLE evaluations; ALTER TABLE llm_calls DROP COLUMN response_id;
+             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
              UPDATE meta SET value = '5' WHERE key = 'schema_version';",
         )
         .unwrap();

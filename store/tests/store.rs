@@ -950,7 +950,7 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
              ALTER TABLE spans DROP COLUMN entity;
              DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
-             DROP TABLE evaluations; ALTER TABLE llm_calls DROP COLUMN response_id;
+             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
              UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -1083,7 +1083,7 @@ fn a_schema_3_database_counts_calls_under_the_model_asked_for_once_migrated() {
              ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
              ALTER TABLE spans DROP COLUMN entity;
              DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
-             DROP TABLE evaluations; ALTER TABLE llm_calls DROP COLUMN response_id;
+             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
              UPDATE meta SET value = '3' WHERE key = 'schema_version';",
         )
         .unwrap();

@@ -128,40 +128,108 @@ pub struct Evaluation {
 }
 
 impl Reader {
-    /// `WITH sel AS (…), judged AS (…)`: the selection's evaluations, each with the
-    /// model of the call it judges (none for traces and sessions) and the time it is
-    /// placed at (the call's start, else its own time).
+    /// `WITH judged AS (…)`: the selection's evaluations, each with the model of the
+    /// call it judges (none for traces and sessions) and the time it is placed at (the
+    /// call's start, else its own time). A selection of a time range alone reads the
+    /// results by themselves (each keeps its call's model and start); finer conditions
+    /// select the calls first.
     pub(crate) fn judged_sql(
         &mut self,
         filter: &Filter,
     ) -> Result<(String, Vec<Value>), StoreError> {
         Self::check(filter)?;
         self.needs_evaluations()?;
+        // Results about traces, sessions and spans that are not calls: rare, and only
+        // then are the branches that find them written.
+        let others: i64 = self.conn.query_row(
+            "SELECT count(*) FROM evaluations WHERE target <> 'span' OR call_start_ns IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        let by_time_alone = filter.on_dimensions_only()
+            && filter.models.is_empty()
+            && filter.providers.is_empty()
+            && filter.services.is_empty()
+            && filter.status == crate::filter::StatusFilter::All;
+        if by_time_alone {
+            let mut params = Vec::new();
+            let mut within = |column: &str| {
+                let mut sql = String::from("TRUE");
+                if let Some(from) = filter.from_ns {
+                    sql.push_str(&format!(" AND {column} >= ?"));
+                    params.push(Value::BigInt(from));
+                }
+                if let Some(to) = filter.to_ns {
+                    sql.push_str(&format!(" AND {column} < ?"));
+                    params.push(Value::BigInt(to));
+                }
+                sql
+            };
+            let mut sql = format!(
+                "WITH judged AS (
+                     SELECT e.* EXCLUDE (call_start_ns), e.call_start_ns AS at_ns
+                     FROM evaluations e
+                     WHERE e.target = 'span' AND e.call_start_ns IS NOT NULL AND {}",
+                within("e.call_start_ns")
+            );
+            if others > 0 {
+                // The traces with calls that start in the range, from the traces table.
+                let traces = format!(
+                    "SELECT t.trace_id, t.session_id FROM traces t WHERE t.llm_calls > 0 AND {}",
+                    within("t.start_ns")
+                );
+                let sessions = format!(
+                    "SELECT t.session_id FROM traces t WHERE t.llm_calls > 0 AND {}",
+                    within("t.start_ns")
+                );
+                sql.push_str(&format!(
+                    " UNION ALL
+                     SELECT e.* EXCLUDE (model, call_start_ns), NULL::VARCHAR AS model,
+                            e.time_ns AS at_ns
+                     FROM evaluations e JOIN ({traces}) t ON t.trace_id = e.trace_id
+                     WHERE e.target = 'trace' OR (e.target = 'span' AND e.call_start_ns IS NULL)
+                     UNION ALL
+                     SELECT e.* EXCLUDE (model, call_start_ns), NULL::VARCHAR AS model,
+                            e.time_ns AS at_ns
+                     FROM evaluations e
+                     WHERE e.target = 'session' AND e.session_id IN ({sessions})"
+                ));
+            }
+            sql.push(')');
+            return Ok((sql, params));
+        }
         let w = self.calls_where(filter)?;
-        Ok((
-            format!(
-                "WITH sel AS NOT MATERIALIZED (
-                     SELECT c.trace_id, c.span_id, c.model, c.start_ns FROM llm_calls c WHERE {}),
-                 judged AS (
-                     SELECT e.*, s.model, s.start_ns AS at_ns
-                     FROM evaluations e JOIN sel s
-                       ON s.trace_id = e.trace_id AND s.span_id = e.span_id
-                     WHERE e.target = 'span'
-                     UNION ALL
-                     SELECT e.*, NULL::VARCHAR AS model, e.time_ns AS at_ns FROM evaluations e
-                     WHERE e.target <> 'session' AND e.trace_id IN (SELECT trace_id FROM sel)
-                       AND (e.target = 'trace' OR NOT EXISTS (
-                           SELECT 1 FROM llm_calls x
-                           WHERE x.trace_id = e.trace_id AND x.span_id = e.span_id))
-                     UNION ALL
-                     SELECT e.*, NULL::VARCHAR AS model, e.time_ns AS at_ns FROM evaluations e
-                     WHERE e.target = 'session' AND e.session_id IN (
-                         SELECT t.session_id FROM traces t
-                         WHERE t.trace_id IN (SELECT trace_id FROM sel)))",
-                w.sql
-            ),
-            w.params,
-        ))
+        let mut sql = format!(
+            "WITH sel AS NOT MATERIALIZED (
+                 SELECT c.trace_id, c.span_id, c.model, c.start_ns FROM llm_calls c WHERE {}),
+             judged AS (
+                 SELECT e.* EXCLUDE (model, call_start_ns), s.model, s.start_ns AS at_ns
+                 FROM evaluations e JOIN sel s
+                   ON s.trace_id = e.trace_id AND s.span_id = e.span_id
+                 WHERE e.target = 'span'",
+            w.sql
+        );
+        if others > 0 {
+            sql.push_str(
+                " UNION ALL
+                 SELECT e.* EXCLUDE (model, call_start_ns), NULL::VARCHAR AS model,
+                        e.time_ns AS at_ns
+                 FROM evaluations e
+                 WHERE e.target <> 'session' AND e.trace_id IN (SELECT trace_id FROM sel)
+                   AND (e.target = 'trace' OR NOT EXISTS (
+                       SELECT 1 FROM llm_calls x
+                       WHERE x.trace_id = e.trace_id AND x.span_id = e.span_id))
+                 UNION ALL
+                 SELECT e.* EXCLUDE (model, call_start_ns), NULL::VARCHAR AS model,
+                        e.time_ns AS at_ns
+                 FROM evaluations e
+                 WHERE e.target = 'session' AND e.session_id IN (
+                     SELECT t.session_id FROM traces t
+                     WHERE t.trace_id IN (SELECT trace_id FROM sel))",
+            );
+        }
+        sql.push(')');
+        Ok((sql, w.params))
     }
 
     /// Refuses a file (opened read-only) from before evaluations.
@@ -302,36 +370,68 @@ impl Reader {
         let (judged, mut params) = self.judged_sql(filter)?;
         params.push(Value::Text(name.to_string()));
         params.push(Value::UBigInt(limit));
+        // The page first, from the results alone; then its calls' text, found by their
+        // start times (which DuckDB looks up by its row groups' ranges).
         let sql = format!(
             "{judged}
-             SELECT j.trace_id, j.span_id, j.at_ns, j.model, j.score, j.label, j.explanation,
-                    c.prompt, left(c.response, {EXCERPT_CHARS}) AS response
-             FROM judged j JOIN llm_calls c
-               ON c.trace_id = j.trace_id AND c.span_id = j.span_id AND c.start_ns = j.at_ns
+             SELECT j.trace_id, j.span_id, j.at_ns, j.model, j.score, j.label, j.explanation
+             FROM judged j
              WHERE j.model IS NOT NULL AND j.name = ?
              ORDER BY j.score ASC NULLS LAST, j.at_ns DESC, j.trace_id, j.span_id LIMIT ?"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-            Ok(JudgedCall {
-                trace_id: trace_id_hex(r.get("trace_id")?),
-                span_id: span_id_hex(r.get("span_id")?),
-                start_ns: r.get("at_ns")?,
-                model: r.get("model")?,
-                score: r.get("score")?,
-                label: r.get("label")?,
-                explanation: r.get("explanation")?,
-                prompt_excerpt: r.get::<_, Option<String>>("prompt")?.map(|p| {
-                    crate::conversation::latest_user_message(&p)
-                        .unwrap_or(p)
-                        .chars()
-                        .take(EXCERPT_CHARS as usize)
-                        .collect()
-                }),
-                response_excerpt: r.get("response")?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut worst = stmt
+            .query_map(duckdb::params_from_iter(params), |r| {
+                Ok((
+                    r.get::<_, u128>("trace_id")?,
+                    r.get::<_, u64>("span_id")?,
+                    JudgedCall {
+                        trace_id: trace_id_hex(r.get("trace_id")?),
+                        span_id: span_id_hex(r.get("span_id")?),
+                        start_ns: r.get("at_ns")?,
+                        model: r.get("model")?,
+                        score: r.get("score")?,
+                        label: r.get("label")?,
+                        explanation: r.get("explanation")?,
+                        ..JudgedCall::default()
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if worst.is_empty() {
+            return Ok(Vec::new());
+        }
+        let starts: Vec<String> = worst
+            .iter()
+            .map(|(_, _, c)| c.start_ns.to_string())
+            .collect();
+        let spans: Vec<String> = worst.iter().map(|(_, s, _)| s.to_string()).collect();
+        let sql = format!(
+            "SELECT trace_id, span_id, prompt, left(response, {EXCERPT_CHARS}) AS response
+             FROM llm_calls WHERE start_ns IN ({}) AND span_id IN ({})",
+            starts.join(", "),
+            spans.join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let ids = (r.get::<_, u128>("trace_id")?, r.get::<_, u64>("span_id")?);
+            let prompt: Option<String> = r.get("prompt")?;
+            let response: Option<String> = r.get("response")?;
+            for (t, s, call) in worst.iter_mut() {
+                if (*t, *s) == ids {
+                    call.prompt_excerpt = prompt.as_ref().map(|p| {
+                        crate::conversation::latest_user_message(p)
+                            .unwrap_or_else(|| p.clone())
+                            .chars()
+                            .take(EXCERPT_CHARS as usize)
+                            .collect()
+                    });
+                    call.response_excerpt = response.clone();
+                }
+            }
+        }
+        Ok(worst.into_iter().map(|(_, _, c)| c).collect())
     }
 
     /// Everything said about the given traces: their spans' and their own

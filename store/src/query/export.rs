@@ -139,8 +139,7 @@ impl Reader {
                     self.needs_evaluations()?;
                     (
                         format!(
-                            "SELECT {columns}, c.model FROM evaluations e
-                             LEFT JOIN llm_calls c ON c.trace_id = e.trace_id AND c.span_id = e.span_id
+                            "SELECT {columns}, e.model FROM evaluations e
                              ORDER BY e.time_ns, e.name, e.trace_id, e.span_id"
                         ),
                         Vec::new(),
