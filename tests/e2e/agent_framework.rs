@@ -5,7 +5,7 @@
 //! says happened.
 
 use crate::collector::Collector;
-use crate::live_clients::python;
+use crate::live_clients::run_script;
 use crate::util::{Scratch, fixture, run, stderr};
 use serde_json::Value;
 use std::path::Path;
@@ -103,12 +103,9 @@ fn a_live_openai_agents_run_reports_its_sessions_agents_and_tools() {
     let dir = Scratch::new("agents-live");
     let db = dir.path("agents.duckdb");
     let collector = Collector::start(&db, &[]);
-    let out = std::process::Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/python/drive_agent.py"
-        ))
-        .args([
+    let truth = run_script(
+        "drive_agent.py",
+        &[
             "--endpoint",
             &collector.grpc,
             "--protocol",
@@ -117,15 +114,8 @@ fn a_live_openai_agents_run_reports_its_sessions_agents_and_tools() {
             "4",
             "--turns",
             "3",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let truth: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(collector.stop().success());
     assert_eq!(truth["turns"], 12);
     assert_agent_truth(&db, &truth);

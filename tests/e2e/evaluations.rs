@@ -6,10 +6,9 @@
 //! the `eval:` conditions select exactly the calls the results say.
 
 use crate::collector::Collector;
-use crate::live_clients::python;
+use crate::live_clients::run_script;
 use crate::util::{Scratch, run, stderr, stdout};
 use serde_json::Value;
-use std::process::Command;
 
 fn calls_matching(db: &str, query: &str) -> Vec<String> {
     let out = run(&[
@@ -38,20 +37,10 @@ fn evaluated(protocol: &str) {
     } else {
         collector.http.clone()
     };
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/python/evaluate_calls.py"
-        ))
-        .args(["--endpoint", &endpoint, "--protocol", protocol])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let truth = run_script(
+        "evaluate_calls.py",
+        &["--endpoint", &endpoint, "--protocol", protocol],
     );
-    let truth: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(collector.stop().success());
     assert_eq!(truth["flushed"], true);
     let sent = truth["results"].as_array().unwrap();

@@ -16,6 +16,24 @@ pub fn python() -> String {
         .expect("LLM_OBSERVATORY_PYTHON is unset: run the tests with tests/run.sh, which sets up the Python clients")
 }
 
+/// Runs `tests/python/NAME` with `args` in the venv's Python and reads the JSON object
+/// its last line of output prints (what it sent: the truth to compare with).
+pub fn run_script(name: &str, args: &[&str]) -> Value {
+    let out = Command::new(python())
+        .arg(script(name))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{name} printed no JSON ({e}): {stdout}"))
+}
+
 fn script(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/python")

@@ -9,7 +9,6 @@ snapshot is not in the truth: this instrumentation reports only the model asked 
 import argparse
 import asyncio
 import base64
-import http.server
 import json
 import os
 import sys
@@ -18,7 +17,7 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner, function_tool, set_trace_processors
-from drive_openai import exporter
+from drive_openai import exporter, json_server
 from openai import AsyncOpenAI
 from openinference.instrumentation import using_session, using_user
 from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
@@ -44,48 +43,39 @@ class Truth:
 
 
 def fake_server(truth):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
+    """Answers a request whose last message is the user's with a call of the tool it
+    names (`issue_refund` when the user asks for a refund, else `lookup_order`), and one
+    that ends with the tool's result with the answer."""
 
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            messages = body["messages"]
-            last = messages[-1]
-            asked = next(m["content"] for m in reversed(messages) if m["role"] == "user")
-            input_tokens = sum(len(str(m.get("content") or "").split()) for m in messages) + 11
-            n = truth.calls + 1
-            if last["role"] == "tool":
-                answer = f"Done: {last['content']}"
-                message = {"role": "assistant", "content": answer}
-                finish = "stop"
-                output_tokens = len(answer.split())
-            else:
-                tool = "issue_refund" if "refund" in asked else "lookup_order"
-                order = asked.split()[-1].strip("?.")
-                message = {"role": "assistant", "content": None, "tool_calls": [{
-                    "id": f"call_{n}", "type": "function",
-                    "function": {"name": tool, "arguments": json.dumps({"order_id": order})}}]}
-                finish = "tool_calls"
-                output_tokens = 9
-            truth.call(input_tokens, output_tokens)
-            payload = {
-                "id": f"chatcmpl-agent-{n}", "object": "chat.completion", "created": 1764000000,
-                "model": SERVED,
-                "choices": [{"index": 0, "finish_reason": finish, "message": message}],
-                "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
-                          "total_tokens": input_tokens + output_tokens},
-            }
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(body):
+        messages = body["messages"]
+        last = messages[-1]
+        asked = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        input_tokens = sum(len(str(m.get("content") or "").split()) for m in messages) + 11
+        n = truth.calls + 1
+        if last["role"] == "tool":
+            reply = f"Done: {last['content']}"
+            message = {"role": "assistant", "content": reply}
+            finish = "stop"
+            output_tokens = len(reply.split())
+        else:
+            tool = "issue_refund" if "refund" in asked else "lookup_order"
+            order = asked.split()[-1].strip("?.")
+            message = {"role": "assistant", "content": None, "tool_calls": [{
+                "id": f"call_{n}", "type": "function",
+                "function": {"name": tool, "arguments": json.dumps({"order_id": order})}}]}
+            finish = "tool_calls"
+            output_tokens = 9
+        truth.call(input_tokens, output_tokens)
+        return 200, {
+            "id": f"chatcmpl-agent-{n}", "object": "chat.completion", "created": 1764000000,
+            "model": SERVED,
+            "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+            "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
+                      "total_tokens": input_tokens + output_tokens},
+        }
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return json_server(answer)
 
 
 class JsonLinesExporter(SpanExporter):

@@ -42,35 +42,17 @@ class Truth:
             m["output_tokens"] += output_tokens
 
 
-def fake_server(truth):
+def json_server(answer):
+    """A local HTTP server answering each POSTed JSON body with `answer(body)`, a
+    (status, payload) pair, as JSON; its port is `server.server_port`."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            model = body["model"]
-            prompt = " ".join(m["content"] for m in body["messages"])
-            if "FAIL429" in prompt:
-                truth.add(model, 1)
-                payload = {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}
-                self.reply(429, payload)
-                return
-            input_tokens = len(prompt.split()) + 7
-            answer = "Echo: " + " ".join(prompt.split()[:12])
-            output_tokens = len(answer.split())
-            cached = 4 if input_tokens % 3 == 0 else 0
-            truth.add(model, 0, input_tokens, output_tokens, cached, served=RESPONSE_MODELS[model])
-            self.reply(200, {
-                "id": f"chatcmpl-{truth.calls}", "object": "chat.completion", "created": 1764000000,
-                "model": RESPONSE_MODELS[model],
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
-                "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
-                          "total_tokens": input_tokens + output_tokens,
-                          "prompt_tokens_details": {"cached_tokens": cached}},
-            })
-
-        def reply(self, status, payload):
+            status, payload = answer(body)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -81,6 +63,30 @@ def fake_server(truth):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def fake_server(truth):
+    def answer(body):
+        model = body["model"]
+        prompt = " ".join(m["content"] for m in body["messages"])
+        if "FAIL429" in prompt:
+            truth.add(model, 1)
+            return 429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}
+        input_tokens = len(prompt.split()) + 7
+        reply = "Echo: " + " ".join(prompt.split()[:12])
+        output_tokens = len(reply.split())
+        cached = 4 if input_tokens % 3 == 0 else 0
+        truth.add(model, 0, input_tokens, output_tokens, cached, served=RESPONSE_MODELS[model])
+        return 200, {
+            "id": f"chatcmpl-{truth.calls}", "object": "chat.completion", "created": 1764000000,
+            "model": RESPONSE_MODELS[model],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}],
+            "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
+                      "total_tokens": input_tokens + output_tokens,
+                      "prompt_tokens_details": {"cached_tokens": cached}},
+        }
+
+    return json_server(answer)
 
 
 def exporter(protocol, endpoint, gzip, token):
