@@ -68,10 +68,10 @@ pub use output::{DatabaseFiles, OutputFile, Replace, write_file};
 pub use prices::{Price, PriceTable};
 #[cfg(feature = "duckdb")]
 pub use query::{
-    AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
-    ExportFormat, ExportTable, Heatmap, HeatmapCell, JudgedCall, LatencyPoint, ModelRow, Reader,
-    SCORE_BINS, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError,
-    TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
+    AgentRow, AgentRun, CallRow, CallSort, EXACT_CALLS_UP_TO, EvalModelRow, EvalPoint, Evaluation,
+    EvaluatorRow, ExportFormat, ExportTable, Heatmap, HeatmapCell, JudgedCall, LatencyPoint,
+    ModelRow, Reader, SCORE_BINS, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow,
+    TopError, TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]

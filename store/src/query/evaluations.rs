@@ -16,6 +16,10 @@ use serde::Serialize;
 /// The schema version that has the `evaluations` table.
 pub(crate) const EVALUATIONS_SCHEMA: i64 = 9;
 
+/// Up to this many results in a selection, the calls they judge are counted exactly
+/// (distinct ids take DuckDB about 0.2 µs a result); past it, estimated.
+pub const EXACT_CALLS_UP_TO: i64 = 200_000;
+
 /// Bins of an evaluator's score distribution.
 pub const SCORE_BINS: usize = 10;
 
@@ -36,8 +40,11 @@ pub struct EvaluatorRow {
     pub max_score: Option<f64>,
     /// Results given by people (`HUMAN` annotators, feedback in the app).
     pub by_people: u64,
-    /// Distinct LLM calls judged.
+    /// Distinct LLM calls judged: exact up to [`EXACT_CALLS_UP_TO`] results, else
+    /// estimated (HyperLogLog, within a few per cent) and `calls_approximate` says so.
     pub calls: u64,
+    /// Whether `calls` is an estimate.
+    pub calls_approximate: bool,
     /// The most frequent labels with their counts, most frequent first (at most five).
     pub labels: Vec<(String, u64)>,
     /// Scores per bin: [`SCORE_BINS`] equal bins from `bins_from` to `bins_to`.
@@ -141,11 +148,7 @@ impl Reader {
         self.needs_evaluations()?;
         // Results about traces, sessions and spans that are not calls: rare, and only
         // then are the branches that find them written.
-        let others: i64 = self.conn.query_row(
-            "SELECT count(*) FROM evaluations WHERE target <> 'span' OR call_start_ns IS NULL",
-            [],
-            |r| r.get(0),
-        )?;
+        let others = self.other_evaluations()?;
         let by_time_alone = filter.on_dimensions_only()
             && filter.models.is_empty()
             && filter.providers.is_empty()
@@ -232,6 +235,16 @@ impl Reader {
         Ok((sql, w.params))
     }
 
+    /// How many results are about traces, sessions, spans that are not calls, or calls
+    /// not stored (yet): the ones only a join finds.
+    pub(crate) fn other_evaluations(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM evaluations WHERE target <> 'span' OR call_start_ns IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Refuses a file (opened read-only) from before evaluations.
     pub(crate) fn needs_evaluations(&self) -> Result<(), StoreError> {
         if self.schema_version < EVALUATIONS_SCHEMA {
@@ -247,13 +260,24 @@ impl Reader {
     /// Every evaluator of the selection, most results first.
     pub fn evaluators(&mut self, filter: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
         let (judged, params) = self.judged_sql(filter)?;
+        let results: i64 = self.conn.query_row(
+            &format!("{judged} SELECT count(*) FROM judged"),
+            duckdb::params_from_iter(params.clone()),
+            |r| r.get(0),
+        )?;
+        let approximate = results > EXACT_CALLS_UP_TO;
+        let distinct_calls = if approximate {
+            "approx_count_distinct(hash(trace_id, span_id))"
+        } else {
+            "count(DISTINCT (trace_id, span_id))"
+        };
         let sql = format!(
             "{judged},
              summary AS (
                  SELECT name, count(*) AS evaluations, count(score) AS scored,
                         avg(score) AS mean_score, min(score) AS min_score, max(score) AS max_score,
                         count(*) FILTER (upper(annotator) = 'HUMAN') AS by_people,
-                        count(DISTINCT (trace_id, span_id)) FILTER (model IS NOT NULL) AS calls,
+                        ({distinct_calls} FILTER (model IS NOT NULL))::UBIGINT AS calls,
                         least(0, coalesce(min(score), 0)) AS bins_from,
                         greatest(1, coalesce(max(score), 1)) AS bins_to
                  FROM judged GROUP BY name),
@@ -290,6 +314,7 @@ impl Reader {
                 max_score: r.get("max_score")?,
                 by_people: r.get("by_people")?,
                 calls: r.get("calls")?,
+                calls_approximate: approximate,
                 labels: pairs(r.get("labels")?)
                     .into_iter()
                     .filter_map(|(l, n)| match (l, as_i64(&n)) {

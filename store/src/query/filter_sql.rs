@@ -17,7 +17,16 @@ impl Filter {
     /// given, is a cheap condition every call holding the searched words meets (the
     /// text index's hits): the text is only read for the calls it lets through
     /// (DuckDB would otherwise test the text of every call first).
-    pub(crate) fn calls_where(&self, cost: &str, candidates: Option<&str>) -> Where {
+    ///
+    /// `all_targets`: whether evaluations of traces and sessions (and of spans that are
+    /// not calls) exist, so that `eval:` conditions must look at them too; without, a
+    /// condition is one semi-join of the calls with the results.
+    pub(crate) fn calls_where(
+        &self,
+        cost: &str,
+        candidates: Option<&str>,
+        all_targets: bool,
+    ) -> Where {
         let mut w = Where {
             sql: "TRUE".into(),
             params: Vec::new(),
@@ -92,7 +101,7 @@ impl Filter {
             &self.tokens,
         );
         for condition in &self.evaluations {
-            evaluated(&mut w, &condition.name, &condition.test);
+            evaluated(&mut w, &condition.name, &condition.test, all_targets);
         }
         w
     }
@@ -152,10 +161,10 @@ impl Filter {
     }
 }
 
-/// The call `c` has an evaluation named `name` passing `test`: its own, its trace's,
-/// or its trace's session's (three semi-joins; an `OR` inside one subquery would be
-/// a nested loop).
-fn evaluated(w: &mut Where, name: &str, test: &EvalTest) {
+/// The call `c` has an evaluation named `name` passing `test`: its own, and when
+/// `all_targets`, its trace's or its trace's session's (three semi-joins; an `OR`
+/// inside one subquery would be a nested loop).
+fn evaluated(w: &mut Where, name: &str, test: &EvalTest, all_targets: bool) {
     let one = |w: &mut Where| {
         w.params.push(Value::Text(name.to_string()));
         let passes = match test {
@@ -171,10 +180,18 @@ fn evaluated(w: &mut Where, name: &str, test: &EvalTest) {
         };
         format!("lower(e.name) = lower(?){passes}")
     };
-    let (span, trace, session) = (one(w), one(w), one(w));
+    let span = one(w);
+    let own = format!(
+        "EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'span'
+                 AND e.trace_id = c.trace_id AND e.span_id = c.span_id AND {span})"
+    );
+    if !all_targets {
+        w.sql.push_str(&format!(" AND {own}"));
+        return;
+    }
+    let (trace, session) = (one(w), one(w));
     w.sql.push_str(&format!(
-        " AND (EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'span'
-                         AND e.trace_id = c.trace_id AND e.span_id = c.span_id AND {span})
+        " AND ({own}
                OR EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'trace'
                          AND e.trace_id = c.trace_id AND {trace})
                OR c.trace_id IN (SELECT t.trace_id FROM traces t

@@ -19,7 +19,9 @@ pub(crate) mod traces;
 
 pub use agents::{AgentRow, AgentRun, ToolRow};
 pub use calls::{CallRow, CallSort, TopError};
-pub use evaluations::{EvalModelRow, EvalPoint, Evaluation, EvaluatorRow, JudgedCall, SCORE_BINS};
+pub use evaluations::{
+    EXACT_CALLS_UP_TO, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow, JudgedCall, SCORE_BINS,
+};
 pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
@@ -284,7 +286,8 @@ impl Reader {
                 traces.join(", ")
             )
         });
-        Ok(filter.calls_where(&cost, candidates.as_deref()))
+        let all_targets = !filter.evaluations.is_empty() && self.other_evaluations()? > 0;
+        Ok(filter.calls_where(&cost, candidates.as_deref(), all_targets))
     }
 
     /// The text index's hits for `words` (`None`: it cannot answer), remembered for the

@@ -193,7 +193,14 @@ fn evaluator_table(rows: &[EvaluatorRow]) -> TableData {
                 vec![
                     Cell::text(&e.name),
                     Cell::count(format::integer(e.evaluations), e.evaluations),
-                    Cell::count(format::integer(e.calls), e.calls),
+                    Cell::count(
+                        format!(
+                            "{}{}",
+                            if e.calls_approximate { "~" } else { "" },
+                            format::integer(e.calls)
+                        ),
+                        e.calls,
+                    ),
                     score_cell(e.mean_score),
                     score_cell(e.min_score),
                     score_cell(e.max_score),
