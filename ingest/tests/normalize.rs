@@ -586,3 +586,20 @@ fn evaluations_on_a_span_from_events_and_openinference_annotations() {
         "a trace's, not the span's"
     );
 }
+
+#[test]
+fn openinference_tool_calls_in_a_response_keep_their_arguments() {
+    let c = llm(json!({
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-4o-mini",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.id": "call_1",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "lookup_order",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": "{\"order_id\": \"A-1\"}",
+    }));
+    let response = c.response.unwrap();
+    assert!(
+        response.contains(r#"lookup_order({"order_id": "A-1"})"#),
+        "{response}"
+    );
+}

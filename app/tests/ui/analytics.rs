@@ -734,11 +734,16 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
             assert!(shown(&h, &figure), "{figure} of {} not shown", m.model);
         }
     }
+    let short: String = judged.trace_id.chars().take(8).collect();
+    wait_for(&mut h, "the worst-judged calls", |h| {
+        h.query_all_by_role_and_label(Role::Link, &short)
+            .next()
+            .is_some()
+    });
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("evaluations_view");
 
-    let short: String = judged.trace_id.chars().take(8).collect();
     // (A trace with two judged calls is listed twice.)
     // The table is below the fold: by keyboard, as for the editor below.
     h.query_all_by_role_and_label(Role::Link, &short)
@@ -750,6 +755,8 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
     wait_for(&mut h, "the trace's evaluations", |h| {
         h.query_by_label("Evaluations of this call").is_some()
             && shown(h, &format!("{:.2}", judged.score.unwrap()))
+            && shown(h, &format!("Trace {}", judged.trace_id))
+            && shown(h, &format!("span {first_call}"))
     });
     h.get_by_label("Bad").click();
     h.step();
@@ -862,7 +869,7 @@ fn an_agents_llm_call_shows_the_tool_it_called_with_arguments_and_result() {
         h.query_by_label("Tools it called").is_some()
             && h.query_all_by_label(&name).next().is_some()
             && h.query_by_label(&result).is_some()
-            && h.query_by_label_contains("\"order_id\"").is_some()
+            && h.query_all_by_label_contains("\"order_id\"").count() >= 2
     });
     h.remove_cursor();
     h.run_steps(2);

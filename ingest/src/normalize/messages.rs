@@ -173,6 +173,9 @@ pub(crate) fn any_to_json(v: &AnyValue) -> Value {
 /// multimodal parts and tool calls flattened below it.
 pub(crate) fn from_flattened(attrs: &Attrs, prefix: &str, field_prefix: &str) -> Vec<Message> {
     let mut messages: Vec<(usize, Message)> = Vec::new();
+    // A tool call's arguments sort before its name (`…function.arguments` <
+    // `…function.name`): kept until the name comes.
+    let mut arguments: Option<String> = None;
     for (index, field, value) in attrs.indexed(prefix) {
         let Some(field) = field.strip_prefix(field_prefix) else {
             continue;
@@ -190,14 +193,16 @@ pub(crate) fn from_flattened(attrs: &Attrs, prefix: &str, field_prefix: &str) ->
         } else if field.starts_with("tool_calls.")
             && (field.ends_with(".name") || field.ends_with("function.name"))
         {
-            push_line(&mut m.content, &format!("{text}()"));
-        } else if field.starts_with("tool_calls.")
-            && field.ends_with("arguments")
-            && m.content.ends_with("()")
-        {
-            m.content.truncate(m.content.len() - 1);
-            m.content.push_str(&text);
-            m.content.push(')');
+            let args = arguments.take().unwrap_or_default();
+            push_line(&mut m.content, &format!("{text}({args})"));
+        } else if field.starts_with("tool_calls.") && field.ends_with("arguments") {
+            if m.content.ends_with("()") {
+                m.content.truncate(m.content.len() - 1);
+                m.content.push_str(&text);
+                m.content.push(')');
+            } else {
+                arguments = Some(text);
+            }
         }
     }
     messages.into_iter().map(|(_, m)| m).collect()
