@@ -867,6 +867,8 @@ fn an_agents_llm_call_shows_the_tool_it_called_with_arguments_and_result() {
     h.get_by_label(&row).click();
     wait_for(&mut h, "the tool beside the call", |h| {
         h.query_by_label("Tools it called").is_some()
+            && h.query_by_label("Evaluations of this call").is_some()
+            && h.query_by_label("Updating").is_none()
             && h.query_all_by_label(&name).next().is_some()
             && h.query_by_label(&result).is_some()
             && h.query_all_by_label_contains("\"order_id\"").count() >= 2

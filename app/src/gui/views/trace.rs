@@ -253,7 +253,11 @@ impl TraceView {
         span: &TraceSpan,
         said: Option<&Vec<Evaluation>>,
     ) -> Option<FeedbackRequest> {
-        let said = said.map(Vec::as_slice);
+        let Some(said) = said.map(Vec::as_slice) else {
+            ui.separator();
+            ui.spinner();
+            return None;
+        };
         let noun = if span.model.is_some() { "call" } else { "span" };
         let on_span = Subject {
             target: EvalTarget::Span,
@@ -266,7 +270,7 @@ impl TraceView {
             span_id: None,
             ..on_span.clone()
         };
-        let all = said.unwrap_or_default();
+        let all = said;
         let of_session: Vec<&Evaluation> = all
             .iter()
             .filter(|e| e.target == EvalTarget::Session)
@@ -303,7 +307,7 @@ impl TraceView {
         } else {
             on_span
         };
-        self.feedback.ui(ui, subject, said)
+        self.feedback.ui(ui, subject, Some(said))
     }
 }
 
