@@ -371,8 +371,10 @@ impl EvalTarget {
 }
 
 /// Where a stored evaluation came from: sent over OTLP (or imported)…
+#[cfg(feature = "duckdb")]
 pub(crate) const FROM_OTLP: &str = "otlp";
 /// …or given in the app (and editable there).
+#[cfg(feature = "duckdb")]
 pub(crate) const FROM_APP: &str = "app";
 
 /// The name under which the app keeps a person's feedback (thumbs, label, note) as an
