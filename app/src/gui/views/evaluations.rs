@@ -3,7 +3,7 @@
 //! distribution, its mean over time, its mean per model (did the model change make
 //! answers better?) and the calls it judged worst, each opening its trace.
 
-use super::shared::{chart_window, reading, seconds, summary};
+use super::shared::{chart_window, model_rows, reading, seconds, summary};
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::format;
 use crate::gui::export::ExportItem;
@@ -107,22 +107,7 @@ fn details(ui: &mut Ui, ctx: &ViewCtx<'_>, chosen: &EvaluatorRow, action: &mut V
     if let Some(rows) = by_model.value.as_deref() {
         let rows: Vec<&EvalModelRow> = rows.iter().filter(|r| r.name == chosen.name).collect();
         let table = model_table(chosen, &rows);
-        let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, ctx.models));
-        let r = data_table(
-            ui,
-            "evaluation_models",
-            &table,
-            &TableLook {
-                links: &[0],
-                link_if: None,
-                swatch: Some(&swatch),
-                tint: None,
-            },
-        );
-        action.export_if(r.export, || ExportItem::Table(table.clone()));
-        if let Some((row, _)) = r.clicked {
-            action.push(Action::FilterModel(row[0].shown.clone()));
-        }
+        model_rows(ui, "evaluation_models", &table, ctx.models, None, action);
     }
     ui.add_space(12.0);
     let worst = ctx

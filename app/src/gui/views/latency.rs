@@ -5,10 +5,9 @@
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{ChartData, ChartKind, HeatGrid, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use super::shared::{reading, alert_markers, chart_window, per_model, seconds, summary};
+use super::shared::{reading, alert_markers, chart_window, model_rows, per_model, seconds, summary};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{LatencyHeatmap, LatencyPercentiles};
-use crate::gui::widgets::data_table::{TableLook, data_table};
 use crate::gui::widgets::heatmap::heatmap;
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
@@ -68,22 +67,7 @@ impl View for LatencyView {
             ui.add_space(12.0);
             if let Some(rows) = models.value.as_deref() {
                 let table = model_latency_table(rows);
-                let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
-                let r = data_table(
-                    ui,
-                    "latency_by_model",
-                    &table,
-                    &TableLook {
-                        links: &[0],
-                        link_if: None,
-                        swatch: Some(&swatch),
-                        tint: None,
-                    },
-                );
-                action.export_if(r.export, || ExportItem::Table(table.clone()));
-                if let Some((row, _)) = r.clicked {
-                    action.push(Action::FilterModel(row[0].shown.clone()));
-                }
+                model_rows(ui, "latency_by_model", &table, all_models, None, &mut action);
             }
         });
         action

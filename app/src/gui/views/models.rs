@@ -5,10 +5,9 @@
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{Bar, ChartData, ChartKind, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use super::shared::{reading, chart_window, per_model, seconds, series, summary};
-use super::{Action, View, ViewAction, ViewCtx};
+use super::shared::{reading, chart_window, model_rows, per_model, seconds, series, summary};
+use super::{View, ViewAction, ViewCtx};
 use crate::gui::widgets::bars::bars;
-use crate::gui::widgets::data_table::{TableLook, data_table};
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
@@ -44,25 +43,10 @@ impl View for ModelsView {
             action.showed_data = true;
             let secs = window.map_or(0.0, |((a, b), _)| (b - a) as f64 / 1e9);
             let table = comparison_table(rows, secs);
-            let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, all_models));
             let tint = |row: &[Cell], col: usize| {
                 (col == 5 && row[5].value.as_f64().is_some_and(|v| v > 0.0)).then_some(palette::BAD)
             };
-            let r = data_table(
-                ui,
-                "model_comparison",
-                &table,
-                &TableLook {
-                    links: &[0],
-                    link_if: None,
-                    swatch: Some(&swatch),
-                    tint: Some(&tint),
-                },
-            );
-            action.export_if(r.export, || ExportItem::Table(table.clone()));
-            if let Some((row, _)) = r.clicked {
-                action.push(Action::FilterModel(row[0].shown.clone()));
-            }
+            model_rows(ui, "model_comparison", &table, all_models, Some(&tint), &mut action);
             ui.add_space(12.0);
             let usage = token_bars(rows);
             let export = bars(ui, &usage);

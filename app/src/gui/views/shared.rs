@@ -131,6 +131,39 @@ pub fn model_series(
         .collect()
 }
 
+/// A table whose first column names models: each row with its model's colour, the name a
+/// link that filters every view by the model, the table exportable; `tint` colours
+/// cells (red error counts).
+pub fn model_rows(
+    ui: &mut egui::Ui,
+    id: &str,
+    table: &crate::gui::export::table::TableData,
+    models: &[String],
+    tint: Option<crate::gui::widgets::data_table::CellColor<'_>>,
+    action: &mut super::ViewAction,
+) {
+    use crate::gui::export::table::Cell;
+    use crate::gui::widgets::data_table::{TableLook, data_table};
+    let swatch = |row: &[Cell]| Some(palette::model_color(&row[0].shown, models));
+    let r = data_table(
+        ui,
+        id,
+        table,
+        &TableLook {
+            links: &[0],
+            link_if: None,
+            swatch: Some(&swatch),
+            tint,
+        },
+    );
+    action.export_if(r.export, || {
+        crate::gui::export::ExportItem::Table(table.clone())
+    });
+    if let Some((row, _)) = r.clicked {
+        action.push(super::Action::FilterModel(row[0].shown.clone()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
