@@ -77,6 +77,7 @@ impl<'w> Sink<'w> {
                 t.llm_calls += c.llm_calls;
                 t.logs += c.logs;
                 t.metric_points += c.metric_points;
+                t.evaluations += c.evaluations;
             }
             Err(e) => self.totals.failures.push((len, e.to_string())),
         }

@@ -112,9 +112,40 @@ fn otlp_json_export_reimports_into_identical_figures() {
         "{said}"
     );
     let copy = dir.path("copy.duckdb");
-    ok(&["import", "--db", &copy, &dump]);
+    let imported = ok(&["import", "--db", &copy, &dump]);
     let after = stats(&copy);
     assert_eq!(before, after);
+    // The spans' evaluation results come back with them, the same.
+    let evaluations = |db: &str, name: &str| {
+        let file = dir.path(&format!("{name}.evaluations.json"));
+        ok(&[
+            "export",
+            "--db",
+            db,
+            "--what",
+            "evaluations",
+            "--format",
+            "json",
+            "--out",
+            &file,
+            "--force",
+        ]);
+        let rows: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        rows.into_iter()
+            .map(|mut r| {
+                r.as_object_mut().unwrap().remove("source");
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    let judged = evaluations(&db, "source");
+    assert!(!judged.is_empty(), "the demo traffic is judged");
+    assert!(
+        imported.contains(&format!("and {} evaluation results stored", judged.len())),
+        "{imported}"
+    );
+    assert_eq!(evaluations(&copy, "copy"), judged);
     // Asking for calls as OTLP says why not.
     let out = run(&[
         "export",

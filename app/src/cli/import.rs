@@ -116,6 +116,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             report.logs, report.metric_points
         );
     }
+    if report.evaluations > 0 {
+        println!("and {} evaluation results stored", report.evaluations);
+    }
     Ok(if report.has_problems() {
         ExitCode::from(1)
     } else {

@@ -68,6 +68,8 @@ pub struct ImportReport {
     pub logs: u64,
     /// Metric points stored (a metrics dump).
     pub metric_points: u64,
+    /// Evaluation results and annotations newly stored (from log records and spans).
+    pub evaluations: u64,
     /// Spans or records rejected.
     pub rejected: u64,
     /// Each problem, in file order.
@@ -212,7 +214,7 @@ fn scan(
                 let stored = match destination {
                     Some(Destination::ClickHouse(ch)) => {
                         let rows = collector_logs(&req);
-                        ch.insert_logs(&rows).map(|()| rows.len())
+                        ch.insert_logs(&rows).map(|()| (rows.len(), 0))
                     }
                     Some(Destination::Database(w)) => {
                         let (rows, refused) = normalize_logs(&req);
@@ -227,12 +229,15 @@ fn scan(
                             logs: rows,
                             ..Batch::default()
                         })
-                        .map(|r| r.logs as usize)
+                        .map(|r| (r.logs as usize, r.evaluations))
                     }
-                    None => Ok(0),
+                    None => Ok((0, 0)),
                 };
                 match stored {
-                    Ok(n) => report.logs += n as u64,
+                    Ok((n, judged)) => {
+                        report.logs += n as u64;
+                        report.evaluations += judged;
+                    }
                     Err(e) => report.problems.push(Problem {
                         location: format!("{label}{at}"),
                         reason: format!("log records not stored: {e}"),
@@ -313,6 +318,7 @@ fn scan(
     report.stored += totals.committed.spans;
     report.duplicates += totals.committed.duplicate_spans;
     report.llm_calls += totals.committed.llm_calls;
+    report.evaluations += totals.committed.evaluations;
     for (rows, reason) in totals.failures {
         report.rejected += rows as u64;
         report.problems.push(Problem {
