@@ -125,6 +125,20 @@ fn harness(path: &Path) -> Harness<'static, ObservatoryApp> {
         .build_eframe(move |cc| ObservatoryApp::new(cc, options))
 }
 
+/// The first words of what the user asked in a call (its prompt's last user message),
+/// to find it on screen.
+fn asked(call: &store::TraceSpan) -> String {
+    call.prompt
+        .as_deref()
+        .unwrap()
+        .split("user: ")
+        .last()
+        .unwrap()
+        .chars()
+        .take(30)
+        .collect()
+}
+
 /// Steps frames until `cond` holds (the query cache answers from other threads).
 fn wait_for(
     h: &mut Harness<'_, ObservatoryApp>,
@@ -709,16 +723,7 @@ fn a_trace_opens_from_the_table_as_a_timeline_and_a_flamegraph() {
     }
     // The first LLM call is selected: its prompt and response are shown.
     let call = tree.spans.iter().find(|s| s.model.is_some()).unwrap();
-    let prompt_words: String = call
-        .prompt
-        .as_deref()
-        .unwrap()
-        .split("user: ")
-        .last()
-        .unwrap()
-        .chars()
-        .take(30)
-        .collect();
+    let prompt_words = asked(call);
     assert!(
         h.query_by_value_contains_text(&prompt_words).is_some(),
         "prompt {prompt_words:?} not shown"

@@ -346,8 +346,7 @@ fn eval_condition(value: &str) -> Result<EvalCondition, String> {
         }
         EvalTest::Label(label.to_string())
     } else {
-        let written = format!("x{rest}");
-        let (_, cmp, bound) = comparison(&written)
+        let (cmp, bound) = operator(rest)
             .ok_or_else(|| format!("eval:{value}: compare the score with <, <=, > or >="))?;
         let score: f64 = bound
             .parse()
@@ -404,17 +403,21 @@ fn comparison(text: &str) -> Option<(&str, Cmp, &str)> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    let rest = &text[pos..];
-    let (cmp, value) = if let Some(v) = rest.strip_prefix(">=") {
-        (Cmp::Ge, v)
-    } else if let Some(v) = rest.strip_prefix("<=") {
-        (Cmp::Le, v)
-    } else if let Some(v) = rest.strip_prefix('>') {
-        (Cmp::Gt, v)
-    } else {
-        (Cmp::Lt, rest.strip_prefix('<')?)
-    };
+    let (cmp, value) = operator(&text[pos..])?;
     Some((name, cmp, value))
+}
+
+/// `>=value`, `<=value`, `>value` or `<value` as the comparison and the value.
+fn operator(text: &str) -> Option<(Cmp, &str)> {
+    if let Some(v) = text.strip_prefix(">=") {
+        Some((Cmp::Ge, v))
+    } else if let Some(v) = text.strip_prefix("<=") {
+        Some((Cmp::Le, v))
+    } else if let Some(v) = text.strip_prefix('>') {
+        Some((Cmp::Gt, v))
+    } else {
+        Some((Cmp::Lt, text.strip_prefix('<')?))
+    }
 }
 
 fn cmp_text(c: Cmp) -> &'static str {

@@ -4,26 +4,8 @@
 use store::Queries as _;
 use store::*;
 
-const T0: i64 = 1_800_000_000_000_000_000;
-const MS: i64 = 1_000_000;
-
-fn span(trace: u8, span: u8, parent: Option<u8>, start_ms: i64, dur_ms: i64) -> SpanRow {
-    SpanRow {
-        trace_id: [trace; 16],
-        span_id: [span; 8],
-        parent_span_id: parent.map(|p| [p; 8]),
-        name: format!("span-{trace}-{span}"),
-        kind: 1,
-        start_ns: T0 + start_ms * MS,
-        end_ns: T0 + (start_ms + dur_ms) * MS,
-        service: "svc".into(),
-        attributes_json: "{}".into(),
-        resource_json: "{}".into(),
-        events_json: "[]".into(),
-        links_json: "[]".into(),
-        ..SpanRow::default()
-    }
-}
+mod common;
+use common::{T0, span};
 
 fn agent(mut row: SpanRow, name: &str, failed: bool) -> SpanRow {
     row.class = SpanClass::Agent;

@@ -7,23 +7,14 @@
 
 use store::*;
 
-const T0: i64 = 1_800_000_000_000_000_000;
-const MS: i64 = 1_000_000;
+mod common;
+use common::{MS, T0};
 
 /// An LLM call alone in trace `n` (span `n`), asking `model`, answered as `resp-n`.
 fn call(n: u8, model: &str, session: Option<&str>) -> SpanRow {
     SpanRow {
-        trace_id: [n; 16],
-        span_id: [n; 8],
         name: format!("chat {model}"),
         kind: 3,
-        start_ns: T0 + n as i64 * 1000 * MS,
-        end_ns: T0 + (n as i64 * 1000 + 500) * MS,
-        service: "svc".into(),
-        attributes_json: "{}".into(),
-        resource_json: "{}".into(),
-        events_json: "[]".into(),
-        links_json: "[]".into(),
         session_id: session.map(str::to_string),
         llm: Some(LlmCall {
             request_model: Some(model.into()),
@@ -35,7 +26,7 @@ fn call(n: u8, model: &str, session: Option<&str>) -> SpanRow {
             session_id: session.map(str::to_string),
             ..LlmCall::default()
         }),
-        ..SpanRow::default()
+        ..common::span(n, n, None, n as i64 * 1000, 500)
     }
 }
 

@@ -513,16 +513,7 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
     });
     for turn in &turns {
         let call = turn.spans.iter().find(|s| s.model.is_some()).unwrap();
-        let asked: String = call
-            .prompt
-            .as_deref()
-            .unwrap()
-            .split("user: ")
-            .last()
-            .unwrap()
-            .chars()
-            .take(30)
-            .collect();
+        let asked = asked(call);
         assert!(
             h.query_all_by_label_contains(&asked).next().is_some(),
             "the user's message {asked:?} is not shown"

@@ -236,13 +236,21 @@ impl Reader {
     }
 
     /// How many results are about traces, sessions, spans that are not calls, or calls
-    /// not stored (yet): the ones only a join finds.
-    pub(crate) fn other_evaluations(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
+    /// not stored (yet): the ones only a join finds; remembered for the data version.
+    pub(crate) fn other_evaluations(&mut self) -> Result<i64, StoreError> {
+        let version = self.data_version();
+        if let Some((v, n)) = self.other_evaluations
+            && v == version
+        {
+            return Ok(n);
+        }
+        let n = self.conn.query_row(
             "SELECT count(*) FROM evaluations WHERE target <> 'span' OR call_start_ns IS NULL",
             [],
             |r| r.get(0),
-        )?)
+        )?;
+        self.other_evaluations = Some((version, n));
+        Ok(n)
     }
 
     /// Refuses a file (opened read-only) from before evaluations.

@@ -63,6 +63,10 @@ pub struct Reader {
     version: Arc<AtomicU64>,
     /// The names calls are priced by, for a data version.
     priced_names: Option<(u64, Vec<String>)>,
+    /// How many evaluations only a join with the calls finds, for a data version (see
+    /// [`Reader::other_evaluations`]): a selection of evaluations and a call condition
+    /// on them each ask.
+    other_evaluations: Option<(u64, i64)>,
     text: Option<Arc<crate::text_index::TextIndex>>,
     /// The database's own files, never an output.
     files: Option<crate::output::DatabaseFiles>,
@@ -100,6 +104,7 @@ impl Reader {
             prices,
             version,
             priced_names: None,
+            other_evaluations: None,
             text,
             files,
             searched: None,
