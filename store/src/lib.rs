@@ -39,6 +39,8 @@ mod retention;
 mod rollup;
 mod row;
 #[cfg(feature = "duckdb")]
+mod run_table;
+#[cfg(feature = "duckdb")]
 mod schema;
 #[cfg(feature = "duckdb")]
 mod sketch;

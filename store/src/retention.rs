@@ -85,6 +85,7 @@ impl Writer {
                  DELETE FROM metric_points; DELETE FROM alert_events;
                  DELETE FROM call_minutes; DELETE FROM latency_hours; DELETE FROM traces;
                  DELETE FROM evaluations; DELETE FROM evaluations_waiting;
+                 DELETE FROM agent_runs; DELETE FROM agent_run_spend;
                  COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())
@@ -125,6 +126,7 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
         crate::rollup::forget_minutes_before(c, cutoff_ns)?;
         let spans = c.execute("DELETE FROM spans WHERE start_ns < ?", [cutoff_ns])? as u64;
         crate::trace_table::forget_before(c, cutoff_ns)?;
+        crate::run_table::forget_before(c, cutoff_ns)?;
         let logs = c.execute("DELETE FROM logs WHERE time_ns < ?", [cutoff_ns])? as u64;
         let metric_points =
             c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;

@@ -627,6 +627,8 @@ fn move_staged(
     if any_spans {
         crate::trace_table::add(conn, lo)
             .map_err(|e| StoreError::Commit(format!("adding spans to their traces: {e}")))?;
+        crate::run_table::add(conn, lo, hi)
+            .map_err(|e| StoreError::Commit(format!("adding spans to their agent runs: {e}")))?;
     }
     timings
         .summaries_ns

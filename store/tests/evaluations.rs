@@ -352,15 +352,9 @@ fn a_schema_8_file_reads_its_calls_response_ids_when_opened_for_writing() {
             .unwrap();
         writer.close().unwrap();
     }
-    // What the previous release wrote: no evaluations, no response ids, version 8.
-    {
-        let c = duckdb::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
-             UPDATE meta SET value = '8' WHERE key = 'schema_version';",
-        )
-        .unwrap();
-    }
+    // What an earlier release wrote: no agent-run tables, no evaluations, no response
+    // ids, version 8.
+    common::as_written_by_schema(&path, 8);
     {
         let old = Store::open(&path, OpenMode::ReadOnly).unwrap();
         let err = old

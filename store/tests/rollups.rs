@@ -6,7 +6,9 @@
 
 use store::*;
 
-const T0: i64 = 1_800_000_000_000_000_000;
+mod common;
+
+use common::T0;
 const SEC: i64 = 1_000_000_000;
 
 /// A small deterministic generator (PCG-style), so that a failing seed can be rerun.
@@ -468,17 +470,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         writer.close().unwrap();
     }
     // What the previous release wrote: no rollups, version 5.
-    {
-        let c = duckdb::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
-             ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
-             ALTER TABLE spans DROP COLUMN entity;
-             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
-             UPDATE meta SET value = '5' WHERE key = 'schema_version';",
-        )
-        .unwrap();
-    }
+    common::as_written_by_schema(&path, 5);
     // Browsed read-only, it answers from the calls.
     let read_only = Store::open(&path, OpenMode::ReadOnly).unwrap();
     let summary = read_only
@@ -501,18 +493,23 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         vec![
             (
                 5,
-                9,
+                10,
                 "summing calls into per-minute rollups and latency sketches"
             ),
             (
                 7,
-                9,
+                10,
                 "reading each span's session, user and agent or tool name, and listing traces, one row each"
             ),
             (
                 8,
-                9,
+                10,
                 "adding evaluations and feedback, and reading each call's response id"
+            ),
+            (
+                9,
+                10,
+                "listing agent runs with the steps, calls and cost inside them"
             ),
         ]
     );

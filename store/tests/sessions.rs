@@ -258,17 +258,7 @@ fn a_schema_7_file_finds_sessions_in_its_spans_once_upgraded() {
         writer.close().unwrap();
     }
     // What the previous release wrote: no session columns, version 7.
-    {
-        let c = duckdb::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
-             ALTER TABLE spans DROP COLUMN entity;
-             ALTER TABLE traces DROP COLUMN session_id; ALTER TABLE traces DROP COLUMN user_id;
-             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
-             UPDATE meta SET value = '7' WHERE key = 'schema_version';",
-        )
-        .unwrap();
-    }
+    common::as_written_by_schema(&path, 7);
     {
         let old = Store::open(&path, OpenMode::ReadOnly).unwrap();
         let err = old

@@ -933,18 +933,7 @@ fn a_schema_2_database_is_browsed_then_migrated_with_span_classes() {
         writer.close().unwrap();
     }
     // What the previous release wrote: no class column, version 2.
-    {
-        let c = duckdb::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "ALTER TABLE spans DROP COLUMN class;
-             ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
-             ALTER TABLE spans DROP COLUMN entity;
-             DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
-             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
-             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
-        )
-        .unwrap();
-    }
+    common::as_written_by_schema(&path, 2);
     let classes = |store: &Store| -> Vec<SpanClass> {
         let tree = store
             .reader()
@@ -1068,16 +1057,10 @@ fn a_schema_3_database_counts_calls_under_the_model_asked_for_once_migrated() {
     }
     {
         let c = duckdb::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "UPDATE llm_calls SET model = coalesce(response_model, request_model);
-             ALTER TABLE spans DROP COLUMN session_id; ALTER TABLE spans DROP COLUMN user_id;
-             ALTER TABLE spans DROP COLUMN entity;
-             DROP TABLE call_minutes; DROP TABLE latency_hours; DROP TABLE traces;
-             DROP TABLE evaluations; DROP TABLE evaluations_waiting; ALTER TABLE llm_calls DROP COLUMN response_id;
-             UPDATE meta SET value = '3' WHERE key = 'schema_version';",
-        )
-        .unwrap();
+        c.execute_batch("UPDATE llm_calls SET model = coalesce(response_model, request_model);")
+            .unwrap();
     }
+    common::as_written_by_schema(&path, 3);
     let before = Store::open(&path, OpenMode::ReadOnly).unwrap();
     assert_eq!(
         before

@@ -252,6 +252,13 @@ fn time_queries<R: store::Queries>(
         store::hex_to_trace_id(&page.first().context("the database has no traces")?.trace_id)
             .expect("hex id")
     };
+    // The agent with the most runs (the demo traffic always has agents).
+    let busiest_agent = r
+        .agents(&all)?
+        .into_iter()
+        .next()
+        .map(|a| a.agent)
+        .unwrap_or_default();
     type Query<'a, R> = Box<dyn FnMut(&mut R) -> Result<usize, store::StoreError> + 'a>;
     let queries: Vec<(&str, Query<R>)> = vec![
         ("summary (all)", Box::new(|r| r.summary(&all).map(|_| 1))),
@@ -373,6 +380,10 @@ fn time_queries<R: store::Queries>(
         (
             "agents (all)",
             Box::new(|r| r.agents(&all).map(|v| v.len())),
+        ),
+        (
+            "agent's runs page (all, most steps)",
+            Box::new(|r| r.agent_runs(&all, &busiest_agent, 100).map(|v| v.len())),
         ),
         ("tools (all)", Box::new(|r| r.tools(&all).map(|v| v.len()))),
         (

@@ -3,10 +3,12 @@
 //! run, their tokens and cost —, and each tool's executions with the agents whose runs
 //! they happened in.
 
+use super::cost::{self, CostSums};
 use super::{Reader, sessions::SESSIONS_SCHEMA};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
+use crate::run_table;
 use duckdb::types::Value;
 use serde::Serialize;
 
@@ -77,32 +79,61 @@ pub struct AgentRun {
     pub failed: bool,
 }
 
+/// The first schema with the kept agent-run tables.
+pub(crate) const RUNS_SCHEMA: i64 = 10;
+
 impl Reader {
     /// Every agent of the selection, most runs first.
     pub fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {
-        let (runs, params) = self.runs_sql(filter)?;
+        let (with, params) = self.run_sources(filter)?;
+        // The calls' cost by agent and priced name, priced here (history reprices).
+        let prices = self.prices.read().expect("price lock").clone();
+        let mut spent: Vec<(String, f64)> = Vec::new();
+        {
+            let sql = format!(
+                "{with} SELECT agent, priced_as, {sums} FROM run_spend GROUP BY agent, priced_as",
+                sums = cost::sums_sql()
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query(duckdb::params_from_iter(params.clone()))?;
+            while let Some(r) = rows.next()? {
+                let agent: String = r.get("agent")?;
+                let priced_as: Option<String> = r.get("priced_as")?;
+                let cost = CostSums::read(r)?.cost(priced_as.and_then(|m| prices.lookup(&m)));
+                match spent.iter_mut().find(|(a, _)| *a == agent) {
+                    Some((_, total)) => *total += cost,
+                    None => spent.push((agent, cost)),
+                }
+            }
+        }
         let sql = format!(
-            "{runs}
+            "{with}
              SELECT agent, count(*) AS runs, count(*) FILTER (failed) AS failed_runs,
                     quantile_cont(duration_ns, 0.5) / 1e6 AS p50_ms,
                     quantile_cont(duration_ns, 0.95) / 1e6 AS p95_ms,
-                    avg(llm_calls) AS llm_calls_per_run, avg(tool_calls) AS tool_calls_per_run,
-                    avg(tokens) AS tokens_per_run, avg(cost_usd) AS cost_per_run,
-                    max(steps)::UBIGINT AS max_steps
-             FROM figures GROUP BY agent ORDER BY runs DESC, agent"
+                    avg(llm_calls)::DOUBLE AS llm_calls_per_run,
+                    avg(tool_calls)::DOUBLE AS tool_calls_per_run,
+                    avg(tokens)::DOUBLE AS tokens_per_run, max(steps)::UBIGINT AS max_steps
+             FROM run_figures GROUP BY agent ORDER BY runs DESC, agent"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+            let agent: String = r.get("agent")?;
+            let runs: u64 = r.get("runs")?;
+            let spent = spent
+                .iter()
+                .find(|(a, _)| *a == agent)
+                .map_or(0.0, |(_, c)| *c);
             Ok(AgentRow {
-                agent: r.get("agent")?,
-                runs: r.get("runs")?,
+                cost_per_run: spent / runs as f64,
+                agent,
+                runs,
                 failed_runs: r.get("failed_runs")?,
                 p50_ms: r.get("p50_ms")?,
                 p95_ms: r.get("p95_ms")?,
                 llm_calls_per_run: r.get("llm_calls_per_run")?,
                 tool_calls_per_run: r.get("tool_calls_per_run")?,
                 tokens_per_run: r.get("tokens_per_run")?,
-                cost_per_run: r.get("cost_per_run")?,
                 max_steps: r.get("max_steps")?,
             })
         })?;
@@ -116,46 +147,59 @@ impl Reader {
         agent: &str,
         limit: u64,
     ) -> Result<Vec<AgentRun>, StoreError> {
-        let (runs, mut params) = self.runs_sql(filter)?;
+        let (with, mut params) = self.run_sources(filter)?;
+        let order = "ORDER BY steps DESC, start_ns DESC, trace_id, span_id";
+        // The page of runs, each once per priced name of its calls (priced here).
         let sql = format!(
-            "{runs}
-             SELECT * FROM figures WHERE agent = ?
-             ORDER BY steps DESC, start_ns DESC, trace_id, span_id LIMIT ?"
+            "{with}, page AS (SELECT * FROM run_figures WHERE agent = ? {order} LIMIT ?)
+             SELECT p.*, s.priced_as, {sums} FROM page p LEFT JOIN run_spend s
+               ON s.start_ns = p.start_ns AND s.trace_id = p.trace_id AND s.span_id = p.span_id
+             GROUP BY ALL {order}",
+            sums = cost::sums_sql()
         );
         params.push(Value::Text(agent.to_string()));
         params.push(Value::UBigInt(limit));
+        let prices = self.prices.read().expect("price lock").clone();
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-            Ok(AgentRun {
+        let mut rows = stmt.query(duckdb::params_from_iter(params))?;
+        let mut runs: Vec<AgentRun> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let priced_as: Option<String> = r.get("priced_as")?;
+            let run = AgentRun {
                 trace_id: trace_id_hex(r.get("trace_id")?),
                 span_id: span_id_hex(r.get("span_id")?),
                 start_ns: r.get("start_ns")?,
                 duration_ns: r.get("duration_ns")?,
-                steps: r.get("steps")?,
-                llm_calls: r.get("llm_calls")?,
-                tool_calls: r.get("tool_calls")?,
-                tokens: r.get("tokens")?,
-                cost_usd: r.get("cost_usd")?,
+                steps: r.get::<_, u64>("steps")?,
+                llm_calls: r.get::<_, u64>("llm_calls")?,
+                tool_calls: r.get::<_, u64>("tool_calls")?,
+                tokens: r.get::<_, u64>("tokens")?,
+                cost_usd: CostSums::read(r)?.cost(priced_as.and_then(|m| prices.lookup(&m))),
                 failed: r.get("failed")?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            };
+            match runs.last_mut() {
+                Some(last) if last.trace_id == run.trace_id && last.span_id == run.span_id => {
+                    last.cost_usd += run.cost_usd;
+                }
+                _ => runs.push(run),
+            }
+        }
+        Ok(runs)
     }
 
     /// Every tool of the selection, most executions first.
     pub fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError> {
-        let (runs, params) = self.runs_sql(filter)?;
+        let (with, mut params) = self.run_sources(filter)?;
         let (within, mut tool_params) = self.selected_spans(filter, "t")?;
-        let mut all = params;
-        all.append(&mut tool_params);
+        params.append(&mut tool_params);
         let sql = format!(
-            "{runs},
+            "{with},
              executions AS (
                  SELECT t.trace_id, t.start_ns, t.entity AS tool, t.duration_ns,
                         t.status_code = 2 AS failed
                  FROM spans t WHERE t.class = 3 AND t.entity IS NOT NULL AND {within}),
              used AS (
-                 SELECT DISTINCT e.tool, r.agent FROM executions e JOIN runs r
+                 SELECT DISTINCT e.tool, r.agent FROM executions e JOIN run_figures r
                    ON r.trace_id = e.trace_id AND e.start_ns BETWEEN r.start_ns AND r.end_ns)
              SELECT e.tool, count(*) AS calls, count(*) FILTER (e.failed) AS errors,
                     avg(e.duration_ns) / 1e6 AS avg_ms,
@@ -165,7 +209,7 @@ impl Reader {
              FROM executions e GROUP BY e.tool ORDER BY calls DESC, e.tool"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(duckdb::params_from_iter(all), |r| {
+        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
             let agents: duckdb::types::Value = r.get("agents")?;
             Ok(ToolRow {
                 tool: r.get("tool")?,
@@ -229,40 +273,33 @@ impl Reader {
         Ok((conditions.join(" AND "), params))
     }
 
-    /// `WITH runs AS (…), figures AS (…)`: the selection's agent runs, and each with
-    /// the steps, LLM calls, tool executions, tokens and cost inside it.
-    fn runs_sql(&mut self, filter: &Filter) -> Result<(String, Vec<Value>), StoreError> {
+    /// `WITH run_figures AS (…), run_spend AS (…)`: the selection's agent runs with
+    /// what happened inside them (the columns of `agent_runs`), and their calls' cost
+    /// measures by priced name (those of `agent_run_spend`). Read from those tables,
+    /// which the writer keeps, when the file has them and the filter selects no calls
+    /// (a run is selected by its own start and service alone); else summed from the
+    /// spans, by the same SQL the writer uses.
+    fn run_sources(&mut self, filter: &Filter) -> Result<(String, Vec<Value>), StoreError> {
         let (within, params) = self.selected_spans(filter, "a")?;
-        let cost = self.inline_cost()?;
+        if self.schema_version >= RUNS_SCHEMA && !filter.selects_calls() {
+            let mut twice = params.clone();
+            twice.extend(params);
+            return Ok((
+                format!(
+                    "WITH run_figures AS (SELECT * FROM agent_runs a WHERE {within}),
+                     run_spend AS (SELECT * FROM agent_run_spend a WHERE {within})"
+                ),
+                twice,
+            ));
+        }
+        let selected = run_table::runs(&format!("(SELECT * FROM spans a WHERE {within})"));
         Ok((
             format!(
-                "WITH runs AS (
-                     SELECT a.trace_id, a.span_id, a.entity AS agent, a.start_ns, a.end_ns,
-                            a.duration_ns, a.status_code = 2 AS failed
-                     FROM spans a WHERE a.class = 2 AND a.entity IS NOT NULL AND {within}),
-                 inside AS (
-                     SELECT r.trace_id, r.span_id, count(*) AS steps,
-                            count(*) FILTER (x.class = 1) AS llm_calls,
-                            count(*) FILTER (x.class = 3) AS tool_calls
-                     FROM runs r JOIN spans x
-                       ON x.trace_id = r.trace_id AND x.start_ns BETWEEN r.start_ns AND r.end_ns
-                      AND x.span_id <> r.span_id
-                     GROUP BY ALL),
-                 spend AS (
-                     SELECT r.trace_id, r.span_id,
-                            sum(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0)) AS tokens,
-                            sum(coalesce({cost}, 0)) AS cost_usd
-                     FROM runs r JOIN llm_calls c
-                       ON c.trace_id = r.trace_id AND c.start_ns BETWEEN r.start_ns AND r.end_ns
-                     GROUP BY ALL),
-                 figures AS (
-                     SELECT r.*, coalesce(i.steps, 0)::UBIGINT AS steps,
-                            coalesce(i.llm_calls, 0)::UBIGINT AS llm_calls,
-                            coalesce(i.tool_calls, 0)::UBIGINT AS tool_calls,
-                            coalesce(s.tokens, 0)::UBIGINT AS tokens,
-                            coalesce(s.cost_usd, 0)::DOUBLE AS cost_usd
-                     FROM runs r LEFT JOIN inside i USING (trace_id, span_id)
-                     LEFT JOIN spend s USING (trace_id, span_id))"
+                "WITH selected_runs AS ({selected}),
+                 run_figures AS ({figures}),
+                 run_spend AS ({spend})",
+                figures = run_table::contents("selected_runs", "spans", "llm_calls"),
+                spend = run_table::spend("selected_runs", "llm_calls"),
             ),
             params,
         ))

@@ -102,32 +102,55 @@ impl Reader {
         Self::check(filter)?;
         // The page and the count are separate queries: a window count over all matches
         // would keep DuckDB from its top-N sort. The count comes from the rollups where
-        // they answer (sums of a few thousand rows instead of a count of millions).
-        let rows = self.call_rows(filter, None)?;
-        let total: u64 = self.conn.query_row(
-            &format!(
-                "SELECT coalesce(sum(calls), 0)::UBIGINT AS n FROM ({})",
-                rows.sql
-            ),
-            params(&rows, []),
-            |r| r.get("n"),
-        )?;
+        // they answer (sums of a few thousand rows instead of a count of millions), else
+        // it counts the matching calls alone (summing the rollups' projection of each
+        // costs twice as long).
         let w = self.calls_where(filter)?;
+        let total: u64 = if self.rollups_answer(filter) {
+            let rows = self.call_rows(filter, None)?;
+            self.conn.query_row(
+                &format!(
+                    "SELECT coalesce(sum(calls), 0)::UBIGINT AS n FROM ({})",
+                    rows.sql
+                ),
+                params(&rows, []),
+                |r| r.get("n"),
+            )?
+        } else {
+            self.conn.query_row(
+                &format!(
+                    "SELECT count(*)::UBIGINT AS n FROM llm_calls c WHERE {}",
+                    w.sql
+                ),
+                params(&w, []),
+                |r| r.get("n"),
+            )?
+        };
         // Prices written inline rather than joined: a join prices every matching call
         // before the top-N sort (0.7 s at 4M calls), inline only the page's, unless the
-        // page is sorted by cost.
+        // page is sorted by cost. The page's keys are chosen first, reading only the
+        // sort column, then its rows are read: DuckDB otherwise reads every match's
+        // prompt, response and price before the top-N (1.0 s against 0.2 s for 2.6M
+        // matches of 4.2M calls).
         let cost = self.inline_cost()?;
+        let key = match sort {
+            CallSort::Cost => cost.clone(),
+            other => other.column().to_string(),
+        };
+        let dir = dir.sql();
         let sql = format!(
-            "SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
+            "WITH page AS (
+                 SELECT c.trace_id, c.span_id, c.start_ns, {key} AS sort_key
+                 FROM llm_calls c WHERE {}
+                 ORDER BY sort_key {dir} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?)
+             SELECT c.trace_id, c.span_id, c.start_ns, c.duration_ns, c.model, c.provider, c.service,
                     left(c.prompt, {EXCERPT_CHARS}) AS prompt_excerpt,
                     left(c.response, {EXCERPT_CHARS}) AS response_excerpt,
                     c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.is_error, c.error_type
-             FROM llm_calls c
-             WHERE {}
-             ORDER BY {} {} NULLS LAST, c.trace_id, c.span_id LIMIT ? OFFSET ?",
+             FROM page p JOIN llm_calls c
+               ON c.start_ns = p.start_ns AND c.trace_id = p.trace_id AND c.span_id = p.span_id
+             ORDER BY p.sort_key {dir} NULLS LAST, c.trace_id, c.span_id",
             w.sql,
-            sort.column(),
-            dir.sql()
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt

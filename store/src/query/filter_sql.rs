@@ -162,8 +162,9 @@ impl Filter {
 }
 
 /// The call `c` has an evaluation named `name` passing `test`: its own, and when
-/// `all_targets`, its trace's or its trace's session's (three semi-joins; an `OR`
-/// inside one subquery would be a nested loop).
+/// `all_targets`, its trace's or its trace's session's. Each is an uncorrelated `IN`
+/// (DuckDB 1.5 plans a correlated `EXISTS` as a join of every call: 0.45 s against
+/// 0.1 s at 4M calls), and an `OR` inside one subquery would be a nested loop.
 fn evaluated(w: &mut Where, name: &str, test: &EvalTest, all_targets: bool) {
     let one = |w: &mut Where| {
         w.params.push(Value::Text(name.to_string()));
@@ -182,8 +183,8 @@ fn evaluated(w: &mut Where, name: &str, test: &EvalTest, all_targets: bool) {
     };
     let span = one(w);
     let own = format!(
-        "EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'span'
-                 AND e.trace_id = c.trace_id AND e.span_id = c.span_id AND {span})"
+        "(c.trace_id, c.span_id) IN (SELECT e.trace_id, e.span_id FROM evaluations e
+                                     WHERE e.target = 'span' AND {span})"
     );
     if !all_targets {
         w.sql.push_str(&format!(" AND {own}"));
@@ -192,8 +193,8 @@ fn evaluated(w: &mut Where, name: &str, test: &EvalTest, all_targets: bool) {
     let (trace, session) = (one(w), one(w));
     w.sql.push_str(&format!(
         " AND ({own}
-               OR EXISTS (SELECT 1 FROM evaluations e WHERE e.target = 'trace'
-                         AND e.trace_id = c.trace_id AND {trace})
+               OR c.trace_id IN (SELECT e.trace_id FROM evaluations e
+                                 WHERE e.target = 'trace' AND {trace})
                OR c.trace_id IN (SELECT t.trace_id FROM traces t
                          JOIN evaluations e ON e.session_id = t.session_id
                          WHERE e.target = 'session' AND {session}))"

@@ -32,6 +32,11 @@ impl Reader {
         whole_units(filter, unit).filter(|_| usable)
     }
 
+    /// Whether [`Reader::call_rows`] would read minute rollups for this selection.
+    pub(super) fn rollups_answer(&self, filter: &Filter) -> bool {
+        self.rolled_up_range(filter, None, MINUTE_NS).is_some()
+    }
+
     /// Whether [`Reader::sketch_rows`] would read hour rollups for this selection.
     pub(super) fn sketches_answer(&self, filter: &Filter, bucket_ns: Option<i64>) -> bool {
         self.rolled_up_range(filter, bucket_ns, HOUR_NS).is_some()
