@@ -92,38 +92,51 @@ pub(crate) fn create_sql() -> String {
 /// runs: first to the runs stored before, then as new runs.
 pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb::Result<()> {
     let since = earliest_ns.saturating_sub(WINDOW_NS);
-    let stored = format!(
-        "(SELECT * EXCLUDE (steps, llm_calls, tool_calls, tokens) FROM agent_runs
-          WHERE start_ns BETWEEN {since} AND {latest_ns})"
-    );
+    // The stored runs of the commit's traces; usually none (a run's span comes with
+    // or after its steps), and then there is nothing to add to.
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE run_delta AS
-             SELECT * FROM ({contents}) WHERE steps > 0;
-         UPDATE agent_runs r SET steps = r.steps + d.steps, llm_calls = r.llm_calls + d.llm_calls,
-                tool_calls = r.tool_calls + d.tool_calls, tokens = r.tokens + d.tokens
-         FROM run_delta d
-         WHERE r.start_ns BETWEEN {since} AND {latest_ns}
-           AND r.trace_id = d.trace_id AND r.span_id = d.span_id;
-         INSERT INTO agent_run_spend {old_spend};",
-        contents = contents(&stored, "stage_spans", "stage_llm"),
-        old_spend = spend(&stored, "stage_llm"),
+        "CREATE OR REPLACE TEMP TABLE run_old AS
+             SELECT * EXCLUDE (steps, llm_calls, tool_calls, tokens) FROM agent_runs
+             WHERE start_ns BETWEEN {since} AND {latest_ns}
+               AND trace_id IN (SELECT trace_id FROM stage_spans);"
     ))?;
-    let new_runs: (Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT min(start_ns), max(end_ns) FROM stage_spans WHERE class = 2 AND entity IS NOT NULL",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (Some(lo), Some(hi)) = new_runs else {
+    let stored: i64 = conn.query_row("SELECT count(*) FROM run_old", [], |r| r.get(0))?;
+    if stored > 0 {
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE run_delta AS
+                 SELECT * FROM ({contents}) WHERE steps > 0;
+             UPDATE agent_runs r SET steps = r.steps + d.steps, llm_calls = r.llm_calls + d.llm_calls,
+                    tool_calls = r.tool_calls + d.tool_calls, tokens = r.tokens + d.tokens
+             FROM run_delta d
+             WHERE r.start_ns BETWEEN {since} AND {latest_ns}
+               AND r.trace_id = d.trace_id AND r.span_id = d.span_id;
+             INSERT INTO agent_run_spend {old_spend};",
+            contents = contents("run_old", "stage_spans", "stage_llm"),
+            old_spend = spend("run_old", "stage_llm"),
+        ))?;
+    }
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE run_new AS {};",
+        runs("stage_spans")
+    ))?;
+    let (lo, hi): (Option<i64>, Option<i64>) =
+        conn.query_row("SELECT min(start_ns), max(end_ns) FROM run_new", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
         return Ok(());
     };
-    let fresh = format!("({})", runs("stage_spans"));
-    let steps = format!("(SELECT * FROM spans WHERE start_ns BETWEEN {lo} AND {hi})");
-    let calls = format!("(SELECT * FROM llm_calls WHERE start_ns BETWEEN {lo} AND {hi})");
+    // Their steps and calls: of their traces, within their time (sent before or now).
+    let within = format!(
+        "WHERE start_ns BETWEEN {lo} AND {hi} AND trace_id IN (SELECT trace_id FROM run_new)"
+    );
+    let steps = format!("(SELECT * FROM spans {within})");
+    let calls = format!("(SELECT * FROM llm_calls {within})");
     conn.execute_batch(&format!(
         "INSERT INTO agent_runs {};
          INSERT INTO agent_run_spend {};",
-        contents(&fresh, &steps, &calls),
-        spend(&fresh, &calls),
+        contents("run_new", &steps, &calls),
+        spend("run_new", &calls),
     ))
 }
 
