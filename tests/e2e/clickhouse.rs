@@ -1511,3 +1511,129 @@ fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
         assert_eq!(a, ids(&mut remote), "{query}");
     }
 }
+
+/// Evaluation results on a team's ClickHouse (the demo traffic's OpenInference
+/// annotations and `gen_ai.evaluation.result` span events, copied into the Collector's
+/// table) answer the Evaluations view, the trace detail and the Inspector's `eval:`
+/// conditions as the local database does.
+#[test]
+fn evaluations_answer_as_the_local_database_does() {
+    let front = Front::start("evaluations", None);
+    let url = front.url("otel");
+    let dir = Scratch::new("clickhouse-evaluations");
+    let db = dir.path("demo.duckdb");
+    let out = run(&["demo", "--db", &db, "--traces", "400"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
+    let ch = ClickHouse::connect(
+        Endpoint::parse(&url, None).unwrap(),
+        false,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )
+    .unwrap();
+    let mut local = Database::reader(&store).unwrap();
+    let mut remote = ch.reader().unwrap();
+    let gpt = Filter {
+        models: vec!["gpt-4o*".into()],
+        ..Filter::default()
+    };
+    let (start, end) = local.time_bounds().unwrap().unwrap();
+    let second_half = Filter {
+        from_ns: Some(start + (end - start) / 2),
+        ..Filter::default()
+    };
+    for filter in [Filter::default(), gpt, second_half] {
+        let (a, b) = (
+            local.evaluators(&filter).unwrap(),
+            remote.evaluators(&filter).unwrap(),
+        );
+        assert!(a.len() == 2 && a[0].evaluations > 50, "{a:?}");
+        assert_eq!(a.len(), b.len(), "{filter:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                close(x.mean_score.unwrap_or(0.0), y.mean_score.unwrap_or(0.0)),
+                "{x:?} vs {y:?}"
+            );
+            let y = store::EvaluatorRow {
+                mean_score: x.mean_score,
+                ..y.clone()
+            };
+            assert_eq!(x, &y, "{filter:?}");
+        }
+        let hour = 3_600_000_000_000;
+        let (a, b) = (
+            local.evaluation_trend(&filter, hour).unwrap(),
+            remote.evaluation_trend(&filter, hour).unwrap(),
+        );
+        assert!(a.len() > 4, "{a:?}");
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (&x.name, x.bucket_ns, x.evaluations),
+                (&y.name, y.bucket_ns, y.evaluations)
+            );
+            assert!(close(
+                x.mean_score.unwrap_or(0.0),
+                y.mean_score.unwrap_or(0.0)
+            ));
+        }
+        let (a, b) = (
+            local.evaluations_by_model(&filter).unwrap(),
+            remote.evaluations_by_model(&filter).unwrap(),
+        );
+        assert!(a.len() > 2, "{a:?}");
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                (&x.name, &x.model, x.evaluations, &x.top_label),
+                (&y.name, &y.model, y.evaluations, &y.top_label)
+            );
+            assert!(close(
+                x.mean_score.unwrap_or(0.0),
+                y.mean_score.unwrap_or(0.0)
+            ));
+        }
+        let (a, b) = (
+            local.worst_judged(&filter, "relevance", 15).unwrap(),
+            remote.worst_judged(&filter, "relevance", 15).unwrap(),
+        );
+        assert_eq!(a.len(), 15);
+        assert!(a[0].prompt_excerpt.is_some(), "{:?}", a[0]);
+        assert_eq!(a, b, "{filter:?}");
+    }
+    // Everything said about a few judged traces, as the trace detail lists it.
+    let judged: Vec<u128> = local
+        .worst_judged(&Filter::default(), "hallucination", 5)
+        .unwrap()
+        .iter()
+        .map(|c| store::hex_to_trace_id(&c.trace_id).unwrap())
+        .collect();
+    assert_eq!(judged.len(), 5);
+    let said = local.trace_evaluations(&judged).unwrap();
+    assert!(said.len() >= 5, "{said:?}");
+    assert_eq!(remote.trace_evaluations(&judged).unwrap(), said);
+    // The Inspector's conditions on results select the same calls on both.
+    for query in [
+        "eval:relevance<0.5",
+        "eval:relevance=relevant",
+        "eval:hallucination",
+        "eval:relevance>=0.9 model:gpt-4o*",
+    ] {
+        let mut filter = Filter::default();
+        store::Query::parse(query).unwrap().apply(&mut filter);
+        let ids = |r: &mut Box<dyn store::Queries>| {
+            let (rows, total) = r
+                .calls_page(&filter, store::CallSort::Start, SortDir::Asc, 0, 10_000)
+                .unwrap();
+            assert_eq!(rows.len() as u64, total, "{query}");
+            rows.into_iter()
+                .map(|c| (c.trace_id, c.span_id))
+                .collect::<Vec<_>>()
+        };
+        let a = ids(&mut local);
+        assert!(!a.is_empty(), "{query} selects calls");
+        assert_eq!(a, ids(&mut remote), "{query}");
+    }
+}

@@ -3,8 +3,11 @@
 //! some before the calls' spans arrive and some after, some naming their call only by
 //! its response id, one twice; each turn's span carries an OpenInference trace
 //! annotation. Every result lands once on its call (`export --what evaluations`), and
-//! the `eval:` conditions select exactly the calls the results say.
+//! the `eval:` conditions select exactly the calls the results say. Through
+//! `serve --clickhouse`, the results and the conditions read the Collector's tables
+//! the same.
 
+use crate::clickhouse_front::Front;
 use crate::collector::Collector;
 use crate::live_clients::run_script;
 use crate::util::{Scratch, run, stderr, stdout};
@@ -28,10 +31,27 @@ fn calls_matching(db: &str, query: &str) -> Vec<String> {
     spans
 }
 
-fn evaluated(protocol: &str) {
+/// Sends the script's calls and results over `protocol` to `serve` writing into a new
+/// local database, or into `clickhouse`'s database of that name; checks what is read back.
+fn evaluated(protocol: &str, clickhouse: Option<&Front>) {
     let dir = Scratch::new(&format!("evaluations-{protocol}"));
-    let db = dir.path("evaluated.duckdb");
-    let collector = Collector::start(&db, &[]);
+    let (db, collector) = match clickhouse {
+        None => {
+            let db = dir.path("evaluated.duckdb");
+            let collector = Collector::start(&db, &[]);
+            (db, collector)
+        }
+        Some(front) => {
+            let url = front.url(&format!("evaluated_{protocol}"));
+            let collector = Collector::start_into(
+                crate::util::bin(),
+                &["--clickhouse", &url, "--create-tables"],
+                &["--no-alerts"],
+                std::process::Stdio::inherit(),
+            );
+            (url, collector)
+        }
+    };
     let endpoint = if protocol == "grpc" {
         collector.grpc.clone()
     } else {
@@ -75,7 +95,7 @@ fn evaluated(protocol: &str) {
             .collect();
         assert_eq!(on_call.len(), 1, "{r} landed on its call: {relevance:?}");
         let e = on_call[0];
-        assert_eq!(e["score"], r["score"], "{r}");
+        assert_eq!(e["score"].as_f64(), r["score"].as_f64(), "{r}");
         assert_eq!(e["label"], r["label"], "{r}");
         assert_eq!(e["model"], r["model"], "{r}: joined to its call");
         assert_eq!(e["target"], "span");
@@ -112,10 +132,16 @@ fn evaluated(protocol: &str) {
 
 #[test]
 fn evaluation_events_from_the_python_sdk_land_on_their_calls_over_grpc() {
-    evaluated("grpc");
+    evaluated("grpc", None);
 }
 
 #[test]
 fn evaluation_events_from_the_python_sdk_land_on_their_calls_over_http() {
-    evaluated("http");
+    evaluated("http", None);
+}
+
+#[test]
+fn evaluation_events_through_serve_into_clickhouse_read_back_on_their_calls() {
+    let front = Front::start("evaluations", None);
+    evaluated("grpc", Some(&front));
 }

@@ -59,6 +59,24 @@ fn read<T>(db: &Path, f: impl FnOnce(&mut store::Reader) -> T) -> T {
     f(&mut store.reader().unwrap())
 }
 
+/// [`read`] again until `settled` holds of the answer (at most ten seconds; the last
+/// answer either way): a window just dropped closes its database in the background,
+/// and a second instance may read the file before the last commit is in it.
+fn read_settled<T>(
+    db: &Path,
+    f: impl Fn(&mut store::Reader) -> T,
+    settled: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = read(db, &f);
+        if settled(&answer) || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 fn go(h: &mut Harness<'_, ObservatoryApp>, view: &str) {
     h.get_by_role_and_label(Role::Button, view).click();
     h.step();
@@ -775,10 +793,14 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
     store::Query::parse("feedback:down")
         .unwrap()
         .apply(&mut down);
-    let (rows, total) = read(&db, |r| {
-        r.calls_page(&down, store::CallSort::Start, SortDir::Asc, 0, 10)
-            .unwrap()
-    });
+    let (rows, total) = read_settled(
+        &db,
+        |r| {
+            r.calls_page(&down, store::CallSort::Start, SortDir::Asc, 0, 10)
+                .unwrap()
+        },
+        |(_, total)| *total == 1,
+    );
     assert_eq!(total, 1);
     assert_eq!(rows[0].span_id, first_call);
     let mut labelled = Filter::default();

@@ -177,7 +177,7 @@ fn projection(table: &str, condition: &str) -> String {
                 {finish} AS finish_reason,
                 {error_type} AS error_type, {error_message} AS error_message,
                 ({failed}) OR error_type IS NOT NULL AS is_error,
-                {session} AS session_id, {user} AS user_id,
+                {session} AS session_id, {user} AS user_id, {response_id} AS response_id,
                 {messages} AS message_text, {is_call} AS is_call, SpanName AS name,
                 ParentSpanId AS parent_span_id, {failed} AS span_failed,
                 {class} AS class,
@@ -197,14 +197,20 @@ fn projection(table: &str, condition: &str) -> String {
         reasoning = int(conv::REASONING),
         cost = float(conv::COST),
         finish = text(conv::FINISH),
-        session = text(conv::SESSION),
+        session = session(),
         user = text(conv::USER),
+        response_id = text(conv::RESPONSE_ID),
         is_call = is_call(),
         messages = message_text(),
         class = class(),
         agent = text(conv::AGENT_NAME),
         tool = text(conv::TOOL_NAME),
     )
+}
+
+/// The session a span names (the normalizer's first non-empty session key).
+pub(super) fn session() -> String {
+    text(conv::SESSION)
 }
 
 /// Every value of the attributes and events that carry the call's messages, one per

@@ -3,21 +3,22 @@
 //! the calls extracted from it ([`super::extract::calls`], aliased `c`).
 
 use super::http::{Param, Params};
-use crate::filter::{Bound, Filter, StatusFilter};
+use crate::filter::{Bound, EvalCondition, EvalTest, Filter, StatusFilter};
 use crate::row::SpanClass;
 
-/// Checks a filter for what a team's ClickHouse can answer: a valid one, without
-/// conditions on evaluations (which only local databases keep for now).
+/// Checks a filter for what a team's ClickHouse can answer: a valid one.
 pub(super) fn check(filter: &Filter) -> Result<(), crate::error::StoreError> {
-    filter.validate()?;
-    if !filter.evaluations.is_empty() {
-        return Err(crate::error::StoreError::Unsupported(NO_EVALUATIONS));
-    }
-    Ok(())
+    filter.validate()
 }
 
-/// Why evaluation questions fail on ClickHouse.
-pub(super) const NO_EVALUATIONS: &str = "eval: and feedback: conditions and the Evaluations view need a local database: a team's ClickHouse keeps no evaluations yet (evaluation events sent to it stay in the Collector's otel_logs table)";
+/// The Collector's tables the conditions read: the traces table, and `otel_logs` when
+/// the database has it (evaluation records are read from it).
+pub(super) struct Tables {
+    /// The traces table, qualified.
+    pub(super) traces: String,
+    /// `otel_logs`, qualified, when there is one.
+    pub(super) logs: Option<String>,
+}
 
 /// Conditions on the traces table's columns: start time and service.
 pub(super) fn spans_where(filter: &Filter, p: &mut Params) -> String {
@@ -81,7 +82,8 @@ fn models_providers_status(
 
 /// Conditions on the extracted calls `c` (everything but time and service, which
 /// [`spans_where`] applied); `cost` is a call's cost as SQL (prices written inline).
-pub(super) fn calls_where(filter: &Filter, cost: &str, table: &str, p: &mut Params) -> String {
+pub(super) fn calls_where(filter: &Filter, cost: &str, tables: &Tables, p: &mut Params) -> String {
+    let table = tables.traces.as_str();
     let mut parts = vec!["TRUE".to_string()];
     models_providers_status(
         filter,
@@ -145,6 +147,9 @@ pub(super) fn calls_where(filter: &Filter, cost: &str, table: &str, p: &mut Para
             codes.join(", ")
         ));
     }
+    for condition in &filter.evaluations {
+        parts.push(evaluated(tables, condition, p));
+    }
     bounds(&mut parts, p, "c.duration_ns / 1e6", &filter.latency_ms);
     bounds(
         &mut parts,
@@ -159,6 +164,35 @@ pub(super) fn calls_where(filter: &Filter, cost: &str, table: &str, p: &mut Para
         &filter.tokens,
     );
     parts.join(" AND ")
+}
+
+/// The call `c` has a result named as `condition` says passing its test: its own (by
+/// its ids, or by its response id), its trace's, or its trace's session's.
+fn evaluated(tables: &Tables, condition: &EvalCondition, p: &mut Params) -> String {
+    let results = super::evaluations::results(&tables.traces, "TRUE", tables.logs.as_deref());
+    let mut named = format!("lower(name) = lower({})", p.text(&condition.name));
+    match &condition.test {
+        EvalTest::Any => {}
+        EvalTest::Score(b) => named.push_str(&format!(
+            " AND score {} {}",
+            b.cmp.sql(),
+            p.push(Param::Float(b.value))
+        )),
+        EvalTest::Label(l) => named.push_str(&format!(" AND lower(label) = lower({})", p.text(l))),
+    }
+    format!(
+        "((c.trace_id, c.span_id) IN (
+              SELECT trace_id, span_id FROM ({results}) WHERE target = 'span' AND {named})
+          OR c.response_id IN (
+              SELECT response_id FROM ({results})
+              WHERE target = 'span' AND trace_id IS NULL AND {named})
+          OR c.trace_id IN (
+              SELECT trace_id FROM ({results}) WHERE target = 'trace' AND {named})
+          OR c.trace_id IN (
+              SELECT s.trace_id FROM ({spans}) AS s WHERE s.session_id IN (
+                  SELECT session_id FROM ({results}) WHERE target = 'session' AND {named})))",
+        spans = super::extract::spans(&tables.traces, "TRUE"),
+    )
 }
 
 /// Whether the call's prompt or response holds `word`, ignoring case: the text of

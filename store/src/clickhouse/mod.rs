@@ -6,6 +6,7 @@
 mod agents;
 mod alerts;
 mod endpoint;
+mod evaluations;
 mod extract;
 mod filter_sql;
 mod http;

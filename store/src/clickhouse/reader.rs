@@ -43,6 +43,9 @@ pub struct ClickHouseReader {
     rollups: Option<Rollups>,
     use_rollups: bool,
     exact_percentiles_up_to: u64,
+    /// Whether the database has the Collector's `otel_logs` (its qualified name), once
+    /// asked: evaluation records are read from it.
+    logs_table: std::sync::OnceLock<Option<String>>,
 }
 
 /// A selection's rows as SQL (for `FROM (…)`), with its parameters.
@@ -67,6 +70,7 @@ impl ClickHouseReader {
             rollups,
             use_rollups: true,
             exact_percentiles_up_to: crate::query::EXACT_PERCENTILES_UP_TO,
+            logs_table: std::sync::OnceLock::new(),
         }
     }
 
@@ -126,9 +130,43 @@ impl ClickHouseReader {
         self.client.endpoint().traces()
     }
 
+    /// The traces table, and `otel_logs` when the database has one (asked once).
+    pub(super) fn tables(&self) -> Result<filter_sql::Tables, StoreError> {
+        let logs = match self.logs_table.get() {
+            Some(known) => known.clone(),
+            None => {
+                let database = self.client.endpoint().database.clone();
+                let mut p = Params::default();
+                let sql = format!(
+                    "SELECT count() FROM system.tables WHERE database = {} AND name = 'otel_logs'",
+                    p.text(&database)
+                );
+                let exists = self
+                    .rows(&sql, &p)?
+                    .first()
+                    .is_some_and(|r| uint(&r[0]) > 0);
+                let table = exists.then(|| format!("{database}.otel_logs"));
+                self.logs_table.get_or_init(|| table).clone()
+            }
+        };
+        Ok(filter_sql::Tables {
+            traces: self.table(),
+            logs,
+        })
+    }
+
     /// `SELECT {select} FROM (calls) c WHERE <filter>`: the selection's calls.
     pub(super) fn calls(&self, filter: &Filter, select: &str) -> Result<Selection, StoreError> {
         self.calls_starting(filter, select, &[])
+    }
+
+    /// The calls starting at one of `instants` (ns), read whole and normalized.
+    pub(super) fn calls_at(&self, instants: &[i64]) -> Result<Vec<SpanRow>, StoreError> {
+        let page = self.calls_starting(&Filter::default(), &raw::names("c"), instants)?;
+        self.rows(&page.sql, &page.params)?
+            .iter()
+            .map(|r| self.normalized(&r[..raw::COUNT]))
+            .collect()
     }
 
     /// [`ClickHouseReader::calls`] of the spans starting at one of `instants` (ns)
@@ -154,7 +192,7 @@ impl ClickHouseReader {
         } else {
             self.inline_cost(filter)?
         };
-        let calls = filter_sql::calls_where(filter, &cost, &self.table(), &mut params);
+        let calls = filter_sql::calls_where(filter, &cost, &self.tables()?, &mut params);
         Ok(Selection {
             sql: format!(
                 "SELECT {select} FROM ({}) AS c WHERE {calls}",
@@ -180,7 +218,7 @@ impl ClickHouseReader {
                 self.inline_cost(filter)?
             };
             let spans = filter_sql::spans_where(filter, p);
-            let calls = filter_sql::calls_where(filter, &cost, &self.table(), p);
+            let calls = filter_sql::calls_where(filter, &cost, &self.tables()?, p);
             condition.push_str(&format!(
                 " AND TraceId IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
                 extract::calls(&self.table(), &spans)
@@ -399,7 +437,7 @@ impl ClickHouseReader {
             } else {
                 self.inline_cost(filter)?
             };
-            let calls = filter_sql::calls_where(filter, &cost, &self.table(), &mut p);
+            let calls = filter_sql::calls_where(filter, &cost, &self.tables()?, &mut p);
             format!(
                 "SELECT c.trace_id FROM ({}) AS c WHERE {calls}",
                 extract::calls(&self.table(), &spans)
@@ -1144,7 +1182,7 @@ impl Queries for ClickHouseReader {
         format: ExportFormat,
         out: &mut OutputFile,
     ) -> Result<u64, StoreError> {
-        let (grouped, p) = self.traces_grouped(filter)?;
+        let (grouped, mut p) = self.traces_grouped(filter)?;
         // The columns of the local exports, written by ClickHouse's own formats.
         let sql = match table {
             ExportTable::Traces => format!(
@@ -1182,7 +1220,16 @@ impl Queries for ClickHouseReader {
                 table = self.table(),
             ),
             ExportTable::Calls => return self.export_calls(filter, format, out),
-            ExportTable::Evaluations => return Err(no_evaluations()),
+            ExportTable::Evaluations => {
+                p = Params::default();
+                let judged = self.judged(filter, &mut p)?;
+                format!(
+                    "{judged} SELECT target, trace_id, span_id, session_id, response_id,
+                            fromUnixTimestamp64Nano(time_ns) AS start_time, time_ns, name, score,
+                            label, explanation, annotator, 'otlp' AS source, model
+                     FROM judged ORDER BY time_ns, name, trace_id, span_id"
+                )
+            }
         };
         let rows = self
             .rows(&format!("SELECT count() FROM ({sql})"), &p)?
@@ -1261,25 +1308,33 @@ impl Queries for ClickHouseReader {
             .collect())
     }
 
-    fn evaluators(&mut self, _: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
-        Err(no_evaluations())
+    fn evaluators(&mut self, filter: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
+        self.evaluator_rows(filter)
     }
 
-    fn evaluation_trend(&mut self, _: &Filter, _: i64) -> Result<Vec<EvalPoint>, StoreError> {
-        Err(no_evaluations())
+    fn evaluation_trend(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<EvalPoint>, StoreError> {
+        self.evaluation_points(filter, bucket_ns)
     }
 
-    fn evaluations_by_model(&mut self, _: &Filter) -> Result<Vec<EvalModelRow>, StoreError> {
-        Err(no_evaluations())
+    fn evaluations_by_model(&mut self, filter: &Filter) -> Result<Vec<EvalModelRow>, StoreError> {
+        self.evaluation_models(filter)
     }
 
-    fn worst_judged(&mut self, _: &Filter, _: &str, _: u64) -> Result<Vec<JudgedCall>, StoreError> {
-        Err(no_evaluations())
+    fn worst_judged(
+        &mut self,
+        filter: &Filter,
+        name: &str,
+        limit: u64,
+    ) -> Result<Vec<JudgedCall>, StoreError> {
+        self.worst_judged_calls(filter, name, limit)
     }
 
-    /// None are kept: the trace detail shows no evaluations rather than an error.
-    fn trace_evaluations(&mut self, _: &[u128]) -> Result<Vec<Evaluation>, StoreError> {
-        Ok(Vec::new())
+    fn trace_evaluations(&mut self, ids: &[u128]) -> Result<Vec<Evaluation>, StoreError> {
+        self.evaluations_of(ids)
     }
 
     fn alert_history(
@@ -1465,11 +1520,6 @@ fn boolean(v: &Value) -> bool {
         Value::Number(n) => n.as_u64() == Some(1),
         _ => false,
     }
-}
-
-/// What the Evaluations view shows on ClickHouse.
-fn no_evaluations() -> StoreError {
-    StoreError::Unsupported(filter_sql::NO_EVALUATIONS)
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ impl ClickHouseReader {
         let mut having = vec![format!("{key} IS NOT NULL")];
         if filter.selects_calls() || !filter.services.is_empty() {
             let selected_spans = filter_sql::spans_where(filter, &mut p);
-            let calls = filter_sql::calls_where(filter, &cost, &self.table(), &mut p);
+            let calls = filter_sql::calls_where(filter, &cost, &self.tables()?, &mut p);
             having.push(format!(
                 "trace_id IN (SELECT c.trace_id FROM ({}) AS c WHERE {calls})",
                 extract::calls(&self.table(), &selected_spans)
