@@ -86,6 +86,7 @@ impl Writer {
                  DELETE FROM call_minutes; DELETE FROM latency_hours; DELETE FROM traces;
                  DELETE FROM evaluations; DELETE FROM evaluations_waiting;
                  DELETE FROM agent_runs; DELETE FROM agent_run_spend;
+                 DELETE FROM agent_hours; DELETE FROM agent_spend_hours;
                  COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())

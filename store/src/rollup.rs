@@ -138,7 +138,7 @@ pub(crate) fn latency_columns() -> String {
 }
 
 /// `expr` (integer ns) floored to a multiple of `unit`, negative values included.
-fn floor_sql(expr: &str, unit: i64) -> String {
+pub(crate) fn floor_sql(expr: &str, unit: i64) -> String {
     format!("({expr} - ((({expr}) % {unit}) + {unit}) % {unit})")
 }
 

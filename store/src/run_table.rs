@@ -8,6 +8,11 @@
 //! - `agent_run_spend`: the cost measures of the calls inside each run by priced name
 //!   (token classes, not dollars, as the rollups keep them, so that a run reprices when
 //!   a price changes). Rows are added, never updated: readers sum them.
+//! - `agent_hours` and `agent_spend_hours`: both summed per hour of the runs' start
+//!   (and agent, service, outcome, duration sketch bucket; or priced name), so that the
+//!   Agents view over weeks reads thousands of rows: runs, steps' sums and most steps,
+//!   and the cost measures. A run's later steps add rows of their own (most steps: its
+//!   new total, as steps only grow); [`compact`] folds them, readers sum (and max) rows.
 //!
 //! A commit counts its new spans into the runs already stored (found among the runs
 //! that started at most [`WINDOW_NS`] before the commit's earliest span, so a step
@@ -17,8 +22,51 @@
 //! never reach the tables: the writer drops them before.
 
 use crate::query::cost;
+use crate::rollup::{HOUR_NS, floor_sql};
+use crate::sketch;
 use crate::trace_table::WINDOW_NS;
 use duckdb::Connection;
+
+/// What `agent_hours` rows are grouped by besides the hour.
+pub(crate) const RUN_DIMENSIONS: &str = "agent, service, failed, bucket";
+
+/// Runs of `runs` (with `agent_runs`' columns) as rows of `t` (their start), the
+/// [`RUN_DIMENSIONS`] and the measures of `agent_hours` (and the run's duration, which
+/// the hours keep only in its sketch bucket): what the hours sum, and what a reader
+/// reads for runs outside whole hours.
+pub(crate) fn run_projection(runs: &str) -> String {
+    format!(
+        "SELECT r.start_ns AS t, r.agent, r.service, r.failed, {bucket} AS bucket,
+                1::BIGINT AS runs, r.llm_calls, r.tool_calls, r.tokens, r.steps AS max_steps,
+                r.duration_ns
+         FROM {runs} r",
+        bucket = sketch::bucket_sql("r.duration_ns"),
+    )
+}
+
+/// Rows with [`run_projection`]'s columns summed into `agent_hours` rows.
+fn run_hours(rows: &str) -> String {
+    format!(
+        "SELECT {hour} AS hour_ns, {RUN_DIMENSIONS}, sum(runs)::BIGINT AS runs,
+                sum(llm_calls)::BIGINT AS llm_calls, sum(tool_calls)::BIGINT AS tool_calls,
+                sum(tokens)::BIGINT AS tokens, max(max_steps)::BIGINT AS max_steps
+         FROM ({rows}) GROUP BY ALL",
+        hour = floor_sql("t", HOUR_NS),
+    )
+}
+
+/// Rows with `agent_run_spend`'s columns summed into `agent_spend_hours` rows.
+fn spend_hours(rows: &str) -> String {
+    let sums: Vec<String> = cost::measure_names()
+        .map(|m| format!("sum({m}) AS {m}"))
+        .collect();
+    format!(
+        "SELECT {hour} AS hour_ns, agent, service, priced_as, {sums}
+         FROM ({rows}) GROUP BY ALL",
+        hour = floor_sql("start_ns", HOUR_NS),
+        sums = sums.join(", "),
+    )
+}
 
 /// The agent spans of `spans` (a table, or a parenthesized query, with the columns of
 /// `spans`) as runs, in the leading columns of `agent_runs`.
@@ -76,14 +124,18 @@ pub(crate) fn spend(runs: &str, calls: &str) -> String {
     )
 }
 
-/// SQL creating both tables from the stored spans and calls (the schema migration).
+/// SQL creating the tables from the stored spans and calls (the schema migration).
 pub(crate) fn create_sql() -> String {
     let all = format!("({})", runs("spans"));
     format!(
         "CREATE TABLE agent_runs AS {} ORDER BY start_ns;
-         CREATE TABLE agent_run_spend AS {} ORDER BY start_ns;",
+         CREATE TABLE agent_run_spend AS {} ORDER BY start_ns;
+         CREATE TABLE agent_hours AS {} ORDER BY hour_ns;
+         CREATE TABLE agent_spend_hours AS {} ORDER BY hour_ns;",
         contents(&all, "spans", "llm_calls"),
         spend(&all, "llm_calls"),
+        run_hours(&run_projection("agent_runs")),
+        spend_hours("SELECT * FROM agent_run_spend"),
     )
 }
 
@@ -102,6 +154,15 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb
     ))?;
     let stored: i64 = conn.query_row("SELECT count(*) FROM run_old", [], |r| r.get(0))?;
     if stored > 0 {
+        // What the new steps add, and each run's new total of steps (its most steps).
+        let grown = format!(
+            "SELECT r.start_ns AS t, r.agent, r.service, r.failed, {bucket} AS bucket,
+                    0::BIGINT AS runs, d.llm_calls, d.tool_calls, d.tokens, r.steps AS max_steps
+             FROM run_delta d JOIN agent_runs r
+               ON r.start_ns BETWEEN {since} AND {latest_ns}
+              AND r.trace_id = d.trace_id AND r.span_id = d.span_id",
+            bucket = sketch::bucket_sql("r.duration_ns"),
+        );
         conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE run_delta AS
                  SELECT * FROM ({contents}) WHERE steps > 0;
@@ -110,9 +171,14 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb
              FROM run_delta d
              WHERE r.start_ns BETWEEN {since} AND {latest_ns}
                AND r.trace_id = d.trace_id AND r.span_id = d.span_id;
-             INSERT INTO agent_run_spend {old_spend};",
+             INSERT INTO agent_hours {hours};
+             CREATE OR REPLACE TEMP TABLE spend_added AS {old_spend};
+             INSERT INTO agent_run_spend SELECT * FROM spend_added;
+             INSERT INTO agent_spend_hours {spend_hours};",
             contents = contents("run_old", "stage_spans", "stage_llm"),
+            hours = run_hours(&grown),
             old_spend = spend("run_old", "stage_llm"),
+            spend_hours = spend_hours("SELECT * FROM spend_added"),
         ))?;
     }
     conn.execute_batch(&format!(
@@ -133,18 +199,66 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb
     let steps = format!("(SELECT * FROM spans {within})");
     let calls = format!("(SELECT * FROM llm_calls {within})");
     conn.execute_batch(&format!(
-        "INSERT INTO agent_runs {};
-         INSERT INTO agent_run_spend {};",
-        contents("run_new", &steps, &calls),
-        spend("run_new", &calls),
+        "CREATE OR REPLACE TEMP TABLE runs_added AS {runs};
+         INSERT INTO agent_runs SELECT * FROM runs_added;
+         INSERT INTO agent_hours {hours};
+         CREATE OR REPLACE TEMP TABLE spend_added AS {spend};
+         INSERT INTO agent_run_spend SELECT * FROM spend_added;
+         INSERT INTO agent_spend_hours {spend_hours};",
+        runs = contents("run_new", &steps, &calls),
+        hours = run_hours(&run_projection("runs_added")),
+        spend = spend("run_new", &calls),
+        spend_hours = spend_hours("SELECT * FROM spend_added"),
+    ))
+}
+
+/// Folds the rows of each key of `agent_hours` and `agent_spend_hours` in the hours
+/// holding `from_ns` to `to_ns` into one (readers sum them, so they answer the same).
+pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Result<()> {
+    let (first, last) = (
+        from_ns.div_euclid(HOUR_NS) * HOUR_NS,
+        to_ns.div_euclid(HOUR_NS) * HOUR_NS,
+    );
+    let sums: Vec<String> = cost::measure_names()
+        .map(|m| format!("sum({m}) AS {m}"))
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE compacted_runs AS
+             SELECT hour_ns, {RUN_DIMENSIONS}, sum(runs)::BIGINT AS runs,
+                    sum(llm_calls)::BIGINT AS llm_calls, sum(tool_calls)::BIGINT AS tool_calls,
+                    sum(tokens)::BIGINT AS tokens, max(max_steps)::BIGINT AS max_steps
+             FROM agent_hours WHERE hour_ns BETWEEN {first} AND {last} GROUP BY ALL;
+         DELETE FROM agent_hours WHERE hour_ns BETWEEN {first} AND {last};
+         INSERT INTO agent_hours BY NAME SELECT * FROM compacted_runs;
+         DROP TABLE compacted_runs;
+         CREATE OR REPLACE TEMP TABLE compacted_spend AS
+             SELECT hour_ns, agent, service, priced_as, {sums}
+             FROM agent_spend_hours WHERE hour_ns BETWEEN {first} AND {last} GROUP BY ALL;
+         DELETE FROM agent_spend_hours WHERE hour_ns BETWEEN {first} AND {last};
+         INSERT INTO agent_spend_hours BY NAME SELECT * FROM compacted_spend;
+         DROP TABLE compacted_spend;",
+        sums = sums.join(", "),
     ))
 }
 
 /// Retention (after the spans before `cutoff_ns` went): the runs that started before
-/// it go; those after it lost nothing, their steps starting within them.
+/// it go (those after it lost nothing, their steps starting within them); the hours
+/// before it go, and the hour holding it is summed again from the runs left.
 pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
+    let hour = cutoff_ns.div_euclid(HOUR_NS) * HOUR_NS;
+    let next = hour.saturating_add(HOUR_NS);
     conn.execute_batch(&format!(
         "DELETE FROM agent_runs WHERE start_ns < {cutoff_ns};
-         DELETE FROM agent_run_spend WHERE start_ns < {cutoff_ns};"
+         DELETE FROM agent_run_spend WHERE start_ns < {cutoff_ns};
+         DELETE FROM agent_hours WHERE hour_ns <= {hour};
+         DELETE FROM agent_spend_hours WHERE hour_ns <= {hour};
+         INSERT INTO agent_hours {hours};
+         INSERT INTO agent_spend_hours {spend_hours};",
+        hours = run_hours(&run_projection(&format!(
+            "(SELECT * FROM agent_runs WHERE start_ns >= {hour} AND start_ns < {next})"
+        ))),
+        spend_hours = spend_hours(&format!(
+            "SELECT * FROM agent_run_spend WHERE start_ns >= {hour} AND start_ns < {next}"
+        )),
     ))
 }

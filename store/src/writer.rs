@@ -354,7 +354,14 @@ impl Upkeep {
         {
             self.last_compaction = Instant::now();
             conn.execute_batch("BEGIN TRANSACTION")?;
-            if let Err(e) = crate::rollup::compact(conn, lo, hi) {
+            let compacted = crate::rollup::compact(conn, lo, hi).and_then(|()| {
+                crate::run_table::compact(
+                    conn,
+                    lo.saturating_sub(crate::trace_table::WINDOW_NS),
+                    hi,
+                )
+            });
+            if let Err(e) = compacted {
                 let _ = conn.execute_batch("ROLLBACK");
                 return Err(StoreError::Commit(format!("compacting the rollups: {e}")));
             }

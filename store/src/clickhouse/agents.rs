@@ -71,6 +71,7 @@ impl ClickHouseReader {
                     tokens_per_run: r[6].as_f64().unwrap_or(0.0),
                     cost_per_run: r[7].as_f64().unwrap_or(0.0),
                     max_steps: r[8].as_u64().unwrap_or(0),
+                    durations_approximate: false,
                 }
             })
             .collect())

@@ -8,7 +8,9 @@ use super::{Reader, sessions::SESSIONS_SCHEMA};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
+use crate::rollup::{self, HOUR_NS};
 use crate::run_table;
+use crate::sketch;
 use duckdb::types::Value;
 use serde::Serialize;
 
@@ -35,6 +37,9 @@ pub struct AgentRow {
     pub cost_per_run: f64,
     /// The most steps (spans) one run held.
     pub max_steps: u64,
+    /// Whether the duration percentiles are read from the hours' sketches (within 1 %)
+    /// rather than sorted exactly.
+    pub durations_approximate: bool,
 }
 
 /// One tool of a selection.
@@ -79,23 +84,42 @@ pub struct AgentRun {
     pub failed: bool,
 }
 
+/// The parameters of the two relations a selection's runs are read as: its runs'
+/// rows and its calls' cost rows.
+struct RunParams {
+    runs: Vec<Value>,
+    spend: Vec<Value>,
+}
+
 /// The first schema with the kept agent-run tables.
 pub(crate) const RUNS_SCHEMA: i64 = 10;
 
 impl Reader {
     /// Every agent of the selection, most runs first.
     pub fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {
-        let (with, params) = self.run_sources(filter)?;
+        let (runs, spend, params) = if self.runs_are_kept(filter) {
+            self.kept_run_rows(filter)?
+        } else {
+            // Every run summed from the spans, as rows of one run each.
+            let (with, params) = self.run_sources(filter)?;
+            let runs = format!("{with} {}", run_table::run_projection("run_figures"));
+            let spend = format!("{with} SELECT * FROM run_spend");
+            let params = RunParams {
+                runs: params.clone(),
+                spend: params,
+            };
+            (runs, spend, params)
+        };
         // The calls' cost by agent and priced name, priced here (history reprices).
         let prices = self.prices.read().expect("price lock").clone();
         let mut spent: Vec<(String, f64)> = Vec::new();
         {
             let sql = format!(
-                "{with} SELECT agent, priced_as, {sums} FROM run_spend GROUP BY agent, priced_as",
+                "SELECT agent, priced_as, {sums} FROM ({spend}) GROUP BY agent, priced_as",
                 sums = cost::sums_sql()
             );
             let mut stmt = self.conn.prepare(&sql)?;
-            let mut rows = stmt.query(duckdb::params_from_iter(params.clone()))?;
+            let mut rows = stmt.query(duckdb::params_from_iter(params.spend.clone()))?;
             while let Some(r) = rows.next()? {
                 let agent: String = r.get("agent")?;
                 let priced_as: Option<String> = r.get("priced_as")?;
@@ -107,17 +131,16 @@ impl Reader {
             }
         }
         let sql = format!(
-            "{with}
-             SELECT agent, count(*) AS runs, count(*) FILTER (failed) AS failed_runs,
-                    quantile_cont(duration_ns, 0.5) / 1e6 AS p50_ms,
-                    quantile_cont(duration_ns, 0.95) / 1e6 AS p95_ms,
-                    avg(llm_calls)::DOUBLE AS llm_calls_per_run,
-                    avg(tool_calls)::DOUBLE AS tool_calls_per_run,
-                    avg(tokens)::DOUBLE AS tokens_per_run, max(steps)::UBIGINT AS max_steps
-             FROM run_figures GROUP BY agent ORDER BY runs DESC, agent"
+            "SELECT agent, sum(runs)::UBIGINT AS runs,
+                    coalesce(sum(runs) FILTER (failed), 0)::UBIGINT AS failed_runs,
+                    (sum(llm_calls) / sum(runs))::DOUBLE AS llm_calls_per_run,
+                    (sum(tool_calls) / sum(runs))::DOUBLE AS tool_calls_per_run,
+                    (sum(tokens) / sum(runs))::DOUBLE AS tokens_per_run,
+                    max(max_steps)::UBIGINT AS max_steps
+             FROM ({runs}) GROUP BY agent HAVING sum(runs) > 0 ORDER BY runs DESC, agent"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+        let rows = stmt.query_map(duckdb::params_from_iter(params.runs.clone()), |r| {
             let agent: String = r.get("agent")?;
             let runs: u64 = r.get("runs")?;
             let spent = spent
@@ -129,15 +152,159 @@ impl Reader {
                 agent,
                 runs,
                 failed_runs: r.get("failed_runs")?,
-                p50_ms: r.get("p50_ms")?,
-                p95_ms: r.get("p95_ms")?,
                 llm_calls_per_run: r.get("llm_calls_per_run")?,
                 tool_calls_per_run: r.get("tool_calls_per_run")?,
                 tokens_per_run: r.get("tokens_per_run")?,
                 max_steps: r.get("max_steps")?,
+                ..AgentRow::default()
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut agents: Vec<AgentRow> = rows.collect::<Result<_, _>>()?;
+        self.run_durations(filter, &runs, &params, &mut agents)?;
+        Ok(agents)
+    }
+
+    /// Fills each agent's p50 and p95 run duration: exact from the runs when the
+    /// selection holds few (or the file keeps no hours), else from the sketches of the
+    /// rows `runs` (within 1 %).
+    fn run_durations(
+        &mut self,
+        filter: &Filter,
+        runs: &str,
+        params: &RunParams,
+        agents: &mut [AgentRow],
+    ) -> Result<(), StoreError> {
+        let total: u64 = agents.iter().map(|a| a.runs).sum();
+        let sketched = self.runs_are_kept(filter) && total > self.exact_percentiles_up_to;
+        let mut durations: Vec<(String, [f64; 2])> = Vec::new();
+        if sketched {
+            let sql = format!(
+                "SELECT agent, bucket, sum(runs)::BIGINT AS n FROM ({runs})
+                 GROUP BY ALL HAVING sum(runs) > 0 ORDER BY agent, bucket"
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query(duckdb::params_from_iter(params.runs.clone()))?;
+            let mut buckets: Vec<(String, Vec<(i16, i64)>)> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let agent: String = r.get("agent")?;
+                let bucket = (r.get("bucket")?, r.get("n")?);
+                match buckets.last_mut() {
+                    Some((a, b)) if *a == agent => b.push(bucket),
+                    _ => buckets.push((agent, vec![bucket])),
+                }
+            }
+            durations = buckets
+                .into_iter()
+                .map(|(a, b)| (a, sketch::quantiles(&b, [0.5, 0.95])))
+                .collect();
+        } else {
+            // Sorted exactly: the kept runs themselves (the hours hold sketches only),
+            // or the rows summed from the spans.
+            let (source, source_params) = if self.runs_are_kept(filter) {
+                let (with, p) = self.run_sources(filter)?;
+                (format!("{with} SELECT * FROM run_figures"), p)
+            } else {
+                (runs.to_string(), params.runs.clone())
+            };
+            let sql = format!(
+                "SELECT agent, quantile_cont(duration_ns, [0.5, 0.95]) AS q
+                 FROM ({source}) GROUP BY agent"
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query(duckdb::params_from_iter(source_params))?;
+            while let Some(r) = rows.next()? {
+                let q = super::percentiles(r.get("q")?);
+                durations.push((r.get("agent")?, [q[0], q[1]]));
+            }
+        }
+        for a in agents {
+            if let Some((_, [p50, p95])) = durations.iter().find(|(name, _)| *name == a.agent) {
+                (a.p50_ms, a.p95_ms) = (p50 / 1e6, p95 / 1e6);
+            }
+            a.durations_approximate = sketched;
+        }
+        Ok(())
+    }
+
+    /// The selection's runs as rows of [`run_table::run_projection`]'s columns and its
+    /// calls' cost measures as rows of `agent_run_spend`'s: the kept hours for the
+    /// whole hours of its range, the runs themselves for the rest.
+    fn kept_run_rows(
+        &mut self,
+        filter: &Filter,
+    ) -> Result<(String, String, RunParams), StoreError> {
+        let (within, params) = self.selected_spans(filter, "a")?;
+        let whole = if self.use_rollups {
+            rollup::whole_units(filter, HOUR_NS)
+        } else {
+            None
+        };
+        let Some((lo, hi)) = whole else {
+            let runs =
+                run_table::run_projection(&format!("(SELECT * FROM agent_runs a WHERE {within})"));
+            let spend = format!("SELECT * FROM agent_run_spend a WHERE {within}");
+            return Ok((
+                runs,
+                spend,
+                RunParams {
+                    runs: params.clone(),
+                    spend: params,
+                },
+            ));
+        };
+        // The hours' rows: of the selected services, in the whole hours.
+        let mut hours = vec!["TRUE".to_string()];
+        let mut hour_params = Vec::new();
+        if !filter.services.is_empty() {
+            hours.push(format!(
+                "service IN ({})",
+                vec!["?"; filter.services.len()].join(", ")
+            ));
+            hour_params.extend(filter.services.iter().map(|s| Value::Text(s.clone())));
+        }
+        let mut edges = Vec::new();
+        if let Some(lo) = lo {
+            hours.push(format!("hour_ns >= {lo}"));
+            edges.push(format!("a.start_ns < {lo}"));
+        }
+        if let Some(hi) = hi {
+            hours.push(format!("hour_ns < {hi}"));
+            edges.push(format!("a.start_ns >= {hi}"));
+        }
+        let hours = hours.join(" AND ");
+        let mut runs = format!(
+            "SELECT hour_ns AS t, {dims}, runs, llm_calls, tool_calls, tokens, max_steps
+             FROM agent_hours WHERE {hours}",
+            dims = run_table::RUN_DIMENSIONS
+        );
+        let mut spend = format!(
+            "SELECT hour_ns AS start_ns, agent, service, priced_as, {measures}
+             FROM agent_spend_hours WHERE {hours}",
+            measures = cost::measure_names().collect::<Vec<_>>().join(", ")
+        );
+        let mut all = hour_params;
+        if !edges.is_empty() {
+            // The runs in the range's partial hours.
+            let edge = format!("{within} AND ({})", edges.join(" OR "));
+            runs.push_str(&format!(
+                " UNION ALL BY NAME {}",
+                run_table::run_projection(&format!("(SELECT * FROM agent_runs a WHERE {edge})"))
+            ));
+            spend.push_str(&format!(
+                " UNION ALL BY NAME SELECT start_ns, agent, service, priced_as, {measures}
+                  FROM agent_run_spend a WHERE {edge}",
+                measures = cost::measure_names().collect::<Vec<_>>().join(", ")
+            ));
+            all.extend(params);
+        }
+        Ok((
+            runs,
+            spend,
+            RunParams {
+                runs: all.clone(),
+                spend: all,
+            },
+        ))
     }
 
     /// An agent's runs in the selection, most steps first (ties: latest first).
@@ -273,6 +440,13 @@ impl Reader {
         Ok((conditions.join(" AND "), params))
     }
 
+    /// Whether the selection's runs are read from the tables the writer keeps
+    /// (`crate::run_table`): when the file has them and the filter selects no calls (a
+    /// run is in a selection by its own start and service alone).
+    fn runs_are_kept(&self, filter: &Filter) -> bool {
+        self.schema_version >= RUNS_SCHEMA && !filter.selects_calls()
+    }
+
     /// `WITH run_figures AS (…), run_spend AS (…)`: the selection's agent runs with
     /// what happened inside them (the columns of `agent_runs`), and their calls' cost
     /// measures by priced name (those of `agent_run_spend`). Read from those tables,
@@ -281,7 +455,7 @@ impl Reader {
     /// spans, by the same SQL the writer uses.
     fn run_sources(&mut self, filter: &Filter) -> Result<(String, Vec<Value>), StoreError> {
         let (within, params) = self.selected_spans(filter, "a")?;
-        if self.schema_version >= RUNS_SCHEMA && !filter.selects_calls() {
+        if self.runs_are_kept(filter) {
             let mut twice = params.clone();
             twice.extend(params);
             return Ok((

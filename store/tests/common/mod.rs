@@ -35,7 +35,10 @@ pub fn span(trace: u8, span: u8, parent: Option<u8>, start_ms: i64, dur_ms: i64)
 pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
     let undo = |v: i64| match v {
-        10 => "DROP TABLE agent_runs; DROP TABLE agent_run_spend;",
+        10 => {
+            "DROP TABLE agent_runs; DROP TABLE agent_run_spend;
+             DROP TABLE agent_hours; DROP TABLE agent_spend_hours;"
+        }
         9 => {
             "DROP TABLE evaluations; DROP TABLE evaluations_waiting;
              ALTER TABLE llm_calls DROP COLUMN response_id;"
