@@ -13,6 +13,9 @@
 //!   Agents view over weeks reads thousands of rows: runs, steps' sums and most steps,
 //!   and the cost measures. A run's later steps add rows of their own (most steps: its
 //!   new total, as steps only grow); [`compact`] folds them, readers sum (and max) rows.
+//! - `tool_hours`: tool executions (tool spans) summed per hour, tool, service, outcome
+//!   and duration sketch bucket; `tool_agents`: one row per tool execution and run it
+//!   happened in, the Tools table's "used by".
 //!
 //! A commit counts its new spans into the runs already stored (found among the runs
 //! that started at most [`WINDOW_NS`] before the commit's earliest span, so a step
@@ -52,6 +55,45 @@ fn run_hours(rows: &str) -> String {
                 sum(tokens)::BIGINT AS tokens, max(max_steps)::BIGINT AS max_steps
          FROM ({rows}) GROUP BY ALL",
         hour = floor_sql("t", HOUR_NS),
+    )
+}
+
+/// What `tool_hours` rows are grouped by besides the hour.
+pub(crate) const TOOL_DIMENSIONS: &str = "tool, service, failed, bucket";
+
+/// The tool spans of `spans` (with `spans`' columns, aliased `t`, meeting `condition`)
+/// as rows of `t` (their start), the [`TOOL_DIMENSIONS`], `executions` (1) and their
+/// `duration_ns`: what the hours sum, and what a reader reads outside whole hours.
+pub(crate) fn tool_projection(spans: &str, condition: &str) -> String {
+    format!(
+        "SELECT t.start_ns AS t, t.entity AS tool, t.service, t.status_code = 2 AS failed,
+                {bucket} AS bucket, 1::BIGINT AS executions, t.duration_ns
+         FROM {spans} t WHERE t.class = 3 AND t.entity IS NOT NULL AND {condition}",
+        bucket = sketch::bucket_sql("t.duration_ns"),
+    )
+}
+
+/// Rows with [`tool_projection`]'s columns summed into `tool_hours` rows.
+fn tool_hours(rows: &str) -> String {
+    format!(
+        "SELECT {hour} AS hour_ns, {TOOL_DIMENSIONS}, sum(executions)::BIGINT AS executions,
+                sum(duration_ns)::BIGINT AS duration_ns
+         FROM ({rows}) GROUP BY ALL",
+        hour = floor_sql("t", HOUR_NS),
+    )
+}
+
+/// The tool executions of `steps` inside the runs of `runs` (as in [`contents`]), as
+/// `tool_agents` rows: the execution's start, tool and service, the run's agent, start
+/// and service (a selection takes the pairs whose execution and run it holds both).
+fn tool_agents(runs: &str, steps: &str) -> String {
+    format!(
+        "SELECT x.start_ns, x.entity AS tool, x.service, r.agent, r.start_ns AS run_start_ns,
+                r.service AS run_service
+         FROM {runs} r JOIN {steps} x
+           ON x.trace_id = r.trace_id AND x.start_ns BETWEEN r.start_ns AND r.end_ns
+          AND x.span_id <> r.span_id
+         WHERE x.class = 3 AND x.entity IS NOT NULL"
     )
 }
 
@@ -131,11 +173,15 @@ pub(crate) fn create_sql() -> String {
         "CREATE TABLE agent_runs AS {} ORDER BY start_ns;
          CREATE TABLE agent_run_spend AS {} ORDER BY start_ns;
          CREATE TABLE agent_hours AS {} ORDER BY hour_ns;
-         CREATE TABLE agent_spend_hours AS {} ORDER BY hour_ns;",
+         CREATE TABLE agent_spend_hours AS {} ORDER BY hour_ns;
+         CREATE TABLE tool_hours AS {} ORDER BY hour_ns;
+         CREATE TABLE tool_agents AS {} ORDER BY start_ns;",
         contents(&all, "spans", "llm_calls"),
         spend(&all, "llm_calls"),
         run_hours(&run_projection("agent_runs")),
         spend_hours("SELECT * FROM agent_run_spend"),
+        tool_hours(&tool_projection("spans", "TRUE")),
+        tool_agents("agent_runs", "spans"),
     )
 }
 
@@ -144,6 +190,10 @@ pub(crate) fn create_sql() -> String {
 /// runs: first to the runs stored before, then as new runs.
 pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb::Result<()> {
     let since = earliest_ns.saturating_sub(WINDOW_NS);
+    conn.execute_batch(&format!(
+        "INSERT INTO tool_hours {};",
+        tool_hours(&tool_projection("stage_spans", "TRUE"))
+    ))?;
     // The stored runs of the commit's traces; usually none (a run's span comes with
     // or after its steps), and then there is nothing to add to.
     conn.execute_batch(&format!(
@@ -172,11 +222,13 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb
              WHERE r.start_ns BETWEEN {since} AND {latest_ns}
                AND r.trace_id = d.trace_id AND r.span_id = d.span_id;
              INSERT INTO agent_hours {hours};
+             INSERT INTO tool_agents {tools};
              CREATE OR REPLACE TEMP TABLE spend_added AS {old_spend};
              INSERT INTO agent_run_spend SELECT * FROM spend_added;
              INSERT INTO agent_spend_hours {spend_hours};",
             contents = contents("run_old", "stage_spans", "stage_llm"),
             hours = run_hours(&grown),
+            tools = tool_agents("run_old", "stage_spans"),
             old_spend = spend("run_old", "stage_llm"),
             spend_hours = spend_hours("SELECT * FROM spend_added"),
         ))?;
@@ -202,17 +254,19 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, latest_ns: i64) -> duckdb
         "CREATE OR REPLACE TEMP TABLE runs_added AS {runs};
          INSERT INTO agent_runs SELECT * FROM runs_added;
          INSERT INTO agent_hours {hours};
+         INSERT INTO tool_agents {tools};
          CREATE OR REPLACE TEMP TABLE spend_added AS {spend};
          INSERT INTO agent_run_spend SELECT * FROM spend_added;
          INSERT INTO agent_spend_hours {spend_hours};",
         runs = contents("run_new", &steps, &calls),
         hours = run_hours(&run_projection("runs_added")),
+        tools = tool_agents("run_new", &steps),
         spend = spend("run_new", &calls),
         spend_hours = spend_hours("SELECT * FROM spend_added"),
     ))
 }
 
-/// Folds the rows of each key of `agent_hours` and `agent_spend_hours` in the hours
+/// Folds the rows of each key of `agent_hours`, `agent_spend_hours` and `tool_hours` in the hours
 /// holding `from_ns` to `to_ns` into one (readers sum them, so they answer the same).
 pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Result<()> {
     let (first, last) = (
@@ -236,14 +290,22 @@ pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Re
              FROM agent_spend_hours WHERE hour_ns BETWEEN {first} AND {last} GROUP BY ALL;
          DELETE FROM agent_spend_hours WHERE hour_ns BETWEEN {first} AND {last};
          INSERT INTO agent_spend_hours BY NAME SELECT * FROM compacted_spend;
-         DROP TABLE compacted_spend;",
+         DROP TABLE compacted_spend;
+         CREATE OR REPLACE TEMP TABLE compacted_tools AS
+             SELECT hour_ns, {TOOL_DIMENSIONS}, sum(executions)::BIGINT AS executions,
+                    sum(duration_ns)::BIGINT AS duration_ns
+             FROM tool_hours WHERE hour_ns BETWEEN {first} AND {last} GROUP BY ALL;
+         DELETE FROM tool_hours WHERE hour_ns BETWEEN {first} AND {last};
+         INSERT INTO tool_hours BY NAME SELECT * FROM compacted_tools;
+         DROP TABLE compacted_tools;",
         sums = sums.join(", "),
     ))
 }
 
-/// Retention (after the spans before `cutoff_ns` went): the runs that started before
-/// it go (those after it lost nothing, their steps starting within them); the hours
-/// before it go, and the hour holding it is summed again from the runs left.
+/// Retention (after the spans before `cutoff_ns` went): the runs and tool executions
+/// that started before it go (runs after it lost nothing, their steps starting within
+/// them); the hours before it go, and the hour holding it is summed again from the
+/// runs and spans left.
 pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
     let hour = cutoff_ns.div_euclid(HOUR_NS) * HOUR_NS;
     let next = hour.saturating_add(HOUR_NS);
@@ -252,13 +314,20 @@ pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result
          DELETE FROM agent_run_spend WHERE start_ns < {cutoff_ns};
          DELETE FROM agent_hours WHERE hour_ns <= {hour};
          DELETE FROM agent_spend_hours WHERE hour_ns <= {hour};
+         DELETE FROM tool_hours WHERE hour_ns <= {hour};
+         DELETE FROM tool_agents WHERE start_ns < {cutoff_ns};
          INSERT INTO agent_hours {hours};
-         INSERT INTO agent_spend_hours {spend_hours};",
+         INSERT INTO agent_spend_hours {spend_hours};
+         INSERT INTO tool_hours {tools};",
         hours = run_hours(&run_projection(&format!(
             "(SELECT * FROM agent_runs WHERE start_ns >= {hour} AND start_ns < {next})"
         ))),
         spend_hours = spend_hours(&format!(
             "SELECT * FROM agent_run_spend WHERE start_ns >= {hour} AND start_ns < {next}"
+        )),
+        tools = tool_hours(&tool_projection(
+            "spans",
+            &format!("t.start_ns >= {hour} AND t.start_ns < {next}")
         )),
     ))
 }

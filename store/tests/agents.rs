@@ -359,6 +359,77 @@ fn expected_agents(
     out
 }
 
+/// What the Tools table must show, computed here: per tool its executions, failures,
+/// durations (ms, sorted) and the agents of the selected runs it ran in.
+fn expected_tools(
+    spans: &[SpanRow],
+    selected: &dyn Fn(&SpanRow) -> bool,
+) -> Vec<(String, u64, u64, Vec<f64>, Vec<String>)> {
+    let mut out: Vec<(String, u64, u64, Vec<f64>, Vec<String>)> = Vec::new();
+    for t in spans
+        .iter()
+        .filter(|s| s.class == SpanClass::Tool && selected(s))
+    {
+        let name = t.entity.clone().unwrap();
+        let i = match out.iter().position(|e| e.0 == name) {
+            Some(i) => i,
+            None => {
+                out.push((name, 0, 0, Vec::new(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        let e = &mut out[i];
+        e.1 += 1;
+        e.2 += (t.status == StatusCode::Error) as u64;
+        e.3.push((t.end_ns - t.start_ns) as f64 / 1e6);
+        for run in spans.iter().filter(|r| {
+            r.class == SpanClass::Agent
+                && selected(r)
+                && r.trace_id == t.trace_id
+                && r.span_id != t.span_id
+                && (r.start_ns..=r.end_ns).contains(&t.start_ns)
+        }) {
+            let agent = run.entity.clone().unwrap();
+            if !e.4.contains(&agent) {
+                e.4.push(agent);
+            }
+        }
+    }
+    for e in &mut out {
+        e.3.sort_by(f64::total_cmp);
+        e.4.sort();
+    }
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+fn assert_tools_equal(
+    got: &[ToolRow],
+    expected: &[(String, u64, u64, Vec<f64>, Vec<String>)],
+    what: &str,
+) {
+    assert_eq!(got.len(), expected.len(), "{what}: {got:?}");
+    for (g, (name, calls, errors, durations, agents)) in got.iter().zip(expected) {
+        assert_eq!(
+            (&g.tool, g.calls, g.errors, &g.agents),
+            (name, *calls, *errors, agents),
+            "{what}"
+        );
+        let avg = durations.iter().sum::<f64>() / durations.len() as f64;
+        assert!(
+            (g.avg_ms - avg).abs() <= 1e-9 * avg.max(1.0),
+            "{what}: {g:?}"
+        );
+        let p95 = quantile(durations, 0.95);
+        let allowed = if g.p95_approximate {
+            0.01 * p95
+        } else {
+            1e-9 * p95.max(1.0)
+        };
+        assert!((g.p95_ms - p95).abs() <= allowed, "{what}: {g:?} vs {p95}");
+    }
+}
+
 /// A linear-interpolated quantile of sorted values (DuckDB's `quantile_cont`).
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
@@ -508,6 +579,13 @@ fn kept_agent_runs_equal_counting_the_spans_after_shuffled_split_and_repeated_de
                     "{what}"
                 );
                 assert_agents_equal(&sketched, &expected, &format!("{what}, sketched"));
+                // Tools, the same two ways.
+                let tools = expected_tools(&spans, selected);
+                assert_tools_equal(&r.tools(filter).unwrap(), &tools, &what);
+                r.exact_percentiles_up_to(0);
+                let sketched = r.tools(filter).unwrap();
+                r.exact_percentiles_up_to(u64::MAX);
+                assert_tools_equal(&sketched, &tools, &format!("{what}, sketched"));
                 // Each run's page: its figures sum to the agent's.
                 for (name, e) in &expected {
                     let page = r.agent_runs(filter, name, 1_000).unwrap();

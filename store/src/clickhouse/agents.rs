@@ -147,6 +147,7 @@ impl ClickHouseReader {
             .rows(&sql, &p)?
             .iter()
             .map(|r| ToolRow {
+                p95_approximate: false,
                 tool: r[0].as_str().unwrap_or_default().to_string(),
                 calls: r[1].as_u64().unwrap_or(0),
                 errors: r[2].as_u64().unwrap_or(0),

@@ -57,6 +57,9 @@ pub struct ToolRow {
     pub p95_ms: f64,
     /// The agents in whose runs it was executed, by name.
     pub agents: Vec<String>,
+    /// Whether `p95_ms` is read from the hours' sketches (within 1 %) rather than
+    /// sorted exactly.
+    pub p95_approximate: bool,
 }
 
 /// One run of an agent.
@@ -356,6 +359,127 @@ impl Reader {
 
     /// Every tool of the selection, most executions first.
     pub fn tools(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError> {
+        if !self.runs_are_kept(filter) {
+            return self.tools_from_spans(filter);
+        }
+        // Executions: the kept hours for the range's whole hours, the spans elsewhere.
+        let (within, params) = self.selected_spans(filter, "t")?;
+        let whole = if self.use_rollups {
+            rollup::whole_units(filter, HOUR_NS)
+        } else {
+            None
+        };
+        let (rows, row_params) = match whole {
+            None => (run_table::tool_projection("spans", &within), params.clone()),
+            Some((lo, hi)) => {
+                let (hours, mut hour_params) = time_and_service(filter, "hour_ns", "service", true);
+                let mut rows = format!(
+                    "SELECT hour_ns AS t, {dims}, executions, duration_ns FROM tool_hours
+                     WHERE {hours}",
+                    dims = run_table::TOOL_DIMENSIONS
+                );
+                let edges: Vec<String> = [
+                    lo.map(|lo| format!("t.start_ns < {lo}")),
+                    hi.map(|hi| format!("t.start_ns >= {hi}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                if !edges.is_empty() {
+                    rows.push_str(&format!(
+                        " UNION ALL BY NAME {}",
+                        run_table::tool_projection(
+                            "spans",
+                            &format!("{within} AND ({})", edges.join(" OR "))
+                        )
+                    ));
+                    hour_params.extend(params.clone());
+                }
+                (rows, hour_params)
+            }
+        };
+        let sql = format!(
+            "SELECT tool, sum(executions)::UBIGINT AS calls,
+                    coalesce(sum(executions) FILTER (failed), 0)::UBIGINT AS errors,
+                    (sum(duration_ns) / sum(executions) / 1e6)::DOUBLE AS avg_ms
+             FROM ({rows}) GROUP BY tool HAVING sum(executions) > 0 ORDER BY calls DESC, tool"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut tools: Vec<ToolRow> = stmt
+            .query_map(duckdb::params_from_iter(row_params.clone()), |r| {
+                Ok(ToolRow {
+                    tool: r.get("tool")?,
+                    calls: r.get("calls")?,
+                    errors: r.get("errors")?,
+                    avg_ms: r.get("avg_ms")?,
+                    ..ToolRow::default()
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        // p95: exact from the spans when they are few, else from the sketches.
+        let total: u64 = tools.iter().map(|t| t.calls).sum();
+        let sketched = whole.is_some() && total > self.exact_percentiles_up_to;
+        let p95: Vec<(String, f64)> = if sketched {
+            let sql = format!(
+                "SELECT tool, bucket, sum(executions)::BIGINT AS n FROM ({rows})
+                 GROUP BY ALL HAVING sum(executions) > 0 ORDER BY tool, bucket"
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut result = stmt.query(duckdb::params_from_iter(row_params))?;
+            let mut buckets: Vec<(String, Vec<(i16, i64)>)> = Vec::new();
+            while let Some(r) = result.next()? {
+                let tool: String = r.get("tool")?;
+                let bucket = (r.get("bucket")?, r.get("n")?);
+                match buckets.last_mut() {
+                    Some((t, b)) if *t == tool => b.push(bucket),
+                    _ => buckets.push((tool, vec![bucket])),
+                }
+            }
+            buckets
+                .into_iter()
+                .map(|(t, b)| (t, sketch::quantiles(&b, [0.95])[0]))
+                .collect()
+        } else {
+            let sql = format!(
+                "SELECT t.entity AS tool, quantile_cont(t.duration_ns, 0.95)::DOUBLE AS p95
+                 FROM spans t WHERE t.class = 3 AND t.entity IS NOT NULL AND {within}
+                 GROUP BY 1"
+            );
+            let mut stmt = self.conn.prepare(&sql)?;
+            stmt.query_map(duckdb::params_from_iter(params), |r| {
+                Ok((r.get("tool")?, r.get("p95")?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        // Used by: the agents of the selected runs the selected executions happened in.
+        let (executions, mut pair_params) = time_and_service(filter, "start_ns", "service", false);
+        let (runs, run_params) = time_and_service(filter, "run_start_ns", "run_service", false);
+        pair_params.extend(run_params);
+        let sql = format!(
+            "SELECT tool, list(DISTINCT agent ORDER BY agent) AS agents FROM tool_agents
+             WHERE {executions} AND {runs} GROUP BY tool"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let used: Vec<(String, Value)> = stmt
+            .query_map(duckdb::params_from_iter(pair_params), |r| {
+                Ok((r.get("tool")?, r.get("agents")?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for t in &mut tools {
+            if let Some((_, ns)) = p95.iter().find(|(name, _)| *name == t.tool) {
+                t.p95_ms = ns / 1e6;
+            }
+            t.p95_approximate = sketched;
+            if let Some((_, agents)) = used.iter().find(|(name, _)| *name == t.tool) {
+                t.agents = texts(agents.clone());
+            }
+        }
+        Ok(tools)
+    }
+
+    /// [`Reader::tools`] summed from the spans (files without the kept tables, and
+    /// selections of calls).
+    fn tools_from_spans(&mut self, filter: &Filter) -> Result<Vec<ToolRow>, StoreError> {
         let (with, mut params) = self.run_sources(filter)?;
         let (within, mut tool_params) = self.selected_spans(filter, "t")?;
         params.append(&mut tool_params);
@@ -377,23 +501,14 @@ impl Reader {
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-            let agents: duckdb::types::Value = r.get("agents")?;
             Ok(ToolRow {
                 tool: r.get("tool")?,
                 calls: r.get("calls")?,
                 errors: r.get("errors")?,
                 avg_ms: r.get("avg_ms")?,
                 p95_ms: r.get("p95_ms")?,
-                agents: match agents {
-                    Value::List(items) => items
-                        .into_iter()
-                        .filter_map(|v| match v {
-                            Value::Text(t) => Some(t),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                },
+                p95_approximate: false,
+                agents: texts(r.get("agents")?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -478,4 +593,52 @@ impl Reader {
             params,
         ))
     }
+}
+
+/// A `LIST` of text as strings.
+fn texts(v: Value) -> Vec<String> {
+    match v {
+        Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Text(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Conditions on a start column and a service column for a selection's time range and
+/// services; with `whole_hours`, the start column holds hours and the range's partial
+/// hours are left out (another relation reads them).
+fn time_and_service(
+    filter: &Filter,
+    start: &str,
+    service: &str,
+    whole_hours: bool,
+) -> (String, Vec<Value>) {
+    let mut conditions = vec!["TRUE".to_string()];
+    let mut params = Vec::new();
+    let (from, to) = if whole_hours {
+        rollup::whole_units(filter, HOUR_NS).unwrap_or((filter.from_ns, filter.to_ns))
+    } else {
+        (filter.from_ns, filter.to_ns)
+    };
+    if let Some(from) = from {
+        conditions.push(format!("{start} >= ?"));
+        params.push(Value::BigInt(from));
+    }
+    if let Some(to) = to {
+        conditions.push(format!("{start} < ?"));
+        params.push(Value::BigInt(to));
+    }
+    if !filter.services.is_empty() {
+        conditions.push(format!(
+            "{service} IN ({})",
+            vec!["?"; filter.services.len()].join(", ")
+        ));
+        params.extend(filter.services.iter().map(|s| Value::Text(s.clone())));
+    }
+    (conditions.join(" AND "), params)
 }

@@ -37,7 +37,8 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     let undo = |v: i64| match v {
         10 => {
             "DROP TABLE agent_runs; DROP TABLE agent_run_spend;
-             DROP TABLE agent_hours; DROP TABLE agent_spend_hours;"
+             DROP TABLE agent_hours; DROP TABLE agent_spend_hours;
+             DROP TABLE tool_hours; DROP TABLE tool_agents;"
         }
         9 => {
             "DROP TABLE evaluations; DROP TABLE evaluations_waiting;

@@ -107,7 +107,7 @@ impl View for AgentsView {
                     format::integer(t.calls),
                     format::percent(t.errors as f64 / t.calls.max(1) as f64),
                     format::millis(t.avg_ms),
-                    format::millis(t.p95_ms),
+                    format::percentile(t.p95_ms, t.p95_approximate),
                     t.agents.join(", "),
                 ];
                 let widths: Vec<f32> = TOOL_COLUMNS.iter().map(|c| c.1).collect();
