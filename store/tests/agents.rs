@@ -359,13 +359,13 @@ fn expected_agents(
     out
 }
 
-/// What the Tools table must show, computed here: per tool its executions, failures,
-/// durations (ms, sorted) and the agents of the selected runs it ran in.
-fn expected_tools(
-    spans: &[SpanRow],
-    selected: &dyn Fn(&SpanRow) -> bool,
-) -> Vec<(String, u64, u64, Vec<f64>, Vec<String>)> {
-    let mut out: Vec<(String, u64, u64, Vec<f64>, Vec<String>)> = Vec::new();
+/// One tool as the Tools table must show it: its name, executions, failures, durations
+/// (ms, sorted) and the agents of the selected runs it ran in.
+type ExpectedTool = (String, u64, u64, Vec<f64>, Vec<String>);
+
+/// What the Tools table must show, computed here from the spans.
+fn expected_tools(spans: &[SpanRow], selected: &dyn Fn(&SpanRow) -> bool) -> Vec<ExpectedTool> {
+    let mut out: Vec<ExpectedTool> = Vec::new();
     for t in spans
         .iter()
         .filter(|s| s.class == SpanClass::Tool && selected(s))
@@ -403,11 +403,7 @@ fn expected_tools(
     out
 }
 
-fn assert_tools_equal(
-    got: &[ToolRow],
-    expected: &[(String, u64, u64, Vec<f64>, Vec<String>)],
-    what: &str,
-) {
+fn assert_tools_equal(got: &[ToolRow], expected: &[ExpectedTool], what: &str) {
     assert_eq!(got.len(), expected.len(), "{what}: {got:?}");
     for (g, (name, calls, errors, durations, agents)) in got.iter().zip(expected) {
         assert_eq!(
