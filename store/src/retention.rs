@@ -87,7 +87,7 @@ impl Writer {
                  DELETE FROM evaluations; DELETE FROM evaluations_waiting;
                  DELETE FROM agent_runs; DELETE FROM agent_run_spend;
                  DELETE FROM agent_hours; DELETE FROM agent_spend_hours;
-                 DELETE FROM tool_hours; DELETE FROM tool_agents;
+                 DELETE FROM tool_hours; DELETE FROM tool_agents; DELETE FROM trace_spend;
                  COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())

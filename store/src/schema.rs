@@ -186,7 +186,9 @@ fn describe(from: i64) -> &'static str {
         4 => "rewriting the tables without primary-key indexes",
         5 => "summing calls into per-minute rollups and latency sketches",
         8 => "adding evaluations and feedback, and reading each call's response id",
-        9 => "listing agent runs with the steps, calls and cost inside them, and tool executions",
+        9 => {
+            "listing agent runs with the steps, calls and cost inside them, tool executions, and each trace's cost"
+        }
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -265,9 +267,15 @@ fn migration(from: i64) -> String {
         // (which evaluations made away from the call name it by), read from its
         // span's attributes.
         8 => evaluations_sql(),
-        // 9 -> 10: the agent runs with what happened inside them, tool executions and
-        // their hourly sums (`crate::run_table`), summed from the stored spans and calls.
-        9 => crate::run_table::create_sql(),
+        // 9 -> 10: each trace's first call and its calls' cost measures
+        // (`crate::trace_table`); the agent runs with what happened inside them, tool
+        // executions and their hourly sums (`crate::run_table`); all from the stored
+        // spans and calls.
+        9 => format!(
+            "{} {}",
+            crate::trace_table::add_first_calls_and_spend_sql(),
+            crate::run_table::create_sql()
+        ),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

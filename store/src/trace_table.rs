@@ -1,7 +1,10 @@
 //! The `traces` table: one row per trace (first start, last end, spans, root span,
-//! LLM calls, tokens, errors, and the session and user of the earliest span naming
-//! one: across commits, of the earliest commit's spans that name one), kept by the writer in the same transaction as the spans,
-//! so that the traces list sorts a row per trace instead of grouping every span.
+//! LLM calls, tokens, errors, the session and user of the earliest span naming one
+//! (across commits, of the earliest commit's spans that name one), and its first
+//! call), kept by the writer in the same transaction as the spans, so that the traces
+//! list sorts a row per trace instead of grouping every span. Beside it, `trace_spend`:
+//! each trace's calls' cost measures by priced name (token classes, priced when read,
+//! so history reprices), rows added per commit and summed by readers.
 //!
 //! A commit adds its new spans' figures to the rows of their traces. The row is found
 //! among the traces that start at most [`WINDOW_NS`] before the commit's earliest span
@@ -9,6 +12,7 @@
 //! that gets a second row, and [`merge_split`] (run by the writer every ten minutes and
 //! at each checkpoint) joins such rows.
 
+use crate::query::cost;
 use duckdb::Connection;
 
 /// How far before a commit's earliest span the row of a trace is looked for.
@@ -27,7 +31,7 @@ fn figures(spans: &str, calls: &str, condition: &str) -> String {
                 coalesce(l.llm_calls, 0)::BIGINT AS llm_calls,
                 coalesce(l.tokens, 0)::BIGINT AS tokens,
                 coalesce(l.call_error, false) AS call_error,
-                t.session_id, t.user_id
+                t.session_id, t.user_id, l.first_call
          FROM (
              SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) AS end_ns,
                     count(*)::BIGINT AS spans, bool_or(s.status_code = 2) AS span_error,
@@ -41,7 +45,9 @@ fn figures(spans: &str, calls: &str, condition: &str) -> String {
          ) t LEFT JOIN (
              SELECT c.trace_id, count(*) AS llm_calls,
                     coalesce(sum(c.input_tokens), 0) + coalesce(sum(c.output_tokens), 0) AS tokens,
-                    bool_or(c.is_error) AS call_error
+                    bool_or(c.is_error) AS call_error,
+                    -- The earliest call (its start and span), for a session's opening.
+                    min({{'s': c.start_ns, 'p': c.span_id}}) AS first_call
              FROM {calls} c WHERE {on_calls} GROUP BY c.trace_id
          ) l USING (trace_id)"
     )
@@ -67,6 +73,7 @@ fn combine() -> String {
         "call_error = r.call_error OR d.call_error".into(),
         "session_id = CASE WHEN r.session_id IS NULL OR d.start_ns < r.start_ns THEN coalesce(d.session_id, r.session_id) ELSE r.session_id END".into(),
         "user_id = CASE WHEN r.user_id IS NULL OR d.start_ns < r.start_ns THEN coalesce(d.user_id, r.user_id) ELSE r.user_id END".into(),
+        "first_call = least(r.first_call, d.first_call)".into(),
     ];
     for c in ROOT {
         set.push(format!(
@@ -76,6 +83,37 @@ fn combine() -> String {
         ));
     }
     set.join(", ")
+}
+
+/// The cost measures of the calls of `calls` matching `condition` (over `c`), per
+/// trace and priced name: `trace_spend` rows.
+fn spend(calls: &str, condition: &str) -> String {
+    let sums: Vec<String> = cost::measure_names()
+        .map(|m| format!("sum({m}) AS {m}"))
+        .collect();
+    format!(
+        "SELECT trace_id, min(start_ns) AS start_ns, priced_as, {sums}
+         FROM (SELECT c.trace_id, c.start_ns, {priced_as} AS priced_as, {measures}
+               FROM {calls} c WHERE {condition})
+         GROUP BY trace_id, priced_as",
+        sums = sums.join(", "),
+        priced_as = cost::PRICED_AS,
+        measures = cost::per_call_columns(),
+    )
+}
+
+/// SQL adding each trace's first call and `trace_spend` to a file whose `traces` table
+/// has neither (the 9 -> 10 migration), from the stored calls.
+pub(crate) fn add_first_calls_and_spend_sql() -> String {
+    format!(
+        "ALTER TABLE traces ADD COLUMN IF NOT EXISTS first_call STRUCT(s BIGINT, p UBIGINT);
+         UPDATE traces t SET first_call = f.first_call
+         FROM (SELECT trace_id, min({{'s': start_ns, 'p': span_id}}) AS first_call
+               FROM llm_calls GROUP BY trace_id) f
+         WHERE t.trace_id = f.trace_id;
+         CREATE TABLE trace_spend AS {} ORDER BY start_ns;",
+        spend("llm_calls", "TRUE")
+    )
 }
 
 /// SQL creating the table from the stored spans (the schema migration).
@@ -95,8 +133,10 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64) -> duckdb::Result<()> {
          UPDATE traces r SET {combine}
          FROM trace_delta d WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id;
          INSERT INTO traces SELECT * FROM trace_delta d WHERE NOT EXISTS (
-             SELECT 1 FROM traces r WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id);",
+             SELECT 1 FROM traces r WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id);
+         INSERT INTO trace_spend {spend};",
         figures = figures("stage_spans", "stage_llm", "TRUE"),
+        spend = spend("stage_llm", "TRUE"),
         combine = combine(),
     ))
 }
@@ -116,7 +156,8 @@ pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
                     sum(llm_calls)::BIGINT AS llm_calls,
                     sum(tokens)::BIGINT AS tokens, bool_or(call_error) AS call_error,
                     arg_min(session_id, start_ns) FILTER (session_id IS NOT NULL) AS session_id,
-                    arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id
+                    arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id,
+                    min(first_call) AS first_call
              FROM traces WHERE trace_id IN (
                  SELECT trace_id FROM traces GROUP BY trace_id HAVING count(*) > 1)
              GROUP BY trace_id;
@@ -130,20 +171,21 @@ pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
 /// Retention (after the spans before `cutoff_ns` went): drops the traces that started
 /// before it and sums again, from the spans left, those that went on after it.
 pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
+    let cut = format!(
+        "{{start}} >= {cutoff_ns}
+         AND {{start}} <= (SELECT coalesce(max(end_ns), {cutoff_ns}) FROM cut_traces)
+         AND trace_id IN (SELECT trace_id FROM cut_traces)"
+    );
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE cut_traces AS
              SELECT trace_id, end_ns FROM traces WHERE start_ns < {cutoff_ns} AND end_ns >= {cutoff_ns};
          DELETE FROM traces WHERE start_ns < {cutoff_ns};
          INSERT INTO traces {figures};
+         DELETE FROM trace_spend
+         WHERE start_ns < {cutoff_ns} OR trace_id IN (SELECT trace_id FROM cut_traces);
+         INSERT INTO trace_spend {spend};
          DROP TABLE cut_traces;",
-        figures = figures(
-            "spans",
-            "llm_calls",
-            &format!(
-                "{{start}} >= {cutoff_ns}
-                 AND {{start}} <= (SELECT coalesce(max(end_ns), {cutoff_ns}) FROM cut_traces)
-                 AND trace_id IN (SELECT trace_id FROM cut_traces)"
-            ),
-        ),
+        figures = figures("spans", "llm_calls", &cut),
+        spend = spend("llm_calls", &cut.replace("{start}", "c.start_ns")),
     ))
 }

@@ -55,8 +55,11 @@ fn random_spans(rng: &mut Rng, n: usize) -> Vec<SpanRow> {
             } else {
                 (1e6 * 1e5f64.powf(rng.below(1_000_000) as f64 / 1e6)) as i64
             };
+            let trace = rng.below(n as u64 / 3 + 1);
             let mut span = SpanRow {
-                trace_id: (rng.below(n as u64 / 3 + 1) as u128).to_be_bytes(),
+                trace_id: (trace as u128).to_be_bytes(),
+                // Two traces in three belong to one of eleven sessions.
+                session_id: (trace % 3 != 0).then(|| format!("session-{}", trace % 11)),
                 span_id: (i as u64 + 1).to_be_bytes(),
                 // Most spans name a parent (which may never arrive).
                 parent_span_id: rng
@@ -295,9 +298,10 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
 }
 
 /// The traces list from the `traces` table equals the one grouped from the spans, in
-/// every order.
+/// every order; the sessions pages from its kept cost and first calls equal those
+/// from the calls.
 fn compare_traces(r: &mut Reader, what: &str) {
-    use store::{SortDir, TraceSort};
+    use store::{SessionSort, SortDir, TraceSort};
     let sorts = [
         TraceSort::Start,
         TraceSort::Duration,
@@ -331,6 +335,34 @@ fn compare_traces(r: &mut Reader, what: &str) {
         }
         assert_eq!(trees[0].spans.len() as u64, row.spans, "{what}");
         assert_eq!(trees[0], trees[1], "{what}, trace {}", row.trace_id);
+    }
+    // Sessions, from the traces' kept cost measures and first calls as from their calls.
+    for sort in [
+        SessionSort::LastActivity,
+        SessionSort::Turns,
+        SessionSort::Cost,
+        SessionSort::Calls,
+    ] {
+        let mut pages = Vec::new();
+        for rollups in [true, false] {
+            r.use_rollups(rollups);
+            pages.push(
+                r.sessions_page(&Filter::default(), "", sort, SortDir::Desc, 1, 8)
+                    .unwrap(),
+            );
+        }
+        let ((rows, total), (raw_rows, raw_total)) = (&pages[0], &pages[1]);
+        assert_eq!(total, raw_total, "{what}, sessions by {sort:?}");
+        assert!(*total > 5, "{what}: {total} sessions");
+        assert_eq!(rows.len(), raw_rows.len(), "{what}");
+        for (a, b) in rows.iter().zip(raw_rows) {
+            assert!(close(a.cost_usd, b.cost_usd, 1e-9), "{what}: {a:?} {b:?}");
+            let a = store::SessionRow {
+                cost_usd: b.cost_usd,
+                ..a.clone()
+            };
+            assert_eq!(&a, b, "{what}, sessions by {sort:?}");
+        }
     }
     // All time, and the traces starting in the later half.
     let (first, last) = r.time_bounds().unwrap().expect("data");
@@ -509,7 +541,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
             (
                 9,
                 10,
-                "listing agent runs with the steps, calls and cost inside them, and tool executions"
+                "listing agent runs with the steps, calls and cost inside them, tool executions, and each trace's cost"
             ),
         ]
     );

@@ -4,7 +4,7 @@
 //! they happened in.
 
 use super::cost::{self, CostSums};
-use super::{Reader, sessions::SESSIONS_SCHEMA};
+use super::{KEPT_SUMMARIES_SCHEMA, Reader, sessions::SESSIONS_SCHEMA};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
@@ -93,9 +93,6 @@ struct RunParams {
     runs: Vec<Value>,
     spend: Vec<Value>,
 }
-
-/// The first schema with the kept agent-run tables.
-pub(crate) const RUNS_SCHEMA: i64 = 10;
 
 impl Reader {
     /// Every agent of the selection, most runs first.
@@ -559,7 +556,7 @@ impl Reader {
     /// (`crate::run_table`): when the file has them and the filter selects no calls (a
     /// run is in a selection by its own start and service alone).
     fn runs_are_kept(&self, filter: &Filter) -> bool {
-        self.schema_version >= RUNS_SCHEMA && !filter.selects_calls()
+        self.schema_version >= KEPT_SUMMARIES_SCHEMA && !filter.selects_calls()
     }
 
     /// `WITH run_figures AS (…), run_spend AS (…)`: the selection's agent runs with

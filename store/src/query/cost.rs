@@ -74,6 +74,34 @@ pub(crate) fn inline<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> Stri
     }
 }
 
+/// The cost of a row of [`per_call_columns`]' measures (or their sums) and its
+/// `priced_as`, each priced name's rates written inline: its reported costs plus its
+/// token classes at its name's rates (nothing for a name without a price).
+pub(crate) fn inline_measures<'a>(prices: impl Iterator<Item = (&'a str, Price)>) -> String {
+    let arms: Vec<String> = prices
+        .map(|(model, price)| {
+            let terms: Vec<String> = SUM_NAMES
+                .iter()
+                .zip(price.rates())
+                .map(|(class, rate)| format!("{class} * {rate:?}"))
+                .collect();
+            format!(
+                "WHEN {} THEN ({}) / 1e6",
+                super::sql_string(model),
+                terms.join(" + ")
+            )
+        })
+        .collect();
+    if arms.is_empty() {
+        REPORTED_SUM.to_string()
+    } else {
+        format!(
+            "({REPORTED_SUM} + CASE priced_as {} ELSE 0 END)",
+            arms.join(" ")
+        )
+    }
+}
+
 /// A call's priced token classes and reported cost as columns of one row each (the
 /// token classes count only when no cost was reported), plus whether the call would be
 /// unpriced without a price for its name: the cost measures of [`crate::rollup`]'s

@@ -317,6 +317,17 @@ impl Reader {
 
     /// A call's cost as one SQL expression over `c` with the prices of the stored
     /// models that have one written inline.
+    /// [`cost::inline_measures`] for the names stored calls are priced by.
+    fn inline_measures_cost(&mut self) -> Result<String, StoreError> {
+        let models = self.priced_names()?;
+        let table = self.prices.read().expect("price lock");
+        Ok(cost::inline_measures(
+            models
+                .iter()
+                .filter_map(|m| table.lookup(m).map(|p| (m.as_str(), p))),
+        ))
+    }
+
     fn inline_cost(&mut self) -> Result<String, StoreError> {
         let models = self.priced_names()?;
         let table = self.prices.read().expect("price lock");
@@ -339,6 +350,10 @@ fn params(w: &Where, extra: impl IntoIterator<Item = Value>) -> duckdb::ParamsFr
     all.extend(extra);
     params_from_iter(all)
 }
+
+/// The first schema with the tables the writer keeps for the Agents view and the
+/// sessions pages (`crate::run_table`; `trace_spend` and the traces' first calls).
+pub(crate) const KEPT_SUMMARIES_SCHEMA: i64 = 10;
 
 /// p50, p95 and p99 of call latency, in nanoseconds: over the integer column, which
 /// DuckDB sorts twice as fast as a computed `duration_ns / 1e6` (read with

@@ -2,7 +2,7 @@
 //! session and user are those its spans name, kept on the `traces` table), with each
 //! session's turns, calls, tokens, cost and failures, and the same per end user.
 
-use super::{Reader, SortDir};
+use super::{KEPT_SUMMARIES_SCHEMA, Reader, SortDir};
 use crate::conversation;
 use crate::error::StoreError;
 use crate::filter::Filter;
@@ -217,20 +217,41 @@ impl Reader {
             params.push(Value::Text(pattern.clone()));
             params.push(Value::Text(pattern));
         }
-        let cost = self.inline_cost()?;
-        // Each group's cost, and the prompt of its first call, from the calls of its
-        // traces (`only`: of which groups); the prompt is read for that call alone.
-        let per_group = |only: &str| {
-            format!(
-                "SELECT f.key, f.cost_usd, left(c.prompt, 4000) AS first_prompt
-                 FROM (SELECT t.{key} AS key, sum(coalesce({cost}, 0)) AS cost_usd,
-                              min({{'s': c.start_ns, 't': c.trace_id, 'p': c.span_id}}) AS first
-                       FROM llm_calls c JOIN selected t USING (trace_id)
-                       WHERE {only} GROUP BY 1) f
-                 LEFT JOIN llm_calls c ON c.start_ns = f.first.s AND c.trace_id = f.first.t
-                                      AND c.span_id = f.first.p"
-            )
-        };
+        // Each group's cost, and the prompt of its first call, for the groups `only`
+        // selects: from the traces' kept cost measures and first calls (the prompt read
+        // for that call alone), or, in files without them, from the calls of its traces.
+        let per_group: Box<dyn Fn(&str) -> String> =
+            if self.use_rollups && self.schema_version >= KEPT_SUMMARIES_SCHEMA {
+                let cost = self.inline_measures_cost()?;
+                Box::new(move |only: &str| {
+                    format!(
+                        "SELECT f.key, coalesce(s.cost_usd, 0) AS cost_usd,
+                            left(c.prompt, 4000) AS first_prompt
+                     FROM (SELECT t.{key} AS key,
+                                  min({{'s': t.first_call.s, 't': t.trace_id, 'p': t.first_call.p}})
+                                      FILTER (t.first_call IS NOT NULL) AS first
+                           FROM selected t WHERE {only} GROUP BY 1) f
+                     LEFT JOIN (SELECT t.{key} AS key, sum({cost}) AS cost_usd
+                                FROM trace_spend x JOIN selected t USING (trace_id)
+                                WHERE {only} GROUP BY 1) s USING (key)
+                     LEFT JOIN llm_calls c ON c.start_ns = f.first.s AND c.trace_id = f.first.t
+                                          AND c.span_id = f.first.p"
+                    )
+                })
+            } else {
+                let cost = self.inline_cost()?;
+                Box::new(move |only: &str| {
+                    format!(
+                        "SELECT f.key, f.cost_usd, left(c.prompt, 4000) AS first_prompt
+                     FROM (SELECT t.{key} AS key, sum(coalesce({cost}, 0)) AS cost_usd,
+                                  min({{'s': c.start_ns, 't': c.trace_id, 'p': c.span_id}}) AS first
+                           FROM llm_calls c JOIN selected t USING (trace_id)
+                           WHERE {only} GROUP BY 1) f
+                     LEFT JOIN llm_calls c ON c.start_ns = f.first.s AND c.trace_id = f.first.t
+                                          AND c.span_id = f.first.p"
+                    )
+                })
+            };
         let measures = GROUP_MEASURES
             .iter()
             .map(|(column, aggregate)| format!("{aggregate} AS {column}"))
@@ -241,7 +262,7 @@ impl Reader {
         let sql = if sort == SessionSort::Cost {
             // Cost sorts need every group's cost.
             format!(
-                "WITH selected AS (SELECT * FROM traces t WHERE {where_}),
+                "WITH selected AS NOT MATERIALIZED (SELECT * FROM traces t WHERE {where_}),
                  groups AS (SELECT {key} AS key, {measures} FROM selected GROUP BY {key}),
                  page AS (
                      SELECT g.*, coalesce(a.cost_usd, 0) AS cost_usd, count(*) OVER () AS total
@@ -264,7 +285,7 @@ impl Reader {
                 .map(|(_, aggregate)| *aggregate)
                 .expect("every sort but cost is a group measure");
             format!(
-                "WITH selected AS (SELECT * FROM traces t WHERE {where_}),
+                "WITH selected AS NOT MATERIALIZED (SELECT * FROM traces t WHERE {where_}),
                  page AS MATERIALIZED (
                      SELECT {key} AS key, {sort_by} AS sort_value, count(*) OVER () AS total
                      FROM selected GROUP BY {key}

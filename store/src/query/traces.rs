@@ -212,7 +212,8 @@ impl Reader {
 
     /// [`Reader::traces_page`] from the `traces` table: the page's rows sorted there,
     /// then priced from their calls; sorted by cost, every trace of the selection is
-    /// priced from its calls first (prices change, so the table holds no cost).
+    /// priced first, from its kept cost measures (`trace_spend`: prices change, so no
+    /// dollars are kept), else from its calls.
     fn traces_page_from_table(
         &mut self,
         filter: &Filter,
@@ -238,19 +239,33 @@ impl Reader {
             let since = filter
                 .from_ns
                 .map_or("TRUE".to_string(), |from| format!("c.start_ns >= {from}"));
-            format!(
-                "WITH {cte},
+            if self.schema_version >= super::KEPT_SUMMARIES_SCHEMA {
+                // Each trace's kept cost measures, priced here: a fraction of its calls.
+                format!(
+                    "WITH l AS (SELECT c.trace_id, sum({cost}) AS cost_usd
+                                FROM trace_spend c WHERE {since} GROUP BY c.trace_id)
+                     SELECT {columns}, coalesce(l.cost_usd, 0) AS cost_usd
+                     FROM traces s LEFT JOIN l USING (trace_id) WHERE {w}
+                     ORDER BY coalesce(l.cost_usd, 0) {dir}, s.trace_id LIMIT ? OFFSET ?",
+                    cost = self.inline_measures_cost()?,
+                    w = w.sql,
+                    dir = dir.sql(),
+                )
+            } else {
+                format!(
+                    "WITH {cte},
                  l AS (SELECT c.trace_id, sum({cost}) AS cost_usd
                        FROM llm_calls c {join} WHERE {since} GROUP BY c.trace_id)
                  SELECT {columns}, coalesce(l.cost_usd, 0) AS cost_usd
                  FROM traces s LEFT JOIN l USING (trace_id) WHERE {w}
                  ORDER BY coalesce(l.cost_usd, 0) {dir}, s.trace_id LIMIT ? OFFSET ?",
-                cte = self.prices_cte()?,
-                cost = cost::joined(),
-                join = cost::join_prices(),
-                w = w.sql,
-                dir = dir.sql(),
-            )
+                    cte = self.prices_cte()?,
+                    cost = cost::joined(),
+                    join = cost::join_prices(),
+                    w = w.sql,
+                    dir = dir.sql(),
+                )
+            }
         } else {
             format!(
                 "SELECT {columns} FROM traces s WHERE {}
