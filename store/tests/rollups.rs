@@ -59,7 +59,7 @@ fn random_spans(rng: &mut Rng, n: usize) -> Vec<SpanRow> {
             let mut span = SpanRow {
                 trace_id: (trace as u128).to_be_bytes(),
                 // Two traces in three belong to one of eleven sessions.
-                session_id: (trace % 3 != 0).then(|| format!("session-{}", trace % 11)),
+                session_id: (!trace.is_multiple_of(3)).then(|| format!("session-{}", trace % 11)),
                 span_id: (i as u64 + 1).to_be_bytes(),
                 // Most spans name a parent (which may never arrive).
                 parent_span_id: rng
