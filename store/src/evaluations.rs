@@ -9,6 +9,7 @@
 //! replaces the feedback given there before.
 
 use crate::ids::{span_key, trace_key};
+use crate::rollup::{HOUR_NS, floor_sql};
 use crate::row::{EvaluationRow, FEEDBACK, FROM_APP, FROM_OTLP, Feedback};
 use duckdb::{Connection, params};
 
@@ -33,6 +34,94 @@ pub(crate) fn create_sql() -> String {
      );
      CREATE TABLE evaluations_waiting (trace_id UHUGEINT, span_id UBIGINT, response_id VARCHAR);"
         .into()
+}
+
+/// The results about stored calls of `rows` (with `evaluations`' columns, aliased `e`,
+/// meeting `condition`), each with `first`: whether it is the first (by time) of its
+/// call's results of its name — counting the firsts counts the calls judged.
+fn with_firsts(rows: &str, condition: &str) -> String {
+    format!(
+        "SELECT *, row_number() OVER (
+                       PARTITION BY trace_id, span_id, name ORDER BY time_ns, label, score) = 1 AS first
+         FROM {rows} e WHERE e.target = 'span' AND e.call_start_ns IS NOT NULL AND {condition}"
+    )
+}
+
+/// Rows with `evaluations`' columns and `first` summed into `eval_hours` rows: per
+/// hour of the judged call's start, name, model, whether people gave it, label and
+/// score bin (tenths of 0–1; -1 outside it), the results, scores' count, sum, lowest
+/// and highest, and the firsts (calls judged).
+fn eval_hours(rows: &str) -> String {
+    format!(
+        "SELECT {hour} AS hour_ns, name, model,
+                upper(coalesce(annotator, '')) = 'HUMAN' AS human, label,
+                CASE WHEN score IS NULL THEN NULL
+                     WHEN score < 0 OR score > 1 THEN -1
+                     ELSE least(9, floor(score * 10)) END::SMALLINT AS bin,
+                count(*)::BIGINT AS results, count(score)::BIGINT AS scored,
+                sum(score)::DOUBLE AS score_sum, min(score) AS score_min, max(score) AS score_max,
+                (count(*) FILTER (first))::BIGINT AS calls
+         FROM ({rows}) GROUP BY ALL",
+        hour = floor_sql("call_start_ns", HOUR_NS),
+    )
+}
+
+/// The results of `rows` (evaluations columns, just given their call) as `eval_hours`
+/// rows, each first when no stored result of its call and name was given its call
+/// before (and first among its copies in `rows`).
+fn new_eval_hours(rows: &str) -> String {
+    eval_hours(&format!(
+        "SELECT *, row_number() OVER (
+                       PARTITION BY trace_id, span_id, name ORDER BY time_ns, label, score) = 1
+                   AND NOT EXISTS (
+                       SELECT 1 FROM evaluations o
+                       WHERE o.call_start_ns = n.call_start_ns AND o.target = 'span'
+                         AND o.trace_id = n.trace_id AND o.span_id = n.span_id
+                         AND o.name = n.name) AS first
+         FROM {rows} n WHERE n.target = 'span' AND n.call_start_ns IS NOT NULL"
+    ))
+}
+
+/// `eval_hours` summed from the stored results of the hours whose starts `hours`
+/// (a query of `h`) lists.
+fn eval_hours_of(hours: &str) -> String {
+    eval_hours(&with_firsts(
+        "evaluations",
+        &format!("{} IN ({hours})", floor_sql("e.call_start_ns", HOUR_NS)),
+    ))
+}
+
+/// `eval_hours` rows summed from the stored results about calls meeting `condition`
+/// (over `e`): what a reader reads for the partial hours at a range's edges.
+pub(crate) fn eval_hours_where(condition: &str) -> String {
+    eval_hours(&with_firsts("evaluations", condition))
+}
+
+/// The rollup of the results about stored calls (the 9 -> 10 migration).
+pub(crate) fn create_hours_sql() -> String {
+    format!(
+        "CREATE TABLE eval_hours AS {} ORDER BY hour_ns;",
+        eval_hours(&with_firsts("evaluations", "TRUE"))
+    )
+}
+
+/// Retention: drops the rollup of the hours before the one holding `cutoff_ns`, and
+/// sums again, after the results go, the hours whose results the cutoff takes some of
+/// (results made before it about later calls, and the hour holding it).
+pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
+    let hour = cutoff_ns.div_euclid(HOUR_NS) * HOUR_NS;
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE eval_cut AS
+             SELECT DISTINCT {start_hour} AS h FROM evaluations
+             WHERE target = 'span' AND call_start_ns >= {hour}
+               AND (time_ns < {cutoff_ns} OR call_start_ns < {cutoff_ns});
+         DELETE FROM evaluations WHERE time_ns < {cutoff_ns} OR call_start_ns < {cutoff_ns};
+         DELETE FROM eval_hours WHERE hour_ns < {hour} OR hour_ns IN (SELECT h FROM eval_cut);
+         INSERT INTO eval_hours {again};
+         DROP TABLE eval_cut;",
+        start_hour = floor_sql("call_start_ns", HOUR_NS),
+        again = eval_hours_of("SELECT h FROM eval_cut"),
+    ))
 }
 
 /// The writer's staging table (temporary, per connection).
@@ -126,6 +215,10 @@ pub(crate) fn store_new(conn: &Connection) -> duckdb::Result<Vec<(usize, u64)>> 
              WHERE n.target = 'span' AND n.span_id IS NULL AND c.response_id = n.response_id;",
         )?;
     }
+    conn.execute_batch(&format!(
+        "INSERT INTO eval_hours {};",
+        new_eval_hours("new_evals")
+    ))?;
     conn.execute_batch(
         "INSERT INTO evaluations SELECT * EXCLUDE (batch) FROM new_evals;
          INSERT INTO evaluations_waiting
@@ -163,6 +256,24 @@ pub(crate) fn join_new_calls(conn: &Connection) -> duckdb::Result<()> {
     if arrived == 0 {
         return Ok(());
     }
+    // The results given their call now, into the rollup first (while stored results
+    // without a call are not yet counted as its firsts).
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE resolved AS
+             SELECT e.* REPLACE (a.model AS model, a.start_ns AS call_start_ns)
+             FROM evaluations e JOIN arrived a
+               ON a.w_span IS NOT NULL AND e.target = 'span' AND e.call_start_ns IS NULL
+              AND e.trace_id = a.w_trace AND e.span_id = a.w_span
+             UNION ALL BY NAME
+             SELECT e.* REPLACE (a.trace_id AS trace_id, a.span_id AS span_id,
+                                 a.model AS model, a.start_ns AS call_start_ns)
+             FROM evaluations e JOIN arrived a
+               ON a.w_span IS NULL AND e.target = 'span' AND e.span_id IS NULL
+              AND e.response_id = a.w_response;
+         INSERT INTO eval_hours {};
+         DROP TABLE resolved;",
+        new_eval_hours("resolved")
+    ))?;
     conn.execute_batch(
         "UPDATE evaluations e SET model = a.model, call_start_ns = a.start_ns
          FROM arrived a
@@ -200,11 +311,21 @@ pub(crate) fn give_feedback<'a>(
          FROM (SELECT 1) LEFT JOIN (
              SELECT model, start_ns FROM llm_calls WHERE trace_id = ? AND span_id = ?) c ON TRUE"
     ))?;
+    let mut call_start =
+        conn.prepare("SELECT start_ns FROM llm_calls WHERE trace_id = ? AND span_id = ?")?;
+    // The hours of the calls given feedback, whose rollup rows are summed again.
+    let mut hours: Vec<i64> = Vec::new();
     for f in feedback {
         let (trace, span) = (
             f.trace_id.as_ref().map(trace_key),
             f.span_id.as_ref().map(span_key),
         );
+        if let (Some(t), Some(s)) = (trace, span) {
+            let mut starts = call_start.query(params![t, s])?;
+            while let Some(r) = starts.next()? {
+                hours.push(r.get::<_, i64>(0)?.div_euclid(HOUR_NS) * HOUR_NS);
+            }
+        }
         remove.execute(params![f.target.as_str(), trace, span, f.session_id])?;
         if f.is_empty() {
             continue;
@@ -224,6 +345,17 @@ pub(crate) fn give_feedback<'a>(
             trace,
             span,
         ])?;
+    }
+    hours.sort_unstable();
+    hours.dedup();
+    if !hours.is_empty() {
+        let list: Vec<String> = hours.iter().map(|h| h.to_string()).collect();
+        let list = list.join(", ");
+        conn.execute_batch(&format!(
+            "DELETE FROM eval_hours WHERE hour_ns IN ({list});
+             INSERT INTO eval_hours {};",
+            eval_hours_of(&format!("SELECT unnest([{list}])"))
+        ))?;
     }
     Ok(())
 }

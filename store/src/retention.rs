@@ -88,6 +88,7 @@ impl Writer {
                  DELETE FROM agent_runs; DELETE FROM agent_run_spend;
                  DELETE FROM agent_hours; DELETE FROM agent_spend_hours;
                  DELETE FROM tool_hours; DELETE FROM tool_agents; DELETE FROM trace_spend;
+                 DELETE FROM eval_hours;
                  COMMIT; CHECKPOINT;",
             )?;
             Ok::<_, StoreError>(())
@@ -134,10 +135,7 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
             c.execute("DELETE FROM metric_points WHERE time_ns < ?", [cutoff_ns])? as u64;
         c.execute("DELETE FROM alert_events WHERE time_ns < ?", [cutoff_ns])?;
         // Results made before the cutoff, or about calls that started before it.
-        c.execute(
-            "DELETE FROM evaluations WHERE time_ns < ?1 OR call_start_ns < ?1",
-            [cutoff_ns],
-        )?;
+        crate::evaluations::forget_before(c, cutoff_ns)?;
         Ok::<_, duckdb::Error>(Pruned {
             spans,
             logs,

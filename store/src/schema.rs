@@ -187,7 +187,7 @@ fn describe(from: i64) -> &'static str {
         5 => "summing calls into per-minute rollups and latency sketches",
         8 => "adding evaluations and feedback, and reading each call's response id",
         9 => {
-            "listing agent runs with the steps, calls and cost inside them, tool executions, and each trace's cost"
+            "listing agent runs with the steps, calls and cost inside them, tool executions, each trace's cost, and evaluations by hour"
         }
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
@@ -272,9 +272,10 @@ fn migration(from: i64) -> String {
         // executions and their hourly sums (`crate::run_table`); all from the stored
         // spans and calls.
         9 => format!(
-            "{} {}",
+            "{} {} {}",
             crate::trace_table::add_first_calls_and_spend_sql(),
-            crate::run_table::create_sql()
+            crate::run_table::create_sql(),
+            crate::evaluations::create_hours_sql()
         ),
         _ => MIGRATIONS[from as usize].to_string(),
     }

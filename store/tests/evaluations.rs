@@ -384,3 +384,150 @@ fn a_schema_8_file_reads_its_calls_response_ids_when_opened_for_writing() {
     assert_eq!(worst.len(), 1);
     assert_eq!(worst[0].span_id, span_hex(4));
 }
+
+/// A small deterministic generator (PCG-style), so that a failing seed can be rerun.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 17) % n
+    }
+}
+
+/// Both ways (the kept hours, the results themselves) give the same evaluator and
+/// per-model figures: counts exactly, means to rounding.
+fn compare_evaluations(r: &mut Reader, filter: &Filter, what: &str) {
+    let mut answers = Vec::new();
+    for rollups in [true, false] {
+        r.use_rollups(rollups);
+        answers.push((
+            r.evaluators(filter).unwrap(),
+            r.evaluations_by_model(filter).unwrap(),
+        ));
+    }
+    r.use_rollups(true);
+    let ((kept, kept_models), (raw, raw_models)) = (&answers[0], &answers[1]);
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9,
+        (a, b) => a == b,
+    };
+    assert_eq!(kept.len(), raw.len(), "{what}: {kept:?} {raw:?}");
+    for (k, w) in kept.iter().zip(raw) {
+        assert!(close(k.mean_score, w.mean_score), "{what}: {k:?} {w:?}");
+        let k = EvaluatorRow {
+            mean_score: w.mean_score,
+            ..k.clone()
+        };
+        assert_eq!(&k, w, "{what}");
+    }
+    assert_eq!(kept_models.len(), raw_models.len(), "{what}");
+    for (k, w) in kept_models.iter().zip(raw_models) {
+        assert!(close(k.mean_score, w.mean_score), "{what}: {k:?} {w:?}");
+        assert_eq!(
+            (&k.name, &k.model, k.evaluations, &k.top_label),
+            (&w.name, &w.model, w.evaluations, &w.top_label),
+            "{what}"
+        );
+    }
+}
+
+/// The hourly evaluation rollup the writer keeps answers as the results do: random
+/// results (by span ids or by response id, before or after their calls, sent twice,
+/// judged again), feedback given, changed and removed in the app, a range cutting
+/// hours in two, and after pruning.
+#[test]
+fn kept_evaluation_hours_answer_as_the_results_do() {
+    for seed in [3u64, 11, 29] {
+        let mut rng = Rng(seed);
+        let store = Store::open_in_memory().unwrap();
+        let writer = store.writer().unwrap();
+        let models = ["gpt-4o", "claude-sonnet", "gpt-4o-mini"];
+        let calls: Vec<SpanRow> = (1..=120u8)
+            .map(|n| {
+                let mut c = call(n, models[rng.below(3) as usize], None);
+                // Spread over three hours.
+                let start = T0 + rng.below(3 * 3_600_000) as i64 * MS;
+                c.end_ns = start + (c.end_ns - c.start_ns);
+                c.start_ns = start;
+                c
+            })
+            .collect();
+        let mut results = Vec::new();
+        for n in 1..=120u8 {
+            for _ in 0..rng.below(3) {
+                let name = ["relevance", "hallucination"][rng.below(2) as usize];
+                let score = (rng.below(4) > 0).then(|| rng.below(101) as f64 / 100.0);
+                let label = ["good", "bad", "meh"][rng.below(3) as usize];
+                let mut e = result(name, score, (rng.below(3) > 0).then_some(label));
+                e.time_ns += rng.below(1000) as i64 * MS;
+                results.push(if rng.below(3) == 0 {
+                    by_response(n, e)
+                } else {
+                    on_call(n, e)
+                });
+            }
+        }
+        // Half of the results before their calls, then the calls in two parts, then
+        // the rest and a few sent again.
+        let (early, late) = results.split_at(results.len() / 2);
+        logs(&writer, early.iter().cloned().map(event).collect());
+        let (first, second) = calls.split_at(60);
+        for part in [first, second] {
+            writer
+                .write(Batch {
+                    spans: part.to_vec(),
+                    ..Batch::default()
+                })
+                .unwrap();
+        }
+        let mut again: Vec<LogRow> = late.iter().cloned().map(event).collect();
+        again.extend(early.iter().take(5).cloned().map(event));
+        logs(&writer, again);
+        // Feedback on some calls, then changed on a few and removed on others.
+        let feedback = |n: u8, thumbs_up: Option<bool>, label: &str| Feedback {
+            time_ns: T0 + 7_200_000 * MS,
+            target: EvalTarget::Span,
+            trace_id: Some([n; 16]),
+            span_id: Some([n; 8]),
+            thumbs_up,
+            label: (!label.is_empty()).then(|| label.to_string()),
+            ..Feedback::default()
+        };
+        for round in [
+            (1..=30u8)
+                .map(|n| feedback(n, Some(n % 2 == 0), "first"))
+                .collect::<Vec<_>>(),
+            vec![
+                feedback(2, Some(false), "changed"),
+                feedback(3, None, ""),
+                feedback(4, Some(true), "changed"),
+            ],
+        ] {
+            writer
+                .write(Batch {
+                    feedback: round,
+                    ..Batch::default()
+                })
+                .unwrap();
+        }
+        let mut r = store.reader().unwrap();
+        let range = Filter {
+            from_ns: Some(T0 + 1_800_000 * MS),
+            to_ns: Some(T0 + 9_000_000 * MS),
+            ..Filter::default()
+        };
+        for (what, filter) in [("all time", Filter::default()), ("a range", range.clone())] {
+            compare_evaluations(&mut r, &filter, &format!("seed {seed}, {what}"));
+        }
+        writer.checkpoint().unwrap();
+        writer.prune_before(T0 + 4_000_000 * MS).unwrap();
+        for (what, filter) in [("all time", Filter::default()), ("a range", range)] {
+            compare_evaluations(&mut r, &filter, &format!("seed {seed}, pruned, {what}"));
+        }
+        writer.close().unwrap();
+    }
+}

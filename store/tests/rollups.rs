@@ -541,7 +541,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
             (
                 9,
                 10,
-                "listing agent runs with the steps, calls and cost inside them, tool executions, and each trace's cost"
+                "listing agent runs with the steps, calls and cost inside them, tool executions, each trace's cost, and evaluations by hour"
             ),
         ]
     );

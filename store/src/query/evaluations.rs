@@ -149,12 +149,7 @@ impl Reader {
         // Results about traces, sessions and spans that are not calls: rare, and only
         // then are the branches that find them written.
         let others = self.other_evaluations()?;
-        let by_time_alone = filter.on_dimensions_only()
-            && filter.models.is_empty()
-            && filter.providers.is_empty()
-            && filter.services.is_empty()
-            && filter.status == crate::filter::StatusFilter::All;
-        if by_time_alone {
+        if by_time_alone(filter) {
             let mut params = Vec::new();
             let mut within = |column: &str| {
                 let mut sql = String::from("TRUE");
@@ -267,6 +262,11 @@ impl Reader {
 
     /// Every evaluator of the selection, most results first.
     pub fn evaluators(&mut self, filter: &Filter) -> Result<Vec<EvaluatorRow>, StoreError> {
+        if let Some((rows, params)) = self.eval_hour_rows(filter)?
+            && let Some(evaluators) = self.evaluators_from_hours(&rows, &params)?
+        {
+            return Ok(evaluators);
+        }
         let (judged, params) = self.judged_sql(filter)?;
         let results: i64 = self.conn.query_row(
             &format!("{judged} SELECT count(*) FROM judged"),
@@ -371,13 +371,34 @@ impl Reader {
         &mut self,
         filter: &Filter,
     ) -> Result<Vec<EvalModelRow>, StoreError> {
-        let (judged, params) = self.judged_sql(filter)?;
+        // Per name, model and label: results, scores' sum and count.
+        let (labels, params) = match self.eval_hour_rows(filter)? {
+            Some((rows, params)) => (
+                format!(
+                    "SELECT name, model, label, sum(results) AS n, sum(score_sum) AS ss,
+                            sum(scored) AS sc
+                     FROM ({rows}) WHERE model IS NOT NULL GROUP BY ALL"
+                ),
+                params,
+            ),
+            None => {
+                let (judged, params) = self.judged_sql(filter)?;
+                (
+                    format!(
+                        "{judged} SELECT name, model, label, count(*) AS n, sum(score) AS ss,
+                                         count(score) AS sc
+                         FROM judged WHERE model IS NOT NULL GROUP BY ALL"
+                    ),
+                    params,
+                )
+            }
+        };
+        // The commonest label: most results, ties by name.
         let sql = format!(
-            "{judged}
-             SELECT name, model, count(*) AS evaluations, avg(score) AS mean_score,
-                    mode(label) AS top_label
-             FROM judged WHERE model IS NOT NULL
-             GROUP BY ALL ORDER BY name, evaluations DESC, model"
+            "SELECT name, model, sum(n)::UBIGINT AS evaluations,
+                    (sum(ss) / nullif(sum(sc), 0))::DOUBLE AS mean_score,
+                    first(label ORDER BY n DESC, label) FILTER (label IS NOT NULL) AS top_label
+             FROM ({labels}) GROUP BY ALL ORDER BY name, evaluations DESC, model"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
@@ -390,6 +411,130 @@ impl Reader {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The selection's results as `eval_hours` rows (the kept hours for the whole hours
+    /// of its range, the results themselves at its edges), when they can answer: a
+    /// file that keeps them, a selection of a time range alone, and no results about
+    /// traces, sessions or spans that are not calls (which only a join finds).
+    fn eval_hour_rows(
+        &mut self,
+        filter: &Filter,
+    ) -> Result<Option<(String, Vec<Value>)>, StoreError> {
+        Self::check(filter)?;
+        self.needs_evaluations()?;
+        if !self.use_rollups
+            || self.schema_version < super::KEPT_SUMMARIES_SCHEMA
+            || !by_time_alone(filter)
+            || self.other_evaluations()? > 0
+        {
+            return Ok(None);
+        }
+        let Some((lo, hi)) = crate::rollup::whole_units(filter, crate::rollup::HOUR_NS) else {
+            return Ok(None);
+        };
+        let mut hours = vec!["TRUE".to_string()];
+        let mut edges = Vec::new();
+        if let Some(lo) = lo {
+            hours.push(format!("hour_ns >= {lo}"));
+            edges.push(format!("e.call_start_ns < {lo}"));
+        }
+        if let Some(hi) = hi {
+            hours.push(format!("hour_ns < {hi}"));
+            edges.push(format!("e.call_start_ns >= {hi}"));
+        }
+        let mut rows = format!("SELECT * FROM eval_hours WHERE {}", hours.join(" AND "));
+        let mut params = Vec::new();
+        if !edges.is_empty() {
+            let mut within = vec![format!("({})", edges.join(" OR "))];
+            if let Some(from) = filter.from_ns {
+                within.push("e.call_start_ns >= ?".into());
+                params.push(Value::BigInt(from));
+            }
+            if let Some(to) = filter.to_ns {
+                within.push("e.call_start_ns < ?".into());
+                params.push(Value::BigInt(to));
+            }
+            rows.push_str(&format!(
+                " UNION ALL BY NAME {}",
+                crate::evaluations::eval_hours_where(&within.join(" AND "))
+            ));
+        }
+        Ok(Some((rows, params)))
+    }
+
+    /// [`Reader::evaluators`] from `eval_hours` rows; `None` when a selected score lies
+    /// outside 0–1 (the distribution's bins then span the scores, which the rows'
+    /// tenths of 0–1 cannot give).
+    fn evaluators_from_hours(
+        &mut self,
+        rows: &str,
+        params: &[Value],
+    ) -> Result<Option<Vec<EvaluatorRow>>, StoreError> {
+        let sql = format!(
+            "SELECT name, sum(results)::UBIGINT AS evaluations, sum(scored)::UBIGINT AS scored,
+                    (sum(score_sum) / nullif(sum(scored), 0))::DOUBLE AS mean_score,
+                    min(score_min) AS min_score, max(score_max) AS max_score,
+                    coalesce(sum(results) FILTER (human), 0)::UBIGINT AS by_people,
+                    sum(calls)::UBIGINT AS calls
+             FROM ({rows}) GROUP BY name ORDER BY evaluations DESC, name"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut evaluators: Vec<EvaluatorRow> = stmt
+            .query_map(duckdb::params_from_iter(params.to_vec()), |r| {
+                Ok(EvaluatorRow {
+                    name: r.get("name")?,
+                    evaluations: r.get("evaluations")?,
+                    scored: r.get("scored")?,
+                    mean_score: r.get("mean_score")?,
+                    min_score: r.get("min_score")?,
+                    max_score: r.get("max_score")?,
+                    by_people: r.get("by_people")?,
+                    calls: r.get("calls")?,
+                    calls_approximate: false,
+                    bins: vec![0; SCORE_BINS],
+                    bins_from: 0.0,
+                    bins_to: 1.0,
+                    labels: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        if evaluators
+            .iter()
+            .any(|e| e.min_score.is_some_and(|m| m < 0.0) || e.max_score.is_some_and(|m| m > 1.0))
+        {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT name, label, sum(results)::BIGINT AS n FROM ({rows})
+             WHERE label IS NOT NULL GROUP BY ALL ORDER BY name, n DESC, label"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut result = stmt.query(duckdb::params_from_iter(params.to_vec()))?;
+        while let Some(r) = result.next()? {
+            let name: String = r.get("name")?;
+            if let Some(e) = evaluators.iter_mut().find(|e| e.name == name)
+                && e.labels.len() < 5
+            {
+                e.labels
+                    .push((r.get("label")?, r.get::<_, i64>("n")? as u64));
+            }
+        }
+        let sql = format!(
+            "SELECT name, bin, sum(results)::BIGINT AS n FROM ({rows})
+             WHERE bin IS NOT NULL GROUP BY ALL"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut result = stmt.query(duckdb::params_from_iter(params.to_vec()))?;
+        while let Some(r) = result.next()? {
+            let name: String = r.get("name")?;
+            let bin: i16 = r.get("bin")?;
+            if let Some(e) = evaluators.iter_mut().find(|e| e.name == name) {
+                e.bins[bin.clamp(0, SCORE_BINS as i16 - 1) as usize] +=
+                    r.get::<_, i64>("n")? as u64;
+            }
+        }
+        Ok(Some(evaluators))
     }
 
     /// The calls an evaluator judged worst in the selection: lowest score first (then
@@ -529,4 +674,14 @@ fn as_i64(v: &Value) -> Option<i64> {
         Value::HugeInt(i) => i64::try_from(i).ok(),
         _ => None,
     }
+}
+
+/// Whether a filter selects by time alone: the results then answer by themselves
+/// (each keeps its call's start).
+fn by_time_alone(filter: &Filter) -> bool {
+    filter.on_dimensions_only()
+        && filter.models.is_empty()
+        && filter.providers.is_empty()
+        && filter.services.is_empty()
+        && filter.status == crate::filter::StatusFilter::All
 }

@@ -39,7 +39,7 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
             "DROP TABLE agent_runs; DROP TABLE agent_run_spend;
              DROP TABLE agent_hours; DROP TABLE agent_spend_hours;
              DROP TABLE tool_hours; DROP TABLE tool_agents; DROP TABLE trace_spend;
-             ALTER TABLE traces DROP COLUMN first_call;"
+             ALTER TABLE traces DROP COLUMN first_call; DROP TABLE eval_hours;"
         }
         9 => {
             "DROP TABLE evaluations; DROP TABLE evaluations_waiting;
