@@ -223,10 +223,19 @@ impl Reader {
         let per_group: Box<dyn Fn(&str) -> String> =
             if self.use_rollups && self.schema_version >= KEPT_SUMMARIES_SCHEMA {
                 let cost = self.inline_measures_cost()?;
+                // Only a session shows its opening message: a user's is not read.
+                let (prompt, opening) = match group {
+                    Group::Session => (
+                        "left(c.prompt, 4000)",
+                        "LEFT JOIN llm_calls c ON c.start_ns = f.first.s AND c.trace_id = f.first.t
+                                              AND c.span_id = f.first.p",
+                    ),
+                    Group::User => ("NULL::VARCHAR", ""),
+                };
                 Box::new(move |only: &str| {
                     format!(
                         "SELECT f.key, coalesce(s.cost_usd, 0) AS cost_usd,
-                            left(c.prompt, 4000) AS first_prompt
+                            {prompt} AS first_prompt
                      FROM (SELECT t.{key} AS key,
                                   min({{'s': t.first_call.s, 't': t.trace_id, 'p': t.first_call.p}})
                                       FILTER (t.first_call IS NOT NULL) AS first
@@ -234,8 +243,7 @@ impl Reader {
                      LEFT JOIN (SELECT t.{key} AS key, sum({cost}) AS cost_usd
                                 FROM trace_spend x JOIN selected t USING (trace_id)
                                 WHERE {only} GROUP BY 1) s USING (key)
-                     LEFT JOIN llm_calls c ON c.start_ns = f.first.s AND c.trace_id = f.first.t
-                                          AND c.span_id = f.first.p"
+                     {opening}"
                     )
                 })
             } else {
