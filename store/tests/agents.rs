@@ -5,7 +5,7 @@ use store::Queries as _;
 use store::*;
 
 mod common;
-use common::{MS, T0, span};
+use common::{MS, Rng, T0, span};
 
 fn agent(mut row: SpanRow, name: &str, failed: bool) -> SpanRow {
     row.class = SpanClass::Agent;
@@ -213,25 +213,6 @@ fn agent_tool_and_kind_conditions_select_the_calls_of_those_traces() {
     assert_eq!(calls("kind:agent"), ["01/03", "01/04", "02/02"]);
     assert_eq!(calls("kind:retrieval"), Vec::<String>::new());
     assert_eq!(calls("session:conv-5"), ["05/02"]);
-}
-
-/// A small deterministic generator (PCG-style), so that a failing seed can be rerun.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 17
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
 }
 
 /// Random agent traces over two hours: each a root run of one of three agents, now

@@ -8,7 +8,7 @@
 use store::*;
 
 mod common;
-use common::{MS, T0};
+use common::{MS, Rng, T0};
 
 /// An LLM call alone in trace `n` (span `n`), asking `model`, answered as `resp-n`.
 fn call(n: u8, model: &str, session: Option<&str>) -> SpanRow {
@@ -383,19 +383,6 @@ fn a_schema_8_file_reads_its_calls_response_ids_when_opened_for_writing() {
         .unwrap();
     assert_eq!(worst.len(), 1);
     assert_eq!(worst[0].span_id, span_hex(4));
-}
-
-/// A small deterministic generator (PCG-style), so that a failing seed can be rerun.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 17) % n
-    }
 }
 
 /// Both ways (the kept hours, the results themselves) give the same evaluator and

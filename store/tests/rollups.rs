@@ -8,30 +8,8 @@ use store::*;
 
 mod common;
 
-use common::T0;
+use common::{Rng, T0};
 const SEC: i64 = 1_000_000_000;
-
-/// A small deterministic generator (PCG-style), so that a failing seed can be rerun.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 17
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 const MODELS: [(&str, Option<&str>); 5] = [
     ("gpt-4o", Some("gpt-4o-2024-08-06")),

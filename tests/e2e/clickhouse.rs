@@ -125,6 +125,24 @@ fn both(front: &Front) -> (Box<dyn Queries>, Box<dyn Queries>, Scratch) {
     (local, remote, dir)
 }
 
+/// The Inspector's `query` selects some calls, the same on both backends.
+fn assert_same_calls(local: &mut dyn Queries, remote: &mut dyn Queries, query: &str) {
+    let mut filter = Filter::default();
+    store::Query::parse(query).unwrap().apply(&mut filter);
+    let ids = |r: &mut dyn Queries| {
+        let (rows, total) = r
+            .calls_page(&filter, CallSort::Start, SortDir::Asc, 0, 10_000)
+            .unwrap();
+        assert_eq!(rows.len() as u64, total, "{query}");
+        rows.into_iter()
+            .map(|c| (c.trace_id, c.span_id))
+            .collect::<Vec<_>>()
+    };
+    let a = ids(local);
+    assert!(!a.is_empty(), "{query} selects calls");
+    assert_eq!(a, ids(remote), "{query}");
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
@@ -1495,20 +1513,7 @@ fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
         "kind:retrieval".to_string(),
         format!("session:{}", busiest.session_id),
     ] {
-        let mut filter = Filter::default();
-        store::Query::parse(&query).unwrap().apply(&mut filter);
-        let ids = |r: &mut Box<dyn store::Queries>| {
-            let (rows, total) = r
-                .calls_page(&filter, store::CallSort::Start, SortDir::Asc, 0, 10_000)
-                .unwrap();
-            assert_eq!(rows.len() as u64, total, "{query}");
-            rows.into_iter()
-                .map(|c| (c.trace_id, c.span_id))
-                .collect::<Vec<_>>()
-        };
-        let a = ids(&mut local);
-        assert!(!a.is_empty(), "{query} selects calls");
-        assert_eq!(a, ids(&mut remote), "{query}");
+        assert_same_calls(local.as_mut(), remote.as_mut(), &query);
     }
 }
 
@@ -1621,19 +1626,6 @@ fn evaluations_answer_as_the_local_database_does() {
         "eval:hallucination",
         "eval:relevance>=0.9 model:gpt-4o*",
     ] {
-        let mut filter = Filter::default();
-        store::Query::parse(query).unwrap().apply(&mut filter);
-        let ids = |r: &mut Box<dyn store::Queries>| {
-            let (rows, total) = r
-                .calls_page(&filter, store::CallSort::Start, SortDir::Asc, 0, 10_000)
-                .unwrap();
-            assert_eq!(rows.len() as u64, total, "{query}");
-            rows.into_iter()
-                .map(|c| (c.trace_id, c.span_id))
-                .collect::<Vec<_>>()
-        };
-        let a = ids(&mut local);
-        assert!(!a.is_empty(), "{query} selects calls");
-        assert_eq!(a, ids(&mut remote), "{query}");
+        assert_same_calls(local.as_mut(), remote.as_mut(), query);
     }
 }

@@ -4,6 +4,7 @@
 //! they happened in.
 
 use super::cost::{self, CostSums};
+use super::filter_sql::Where;
 use super::{KEPT_SUMMARIES_SCHEMA, Reader, sessions::SESSIONS_SCHEMA};
 use crate::error::StoreError;
 use crate::filter::Filter;
@@ -178,22 +179,12 @@ impl Reader {
         let sketched = self.runs_are_kept(filter) && total > self.exact_percentiles_up_to;
         let mut durations: Vec<(String, [f64; 2])> = Vec::new();
         if sketched {
-            let sql = format!(
-                "SELECT agent, bucket, sum(runs)::BIGINT AS n FROM ({runs})
-                 GROUP BY ALL HAVING sum(runs) > 0 ORDER BY agent, bucket"
-            );
-            let mut stmt = self.conn.prepare(&sql)?;
-            let mut rows = stmt.query(duckdb::params_from_iter(params.runs.clone()))?;
-            let mut buckets: Vec<(String, Vec<(i16, i64)>)> = Vec::new();
-            while let Some(r) = rows.next()? {
-                let agent: String = r.get("agent")?;
-                let bucket = (r.get("bucket")?, r.get("n")?);
-                match buckets.last_mut() {
-                    Some((a, b)) if *a == agent => b.push(bucket),
-                    _ => buckets.push((agent, vec![bucket])),
-                }
-            }
-            durations = buckets
+            let rows = Where {
+                sql: format!("SELECT agent, bucket, runs AS calls FROM ({runs})"),
+                params: params.runs.clone(),
+            };
+            durations = self
+                .sketches_by::<String>("agent", Vec::new(), rows)?
                 .into_iter()
                 .map(|(a, b)| (a, sketch::quantiles(&b, [0.5, 0.95])))
                 .collect();
@@ -417,22 +408,11 @@ impl Reader {
         let total: u64 = tools.iter().map(|t| t.calls).sum();
         let sketched = whole.is_some() && total > self.exact_percentiles_up_to;
         let p95: Vec<(String, f64)> = if sketched {
-            let sql = format!(
-                "SELECT tool, bucket, sum(executions)::BIGINT AS n FROM ({rows})
-                 GROUP BY ALL HAVING sum(executions) > 0 ORDER BY tool, bucket"
-            );
-            let mut stmt = self.conn.prepare(&sql)?;
-            let mut result = stmt.query(duckdb::params_from_iter(row_params))?;
-            let mut buckets: Vec<(String, Vec<(i16, i64)>)> = Vec::new();
-            while let Some(r) = result.next()? {
-                let tool: String = r.get("tool")?;
-                let bucket = (r.get("bucket")?, r.get("n")?);
-                match buckets.last_mut() {
-                    Some((t, b)) if *t == tool => b.push(bucket),
-                    _ => buckets.push((tool, vec![bucket])),
-                }
-            }
-            buckets
+            let rows = Where {
+                sql: format!("SELECT tool, bucket, executions AS calls FROM ({rows})"),
+                params: row_params,
+            };
+            self.sketches_by::<String>("tool", Vec::new(), rows)?
                 .into_iter()
                 .map(|(t, b)| (t, sketch::quantiles(&b, [0.95])[0]))
                 .collect()
