@@ -125,6 +125,28 @@ fn both(front: &Front) -> (Box<dyn Queries>, Box<dyn Queries>, Scratch) {
     (local, remote, dir)
 }
 
+/// A demo database of 400 traces, and the same traffic copied into `front`'s ClickHouse
+/// (its `otel` database): both backends' readers, with the bundled prices.
+fn demo_on_both(front: &Front, name: &str) -> (Box<dyn Queries>, Box<dyn Queries>, Scratch) {
+    let url = front.url("otel");
+    let dir = Scratch::new(&format!("clickhouse-{name}"));
+    let db = dir.path("demo.duckdb");
+    let out = run(&["demo", "--db", &db, "--traces", "400"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
+    store.set_prices(PriceTable::bundled());
+    let ch = ClickHouse::connect(
+        Endpoint::parse(&url, None).unwrap(),
+        false,
+        std::sync::Arc::new(ingest::collector::normalize_collector_span),
+    )
+    .unwrap();
+    ch.set_prices(PriceTable::bundled());
+    (Database::reader(&store).unwrap(), ch.reader().unwrap(), dir)
+}
+
 /// The Inspector's `query` selects some calls, the same on both backends.
 fn assert_same_calls(local: &mut dyn Queries, remote: &mut dyn Queries, query: &str) {
     let mut filter = Filter::default();
@@ -1348,24 +1370,7 @@ fn serve_writes_logs_and_metrics_into_the_collectors_tables() {
 #[test]
 fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
     let front = Front::start("sessions", None);
-    let url = front.url("otel");
-    let dir = Scratch::new("clickhouse-sessions");
-    let db = dir.path("demo.duckdb");
-    let out = run(&["demo", "--db", &db, "--traces", "400"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
-    store.set_prices(PriceTable::bundled());
-    let ch = ClickHouse::connect(
-        Endpoint::parse(&url, None).unwrap(),
-        false,
-        std::sync::Arc::new(ingest::collector::normalize_collector_span),
-    )
-    .unwrap();
-    ch.set_prices(PriceTable::bundled());
-    let mut local = Database::reader(&store).unwrap();
-    let mut remote = ch.reader().unwrap();
+    let (mut local, mut remote, _dir) = demo_on_both(&front, "sessions");
     let gpt = Filter {
         models: vec!["gpt-4o*".into()],
         ..Filter::default()
@@ -1524,22 +1529,7 @@ fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
 #[test]
 fn evaluations_answer_as_the_local_database_does() {
     let front = Front::start("evaluations", None);
-    let url = front.url("otel");
-    let dir = Scratch::new("clickhouse-evaluations");
-    let db = dir.path("demo.duckdb");
-    let out = run(&["demo", "--db", &db, "--traces", "400"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
-    let ch = ClickHouse::connect(
-        Endpoint::parse(&url, None).unwrap(),
-        false,
-        std::sync::Arc::new(ingest::collector::normalize_collector_span),
-    )
-    .unwrap();
-    let mut local = Database::reader(&store).unwrap();
-    let mut remote = ch.reader().unwrap();
+    let (mut local, mut remote, _dir) = demo_on_both(&front, "evaluations");
     let gpt = Filter {
         models: vec!["gpt-4o*".into()],
         ..Filter::default()
