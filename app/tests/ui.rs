@@ -733,6 +733,10 @@ fn a_trace_opens_from_the_table_as_a_timeline_and_a_flamegraph() {
         h.query_by_value_contains_text(&reply).is_some(),
         "response {reply:?} not shown"
     );
+    // The call's evaluations are read in the background: the picture waits for them.
+    wait_for(&mut h, "the call's evaluations", |h| {
+        h.query_by_label("Evaluations of this call").is_some()
+    });
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("trace_timeline");
