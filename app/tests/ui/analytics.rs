@@ -827,9 +827,23 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
         h.query_by_label("Calls feedback judged worst").is_some()
             && h.query_all_by_role_and_label(Role::Link, &short).count() == 1
     });
-    h.get_by_role_and_label(Role::Link, &short).focus();
-    h.step();
-    h.key_press(egui::Key::Enter);
+    // The link is below the fold: focus and Enter open it, again if a repaint of the
+    // table (its data arriving) took the focus before the key.
+    for attempt in 0.. {
+        h.get_by_role_and_label(Role::Link, &short).focus();
+        h.step();
+        h.key_press(egui::Key::Enter);
+        h.run_steps(5);
+        // Gone from the screen: the trace view took its place.
+        if h.query_all_by_role_and_label(Role::Link, &short)
+            .next()
+            .is_none()
+        {
+            break;
+        }
+        assert!(attempt < 20, "the call's trace did not open");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     wait_for(&mut h, "the feedback loaded", |h| {
         h.query_by_label("(given here)").is_some()
             && h.query_by_label("off topic").is_some()
