@@ -252,6 +252,21 @@ fn time_queries<R: store::Queries>(
         store::hex_to_trace_id(&page.first().context("the database has no traces")?.trace_id)
             .expect("hex id")
     };
+    // The latest session, as the Sessions view opens it.
+    let latest_session = r
+        .sessions_page(
+            &all,
+            "",
+            store::SessionSort::LastActivity,
+            SortDir::Desc,
+            0,
+            1,
+        )?
+        .0
+        .into_iter()
+        .next()
+        .map(|s| s.session_id)
+        .unwrap_or_default();
     // The agent with the most runs (the demo traffic always has agents).
     let busiest_agent = r
         .agents(&all)?
@@ -380,6 +395,13 @@ fn time_queries<R: store::Queries>(
         (
             "agents (all)",
             Box::new(|r| r.agents(&all).map(|v| v.len())),
+        ),
+        (
+            "one session page (its turns' traces)",
+            Box::new(|r| {
+                let ids = r.session_traces(&latest_session)?;
+                r.traces(&ids).map(|t| t.len())
+            }),
         ),
         (
             "agent's runs page (all, most steps)",
