@@ -111,18 +111,26 @@ fn both(front: &Front) -> (Box<dyn Queries>, Box<dyn Queries>, Scratch) {
         let out = run(&["import", "--db", &db, file.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
+    (local_reader(&db), clickhouse_reader(&url), dir)
+}
+
+/// A reader of the database file `db`, with the bundled prices.
+fn local_reader(db: &str) -> Box<dyn Queries> {
+    let store = Store::open(Path::new(db), OpenMode::ReadOnly).unwrap();
     store.set_prices(PriceTable::bundled());
+    Database::reader(&store).unwrap()
+}
+
+/// A reader of the ClickHouse at `url`, with the bundled prices.
+fn clickhouse_reader(url: &str) -> Box<dyn Queries> {
     let ch = ClickHouse::connect(
-        Endpoint::parse(&url, None).unwrap(),
+        Endpoint::parse(url, None).unwrap(),
         false,
         std::sync::Arc::new(ingest::collector::normalize_collector_span),
     )
     .unwrap();
     ch.set_prices(PriceTable::bundled());
-    let local = Database::reader(&store).unwrap();
-    let remote = ch.reader().unwrap();
-    (local, remote, dir)
+    ch.reader().unwrap()
 }
 
 /// A demo database of 400 traces, and the same traffic copied into `front`'s ClickHouse
@@ -135,16 +143,7 @@ fn demo_on_both(front: &Front, name: &str) -> (Box<dyn Queries>, Box<dyn Queries
     assert!(out.status.success(), "{}", stderr(&out));
     let out = run(&["copy", "--from", &db, "--to", &url, "--create-tables"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
-    store.set_prices(PriceTable::bundled());
-    let ch = ClickHouse::connect(
-        Endpoint::parse(&url, None).unwrap(),
-        false,
-        std::sync::Arc::new(ingest::collector::normalize_collector_span),
-    )
-    .unwrap();
-    ch.set_prices(PriceTable::bundled());
-    (Database::reader(&store).unwrap(), ch.reader().unwrap(), dir)
+    (local_reader(&db), clickhouse_reader(&url), dir)
 }
 
 /// The Inspector's `query` selects some calls, the same on both backends.

@@ -5,11 +5,11 @@
 
 use super::cost::{self, CostSums};
 use super::filter_sql::Where;
+use super::source::time_and_service;
 use super::{KEPT_SUMMARIES_SCHEMA, Reader, sessions::SESSIONS_SCHEMA};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
-use crate::rollup::{self, HOUR_NS};
 use crate::run_table;
 use crate::sketch;
 use duckdb::types::Value;
@@ -88,13 +88,6 @@ pub struct AgentRun {
     pub failed: bool,
 }
 
-/// The parameters of the two relations a selection's runs are read as: its runs'
-/// rows and its calls' cost rows.
-struct RunParams {
-    runs: Vec<Value>,
-    spend: Vec<Value>,
-}
-
 impl Reader {
     /// Every agent of the selection, most runs first.
     pub fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {
@@ -105,10 +98,6 @@ impl Reader {
             let (with, params) = self.run_sources(filter)?;
             let runs = format!("{with} {}", run_table::run_projection("run_figures"));
             let spend = format!("{with} SELECT * FROM run_spend");
-            let params = RunParams {
-                runs: params.clone(),
-                spend: params,
-            };
             (runs, spend, params)
         };
         // The calls' cost by agent and priced name, priced here (history reprices).
@@ -120,7 +109,7 @@ impl Reader {
                 sums = cost::sums_sql()
             );
             let mut stmt = self.conn.prepare(&sql)?;
-            let mut rows = stmt.query(duckdb::params_from_iter(params.spend.clone()))?;
+            let mut rows = stmt.query(duckdb::params_from_iter(params.clone()))?;
             while let Some(r) = rows.next()? {
                 let agent: String = r.get("agent")?;
                 let priced_as: Option<String> = r.get("priced_as")?;
@@ -141,7 +130,7 @@ impl Reader {
              FROM ({runs}) GROUP BY agent HAVING sum(runs) > 0 ORDER BY runs DESC, agent"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(duckdb::params_from_iter(params.runs.clone()), |r| {
+        let rows = stmt.query_map(duckdb::params_from_iter(params.clone()), |r| {
             let agent: String = r.get("agent")?;
             let runs: u64 = r.get("runs")?;
             let spent = spent
@@ -172,7 +161,7 @@ impl Reader {
         &mut self,
         filter: &Filter,
         runs: &str,
-        params: &RunParams,
+        params: &[Value],
         agents: &mut [AgentRow],
     ) -> Result<(), StoreError> {
         let total: u64 = agents.iter().map(|a| a.runs).sum();
@@ -181,7 +170,7 @@ impl Reader {
         if sketched {
             let rows = Where {
                 sql: format!("SELECT agent, bucket, runs AS calls FROM ({runs})"),
-                params: params.runs.clone(),
+                params: params.to_vec(),
             };
             durations = self
                 .sketches_by::<String>("agent", Vec::new(), rows)?
@@ -195,7 +184,7 @@ impl Reader {
                 let (with, p) = self.run_sources(filter)?;
                 (format!("{with} SELECT * FROM run_figures"), p)
             } else {
-                (runs.to_string(), params.runs.clone())
+                (runs.to_string(), params.to_vec())
             };
             let sql = format!(
                 "SELECT agent, quantile_cont(duration_ns, [0.5, 0.95]) AS q
@@ -218,84 +207,46 @@ impl Reader {
     }
 
     /// The selection's runs as rows of [`run_table::run_projection`]'s columns and its
-    /// calls' cost measures as rows of `agent_run_spend`'s: the kept hours for the
-    /// whole hours of its range, the runs themselves for the rest.
+    /// calls' cost measures as rows of `agent_run_spend`'s (the two take the same
+    /// parameters): the kept hours for the whole hours of its range, the runs
+    /// themselves for the rest.
     fn kept_run_rows(
         &mut self,
         filter: &Filter,
-    ) -> Result<(String, String, RunParams), StoreError> {
+    ) -> Result<(String, String, Vec<Value>), StoreError> {
         let (within, params) = self.selected_spans(filter, "a")?;
-        let whole = if self.use_rollups {
-            rollup::whole_units(filter, HOUR_NS)
-        } else {
-            None
-        };
-        let Some((lo, hi)) = whole else {
+        let Some(split) = self.hour_split(filter, "a.start_ns", true) else {
             let runs =
                 run_table::run_projection(&format!("(SELECT * FROM agent_runs a WHERE {within})"));
             let spend = format!("SELECT * FROM agent_run_spend a WHERE {within}");
-            return Ok((
-                runs,
-                spend,
-                RunParams {
-                    runs: params.clone(),
-                    spend: params,
-                },
-            ));
+            return Ok((runs, spend, params));
         };
-        // The hours' rows: of the selected services, in the whole hours.
-        let mut hours = vec!["TRUE".to_string()];
-        let mut hour_params = Vec::new();
-        if !filter.services.is_empty() {
-            hours.push(format!(
-                "service IN ({})",
-                vec!["?"; filter.services.len()].join(", ")
-            ));
-            hour_params.extend(filter.services.iter().map(|s| Value::Text(s.clone())));
-        }
-        let mut edges = Vec::new();
-        if let Some(lo) = lo {
-            hours.push(format!("hour_ns >= {lo}"));
-            edges.push(format!("a.start_ns < {lo}"));
-        }
-        if let Some(hi) = hi {
-            hours.push(format!("hour_ns < {hi}"));
-            edges.push(format!("a.start_ns >= {hi}"));
-        }
-        let hours = hours.join(" AND ");
+        let measures = cost::measure_names().collect::<Vec<_>>().join(", ");
         let mut runs = format!(
             "SELECT hour_ns AS t, {dims}, runs, llm_calls, tool_calls, tokens, max_steps
              FROM agent_hours WHERE {hours}",
-            dims = run_table::RUN_DIMENSIONS
+            dims = run_table::RUN_DIMENSIONS,
+            hours = split.hours,
         );
         let mut spend = format!(
             "SELECT hour_ns AS start_ns, agent, service, priced_as, {measures}
-             FROM agent_spend_hours WHERE {hours}",
-            measures = cost::measure_names().collect::<Vec<_>>().join(", ")
+             FROM agent_spend_hours WHERE {}",
+            split.hours
         );
-        let mut all = hour_params;
-        if !edges.is_empty() {
-            // The runs in the range's partial hours.
-            let edge = format!("{within} AND ({})", edges.join(" OR "));
+        let mut all = split.params;
+        if let Some(edges) = split.edges {
+            let edge = format!("{within} AND {edges}");
             runs.push_str(&format!(
                 " UNION ALL BY NAME {}",
                 run_table::run_projection(&format!("(SELECT * FROM agent_runs a WHERE {edge})"))
             ));
             spend.push_str(&format!(
                 " UNION ALL BY NAME SELECT start_ns, agent, service, priced_as, {measures}
-                  FROM agent_run_spend a WHERE {edge}",
-                measures = cost::measure_names().collect::<Vec<_>>().join(", ")
+                  FROM agent_run_spend a WHERE {edge}"
             ));
             all.extend(params);
         }
-        Ok((
-            runs,
-            spend,
-            RunParams {
-                runs: all.clone(),
-                spend: all,
-            },
-        ))
+        Ok((runs, spend, all))
     }
 
     /// An agent's runs in the selection, most steps first (ties: latest first).
@@ -352,38 +303,26 @@ impl Reader {
         }
         // Executions: the kept hours for the range's whole hours, the spans elsewhere.
         let (within, params) = self.selected_spans(filter, "t")?;
-        let whole = if self.use_rollups {
-            rollup::whole_units(filter, HOUR_NS)
-        } else {
-            None
-        };
-        let (rows, row_params) = match whole {
+        let split = self.hour_split(filter, "t.start_ns", true);
+        let sketches_kept = split.is_some();
+        let (rows, row_params) = match split {
             None => (run_table::tool_projection("spans", &within), params.clone()),
-            Some((lo, hi)) => {
-                let (hours, mut hour_params) = time_and_service(filter, "hour_ns", "service", true);
+            Some(split) => {
                 let mut rows = format!(
                     "SELECT hour_ns AS t, {dims}, executions, duration_ns FROM tool_hours
                      WHERE {hours}",
-                    dims = run_table::TOOL_DIMENSIONS
+                    dims = run_table::TOOL_DIMENSIONS,
+                    hours = split.hours,
                 );
-                let edges: Vec<String> = [
-                    lo.map(|lo| format!("t.start_ns < {lo}")),
-                    hi.map(|hi| format!("t.start_ns >= {hi}")),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                if !edges.is_empty() {
+                let mut all = split.params;
+                if let Some(edges) = split.edges {
                     rows.push_str(&format!(
                         " UNION ALL BY NAME {}",
-                        run_table::tool_projection(
-                            "spans",
-                            &format!("{within} AND ({})", edges.join(" OR "))
-                        )
+                        run_table::tool_projection("spans", &format!("{within} AND {edges}"))
                     ));
-                    hour_params.extend(params.clone());
+                    all.extend(params.clone());
                 }
-                (rows, hour_params)
+                (rows, all)
             }
         };
         let sql = format!(
@@ -406,7 +345,7 @@ impl Reader {
             .collect::<Result<_, _>>()?;
         // p95: exact from the spans when they are few, else from the sketches.
         let total: u64 = tools.iter().map(|t| t.calls).sum();
-        let sketched = whole.is_some() && total > self.exact_percentiles_up_to;
+        let sketched = sketches_kept && total > self.exact_percentiles_up_to;
         let p95: Vec<(String, f64)> = if sketched {
             let rows = Where {
                 sql: format!("SELECT tool, bucket, executions AS calls FROM ({rows})"),
@@ -429,8 +368,8 @@ impl Reader {
             .collect::<Result<_, _>>()?
         };
         // Used by: the agents of the selected runs the selected executions happened in.
-        let (executions, mut pair_params) = time_and_service(filter, "start_ns", "service", false);
-        let (runs, run_params) = time_and_service(filter, "run_start_ns", "run_service", false);
+        let (executions, mut pair_params) = time_and_service(filter, "start_ns", Some("service"));
+        let (runs, run_params) = time_and_service(filter, "run_start_ns", Some("run_service"));
         pair_params.extend(run_params);
         let sql = format!(
             "SELECT tool, list(DISTINCT agent ORDER BY agent) AS agents FROM tool_agents
@@ -506,21 +445,12 @@ impl Reader {
                 has: self.schema_version,
             });
         }
-        let mut conditions = vec!["TRUE".to_string()];
-        let mut params = Vec::new();
-        if let Some(from) = filter.from_ns {
-            conditions.push(format!("{alias}.start_ns >= ?"));
-            params.push(Value::BigInt(from));
-        }
-        if let Some(to) = filter.to_ns {
-            conditions.push(format!("{alias}.start_ns < ?"));
-            params.push(Value::BigInt(to));
-        }
-        if !filter.services.is_empty() {
-            let marks = vec!["?"; filter.services.len()].join(", ");
-            conditions.push(format!("{alias}.service IN ({marks})"));
-            params.extend(filter.services.iter().map(|s| Value::Text(s.clone())));
-        }
+        let (time_and_service, mut params) = time_and_service(
+            filter,
+            &format!("{alias}.start_ns"),
+            Some(&format!("{alias}.service")),
+        );
+        let mut conditions = vec![time_and_service];
         if filter.selects_calls() {
             let w = self.calls_where(filter)?;
             conditions.push(format!(
@@ -584,38 +514,4 @@ fn texts(v: Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// Conditions on a start column and a service column for a selection's time range and
-/// services; with `whole_hours`, the start column holds hours and the range's partial
-/// hours are left out (another relation reads them).
-fn time_and_service(
-    filter: &Filter,
-    start: &str,
-    service: &str,
-    whole_hours: bool,
-) -> (String, Vec<Value>) {
-    let mut conditions = vec!["TRUE".to_string()];
-    let mut params = Vec::new();
-    let (from, to) = if whole_hours {
-        rollup::whole_units(filter, HOUR_NS).unwrap_or((filter.from_ns, filter.to_ns))
-    } else {
-        (filter.from_ns, filter.to_ns)
-    };
-    if let Some(from) = from {
-        conditions.push(format!("{start} >= ?"));
-        params.push(Value::BigInt(from));
-    }
-    if let Some(to) = to {
-        conditions.push(format!("{start} < ?"));
-        params.push(Value::BigInt(to));
-    }
-    if !filter.services.is_empty() {
-        conditions.push(format!(
-            "{service} IN ({})",
-            vec!["?"; filter.services.len()].join(", ")
-        ));
-        params.extend(filter.services.iter().map(|s| Value::Text(s.clone())));
-    }
-    (conditions.join(" AND "), params)
 }

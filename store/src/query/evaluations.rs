@@ -314,15 +314,6 @@ impl Reader {
                 }
             }
             Ok(EvaluatorRow {
-                name: r.get("name")?,
-                evaluations: r.get("evaluations")?,
-                scored: r.get("scored")?,
-                mean_score: r.get("mean_score")?,
-                min_score: r.get("min_score")?,
-                max_score: r.get("max_score")?,
-                by_people: r.get("by_people")?,
-                calls: r.get("calls")?,
-                calls_approximate: approximate,
                 labels: pairs(r.get("labels")?)
                     .into_iter()
                     .filter_map(|(l, n)| match (l, as_i64(&n)) {
@@ -333,6 +324,7 @@ impl Reader {
                 bins,
                 bins_from: r.get("bins_from")?,
                 bins_to: r.get("bins_to")?,
+                ..summary(r, approximate)?
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -423,42 +415,25 @@ impl Reader {
     ) -> Result<Option<(String, Vec<Value>)>, StoreError> {
         Self::check(filter)?;
         self.needs_evaluations()?;
-        if !self.use_rollups
-            || self.schema_version < super::KEPT_SUMMARIES_SCHEMA
+        if self.schema_version < super::KEPT_SUMMARIES_SCHEMA
             || !by_time_alone(filter)
             || self.other_evaluations()? > 0
         {
             return Ok(None);
         }
-        let Some((lo, hi)) = crate::rollup::whole_units(filter, crate::rollup::HOUR_NS) else {
+        let Some(split) = self.hour_split(filter, "e.call_start_ns", false) else {
             return Ok(None);
         };
-        let mut hours = vec!["TRUE".to_string()];
-        let mut edges = Vec::new();
-        if let Some(lo) = lo {
-            hours.push(format!("hour_ns >= {lo}"));
-            edges.push(format!("e.call_start_ns < {lo}"));
-        }
-        if let Some(hi) = hi {
-            hours.push(format!("hour_ns < {hi}"));
-            edges.push(format!("e.call_start_ns >= {hi}"));
-        }
-        let mut rows = format!("SELECT * FROM eval_hours WHERE {}", hours.join(" AND "));
-        let mut params = Vec::new();
-        if !edges.is_empty() {
-            let mut within = vec![format!("({})", edges.join(" OR "))];
-            if let Some(from) = filter.from_ns {
-                within.push("e.call_start_ns >= ?".into());
-                params.push(Value::BigInt(from));
-            }
-            if let Some(to) = filter.to_ns {
-                within.push("e.call_start_ns < ?".into());
-                params.push(Value::BigInt(to));
-            }
+        let mut rows = format!("SELECT * FROM eval_hours WHERE {}", split.hours);
+        let mut params = split.params;
+        if let Some(edges) = split.edges {
+            let (within, within_params) =
+                super::source::time_and_service(filter, "e.call_start_ns", None);
             rows.push_str(&format!(
                 " UNION ALL BY NAME {}",
-                crate::evaluations::eval_hours_where(&within.join(" AND "))
+                crate::evaluations::eval_hours_where(&format!("{within} AND {edges}"))
             ));
+            params.extend(within_params);
         }
         Ok(Some((rows, params)))
     }
@@ -482,21 +457,7 @@ impl Reader {
         let mut stmt = self.conn.prepare(&sql)?;
         let mut evaluators: Vec<EvaluatorRow> = stmt
             .query_map(duckdb::params_from_iter(params.to_vec()), |r| {
-                Ok(EvaluatorRow {
-                    name: r.get("name")?,
-                    evaluations: r.get("evaluations")?,
-                    scored: r.get("scored")?,
-                    mean_score: r.get("mean_score")?,
-                    min_score: r.get("min_score")?,
-                    max_score: r.get("max_score")?,
-                    by_people: r.get("by_people")?,
-                    calls: r.get("calls")?,
-                    calls_approximate: false,
-                    bins: vec![0; SCORE_BINS],
-                    bins_from: 0.0,
-                    bins_to: 1.0,
-                    labels: Vec::new(),
-                })
+                summary(r, false)
             })?
             .collect::<Result<_, _>>()?;
         if evaluators
@@ -645,6 +606,26 @@ impl Reader {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// An evaluator's summary columns (name, results, scores, people, calls judged) read
+/// by name; its labels none yet, its score bins the empty tenths of 0–1.
+fn summary(r: &duckdb::Row<'_>, calls_approximate: bool) -> duckdb::Result<EvaluatorRow> {
+    Ok(EvaluatorRow {
+        name: r.get("name")?,
+        evaluations: r.get("evaluations")?,
+        scored: r.get("scored")?,
+        mean_score: r.get("mean_score")?,
+        min_score: r.get("min_score")?,
+        max_score: r.get("max_score")?,
+        by_people: r.get("by_people")?,
+        calls: r.get("calls")?,
+        calls_approximate,
+        labels: Vec::new(),
+        bins: vec![0; SCORE_BINS],
+        bins_from: 0.0,
+        bins_to: 1.0,
+    })
 }
 
 /// A `LIST` of two-field structs as pairs of values.

@@ -30,7 +30,7 @@ pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};
 
 use crate::error::StoreError;
 use crate::filter::Filter;
-use crate::prices::PriceTable;
+use crate::prices::{Price, PriceTable};
 use duckdb::types::Value;
 use duckdb::{Connection, params_from_iter};
 use filter_sql::Where;
@@ -315,27 +315,31 @@ impl Reader {
         hits
     }
 
-    /// A call's cost as one SQL expression over `c` with the prices of the stored
-    /// models that have one written inline.
-    /// [`cost::inline_measures`] for the names stored calls are priced by.
-    fn inline_measures_cost(&mut self) -> Result<String, StoreError> {
+    /// The names stored calls are priced by that have a price, with it: what costs
+    /// written inline into SQL price.
+    fn stored_prices(&mut self) -> Result<Vec<(String, Price)>, StoreError> {
         let models = self.priced_names()?;
         let table = self.prices.read().expect("price lock");
+        Ok(models
+            .into_iter()
+            .filter_map(|m| table.lookup(&m).map(|p| (m, p)))
+            .collect())
+    }
+
+    /// [`cost::inline_measures`] with the stored names' prices: the cost of a row of
+    /// summed cost measures and its `priced_as`.
+    fn inline_measures_cost(&mut self) -> Result<String, StoreError> {
+        let prices = self.stored_prices()?;
         Ok(cost::inline_measures(
-            models
-                .iter()
-                .filter_map(|m| table.lookup(m).map(|p| (m.as_str(), p))),
+            prices.iter().map(|(m, p)| (m.as_str(), *p)),
         ))
     }
 
+    /// A call's cost as one SQL expression over `c` with the prices of the stored
+    /// models that have one written inline.
     fn inline_cost(&mut self) -> Result<String, StoreError> {
-        let models = self.priced_names()?;
-        let table = self.prices.read().expect("price lock");
-        Ok(cost::inline(
-            models
-                .iter()
-                .filter_map(|m| table.lookup(m).map(|p| (m.as_str(), p))),
-        ))
+        let prices = self.stored_prices()?;
+        Ok(cost::inline(prices.iter().map(|(m, p)| (m.as_str(), *p))))
     }
 }
 

@@ -14,6 +14,48 @@ use duckdb::types::Value;
 /// One latency sketch: `(bucket, calls)` pairs in bucket order.
 pub(super) type Sketch = Vec<(i16, i64)>;
 
+/// A selection's range split for an hourly rollup kept beside raw rows (agents, tools,
+/// evaluations): the rollup rows of its whole hours, and the raw rows of the partial
+/// hours at its edges.
+pub(super) struct HourSplit {
+    /// Conditions on a rollup row's `hour_ns` (and `service`, when asked for).
+    pub(super) hours: String,
+    /// Their parameters.
+    pub(super) params: Vec<Value>,
+    /// A condition on a raw row's start selecting the partial hours; none when the
+    /// range has none (unbounded, or on whole hours).
+    pub(super) edges: Option<String>,
+}
+
+/// Conditions on a start column (and a service column) selecting a filter's time range
+/// (and services), with their parameters.
+pub(super) fn time_and_service(
+    filter: &Filter,
+    start: &str,
+    service: Option<&str>,
+) -> (String, Vec<Value>) {
+    let mut conditions = vec!["TRUE".to_string()];
+    let mut params = Vec::new();
+    if let Some(from) = filter.from_ns {
+        conditions.push(format!("{start} >= ?"));
+        params.push(Value::BigInt(from));
+    }
+    if let Some(to) = filter.to_ns {
+        conditions.push(format!("{start} < ?"));
+        params.push(Value::BigInt(to));
+    }
+    if let Some(service) = service
+        && !filter.services.is_empty()
+    {
+        conditions.push(format!(
+            "{service} IN ({})",
+            vec!["?"; filter.services.len()].join(", ")
+        ));
+        params.extend(filter.services.iter().map(|s| Value::Text(s.clone())));
+    }
+    (conditions.join(" AND "), params)
+}
+
 impl Reader {
     /// The whole `unit`s (minutes, hours) of the filter's range that rollups of that
     /// grain may answer, as bounds: `None` unless the file has rollups, they are not
@@ -30,6 +72,37 @@ impl Reader {
             && filter.on_dimensions_only()
             && bucket_ns.is_none_or(|b| b % unit == 0);
         whole_units(filter, unit).filter(|_| usable)
+    }
+
+    /// The filter's range split at whole hours (see [`HourSplit`]), raw rows starting
+    /// at `start`; with `services`, the rollup keeps a `service` column the filter's
+    /// services select. `None` when rollups are turned off or the range holds no whole
+    /// hour: raw rows answer alone.
+    pub(super) fn hour_split(
+        &self,
+        filter: &Filter,
+        start: &str,
+        services: bool,
+    ) -> Option<HourSplit> {
+        let (lo, hi) = whole_units(filter, HOUR_NS).filter(|_| self.use_rollups)?;
+        let whole = Filter {
+            from_ns: lo,
+            to_ns: hi,
+            ..filter.clone()
+        };
+        let (hours, params) = time_and_service(&whole, "hour_ns", services.then_some("service"));
+        let edges: Vec<String> = [
+            lo.map(|lo| format!("{start} < {lo}")),
+            hi.map(|hi| format!("{start} >= {hi}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Some(HourSplit {
+            hours,
+            params,
+            edges: (!edges.is_empty()).then(|| format!("({})", edges.join(" OR "))),
+        })
     }
 
     /// Whether [`Reader::call_rows`] would read minute rollups for this selection.
