@@ -603,3 +603,116 @@ fn openinference_tool_calls_in_a_response_keep_their_arguments() {
         "{response}"
     );
 }
+
+/// The span's events, each `(name, ns after the span's start)`.
+fn events(list: &[(&str, u64)]) -> Value {
+    let start: u64 = 1_700_000_000_000_000_000;
+    Value::Array(
+        list.iter()
+            .map(|(name, after)| json!({ "name": name, "timeUnixNano": (start + after).to_string() }))
+            .collect(),
+    )
+}
+
+#[test]
+fn time_to_first_token_and_server_phases_from_every_convention() {
+    use store::CallTiming;
+    const MS: i64 = 1_000_000;
+    let timing = |attrs: Value, extra: Value| span_with(attrs, extra).llm.unwrap().timing;
+    // OpenTelemetry GenAI: the attribute, in seconds.
+    assert_eq!(
+        timing(
+            json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+                   "gen_ai.response.time_to_first_chunk": 0.25, "gen_ai.request.stream": true}),
+            json!({})
+        ),
+        CallTiming {
+            ttft_ns: Some(250 * MS),
+            streamed: Some(true),
+            ..CallTiming::default()
+        }
+    );
+    // OpenInference: one "First Token Stream Event"; streaming said in the invocation
+    // parameters.
+    assert_eq!(
+        timing(
+            json!({"openinference.span.kind": "LLM",
+                   "llm.invocation_parameters": "{\"model\": \"m\", \"stream\": true}"}),
+            json!({"events": events(&[("First Token Stream Event", 420_000_000)])})
+        ),
+        CallTiming {
+            ttft_ns: Some(420 * MS),
+            streamed: Some(true),
+            ..CallTiming::default()
+        }
+    );
+    // OpenLLMetry: an event per chunk, the first one's time counts.
+    let chunks = events(&[
+        ("gen_ai.content.completion.chunk", 300_000_000),
+        ("gen_ai.content.completion.chunk", 310_000_000),
+        ("gen_ai.content.completion.chunk", 320_000_000),
+    ]);
+    assert_eq!(
+        timing(
+            json!({"llm.request.type": "chat", "gen_ai.request.model": "m", "gen_ai.is_streaming": true}),
+            json!({ "events": chunks })
+        ),
+        CallTiming {
+            ttft_ns: Some(300 * MS),
+            streamed: Some(true),
+            ..CallTiming::default()
+        }
+    );
+    // …unless the SDK dropped events over its limit: it dropped the oldest, the first
+    // chunk among them.
+    assert_eq!(
+        timing(
+            json!({"llm.request.type": "chat", "gen_ai.request.model": "m", "gen_ai.is_streaming": true}),
+            json!({ "events": chunks, "droppedEventsCount": 40 })
+        ),
+        CallTiming {
+            streamed: Some(true),
+            ..CallTiming::default()
+        }
+    );
+    // OpenLIT: its server TTFT attribute and stream flag.
+    assert_eq!(
+        timing(
+            json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+                   "gen_ai.server.time_to_first_token": 0.5, "gen_ai.request.is_stream": false}),
+            json!({})
+        ),
+        CallTiming {
+            ttft_ns: Some(500 * MS),
+            streamed: Some(false),
+            ..CallTiming::default()
+        }
+    );
+    // vLLM: the server's phases.
+    assert_eq!(
+        timing(
+            json!({"gen_ai.operation.name": "text_completion", "gen_ai.response.model": "llama",
+                   "gen_ai.latency.time_in_queue": 0.1, "gen_ai.latency.time_to_first_token": 0.3,
+                   "gen_ai.latency.time_in_model_prefill": 0.2,
+                   "gen_ai.latency.time_in_model_decode": 1.0, "gen_ai.latency.e2e": 1.4}),
+            json!({})
+        ),
+        CallTiming {
+            ttft_ns: Some(300 * MS),
+            queue_ns: Some(100 * MS),
+            prefill_ns: Some(200 * MS),
+            decode_ns: Some(1_000 * MS),
+            streamed: None,
+        }
+    );
+    // Absurd values (negative, over a day) are a broken clock, not a timing.
+    assert_eq!(
+        timing(
+            json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+                   "gen_ai.response.time_to_first_chunk": -2.0,
+                   "gen_ai.latency.time_in_queue": 1e12}),
+            json!({})
+        ),
+        CallTiming::default()
+    );
+}

@@ -8,9 +8,9 @@ use crate::filter::Filter;
 use crate::output::{OutputFile, Replace};
 use crate::query::{
     AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
-    ExportFormat, ExportTable, Heatmap, JudgedCall, LatencyPoint, ModelRow, SeriesPoint,
-    SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree,
-    UserRow,
+    ExportFormat, ExportTable, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow,
+    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 use crate::row::AlertEvent;
 use std::path::Path;
@@ -89,6 +89,17 @@ pub trait Queries: Send {
 
     /// Latency percentiles per time bucket.
     fn latency_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError>;
+
+    /// Time to first token of the calls that report one: percentiles overall and per
+    /// model, with each model's output speed.
+    fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError>;
+
+    /// Time-to-first-token percentiles per time bucket.
+    fn first_token_percentiles(
         &mut self,
         filter: &Filter,
         bucket_ns: i64,

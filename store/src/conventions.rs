@@ -90,6 +90,36 @@ pub const USER: &[&str] = &[
     "gen_ai.request.user",
 ];
 
+/// Time to the first token (first chunk) of a streamed answer, in seconds: the
+/// OpenTelemetry GenAI attribute, OpenLIT's, vLLM's.
+pub const TIME_TO_FIRST_TOKEN: &[&str] = &[
+    "gen_ai.response.time_to_first_chunk",
+    "gen_ai.server.time_to_first_token",
+    "gen_ai.latency.time_to_first_token",
+];
+/// Span events marking a streamed answer's first chunk (OpenInference) or each chunk
+/// (OpenLLMetry, old and new names): the first one's time is the first token's.
+pub const FIRST_CHUNK_EVENTS: &[&str] = &[
+    "First Token Stream Event",
+    "gen_ai.content.completion.chunk",
+    "llm.content.completion.chunk",
+];
+/// Time an inference server kept the request queued, in seconds (vLLM).
+pub const TIME_IN_QUEUE: &[&str] = &["gen_ai.latency.time_in_queue"];
+/// Time the model spent reading the prompt, in seconds (vLLM).
+pub const TIME_IN_PREFILL: &[&str] = &["gen_ai.latency.time_in_model_prefill"];
+/// Time the model spent generating, in seconds (vLLM).
+pub const TIME_IN_DECODE: &[&str] = &["gen_ai.latency.time_in_model_decode"];
+/// Whether the answer was asked to be streamed: OpenTelemetry GenAI, OpenLIT,
+/// OpenLLMetry (new and old). OpenInference says it as `"stream": true` inside
+/// [`INVOCATION_PARAMETERS`].
+pub const STREAMING: &[&str] = &[
+    "gen_ai.request.stream",
+    "gen_ai.request.is_stream",
+    "gen_ai.is_streaming",
+    "llm.is_streaming",
+];
+
 /// OpenTelemetry GenAI operations of agents.
 pub const AGENT_OPERATIONS: &[&str] = &["invoke_agent", "create_agent"];
 /// The OpenTelemetry GenAI operation of a tool execution.

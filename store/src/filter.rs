@@ -109,6 +109,15 @@ pub struct Filter {
     pub cost_usd: Vec<Bound>,
     /// Conditions on input + output tokens.
     pub tokens: Vec<Bound>,
+    /// Conditions on the time to first token in milliseconds (calls without one never
+    /// match).
+    pub ttft_ms: Vec<Bound>,
+    /// Conditions on output tokens per second of generation (see
+    /// `OUTPUT_TPS_DOC` in the query module).
+    pub output_tps: Vec<Bound>,
+    /// Only streamed calls (`Some(true)`) or only calls not streamed (`Some(false)`:
+    /// those that said so or have no first token).
+    pub streamed: Option<bool>,
     /// Conditions on evaluations and feedback, all of which must hold.
     pub evaluations: Vec<EvalCondition>,
     /// Agents (by name), any of which must have run in the call's trace.
@@ -134,6 +143,9 @@ impl Filter {
             || !self.latency_ms.is_empty()
             || !self.cost_usd.is_empty()
             || !self.tokens.is_empty()
+            || !self.ttft_ms.is_empty()
+            || !self.output_tps.is_empty()
+            || self.streamed.is_some()
             || !self.evaluations.is_empty()
             || !self.agents.is_empty()
             || !self.tools.is_empty()
@@ -152,6 +164,9 @@ impl Filter {
             && self.latency_ms.is_empty()
             && self.cost_usd.is_empty()
             && self.tokens.is_empty()
+            && self.ttft_ms.is_empty()
+            && self.output_tps.is_empty()
+            && self.streamed.is_none()
             && self.evaluations.is_empty()
             && self.agents.is_empty()
             && self.tools.is_empty()

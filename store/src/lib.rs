@@ -71,16 +71,17 @@ pub use prices::{Price, PriceTable};
 #[cfg(feature = "duckdb")]
 pub use query::{
     AgentRow, AgentRun, CallRow, CallSort, EXACT_CALLS_UP_TO, EvalModelRow, EvalPoint, Evaluation,
-    EvaluatorRow, ExportFormat, ExportTable, Heatmap, HeatmapCell, JudgedCall, LatencyPoint,
-    ModelRow, Reader, SCORE_BINS, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow,
-    TopError, TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
+    EvaluatorRow, ExportFormat, ExportTable, FirstTokenSummary, Heatmap, HeatmapCell, JudgedCall,
+    LatencyPoint, ModelFirstToken, ModelRow, OUTPUT_TPS_DOC, Reader, SCORE_BINS, SeriesPoint,
+    SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceSpan,
+    TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]
 pub use retention::Pruned;
 pub use row::{
-    AlertEvent, EvalTarget, EvaluationRow, FEEDBACK, Feedback, GenAiEventText, LlmCall, LogRow,
-    MetricPoint, SpanClass, SpanRow, StatusCode,
+    AlertEvent, CallPhases, CallTiming, EvalTarget, EvaluationRow, FEEDBACK, Feedback,
+    GenAiEventText, LlmCall, LogRow, MetricPoint, SpanClass, SpanRow, StatusCode,
 };
 #[cfg(feature = "duckdb")]
 pub use schema::{SCHEMA_VERSION, Upgrade};

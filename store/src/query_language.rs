@@ -2,7 +2,8 @@
 //! free words and "quoted phrases" (all must appear in the prompt or response),
 //! `-word` to exclude, `field:value` for `model:` (globs such as `gpt-4o*`), `provider:`,
 //! `service:`, `status:ok|error`, `error:429`, `session:`, `user:`, and comparisons
-//! `latency>2s`, `cost>0.01`, `tokens>=1000` (`>`, `>=`, `<`, `<=`), evaluations
+//! `latency>2s`, `cost>0.01`, `tokens>=1000`, time to first token `ttft>1s`, output
+//! speed `tps<20` (`>`, `>=`, `<`, `<=`), streamed calls `stream:true|false`, evaluations
 //! `eval:NAME<0.5` (score), `eval:NAME=label`, `eval:NAME` (has one), and people's
 //! feedback `feedback:down|up|any|LABEL`, and the calls of traces in which an agent ran
 //! (`agent:NAME`), a tool executed (`tool:NAME`) or some kind of work happened
@@ -39,6 +40,12 @@ pub struct Query {
     pub cost_usd: Vec<Bound>,
     /// `tokens` comparisons.
     pub tokens: Vec<Bound>,
+    /// `ttft` comparisons, in ms.
+    pub ttft_ms: Vec<Bound>,
+    /// `tps` comparisons, output tokens per second.
+    pub output_tps: Vec<Bound>,
+    /// `stream:`.
+    pub streamed: Option<bool>,
     /// `eval:` and `feedback:` conditions.
     pub evaluations: Vec<EvalCondition>,
     /// `agent:` names.
@@ -66,8 +73,7 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-const FIELDS: &str =
-    "model, provider, service, status, error, session, user, eval, feedback, agent, tool, kind";
+const FIELDS: &str = "model, provider, service, status, error, session, user, eval, feedback, agent, tool, kind, stream";
 
 impl Query {
     /// Reads a query.
@@ -95,6 +101,11 @@ impl Query {
         filter.latency_ms.extend(self.latency_ms.iter().copied());
         filter.cost_usd.extend(self.cost_usd.iter().copied());
         filter.tokens.extend(self.tokens.iter().copied());
+        filter.ttft_ms.extend(self.ttft_ms.iter().copied());
+        filter.output_tps.extend(self.output_tps.iter().copied());
+        if let Some(s) = self.streamed {
+            filter.streamed = Some(s);
+        }
         filter.evaluations.extend(self.evaluations.iter().cloned());
         filter.agents.extend(self.agents.iter().cloned());
         filter.tools.extend(self.tools.iter().cloned());
@@ -127,7 +138,7 @@ impl Query {
             return match name {
                 "latency" => {
                     self.latency_ms
-                        .push(bound(duration_ms(value).map_err(err)?));
+                        .push(bound(duration_ms(name, value).map_err(err)?));
                     Ok(())
                 }
                 "cost" => {
@@ -148,8 +159,23 @@ impl Query {
                     self.tokens.push(bound(n));
                     Ok(())
                 }
+                "ttft" => {
+                    self.ttft_ms
+                        .push(bound(duration_ms(name, value).map_err(err)?));
+                    Ok(())
+                }
+                "tps" => {
+                    let n = count(value).ok_or_else(|| {
+                        err(format!(
+                            "tps{}{value}: not a number of output tokens per second (try tps<20)",
+                            cmp_text(cmp)
+                        ))
+                    })?;
+                    self.output_tps.push(bound(n));
+                    Ok(())
+                }
                 other => Err(err(format!(
-                    "cannot compare {other:?}: comparisons work on latency, cost and tokens"
+                    "cannot compare {other:?}: comparisons work on latency, ttft, tps, cost and tokens"
                 ))),
             };
         }
@@ -177,6 +203,17 @@ impl Query {
                 "agent" => self.agents.push(value),
                 "tool" => self.tools.push(value),
                 "kind" => self.kinds.push(kind(&value).map_err(err)?),
+                "stream" => {
+                    self.streamed = Some(match value.to_lowercase().as_str() {
+                        "true" | "yes" | "on" => true,
+                        "false" | "no" | "off" => false,
+                        _ => {
+                            return Err(err(format!(
+                                "stream:{value}: use stream:true or stream:false"
+                            )));
+                        }
+                    })
+                }
                 "status" => {
                     self.status = Some(match value.to_lowercase().as_str() {
                         "error" | "errors" | "failed" => StatusFilter::Error,
@@ -213,6 +250,7 @@ fn example(field: &str) -> &'static str {
         "eval" => "relevance<0.5",
         "feedback" => "down",
         "kind" => "tool",
+        "stream" => "true",
         _ => "VALUE",
     }
 }
@@ -430,7 +468,7 @@ fn cmp_text(c: Cmp) -> &'static str {
 }
 
 /// `2s`, `500ms`, `1.5m`, or a bare number of milliseconds.
-fn duration_ms(v: &str) -> Result<f64, String> {
+fn duration_ms(name: &str, v: &str) -> Result<f64, String> {
     let (num, factor) = if let Some(n) = v.strip_suffix("ms") {
         (n, 1.0)
     } else if let Some(n) = v.strip_suffix('s') {
@@ -444,7 +482,7 @@ fn duration_ms(v: &str) -> Result<f64, String> {
         .ok()
         .filter(|x| x.is_finite() && *x >= 0.0)
         .map(|x| x * factor)
-        .ok_or_else(|| format!("latency {v:?}: not a duration (try latency>2s or latency>500ms)"))
+        .ok_or_else(|| format!("{name} {v:?}: not a duration (try {name}>2s or {name}>500ms)"))
 }
 
 /// `1000`, `2k`, `1.5M`.
@@ -466,6 +504,35 @@ mod tests {
 
     fn q(text: &str) -> Query {
         Query::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    #[test]
+    fn timing_conditions_read_durations_speeds_and_streaming() {
+        let p = q("ttft>1.5s tps<20 stream:true");
+        assert_eq!(
+            p.ttft_ms,
+            vec![Bound {
+                cmp: Cmp::Gt,
+                value: 1500.0
+            }]
+        );
+        assert_eq!(
+            p.output_tps,
+            vec![Bound {
+                cmp: Cmp::Lt,
+                value: 20.0
+            }]
+        );
+        assert_eq!(p.streamed, Some(true));
+        assert_eq!(q("stream:no").streamed, Some(false));
+        let e = Query::parse("ttft>soon").unwrap_err();
+        assert!(e.message.contains("ttft \"soon\": not a duration"), "{e}");
+        let e = Query::parse("stream:maybe").unwrap_err();
+        assert!(e.message.contains("stream:true or stream:false"), "{e}");
+        let mut f = Filter::default();
+        q("ttft>=200ms stream:false").apply(&mut f);
+        assert_eq!(f.ttft_ms.len(), 1);
+        assert_eq!(f.streamed, Some(false));
     }
 
     #[test]

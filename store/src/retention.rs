@@ -83,7 +83,8 @@ impl Writer {
             c.execute_batch(
                 "BEGIN TRANSACTION; DELETE FROM llm_calls; DELETE FROM spans; DELETE FROM logs;
                  DELETE FROM metric_points; DELETE FROM alert_events;
-                 DELETE FROM call_minutes; DELETE FROM latency_hours; DELETE FROM traces;
+                 DELETE FROM call_minutes; DELETE FROM latency_hours; DELETE FROM ttft_hours;
+                 DELETE FROM traces;
                  DELETE FROM evaluations; DELETE FROM evaluations_waiting;
                  DELETE FROM agent_runs; DELETE FROM agent_run_spend;
                  DELETE FROM agent_hours; DELETE FROM agent_spend_hours;

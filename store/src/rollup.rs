@@ -8,7 +8,8 @@
 //!   not dollars, so that history reprices when a price changes), the summed duration,
 //!   and the first and last start and last end.
 //! - `latency_hours`: per hour and dimension set, call counts per bucket of the latency
-//!   [`sketch`].
+//!   [`sketch`]; `ttft_hours` alike for the time to first token of the calls that have
+//!   one ([`Sketched`]).
 //!
 //! Both are sums of one per-call projection ([`call_projection`],
 //! [`latency_projection`]); queries read rollup rows and raw calls in that same shape
@@ -110,14 +111,52 @@ pub(crate) fn call_projection() -> String {
     )
 }
 
-/// One call of `llm_calls c` as a row of `t`, the [`LATENCY_DIMENSIONS`], its sketch
-/// `bucket` and `calls` (1).
-pub(crate) fn latency_projection() -> String {
+/// A measure of calls kept as hourly sketches in a table of [`LATENCY_DIMENSIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sketched {
+    /// Every call's duration (`latency_hours`).
+    Duration,
+    /// The time to first token of the calls that report one (`ttft_hours`).
+    FirstToken,
+}
+
+impl Sketched {
+    /// Both measures.
+    pub(crate) const ALL: [Sketched; 2] = [Sketched::Duration, Sketched::FirstToken];
+
+    /// The rollup table keeping it.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Sketched::Duration => "latency_hours",
+            Sketched::FirstToken => "ttft_hours",
+        }
+    }
+
+    /// Its value in nanoseconds, over a call `c`.
+    pub(crate) fn value(self) -> &'static str {
+        match self {
+            Sketched::Duration => "c.duration_ns",
+            Sketched::FirstToken => "c.ttft_ns",
+        }
+    }
+
+    /// The calls that have it, as a condition over `c`.
+    pub(crate) fn has_value(self) -> &'static str {
+        match self {
+            Sketched::Duration => "TRUE",
+            Sketched::FirstToken => "c.ttft_ns IS NOT NULL",
+        }
+    }
+}
+
+/// One call of `llm_calls c` as a row of `t`, the [`LATENCY_DIMENSIONS`], the sketch
+/// `bucket` of its `measure` and `calls` (1).
+pub(crate) fn latency_projection(measure: Sketched) -> String {
     format!(
         "c.start_ns AS t, c.model, {priced_as} AS priced_as, c.provider, c.service,
          c.is_error, {bucket} AS bucket, 1::BIGINT AS calls",
         priced_as = cost::PRICED_AS,
-        bucket = sketch::bucket_sql("c.duration_ns"),
+        bucket = sketch::bucket_sql(measure.value()),
     )
 }
 
@@ -166,29 +205,34 @@ pub(crate) fn call_rollup(table: &str, condition: &str) -> String {
     )
 }
 
-/// `latency_hours` rows for the calls of `table` matching `condition` over `c`, their
-/// counts multiplied by `sign`.
-pub(crate) fn latency_rollup(table: &str, condition: &str, sign: i64) -> String {
+/// Sketch rows of `measure` (for its table: `latency_hours`, `ttft_hours`) for the
+/// calls of `table` matching `condition` over `c` that have it, their counts multiplied
+/// by `sign`.
+pub(crate) fn latency_rollup(measure: Sketched, table: &str, condition: &str, sign: i64) -> String {
     format!(
         "SELECT {hour} AS hour_ns, {dims}, bucket, (sum(calls) * {sign})::BIGINT AS calls
-         FROM (SELECT {projection} FROM {table} c WHERE {condition})
+         FROM (SELECT {projection} FROM {table} c WHERE ({condition}) AND {has_value})
          GROUP BY ALL",
         hour = floor_sql("t", HOUR_NS),
         dims = LATENCY_DIMENSIONS.join(", "),
-        projection = latency_projection(),
+        projection = latency_projection(measure),
+        has_value = measure.has_value(),
     )
 }
 
-/// Adds the calls of `table` (the writer's staged new calls) to both rollups, as rows
+/// Adds the calls of `table` (the writer's staged new calls) to every rollup, as rows
 /// of their own: a commit appends, and [`compact`] later folds rows of one key into
 /// one (readers sum rows, so they answer the same before and after).
 pub(crate) fn add_calls(conn: &Connection, table: &str) -> duckdb::Result<()> {
-    conn.execute_batch(&format!(
-        "INSERT INTO call_minutes {};
-         INSERT INTO latency_hours {};",
-        call_rollup(table, "TRUE"),
-        latency_rollup(table, "TRUE", 1),
-    ))
+    let mut sql = format!("INSERT INTO call_minutes {};", call_rollup(table, "TRUE"));
+    for measure in Sketched::ALL {
+        sql.push_str(&format!(
+            "INSERT INTO {} {};",
+            measure.table(),
+            latency_rollup(measure, table, "TRUE", 1)
+        ));
+    }
+    conn.execute_batch(&sql)
 }
 
 /// Folds the rollup rows of each key in the minutes (for latency, hours) holding
@@ -202,51 +246,70 @@ pub(crate) fn compact(conn: &Connection, from_ns: i64, to_ns: i64) -> duckdb::Re
     };
     let (first_minute, last_minute) = units(MINUTE_NS);
     let (first_hour, last_hour) = units(HOUR_NS);
-    conn.execute_batch(&format!(
+    let mut sql = format!(
         "CREATE OR REPLACE TEMP TABLE compacted_minutes AS
              SELECT minute_ns, {call_dims}, {measures} FROM call_minutes
              WHERE minute_ns BETWEEN {first_minute} AND {last_minute} GROUP BY ALL;
          DELETE FROM call_minutes WHERE minute_ns BETWEEN {first_minute} AND {last_minute};
          INSERT INTO call_minutes BY NAME SELECT * FROM compacted_minutes;
-         DROP TABLE compacted_minutes;
-         CREATE OR REPLACE TEMP TABLE compacted_hours AS
-             SELECT hour_ns, {latency_dims}, bucket, sum(calls)::BIGINT AS calls
-             FROM latency_hours WHERE hour_ns BETWEEN {first_hour} AND {last_hour}
-             GROUP BY ALL HAVING sum(calls) <> 0;
-         DELETE FROM latency_hours WHERE hour_ns BETWEEN {first_hour} AND {last_hour};
-         INSERT INTO latency_hours BY NAME SELECT * FROM compacted_hours;
-         DROP TABLE compacted_hours;",
+         DROP TABLE compacted_minutes;",
         call_dims = CALL_DIMENSIONS.join(", "),
         measures = call_aggregates(),
-        latency_dims = LATENCY_DIMENSIONS.join(", "),
-    ))
+    );
+    for measure in Sketched::ALL {
+        sql.push_str(&format!(
+            "CREATE OR REPLACE TEMP TABLE compacted_hours AS
+                 SELECT hour_ns, {latency_dims}, bucket, sum(calls)::BIGINT AS calls
+                 FROM {table} WHERE hour_ns BETWEEN {first_hour} AND {last_hour}
+                 GROUP BY ALL HAVING sum(calls) <> 0;
+             DELETE FROM {table} WHERE hour_ns BETWEEN {first_hour} AND {last_hour};
+             INSERT INTO {table} BY NAME SELECT * FROM compacted_hours;
+             DROP TABLE compacted_hours;",
+            latency_dims = LATENCY_DIMENSIONS.join(", "),
+            table = measure.table(),
+        ));
+    }
+    conn.execute_batch(&sql)
 }
 
-/// SQL creating both rollup tables from the stored calls (the schema migration that
-/// introduces them).
+/// SQL creating the call and latency rollup tables from the stored calls (the schema
+/// migration that introduces them).
 pub(crate) fn create_sql() -> String {
     format!(
         "CREATE TABLE call_minutes AS {calls} ORDER BY minute_ns;
          CREATE TABLE latency_hours AS {latency} ORDER BY hour_ns;",
         calls = call_rollup("llm_calls", "TRUE"),
-        latency = latency_rollup("llm_calls", "TRUE", 1),
+        latency = latency_rollup(Sketched::Duration, "llm_calls", "TRUE", 1),
+    )
+}
+
+/// SQL creating the time-to-first-token rollup from the stored calls (the migration
+/// that reads calls' timing).
+pub(crate) fn create_ttft_sql() -> String {
+    format!(
+        "CREATE TABLE ttft_hours AS {} ORDER BY hour_ns;",
+        latency_rollup(Sketched::FirstToken, "llm_calls", "TRUE", 1)
     )
 }
 
 /// Retention, part one (before the calls go): takes the calls starting before
-/// `cutoff_ns` out of the sketch of the hour holding it (the rows of that hour are
+/// `cutoff_ns` out of the sketches of the hour holding it (the rows of that hour are
 /// compacted then); the hours before it go whole.
 pub(crate) fn forget_latency_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result<()> {
     let hour = cutoff_ns.div_euclid(HOUR_NS) * HOUR_NS;
-    conn.execute_batch(&format!(
-        "INSERT INTO latency_hours {};
-         DELETE FROM latency_hours WHERE hour_ns < {hour};",
-        latency_rollup(
-            "llm_calls",
-            &format!("c.start_ns >= {hour} AND c.start_ns < {cutoff_ns}"),
-            -1,
-        ),
-    ))?;
+    for measure in Sketched::ALL {
+        conn.execute_batch(&format!(
+            "INSERT INTO {table} {};
+             DELETE FROM {table} WHERE hour_ns < {hour};",
+            latency_rollup(
+                measure,
+                "llm_calls",
+                &format!("c.start_ns >= {hour} AND c.start_ns < {cutoff_ns}"),
+                -1,
+            ),
+            table = measure.table(),
+        ))?;
+    }
     compact(conn, hour, hour)
 }
 

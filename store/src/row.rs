@@ -206,6 +206,84 @@ pub struct LlmCall {
     /// The provider's id of the response (`gen_ai.response.id`), by which an
     /// evaluation made later, away from the call's span, names the call it judges.
     pub response_id: Option<String>,
+    /// Where the call's time went, as far as its instrumentation or server said.
+    pub timing: CallTiming,
+}
+
+/// The inside of a call's duration: time to the first token of a streamed answer and an
+/// inference server's phases (queue, prefill, decode), each in nanoseconds and `None`
+/// where nothing said it. Instrumentations report TTFT as an attribute
+/// (`gen_ai.response.time_to_first_chunk`, OpenLIT's `gen_ai.server.time_to_first_token`)
+/// or as the time of the first chunk's span event (OpenInference, OpenLLMetry); servers
+/// such as vLLM report their phases (`gen_ai.latency.*`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CallTiming {
+    /// From the call's start to its first token (first streamed chunk).
+    pub ttft_ns: Option<i64>,
+    /// Waiting in the server's queue before the model saw the prompt.
+    pub queue_ns: Option<i64>,
+    /// Reading the prompt (the model's prefill).
+    pub prefill_ns: Option<i64>,
+    /// Generating the answer after the first token (the model's decode).
+    pub decode_ns: Option<i64>,
+    /// Whether the answer was streamed; `None` when the call did not say.
+    pub streamed: Option<bool>,
+}
+
+/// A call's duration split into consecutive phases for drawing (a bar in the call's
+/// details, the phases inside its span in the trace's timeline), in nanoseconds that add
+/// up to the duration. Built from [`CallTiming`] by [`CallPhases::of`]; `None` there when
+/// the call said nothing about its inside.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CallPhases {
+    /// Waiting in the server's queue.
+    pub queue_ns: i64,
+    /// Reading the prompt: the server's prefill, else the time to the first token after
+    /// the queue.
+    pub first_token_ns: i64,
+    /// Generating after the first token: the server's decode, else the rest of a
+    /// streamed call after its first token.
+    pub decode_ns: i64,
+    /// Whatever the phases do not account for (network, the client's own work).
+    pub other_ns: i64,
+}
+
+impl CallPhases {
+    /// The phases of a call of `duration_ns` with `timing`; each phase is clamped so
+    /// that they never exceed the duration (clocks of client and server differ).
+    pub fn of(duration_ns: i64, timing: &CallTiming) -> Option<CallPhases> {
+        if timing.ttft_ns.is_none()
+            && timing.queue_ns.is_none()
+            && timing.prefill_ns.is_none()
+            && timing.decode_ns.is_none()
+        {
+            return None;
+        }
+        let duration = duration_ns.max(0);
+        let mut left = duration;
+        let mut take = |ns: i64| {
+            let ns = ns.clamp(0, left);
+            left -= ns;
+            ns
+        };
+        let queue_ns = take(timing.queue_ns.unwrap_or(0));
+        let first_token_ns = take(match (timing.prefill_ns, timing.ttft_ns) {
+            (Some(prefill), _) => prefill,
+            (None, Some(ttft)) => ttft - queue_ns,
+            (None, None) => 0,
+        });
+        let decode_ns = take(match (timing.decode_ns, timing.ttft_ns) {
+            (Some(decode), _) => decode,
+            (None, Some(ttft)) => duration - ttft.max(queue_ns + first_token_ns),
+            (None, None) => 0,
+        });
+        Some(CallPhases {
+            queue_ns,
+            first_token_ns,
+            decode_ns,
+            other_ns: left,
+        })
+    }
 }
 
 impl LlmCall {

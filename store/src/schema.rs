@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -189,6 +189,7 @@ fn describe(from: i64) -> &'static str {
         9 => {
             "listing agent runs with the steps, calls and cost inside them, tool executions, each trace's cost, and evaluations by hour"
         }
+        10 => "reading each call's time to first token and server phases",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -277,8 +278,80 @@ fn migration(from: i64) -> String {
             crate::run_table::create_sql(),
             crate::evaluations::create_hours_sql()
         ),
+        // 10 -> 11: each call's timing (`crate::row::CallTiming`), read from its span's
+        // attributes and first-chunk event, and the hourly time-to-first-token sketches.
+        10 => format!("{} {}", timing_sql(), crate::rollup::create_ttft_sql()),
         _ => MIGRATIONS[from as usize].to_string(),
     }
+}
+
+/// The calls' timing columns, filled from the stored spans as ingest reads them: the
+/// time to first token from its attributes (seconds), else from the first first-chunk
+/// event written in the span's events (the first in the order the SDK recorded them);
+/// the server's phases; whether it streamed (said, or shown by a first chunk).
+fn timing_sql() -> String {
+    let seconds = |keys: &[&str]| {
+        let (value, _) = first_attribute(keys);
+        format!(
+            "CASE WHEN TRY_CAST({value} AS DOUBLE) BETWEEN 0 AND 86400
+                  THEN round(TRY_CAST({value} AS DOUBLE) * 1e9)::BIGINT END"
+        )
+    };
+    let (streaming, _) = first_attribute(conventions::STREAMING);
+    let (params, _) = first_attribute(&[conventions::INVOCATION_PARAMETERS]);
+    let timed: Vec<&str> = conventions::TIME_TO_FIRST_TOKEN
+        .iter()
+        .chain(conventions::TIME_IN_QUEUE)
+        .chain(conventions::TIME_IN_PREFILL)
+        .chain(conventions::TIME_IN_DECODE)
+        .chain(conventions::STREAMING)
+        .copied()
+        .collect();
+    let (_, has_timing) = first_attribute(&timed);
+    let events = conventions::FIRST_CHUNK_EVENTS
+        .iter()
+        .map(|e| regex_escape(e))
+        .collect::<Vec<_>>()
+        .join("|");
+    let first_chunk = format!(
+        "TRY_CAST(nullif(regexp_extract(events, '\"time_ns\":([0-9]+),\"name\":\"(?:{events})\"', 1), '') AS BIGINT) - start_ns"
+    );
+    let has_chunk = conventions::FIRST_CHUNK_EVENTS
+        .iter()
+        .map(|e| format!("events LIKE '%\"{e}\"%'"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    format!(
+        "ALTER TABLE llm_calls ADD COLUMN ttft_ns BIGINT;
+         ALTER TABLE llm_calls ADD COLUMN queue_ns BIGINT;
+         ALTER TABLE llm_calls ADD COLUMN prefill_ns BIGINT;
+         ALTER TABLE llm_calls ADD COLUMN decode_ns BIGINT;
+         ALTER TABLE llm_calls ADD COLUMN streamed BOOLEAN;
+         UPDATE llm_calls c SET ttft_ns = s.ttft_ns, queue_ns = s.queue_ns,
+             prefill_ns = s.prefill_ns, decode_ns = s.decode_ns,
+             streamed = CASE WHEN s.first_chunk_ns >= 0 THEN TRUE ELSE s.streamed END
+         FROM (SELECT trace_id, span_id, start_ns,
+                      coalesce({ttft}, CASE WHEN first_chunk_ns >= 0 THEN first_chunk_ns END)
+                          AS ttft_ns,
+                      {queue} AS queue_ns, {prefill} AS prefill_ns, {decode} AS decode_ns,
+                      coalesce(lower({streaming}) = 'true',
+                               regexp_matches({params}, 'stream[^a-z0-9]+true')
+                                   OR NULL) AS streamed,
+                      first_chunk_ns
+               FROM (SELECT *, {first_chunk} AS first_chunk_ns FROM spans
+                     WHERE is_llm AND ({has_timing} OR {has_chunk}))) s
+         WHERE c.trace_id = s.trace_id AND c.span_id = s.span_id AND c.start_ns = s.start_ns;",
+        ttft = seconds(conventions::TIME_TO_FIRST_TOKEN),
+        queue = seconds(conventions::TIME_IN_QUEUE),
+        prefill = seconds(conventions::TIME_IN_PREFILL),
+        decode = seconds(conventions::TIME_IN_DECODE),
+    )
+}
+
+/// `text` with the regular-expression characters it may hold escaped (event names
+/// hold dots and spaces).
+fn regex_escape(text: &str) -> String {
+    text.replace('.', "\\.")
 }
 
 /// The evaluations table, and the calls' response id filled from their spans.

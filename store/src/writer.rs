@@ -770,6 +770,11 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
             l.prompt.as_deref(),
             l.response.as_deref(),
             l.response_id.as_deref(),
+            l.timing.ttft_ns,
+            l.timing.queue_ns,
+            l.timing.prefill_ns,
+            l.timing.decode_ns,
+            l.timing.streamed,
             batch,
         ])?;
     }

@@ -70,6 +70,13 @@ fn random_spans(rng: &mut Rng, n: usize) -> Vec<SpanRow> {
                     reported_cost_usd: rng.chance(10).then(|| rng.below(1000) as f64 / 1e4),
                     error_type: failed
                         .then(|| rng.pick(&["RateLimitError", "Timeout"]).to_string()),
+                    // Half the calls streamed: their first token came somewhere inside.
+                    timing: CallTiming {
+                        ttft_ns: rng
+                            .chance(50)
+                            .then(|| duration_ns / 100 * rng.below(100) as i64),
+                        ..CallTiming::default()
+                    },
                     ..LlmCall::default()
                 });
                 if failed {
@@ -142,7 +149,11 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
         r.latency_heatmap(filter, 3600 * SEC).unwrap(),
         r.latency_heatmap(filter, 60 * SEC).unwrap(),
     ];
+    let first_token = r.first_token(filter).unwrap();
+    let first_token_series = r.first_token_percentiles(filter, 3600 * SEC).unwrap();
     r.use_rollups(false);
+    let raw_first_token = r.first_token(filter).unwrap();
+    let raw_first_token_series = r.first_token_percentiles(filter, 3600 * SEC).unwrap();
     let raw_summary = r.call_summary(filter).unwrap();
     let raw_models = r.per_model(filter).unwrap();
     let raw_series: Vec<_> = buckets
@@ -258,6 +269,39 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
 
     // The heatmap's bands are whole sketch buckets: the rollups count them exactly.
     assert_eq!(heat, raw_heat, "{what}, heatmap");
+
+    // Time to first token: the same calls, percentiles within the sketch's 1 %.
+    assert!(!raw_first_token.approximate);
+    assert_eq!(first_token.calls, raw_first_token.calls, "{what}, ttft");
+    assert_percentiles(first_token.ttft_ms, raw_first_token.ttft_ms, &what);
+    assert_eq!(
+        first_token.by_model.len(),
+        raw_first_token.by_model.len(),
+        "{what}, ttft"
+    );
+    for (m, raw) in first_token.by_model.iter().zip(&raw_first_token.by_model) {
+        assert_eq!((&m.model, m.calls), (&raw.model, raw.calls), "{what}, ttft");
+        assert_percentiles(m.ttft_ms, raw.ttft_ms, &what);
+        assert_eq!(m.output_tps_p50, raw.output_tps_p50, "{what}, speed");
+    }
+    assert_eq!(
+        first_token_series.len(),
+        raw_first_token_series.len(),
+        "{what}, ttft series"
+    );
+    for (p, q) in first_token_series.iter().zip(&raw_first_token_series) {
+        assert_eq!(
+            (p.bucket_start_ns, p.count),
+            (q.bucket_start_ns, q.count),
+            "{what}, ttft series"
+        );
+        assert_percentiles(
+            [p.p50_ms, p.p95_ms, p.p99_ms],
+            [q.p50_ms, q.p95_ms, q.p99_ms],
+            &what,
+        );
+        assert!(close(p.avg_ms, q.avg_ms, 0.01), "{what}, ttft mean");
+    }
 
     assert_eq!(latency.len(), raw_latency.len(), "{what}, latency series");
     for (p, q) in latency.iter().zip(&raw_latency) {
@@ -498,28 +542,34 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
         steps.lock().unwrap().push((u.from, u.to, u.what));
     })
     .unwrap();
+    let to = SCHEMA_VERSION;
     assert_eq!(
         steps.into_inner().unwrap(),
         vec![
             (
                 5,
-                10,
+                to,
                 "summing calls into per-minute rollups and latency sketches"
             ),
             (
                 7,
-                10,
+                to,
                 "reading each span's session, user and agent or tool name, and listing traces, one row each"
             ),
             (
                 8,
-                10,
+                to,
                 "adding evaluations and feedback, and reading each call's response id"
             ),
             (
                 9,
-                10,
+                to,
                 "listing agent runs with the steps, calls and cost inside them, tool executions, each trace's cost, and evaluations by hour"
+            ),
+            (
+                10,
+                to,
+                "reading each call's time to first token and server phases"
             ),
         ]
     );

@@ -59,6 +59,16 @@ impl<'a> Attrs<'a> {
             })
     }
 
+    /// The first of `keys` with a boolean value (booleans, `"true"`/`"false"` strings).
+    pub fn bool(&self, keys: &[&str]) -> Option<bool> {
+        keys.iter()
+            .find_map(|k| match self.get(k)?.value.as_ref()? {
+                Value::BoolValue(b) => Some(*b),
+                Value::StringValue(s) => s.trim().to_ascii_lowercase().parse().ok(),
+                _ => None,
+            })
+    }
+
     /// Keys with a prefix, in the order given by the numeric index after it, for
     /// flattened lists such as `gen_ai.prompt.0.role`.
     pub fn indexed(&self, prefix: &str) -> Vec<(usize, &'a str, &'a AnyValue)> {

@@ -4,12 +4,13 @@
 use super::attrs::{Attrs, value_text};
 use super::messages::{self, Message};
 use opentelemetry_proto::tonic::trace::v1::Span;
-use store::LlmCall;
 use store::conventions::{
-    CACHE_READ, CACHE_WRITE, CALL_KINDS, CALL_OPERATIONS, COST, ERROR_TYPE, FINISH, HTTP_STATUS,
-    INPUT_TOKENS, INVOCATION_PARAMETERS, OPENINFERENCE_KIND, OPERATION, OUTPUT_TOKENS, PROVIDER,
-    REASONING, REQUEST_MODEL, RESPONSE_ID, RESPONSE_MODEL, SESSION, USER,
+    CACHE_READ, CACHE_WRITE, CALL_KINDS, CALL_OPERATIONS, COST, ERROR_TYPE, FINISH,
+    FIRST_CHUNK_EVENTS, HTTP_STATUS, INPUT_TOKENS, INVOCATION_PARAMETERS, OPENINFERENCE_KIND,
+    OPERATION, OUTPUT_TOKENS, PROVIDER, REASONING, REQUEST_MODEL, RESPONSE_ID, RESPONSE_MODEL,
+    SESSION, STREAMING, TIME_IN_DECODE, TIME_IN_PREFILL, TIME_IN_QUEUE, TIME_TO_FIRST_TOKEN, USER,
 };
+use store::{CallTiming, LlmCall};
 
 /// The LLM fields of a span, or `None` when the span is not a model call.
 pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
@@ -51,17 +52,63 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
         prompt: prompt(attrs).or_else(|| messages::render(&event_prompt)),
         response: response(attrs).or_else(|| messages::render(&event_response)),
         response_id: attrs.text(RESPONSE_ID),
+        timing: timing(span, attrs),
     })
+}
+
+/// Where the call's time went: time to first token from the attributes that state it,
+/// else from the first chunk's span event; the server's phases; whether it streamed
+/// (said, or shown by a first token). Durations in seconds become nanoseconds; negative
+/// or absurd ones (over a day) are dropped as broken clocks.
+fn timing(span: &Span, attrs: &Attrs) -> CallTiming {
+    let seconds = |keys: &[&str]| {
+        attrs
+            .float(keys)
+            .filter(|s| (0.0..=86_400.0).contains(s))
+            .map(|s| (s * 1e9).round() as i64)
+    };
+    // An SDK that dropped events over its limit dropped the oldest: per-chunk events
+    // then no longer hold the first one (OpenInference's single event is kept).
+    let complete = span.dropped_events_count == 0;
+    let first_chunk = span
+        .events
+        .iter()
+        .filter(|e| FIRST_CHUNK_EVENTS.contains(&e.name.as_str()))
+        .filter(|e| complete || e.name == FIRST_CHUNK_EVENTS[0])
+        .map(|e| e.time_unix_nano)
+        .min()
+        .and_then(|t| i64::try_from(t).ok())
+        .and_then(|t| i64::try_from(span.start_time_unix_nano).ok().map(|s| t - s))
+        .filter(|ns| *ns >= 0);
+    let ttft_ns = seconds(TIME_TO_FIRST_TOKEN).or(first_chunk);
+    let asked = attrs.bool(STREAMING).or_else(|| {
+        invocation_parameters(attrs)?
+            .get("stream")
+            .and_then(|s| s.as_bool())
+    });
+    CallTiming {
+        ttft_ns,
+        queue_ns: seconds(TIME_IN_QUEUE),
+        prefill_ns: seconds(TIME_IN_PREFILL),
+        decode_ns: seconds(TIME_IN_DECODE),
+        streamed: asked
+            .map(|a| a || first_chunk.is_some())
+            .or(first_chunk.map(|_| true)),
+    }
 }
 
 /// OpenInference puts the request model only inside `llm.invocation_parameters`
 /// (a JSON object); a failed call has nothing else.
 fn invocation_model(attrs: &Attrs) -> Option<String> {
-    let params = attrs.text(&[INVOCATION_PARAMETERS])?;
-    let json: serde_json::Value = serde_json::from_str(&params).ok()?;
-    json.get("model")
+    invocation_parameters(attrs)?
+        .get("model")
         .and_then(|m| m.as_str())
         .map(str::to_string)
+}
+
+/// OpenInference's `llm.invocation_parameters`, parsed.
+fn invocation_parameters(attrs: &Attrs) -> Option<serde_json::Value> {
+    serde_json::from_str(&attrs.text(&[INVOCATION_PARAMETERS])?).ok()
 }
 
 /// The error type and message of a failed call: `error.type`, else the exception

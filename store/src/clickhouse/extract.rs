@@ -178,6 +178,7 @@ fn projection(table: &str, condition: &str) -> String {
                 {error_type} AS error_type, {error_message} AS error_message,
                 ({failed}) OR error_type IS NOT NULL AS is_error,
                 {session} AS session_id, {user} AS user_id, {response_id} AS response_id,
+                {timing},
                 {messages} AS message_text, {is_call} AS is_call, SpanName AS name,
                 ParentSpanId AS parent_span_id, {failed} AS span_failed,
                 {class} AS class,
@@ -198,6 +199,7 @@ fn projection(table: &str, condition: &str) -> String {
         cost = float(conv::COST),
         finish = text(conv::FINISH),
         session = session(),
+        timing = timing(),
         user = text(conv::USER),
         response_id = text(conv::RESPONSE_ID),
         is_call = is_call(),
@@ -205,6 +207,40 @@ fn projection(table: &str, condition: &str) -> String {
         class = class(),
         agent = text(conv::AGENT_NAME),
         tool = text(conv::TOOL_NAME),
+    )
+}
+
+/// A call's timing columns (`ttft_ns`, `queue_ns`, `prefill_ns`, `decode_ns`,
+/// `streamed`) as the normalizer reads them: durations in seconds within a day; the
+/// time to first token from its attributes, else the first first-chunk event's time;
+/// streamed when it said so (or its invocation parameters did), or showed a first chunk.
+fn timing() -> String {
+    let seconds = |keys: &[&str]| {
+        let f = float(keys);
+        format!("if({f} BETWEEN 0 AND 86400, toInt64(round({f} * 1e9)), NULL)")
+    };
+    let chunk = format!("n IN ({})", list(conv::FIRST_CHUNK_EVENTS));
+    let has_chunk = format!("arrayExists(n -> {chunk}, Events.Name)");
+    let first_chunk = format!(
+        "if({has_chunk},
+            arrayMin(arrayMap(t -> toInt64(toUnixTimestamp64Nano(t)),
+                              arrayFilter((t, n) -> {chunk}, Events.Timestamp, Events.Name)))
+              - toInt64(toUnixTimestamp64Nano(Timestamp)),
+            NULL)"
+    );
+    let said = text(conv::STREAMING);
+    let params = format!("SpanAttributes[{}]", literal(conv::INVOCATION_PARAMETERS));
+    format!(
+        "coalesce({ttft}, if({first_chunk} >= 0, {first_chunk}, NULL)) AS ttft_ns,
+         {queue} AS queue_ns, {prefill} AS prefill_ns, {decode} AS decode_ns,
+         CAST(multiIf({has_chunk}, 1,
+                      {said} IS NOT NULL, lower({said}) = 'true',
+                      JSONHas({params}, 'stream'), JSONExtractBool({params}, 'stream'),
+                      NULL) AS Nullable(Bool)) AS streamed",
+        ttft = seconds(conv::TIME_TO_FIRST_TOKEN),
+        queue = seconds(conv::TIME_IN_QUEUE),
+        prefill = seconds(conv::TIME_IN_PREFILL),
+        decode = seconds(conv::TIME_IN_DECODE),
     )
 }
 
@@ -250,6 +286,12 @@ mod tests {
             conv::COST,
             conv::SESSION,
             conv::USER,
+            conv::TIME_TO_FIRST_TOKEN,
+            conv::TIME_IN_QUEUE,
+            conv::TIME_IN_PREFILL,
+            conv::TIME_IN_DECODE,
+            conv::STREAMING,
+            conv::FIRST_CHUNK_EVENTS,
         ] {
             for k in keys {
                 assert!(sql.contains(&literal(k)), "{k} is not read");

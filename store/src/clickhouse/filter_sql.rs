@@ -163,6 +163,16 @@ pub(super) fn calls_where(filter: &Filter, cost: &str, tables: &Tables, p: &mut 
         "(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0))",
         &filter.tokens,
     );
+    bounds(&mut parts, p, "c.ttft_ns / 1e6", &filter.ttft_ms);
+    bounds(
+        &mut parts,
+        p,
+        crate::query::timing::OUTPUT_TPS_SQL,
+        &filter.output_tps,
+    );
+    if let Some(streamed) = filter.streamed {
+        parts.push(crate::query::streamed_sql(streamed).to_string());
+    }
     parts.join(" AND ")
 }
 

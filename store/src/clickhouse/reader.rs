@@ -20,12 +20,12 @@ use crate::query::cost::{self, CostSums};
 use crate::query::traces::depth_first;
 use crate::query::{
     AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
-    ExportFormat, ExportTable, Heatmap, HeatmapCell, JudgedCall, LatencyPoint, ModelRow,
-    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    ExportFormat, ExportTable, FirstTokenSummary, Heatmap, HeatmapCell, JudgedCall, LatencyPoint,
+    ModelFirstToken, ModelRow, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow,
+    TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::query::{LATENCY_LEVELS, TraceSpan};
-use crate::rollup::MINUTE_NS;
+use crate::rollup::{MINUTE_NS, Sketched};
 use crate::row::AlertEvent;
 use crate::row::SpanRow;
 use crate::sketch;
@@ -343,11 +343,12 @@ impl ClickHouseReader {
         &self,
         filter: &Filter,
         group: &str,
+        measure: Sketched,
     ) -> Result<Vec<LatencyGroup>, StoreError> {
-        let inner = self.calls(filter, &format!("{group} AS g, c.duration_ns AS d"))?;
+        let inner = self.calls(filter, &format!("{group} AS g, {} AS d", measure.value()))?;
         let sql = format!(
             "SELECT g, quantilesExactInclusive(0.5, 0.95, 0.99)(d), count(), avg(d)
-             FROM ({}) GROUP BY g ORDER BY g",
+             FROM ({}) WHERE d IS NOT NULL GROUP BY g ORDER BY g",
             inner.sql
         );
         Ok(self
@@ -805,7 +806,7 @@ impl Queries for ClickHouseReader {
                     sketch::quantiles(b, LATENCY_LEVELS).map(|v| v / 1e6)
                 })
         } else {
-            self.percentiles_by(filter, "1")?
+            self.percentiles_by(filter, "1", Sketched::Duration)?
                 .first()
                 .map_or([0.0; 3], |g| g.quantiles_ms)
         };
@@ -829,7 +830,7 @@ impl Queries for ClickHouseReader {
             }
             return Ok(models);
         }
-        for g in self.percentiles_by(filter, "c.model")? {
+        for g in self.percentiles_by(filter, "c.model", Sketched::Duration)? {
             if let Some(m) = models
                 .iter_mut()
                 .find(|m| Some(&m.model) == text(&g.key).as_ref())
@@ -924,7 +925,70 @@ impl Queries for ClickHouseReader {
         }
         let group = format!("intDiv(c.start_ns, {bucket_ns}) * {bucket_ns}");
         Ok(self
-            .percentiles_by(filter, &group)?
+            .percentiles_by(filter, &group, Sketched::Duration)?
+            .into_iter()
+            .map(|g| LatencyPoint {
+                bucket_start_ns: int(&g.key).unwrap_or_default(),
+                count: g.calls,
+                avg_ms: g.avg_ms,
+                p50_ms: g.quantiles_ms[0],
+                p95_ms: g.quantiles_ms[1],
+                p99_ms: g.quantiles_ms[2],
+                approximate: false,
+            })
+            .collect())
+    }
+
+    fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError> {
+        let mut summary = FirstTokenSummary::default();
+        if let Some(all) = self
+            .percentiles_by(filter, "1", Sketched::FirstToken)?
+            .into_iter()
+            .next()
+        {
+            (summary.calls, summary.ttft_ms) = (all.calls, all.quantiles_ms);
+        }
+        let speeds = self.calls(
+            filter,
+            &format!(
+                "c.model AS g, {} AS v, c.ttft_ns AS d, c.output_tokens AS o",
+                crate::query::timing::OUTPUT_TPS_SQL
+            ),
+        )?;
+        let sql = format!(
+            "SELECT g, quantileExactInclusive(0.5)(v) FROM ({})
+             WHERE d IS NOT NULL AND o > 0 GROUP BY g",
+            speeds.sql
+        );
+        let speeds: HashMap<String, f64> = self
+            .rows(&sql, &speeds.params)?
+            .into_iter()
+            .filter_map(|r| Some((text(&r[0])?, float(&r[1]))))
+            .collect();
+        for g in self.percentiles_by(filter, "c.model", Sketched::FirstToken)? {
+            let model = text(&g.key).unwrap_or_default();
+            summary.by_model.push(ModelFirstToken {
+                output_tps_p50: speeds.get(&model).copied(),
+                model,
+                calls: g.calls,
+                ttft_ms: g.quantiles_ms,
+            });
+        }
+        summary
+            .by_model
+            .sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.model.cmp(&b.model)));
+        Ok(summary)
+    }
+
+    fn first_token_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
+        let bucket_ns = bucket_ns.max(1);
+        let group = format!("intDiv(c.start_ns, {bucket_ns}) * {bucket_ns}");
+        Ok(self
+            .percentiles_by(filter, &group, Sketched::FirstToken)?
             .into_iter()
             .map(|g| LatencyPoint {
                 bucket_start_ns: int(&g.key).unwrap_or_default(),
@@ -1459,6 +1523,7 @@ fn trace_span(row: SpanRow, prices: &PriceTable) -> TraceSpan {
         finish_reason: call.and_then(|c| c.finish_reason.clone()),
         error_type: call.and_then(|c| c.error_type.clone()),
         entity: row.entity.clone(),
+        timing: call.map(|c| c.timing).unwrap_or_default(),
     }
 }
 

@@ -287,7 +287,7 @@ fn backfill(
             "INSERT INTO {} ({}) {}",
             n.qualified(&n.latency),
             latency_columns().join(", "),
-            rollup::latency_rollup(&source, "TRUE", 1)
+            rollup::latency_rollup(rollup::Sketched::Duration, &source, "TRUE", 1)
         ))?;
         client.execute(&format!(
             "INSERT INTO {} ({}) {}",
@@ -427,7 +427,7 @@ fn views(n: &Names, cutover_ns: Option<i64>) -> Vec<String> {
             "CREATE MATERIALIZED VIEW {}{VIEW} TO {} AS {}",
             n.qualified(&n.latency),
             n.qualified(&n.latency),
-            rollup::latency_rollup(&source, "TRUE", 1)
+            rollup::latency_rollup(rollup::Sketched::Duration, &source, "TRUE", 1)
         ),
         format!(
             "CREATE MATERIALIZED VIEW {}{VIEW} TO {} AS {}",

@@ -78,7 +78,7 @@ impl ClickHouseReader {
             Some(whole),
             "hour_ns",
             &rollup::latency_columns(),
-            &rollup::latency_projection(),
+            &rollup::latency_projection(rollup::Sketched::Duration),
         )
         .map(Some)
     }

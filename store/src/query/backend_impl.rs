@@ -3,9 +3,9 @@
 
 use super::{
     AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
-    ExportFormat, ExportTable, Heatmap, JudgedCall, LatencyPoint, ModelRow, Reader, SeriesPoint,
-    SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree,
-    UserRow,
+    ExportFormat, ExportTable, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow,
+    Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow,
+    TraceSort, TraceTree, UserRow,
 };
 use crate::backend::{Canceller, Database, Queries};
 use crate::error::StoreError;
@@ -82,6 +82,16 @@ impl Queries for Reader {
         bucket_ns: i64,
     ) -> Result<Vec<LatencyPoint>, StoreError> {
         Reader::latency_percentiles(self, filter, bucket_ns)
+    }
+    fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError> {
+        Reader::first_token(self, filter)
+    }
+    fn first_token_percentiles(
+        &mut self,
+        filter: &Filter,
+        bucket_ns: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
+        Reader::first_token_percentiles(self, filter, bucket_ns)
     }
     fn latency_heatmap(&mut self, filter: &Filter, bucket_ns: i64) -> Result<Heatmap, StoreError> {
         Reader::latency_heatmap(self, filter, bucket_ns)

@@ -100,6 +100,11 @@ impl Filter {
             "(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0))",
             &self.tokens,
         );
+        bounds(&mut w, "c.ttft_ns / 1e6", &self.ttft_ms);
+        bounds(&mut w, super::timing::OUTPUT_TPS_SQL, &self.output_tps);
+        if let Some(streamed) = self.streamed {
+            w.sql.push_str(&format!(" AND {}", streamed_sql(streamed)));
+        }
         for condition in &self.evaluations {
             evaluated(&mut w, &condition.name, &condition.test, all_targets);
         }
@@ -212,6 +217,16 @@ fn any_of(w: &mut Where, condition: &str, values: &[String]) {
     for v in values {
         w.params
             .extend(std::iter::repeat_n(Value::Text(v.clone()), uses));
+    }
+}
+
+/// A call `c` streamed (it said so, or reported a first token), or not; the same in
+/// DuckDB and ClickHouse.
+pub(crate) fn streamed_sql(streamed: bool) -> &'static str {
+    if streamed {
+        "(coalesce(c.streamed, FALSE) OR c.ttft_ns IS NOT NULL)"
+    } else {
+        "NOT (coalesce(c.streamed, FALSE) OR c.ttft_ns IS NOT NULL)"
     }
 }
 

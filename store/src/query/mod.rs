@@ -13,8 +13,10 @@ mod filter_sql;
 mod kpi;
 mod series;
 pub(crate) mod sessions;
+pub(crate) use filter_sql::streamed_sql;
 pub(crate) use series::band_sql;
 mod source;
+pub(crate) mod timing;
 pub(crate) mod traces;
 
 pub use agents::{AgentRow, AgentRun, ToolRow};
@@ -26,6 +28,7 @@ pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
 pub use sessions::{SessionRow, SessionSort, UserRow};
+pub use timing::{FirstTokenSummary, ModelFirstToken, OUTPUT_TPS_DOC};
 pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};
 
 use crate::error::StoreError;
@@ -268,6 +271,7 @@ impl Reader {
                 has: self.schema_version,
             });
         }
+        self.check_timing_conditions(filter)?;
         let cost = if filter.cost_usd.is_empty() {
             "NULL".to_string()
         } else {

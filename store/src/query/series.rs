@@ -5,6 +5,7 @@ use super::cost::{self, CostSums};
 use super::{LATENCY_LEVELS, LATENCY_QUANTILES, Reader, percentiles_ms};
 use crate::error::StoreError;
 use crate::filter::Filter;
+use crate::rollup::Sketched;
 use crate::sketch;
 use duckdb::types::Value;
 use serde::Serialize;
@@ -273,7 +274,7 @@ impl Reader {
     ) -> Result<Heatmap, StoreError> {
         Self::check(filter)?;
         let bucket_ns = bucket_ns.max(1);
-        let (rows, _) = self.sketch_rows(filter, Some(bucket_ns))?;
+        let (rows, _) = self.sketch_rows(filter, Some(bucket_ns), Sketched::Duration)?;
         let sql = format!(
             "SELECT (t // ?) * ? AS time_bucket, {band} AS lat, sum(calls)::UBIGINT AS n
              FROM ({}) GROUP BY 1, 2 HAVING sum(calls) > 0 ORDER BY 1, 2",

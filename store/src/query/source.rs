@@ -8,7 +8,7 @@ use super::Reader;
 use super::filter_sql::Where;
 use crate::error::StoreError;
 use crate::filter::Filter;
-use crate::rollup::{self, HOUR_NS, MINUTE_NS, whole_units};
+use crate::rollup::{self, HOUR_NS, MINUTE_NS, Sketched, whole_units};
 use duckdb::types::Value;
 
 /// One latency sketch: `(bucket, calls)` pairs in bucket order.
@@ -132,33 +132,38 @@ impl Reader {
             "minute_ns",
             &rollup::call_columns(),
             &rollup::call_projection(),
+            "TRUE",
         )
     }
 
-    /// The selected calls as sketch rows (`t`, the dimensions, `bucket`, `calls`): from
-    /// the hour rollups for the whole hours of the range when they can answer and the
-    /// buckets (`bucket_ns`, as for [`Reader::call_rows`]) are whole hours, raw calls
-    /// elsewhere. Also says whether any rollup is read.
+    /// The selected calls that have `measure` as sketch rows of it (`t`, the
+    /// dimensions, `bucket`, `calls`): from its hour rollup for the whole hours of the
+    /// range when they can answer and the buckets (`bucket_ns`, as for
+    /// [`Reader::call_rows`]) are whole hours, raw calls elsewhere. Also says whether
+    /// any rollup is read.
     pub(super) fn sketch_rows(
         &mut self,
         filter: &Filter,
         bucket_ns: Option<i64>,
+        measure: Sketched,
     ) -> Result<(Where, bool), StoreError> {
         let whole = self.rolled_up_range(filter, bucket_ns, HOUR_NS);
         let rows = self.rows(
             filter,
             whole,
-            "latency_hours",
+            measure.table(),
             "hour_ns",
             &rollup::latency_columns(),
-            &rollup::latency_projection(),
+            &rollup::latency_projection(measure),
+            measure.has_value(),
         )?;
         Ok((rows, whole.is_some()))
     }
 
-    /// [`Reader::sketch_rows`] when they read rollups and the selection holds more than
-    /// [`Reader::exact_percentiles_up_to`] `calls`; `None` otherwise (exact percentiles
-    /// from raw calls are then as cheap, or the only answer).
+    /// [`Reader::sketch_rows`] of the calls' duration when they read rollups and the
+    /// selection holds more than [`Reader::exact_percentiles_up_to`] `calls`; `None`
+    /// otherwise (exact percentiles from raw calls are then as cheap, or the only
+    /// answer).
     pub(super) fn latency_rows(
         &mut self,
         filter: &Filter,
@@ -168,7 +173,7 @@ impl Reader {
         if calls <= self.exact_percentiles_up_to {
             return Ok(None);
         }
-        let (rows, rolled_up) = self.sketch_rows(filter, bucket_ns)?;
+        let (rows, rolled_up) = self.sketch_rows(filter, bucket_ns, Sketched::Duration)?;
         Ok(rolled_up.then_some(rows))
     }
 
@@ -203,7 +208,8 @@ impl Reader {
     }
 
     /// Rollup rows of `table` for the whole units `whole` of the range, and raw calls
-    /// (as `projection`) for the rest of the selection.
+    /// (as `projection`, those meeting `raw_condition`) for the rest of the selection.
+    #[allow(clippy::too_many_arguments)]
     fn rows(
         &mut self,
         filter: &Filter,
@@ -212,8 +218,10 @@ impl Reader {
         unit_column: &str,
         columns: &str,
         projection: &str,
+        raw_condition: &str,
     ) -> Result<Where, StoreError> {
         let mut raw = self.calls_where(filter)?;
+        raw.sql = format!("{} AND {raw_condition}", raw.sql);
         let Some((lo, hi)) = whole else {
             return Ok(Where {
                 sql: format!("SELECT {projection} FROM llm_calls c WHERE {}", raw.sql),

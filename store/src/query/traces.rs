@@ -4,7 +4,7 @@ use super::{Reader, SortDir, cost};
 use crate::error::StoreError;
 use crate::filter::Filter;
 use crate::ids::{span_id_hex, trace_id_hex};
-use crate::row::{SpanClass, StatusCode};
+use crate::row::{CallPhases, CallTiming, SpanClass, StatusCode};
 use duckdb::types::Value;
 use serde::Serialize;
 
@@ -129,6 +129,27 @@ pub struct TraceSpan {
     pub error_type: Option<String>,
     /// The agent's or tool's name of an agent or tool span.
     pub entity: Option<String>,
+    /// Where the call's time went (time to first token, server phases), when it said.
+    pub timing: CallTiming,
+}
+
+impl TraceSpan {
+    /// The call's duration split into phases, when it said anything about them.
+    pub fn phases(&self) -> Option<CallPhases> {
+        CallPhases::of(self.duration_ns, &self.timing)
+    }
+
+    /// Output tokens per second of generation ([`super::OUTPUT_TPS_DOC`]), when the
+    /// call reported output tokens and took time.
+    pub fn output_tps(&self) -> Option<f64> {
+        let tokens = self.output_tokens.filter(|t| *t > 0)? as f64;
+        let generation_ns = self
+            .timing
+            .decode_ns
+            .or(self.timing.ttft_ns.map(|t| self.duration_ns - t))
+            .unwrap_or(self.duration_ns);
+        (generation_ns > 0).then(|| tokens * 1e9 / generation_ns as f64)
+    }
 }
 
 /// A trace's spans in depth-first order (children by start time).
@@ -418,6 +439,13 @@ impl Reader {
         } else {
             "NULL::VARCHAR AS entity"
         };
+        // Calls' timing from schema 11 on.
+        let timing = if self.has_timing() {
+            "c.ttft_ns, c.queue_ns, c.prefill_ns, c.decode_ns, c.streamed"
+        } else {
+            "NULL::BIGINT AS ttft_ns, NULL::BIGINT AS queue_ns, NULL::BIGINT AS prefill_ns,
+             NULL::BIGINT AS decode_ns, NULL::BOOLEAN AS streamed"
+        };
         // Every span of a trace starts between the trace's first start and last end:
         // with those bounds from the `traces` table, DuckDB reads the few row groups
         // holding them instead of every trace id (128 ms → a few ms at 50M spans).
@@ -431,7 +459,8 @@ impl Reader {
              SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.service, s.start_ns, s.duration_ns,
                     s.status_code, s.status_message, s.attributes, s.resource, s.events, s.links,
                     c.model, c.response_model, c.provider, c.input_tokens, c.output_tokens, {cost} AS cost_usd, c.prompt, c.response,
-                    s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type, {entity}
+                    s.scope, {class}, c.cache_read_tokens, c.finish_reason, c.error_type, {entity},
+                    {timing}
              FROM spans s
              LEFT JOIN (SELECT * FROM llm_calls WHERE trace_id IN ({list}) AND start_ns BETWEEN ?1 AND ?2) c
                ON c.trace_id = s.trace_id AND c.span_id = s.span_id
@@ -476,6 +505,13 @@ impl Reader {
                     finish_reason: r.get("finish_reason")?,
                     error_type: r.get("error_type")?,
                     entity: r.get("entity")?,
+                    timing: CallTiming {
+                        ttft_ns: r.get("ttft_ns")?,
+                        queue_ns: r.get("queue_ns")?,
+                        prefill_ns: r.get("prefill_ns")?,
+                        decode_ns: r.get("decode_ns")?,
+                        streamed: r.get("streamed")?,
+                    },
                 },
             ))
         })?;

@@ -34,7 +34,13 @@ pub fn span(trace: u8, span: u8, parent: Option<u8>, start_ms: i64, dur_ms: i64)
 /// records the version. Tests open such a file to check it is brought forward.
 pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
-    let undo = |v: i64| match v {
+    let undo = |v: i64| {
+        match v {
+        11 => {
+            "ALTER TABLE llm_calls DROP COLUMN ttft_ns; ALTER TABLE llm_calls DROP COLUMN queue_ns;
+             ALTER TABLE llm_calls DROP COLUMN prefill_ns; ALTER TABLE llm_calls DROP COLUMN decode_ns;
+             ALTER TABLE llm_calls DROP COLUMN streamed; DROP TABLE ttft_hours;"
+        }
         10 => {
             "DROP TABLE agent_runs; DROP TABLE agent_run_spend;
              DROP TABLE agent_hours; DROP TABLE agent_spend_hours;
@@ -56,6 +62,7 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
         // 4 -> 5 rewrote the tables without primary keys and 3 -> 4 regrouped calls by
         // the model asked for: files without either read the same to the migrations.
         _ => "",
+    }
     };
     let mut sql = String::new();
     for v in (version + 1..=store::SCHEMA_VERSION).rev() {
