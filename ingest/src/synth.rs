@@ -414,6 +414,7 @@ impl Synth {
         let system =
             "You are a helpful assistant for Acme Cloud. Answer from the retrieved passages only.";
         let mut a = Vec::with_capacity(20);
+        let first_token = streamed(trace_id, dur).filter(|_| error.is_none());
         match svc.convention {
             Convention::GenAiNew => {
                 a.push(kv("gen_ai.operation.name", s("chat")));
@@ -432,6 +433,13 @@ impl Synth {
                         a.push(kv("gen_ai.usage.cache_read.input_tokens", i(cached)));
                     }
                     a.push(kv("gen_ai.response.finish_reasons", arr(&["stop"])));
+                    if let Some(ttft) = first_token {
+                        a.push(kv("gen_ai.request.stream", Value::BoolValue(true)));
+                        a.push(kv(
+                            "gen_ai.response.time_to_first_chunk",
+                            Value::DoubleValue(ttft as f64 / 1e9),
+                        ));
+                    }
                     a.push(kv("gen_ai.output.messages", s(&serde_json::json!([{"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}]).to_string())));
                 }
             }
@@ -441,8 +449,9 @@ impl Synth {
                 a.push(kv(
                     "llm.invocation_parameters",
                     s(&format!(
-                        "{{\"model\": \"{}\", \"temperature\": 0.2}}",
-                        model.name
+                        "{{\"model\": \"{}\", \"temperature\": 0.2{}}}",
+                        model.name,
+                        if first_token.is_some() { ", \"stream\": true" } else { "" }
                     )),
                 ));
                 a.push(kv("llm.input_messages.0.message.role", s("system")));
@@ -482,6 +491,14 @@ impl Synth {
             }
         }
         let mut events = Vec::new();
+        if let (Some(ttft), Convention::OpenInference) = (first_token, svc.convention) {
+            events.push(span::Event {
+                time_unix_nano: (start + ttft) as u64,
+                name: "First Token Stream Event".into(),
+                attributes: Vec::new(),
+                dropped_attributes_count: 0,
+            });
+        }
         let mut status = Status::default();
         if let Some((kind, code, message)) = error {
             a.push(kv("error.type", s(kind)));
@@ -528,6 +545,15 @@ impl Synth {
         };
         (span, error.is_none())
     }
+}
+
+/// The time to first token of a call lasting `dur` ns when it streamed: three calls in
+/// five stream, their first token after 15–44 % of the call. Decided by the trace id's
+/// bytes rather than the generator (as [`judge`] is), so that adding streaming left
+/// every other figure of the traffic as it was.
+fn streamed(trace_id: &[u8], dur: i64) -> Option<i64> {
+    let (a, b) = (trace_id[5], trace_id[6]);
+    (a % 5 < 3).then(|| dur / 100 * (15 + (b % 30) as i64))
 }
 
 /// An evaluator's verdict on half of the answered calls, as each convention

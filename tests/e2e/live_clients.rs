@@ -77,6 +77,16 @@ pub fn assert_matches_truth(s: &Value, truth: &Value) {
 /// Runs the real OpenAI client with `instrumentation` against the fake server, its
 /// spans exported over `protocol` to `endpoint`; returns the truth it reports.
 pub fn drive_into(endpoint: &str, protocol: &str, instrumentation: &str, gzip: bool) -> Value {
+    drive_with(
+        endpoint,
+        protocol,
+        instrumentation,
+        if gzip { &["--gzip"] } else { &[] },
+    )
+}
+
+/// [`drive_into`] with more of the driver's arguments (`--gzip`, `--stream-delay-ms`).
+fn drive_with(endpoint: &str, protocol: &str, instrumentation: &str, extra: &[&str]) -> Value {
     let mut cmd = Command::new(python());
     cmd.args([
         &script("drive_openai.py"),
@@ -89,10 +99,8 @@ pub fn drive_into(endpoint: &str, protocol: &str, instrumentation: &str, gzip: b
         "--calls",
         "40",
     ])
+    .args(extra)
     .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true");
-    if gzip {
-        cmd.arg("--gzip");
-    }
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -122,6 +130,52 @@ fn drive(instrumentation: &str, protocol: &str, gzip: bool) {
     assert_matches_truth(&s, &truth);
     assert_eq!(s["spans"], 80, "each call and its agent.step parent");
     assert_eq!(s["traces"], 40);
+}
+
+/// The first chunk the fake server sends comes this long after the request.
+const FIRST_CHUNK_MS: f64 = 150.0;
+
+/// Streamed calls (`stream=True`) through both real instrumentations — OpenInference's
+/// "First Token Stream Event", OpenLLMetry's chunk events — report the time to first
+/// token the server scheduled: never less, and at most the request's own transit more.
+#[test]
+fn streamed_calls_report_the_time_to_first_token_the_server_scheduled() {
+    for instrumentation in ["openinference", "openllmetry"] {
+        let dir = Scratch::new(&format!("py-stream-{instrumentation}"));
+        let db = dir.path("live.duckdb");
+        let collector = Collector::start(&db, &[]);
+        let delay = format!("{FIRST_CHUNK_MS}");
+        let truth = drive_with(
+            &collector.grpc,
+            "grpc",
+            instrumentation,
+            &["--stream-delay-ms", delay.trim_end_matches(".0")],
+        );
+        assert!(collector.stop().success());
+        let s = stats(&db);
+        assert_matches_truth(&s, &truth);
+        let first = &s["time_to_first_token"];
+        // The 36 answered calls streamed; the four refused ones never got a chunk.
+        assert_eq!(first["calls"], 36, "{instrumentation}: {first}");
+        let ms = |q: &str| first["ms"][q].as_f64().unwrap();
+        eprintln!(
+            "{instrumentation}: time to first token p50 {:.1} ms, p99 {:.1} ms (scheduled {FIRST_CHUNK_MS} ms)",
+            ms("p50"),
+            ms("p99")
+        );
+        assert!(ms("p50") >= FIRST_CHUNK_MS, "{instrumentation}: {first}");
+        assert!(ms("p99") < FIRST_CHUNK_MS + 40.0, "{instrumentation}: {first}");
+        let count = |query: &str| {
+            let out = run(&["calls", "--db", &db, "--query", query, "--json", "--limit", "1000"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            stdout(&out).lines().filter(|l| !l.trim().is_empty()).count()
+        };
+        // Never before the server's first chunk; every answered call streamed.
+        assert_eq!(count(&format!("ttft<{FIRST_CHUNK_MS}ms")), 0, "{instrumentation}");
+        assert_eq!(count("stream:true"), 36, "{instrumentation}");
+        // 6–13 words 5 ms apart after the first: far faster than 1 token/s.
+        assert_eq!(count("stream:true tps<1"), 0, "{instrumentation}");
+    }
 }
 
 #[test]

@@ -3,12 +3,17 @@ small fake OpenAI-compatible server, exporting with the real OpenTelemetry SDK O
 exporters. Prints, as JSON, what the fake server saw: the truth the collector must
 report.
 
-Each call sits under an `agent.step` span; every tenth call is answered 429."""
+Each call sits under an `agent.step` span; every tenth call is answered 429. With
+`--stream-delay-ms D` every call streams (`stream=True`): the fake server sends its first
+chunk D ms after the request arrived, then a word every few ms and the usage last, so
+the collector must report a time to first token of D ms (plus the request's own
+transit)."""
 
 import argparse
 import http.server
 import json
 import threading
+import time
 
 import openai
 from opentelemetry.sdk.resources import Resource
@@ -42,9 +47,10 @@ class Truth:
             m["output_tokens"] += output_tokens
 
 
-def json_server(answer):
+def json_server(answer, stream_delay_ms=None):
     """A local HTTP server answering each POSTed JSON body with `answer(body)`, a
-    (status, payload) pair, as JSON; its port is `server.server_port`."""
+    (status, payload) pair, as JSON; its port is `server.server_port`. A body asking to
+    stream gets the answer as server-sent chunks (see `stream`)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -53,6 +59,9 @@ def json_server(answer):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             status, payload = answer(body)
+            if body.get("stream") and status == 200:
+                stream(self, payload, stream_delay_ms or 0)
+                return
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -65,7 +74,35 @@ def json_server(answer):
     return server
 
 
-def fake_server(truth):
+def stream(handler, completion, delay_ms):
+    """Sends `completion` as chat.completion.chunk events: the first after `delay_ms`,
+    one per word 5 ms apart, then the usage; the connection closes at the end."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+
+    def send(delta, finish=None, usage=None):
+        chunk = {"id": completion["id"], "object": "chat.completion.chunk", "created": completion["created"],
+                 "model": completion["model"],
+                 "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if usage:
+            chunk["usage"] = usage
+        handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        handler.wfile.flush()
+
+    time.sleep(delay_ms / 1000)
+    words = completion["choices"][0]["message"]["content"].split(" ")
+    send({"role": "assistant", "content": words[0]})
+    for word in words[1:]:
+        time.sleep(0.005)
+        send({"content": " " + word})
+    send({}, finish="stop")
+    send(None, usage=completion["usage"])
+    handler.wfile.write(b"data: [DONE]\n\n")
+    handler.wfile.flush()
+
+
+def fake_server(truth, stream_delay_ms=None):
     def answer(body):
         model = body["model"]
         prompt = " ".join(m["content"] for m in body["messages"])
@@ -86,7 +123,7 @@ def fake_server(truth):
                       "prompt_tokens_details": {"cached_tokens": cached}},
         }
 
-    return json_server(answer)
+    return json_server(answer, stream_delay_ms)
 
 
 def exporter(protocol, endpoint, gzip, token):
@@ -118,10 +155,11 @@ def main():
     p.add_argument("--calls", type=int, default=40)
     p.add_argument("--gzip", action="store_true")
     p.add_argument("--token")
+    p.add_argument("--stream-delay-ms", type=int, help="stream every call, its first chunk after this delay")
     a = p.parse_args()
 
     truth = Truth()
-    server = fake_server(truth)
+    server = fake_server(truth, a.stream_delay_ms)
     provider = TracerProvider(resource=Resource.create({"service.name": f"e2e-{a.instrumentation}"}))
     processor = BatchSpanProcessor(exporter(a.protocol, a.endpoint, a.gzip, a.token), max_export_batch_size=16)
     provider.add_span_processor(processor)
@@ -137,7 +175,14 @@ def main():
             prompt += " needle-zebra-4711"
         with tracer.start_as_current_span("agent.step"):
             try:
-                client.chat.completions.create(model=models[i % 3], messages=[{"role": "user", "content": prompt}])
+                messages = [{"role": "user", "content": prompt}]
+                if a.stream_delay_ms is None:
+                    client.chat.completions.create(model=models[i % 3], messages=messages)
+                else:
+                    chunks = client.chat.completions.create(model=models[i % 3], messages=messages, stream=True,
+                                                            stream_options={"include_usage": True})
+                    for _ in chunks:
+                        pass
             except openai.RateLimitError:
                 pass
     ok = provider.force_flush(30_000)

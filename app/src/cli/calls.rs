@@ -33,7 +33,7 @@ pub struct CallsArgs {
 pub struct QueryArgs {
     /// Query: words, "phrases", -excluded, model:gpt-4o*, provider:, service:,
     /// status:error|ok, error:429, session:, user:, latency>2s, cost>0.01, tokens>1000,
-    /// eval:relevance<0.5, eval:hallucination=yes, feedback:down|up|LABEL
+    /// ttft>1s, tps<20, stream:true, eval:relevance<0.5, eval:hallucination=yes, feedback:down|up|LABEL
     #[arg(
         long,
         short,

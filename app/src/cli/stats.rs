@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 use std::process::ExitCode;
-use store::{Filter, ModelRow, StatusFilter, Summary};
+use store::{Filter, FirstTokenSummary, ModelRow, StatusFilter, Summary};
 
 /// Arguments of `stats`, and the filter flags other commands share.
 #[derive(Args, Debug)]
@@ -82,16 +82,17 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let mut reader = database.reader()?;
     let summary = reader.summary(&filter)?;
     let models = reader.per_model(&filter)?;
+    let first_token = reader.first_token(&filter)?;
     if args.json {
-        println!("{}", to_json(&summary, &models));
+        println!("{}", to_json(&summary, &models, &first_token));
     } else {
-        print_table(&summary, &models);
+        print_table(&summary, &models, &first_token);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The documented JSON shape of `stats --json`.
-fn to_json(s: &Summary, models: &[ModelRow]) -> serde_json::Value {
+fn to_json(s: &Summary, models: &[ModelRow], first: &FirstTokenSummary) -> serde_json::Value {
     json!({
         "spans": s.spans,
         "traces": s.traces,
@@ -121,10 +122,23 @@ fn to_json(s: &Summary, models: &[ModelRow]) -> serde_json::Value {
             "p50_ms": m.p50_ms,
             "p95_ms": m.p95_ms,
         })).collect::<Vec<_>>(),
+        "time_to_first_token": {
+            "calls": first.calls,
+            "ms": { "p50": first.ttft_ms[0], "p95": first.ttft_ms[1], "p99": first.ttft_ms[2] },
+            "approximate": first.approximate,
+            "models": first.by_model.iter().map(|m| json!({
+                "model": m.model,
+                "calls": m.calls,
+                "p50_ms": m.ttft_ms[0],
+                "p95_ms": m.ttft_ms[1],
+                "p99_ms": m.ttft_ms[2],
+                "output_tokens_per_s_p50": m.output_tps_p50,
+            })).collect::<Vec<_>>(),
+        },
     })
 }
 
-fn print_table(s: &Summary, models: &[ModelRow]) {
+fn print_table(s: &Summary, models: &[ModelRow], first: &FirstTokenSummary) {
     let range = match (s.first_start_ns, s.last_end_ns) {
         (Some(a), Some(b)) => format!("{} .. {}", rfc3339(a), rfc3339(b)),
         _ => "no data".into(),
@@ -163,6 +177,13 @@ fn print_table(s: &Summary, models: &[ModelRow]) {
         "latency      p50 {about}{:.1} ms  p95 {about}{:.1} ms  p99 {about}{:.1} ms",
         s.latency_ms[0], s.latency_ms[1], s.latency_ms[2]
     );
+    if first.calls > 0 {
+        let about = if first.approximate { "≈" } else { "" };
+        println!(
+            "first token  p50 {about}{:.1} ms  p95 {about}{:.1} ms  p99 {about}{:.1} ms  ({} streamed calls)",
+            first.ttft_ms[0], first.ttft_ms[1], first.ttft_ms[2], first.calls
+        );
+    }
     if models.is_empty() {
         return;
     }

@@ -72,6 +72,16 @@ pub const P99: Color32 = OKABE_ITO[5];
 /// Evaluation scores (distribution bars, the mean-score line).
 pub const SCORE: Color32 = OKABE_ITO[4];
 
+/// The phases of a call (its details' bar, inside its span in the timeline): waiting
+/// in the server's queue, reading the prompt until the first token, generating, and
+/// the rest.
+pub const PHASES: [Color32; 4] = [
+    OKABE_ITO[6],
+    OKABE_ITO[1],
+    OKABE_ITO[2],
+    Color32::from_rgb(0xcc, 0xcc, 0xcc),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 
 use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
-    EvaluatorRow, Filter, Heatmap, JudgedCall, LatencyPoint, ModelRow, Queries, SeriesPoint,
+    EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow, Queries, SeriesPoint,
     SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError, TraceRow, TraceSort,
     TraceTree, UserRow,
 };
@@ -76,6 +76,11 @@ query! {
     /// Latency percentiles per bucket (ns).
     LatencyPercentiles((Filter, i64)) -> Vec<LatencyPoint> =
         |r, (f, bucket)| r.latency_percentiles(&f, bucket);
+    /// Time to first token of the selection's calls that report one, and per model.
+    FirstToken(Filter) -> FirstTokenSummary = |r, f| r.first_token(&f);
+    /// Time-to-first-token percentiles per bucket (ns).
+    FirstTokenPercentiles((Filter, i64)) -> Vec<LatencyPoint> =
+        |r, (f, bucket)| r.first_token_percentiles(&f, bucket);
     /// Latency heatmap with buckets of the given ns.
     LatencyHeatmap((Filter, i64)) -> Heatmap = |r, (f, bucket)| r.latency_heatmap(&f, bucket);
     /// The five slowest traces of the selection.

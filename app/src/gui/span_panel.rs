@@ -1,9 +1,11 @@
 //! The selected span: for an LLM call a header (provider, model, tokens, cost, finish
-//! reason, latency) and the conversation as chat; for every span its status, attributes
+//! reason, latency, time to first token and output speed, its phases as a bar) and the
+//! conversation as chat; for every span its status, attributes
 //! (span and resource), events and links, JSON pretty-printed.
 
 use super::palette;
 use super::widgets::conversation::conversation;
+use super::widgets::phase_bar::phase_bar;
 use crate::format;
 use egui::{CollapsingHeader, Grid, RichText, Ui};
 use store::conversation::parse;
@@ -98,10 +100,27 @@ pub fn span_panel(
                     span.finish_reason.clone().unwrap_or_else(|| "—".into()),
                 );
                 row(ui, "Latency", format::millis(span.duration_ns as f64 / 1e6));
+                if let Some(ttft) = span.timing.ttft_ns {
+                    row(ui, "Time to first token", format::millis(ttft as f64 / 1e6));
+                }
+                if let Some(tps) = span.output_tps() {
+                    // Without a first token or a server's decode time, the speed is
+                    // over the whole call (prompt reading and network included).
+                    let whole = span.timing.ttft_ns.is_none() && span.timing.decode_ns.is_none();
+                    let over = if whole { " (whole call)" } else { "" };
+                    row(ui, "Output speed", format!("{} tok/s{over}", format::count(tps)));
+                }
+                if let Some(streamed) = span.timing.streamed.or(span.timing.ttft_ns.map(|_| true)) {
+                    row(ui, "Streamed", if streamed { "yes" } else { "no" }.into());
+                }
                 if let Some(e) = &span.error_type {
                     row(ui, "Error", e.clone());
                 }
             });
+        if let Some(phases) = span.phases() {
+            ui.add_space(4.0);
+            phase_bar(ui, &phases, span.timing.prefill_ns.is_some());
+        }
         ui.add_space(6.0);
         ui.label(RichText::new("Prompt").strong());
         match &span.prompt {

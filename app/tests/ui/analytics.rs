@@ -111,10 +111,11 @@ fn ask_to_save(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &Path) {
 fn the_models_view_shows_each_models_figures_and_exports_them() {
     let dir = Scratch::new("models-view");
     let (db, mut h) = synth_harness(&dir, None);
-    let (summary, models) = read(&db, |r| {
+    let (summary, models, first_token) = read(&db, |r| {
         (
             r.call_summary(&Filter::default()).unwrap(),
             r.per_model(&Filter::default()).unwrap(),
+            r.first_token(&Filter::default()).unwrap(),
         )
     });
     go(&mut h, "Models");
@@ -145,14 +146,26 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
         let shown = h.query_by_label_contains(&bar).is_some();
         assert_eq!(shown, tokens > 0.0, "token bar of {}", m.model);
     }
+    // Each streaming model's time to first token p95, as the store computes it.
+    assert!(first_token.calls > 0);
+    for m in &first_token.by_model {
+        let p95 = format::percentile(m.ttft_ms[1], first_token.approximate);
+        assert!(
+            h.query_all_by_label(&p95).next().is_some(),
+            "{}: TTFT p95 {p95}",
+            m.model
+        );
+    }
     // CSV and JSON of the table hold every model, with the exact figures.
     let csv_path = dir.path("models.csv");
     export_via_dialog(&mut h, "Save Model comparison as CSV", &csv_path);
     let text = std::fs::read_to_string(&csv_path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header.len(), 12);
-    assert_eq!((header[0], header[11]), ("model", "served"));
+    // With streamed calls, time to first token and output speed after the error rate.
+    assert_eq!(header.len(), 14);
+    assert_eq!((header[0], header[13]), ("model", "served"));
+    assert_eq!((header[6], header[7]), ("ttft_p95_ms", "output_tps_p50"));
     assert_eq!(lines.count(), models.len());
     let json_path = dir.path("models.json");
     export_via_dialog(&mut h, "Save Model comparison as JSON", &json_path);
@@ -777,7 +790,10 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
     h.get_by_role_and_label(Role::TextInput, "Label")
         .type_text("off topic");
     h.step();
-    h.get_by_label("Save feedback").click();
+    // Below the fold (under the call's timing and phases): by keyboard.
+    h.get_by_label("Save feedback").focus();
+    h.step();
+    h.key_press(egui::Key::Enter);
     wait_for(&mut h, "the feedback saved and read back", |h| {
         h.query_by_label("Saved").is_some()
             && h.query_by_label("(given here)").is_some()
@@ -903,4 +919,82 @@ fn an_agents_llm_call_shows_the_tool_it_called_with_arguments_and_result() {
     h.remove_cursor();
     h.run_steps(2);
     h.snapshot("agent_tool_call");
+}
+
+#[test]
+fn streamed_calls_show_their_time_to_first_token_and_phases() {
+    let dir = Scratch::new("first-token");
+    let db = synth_database(&dir);
+    let mut streamed = Filter::default();
+    store::Query::parse("stream:true")
+        .unwrap()
+        .apply(&mut streamed);
+    let (first_token, span) = read(&db, |r| {
+        let summary = r.first_token(&Filter::default()).unwrap();
+        // The Inspector lists the latest first.
+        let (rows, _) = r
+            .calls_page(&streamed, store::CallSort::Start, SortDir::Desc, 0, 1)
+            .unwrap();
+        let trace = r
+            .trace(store::hex_to_trace_id(&rows[0].trace_id).unwrap())
+            .unwrap();
+        let span = trace
+            .spans
+            .into_iter()
+            .find(|s| s.span_id == rows[0].span_id)
+            .unwrap();
+        (summary, span)
+    });
+    assert!(first_token.calls > 0);
+    let mut h = synth_window(&db, None);
+    // The Latency view: the percentiles over time, and each model's as the store has
+    // them.
+    go(&mut h, "Latency");
+    wait_for(&mut h, "the time-to-first-token table", |h| {
+        h.query_by_label("Time to first token by model").is_some()
+    });
+    let title = format!(
+        "Time to first token ({} streamed calls)",
+        format::integer(first_token.calls)
+    );
+    assert!(h.query_by_label(&title).is_some(), "{title}");
+    for m in &first_token.by_model {
+        for v in m.ttft_ms {
+            let shown_ms = format::percentile(v, first_token.approximate);
+            assert!(shown(&h, &shown_ms), "{}: {shown_ms}", m.model);
+        }
+    }
+    // The Inspector's `stream:true`, the latest call's details: its first token and
+    // its phases.
+    h.get_by_role_and_label(Role::Button, "Inspector").click();
+    wait_for(&mut h, "the inspector", |h| {
+        h.query_by_role_and_label(Role::TextInput, "Query").is_some()
+    });
+    h.get_by_role_and_label(Role::TextInput, "Query").focus();
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Query")
+        .type_text("stream:true");
+    let count = read(&db, |r| {
+        r.calls_page(&streamed, store::CallSort::Start, SortDir::Desc, 0, 1)
+            .unwrap()
+            .1
+    });
+    let matching = format!("{} matching calls", format::integer(count));
+    wait_for(&mut h, &matching.clone(), |h| {
+        h.query_by_value_contains_text(&matching).is_some()
+    });
+    h.query_all_by_role(Role::Row).next().unwrap().click();
+    let ttft = format::millis(span.timing.ttft_ns.unwrap() as f64 / 1e6);
+    let phases = format!(
+        "Phases: {}",
+        llm_observatory::gui::widgets::phase_bar::describe(&span.phases().unwrap(), false)
+    );
+    wait_for(&mut h, "the call's time to first token and phases", |h| {
+        h.query_by_label("Time to first token").is_some()
+            && shown(h, &ttft)
+            && h.query_by_label(&phases).is_some()
+    });
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("call_phases");
 }

@@ -1,19 +1,19 @@
 //! Latency: where the slow calls are in time (heatmap of time × log-spaced latency
-//! buckets, click a cell for its traces), the percentiles over time, and each model's
-//! latency.
+//! buckets, click a cell for its traces), the percentiles over time, each model's
+//! latency, and — when calls stream — the time to first token over time and by model.
 
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{ChartData, ChartKind, HeatGrid, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
 use super::shared::{reading, alert_markers, chart_window, model_rows, per_model, seconds, summary};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
-use crate::gui::queries::{LatencyHeatmap, LatencyPercentiles};
+use crate::gui::queries::{FirstToken, FirstTokenPercentiles, LatencyHeatmap, LatencyPercentiles};
 use crate::gui::widgets::heatmap::heatmap;
 use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
 use egui::{RichText, ScrollArea, Ui};
-use store::{Heatmap, LatencyPoint, ModelRow};
+use store::{FirstTokenSummary, Heatmap, LatencyPoint, ModelRow};
 
 /// Time buckets across the heatmap.
 const HEAT_COLUMNS: i64 = 60;
@@ -33,7 +33,14 @@ impl View for LatencyView {
         };
         let filter = resolved.filter.clone();
         let heat = cache.get::<LatencyHeatmap>((filter.clone(), bucket));
-        let lat = cache.get::<LatencyPercentiles>((filter, bucket));
+        let lat = cache.get::<LatencyPercentiles>((filter.clone(), bucket));
+        let first = cache.get::<FirstToken>(filter.clone());
+        // Its chart only when some call reports a first token.
+        let first_series = first
+            .value
+            .as_deref()
+            .filter(|f| f.calls > 0)
+            .map(|_| cache.get::<FirstTokenPercentiles>((filter, bucket)));
         let models = per_model(cache, resolved);
         ScrollArea::vertical().show(ui, |ui| {
             if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
@@ -68,6 +75,24 @@ impl View for LatencyView {
             if let Some(rows) = models.value.as_deref() {
                 let table = model_latency_table(rows);
                 model_rows(ui, "latency_by_model", &table, all_models, None, &mut action);
+            }
+            if let (Some(summary), Some(series)) = (first.value.as_deref(), &first_series) {
+                ui.add_space(12.0);
+                let points = series.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+                let mut chart = percentiles_chart(points, Some(seconds(window)));
+                chart.title = format!(
+                    "Time to first token ({} streamed calls)",
+                    format::integer(summary.calls)
+                );
+                chart.markers = alert_markers(cache, seconds(window));
+                let r = time_chart(ui, "ttft_percentiles", &chart, 200.0);
+                action.export_if(r.export, || ExportItem::Chart(chart.clone()));
+                if let Some(x) = r.clicked_x {
+                    action.push(Action::Drill(Drill::bucket_at(x, bucket)));
+                }
+                ui.add_space(12.0);
+                let table = first_token_table(summary);
+                model_rows(ui, "ttft_by_model", &table, all_models, None, &mut action);
             }
         });
         action
@@ -193,6 +218,40 @@ pub fn model_latency_table(rows: &[ModelRow]) -> TableData {
                     pct(r.p50_ms),
                     pct(r.p95_ms),
                     pct(r.p99_ms),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Each model's time to first token and output speed, over its calls that report one.
+pub fn first_token_table(summary: &FirstTokenSummary) -> TableData {
+    let col = |title, key| Column { title, key };
+    TableData {
+        title: "Time to first token by model".into(),
+        columns: vec![
+            col("Model", "model"),
+            col("Streamed calls", "calls"),
+            col("TTFT p50", "ttft_p50_ms"),
+            col("TTFT p95", "ttft_p95_ms"),
+            col("TTFT p99", "ttft_p99_ms"),
+            col("Output tok/s (median)", "output_tps_p50"),
+        ],
+        rows: summary
+            .by_model
+            .iter()
+            .map(|m| {
+                let pct = |v: f64| Cell::number(format::percentile(v, summary.approximate), v);
+                vec![
+                    Cell::text(&m.model),
+                    Cell::count(format::integer(m.calls), m.calls),
+                    pct(m.ttft_ms[0]),
+                    pct(m.ttft_ms[1]),
+                    pct(m.ttft_ms[2]),
+                    match m.output_tps_p50 {
+                        Some(v) => Cell::number(format::count(v), v),
+                        None => Cell::text("—"),
+                    },
                 ]
             })
             .collect(),

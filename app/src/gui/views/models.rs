@@ -1,5 +1,5 @@
 //! Models side by side: a sortable comparison table (rate, latency, errors, tokens, cost
-//! per 1K tokens, total cost), token usage per model as stacked bars, and tokens over
+//! per 1K tokens, total cost; time to first token and output speed when calls stream), token usage per model as stacked bars, and tokens over
 //! time by kind.
 
 use crate::gui::export::ExportItem;
@@ -13,7 +13,8 @@ use crate::gui::palette;
 use crate::format;
 use egui::{Color32, ScrollArea, Ui};
 use std::collections::BTreeMap;
-use store::{ModelRow, SeriesPoint};
+use crate::gui::queries::FirstToken;
+use store::{FirstTokenSummary, ModelRow, SeriesPoint};
 
 /// Colours of the token kinds, the same in every chart.
 const INPUT: Color32 = palette::OKABE_ITO[0];
@@ -30,6 +31,7 @@ impl View for ModelsView {
         let mut action = ViewAction::default();
         let summary = summary(cache, resolved);
         let models = per_model(cache, resolved);
+        let first = cache.get::<FirstToken>(resolved.filter.clone()).value;
         let window = chart_window(resolved, summary.as_deref(), 60);
         let series = window.map(|(_, bucket)| series(cache, resolved, bucket));
         ScrollArea::vertical().show(ui, |ui| {
@@ -42,7 +44,8 @@ impl View for ModelsView {
             };
             action.showed_data = true;
             let secs = window.map_or(0.0, |((a, b), _)| (b - a) as f64 / 1e9);
-            let table = comparison_table(rows, secs);
+            let streamed = first.as_deref().filter(|f| f.calls > 0);
+            let table = comparison_table(rows, secs, streamed);
             let tint = |row: &[Cell], col: usize| {
                 (col == 5 && row[5].value.as_f64().is_some_and(|v| v > 0.0)).then_some(palette::BAD)
             };
@@ -62,8 +65,38 @@ impl View for ModelsView {
     }
 }
 
-/// The comparison table: one row per model.
-pub fn comparison_table(rows: &[ModelRow], window_s: f64) -> TableData {
+/// The comparison table: one row per model; with `streamed` (some calls report a first
+/// token), each model's time to first token p95 and median output speed after its
+/// error rate.
+pub fn comparison_table(
+    rows: &[ModelRow],
+    window_s: f64,
+    streamed: Option<&FirstTokenSummary>,
+) -> TableData {
+    let mut table = comparison(rows, window_s);
+    let Some(streamed) = streamed else {
+        return table;
+    };
+    let at = 6;
+    table.columns.insert(at, Column { title: "TTFT p95", key: "ttft_p95_ms" });
+    table.columns.insert(at + 1, Column { title: "Output tok/s", key: "output_tps_p50" });
+    for (row, model) in table.rows.iter_mut().zip(rows) {
+        let first = streamed.by_model.iter().find(|m| m.model == model.model);
+        let ttft = match first {
+            Some(m) => Cell::number(format::percentile(m.ttft_ms[1], streamed.approximate), m.ttft_ms[1]),
+            None => Cell::text("—"),
+        };
+        let speed = match first.and_then(|m| m.output_tps_p50) {
+            Some(v) => Cell::number(format::count(v), v),
+            None => Cell::text("—"),
+        };
+        row.insert(at, ttft);
+        row.insert(at + 1, speed);
+    }
+    table
+}
+
+fn comparison(rows: &[ModelRow], window_s: f64) -> TableData {
     let col = |title, key| Column { title, key };
     let tokens = |v: u64| Cell::count(format::count(v as f64), v);
     TableData {

@@ -1,5 +1,5 @@
 //! The Overview: "is my system healthy?" in three seconds. A health light, six KPI cards
-//! with sparklines and changes, request rate by model, latency percentiles, the model
+//! with sparklines and changes (a seventh, time to first token, when calls stream), request rate by model, latency percentiles, the model
 //! breakdown and the slowest and latest traces, all for the filter bar's selection.
 
 use crate::gui::export::ExportItem;
@@ -9,7 +9,8 @@ use super::latency::percentiles_chart;
 use super::shared::{reading, alert_markers, model_series, per_model, series as series_of};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{
-    CallSummary, LatencyPercentiles, PreviousSummary, RecentTraces, SlowestTraces, TimeBounds,
+    CallSummary, FirstToken, FirstTokenPercentiles, LatencyPercentiles, PreviousSummary,
+    RecentTraces, SlowestTraces, TimeBounds,
 };
 use crate::gui::widgets::health::{Health, health_light};
 use crate::gui::widgets::kpi_card::{Better, Kpi, kpi_card};
@@ -19,7 +20,7 @@ use crate::gui::palette;
 use crate::format;
 use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
-use store::{LatencyPoint, SeriesPoint, Summary};
+use store::{FirstTokenSummary, LatencyPoint, SeriesPoint, Summary};
 
 /// Health at a glance: KPIs with sparklines, request rate and latency over time, the
 /// models, the slowest and latest traces.
@@ -55,6 +56,16 @@ impl View for OverviewView {
             ),
             None => (None, None),
         };
+        let first = cache.get::<FirstToken>(filter.clone()).value;
+        let streams = first.as_deref().is_some_and(|f| f.calls > 0);
+        let first_trend = bucket
+            .filter(|_| streams)
+            .and_then(|b| cache.get::<FirstTokenPercentiles>((filter.clone(), b)).value);
+        let first_before = resolved
+            .previous
+            .clone()
+            .filter(|_| streams)
+            .and_then(|p| cache.get::<FirstToken>(p).value);
         let models = per_model(cache, resolved);
         let slowest = cache.get::<SlowestTraces>(filter.clone());
         let recent = cache.get::<RecentTraces>(filter);
@@ -95,7 +106,12 @@ impl View for OverviewView {
             let buckets = bucket_totals(series.as_deref().map(Vec::as_slice).unwrap_or(&[]));
             let lat = latency.as_deref().map(Vec::as_slice).unwrap_or(&[]);
             let prev = previous.as_ref().and_then(|p| p.value.as_deref());
-            kpi_row(ui, s, prev, secs, bucket.unwrap_or(1), &buckets, lat);
+            let first_token = first.as_deref().filter(|f| f.calls > 0).map(|f| FirstTokenCard {
+                now: f,
+                before: first_before.as_deref(),
+                trend: first_trend.as_deref().map(Vec::as_slice).unwrap_or(&[]),
+            });
+            kpi_row(ui, s, prev, secs, bucket.unwrap_or(1), &buckets, lat, first_token);
             ui.add_space(10.0);
 
             let to_s = |ns: i64| ns as f64 / 1e9;
@@ -201,6 +217,15 @@ fn bucket_totals(points: &[SeriesPoint]) -> BTreeMap<i64, Bucket> {
 /// legend stays readable.
 const TOP_MODELS: usize = 6;
 
+/// What the time-to-first-token card shows: the selection's, the previous period's,
+/// and its p95 over time.
+struct FirstTokenCard<'a> {
+    now: &'a FirstTokenSummary,
+    before: Option<&'a FirstTokenSummary>,
+    trend: &'a [LatencyPoint],
+}
+
+#[allow(clippy::too_many_arguments)]
 fn kpi_row(
     ui: &mut Ui,
     s: &Summary,
@@ -209,6 +234,7 @@ fn kpi_row(
     bucket_ns: i64,
     buckets: &BTreeMap<i64, Bucket>,
     lat: &[LatencyPoint],
+    first_token: Option<FirstTokenCard<'_>>,
 ) {
     let per = |v: f64| if secs > 0.0 { v / secs } else { 0.0 };
     let bucket_s = bucket_ns as f64 / 1e9;
@@ -228,7 +254,7 @@ fn kpi_row(
     } else {
         format!("{} in range", format::usd(s.cost_usd))
     };
-    let cards = [
+    let mut cards = vec![
         Kpi {
             title: "Requests/s",
             value: format::per_second(per(s.llm_calls as f64)),
@@ -316,8 +342,25 @@ fn kpi_row(
             color: palette::OKABE_ITO[2],
         },
     ];
+    if let Some(f) = first_token {
+        let p95 = f.now.ttft_ms[1];
+        cards.push(Kpi {
+            title: "Time to first token p95",
+            value: format::percentile(p95, f.now.approximate),
+            detail: format!(
+                "p50 {} · {} streamed",
+                format::percentile(f.now.ttft_ms[0], f.now.approximate),
+                format::integer(f.now.calls)
+            ),
+            change: change(p95, f.before.filter(|b| b.calls > 0).map(|b| b.ttft_ms[1])),
+            better: Better::Lower,
+            trend: f.trend.iter().map(|p| p.p95_ms).collect(),
+            color: palette::PHASES[1],
+        });
+    }
+    let n = cards.len() as f32;
     let gap = ui.spacing().item_spacing.x;
-    let width = ((ui.available_width() - gap * 6.0 - 6.0 * 22.0) / 6.0).clamp(130.0, 260.0);
+    let width = ((ui.available_width() - gap * n - n * 22.0) / n).clamp(130.0, 260.0);
     ui.horizontal_wrapped(|ui| {
         for k in &cards {
             kpi_card(ui, k, width);

@@ -11,6 +11,7 @@ use crate::gui::span_panel::span_panel;
 use crate::gui::tool_steps::{requested_by, tool_call, tool_executions};
 use crate::gui::widgets::flamegraph::flamegraph;
 use crate::gui::widgets::gantt::{GanttRow, TimeView, gantt};
+use crate::gui::widgets::phase_bar;
 use crate::gui::widgets::span_bar::SpanBar;
 use egui::{RichText, ScrollArea, Ui};
 use std::collections::{BTreeMap, HashSet};
@@ -230,6 +231,12 @@ impl TraceView {
                     s.input_tokens.unwrap_or(0),
                     s.output_tokens.unwrap_or(0)
                 ));
+                if let Some(p) = s.phases() {
+                    tooltip.push_str(&format!(
+                        "\n{}",
+                        phase_bar::describe(&p, s.timing.prefill_ns.is_some())
+                    ));
+                }
             }
             out.push((
                 i,
@@ -320,6 +327,7 @@ fn span_bar(s: &TraceSpan, t0: i64) -> SpanBar {
         duration_ns: s.duration_ns,
         color: palette::span_class(s.class),
         error: s.status == StatusCode::Error,
+        phases: s.phases(),
     }
 }
 

@@ -183,6 +183,18 @@ pub fn gantt(
                 pos2(x1.max(x0 + 2.0), rect.bottom() - 4.0),
             );
             painter.rect_filled(bar, 2.0, row.bar.fill());
+            // A call's phases fill its bar's lower half, under the whole duration's
+            // place (so zoom cuts them where it cuts the bar).
+            if let Some(p) = &row.bar.phases {
+                let whole = Rect::from_min_max(
+                    pos2(x_of(row.bar.start_ns as f64, view), bar.center().y),
+                    pos2(
+                        x_of((row.bar.start_ns + row.bar.duration_ns) as f64, view),
+                        bar.bottom(),
+                    ),
+                );
+                super::phase_bar::paint_phases(&painter.with_clip_rect(bar), whole, p);
+            }
             let text = format::millis(row.bar.duration_ns as f64 / 1e6);
             painter.text(
                 pos2(bar.right() + 4.0, rect.center().y),

@@ -9,6 +9,7 @@ pub mod gauge;
 pub mod health;
 pub mod heatmap;
 pub mod kpi_card;
+pub mod phase_bar;
 pub mod series_chart;
 pub mod span_bar;
 pub mod sparkline;

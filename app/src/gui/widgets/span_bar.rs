@@ -18,6 +18,9 @@ pub struct SpanBar {
     pub color: Color32,
     /// Failed (drawn in the error colour).
     pub error: bool,
+    /// For an LLM call that said where its time went, its phases (drawn inside the
+    /// bar by the timeline).
+    pub phases: Option<store::CallPhases>,
 }
 
 impl SpanBar {
