@@ -451,7 +451,11 @@ impl Synth {
                     s(&format!(
                         "{{\"model\": \"{}\", \"temperature\": 0.2{}}}",
                         model.name,
-                        if first_token.is_some() { ", \"stream\": true" } else { "" }
+                        if first_token.is_some() {
+                            ", \"stream\": true"
+                        } else {
+                            ""
+                        }
                     )),
                 ));
                 a.push(kv("llm.input_messages.0.message.role", s("system")));

@@ -164,14 +164,26 @@ fn streamed_calls_report_the_time_to_first_token_the_server_scheduled() {
             ms("p99")
         );
         assert!(ms("p50") >= FIRST_CHUNK_MS, "{instrumentation}: {first}");
-        assert!(ms("p99") < FIRST_CHUNK_MS + 40.0, "{instrumentation}: {first}");
+        assert!(
+            ms("p99") < FIRST_CHUNK_MS + 40.0,
+            "{instrumentation}: {first}"
+        );
         let count = |query: &str| {
-            let out = run(&["calls", "--db", &db, "--query", query, "--json", "--limit", "1000"]);
+            let out = run(&[
+                "calls", "--db", &db, "--query", query, "--json", "--limit", "1000",
+            ]);
             assert!(out.status.success(), "{}", stderr(&out));
-            stdout(&out).lines().filter(|l| !l.trim().is_empty()).count()
+            stdout(&out)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count()
         };
         // Never before the server's first chunk; every answered call streamed.
-        assert_eq!(count(&format!("ttft<{FIRST_CHUNK_MS}ms")), 0, "{instrumentation}");
+        assert_eq!(
+            count(&format!("ttft<{FIRST_CHUNK_MS}ms")),
+            0,
+            "{instrumentation}"
+        );
         assert_eq!(count("stream:true"), 36, "{instrumentation}");
         // 6–13 words 5 ms apart after the first: far faster than 1 token/s.
         assert_eq!(count("stream:true tps<1"), 0, "{instrumentation}");

@@ -6,9 +6,9 @@
 
 use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
-    EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow, Queries, SeriesPoint,
-    SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow, Queries,
+    SeriesPoint, SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError,
+    TraceRow, TraceSort, TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.

@@ -108,7 +108,11 @@ pub fn span_panel(
                     // over the whole call (prompt reading and network included).
                     let whole = span.timing.ttft_ns.is_none() && span.timing.decode_ns.is_none();
                     let over = if whole { " (whole call)" } else { "" };
-                    row(ui, "Output speed", format!("{} tok/s{over}", format::count(tps)));
+                    row(
+                        ui,
+                        "Output speed",
+                        format!("{} tok/s{over}", format::count(tps)),
+                    );
                 }
                 if let Some(streamed) = span.timing.streamed.or(span.timing.ttft_ns.map(|_| true)) {
                     row(ui, "Streamed", if streamed { "yes" } else { "no" }.into());

@@ -968,7 +968,8 @@ fn streamed_calls_show_their_time_to_first_token_and_phases() {
     // its phases.
     h.get_by_role_and_label(Role::Button, "Inspector").click();
     wait_for(&mut h, "the inspector", |h| {
-        h.query_by_role_and_label(Role::TextInput, "Query").is_some()
+        h.query_by_role_and_label(Role::TextInput, "Query")
+            .is_some()
     });
     h.get_by_role_and_label(Role::TextInput, "Query").focus();
     h.step();

@@ -61,7 +61,11 @@ pub fn phase_bar(ui: &mut Ui, p: &CallPhases, prefill: bool) -> Response {
     let (rect, response) = ui.allocate_exact_size(vec2(width, 12.0), Sense::hover());
     paint_phases(ui.painter(), rect, p);
     response.widget_info(|| {
-        WidgetInfo::labeled(egui::accesskit::Role::Meter, true, format!("Phases: {text}"))
+        WidgetInfo::labeled(
+            egui::accesskit::Role::Meter,
+            true,
+            format!("Phases: {text}"),
+        )
     });
     ui.horizontal_wrapped(|ui| {
         for ((name, ns), color) in names(prefill).iter().zip(durations(p)).zip(palette::PHASES) {
