@@ -178,13 +178,16 @@ fn streamed_calls_report_the_time_to_first_token_the_server_scheduled() {
                 .filter(|l| !l.trim().is_empty())
                 .count()
         };
-        // Never before the server's first chunk; every answered call streamed.
+        // Never before the server's first chunk.
         assert_eq!(
             count(&format!("ttft<{FIRST_CHUNK_MS}ms")),
             0,
             "{instrumentation}"
         );
-        assert_eq!(count("stream:true"), 36, "{instrumentation}");
+        // All 40 asked to stream, the refused four too; only the answered 36 had a first token.
+        assert_eq!(count("stream:true"), 40, "{instrumentation}");
+        assert_eq!(count("stream:true ttft>0ms"), 36, "{instrumentation}");
+        assert_eq!(count("stream:false"), 0, "{instrumentation}");
         // 6–13 words 5 ms apart after the first: far faster than 1 token/s.
         assert_eq!(count("stream:true tps<1"), 0, "{instrumentation}");
     }
