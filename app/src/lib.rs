@@ -7,4 +7,5 @@ pub mod cli;
 pub mod format;
 pub mod gui;
 pub mod paths;
+pub mod scrape;
 pub mod timearg;

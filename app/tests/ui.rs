@@ -107,6 +107,7 @@ fn start(path: &Path) -> StartOptions {
         database: path.to_path_buf(),
         demo: false,
         listen: None,
+        scrape: None,
         prices: PriceTable::bundled(),
         price_file: None,
         alerts: None,
@@ -589,6 +590,20 @@ fn dropping_a_database_file_opens_it() {
     assert!(h.query_by_value_contains_text("second.duckdb").is_some());
 }
 
+/// The whole answer (status line, headers, body) to a plain HTTP/1.1 GET.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    answer
+}
+
 #[test]
 fn a_port_in_use_is_a_notice_and_the_other_transport_still_listens() {
     let dir = Scratch::new("port-in-use");
@@ -605,6 +620,7 @@ fn a_port_in_use_is_a_notice_and_the_other_transport_still_listens() {
         http: Some(free_addr),
         ..Default::default()
     });
+    options.scrape = Some(llm_observatory::scrape::ScrapeOptions { top: 20 });
     let mut h = Harness::builder()
         .with_size([1440.0, 1000.0])
         .build_eframe(move |cc| ObservatoryApp::new(cc, options));
@@ -616,9 +632,13 @@ fn a_port_in_use_is_a_notice_and_the_other_transport_still_listens() {
     wait_for(&mut h, "the live indicator", |h| {
         h.query_by_value_contains_text(&live).is_some()
     });
-    // The window still browses.
+    // The window still browses, and answers Prometheus on its HTTP port.
     click_range(&mut h, "All");
     wait_for_calls(&mut h, 0);
+    let scraped = http_get(free_addr, "/metrics");
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(scraped.contains("# TYPE llm_requests counter"), "{scraped}");
+    assert!(scraped.trim_end().ends_with("# EOF"), "{scraped}");
     drop(taken);
 }
 

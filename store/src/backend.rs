@@ -98,6 +98,10 @@ pub trait Queries: Send {
     /// model, with each model's output speed.
     fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError>;
 
+    /// Totals per service, model asked for, provider and outcome, with their latency
+    /// and time-to-first-token distributions (what `GET /metrics` exposes).
+    fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError>;
+
     /// Time-to-first-token percentiles per time bucket.
     fn first_token_percentiles(
         &mut self,

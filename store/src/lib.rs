@@ -49,6 +49,8 @@ mod text_index;
 #[cfg(feature = "duckdb")]
 mod trace_table;
 #[cfg(feature = "duckdb")]
+mod usage;
+#[cfg(feature = "duckdb")]
 mod writer;
 
 #[cfg(feature = "duckdb")]
@@ -87,5 +89,7 @@ pub use row::{
 pub use schema::{SCHEMA_VERSION, Upgrade};
 #[cfg(feature = "duckdb")]
 pub use text_index::TextIndex;
+#[cfg(feature = "duckdb")]
+pub use usage::{Distribution, UsageRow};
 #[cfg(feature = "duckdb")]
 pub use writer::{Batch, CommitReport, Writer, WriterTimings};

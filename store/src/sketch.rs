@@ -38,7 +38,7 @@ pub(crate) fn upper_edge_ns(bucket: i16) -> f64 {
 }
 
 /// The value a bucket stands for, in nanoseconds.
-fn value(bucket: i16) -> f64 {
+pub(crate) fn value(bucket: i16) -> f64 {
     if bucket == ZERO_BUCKET {
         return 0.0;
     }

@@ -132,6 +132,58 @@ fn assert_percentiles(approx: [f64; 3], exact: [f64; 3], what: &str) {
     }
 }
 
+/// The usage groups (what `GET /metrics` exposes) read two ways: the same groups and
+/// counts, the same sketch buckets at every bound, sums equal but for rounding.
+fn assert_same_usage(a: &[store::UsageRow], b: &[store::UsageRow], what: &str) {
+    let key = |u: &store::UsageRow| {
+        (
+            u.service.clone(),
+            u.model.clone(),
+            u.provider.clone(),
+            u.is_error,
+        )
+    };
+    let mut a: Vec<_> = a.iter().collect();
+    let mut b: Vec<_> = b.iter().collect();
+    a.sort_by_key(|u| key(u));
+    b.sort_by_key(|u| key(u));
+    assert_eq!(a.len(), b.len(), "usage groups, {what}");
+    let bounds: Vec<f64> = (0..40).map(|i| 1e6 * 1.5f64.powi(i)).collect();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(key(x), key(y), "{what}");
+        assert_eq!(
+            (
+                x.calls,
+                x.input_tokens,
+                x.output_tokens,
+                x.cache_read_tokens,
+                x.cache_write_tokens,
+                x.unpriced_calls
+            ),
+            (
+                y.calls,
+                y.input_tokens,
+                y.output_tokens,
+                y.cache_read_tokens,
+                y.cache_write_tokens,
+                y.unpriced_calls
+            ),
+            "{what}"
+        );
+        assert!(close(x.cost_usd, y.cost_usd, 1e-9), "{what}");
+        for (p, q) in [(&x.latency, &y.latency), (&x.first_token, &y.first_token)] {
+            assert_eq!(p.count(), q.count(), "{what}");
+            assert_eq!(p.at_most(&bounds), q.at_most(&bounds), "{what}");
+            assert!(close(p.sum_seconds(), q.sum_seconds(), 1e-9), "{what}");
+        }
+        assert_eq!(
+            x.latency.count(),
+            x.calls,
+            "every call has a duration, {what}"
+        );
+    }
+}
+
 /// Every dashboard figure of `filter`, with and without rollups, compared.
 fn compare(r: &mut Reader, filter: &Filter, what: &str) {
     r.use_rollups(true);
@@ -151,7 +203,9 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
     ];
     let first_token = r.first_token(filter).unwrap();
     let first_token_series = r.first_token_percentiles(filter, 3600 * SEC).unwrap();
+    let usage = r.usage(filter).unwrap();
     r.use_rollups(false);
+    let raw_usage = r.usage(filter).unwrap();
     let raw_first_token = r.first_token(filter).unwrap();
     let raw_first_token_series = r.first_token_percentiles(filter, 3600 * SEC).unwrap();
     let raw_summary = r.call_summary(filter).unwrap();
@@ -167,6 +221,12 @@ fn compare(r: &mut Reader, filter: &Filter, what: &str) {
     ];
 
     let what = format!("{what}, {filter:?}");
+    assert_same_usage(&usage, &raw_usage, &what);
+    assert_eq!(
+        usage.iter().map(|u| u.calls).sum::<u64>(),
+        raw_summary.llm_calls,
+        "{what}"
+    );
     assert_eq!(summary.llm_calls, raw_summary.llm_calls, "{what}");
     assert_eq!(summary.errors, raw_summary.errors, "{what}");
     assert_eq!(summary.input_tokens, raw_summary.input_tokens, "{what}");

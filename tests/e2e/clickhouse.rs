@@ -164,6 +164,61 @@ fn assert_same_calls(local: &mut dyn Queries, remote: &mut dyn Queries, query: &
     assert_eq!(a, ids(remote), "{query}");
 }
 
+/// The usage groups behind `GET /metrics` from both backends: the same groups, counts
+/// and histogram buckets at the GenAI bounds, cost and sums equal but for rounding.
+fn assert_same_usage(a: &[store::UsageRow], b: &[store::UsageRow], f: &Filter) {
+    let key = |u: &store::UsageRow| {
+        (
+            u.service.clone(),
+            u.model.clone(),
+            u.provider.clone(),
+            u.is_error,
+        )
+    };
+    let mut a: Vec<_> = a.iter().collect();
+    let mut b: Vec<_> = b.iter().collect();
+    a.sort_by_key(|u| key(u));
+    b.sort_by_key(|u| key(u));
+    assert_eq!(
+        a.iter().map(|u| key(u)).collect::<Vec<_>>(),
+        b.iter().map(|u| key(u)).collect::<Vec<_>>(),
+        "usage groups of {f:?}"
+    );
+    let bounds: Vec<f64> = llm_observatory::scrape::DURATION_BOUNDS_S
+        .iter()
+        .chain(&llm_observatory::scrape::FIRST_TOKEN_BOUNDS_S)
+        .map(|s| s * 1e9)
+        .collect();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (
+                x.calls,
+                x.input_tokens,
+                x.output_tokens,
+                x.cache_read_tokens,
+                x.unpriced_calls
+            ),
+            (
+                y.calls,
+                y.input_tokens,
+                y.output_tokens,
+                y.cache_read_tokens,
+                y.unpriced_calls
+            ),
+            "usage of {f:?}"
+        );
+        assert!(
+            close(x.cost_usd, y.cost_usd),
+            "usage of {f:?}: {x:?} vs {y:?}"
+        );
+        for (p, q) in [(&x.latency, &y.latency), (&x.first_token, &y.first_token)] {
+            assert_eq!(p.count(), q.count(), "usage of {f:?}");
+            assert_eq!(p.at_most(&bounds), q.at_most(&bounds), "usage of {f:?}");
+            assert!(close(p.sum_seconds(), q.sum_seconds()), "usage of {f:?}");
+        }
+    }
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
@@ -267,6 +322,8 @@ fn every_query_answers_as_the_local_database_does() {
             (b.first_start_ns, b.last_end_ns),
             "{what}"
         );
+
+        assert_same_usage(&local.usage(f).unwrap(), &remote.usage(f).unwrap(), f);
 
         let (a, b) = (local.per_model(f).unwrap(), remote.per_model(f).unwrap());
         assert_eq!(a.len(), b.len(), "per model of {f:?}");
@@ -1056,6 +1113,7 @@ fn check_rollups(url: &str, when: &str) {
                 b.latency_ms
             );
         }
+        assert_same_usage(&raw.usage(f).unwrap(), &rolled.usage(f).unwrap(), f);
         let (a, b) = (raw.per_model(f).unwrap(), rolled.per_model(f).unwrap());
         assert_eq!(a.len(), b.len(), "{what}");
         for (x, y) in a.iter().zip(&b) {

@@ -86,7 +86,7 @@ pub fn drive_into(endpoint: &str, protocol: &str, instrumentation: &str, gzip: b
 }
 
 /// [`drive_into`] with more of the driver's arguments (`--gzip`, `--stream-delay-ms`).
-fn drive_with(endpoint: &str, protocol: &str, instrumentation: &str, extra: &[&str]) -> Value {
+pub fn drive_with(endpoint: &str, protocol: &str, instrumentation: &str, extra: &[&str]) -> Value {
     let mut cmd = Command::new(python());
     cmd.args([
         &script("drive_openai.py"),

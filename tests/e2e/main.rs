@@ -18,6 +18,7 @@ mod hostile_live;
 mod live_clients;
 mod live_logs;
 mod live_robustness;
+mod prometheus;
 mod util;
 #[path = "../support/webhook_sink.rs"]
 mod webhook_sink;

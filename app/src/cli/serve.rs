@@ -67,6 +67,13 @@ pub struct ListenArgs {
     /// Close an HTTP connection whose request headers take longer than this
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     header_timeout: String,
+    /// On GET /metrics (the HTTP port), label this many of the busiest models and
+    /// services by name; the rest are "other"
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    metrics_top: usize,
+    /// Do not answer GET /metrics (the Prometheus scrape) on the HTTP port
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 impl ListenArgs {
@@ -134,7 +141,15 @@ impl ListenArgs {
             max_connections: self.max_connections as usize,
             idle_timeout: duration("--idle-timeout", &self.idle_timeout)?,
             header_read_timeout: duration("--header-timeout", &self.header_timeout)?,
+            scrape: None,
         }))
+    }
+
+    /// How `GET /metrics` is answered, if at all (`--no-metrics`).
+    pub fn scrape_options(&self) -> Option<crate::scrape::ScrapeOptions> {
+        (!self.no_metrics).then_some(crate::scrape::ScrapeOptions {
+            top: self.metrics_top,
+        })
     }
 }
 
@@ -230,11 +245,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return run_into_clickhouse(args, &url);
     }
     let alerts = args.alerts.load()?;
-    let config = args.listen.config()?;
+    let mut config = args.listen.config()?;
     let retain = args.retain.as_deref().map(duration_ns).transpose()?;
     let max_size = args.max_db_size.as_deref().map(size_bytes).transpose()?;
-    let store = args.db.open(OpenMode::ReadWrite)?;
+    let store = Arc::new(args.db.open(OpenMode::ReadWrite)?);
     let writer = Arc::new(store.writer()?);
+    config.scrape = crate::scrape::endpoint_if(store.clone(), args.listen.scrape_options());
     let evaluator = match alerts {
         Some((path, rules, every)) => {
             let said = format!(
@@ -247,7 +263,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some((
                 said,
                 crate::alerts::Evaluator::start(
-                    &store,
+                    store.as_ref(),
                     Some(writer.clone() as Arc<dyn store::AlertLog>),
                     Arc::new(std::sync::RwLock::new(rules)),
                     crate::alerts::Notifier::start(false),
@@ -338,12 +354,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Alert rules, when on, are evaluated on the ClickHouse and printed.
 fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
     let alerts = args.alerts.load()?;
-    let config = args.listen.config()?;
+    let mut config = args.listen.config()?;
     let mut ch = args.db.connect_clickhouse(url, args.create_tables)?;
     if args.create_tables {
         ch.create_tables()?;
     }
     let ch = Arc::new(ch);
+    config.scrape = crate::scrape::endpoint_if(ch.clone(), args.listen.scrape_options());
     let evaluator = match alerts {
         Some((_, rules, every)) => Some(crate::alerts::Evaluator::start(
             ch.as_ref(),

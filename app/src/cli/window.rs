@@ -68,6 +68,7 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         database,
         demo: args.demo,
         listen,
+        scrape: args.listen.scrape_options(),
         prices,
         price_file: args.prices.clone().or_else(paths::user_prices),
         alerts,

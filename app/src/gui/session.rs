@@ -2,6 +2,7 @@
 //! live OTLP receivers feeding it, and what the user should know about it (read-only,
 //! port in use). Opening and closing run off the UI thread.
 
+use crate::scrape::ScrapeOptions;
 use ingest::receive::{ReceiverConfig, ReceiverStats, Receivers, StartError};
 use ingest::synth::SynthConfig;
 use std::net::SocketAddr;
@@ -18,6 +19,8 @@ pub struct OpenRequest {
     pub demo: bool,
     /// Where to listen for OTLP; `None` receives nothing.
     pub listen: Option<ReceiverConfig>,
+    /// How the receivers answer `GET /metrics`; `None`: not at all.
+    pub scrape: Option<ScrapeOptions>,
     /// Prices in force.
     pub prices: PriceTable,
 }
@@ -91,7 +94,9 @@ impl Session {
         }
         let live = match (&writer, &req.listen) {
             (Some(w), Some(config)) => {
-                let (live, problems) = Live::start(config.clone(), w.clone());
+                let mut config = config.clone();
+                config.scrape = crate::scrape::endpoint_if(database.clone(), req.scrape);
+                let (live, problems) = Live::start(config, w.clone());
                 notices.extend(problems);
                 live
             }
@@ -134,9 +139,10 @@ impl Session {
 
     /// Starts the receivers on a writable database (kept apart from [`Session::open`] so
     /// that a previous database can free the ports first); problems become notices.
-    pub fn start_live(&mut self, config: ReceiverConfig) {
+    pub fn start_live(&mut self, mut config: ReceiverConfig, scrape: Option<ScrapeOptions>) {
         match &self.writer {
             Some(w) => {
+                config.scrape = crate::scrape::endpoint_if(self.store.clone(), scrape);
                 let (live, problems) = Live::start(config, w.clone());
                 self.live = live;
                 self.notices.extend(problems);

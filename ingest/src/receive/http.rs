@@ -8,13 +8,14 @@ use super::budget::{Budget, Hold};
 use super::listen::{ConnLimits, refuse_http};
 use super::pipeline::{Accepted, ExportError, Pipeline};
 use super::rpc_status::RpcStatus;
+use super::scrape::{Scrape, ScrapeCtx, metrics_page};
 use crate::otlp_json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -53,25 +54,38 @@ impl Encoding {
 
 /// The HTTP router; bodies over `max_body_bytes` (after decompression) get 413, bodies
 /// the shared `budget` cannot hold get 429.
+/// With `scrape`, `GET /metrics` answers it.
 pub fn router(
     pipeline: Arc<Pipeline>,
     token: Token,
     max_body_bytes: usize,
     budget: Budget,
+    scrape: Option<Scrape>,
 ) -> Router {
-    Router::new()
+    let otlp = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
         .fallback(not_found)
-        .method_not_allowed_fallback(not_post)
         .with_state(Ctx {
             pipeline,
-            token,
+            token: token.clone(),
             max_body_bytes,
             budget,
-        })
+        });
+    let all = match scrape {
+        Some(scrape) => otlp.merge(
+            Router::new()
+                .route(METRICS_PATH, get(metrics_page))
+                .with_state(ScrapeCtx { scrape, token }),
+        ),
+        None => otlp,
+    };
+    all.method_not_allowed_fallback(not_allowed)
 }
+
+/// Where Prometheus scrapes.
+const METRICS_PATH: &str = "/metrics";
 
 /// Serves HTTP/1.1 connections from `listener` until `stopped`, within the connection
 /// limits and with the header-read timeout; then lets requests in flight finish.
@@ -114,14 +128,19 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
-async fn not_post(req: Request) -> Response {
+async fn not_allowed(req: Request) -> Response {
+    let allowed = if req.uri().path() == METRICS_PATH {
+        "GET"
+    } else {
+        "POST"
+    };
     let mut r = error(
         Encoding::Json,
         StatusCode::METHOD_NOT_ALLOWED,
-        format!("{} {}: send POST", req.method(), req.uri().path()),
+        format!("{} {}: send {allowed}", req.method(), req.uri().path()),
     );
     r.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, header::HeaderValue::from_static(allowed));
     r
 }
 

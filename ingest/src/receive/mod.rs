@@ -9,10 +9,12 @@ mod http;
 mod listen;
 mod pipeline;
 mod rpc_status;
+mod scrape;
 
 pub use auth::{EmptyToken, Token};
 pub use listen::ConnLimits;
 pub use pipeline::{Accepted, ExportError, Pipeline, ReceiverStats, Target};
+pub use scrape::{Render, Scrape};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +46,8 @@ pub struct ReceiverConfig {
     pub idle_timeout: std::time::Duration,
     /// An HTTP request's headers must arrive within this.
     pub header_read_timeout: std::time::Duration,
+    /// What `GET /metrics` on the HTTP port answers; `None`: no such endpoint.
+    pub scrape: Option<Scrape>,
 }
 
 impl Default for ReceiverConfig {
@@ -58,6 +62,7 @@ impl Default for ReceiverConfig {
             max_connections: 512,
             idle_timeout: std::time::Duration::from_secs(60),
             header_read_timeout: std::time::Duration::from_secs(10),
+            scrape: None,
         }
     }
 }
@@ -160,7 +165,13 @@ impl Receivers {
         }
         if let Some(listener) = http_listener {
             http_addr = listener.local_addr().ok();
-            let app = http::router(pipeline.clone(), token, config.max_message_bytes, budget);
+            let app = http::router(
+                pipeline.clone(),
+                token,
+                config.max_message_bytes,
+                budget,
+                config.scrape.clone(),
+            );
             tasks.push(tokio::spawn(http::serve(
                 listener,
                 app,

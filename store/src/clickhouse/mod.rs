@@ -17,6 +17,7 @@ mod rows;
 mod sessions;
 mod signals;
 mod source;
+mod usage;
 
 pub use endpoint::{
     Compression, Endpoint, PASSWORD_VARIABLE, is_clickhouse_url, redact, without_password,

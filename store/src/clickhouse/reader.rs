@@ -37,7 +37,7 @@ use std::sync::{Arc, RwLock};
 /// A reader of one ClickHouse database.
 pub struct ClickHouseReader {
     client: Client,
-    prices: Arc<RwLock<PriceTable>>,
+    pub(super) prices: Arc<RwLock<PriceTable>>,
     version: Arc<dyn Fn() -> u64 + Send + Sync>,
     normalize: Normalizer,
     rollups: Option<Rollups>,
@@ -939,6 +939,10 @@ impl Queries for ClickHouseReader {
             .collect())
     }
 
+    fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError> {
+        ClickHouseReader::usage(self, filter)
+    }
+
     fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError> {
         let mut summary = FirstTokenSummary::default();
         if let Some(all) = self
@@ -1544,7 +1548,8 @@ fn trace_row(r: &[Value]) -> TraceRow {
     }
 }
 
-fn text(v: &Value) -> Option<String> {
+/// A JSON value as text (`None` for null).
+pub(super) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
@@ -1560,7 +1565,8 @@ fn int(v: &Value) -> Option<i64> {
     }
 }
 
-fn uint(v: &Value) -> u64 {
+/// A JSON number (or numeric string) as an unsigned count, 0 otherwise.
+pub(super) fn uint(v: &Value) -> u64 {
     match v {
         Value::Number(n) => n
             .as_u64()
@@ -1571,7 +1577,8 @@ fn uint(v: &Value) -> u64 {
     }
 }
 
-fn float(v: &Value) -> f64 {
+/// A JSON number (or numeric string) as a float, 0 otherwise.
+pub(super) fn float(v: &Value) -> f64 {
     match v {
         Value::Number(n) => n.as_f64().unwrap_or(0.0),
         Value::String(s) => s.parse().unwrap_or(0.0),
@@ -1579,7 +1586,8 @@ fn float(v: &Value) -> f64 {
     }
 }
 
-fn boolean(v: &Value) -> bool {
+/// A ClickHouse boolean (`true` or `1`).
+pub(super) fn boolean(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_u64() == Some(1),

@@ -86,6 +86,9 @@ impl Queries for Reader {
     fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError> {
         Reader::first_token(self, filter)
     }
+    fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError> {
+        Reader::usage(self, filter)
+    }
     fn first_token_percentiles(
         &mut self,
         filter: &Filter,

@@ -18,6 +18,7 @@ pub(crate) use series::band_sql;
 mod source;
 pub(crate) mod timing;
 pub(crate) mod traces;
+mod usage;
 
 pub use agents::{AgentRow, AgentRun, ToolRow};
 pub use calls::{CallRow, CallSort, TopError};

@@ -57,7 +57,7 @@ impl Opening {
                     (_, old) => old,
                 };
                 if let (Ok(new), Some(listen)) = (&mut opened, listen) {
-                    new.start_live(listen);
+                    new.start_live(listen, req.scrape);
                 }
                 if let Some(ctx) = ctx.get() {
                     ctx.request_repaint();

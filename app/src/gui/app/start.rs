@@ -3,6 +3,7 @@
 use super::super::session::OpenRequest;
 use super::Opening;
 use crate::alerts::Rules;
+use crate::scrape::ScrapeOptions;
 use ingest::receive::ReceiverConfig;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ pub struct StartOptions {
     pub demo: bool,
     /// Where to listen for OTLP; `None` to receive nothing.
     pub listen: Option<ReceiverConfig>,
+    /// How the receivers answer `GET /metrics`; `None`: not at all.
+    pub scrape: Option<ScrapeOptions>,
     /// Prices in force.
     pub prices: PriceTable,
     /// Where prices set in the price editor are saved (`--prices`, else the user's
@@ -51,6 +54,7 @@ impl StartOptions {
             path,
             demo,
             listen: self.listen.clone(),
+            scrape: self.scrape,
             prices: self.prices.clone(),
         }
     }
