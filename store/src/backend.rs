@@ -102,6 +102,18 @@ pub trait Queries: Send {
     /// and time-to-first-token distributions (what `GET /metrics` exposes).
     fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError>;
 
+    /// Every OTLP metric with points in the selection's time range and services.
+    fn metric_catalog(&mut self, filter: &Filter) -> Result<Vec<crate::MetricInfo>, StoreError>;
+
+    /// One OTLP metric over the selection, grouped by its GenAI attributes and per
+    /// time bucket (`bucket_ns`).
+    fn metric_view(
+        &mut self,
+        filter: &Filter,
+        name: &str,
+        bucket_ns: i64,
+    ) -> Result<crate::MetricView, StoreError>;
+
     /// Time-to-first-token percentiles per time bucket.
     fn first_token_percentiles(
         &mut self,

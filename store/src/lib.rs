@@ -74,16 +74,16 @@ pub use prices::{Price, PriceTable};
 pub use query::{
     AgentRow, AgentRun, CallRow, CallSort, EXACT_CALLS_UP_TO, EvalModelRow, EvalPoint, Evaluation,
     EvaluatorRow, ExportFormat, ExportTable, FirstTokenSummary, Heatmap, HeatmapCell, JudgedCall,
-    LatencyPoint, ModelFirstToken, ModelRow, OUTPUT_TPS_DOC, Reader, SCORE_BINS, SeriesPoint,
-    SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceSpan,
-    TraceTree, UserRow,
+    LatencyPoint, MetricBucket, MetricGroup, MetricInfo, MetricView, ModelFirstToken, ModelRow,
+    OUTPUT_TPS_DOC, Reader, SCORE_BINS, SeriesPoint, SessionRow, SessionSort, SortDir, Summary,
+    ToolRow, TopError, TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]
 pub use retention::Pruned;
 pub use row::{
     AlertEvent, CallPhases, CallTiming, EvalTarget, EvaluationRow, FEEDBACK, Feedback,
-    GenAiEventText, LlmCall, LogRow, MetricPoint, SpanClass, SpanRow, StatusCode,
+    GenAiEventText, LlmCall, LogRow, MetricPoint, SpanClass, SpanRow, StatusCode, Temporality,
 };
 #[cfg(feature = "duckdb")]
 pub use schema::{SCHEMA_VERSION, Upgrade};

@@ -388,6 +388,29 @@ pub struct MetricPoint {
     pub bucket_bounds_json: Option<String>,
     /// Bucket counts of a histogram point, as JSON.
     pub bucket_counts_json: Option<String>,
+    /// Whether a sum or histogram point holds what happened since the last point
+    /// ([`Temporality::Delta`]) or since its start (the running total); `None` for
+    /// gauges and summaries.
+    pub temporality: Option<Temporality>,
+}
+
+/// How a sum or histogram point accumulates (OTLP's aggregation temporality).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temporality {
+    /// What happened since the series' previous point.
+    Delta,
+    /// Everything since the series' start time (a running total).
+    Cumulative,
+}
+
+impl Temporality {
+    /// The name stored in `metric_points.temporality`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Temporality::Delta => "delta",
+            Temporality::Cumulative => "cumulative",
+        }
+    }
 }
 
 /// One change of an alert's state, kept as history: a rule began firing for a scope, or

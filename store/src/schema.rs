@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -281,6 +281,10 @@ fn migration(from: i64) -> String {
         // 10 -> 11: each call's timing (`crate::row::CallTiming`), read from its span's
         // attributes and first-chunk event, and the hourly time-to-first-token sketches.
         10 => format!("{} {}", timing_sql(), crate::rollup::create_ttft_sql()),
+        // 11 -> 12: whether a sum or histogram point is a delta or the running total
+        // (OTLP's aggregation temporality); points stored before were not told apart
+        // and stay NULL, read as running totals (the OTLP exporters' default).
+        11 => "ALTER TABLE metric_points ADD COLUMN temporality VARCHAR;".to_string(),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

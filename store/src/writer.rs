@@ -885,6 +885,7 @@ fn append_metrics(conn: &Connection, points: &[MetricPoint]) -> Result<(), Store
             p.sum,
             p.bucket_bounds_json,
             p.bucket_counts_json,
+            p.temporality.map(|t| t.as_str()),
         ])?;
     }
     finish(app)

@@ -17,6 +17,7 @@ mod hostile;
 mod hostile_live;
 mod live_clients;
 mod live_logs;
+mod live_metrics;
 mod live_robustness;
 mod prometheus;
 mod util;

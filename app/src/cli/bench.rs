@@ -298,6 +298,10 @@ fn time_queries<R: store::Queries>(
             Box::new(|r| r.per_model(&day).map(|v| v.len())),
         ),
         (
+            "Prometheus scrape totals (all; GET /metrics)",
+            Box::new(|r| r.usage(&all).map(|v| v.len())),
+        ),
+        (
             "time series by model (last 24h, 5m)",
             Box::new(|r| r.time_series(&day, 300_000_000_000).map(|v| v.len())),
         ),

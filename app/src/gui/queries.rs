@@ -6,9 +6,9 @@
 
 use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
-    EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow, Queries,
-    SeriesPoint, SessionRow, SessionSort, SortDir, StoreError, Summary, ToolRow, TopError,
-    TraceRow, TraceSort, TraceTree, UserRow,
+    EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, MetricInfo,
+    MetricView, ModelRow, Queries, SeriesPoint, SessionRow, SessionSort, SortDir, StoreError,
+    Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -147,6 +147,11 @@ query! {
     };
     /// Everything said about the open trace (its calls, itself, its session).
     TraceEvaluations(u128) -> Vec<Evaluation> = |r, id| r.trace_evaluations(&[id]);
+    /// The OTLP metrics with points in the selection.
+    MetricCatalog(Filter) -> Vec<MetricInfo> = |r, f| r.metric_catalog(&f);
+    /// One OTLP metric by group and per bucket: (filter, name, bucket in ns).
+    MetricChart((Filter, String, i64)) -> MetricView =
+        |r, (f, name, bucket)| r.metric_view(&f, &name, bucket);
     /// The open trace's spans.
     OpenTrace(u128) -> TraceTree = |r, id| r.trace(id);
     /// The trace of the call selected in the Inspector.

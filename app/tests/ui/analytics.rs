@@ -999,3 +999,143 @@ fn streamed_calls_show_their_time_to_first_token_and_phases() {
     h.run_steps(2);
     h.snapshot("call_phases");
 }
+
+/// Five hours of GenAI client metrics as an SDK exports them every five minutes
+/// (running totals, no spans): the operation duration of three models, one of them
+/// slowing down in the fourth hour, and token usage by type.
+fn metrics_only_database(dir: &Scratch) -> PathBuf {
+    use store::{MetricPoint, Temporality};
+    let db = dir.path("metrics.duckdb");
+    let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let writer = store.writer().unwrap();
+    let bounds = llm_observatory::scrape::DURATION_BOUNDS_S;
+    let models = [
+        ("gpt-4o", 9, 0.9),
+        ("gpt-4o-mini", 14, 0.35),
+        ("claude-3-5-haiku", 6, 0.5),
+    ];
+    let mut points = Vec::new();
+    // Running totals per (model, metric): bucket counts, count, sum.
+    let mut totals: std::collections::HashMap<(usize, usize), (Vec<u64>, u64, f64)> =
+        std::collections::HashMap::new();
+    for k in 0..60i64 {
+        let t = T0 + k * 300_000_000_000;
+        for (m, (model, per_export, seconds)) in models.iter().enumerate() {
+            let slow = if m == 0 && (36..48).contains(&k) {
+                2.5
+            } else {
+                1.0
+            };
+            let attributes = |kind: Option<&str>| {
+                let mut a = serde_json::json!({
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": model,
+                });
+                if let Some(kind) = kind {
+                    a["gen_ai.token.type"] = kind.into();
+                }
+                a.to_string()
+            };
+            for (metric, kind, scale, metric_bounds) in [
+                (
+                    "gen_ai.client.operation.duration",
+                    None,
+                    1.0,
+                    bounds.to_vec(),
+                ),
+                (
+                    "gen_ai.client.token.usage",
+                    Some("input"),
+                    900.0,
+                    (0..14).map(|i| 4f64.powi(i)).collect(),
+                ),
+                (
+                    "gen_ai.client.token.usage",
+                    Some("output"),
+                    150.0,
+                    (0..14).map(|i| 4f64.powi(i)).collect(),
+                ),
+            ] {
+                let slot = (m, metric_bounds.len() + scale as usize);
+                let (counts, count, sum) = totals
+                    .entry(slot)
+                    .or_insert_with(|| (vec![0; metric_bounds.len() + 1], 0, 0.0));
+                for i in 0..*per_export {
+                    let v = if kind.is_some() {
+                        scale * (0.5 + (i as f64 * 0.37 + k as f64 * 0.11).fract())
+                    } else {
+                        seconds * slow * (0.6 + (i as f64 * 0.29 + k as f64 * 0.07).fract())
+                    };
+                    counts[metric_bounds.partition_point(|b| *b < v)] += 1;
+                    *count += 1;
+                    *sum += v;
+                }
+                points.push(MetricPoint {
+                    time_ns: t,
+                    start_time_ns: T0 - 1,
+                    name: metric.into(),
+                    kind: "histogram".into(),
+                    unit: if kind.is_some() { "{token}" } else { "s" }.into(),
+                    service: "metrics-only-app".into(),
+                    attributes_json: attributes(kind),
+                    count: Some(*count),
+                    sum: Some(*sum),
+                    bucket_bounds_json: Some(serde_json::to_string(&metric_bounds).unwrap()),
+                    bucket_counts_json: Some(serde_json::to_string(counts).unwrap()),
+                    temporality: Some(Temporality::Cumulative),
+                    ..MetricPoint::default()
+                });
+            }
+        }
+    }
+    writer
+        .write(store::Batch {
+            metrics: points,
+            ..Default::default()
+        })
+        .unwrap();
+    writer.close().unwrap();
+    db
+}
+
+/// A database with only OTLP metrics (an SDK that sends no spans) shows them in the
+/// Metrics view: each group's count, mean and percentiles as the store computes them,
+/// charted over time; another metric is one click away.
+#[test]
+fn the_metrics_view_charts_what_a_metrics_only_app_sent() {
+    let dir = Scratch::new("metrics-view");
+    let db = metrics_only_database(&dir);
+    let duration = read(&db, |r| {
+        r.metric_view(
+            &Filter::default(),
+            "gen_ai.client.operation.duration",
+            300_000_000_000,
+        )
+        .unwrap()
+    });
+    assert_eq!(duration.groups.len(), 3);
+    assert_eq!(duration.groups[0].label, "gpt-4o-mini · chat");
+    assert_eq!(duration.groups[0].count, 14 * 60);
+    let mut h = harness(&db);
+    click_range(&mut h, "All");
+    go(&mut h, "Metrics");
+    wait_for(&mut h, "the duration groups", |h| {
+        shown(h, "gpt-4o-mini · chat") && shown(h, "claude-3-5-haiku · chat")
+    });
+    let fmt = |s: f64| format::millis(s * 1e3);
+    for g in &duration.groups {
+        let [p50, p95, _] = g.quantiles.unwrap();
+        for figure in [format::integer(g.count), fmt(g.mean()), fmt(p50), fmt(p95)] {
+            assert!(shown(&h, &figure), "{figure} of {} not shown", g.label);
+        }
+    }
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot("metrics_view");
+
+    h.get_by_label_contains("gen_ai.client.token.usage").click();
+    h.step();
+    wait_for(&mut h, "the token groups", |h| {
+        shown(h, "gpt-4o · chat · input") && shown(h, "gpt-4o-mini · chat · output")
+    });
+}

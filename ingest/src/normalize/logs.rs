@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{Gauge, Sum, metric::Data, number_data_point};
-use store::{GenAiEventText, LogRow, MetricPoint};
+use store::{GenAiEventText, LogRow, MetricPoint, Temporality};
 
 /// Events whose text belongs to the call's prompt.
 const PROMPT_EVENTS: &[(&str, &str)] = &[
@@ -184,13 +184,13 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
                 match &m.data {
                     Some(Data::Gauge(Gauge { data_points }))
                     | Some(Data::Sum(Sum { data_points, .. })) => {
-                        let kind = if matches!(m.data, Some(Data::Gauge(_))) {
-                            "gauge"
-                        } else {
-                            "sum"
+                        let (kind, accumulates) = match &m.data {
+                            Some(Data::Sum(s)) => ("sum", temporality(s.aggregation_temporality)),
+                            _ => ("gauge", None),
                         };
                         out.extend(data_points.iter().map(|p| MetricPoint {
                             value: number(p.value),
+                            temporality: accumulates,
                             ..point(
                                 kind,
                                 p.time_unix_nano,
@@ -210,6 +210,7 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
                             bucket_counts_json: Some(
                                 serde_json::to_string(&p.bucket_counts).expect("ints serialize"),
                             ),
+                            temporality: temporality(h.aggregation_temporality),
                             ..point(
                                 "histogram",
                                 p.time_unix_nano,
@@ -222,6 +223,7 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
                         out.extend(h.data_points.iter().map(|p| MetricPoint {
                             count: Some(p.count),
                             sum: p.sum,
+                            temporality: temporality(h.aggregation_temporality),
                             ..point(
                                 "exponential_histogram",
                                 p.time_unix_nano,
@@ -248,6 +250,15 @@ pub fn normalize_metrics(req: &ExportMetricsServiceRequest) -> Vec<MetricPoint> 
         }
     }
     out
+}
+
+/// OTLP's aggregation temporality (1 delta, 2 cumulative; 0 unspecified).
+fn temporality(code: i32) -> Option<Temporality> {
+    match code {
+        1 => Some(Temporality::Delta),
+        2 => Some(Temporality::Cumulative),
+        _ => None,
+    }
 }
 
 fn number(v: Option<number_data_point::Value>) -> Option<f64> {

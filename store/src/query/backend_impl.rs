@@ -86,6 +86,17 @@ impl Queries for Reader {
     fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError> {
         Reader::first_token(self, filter)
     }
+    fn metric_catalog(&mut self, filter: &Filter) -> Result<Vec<crate::MetricInfo>, StoreError> {
+        Reader::metric_catalog(self, filter)
+    }
+    fn metric_view(
+        &mut self,
+        filter: &Filter,
+        name: &str,
+        bucket_ns: i64,
+    ) -> Result<crate::MetricView, StoreError> {
+        Reader::metric_view(self, filter, name, bucket_ns)
+    }
     fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError> {
         Reader::usage(self, filter)
     }

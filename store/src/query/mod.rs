@@ -11,6 +11,7 @@ pub(crate) mod evaluations;
 mod export;
 mod filter_sql;
 mod kpi;
+mod metrics;
 mod series;
 pub(crate) mod sessions;
 pub(crate) use filter_sql::streamed_sql;
@@ -27,6 +28,7 @@ pub use evaluations::{
 };
 pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
+pub use metrics::{MetricBucket, MetricGroup, MetricInfo, MetricView};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
 pub use sessions::{SessionRow, SessionSort, UserRow};
 pub use timing::{FirstTokenSummary, ModelFirstToken, OUTPUT_TPS_DOC};

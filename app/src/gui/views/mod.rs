@@ -154,6 +154,7 @@ registry! {
     sessions::SessionsView => "Sessions", Num7;
     agents::AgentsView => "Agents", Num9;
     evaluations::EvaluationsView => "Evaluations", Num0;
+    metrics::MetricsView => "Metrics", M;
     inspector::Inspector => "Inspector", F;
     alerts::AlertsView => "Alerts", Num8;
 }
