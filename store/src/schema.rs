@@ -190,6 +190,7 @@ fn describe(from: i64) -> &'static str {
             "listing agent runs with the steps, calls and cost inside them, tool executions, each trace's cost, and evaluations by hour"
         }
         10 => "reading each call's time to first token and server phases",
+        11 => "telling metric points that are deltas from running totals",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }

@@ -631,6 +631,11 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
                 to,
                 "reading each call's time to first token and server phases"
             ),
+            (
+                11,
+                to,
+                "telling metric points that are deltas from running totals"
+            ),
         ]
     );
     let mut r = store.reader().unwrap();

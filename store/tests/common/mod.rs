@@ -36,6 +36,7 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
     let undo = |v: i64| {
         match v {
+        12 => "ALTER TABLE metric_points DROP COLUMN temporality;",
         11 => {
             "ALTER TABLE llm_calls DROP COLUMN ttft_ns; ALTER TABLE llm_calls DROP COLUMN queue_ns;
              ALTER TABLE llm_calls DROP COLUMN prefill_ns; ALTER TABLE llm_calls DROP COLUMN decode_ns;
