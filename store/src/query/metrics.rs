@@ -102,6 +102,14 @@ struct Point {
     buckets: Vec<(f64, u64)>,
 }
 
+impl MetricView {
+    /// Whether its points are distributions of observations (histograms, summaries)
+    /// rather than values (sums, gauges).
+    pub fn is_distribution(&self) -> bool {
+        self.kind.ends_with("histogram") || self.kind == "summary"
+    }
+}
+
 /// What a point added in its period.
 struct Increment {
     time_ns: i64,
@@ -231,12 +239,10 @@ impl Reader {
                 if group.last.is_none_or(|(t, _)| t <= i.time_ns) {
                     group.last = Some((i.time_ns, v));
                 }
-                {
-                    cell.count += 1;
-                    cell.sum += v;
-                    group.count += 1;
-                    group.sum += v;
-                }
+                cell.count += 1;
+                cell.sum += v;
+                group.count += 1;
+                group.sum += v;
             }
         }
         let mut ordered: Vec<(String, Acc)> = groups.into_iter().collect();
@@ -251,7 +257,7 @@ impl Reader {
             .enumerate()
             .map(|(i, (label, _))| (label.clone(), i))
             .collect();
-        let histogram = view.kind.ends_with("histogram") || view.kind == "summary";
+        let histogram = view.is_distribution();
         view.groups = ordered
             .into_iter()
             .map(|(label, acc)| MetricGroup {

@@ -197,7 +197,7 @@ fn groups_table(info: &MetricInfo, view: &MetricView) -> TableData {
     let unit = unit_format(view.unit.as_deref());
     let col = |title, key| Column { title, key };
     let value = |v: f64| Cell::number(unit(v), v);
-    let histogram = view.kind.ends_with("histogram") || view.kind == "summary";
+    let histogram = view.is_distribution();
     let mut columns = vec![col("Group", "group")];
     if histogram {
         columns.extend([
