@@ -184,3 +184,13 @@ mod tests {
         assert_eq!(span_ns(15 * 60_000_000_000), "15 min");
     }
 }
+
+/// A figure of the anomaly list in its unit (counts whole, cost in USD, latency in ms).
+pub fn anomaly_value(metric: store::anomaly::Metric, v: f64) -> String {
+    use store::anomaly::Metric;
+    match metric {
+        Metric::Calls | Metric::Errors => format!("{v:.0}"),
+        Metric::Cost => usd(v),
+        Metric::P95Latency => millis(v),
+    }
+}

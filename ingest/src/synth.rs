@@ -132,12 +132,29 @@ const TOPICS: &[&str] = &[
     "quarterly report",
     "onboarding checklist",
 ];
-const ASKS: &[&str] = &[
-    "Summarize what our docs say about {}.",
-    "A customer asks about {}. Draft a short, friendly answer.",
-    "List the three most important facts about {} for a support agent.",
-    "Explain {} in plain words, citing the retrieved passages.",
-    "Classify this ticket about {} by urgency and product area.",
+/// The prompts the demo's apps send: each a system prompt and a user message about a
+/// topic (`{}`), so that the Prompts view finds one pattern per pair.
+const ASKS: &[(&str, &str)] = &[
+    (
+        "You summarize Acme Cloud documentation for customers. Quote the retrieved passages and keep it under 120 words.",
+        "Summarize what our docs say about {}.",
+    ),
+    (
+        "You draft replies for the Acme Cloud support team. Be warm and brief, and never promise refunds or dates.",
+        "A customer asks about {}. Draft a short, friendly answer.",
+    ),
+    (
+        "You brief Acme Cloud support agents before a call. List facts only, most important first, with no filler.",
+        "List the three most important facts about {} for a support agent.",
+    ),
+    (
+        "You are a helpful assistant for Acme Cloud. Answer from the retrieved passages only.",
+        "Explain {} in plain words, citing the retrieved passages.",
+    ),
+    (
+        "You triage Acme Cloud tickets. Reply with the urgency (low, medium, high) and the product area, nothing else.",
+        "Classify this ticket about {} by urgency and product area.",
+    ),
 ];
 const ANSWERS: &[&str] = &[
     "Here is a short summary of {}: the relevant policy applies to all plans, with exceptions noted in section 2.",
@@ -409,10 +426,9 @@ impl Synth {
         } else {
             0
         };
-        let ask = ASKS[self.rng.random_range(0..ASKS.len())].replace("{}", topic);
+        let (system, ask) = ASKS[self.rng.random_range(0..ASKS.len())];
+        let ask = ask.replace("{}", topic);
         let answer = ANSWERS[self.rng.random_range(0..ANSWERS.len())].replace("{}", topic);
-        let system =
-            "You are a helpful assistant for Acme Cloud. Answer from the retrieved passages only.";
         let mut a = Vec::with_capacity(20);
         let first_token = streamed(trace_id, dur).filter(|_| error.is_none());
         match svc.convention {

@@ -212,6 +212,36 @@ fn openllmetry_traceloop_names_and_openlit_cost() {
 }
 
 #[test]
+fn declared_prompt_templates_are_read_from_each_convention() {
+    // OpenInference sends the template's text and version.
+    let c = llm(json!({
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-4o",
+        "llm.prompt_template.template": "Tell me a {adjective} joke about {topic}",
+        "llm.prompt_template.variables": "{\"adjective\": \"funny\", \"topic\": \"cats\"}",
+        "llm.prompt_template.version": "v3"
+    }));
+    let d = c.declared_prompt.expect("a declared template");
+    assert_eq!(d.key, "Tell me a {adjective} joke about {topic}@v3");
+    assert_eq!(d.template, "Tell me a {adjective} joke about {topic}");
+    // OpenLLMetry's prompt registry names it by key and version.
+    let c = llm(json!({
+        "gen_ai.system": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "traceloop.prompt.key": "support-triage",
+        "traceloop.prompt.version": 4
+    }));
+    let d = c.declared_prompt.expect("a declared template");
+    assert_eq!(
+        (d.key.as_str(), d.name.as_deref()),
+        ("support-triage@4", Some("support-triage"))
+    );
+    // No template named: the pattern is learned from the prompt instead.
+    let c = llm(json!({"gen_ai.request.model": "gpt-4o", "gen_ai.prompt.0.content": "Hi"}));
+    assert_eq!(c.declared_prompt, None);
+}
+
+#[test]
 fn first_match_wins_between_conventions() {
     let c = llm(json!({
         "gen_ai.operation.name": "chat",

@@ -94,6 +94,36 @@ pub trait Queries: Send {
         bucket_ns: i64,
     ) -> Result<Vec<LatencyPoint>, StoreError>;
 
+    /// The buckets of `bucket_ns` in `window` (Unix ns) whose calls, errors, cost (overall
+    /// and per model) or p95 latency fall outside their expected band, worst first. The
+    /// band is learned from the week before the window too (see [`crate::anomaly`]),
+    /// which is read whatever the filter's range.
+    fn anomalies(
+        &mut self,
+        filter: &Filter,
+        window: (i64, i64),
+        bucket_ns: i64,
+    ) -> Result<Vec<crate::anomaly::Anomaly>, StoreError> {
+        let history = crate::anomaly::HISTORY_NS;
+        let wider = Filter {
+            from_ns: Some(window.0.saturating_sub(history)),
+            to_ns: Some(window.1),
+            ..filter.clone()
+        };
+        let series = self.time_series(&wider, bucket_ns)?;
+        let latency = self.latency_percentiles(&wider, bucket_ns)?;
+        let found = crate::query::anomalies::find(
+            &series,
+            &latency,
+            (window.0.saturating_sub(history), window.1),
+            bucket_ns,
+        );
+        Ok(found
+            .into_iter()
+            .filter(|a| a.bucket_start_ns + a.bucket_ns > window.0)
+            .collect())
+    }
+
     /// Time to first token of the calls that report one: percentiles overall and per
     /// model, with each model's output speed.
     fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError>;
@@ -113,6 +143,15 @@ pub trait Queries: Send {
         name: &str,
         bucket_ns: i64,
     ) -> Result<crate::MetricView, StoreError>;
+
+    /// The selection's prompt patterns ranked by `sort`, the first `limit`, and how
+    /// many there are (local databases only: patterns are learned at ingest).
+    fn prompt_patterns(
+        &mut self,
+        filter: &Filter,
+        sort: crate::PatternSort,
+        limit: usize,
+    ) -> Result<(Vec<crate::PatternRow>, usize), StoreError>;
 
     /// Time-to-first-token percentiles per time bucket.
     fn first_token_percentiles(

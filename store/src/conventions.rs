@@ -110,6 +110,26 @@ pub const TIME_IN_QUEUE: &[&str] = &["gen_ai.latency.time_in_queue"];
 pub const TIME_IN_PREFILL: &[&str] = &["gen_ai.latency.time_in_model_prefill"];
 /// Time the model spent generating, in seconds (vLLM).
 pub const TIME_IN_DECODE: &[&str] = &["gen_ai.latency.time_in_model_decode"];
+/// The name of the prompt template a call was made from, when the application's prompt
+/// manager or instrumentation says it: OpenTelemetry GenAI, OpenLLMetry (Traceloop's
+/// prompt registry), Langfuse.
+pub const PROMPT_NAME: &[&str] = &[
+    "gen_ai.prompt.name",
+    "traceloop.prompt.key",
+    "langfuse.prompt.name",
+    "langfuse.observation.prompt.name",
+];
+/// The version of that template: OpenTelemetry GenAI, OpenLLMetry, OpenInference,
+/// Langfuse.
+pub const PROMPT_VERSION: &[&str] = &[
+    "gen_ai.prompt.version",
+    "traceloop.prompt.version",
+    "llm.prompt_template.version",
+    "langfuse.prompt.version",
+    "langfuse.observation.prompt.version",
+];
+/// The template's text with its `{variables}`: OpenInference, OpenLLMetry.
+pub const PROMPT_TEMPLATE: &[&str] = &["llm.prompt_template.template", "traceloop.prompt.template"];
 /// Whether the answer was asked to be streamed: OpenTelemetry GenAI, OpenLIT,
 /// OpenLLMetry (new and old). OpenInference says it as `"stream": true` inside
 /// [`INVOCATION_PARAMETERS`].

@@ -126,6 +126,9 @@ pub struct Filter {
     pub tools: Vec<String>,
     /// Kinds of work ([`crate::SpanClass`]), any of which the call's trace must hold.
     pub kinds: Vec<crate::row::SpanClass>,
+    /// Prompt patterns (their ids, see [`crate::patterns`]), any of which the call's
+    /// prompt must have been made from.
+    pub patterns: Vec<i32>,
 }
 
 impl Filter {
@@ -150,6 +153,7 @@ impl Filter {
             || !self.agents.is_empty()
             || !self.tools.is_empty()
             || !self.kinds.is_empty()
+            || !self.patterns.is_empty()
     }
 
     /// Whether every condition is one the rollups keep apart (time, model, provider,
@@ -171,6 +175,7 @@ impl Filter {
             && self.agents.is_empty()
             && self.tools.is_empty()
             && self.kinds.is_empty()
+            && self.patterns.is_empty()
     }
 
     /// Checks the globs, so that a typo is an error rather than an empty result.

@@ -11,6 +11,7 @@
 //! compile DuckDB.
 
 pub mod alert_rules;
+pub mod anomaly;
 #[cfg(feature = "duckdb")]
 mod backend;
 #[cfg(feature = "clickhouse")]
@@ -29,6 +30,9 @@ mod ids;
 #[cfg(feature = "duckdb")]
 mod open;
 mod output;
+#[cfg(feature = "duckdb")]
+mod pattern_table;
+pub mod patterns;
 mod prices;
 #[cfg(feature = "duckdb")]
 mod query;
@@ -75,8 +79,9 @@ pub use query::{
     AgentRow, AgentRun, CallRow, CallSort, EXACT_CALLS_UP_TO, EvalModelRow, EvalPoint, Evaluation,
     EvaluatorRow, ExportFormat, ExportTable, FirstTokenSummary, Heatmap, HeatmapCell, JudgedCall,
     LatencyPoint, MetricBucket, MetricGroup, MetricInfo, MetricView, ModelFirstToken, ModelRow,
-    OUTPUT_TPS_DOC, Reader, SCORE_BINS, SeriesPoint, SessionRow, SessionSort, SortDir, Summary,
-    ToolRow, TopError, TraceRow, TraceSort, TraceSpan, TraceTree, UserRow,
+    OUTPUT_TPS_DOC, PatternRow, PatternSort, Reader, SCORE_BINS, SeriesPoint, SessionRow,
+    SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
+    UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]

@@ -133,6 +133,7 @@ impl Store {
         let schema_version = match mode {
             OpenMode::ReadWrite => {
                 schema::migrate(&conn, report)?;
+                crate::pattern_table::backfill(&conn)?;
                 schema::SCHEMA_VERSION
             }
             OpenMode::ReadOnly => schema::check_readable(&conn)?,

@@ -7,7 +7,8 @@
 //! `eval:NAME<0.5` (score), `eval:NAME=label`, `eval:NAME` (has one), and people's
 //! feedback `feedback:down|up|any|LABEL`, and the calls of traces in which an agent ran
 //! (`agent:NAME`), a tool executed (`tool:NAME`) or some kind of work happened
-//! (`kind:agent|tool|retrieval`). Matching is case-insensitive in any script.
+//! (`kind:agent|tool|retrieval`), and the calls made from one prompt pattern
+//! (`pattern:12`, the Prompts view's ids). Matching is case-insensitive in any script.
 //! A malformed query is an error naming the place.
 
 use crate::filter::{Bound, Cmp, EvalCondition, EvalTest, Filter, StatusFilter};
@@ -54,6 +55,8 @@ pub struct Query {
     pub tools: Vec<String>,
     /// `kind:` classes.
     pub kinds: Vec<SpanClass>,
+    /// `pattern:` ids.
+    pub patterns: Vec<i32>,
 }
 
 /// A query that cannot be read, and where.
@@ -73,7 +76,7 @@ impl std::fmt::Display for QueryError {
 
 impl std::error::Error for QueryError {}
 
-const FIELDS: &str = "model, provider, service, status, error, session, user, eval, feedback, agent, tool, kind, stream";
+const FIELDS: &str = "model, provider, service, status, error, session, user, eval, feedback, agent, tool, kind, stream, pattern";
 
 impl Query {
     /// Reads a query.
@@ -110,6 +113,7 @@ impl Query {
         filter.agents.extend(self.agents.iter().cloned());
         filter.tools.extend(self.tools.iter().cloned());
         filter.kinds.extend(self.kinds.iter().copied());
+        filter.patterns.extend(self.patterns.iter().copied());
     }
 
     /// The words and phrases to highlight in results.
@@ -203,6 +207,11 @@ impl Query {
                 "agent" => self.agents.push(value),
                 "tool" => self.tools.push(value),
                 "kind" => self.kinds.push(kind(&value).map_err(err)?),
+                "pattern" => self.patterns.push(value.parse().map_err(|_| {
+                    err(format!(
+                        "pattern:{value}: a pattern is named by its number, e.g. pattern:12 (the Prompts view lists them)"
+                    ))
+                })?),
                 "stream" => {
                     self.streamed = Some(match value.to_lowercase().as_str() {
                         "true" | "yes" | "on" => true,
@@ -251,6 +260,7 @@ fn example(field: &str) -> &'static str {
         "feedback" => "down",
         "kind" => "tool",
         "stream" => "true",
+        "pattern" => "12",
         _ => "VALUE",
     }
 }

@@ -208,6 +208,9 @@ pub struct LlmCall {
     pub response_id: Option<String>,
     /// Where the call's time went, as far as its instrumentation or server said.
     pub timing: CallTiming,
+    /// The prompt template the instrumentation says the call was made from; calls
+    /// without one have theirs learned from the prompt (see [`crate::patterns`]).
+    pub declared_prompt: Option<crate::patterns::DeclaredPrompt>,
 }
 
 /// The inside of a call's duration: time to the first token of a streamed answer and an

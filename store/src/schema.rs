@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -191,6 +191,7 @@ fn describe(from: i64) -> &'static str {
         }
         10 => "reading each call's time to first token and server phases",
         11 => "telling metric points that are deltas from running totals",
+        12 => "finding the prompt patterns of the stored calls",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -286,6 +287,10 @@ fn migration(from: i64) -> String {
         // (OTLP's aggregation temporality); points stored before were not told apart
         // and stay NULL, read as running totals (the OTLP exporters' default).
         11 => "ALTER TABLE metric_points ADD COLUMN temporality VARCHAR;".to_string(),
+        // 12 -> 13: each call's prompt pattern and the patterns' table
+        // (`crate::pattern_table`); the stored calls are mined once after the
+        // migration, in Rust (`pattern_table::backfill`).
+        12 => crate::pattern_table::create_sql(),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::error::StoreError;
 use crate::ids::{span_key, trace_key};
+use crate::patterns::{CallRef, PatternMiner};
 use crate::row::{AlertEvent, Feedback, LogRow, MetricPoint, SpanClass, SpanRow};
 use crate::text_index::{IndexedCall, TextIndex};
 use duckdb::{Appender, Connection, params};
@@ -79,6 +80,9 @@ pub struct WriterTimings {
     /// Of those, nanoseconds adding the new calls and spans to the rollups and the
     /// traces table.
     pub summaries_ns: AtomicU64,
+    /// Nanoseconds finding the new calls' prompt patterns (inside `append_ns`, and
+    /// the patterns' storing inside `insert_ns`).
+    pub patterns_ns: AtomicU64,
     /// Nanoseconds committing.
     pub commit_ns: AtomicU64,
     /// Commits made.
@@ -140,13 +144,15 @@ impl Writer {
              CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
         )?;
         conn.execute_batch(crate::evaluations::STAGE_SQL)?;
+        conn.execute_batch(crate::pattern_table::STAGE_SQL)?;
+        let miner = PatternMiner::new(crate::pattern_table::load(&conn)?);
         let (tx, rx) = mpsc::channel::<Job>();
         let timings = Arc::new(WriterTimings::default());
         let t = timings.clone();
         let index = text.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, version, t, index))
+            .spawn(move || run(conn, rx, version, t, index, miner))
             .map_err(|source| StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -253,9 +259,10 @@ fn run(
     version: Arc<AtomicU64>,
     timings: Arc<WriterTimings>,
     text: Option<Arc<TextIndex>>,
+    miner: PatternMiner,
 ) {
     let text = text.as_deref();
-    let mut upkeep = Upkeep::new();
+    let mut upkeep = Upkeep::new(miner);
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -305,10 +312,11 @@ fn run(
     }
 }
 
-/// The writer's housekeeping of the summaries between commits: which minutes have
-/// rollup rows appended since they were last compacted, and when split traces were
-/// last joined.
+/// What the writer keeps between commits: which minutes have rollup rows appended
+/// since they were last compacted, when split traces were last joined, and the prompt
+/// pattern miner (as the database has it: rebuilt from it after a failed commit).
 struct Upkeep {
+    miner: PatternMiner,
     /// Earliest and latest start of the calls committed since the last compaction.
     appended: Option<(i64, i64)>,
     last_compaction: Instant,
@@ -316,8 +324,9 @@ struct Upkeep {
 }
 
 impl Upkeep {
-    fn new() -> Upkeep {
+    fn new(miner: PatternMiner) -> Upkeep {
         Upkeep {
+            miner,
             appended: None,
             last_compaction: Instant::now(),
             last_merge: Instant::now(),
@@ -342,8 +351,14 @@ impl Upkeep {
             None => Some((t, t)),
             Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
         });
-        if commit_group(conn, group, version, timings, text) {
+        if commit_group(conn, group, version, timings, text, &mut self.miner) {
             self.appended = range;
+        } else {
+            // What the miner learned from the failed group was not stored.
+            match crate::pattern_table::load(conn) {
+                Ok(stored) => self.miner = PatternMiner::new(stored),
+                Err(e) => tracing::warn!("reloading the prompt patterns: {e}"),
+            }
         }
     }
 
@@ -387,13 +402,14 @@ fn commit_group(
     version: &AtomicU64,
     timings: &WriterTimings,
     text: Option<&TextIndex>,
+    miner: &mut PatternMiner,
 ) -> bool {
     if group.is_empty() {
         return true;
     }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
     let started = Instant::now();
-    match write_group(conn, &batches, timings) {
+    match write_group(conn, &batches, timings, miner) {
         Ok(reports) => {
             let stored = started.elapsed();
             if let Some(index) = text {
@@ -475,6 +491,7 @@ fn write_group(
     conn: &Connection,
     batches: &[Batch],
     timings: &WriterTimings,
+    miner: &mut PatternMiner,
 ) -> Result<Vec<CommitReport>, StoreError> {
     let elapsed = |since: Instant| since.elapsed().as_nanos() as u64;
     let step =
@@ -513,7 +530,7 @@ fn write_group(
             .filter(|s| seen.insert((s.trace_id, s.span_id)))
             .collect();
         if !unique.is_empty() {
-            stage_spans(conn, &unique, i as i32)
+            stage_spans(conn, &unique, i as i32, miner, timings)
                 .map_err(|e| StoreError::Commit(format!("staging spans: {e}")))?;
         }
         if !batch.logs.is_empty() {
@@ -559,8 +576,22 @@ fn write_group(
         crate::evaluations::give_feedback(conn, batches.iter().flat_map(|b| &b.feedback))
             .map_err(step("storing feedback"))?;
     }
-    join_genai_events(conn, batches)
+    let from_events = join_genai_events(conn, batches)
         .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
+    let patterns = Instant::now();
+    let mut learned = miner.learned();
+    for (call, prompt) in from_events {
+        if let Some(id) = miner.assign(&prompt, None, call) {
+            learned.assigned_later.push((call, id));
+        }
+    }
+    let more = miner.learned();
+    learned.patterns.extend(more.patterns);
+    learned.assigned_later.extend(more.assigned_later);
+    crate::pattern_table::store_learned(conn, &learned).map_err(step("storing prompt patterns"))?;
+    timings
+        .patterns_ns
+        .fetch_add(elapsed(patterns), Ordering::Relaxed);
     insert_alerts(conn, batches).map_err(step("storing alert history"))?;
     timings.insert_ns.fetch_add(elapsed(t), Ordering::Relaxed);
     let t = Instant::now();
@@ -645,8 +676,11 @@ fn move_staged(
 
 /// Completes LLM calls' prompt and response from GenAI event log records, whichever
 /// arrived first: the calls of this group lacking text, and the calls that this group's
-/// events belong to.
-fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreError> {
+/// events belong to. Returns the calls that now have a prompt and no pattern yet.
+fn join_genai_events(
+    conn: &Connection,
+    batches: &[Batch],
+) -> Result<Vec<(CallRef, String)>, StoreError> {
     let mut touched = Vec::new();
     for b in batches {
         for l in &b.logs {
@@ -663,7 +697,7 @@ fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreEr
         }
     }
     if touched.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut app = conn.appender_to_catalog_and_db("touched", "temp", "main")?;
     for (t, s) in touched {
@@ -681,7 +715,7 @@ fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreEr
     )?;
     if events == 0 {
         conn.execute_batch("DELETE FROM touched")?;
-        return Ok(());
+        return Ok(Vec::new());
     }
     conn.execute_batch(
         "UPDATE llm_calls AS c SET
@@ -698,13 +732,37 @@ fn join_genai_events(conn: &Connection, batches: &[Batch]) -> Result<(), StoreEr
              GROUP BY l.trace_id, l.span_id
          ) j
          WHERE c.trace_id = j.trace_id AND c.span_id = j.span_id
-           AND (c.prompt IS NULL OR c.response IS NULL);
-         DELETE FROM touched;",
+           AND (c.prompt IS NULL OR c.response IS NULL);",
     )?;
-    Ok(())
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.trace_id, c.span_id, c.start_ns, c.prompt FROM llm_calls c
+         JOIN (SELECT DISTINCT trace_id, span_id FROM touched) t
+           ON c.trace_id = t.trace_id AND c.span_id = t.span_id
+         WHERE c.pattern_id IS NULL AND c.prompt IS NOT NULL",
+    )?;
+    let unpatterned = stmt
+        .query_map([], |r| {
+            Ok((
+                CallRef {
+                    trace_id: r.get(0)?,
+                    span_id: r.get(1)?,
+                    start_ns: r.get(2)?,
+                },
+                r.get::<_, String>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    conn.execute_batch("DELETE FROM touched;")?;
+    Ok(unpatterned)
 }
 
-fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), StoreError> {
+fn stage_spans(
+    conn: &Connection,
+    spans: &[&SpanRow],
+    batch: i32,
+    miner: &mut PatternMiner,
+    timings: &WriterTimings,
+) -> Result<(), StoreError> {
     let mut app = conn.appender_to_catalog_and_db("stage_spans", "temp", "main")?;
     for s in spans {
         app.append_row(params![
@@ -743,6 +801,20 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
     let mut app = conn.appender_to_catalog_and_db("stage_llm", "temp", "main")?;
     for s in spans {
         let Some(l) = &s.llm else { continue };
+        let mining = Instant::now();
+        let call = CallRef {
+            trace_id: trace_key(&s.trace_id),
+            span_id: span_key(&s.span_id),
+            start_ns: s.start_ns,
+        };
+        let pattern = match (&l.declared_prompt, l.prompt.as_deref().and_then(non_empty)) {
+            (Some(d), prompt) => miner.assign(prompt.unwrap_or(""), Some(d), call),
+            (None, Some(prompt)) => miner.assign(prompt, None, call),
+            (None, None) => None,
+        };
+        timings
+            .patterns_ns
+            .fetch_add(mining.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let is_error = s.status == crate::row::StatusCode::Error || l.error_type.is_some();
         app.append_row(params![
             trace_key(&s.trace_id),
@@ -775,6 +847,7 @@ fn stage_spans(conn: &Connection, spans: &[&SpanRow], batch: i32) -> Result<(), 
             l.timing.prefill_ns,
             l.timing.decode_ns,
             l.timing.streamed,
+            pattern,
             batch,
         ])?;
     }

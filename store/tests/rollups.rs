@@ -636,6 +636,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
                 to,
                 "telling metric points that are deltas from running totals"
             ),
+            (12, to, "finding the prompt patterns of the stored calls"),
         ]
     );
     let mut r = store.reader().unwrap();

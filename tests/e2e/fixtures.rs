@@ -118,3 +118,52 @@ fn openllmetry_dump_reports_the_truth() {
 fn legacy_genai_protobuf_dump_reports_the_truth() {
     check("legacy-genai");
 }
+
+/// `vllm-server.jsonl`: three `llm_request` spans as vLLM's OpenTelemetry tracing writes
+/// them (attributes as vLLM's `SpanAttributes` name them: `gen_ai.latency.time_in_queue`,
+/// `…time_to_first_token`, `…time_in_model_prefill`, `…time_in_model_decode`, `…e2e`,
+/// the old `gen_ai.usage.*_tokens`, the response model only). Imported, each call keeps
+/// the server's phases and its duration splits into them; `stats` reports the time to
+/// first token the server measured.
+#[test]
+fn vllm_server_spans_show_their_phases() {
+    // (queue, prefill, time to first token, decode, end to end) in seconds, as written.
+    let written = [
+        (0.050, 0.200, 0.250, 1.500, 1.800),
+        (1.200, 0.400, 1.600, 2.000, 3.700),
+        (0.010, 0.050, 0.060, 0.500, 0.580),
+    ];
+    let dir = Scratch::new("vllm");
+    let db = dir.path("t.duckdb");
+    let file = fixture("vllm-server.jsonl");
+    let out = run(&["import", "--db", &db, &file]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let s = stats(&db, &[]);
+    assert_eq!(s["llm_calls"], 3);
+    assert_eq!(s["models"][0]["model"], "meta-llama/Llama-3.1-8B-Instruct");
+    assert_eq!(s["input_tokens"], 812 + 2048 + 95);
+    assert_eq!(s["time_to_first_token"]["calls"], 3);
+    // The median of 250, 1600 and 60 ms (within the sketches' 1 % where they answer).
+    let p50 = s["time_to_first_token"]["ms"]["p50"].as_f64().unwrap();
+    assert!((p50 - 250.0).abs() <= 2.5, "{p50}");
+
+    let store = store::Store::open(std::path::Path::new(&db), store::OpenMode::ReadOnly).unwrap();
+    let mut r = store.reader().unwrap();
+    let ms = |s: f64| (s * 1e9_f64).round() as i64;
+    for (i, (queue, prefill, ttft, decode, e2e)) in written.into_iter().enumerate() {
+        let id = 0xa11ce000u128 + i as u128;
+        let tree = r.traces(&[id]).unwrap().remove(0);
+        let call = &tree.spans[0];
+        assert_eq!(call.duration_ns, ms(e2e), "request {i}");
+        assert_eq!(call.timing.ttft_ns, Some(ms(ttft)), "request {i}");
+        let phases = call.phases().expect("the server's phases");
+        assert_eq!(phases.queue_ns, ms(queue), "request {i}");
+        assert_eq!(phases.first_token_ns, ms(prefill), "request {i}");
+        assert_eq!(phases.decode_ns, ms(decode), "request {i}");
+        assert_eq!(
+            phases.other_ns,
+            ms(e2e) - ms(queue) - ms(prefill) - ms(decode),
+            "request {i}: the rest of the duration"
+        );
+    }
+}

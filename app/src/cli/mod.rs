@@ -2,6 +2,7 @@
 //! which prices apply.
 
 mod alerts;
+mod anomalies;
 mod bench;
 mod calls;
 mod clickhouse;
@@ -54,6 +55,9 @@ enum Command {
     Trace(calls::TraceArgs),
     /// Print the alert history, or check a rules file (--check FILE).
     Alerts(alerts::AlertsArgs),
+    /// List the hours (or other buckets) whose calls, errors, cost or latency were
+    /// unusual against the days before.
+    Anomalies(anomalies::AnomaliesArgs),
     /// Write spans, LLM calls or traces to CSV, JSON, Parquet or OTLP JSON.
     Export(export::ExportArgs),
     /// Copy a local database into a team's ClickHouse (the Collector's tables).
@@ -221,6 +225,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
     match command {
         Command::Import(a) => import::run(a),
         Command::Stats(a) => stats::run(a),
+        Command::Anomalies(a) => anomalies::run(a),
         Command::Calls(a) => calls::run(a),
         Command::Trace(a) => calls::trace(a),
         Command::Alerts(a) => alerts::run(a),

@@ -7,8 +7,8 @@
 use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
     EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, MetricInfo,
-    MetricView, ModelRow, Queries, SeriesPoint, SessionRow, SessionSort, SortDir, StoreError,
-    Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
+    MetricView, ModelRow, PatternRow, PatternSort, Queries, SeriesPoint, SessionRow, SessionSort,
+    SortDir, StoreError, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -52,6 +52,9 @@ pub const AGENT_RUNS: u64 = 15;
 
 /// How many of an evaluator's worst-judged calls the Evaluations view lists.
 pub const WORST_JUDGED: u64 = 20;
+
+/// How many prompt patterns the Prompts view lists.
+pub const PROMPT_PATTERNS: usize = 200;
 
 /// How many alert events the history table and the chart markers read.
 pub const ALERT_HISTORY: u64 = 500;
@@ -125,6 +128,12 @@ query! {
     };
     /// The selection's agents, most runs first.
     Agents(Filter) -> Vec<AgentRow> = |r, f| r.agents(&f);
+    /// The anomalies of a window (Unix ns) in buckets of the width given, worst first.
+    Anomalies((Filter, (i64, i64), i64)) -> Vec<store::anomaly::Anomaly> =
+        |r, (f, window, bucket)| r.anomalies(&f, window, bucket);
+    /// The selection's prompt patterns, ranked, and how many there are.
+    PromptPatterns((Filter, PatternSort)) -> (Vec<PatternRow>, usize) =
+        |r, (f, sort)| r.prompt_patterns(&f, sort, PROMPT_PATTERNS);
     /// The selection's tools, most executions first.
     Tools(Filter) -> Vec<ToolRow> = |r, f| r.tools(&f);
     /// An agent's runs with the most steps: (filter, agent).

@@ -53,6 +53,7 @@ pub(crate) fn extract(span: &Span, attrs: &Attrs) -> Option<LlmCall> {
         response: response(attrs).or_else(|| messages::render(&event_response)),
         response_id: attrs.text(RESPONSE_ID),
         timing: timing(span, attrs),
+        declared_prompt: store::patterns::declared_prompt(|keys| attrs.text(keys)),
     })
 }
 

@@ -8,6 +8,11 @@ use crate::row::SpanClass;
 
 /// Checks a filter for what a team's ClickHouse can answer: a valid one.
 pub(super) fn check(filter: &Filter) -> Result<(), crate::error::StoreError> {
+    if !filter.patterns.is_empty() {
+        return Err(crate::error::StoreError::Unsupported(
+            super::reader::PATTERNS_ON_CLICKHOUSE,
+        ));
+    }
     filter.validate()
 }
 

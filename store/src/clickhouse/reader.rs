@@ -37,6 +37,9 @@ use std::sync::{Arc, RwLock};
 /// Why the Metrics view is empty on a ClickHouse.
 const METRICS_ON_CLICKHOUSE: &str = "OTLP metrics are charted from a local database only for now: the Collector's otel_metrics_* tables are not read yet (query them in Grafana, or run serve into a file)";
 
+/// Why prompt patterns are not read from a team's ClickHouse.
+pub(super) const PATTERNS_ON_CLICKHOUSE: &str = "prompt patterns are learned by this app as it stores calls, so they exist in a local database only: a team's ClickHouse has none (run serve into a file, or import the calls, to see them)";
+
 /// A reader of one ClickHouse database.
 pub struct ClickHouseReader {
     client: Client,
@@ -957,6 +960,15 @@ impl Queries for ClickHouseReader {
 
     fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError> {
         ClickHouseReader::usage(self, filter)
+    }
+
+    fn prompt_patterns(
+        &mut self,
+        _filter: &Filter,
+        _sort: crate::PatternSort,
+        _limit: usize,
+    ) -> Result<(Vec<crate::PatternRow>, usize), StoreError> {
+        Err(StoreError::Unsupported(PATTERNS_ON_CLICKHOUSE))
     }
 
     fn first_token(&mut self, filter: &Filter) -> Result<FirstTokenSummary, StoreError> {

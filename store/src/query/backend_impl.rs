@@ -100,6 +100,14 @@ impl Queries for Reader {
     fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError> {
         Reader::usage(self, filter)
     }
+    fn prompt_patterns(
+        &mut self,
+        filter: &Filter,
+        sort: crate::PatternSort,
+        limit: usize,
+    ) -> Result<(Vec<crate::PatternRow>, usize), StoreError> {
+        Reader::prompt_patterns(self, filter, sort, limit)
+    }
     fn first_token_percentiles(
         &mut self,
         filter: &Filter,

@@ -93,6 +93,11 @@ impl Filter {
                 codes.join(", ")
             ));
         }
+        if !self.patterns.is_empty() {
+            let ids: Vec<String> = self.patterns.iter().map(i32::to_string).collect();
+            w.sql
+                .push_str(&format!(" AND c.pattern_id IN ({})", ids.join(", ")));
+        }
         bounds(&mut w, "c.duration_ns / 1e6", &self.latency_ms);
         bounds(&mut w, &format!("coalesce({cost}, 0)"), &self.cost_usd);
         bounds(

@@ -4,6 +4,7 @@
 
 mod agents;
 mod alerts;
+pub(crate) mod anomalies;
 mod backend_impl;
 pub(crate) mod calls;
 pub(crate) mod cost;
@@ -12,6 +13,7 @@ mod export;
 mod filter_sql;
 mod kpi;
 mod metrics;
+mod patterns;
 mod series;
 pub(crate) mod sessions;
 pub(crate) use filter_sql::streamed_sql;
@@ -29,6 +31,7 @@ pub use evaluations::{
 pub use export::{ExportFormat, ExportTable};
 pub use kpi::{ModelRow, Summary};
 pub use metrics::{MetricBucket, MetricGroup, MetricInfo, MetricView};
+pub use patterns::{PatternRow, PatternSort};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
 pub use sessions::{SessionRow, SessionSort, UserRow};
 pub use timing::{FirstTokenSummary, ModelFirstToken, OUTPUT_TPS_DOC};
@@ -275,6 +278,9 @@ impl Reader {
             });
         }
         self.check_timing_conditions(filter)?;
+        if !filter.patterns.is_empty() {
+            self.needs_patterns()?;
+        }
         let cost = if filter.cost_usd.is_empty() {
             "NULL".to_string()
         } else {

@@ -36,6 +36,10 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
     let undo = |v: i64| {
         match v {
+        13 => {
+            "ALTER TABLE llm_calls DROP COLUMN pattern_id; DROP TABLE prompt_patterns;
+             DELETE FROM meta WHERE key = 'prompt_patterns_backfill';"
+        }
         12 => "ALTER TABLE metric_points DROP COLUMN temporality;",
         11 => {
             "ALTER TABLE llm_calls DROP COLUMN ttft_ns; ALTER TABLE llm_calls DROP COLUMN queue_ns;

@@ -104,6 +104,7 @@ impl ObservatoryApp {
             Action::FilterModel(m) => self.prefs.filter.models = vec![m],
             Action::FilterUser(u) => self.prefs.filter.user = Some(u),
             Action::ShowAllTime => self.prefs.filter.range = RangePreset::All,
+            Action::Inspect(query) => self.nav.inspect(&query),
             Action::OpenTrace {
                 trace_id,
                 highlights,

@@ -1,6 +1,7 @@
 //! Which view shows: the registry's views, the one shown, an open trace over it, and
 //! where Back leads. The side panel and the views' shortcuts read the registry.
 
+use super::super::views::inspector::INSPECTOR;
 use super::super::views::trace::TraceView;
 use super::super::views::{Entry, View, registry};
 use egui::Ui;
@@ -60,6 +61,14 @@ impl Navigation {
     pub(super) fn go_to(&mut self, label: &str) {
         if let Some(i) = self.views.iter().position(|v| v.label == label) {
             self.go(i);
+        }
+    }
+
+    /// Shows the Inspector listing the calls that match `query`.
+    pub(super) fn inspect(&mut self, query: &str) {
+        self.go_to(INSPECTOR);
+        if self.current_label() == INSPECTOR {
+            self.current().show_query(query);
         }
     }
 

@@ -20,6 +20,9 @@ use egui::{RichText, ScrollArea, Sense, TextEdit, Ui, WidgetInfo, vec2};
 use store::Query;
 use store::{CallRow, EvalTarget, Evaluation, Filter};
 
+/// The Inspector's name in the navigation (other views send queries to it).
+pub const INSPECTOR: &str = "Inspector";
+
 /// LLM calls with search; the view's state.
 #[derive(Default)]
 pub struct Inspector {
@@ -37,6 +40,12 @@ pub struct Inspector {
 impl View for Inspector {
     fn on_shortcut(&mut self) {
         self.focus_search = true;
+    }
+
+    fn show_query(&mut self, query: &str) {
+        self.query = query.to_string();
+        self.selected = None;
+        self.selected_row = None;
     }
 
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction {

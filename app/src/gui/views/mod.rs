@@ -37,6 +37,9 @@ pub struct ViewCtx<'a> {
 pub trait View {
     /// Called when its shortcut shows it (the Inspector puts the cursor in its search).
     fn on_shortcut(&mut self) {}
+    /// Called when another view asks for its calls by a query (`pattern:12`): only the
+    /// Inspector takes one.
+    fn show_query(&mut self, _query: &str) {}
     /// Draws it and says what the user asked for.
     fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> ViewAction;
 }
@@ -87,6 +90,8 @@ pub enum Action {
     FilterUser(String),
     /// Switch the range to all time.
     ShowAllTime,
+    /// List the calls matching this query in the Inspector.
+    Inspect(String),
     /// Open a trace over the current view, with these words highlighted.
     OpenTrace {
         /// Its id (hex).
@@ -149,12 +154,13 @@ registry! {
     latency::LatencyView => "Latency", Num2;
     models::ModelsView => "Models", Num3;
     costs::CostsView => "Costs", Num4;
+    prompts::PromptsView => "Prompts", P;
     errors::ErrorsView => "Errors", Num5;
     traces::TracesView => traces::TRACES, Num6;
     sessions::SessionsView => "Sessions", Num7;
     agents::AgentsView => "Agents", Num9;
     evaluations::EvaluationsView => "Evaluations", Num0;
     metrics::MetricsView => "Metrics", M;
-    inspector::Inspector => "Inspector", F;
+    inspector::Inspector => inspector::INSPECTOR, F;
     alerts::AlertsView => "Alerts", Num8;
 }

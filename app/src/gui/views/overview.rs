@@ -9,9 +9,10 @@ use super::latency::percentiles_chart;
 use super::shared::{reading, alert_markers, model_series, per_model, series as series_of};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{
-    CallSummary, FirstToken, FirstTokenPercentiles, LatencyPercentiles, PreviousSummary,
+    Anomalies, CallSummary, FirstToken, FirstTokenPercentiles, LatencyPercentiles, PreviousSummary,
     RecentTraces, SlowestTraces, TimeBounds,
 };
+use crate::gui::widgets::anomaly_list::{anomaly_list, anomaly_table};
 use crate::gui::widgets::health::{Health, health_light};
 use crate::gui::widgets::kpi_card::{Better, Kpi, kpi_card};
 use crate::gui::widgets::series_chart::time_chart;
@@ -66,6 +67,9 @@ impl View for OverviewView {
             .clone()
             .filter(|_| streams)
             .and_then(|p| cache.get::<FirstToken>(p).value);
+        let anomalies = window
+            .zip(bucket)
+            .map(|(w, b)| cache.get::<Anomalies>((resolved.filter.clone(), w, b)));
         let models = per_model(cache, resolved);
         let slowest = cache.get::<SlowestTraces>(filter.clone());
         let recent = cache.get::<RecentTraces>(filter);
@@ -148,6 +152,24 @@ impl View for OverviewView {
                 }
             });
             ui.add_space(10.0);
+            if let (Some(answer), Some(b)) = (&anomalies, bucket) {
+                if let Some(e) = &answer.error {
+                    ui.colored_label(palette::BAD, format!("Anomalies: {e}"));
+                }
+                if let Some(found) = answer.value.as_deref() {
+                    let table = anomaly_table(found, ANOMALIES_SHOWN);
+                    if found.is_empty() {
+                        ui.label("No anomalies: every figure stayed within its expected band.");
+                    } else {
+                        let (drill, export) = anomaly_list(ui, &table, b);
+                        if let Some(d) = drill {
+                            action.push(Action::Drill(d));
+                        }
+                        action.export_if(export, || ExportItem::Table(table.clone()));
+                    }
+                }
+                ui.add_space(10.0);
+            }
             ui.columns(2, |cols| {
                 if let Some(rows) = models.value.as_deref() {
                     let table = model_breakdown(rows);
@@ -212,6 +234,9 @@ fn bucket_totals(points: &[SeriesPoint]) -> BTreeMap<i64, Bucket> {
     }
     out
 }
+
+/// The worst anomalies the Overview lists.
+const ANOMALIES_SHOWN: usize = 8;
 
 /// Lines drawn by name; the other models are summed into one "other" line so that the
 /// legend stays readable.

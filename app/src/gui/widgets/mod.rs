@@ -1,5 +1,6 @@
 //! Reusable widgets: each chart or card kind is one widget, used by every view.
 
+pub mod anomaly_list;
 pub mod bars;
 pub mod conversation;
 pub mod data_table;
