@@ -1,8 +1,9 @@
 //! Which points of a time series are unusual: each bucket's expected band from what came
 //! before it, and the buckets outside it. The baseline is seasonal where the series has
-//! history a day back (the same time of day on up to the seven previous days, each with
+//! two days of history (the same time of day on up to the seven previous days, each with
 //! its neighbouring buckets: traffic has a daily rhythm), else the buckets just before
-//! (a rolling window). The band is the baseline's median ± `k` robust deviations (the
+//! (a rolling window) where those span two hours at most; hourly buckets of a database
+//! younger than two days are not judged. The band is the baseline's median ± `k` robust deviations (the
 //! median absolute deviation scaled to a normal's standard deviation), never narrower
 //! than a floor, so that a flat series does not flag its first wobble. Robust statistics
 //! keep a spike from widening the band that judges it.
@@ -74,6 +75,10 @@ const FEWEST: usize = 8;
 /// Days back the seasonal baseline looks.
 const DAYS: usize = 7;
 
+/// Fewest days with data before the seasonal baseline is used (one day's three values
+/// say too little about how much they vary).
+const SEASONAL_DAYS: usize = 2;
+
 /// The history a window's bands are learned from: the seasonal baseline's days.
 pub const HISTORY_NS: i64 = DAYS as i64 * 86_400_000_000_000;
 
@@ -82,8 +87,9 @@ const MAD_TO_SIGMA: f64 = 1.4826;
 
 /// What to judge: one value per consecutive bucket (`None`: no data there, e.g. a
 /// latency percentile of a bucket without calls), the buckets per day (0 when the
-/// bucket does not divide a day: no seasonal baseline), and the smallest deviation that
-/// counts (a floor on the band's half-width, in the series' unit).
+/// bucket does not divide a day: no seasonal baseline), the smallest deviation that
+/// counts (a floor on the band's half-width, in the series' unit), and how much the
+/// figure varies by chance.
 pub struct Series<'a> {
     /// The values, oldest first.
     pub values: &'a [Option<f64>],
@@ -91,6 +97,27 @@ pub struct Series<'a> {
     pub per_day: usize,
     /// The band is never narrower than ± this (and than 5 % of the expected value).
     pub floor: f64,
+    /// The figure's chance variation, which the band never undercuts.
+    pub noise: Noise<'a>,
+}
+
+/// How much a bucket's figure varies by chance alone: a band learned from a few days
+/// is never narrower than that, so that a quiet hour of a small model is not news.
+#[derive(Debug, Clone, Copy)]
+pub enum Noise<'a> {
+    /// Nothing known beyond the floor.
+    Unknown,
+    /// A count of independent events (calls, errors): Poisson, σ = √expected.
+    Count,
+    /// A figure estimated from the bucket's calls (a cost summed over them, a
+    /// percentile of their latency): σ = `spread` × expected / √calls, with each
+    /// bucket's calls.
+    PerCall {
+        /// Calls per bucket, aligned with the values.
+        calls: &'a [Option<f64>],
+        /// The figure's relative spread for one call.
+        spread: f64,
+    },
 }
 
 /// Each bucket's band, `None` while there is too little history.
@@ -129,11 +156,17 @@ fn band_at(series: &Series<'_>, i: usize) -> Option<Band> {
             }
             days += usize::from(history.len() > before);
         }
-        if history.len() >= FEWEST.min(3 * days).max(3) && days > 0 {
+        if days >= SEASONAL_DAYS && history.len() >= 3 * SEASONAL_DAYS {
             baseline = Some(Baseline::Seasonal { days });
         } else {
             history.clear();
         }
+    }
+    // The buckets just before say nothing about a daily rhythm: they stand in for the
+    // previous days only when they span two hours at most (or nothing is known of days).
+    let rolling_ok = series.per_day == 0 || ROLLING * 12 <= series.per_day;
+    if baseline.is_none() && !rolling_ok {
+        return None;
     }
     if baseline.is_none() {
         let from = i.saturating_sub(ROLLING);
@@ -147,7 +180,15 @@ fn band_at(series: &Series<'_>, i: usize) -> Option<Band> {
     }
     let expected = median(&mut history);
     let mut spread: Vec<f64> = history.iter().map(|v| (v - expected).abs()).collect();
-    let sigma = median(&mut spread) * MAD_TO_SIGMA;
+    let chance = match series.noise {
+        Noise::Unknown => 0.0,
+        Noise::Count => expected.max(1.0).sqrt(),
+        Noise::PerCall { calls, spread } => match calls.get(i).copied().flatten() {
+            Some(n) if n >= 1.0 => spread * expected.abs() / n.sqrt(),
+            _ => 0.0,
+        },
+    };
+    let sigma = (median(&mut spread) * MAD_TO_SIGMA).max(chance);
     let half = (DEVIATIONS * sigma)
         .max(series.floor)
         .max(0.05 * expected.abs());
@@ -196,6 +237,7 @@ mod tests {
             values: &values,
             per_day: 24,
             floor: 1.0,
+            noise: Noise::Unknown,
         };
         let flagged = anomalies(&s);
         assert!(
@@ -220,6 +262,7 @@ mod tests {
             values: &values,
             per_day: 24,
             floor: 1.0,
+            noise: Noise::Unknown,
         };
         let flagged = anomalies(&s);
         let late = flagged.iter().filter(|(i, _, _)| *i >= 5 * 24).count();
@@ -238,6 +281,7 @@ mod tests {
             values: &values,
             per_day: 0,
             floor: 0.5,
+            noise: Noise::Unknown,
         };
         let b = bands(&s);
         assert!(
@@ -260,6 +304,7 @@ mod tests {
             values: &values,
             per_day: 0,
             floor: 2.0,
+            noise: Noise::Unknown,
         };
         let flagged: Vec<usize> = anomalies(&s).into_iter().map(|a| a.0).collect();
         assert_eq!(flagged, [35]);
@@ -287,6 +332,17 @@ impl Metric {
             Metric::Errors => "errors",
             Metric::Cost => "cost",
             Metric::P95Latency => "p95 latency",
+        }
+    }
+
+    /// How the figure varies by chance, given the calls of each bucket.
+    pub fn noise(self, calls: &[Option<f64>]) -> Noise<'_> {
+        match self {
+            Metric::Calls | Metric::Errors => Noise::Count,
+            // One call's cost varies about as much as its mean (token counts are
+            // long-tailed); a 95th percentile of n calls about 1.5 times that.
+            Metric::Cost => Noise::PerCall { calls, spread: 1.0 },
+            Metric::P95Latency => Noise::PerCall { calls, spread: 1.5 },
         }
     }
 

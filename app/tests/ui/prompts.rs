@@ -178,7 +178,7 @@ fn the_prompts_view_ranks_templates_and_compares_models_on_one() {
     h.snapshot("prompts_view");
 
     // Ranked by calls: the busiest template first.
-    h.get_by_label("Calls").click();
+    h.get_by_role_and_label(Role::Button, "Calls").click();
     wait_for(&mut h, "the ranking by calls", |h| {
         row_ids(h).first() == Some(&format!("pattern {}", by_calls[0].id.unwrap()))
     });

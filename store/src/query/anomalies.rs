@@ -7,8 +7,8 @@ use crate::anomaly::{self, Anomaly, Metric, Series};
 use crate::query::{LatencyPoint, SeriesPoint};
 use std::collections::BTreeMap;
 
-/// The anomalies of the buckets of `bucket_ns` from `from_ns` (a bucket start) to
-/// `to_ns`, given the per-model series and the latency percentiles of that window.
+/// The anomalies of the whole buckets of `bucket_ns` from `from_ns` (rounded down to a
+/// bucket start) to `to_ns`, given the per-model series and the latency percentiles of that window.
 pub fn find(
     series: &[SeriesPoint],
     latency: &[LatencyPoint],
@@ -17,12 +17,14 @@ pub fn find(
 ) -> Vec<Anomaly> {
     let bucket_ns = bucket_ns.max(1);
     let from = from_ns.div_euclid(bucket_ns) * bucket_ns;
-    let n = ((to_ns - from).max(0) / bucket_ns + 1) as usize;
+    // Whole buckets only: a partial one (the current hour) would read as a drop.
+    let n = ((to_ns - from).max(0) / bucket_ns) as usize;
     let at = |t: i64| -> Option<usize> {
         let i = (t - from).div_euclid(bucket_ns);
         (0..n as i64).contains(&i).then_some(i as usize)
     };
-    // Dense series: a bucket without calls had none (counts, cost), or no latency.
+    // Dense series: a bucket without calls had none (counts, cost) once the series has
+    // begun, or no latency.
     let mut sums: BTreeMap<(Metric, Option<String>), Vec<Option<f64>>> = BTreeMap::new();
     let zero = || vec![Some(0.0); n];
     for p in series {
@@ -48,15 +50,36 @@ pub fn find(
             p95[i] = Some(p.p95_ms);
         }
     }
+    // Before a series' first call there is no history, not a run of zeros (a database
+    // begun an hour ago, a model first used today).
+    let began: BTreeMap<Option<String>, usize> = sums
+        .iter()
+        .filter(|((metric, _), _)| *metric == Metric::Calls)
+        .map(|((_, model), values)| {
+            let first = values.iter().position(|v| v.is_some_and(|v| v > 0.0));
+            (model.clone(), first.unwrap_or(n))
+        })
+        .collect();
+    for ((_, model), values) in sums.iter_mut() {
+        values[..began[model]].fill(None);
+    }
     sums.insert((Metric::P95Latency, None), p95);
     let per_day = anomaly::per_day(bucket_ns);
+    let calls: BTreeMap<Option<String>, Vec<Option<f64>>> = sums
+        .iter()
+        .filter(|((metric, _), _)| *metric == Metric::Calls)
+        .map(|((_, model), values)| (model.clone(), values.clone()))
+        .collect();
     let mut found: Vec<Anomaly> = sums
-        .into_iter()
+        .iter()
         .flat_map(|((metric, model), values)| {
+            let (metric, model) = (*metric, model.clone());
+            let none = Vec::new();
             let s = Series {
-                values: &values,
+                values,
                 per_day,
                 floor: metric.floor(),
+                noise: metric.noise(calls.get(&model).unwrap_or(&none)),
             };
             anomaly::anomalies(&s)
                 .into_iter()
@@ -77,4 +100,52 @@ pub fn find(
             .then(a.bucket_start_ns.cmp(&b.bucket_start_ns))
     });
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000_000_000;
+
+    fn point(hour: i64, model: &str, requests: u64, errors: u64) -> SeriesPoint {
+        SeriesPoint {
+            bucket_start_ns: hour * HOUR,
+            model: model.into(),
+            requests,
+            errors,
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cost_usd: requests as f64 * 0.001,
+        }
+    }
+
+    #[test]
+    fn the_time_before_the_first_call_is_no_history() {
+        // A week of nothing, then a busy hour: nothing to compare it with.
+        let series = [point(7 * 24, "m", 500, 5), point(7 * 24 + 1, "m", 480, 4)];
+        assert_eq!(find(&series, &[], (0, (7 * 24 + 2) * HOUR), HOUR), []);
+    }
+
+    #[test]
+    fn an_error_burst_in_a_steady_model_is_found() {
+        let mut series: Vec<SeriesPoint> = (0..96)
+            .map(|h| point(h, "m", 100 + (h % 5) as u64, u64::from(h % 7 == 0)))
+            .collect();
+        series[80].errors = 30;
+        let found = find(&series, &[], (0, 96 * HOUR), HOUR);
+        let errors: Vec<(i64, Option<&str>)> = found
+            .iter()
+            .filter(|a| a.metric == Metric::Errors)
+            .map(|a| (a.bucket_start_ns / HOUR, a.model.as_deref()))
+            .collect();
+        assert_eq!(errors, [(80, None), (80, Some("m"))], "{found:#?}");
+        assert!(
+            found.iter().all(|a| a.bucket_start_ns == 80 * HOUR),
+            "{found:#?}"
+        );
+        // Hourly buckets are judged from the third day on (two days of history).
+        assert!(find(&series[..47], &[], (0, 47 * HOUR), HOUR).is_empty());
+    }
 }

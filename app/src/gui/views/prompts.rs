@@ -245,7 +245,14 @@ fn model_table(ui: &mut Ui, models: &[ModelRow]) {
         .min_col_width(0.0)
         .show(ui, |ui| {
             for (title, width) in MODEL_COLUMNS {
-                ui.add_sized([width, 18.0], egui::Label::new(RichText::new(title).strong()));
+                ui.allocate_ui_with_layout(
+                    egui::vec2(width, 18.0),
+                    egui::Layout::left_to_right(egui::Align::Center),
+                    |ui| {
+                        ui.set_min_width(width);
+                        ui.label(RichText::new(title).strong());
+                    },
+                );
             }
             ui.end_row();
             let mut sorted: Vec<&ModelRow> = models.iter().collect();
