@@ -142,6 +142,16 @@ pub fn local_time(ns: i64) -> String {
         .to_string()
 }
 
+/// A figure of the anomaly list in its unit (counts whole, cost in USD, latency in ms).
+pub fn anomaly_value(metric: store::anomaly::Metric, v: f64) -> String {
+    use store::anomaly::Metric;
+    match metric {
+        Metric::Calls | Metric::Errors => format!("{v:.0}"),
+        Metric::Cost => usd(v),
+        Metric::P95Latency => millis(v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,15 +192,5 @@ mod tests {
         assert_eq!(change(5.0, 0.0).as_deref(), Some("new"));
         assert_eq!(change(0.0, 0.0), None);
         assert_eq!(span_ns(15 * 60_000_000_000), "15 min");
-    }
-}
-
-/// A figure of the anomaly list in its unit (counts whole, cost in USD, latency in ms).
-pub fn anomaly_value(metric: store::anomaly::Metric, v: f64) -> String {
-    use store::anomaly::Metric;
-    match metric {
-        Metric::Calls | Metric::Errors => format!("{v:.0}"),
-        Metric::Cost => usd(v),
-        Metric::P95Latency => millis(v),
     }
 }

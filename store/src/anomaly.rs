@@ -151,9 +151,8 @@ fn band_at(series: &Series<'_>, i: usize) -> Option<Band> {
                 break;
             };
             let before = history.len();
-            for j in at.saturating_sub(1)..=(at + 1).min(i - 1) {
-                history.extend(values[j]);
-            }
+            let around = &values[at.saturating_sub(1)..=(at + 1).min(i - 1)];
+            history.extend(around.iter().flatten());
             days += usize::from(history.len() > before);
         }
         if days >= SEASONAL_DAYS && history.len() >= 3 * SEASONAL_DAYS {

@@ -9,7 +9,9 @@ const T0: i64 = 1_772_438_400_000_000_000;
 const MINUTE: i64 = 60_000_000_000;
 
 /// What each template costs a call, and the prompts it makes (`i`: the call's number).
-const TEMPLATES: [(f64, fn(u64) -> String); 4] = [
+type Template = (f64, fn(u64) -> String);
+
+const TEMPLATES: [Template; 4] = [
     (0.004, |i| {
         format!(
             "system: You are the support triage assistant of Acme. Classify the ticket as billing, shipping, account or technical. Reply with JSON only.\n\nuser: Ticket #{} from user{}@example.com: my {} stopped working after the update",
