@@ -1139,3 +1139,50 @@ fn the_metrics_view_charts_what_a_metrics_only_app_sent() {
         shown(h, "gpt-4o · chat · input") && shown(h, "gpt-4o-mini · chat · output")
     });
 }
+
+/// Four days of synthetic traffic with its incident (OpenAI's calls slow and failing
+/// for half an hour): the Overview lists the anomalies the store finds, and a click on
+/// one shows the traces of its bucket.
+#[test]
+fn an_anomaly_in_the_overview_leads_to_the_traces_of_its_hour() {
+    let dir = Scratch::new("anomaly-list");
+    let db = dir.path("anomalies.duckdb");
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        synth_into(&writer, 12_000, T0, T0 + 96 * HOUR, 3);
+        writer.close().unwrap();
+    }
+    let found = read(&db, |r| {
+        let s = r.call_summary(&Filter::default()).unwrap();
+        let window = (s.first_start_ns.unwrap(), s.last_end_ns.unwrap());
+        let bucket = bucket_ns(window.1 - window.0, 60);
+        (
+            r.anomalies(&Filter::default(), window, bucket).unwrap(),
+            bucket,
+        )
+    });
+    let (found, bucket) = found;
+    assert!(!found.is_empty(), "the incident is found");
+    let mut h = synth_window(&db, None);
+    let title = if found.len() > 8 {
+        format!("Anomalies (the worst 8 of {})", found.len())
+    } else {
+        format!("Anomalies ({})", found.len())
+    };
+    wait_for(&mut h, &title.clone(), |h| shown(h, &title));
+    let worst = &found[0];
+    let when = format::local_time(worst.bucket_start_ns);
+    h.query_all_by_label(&when)
+        .next()
+        .expect("the worst anomaly's row")
+        .click();
+    wait_for(&mut h, "the traces of the bucket", |h| {
+        h.query_by_role_and_label(Role::TextInput, "from").is_some()
+    });
+    assert_eq!(
+        custom_range(&h),
+        (worst.bucket_start_ns, worst.bucket_start_ns + bucket),
+        "the anomaly's bucket"
+    );
+}
