@@ -179,7 +179,7 @@ impl PatternMiner {
             return Some(id);
         }
         let texts: Vec<&str> = pieces.iter().map(|p| p.text).collect();
-        match self.closest(&keys) {
+        match self.closest(&keys, call) {
             Some((Candidate::Pattern(id), merged)) => {
                 let p = self
                     .patterns
@@ -285,8 +285,9 @@ impl PatternMiner {
     }
 
     /// The template or waiting prompt sharing most with the call, when it shares
-    /// enough, and how the two align.
-    fn closest(&mut self, keys: &[Key]) -> Option<(Candidate, Alignment)> {
+    /// enough, and how the two align. A waiting prompt of the same call (a span sent
+    /// again, which the writer drops as a copy) is not a second call like it.
+    fn closest(&mut self, keys: &[Key], call: CallRef) -> Option<(Candidate, Alignment)> {
         let mut shared: FxHashMap<Candidate, usize> = FxHashMap::default();
         let n = keys.len();
         let mut grams: Vec<u64> = Vec::with_capacity(n + 4);
@@ -314,6 +315,10 @@ impl PatternMiner {
             )
         });
         let mut best: Option<(Candidate, Alignment)> = None;
+        ranked.retain(|(c, _)| match c {
+            Candidate::Waiting(w) => self.waiting[w].call != call,
+            Candidate::Pattern(_) => true,
+        });
         for (c, _) in ranked.into_iter().take(ALIGNED) {
             let template = match c {
                 Candidate::Pattern(id) => &self.patterns[&id].keys,
@@ -590,6 +595,19 @@ mod tests {
         let third = "system: You classify support tickets as billing, shipping or technical.\n\nuser: Ticket from Carol Jones: refund please";
         assert_eq!(m.assign(third, None, call(3)), Some(id));
         assert!(m.learned().patterns.is_empty(), "the template already fits");
+    }
+
+    #[test]
+    fn a_call_sent_again_is_not_a_second_call_like_it() {
+        let mut m = PatternMiner::new([]);
+        let prompt = "Write a haiku about the sea at dawn for my grandmother's birthday card";
+        assert_eq!(m.assign(prompt, None, call(1)), None);
+        assert_eq!(m.assign(prompt, None, call(1)), None, "the same span again");
+        assert!(m.learned().patterns.is_empty());
+        assert!(
+            m.assign(prompt, None, call(2)).is_some(),
+            "another call with it"
+        );
     }
 
     #[test]
