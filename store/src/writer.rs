@@ -579,15 +579,13 @@ fn write_group(
     let from_events = join_genai_events(conn, batches)
         .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;
     let patterns = Instant::now();
+    // Calls stored without a prompt, whose prompt came in GenAI events, get theirs now.
+    let assigned: Vec<(CallRef, i32)> = from_events
+        .into_iter()
+        .filter_map(|(call, prompt)| Some((call, miner.assign(&prompt, None, call)?)))
+        .collect();
     let mut learned = miner.learned();
-    for (call, prompt) in from_events {
-        if let Some(id) = miner.assign(&prompt, None, call) {
-            learned.assigned_later.push((call, id));
-        }
-    }
-    let more = miner.learned();
-    learned.patterns.extend(more.patterns);
-    learned.assigned_later.extend(more.assigned_later);
+    learned.assigned_later.extend(assigned);
     crate::pattern_table::store_learned(conn, &learned).map_err(step("storing prompt patterns"))?;
     timings
         .patterns_ns

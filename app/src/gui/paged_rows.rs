@@ -109,6 +109,28 @@ pub fn cell(ui: &Ui, row: Rect, x: f32, width: f32, text: &str, color: egui::Col
     );
 }
 
+/// A column title `width` wide, left-aligned (in a row of them, or a grid's cell).
+pub fn title_cell(ui: &mut Ui, title: &str, width: f32) {
+    ui.allocate_ui_with_layout(
+        vec2(width, 20.0),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_width(width);
+            ui.label(RichText::new(title).strong());
+        },
+    );
+}
+
+/// A table's column titles, each `(title, width)`, above rows drawn with
+/// [`text_row`] or [`cell`].
+pub fn column_titles(ui: &mut Ui, columns: &[(&str, f32)]) {
+    ui.horizontal(|ui| {
+        for (title, width) in columns {
+            title_cell(ui, title, *width);
+        }
+    });
+}
+
 /// A clickable row of text cells `widths` wide, named `label` for assistive
 /// technology (its value: the cells' texts); `alert` colours one cell as bad. True when
 /// clicked.

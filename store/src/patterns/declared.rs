@@ -20,14 +20,13 @@ pub fn declared_prompt(text: impl Fn(&[&str]) -> Option<String>) -> Option<Decla
     let identity = name.clone().or_else(|| template.clone())?;
     let key = match &version {
         Some(v) => format!("{identity}@{v}"),
+        None => identity.clone(),
+    };
+    // Without its text a template shows as its name (the identity then).
+    let shown = template.unwrap_or_else(|| match &version {
+        Some(v) => format!("{identity} (version {v})"),
         None => identity,
-    };
-    let shown = match (&template, &name, &version) {
-        (Some(t), _, _) => t.clone(),
-        (None, Some(n), Some(v)) => format!("{n} (version {v})"),
-        (None, Some(n), None) => n.clone(),
-        (None, None, _) => unreachable!("identity came from the name or the template"),
-    };
+    });
     Some(DeclaredPrompt {
         key,
         template: shown,

@@ -65,21 +65,17 @@ pub fn find(
     }
     sums.insert((Metric::P95Latency, None), p95);
     let per_day = anomaly::per_day(bucket_ns);
-    let calls: BTreeMap<Option<String>, Vec<Option<f64>>> = sums
-        .iter()
-        .filter(|((metric, _), _)| *metric == Metric::Calls)
-        .map(|((_, model), values)| (model.clone(), values.clone()))
-        .collect();
+    let none = Vec::new();
     let mut found: Vec<Anomaly> = sums
         .iter()
         .flat_map(|((metric, model), values)| {
             let (metric, model) = (*metric, model.clone());
-            let none = Vec::new();
+            let calls = sums.get(&(Metric::Calls, model.clone())).unwrap_or(&none);
             let s = Series {
                 values,
                 per_day,
                 floor: metric.floor(),
-                noise: metric.noise(calls.get(&model).unwrap_or(&none)),
+                noise: metric.noise(calls),
             };
             anomaly::anomalies(&s)
                 .into_iter()

@@ -3,6 +3,7 @@
 //! how their number moved over the range. Patterns are per call, so these read the
 //! calls themselves (the rollups do not split by pattern).
 
+use super::filter_sql::Where;
 use super::{Reader, cost, params};
 use crate::error::StoreError;
 use crate::filter::Filter;
@@ -192,20 +193,20 @@ impl Reader {
         if !rows.is_empty() {
             let from = filter.from_ns.unwrap_or(lo);
             let to = filter.to_ns.unwrap_or(hi.saturating_add(1)).max(from + 1);
-            self.fill_trends(filter, &mut rows, from, to)?;
+            self.fill_trends(&w, &mut rows, from, to)?;
         }
         Ok((rows, total))
     }
 
-    /// Counts each listed pattern's calls in [`TREND_BUCKETS`] parts of `from..to`.
+    /// Counts each listed pattern's calls in [`TREND_BUCKETS`] parts of `from..to`,
+    /// among the calls `w` selects (the list's own conditions, searched once).
     fn fill_trends(
         &mut self,
-        filter: &Filter,
+        w: &Where,
         rows: &mut [PatternRow],
         from: i64,
         to: i64,
     ) -> Result<(), StoreError> {
-        let w = self.calls_where(filter)?;
         let ids: Vec<String> = rows
             .iter()
             .flat_map(|r| r.id)

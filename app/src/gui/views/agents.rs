@@ -5,7 +5,7 @@
 
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::format;
-use crate::gui::paged_rows::text_row;
+use crate::gui::paged_rows::{column_titles, text_row};
 use crate::gui::palette;
 use crate::gui::queries::{AgentRuns, Agents, Tools};
 use egui::{RichText, Ui};
@@ -74,7 +74,7 @@ impl View for AgentsView {
                      OpenLLMetry's agent kind.",
                 );
             }
-            header(ui, &AGENT_COLUMNS);
+            column_titles(ui, &AGENT_COLUMNS);
             for a in agents {
                 let cells = vec![
                     a.agent.clone(),
@@ -100,7 +100,7 @@ impl View for AgentsView {
             }
             ui.add_space(12.0);
             ui.heading(format!("Tools ({})", tools.len()));
-            header(ui, &TOOL_COLUMNS);
+            column_titles(ui, &TOOL_COLUMNS);
             for t in tools {
                 let cells = vec![
                     t.tool.clone(),
@@ -132,7 +132,7 @@ fn runs(ui: &mut Ui, ctx: &ViewCtx<'_>, agent: &str, action: &mut ViewAction) {
         ui.spinner();
         return;
     };
-    header(ui, &RUN_COLUMNS);
+    column_titles(ui, &RUN_COLUMNS);
     let widths: Vec<f32> = RUN_COLUMNS.iter().map(|c| c.1).collect();
     for r in runs {
         let cells = vec![
@@ -154,20 +154,4 @@ fn runs(ui: &mut Ui, ctx: &ViewCtx<'_>, agent: &str, action: &mut ViewAction) {
             });
         }
     }
-}
-
-/// A table's column titles.
-fn header(ui: &mut Ui, columns: &[(&str, f32)]) {
-    ui.horizontal(|ui| {
-        for (title, width) in columns {
-            ui.allocate_ui_with_layout(
-                egui::vec2(*width, 20.0),
-                egui::Layout::left_to_right(egui::Align::Center),
-                |ui| {
-                    ui.set_min_width(*width);
-                    ui.label(RichText::new(*title).strong());
-                },
-            );
-        }
-    });
 }

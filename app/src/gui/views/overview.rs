@@ -161,9 +161,13 @@ impl View for OverviewView {
                     if found.is_empty() {
                         ui.label("No anomalies: every figure stayed within its expected band.");
                     } else {
-                        let (drill, export) = anomaly_list(ui, &table, b);
-                        if let Some(d) = drill {
-                            action.push(Action::Drill(d));
+                        let (clicked, export) = anomaly_list(ui, &table);
+                        if let Some((start, model)) = clicked {
+                            action.push(Action::Drill(Drill {
+                                period: Some((start, start + b)),
+                                model,
+                                ..Drill::default()
+                            }));
                         }
                         action.export_if(export, || ExportItem::Table(table.clone()));
                     }

@@ -6,7 +6,7 @@
 
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::format;
-use crate::gui::paged_rows::{cell, row};
+use crate::gui::paged_rows::{cell, column_titles, row, title_cell};
 use crate::gui::palette;
 use crate::gui::queries::{PerModel, PromptPatterns};
 use egui::text::LayoutJob;
@@ -67,7 +67,7 @@ impl View for PromptsView {
             return action;
         }
         egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
-            header(ui);
+            column_titles(ui, &COLUMNS);
             for r in rows {
                 let open = r.id.is_some() && self.open == r.id;
                 if pattern_row(ui, r, open) {
@@ -81,22 +81,6 @@ impl View for PromptsView {
         });
         action
     }
-}
-
-/// The table's column titles.
-fn header(ui: &mut Ui) {
-    ui.horizontal(|ui| {
-        for (title, width) in COLUMNS {
-            ui.allocate_ui_with_layout(
-                egui::vec2(width, 20.0),
-                egui::Layout::left_to_right(egui::Align::Center),
-                |ui| {
-                    ui.set_min_width(width);
-                    ui.label(RichText::new(title).strong());
-                },
-            );
-        }
-    });
 }
 
 /// One pattern as a clickable row, its trend drawn as bars; true when clicked.
@@ -245,14 +229,7 @@ fn model_table(ui: &mut Ui, models: &[ModelRow]) {
         .min_col_width(0.0)
         .show(ui, |ui| {
             for (title, width) in MODEL_COLUMNS {
-                ui.allocate_ui_with_layout(
-                    egui::vec2(width, 18.0),
-                    egui::Layout::left_to_right(egui::Align::Center),
-                    |ui| {
-                        ui.set_min_width(width);
-                        ui.label(RichText::new(title).strong());
-                    },
-                );
+                title_cell(ui, title, width);
             }
             ui.end_row();
             let mut sorted: Vec<&ModelRow> = models.iter().collect();

@@ -1,13 +1,12 @@
 //! The anomaly list: buckets whose figures fell outside their expected band (see
 //! `store::anomaly`), worst first, each saying how far off and against what baseline; a
-//! click leads to the traces of that period (and model).
+//! click names the bucket (and model) whose traces to show.
 
 use super::data_table::{TableLook, data_table};
 use crate::format;
 use crate::gui::export::FileKind;
 use crate::gui::export::table::{Cell, Column, TableData};
 use crate::gui::palette;
-use crate::gui::views::Drill;
 use egui::Ui;
 use store::anomaly::Anomaly;
 
@@ -62,13 +61,12 @@ pub fn anomaly_table(found: &[Anomaly], shown: usize) -> TableData {
 /// How the table names the anomalies of all calls.
 const ALL_MODELS: &str = "all models";
 
-/// Draws the table; returns where a clicked row leads (its bucket's traces, its
-/// model's when it has one) and an export asked for.
+/// Draws the table; returns the bucket start and model (`None`: all models) of a
+/// clicked row, and an export asked for.
 pub fn anomaly_list(
     ui: &mut Ui,
     table: &TableData,
-    bucket_ns: i64,
-) -> (Option<Drill>, Option<FileKind>) {
+) -> (Option<(i64, Option<String>)>, Option<FileKind>) {
     let above = |row: &[Cell], col: usize| {
         (col == 3 && row[3].value.as_f64() > row[4].value.as_f64()).then_some(palette::BAD)
     };
@@ -83,14 +81,10 @@ pub fn anomaly_list(
             tint: Some(&above),
         },
     );
-    let drill = r.clicked.and_then(|(row, _)| {
+    let clicked = r.clicked.and_then(|(row, _)| {
         let start = row[0].value.as_i64()?;
         let model = row[2].shown.clone();
-        Some(Drill {
-            period: Some((start, start + bucket_ns)),
-            model: (model != ALL_MODELS).then_some(model),
-            ..Drill::default()
-        })
+        Some((start, (model != ALL_MODELS).then_some(model)))
     });
-    (drill, r.export)
+    (clicked, r.export)
 }
