@@ -23,6 +23,8 @@ mod alerts;
 mod analytics;
 #[path = "ui/clickhouse.rs"]
 mod clickhouse;
+#[path = "ui/notes.rs"]
+mod notes;
 #[path = "ui/prompts.rs"]
 mod prompts;
 // The window tests start and query the server; the fault tests also stop it.

@@ -48,6 +48,11 @@ pub struct Band {
 }
 
 impl Band {
+    /// Whether `value` is outside the band (flagged).
+    pub fn excludes(&self, value: f64) -> bool {
+        value > self.high || value < self.low
+    }
+
     /// How far `value` is outside the band, in robust deviations (0 inside it).
     pub fn deviations(&self, value: f64) -> f64 {
         let width = (self.high - self.expected).max(f64::MIN_POSITIVE);
@@ -129,13 +134,18 @@ pub fn bands(series: &Series<'_>) -> Vec<Option<Band>> {
 
 /// The flagged buckets: (index, value, its band), oldest first.
 pub fn anomalies(series: &Series<'_>) -> Vec<(usize, f64, Band)> {
-    bands(series)
-        .into_iter()
+    outside(series.values, &bands(series))
+}
+
+/// The values outside their bands (aligned with them): (index, value, its band).
+pub fn outside(values: &[Option<f64>], bands: &[Option<Band>]) -> Vec<(usize, f64, Band)> {
+    values
+        .iter()
+        .zip(bands)
         .enumerate()
-        .filter_map(|(i, band)| {
-            let band = band?;
-            let v = series.values[i]?;
-            (v > band.high || v < band.low).then_some((i, v, band))
+        .filter_map(|(i, (value, band))| match (*value, *band) {
+            (Some(v), Some(band)) if band.excludes(v) => Some((i, v, band)),
+            _ => None,
         })
         .collect()
 }
@@ -377,6 +387,60 @@ impl Anomaly {
     /// How far off, in robust deviations.
     pub fn deviations(&self) -> f64 {
         self.band.deviations(self.value)
+    }
+}
+
+/// One figure's expected band over a window, bucket by bucket: what a chart of the
+/// figure draws lightly behind its line, and what its flagged points were judged by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FigureBands {
+    /// The figure.
+    pub metric: Metric,
+    /// The model it is about; `None` for all calls.
+    pub model: Option<String>,
+    /// The first bucket's start, Unix ns.
+    pub from_ns: i64,
+    /// The buckets' width, ns.
+    pub bucket_ns: i64,
+    /// One band per bucket from `from_ns`; `None` where history was too short.
+    pub bands: Vec<Option<Band>>,
+}
+
+impl FigureBands {
+    /// The band of the bucket that starts at `start_ns`, if it was judged.
+    pub fn at(&self, start_ns: i64) -> Option<&Band> {
+        let offset = start_ns.checked_sub(self.from_ns)?;
+        if offset % self.bucket_ns != 0 {
+            return None;
+        }
+        self.bands.get(usize::try_from(offset / self.bucket_ns).ok()?)?.as_ref()
+    }
+
+    /// (bucket start, band) of every judged bucket, oldest first.
+    pub fn judged(&self) -> impl Iterator<Item = (i64, &Band)> + '_ {
+        self.bands.iter().enumerate().filter_map(|(i, b)| {
+            b.as_ref()
+                .map(|b| (self.from_ns + i as i64 * self.bucket_ns, b))
+        })
+    }
+}
+
+/// What judging a window found: its anomalies and the bands of every figure watched,
+/// so that the charts flag exactly the points the anomaly list names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judgement {
+    /// The buckets outside their bands, worst first.
+    pub anomalies: Vec<Anomaly>,
+    /// The bands of each figure (overall and per model) over the window's buckets.
+    pub bands: Vec<FigureBands>,
+}
+
+impl Judgement {
+    /// The bands of one figure (`model` `None`: all calls), if it was judged.
+    pub fn bands_of(&self, metric: Metric, model: Option<&str>) -> Option<&FigureBands> {
+        self.bands
+            .iter()
+            .find(|b| b.metric == metric && b.model.as_deref() == model)
     }
 }
 

@@ -94,34 +94,28 @@ pub trait Queries: Send {
         bucket_ns: i64,
     ) -> Result<Vec<LatencyPoint>, StoreError>;
 
-    /// The buckets of `bucket_ns` in `window` (Unix ns) whose calls, errors, cost (overall
-    /// and per model) or p95 latency fall outside their expected band, worst first. The
-    /// band is learned from the week before the window too (see [`crate::anomaly`]),
-    /// which is read whatever the filter's range.
+    /// Judges the buckets of `bucket_ns` in `window` (Unix ns): those whose calls, errors,
+    /// cost (overall and per model) or p95 latency fall outside their expected band,
+    /// worst first, and each figure's bands for the charts. The bands are learned from
+    /// the week before the window too (see [`crate::anomaly`]), which is read whatever
+    /// the filter's range.
     fn anomalies(
         &mut self,
         filter: &Filter,
         window: (i64, i64),
         bucket_ns: i64,
-    ) -> Result<Vec<crate::anomaly::Anomaly>, StoreError> {
-        let history = crate::anomaly::HISTORY_NS;
+    ) -> Result<crate::anomaly::Judgement, StoreError> {
+        let read = (window.0.saturating_sub(crate::anomaly::HISTORY_NS), window.1);
         let wider = Filter {
-            from_ns: Some(window.0.saturating_sub(history)),
-            to_ns: Some(window.1),
+            from_ns: Some(read.0),
+            to_ns: Some(read.1),
             ..filter.clone()
         };
         let series = self.time_series(&wider, bucket_ns)?;
         let latency = self.latency_percentiles(&wider, bucket_ns)?;
-        let found = crate::query::anomalies::find(
-            &series,
-            &latency,
-            (window.0.saturating_sub(history), window.1),
-            bucket_ns,
-        );
-        Ok(found
-            .into_iter()
-            .filter(|a| a.bucket_start_ns + a.bucket_ns > window.0)
-            .collect())
+        Ok(crate::query::anomalies::find(
+            &series, &latency, read, window.0, bucket_ns,
+        ))
     }
 
     /// Time to first token of the calls that report one: percentiles overall and per
@@ -288,6 +282,13 @@ pub trait Queries: Send {
         since_ns: Option<i64>,
         limit: u64,
     ) -> Result<Vec<AlertEvent>, StoreError>;
+
+    /// The notes on stretches of time that touch `window` (Unix ns; all of them for
+    /// `None`), earliest first: what every time chart marks.
+    fn time_annotations(
+        &mut self,
+        window: Option<(i64, i64)>,
+    ) -> Result<Vec<crate::TimeAnnotation>, StoreError>;
 
     /// Starts writing a file for the user at `target` (see [`Database::output`]).
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError>;

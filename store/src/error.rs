@@ -89,6 +89,9 @@ pub enum StoreError {
     /// A filter value that cannot be used (a malformed glob, a bad id).
     #[error("invalid filter: {0}")]
     BadFilter(String),
+    /// A time annotation that cannot be stored (empty, too long), and why.
+    #[error("annotation not added: {0}")]
+    BadAnnotation(String),
     /// Something this backend cannot do (yet), and what to do instead.
     #[error("{0}")]
     Unsupported(&'static str),

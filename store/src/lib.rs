@@ -51,6 +51,8 @@ mod sketch;
 #[cfg(feature = "duckdb")]
 mod text_index;
 #[cfg(feature = "duckdb")]
+mod time_annotations;
+#[cfg(feature = "duckdb")]
 mod trace_table;
 #[cfg(feature = "duckdb")]
 mod usage;
@@ -97,4 +99,6 @@ pub use text_index::TextIndex;
 #[cfg(feature = "duckdb")]
 pub use usage::{Distribution, UsageRow};
 #[cfg(feature = "duckdb")]
+#[cfg(feature = "duckdb")]
+pub use time_annotations::{AnnotationEdit, MAX_TEXT_CHARS as MAX_ANNOTATION_CHARS, TimeAnnotation};
 pub use writer::{Batch, CommitReport, Writer, WriterTimings};

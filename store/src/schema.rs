@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -192,6 +192,7 @@ fn describe(from: i64) -> &'static str {
         10 => "reading each call's time to first token and server phases",
         11 => "telling metric points that are deltas from running totals",
         12 => "finding the prompt patterns of the stored calls",
+        13 => "adding notes on stretches of time",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -291,6 +292,8 @@ fn migration(from: i64) -> String {
         // (`crate::pattern_table`); the stored calls are mined once after the
         // migration, in Rust (`pattern_table::backfill`).
         12 => crate::pattern_table::create_sql(),
+        // 13 -> 14: notes on stretches of time (`crate::time_annotations`).
+        13 => crate::time_annotations::create_sql().to_string(),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

@@ -31,6 +31,8 @@ pub struct Batch {
     /// Feedback people gave in the app (each replaces the feedback given on the same
     /// call, trace or session before).
     pub feedback: Vec<Feedback>,
+    /// Notes on stretches of time added or removed in the app.
+    pub annotations: Vec<crate::time_annotations::AnnotationEdit>,
 }
 
 impl Batch {
@@ -41,6 +43,7 @@ impl Batch {
             && self.metrics.is_empty()
             && self.alerts.is_empty()
             && self.feedback.is_empty()
+            && self.annotations.is_empty()
     }
 
     /// The evaluation results its spans and log records carry.
@@ -504,6 +507,7 @@ fn write_group(
     let has_metrics = batches.iter().any(|b| !b.metrics.is_empty());
     let has_evals = batches.iter().any(|b| b.evaluations().next().is_some());
     let has_feedback = batches.iter().any(|b| !b.feedback.is_empty());
+    let has_annotations = batches.iter().any(|b| !b.annotations.is_empty());
     let mut clear = String::new();
     if has_spans {
         clear.push_str("DELETE FROM stage_spans; DELETE FROM stage_llm;");
@@ -575,6 +579,13 @@ fn write_group(
     if has_feedback {
         crate::evaluations::give_feedback(conn, batches.iter().flat_map(|b| &b.feedback))
             .map_err(step("storing feedback"))?;
+    }
+    if has_annotations {
+        let now_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        crate::time_annotations::apply(conn, batches.iter().flat_map(|b| &b.annotations), now_ns)
+            .map_err(step("storing annotations"))?;
     }
     let from_events = join_genai_events(conn, batches)
         .map_err(|e| StoreError::Commit(format!("joining GenAI events: {e}")))?;

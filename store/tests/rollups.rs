@@ -637,6 +637,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
                 "telling metric points that are deltas from running totals"
             ),
             (12, to, "finding the prompt patterns of the stored calls"),
+            (13, to, "adding notes on stretches of time"),
         ]
     );
     let mut r = store.reader().unwrap();

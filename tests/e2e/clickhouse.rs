@@ -122,7 +122,8 @@ fn local_reader(db: &str) -> Box<dyn Queries> {
 }
 
 /// A reader of the ClickHouse at `url`, with the bundled prices.
-fn clickhouse_reader(url: &str) -> Box<dyn Queries> {
+/// A reader of the ClickHouse at `url`, with the bundled prices.
+pub(crate) fn clickhouse_reader(url: &str) -> Box<dyn Queries> {
     let ch = ClickHouse::connect(
         Endpoint::parse(url, None).unwrap(),
         false,

@@ -2,13 +2,14 @@
 //! exporter recording GenAI client and server histograms, no spans — fills the
 //! Metrics view's queries with what it recorded: per group (model · operation · token
 //! type) the observations and their sum exactly (running totals exported three times,
-//! subtracted, not added), and percentiles estimated inside the right bucket.
+//! subtracted, not added), and percentiles estimated inside the right bucket; from a
+//! local database, and from a team's ClickHouse that `serve --clickhouse` filled.
 
 use crate::collector::Collector;
 use crate::live_clients::run_script;
 use crate::util::Scratch;
 use std::path::Path;
-use store::{Database, Filter, OpenMode, Store};
+use store::{Database, Filter, OpenMode, Queries, Store};
 
 /// The bucket bounds the client's histograms use (the GenAI conventions' advice).
 fn bounds(metric: &str) -> Vec<f64> {
@@ -41,6 +42,33 @@ fn a_metrics_only_sdk_client_fills_the_metrics_view() {
 
     let store = Store::open(Path::new(&db), OpenMode::ReadOnly).unwrap();
     let mut r = Database::reader(&store).unwrap();
+    assert_fills_the_view(r.as_mut(), &truth);
+}
+
+/// The same client through `serve --clickhouse` into the Collector's `otel_metrics_*`
+/// tables: the Metrics view's queries on the ClickHouse give the same figures.
+#[test]
+fn a_metrics_only_sdk_client_fills_the_metrics_view_on_clickhouse() {
+    let front = crate::clickhouse_front::Front::start("metrics-view", None);
+    let url = front.url("metrics");
+    let collector = Collector::start_into(
+        crate::util::bin(),
+        &["--clickhouse", &url, "--create-tables"],
+        &["--no-alerts"],
+        std::process::Stdio::inherit(),
+    );
+    let truth = run_script(
+        "send_genai_metrics.py",
+        &["--endpoint", &collector.grpc, "--calls", "60"],
+    );
+    assert!(collector.stop().success());
+    let mut r = crate::clickhouse::clickhouse_reader(&url);
+    assert_fills_the_view(r.as_mut(), &truth);
+}
+
+/// The catalogue lists the client's three histograms, and each group of each holds
+/// what the client recorded (see the module's comment).
+fn assert_fills_the_view(r: &mut dyn Queries, truth: &serde_json::Value) {
     let all = Filter::default();
     let catalog = r.metric_catalog(&all).unwrap();
     let names: Vec<&str> = catalog.iter().map(|m| m.name.as_str()).collect();

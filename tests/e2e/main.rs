@@ -3,6 +3,7 @@
 
 mod agent_framework;
 mod alerts;
+mod annotations;
 mod anomalies;
 mod architecture;
 mod bad_inputs;

@@ -43,7 +43,7 @@ pub fn run(args: AnomaliesArgs) -> anyhow::Result<ExitCode> {
         filter.from_ns.unwrap_or(first),
         filter.to_ns.unwrap_or(last.saturating_add(1)),
     );
-    let found = reader.anomalies(&filter, window, bucket_ns)?;
+    let found = reader.anomalies(&filter, window, bucket_ns)?.anomalies;
     if args.json {
         for a in &found {
             println!("{}", to_json(a));

@@ -2,6 +2,7 @@
 //! which prices apply.
 
 mod alerts;
+mod annotate;
 mod anomalies;
 mod bench;
 mod calls;
@@ -58,6 +59,9 @@ enum Command {
     /// List the hours (or other buckets) whose calls, errors, cost or latency were
     /// unusual against the days before.
     Anomalies(anomalies::AnomaliesArgs),
+    /// Pin a note to a moment or a stretch of time (a deploy, a prompt change) that
+    /// every chart marks; alone, list the notes.
+    Annotate(annotate::AnnotateArgs),
     /// Write spans, LLM calls or traces to CSV, JSON, Parquet or OTLP JSON.
     Export(export::ExportArgs),
     /// Copy a local database into a team's ClickHouse (the Collector's tables).
@@ -226,6 +230,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Anomalies(a) => anomalies::run(a),
+        Command::Annotate(a) => annotate::run(a),
         Command::Calls(a) => calls::run(a),
         Command::Trace(a) => calls::trace(a),
         Command::Alerts(a) => alerts::run(a),

@@ -6,6 +6,7 @@ mod app;
 mod bench;
 mod cache;
 pub mod export;
+pub mod annotation_form;
 pub mod feedback;
 mod filter_bar;
 pub mod filter_state;

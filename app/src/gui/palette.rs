@@ -69,6 +69,13 @@ pub const P95: Color32 = OKABE_ITO[1];
 /// 99th percentile.
 pub const P99: Color32 = OKABE_ITO[5];
 
+/// A point outside its expected band: a crimson ring, unlike any series colour.
+pub const ANOMALY: Color32 = Color32::from_rgb(0xD0, 0x10, 0x50);
+
+/// People's notes on the charts (a deploy, a prompt change): a blue apart from the
+/// alerts' severities.
+pub const NOTE: Color32 = OKABE_ITO[4];
+
 /// Evaluation scores (distribution bars, the mean-score line).
 pub const SCORE: Color32 = OKABE_ITO[4];
 

@@ -8,7 +8,7 @@ use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
     EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, MetricInfo,
     MetricView, ModelRow, PatternRow, PatternSort, Queries, SeriesPoint, SessionRow, SessionSort,
-    SortDir, StoreError, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
+    SortDir, StoreError, Summary, TimeAnnotation, ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -96,6 +96,9 @@ query! {
     TopErrors((Filter, u64)) -> Vec<TopError> = |r, (f, n)| r.top_errors(&f, n);
     /// The latest alert state changes.
     AlertHistory(()) -> Vec<AlertEvent> = |r, ()| r.alert_history(None, ALERT_HISTORY);
+    /// Every note on a stretch of time, earliest first (the charts mark those in their
+    /// window; the annotation form lists them).
+    TimeAnnotations(()) -> Vec<TimeAnnotation> = |r, ()| r.time_annotations(None);
     /// The rows of the Traces view around what is visible: (filter, sort, direction,
     /// offset, limit).
     TracesPage((Filter, TraceSort, SortDir, u64, u64)) -> Page<TraceRow> =
@@ -128,8 +131,9 @@ query! {
     };
     /// The selection's agents, most runs first.
     Agents(Filter) -> Vec<AgentRow> = |r, f| r.agents(&f);
-    /// The anomalies of a window (Unix ns) in buckets of the width given, worst first.
-    Anomalies((Filter, (i64, i64), i64)) -> Vec<store::anomaly::Anomaly> =
+    /// The anomalies of a window (Unix ns) in buckets of the width given, worst first,
+    /// and the bands of the figures judged.
+    Anomalies((Filter, (i64, i64), i64)) -> store::anomaly::Judgement =
         |r, (f, window, bucket)| r.anomalies(&f, window, bucket);
     /// The selection's prompt patterns, ranked, and how many there are.
     PromptPatterns((Filter, PatternSort)) -> (Vec<PatternRow>, usize) =

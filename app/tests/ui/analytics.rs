@@ -10,11 +10,11 @@ use llm_observatory::gui::views::latency::{heat_chart, latency_band};
 use llm_observatory::gui::widgets::heatmap::cell_center;
 use store::{Bound, Cmp, Price, SessionSort, SortDir, TraceSort};
 
-const HOUR: i64 = 3_600_000_000_000;
+pub(super) const HOUR: i64 = 3_600_000_000_000;
 
 /// Where the synthetic traffic starts: a fixed time, so that snapshots are the same on
 /// every run (2026-03-02 08:00 UTC).
-const T0: i64 = 1_772_438_400_000_000_000;
+pub(super) const T0: i64 = 1_772_438_400_000_000_000;
 
 /// A database of five hours of synthetic traffic, opened on "All".
 fn synth_harness(
@@ -38,7 +38,7 @@ fn synth_database(dir: &Scratch) -> PathBuf {
 }
 
 /// The window on `db`, on "All" with every call counted.
-fn synth_window(db: &Path, price_file: Option<PathBuf>) -> Harness<'static, ObservatoryApp> {
+pub(super) fn synth_window(db: &Path, price_file: Option<PathBuf>) -> Harness<'static, ObservatoryApp> {
     let db = db.to_path_buf();
     let calls = read(&db, |r| {
         r.call_summary(&Filter::default()).unwrap().llm_calls
@@ -54,7 +54,7 @@ fn synth_window(db: &Path, price_file: Option<PathBuf>) -> Harness<'static, Obse
 }
 
 /// Runs `f` on a reader of the database (bundled prices).
-fn read<T>(db: &Path, f: impl FnOnce(&mut store::Reader) -> T) -> T {
+pub(super) fn read<T>(db: &Path, f: impl FnOnce(&mut store::Reader) -> T) -> T {
     let store = Store::open(db, OpenMode::ReadOnly).unwrap();
     f(&mut store.reader().unwrap())
 }
@@ -1158,7 +1158,9 @@ fn an_anomaly_in_the_overview_leads_to_the_traces_of_its_hour() {
         let window = (s.first_start_ns.unwrap(), s.last_end_ns.unwrap());
         let bucket = bucket_ns(window.1 - window.0, 60);
         (
-            r.anomalies(&Filter::default(), window, bucket).unwrap(),
+            r.anomalies(&Filter::default(), window, bucket)
+                .unwrap()
+                .anomalies,
             bucket,
         )
     });

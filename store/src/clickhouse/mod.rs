@@ -10,6 +10,7 @@ mod evaluations;
 mod extract;
 mod filter_sql;
 mod http;
+mod metrics;
 mod raw;
 mod reader;
 mod rollups;

@@ -34,9 +34,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-/// Why the Metrics view is empty on a ClickHouse.
-const METRICS_ON_CLICKHOUSE: &str = "OTLP metrics are charted from a local database only for now: the Collector's otel_metrics_* tables are not read yet (query them in Grafana, or run serve into a file)";
-
 /// Why prompt patterns are not read from a team's ClickHouse.
 pub(super) const PATTERNS_ON_CLICKHOUSE: &str = "prompt patterns are learned by this app as it stores calls, so they exist in a local database only: a team's ClickHouse has none (run serve into a file, or import the calls, to see them)";
 
@@ -945,17 +942,17 @@ impl Queries for ClickHouseReader {
             .collect())
     }
 
-    fn metric_catalog(&mut self, _filter: &Filter) -> Result<Vec<crate::MetricInfo>, StoreError> {
-        Err(StoreError::Unsupported(METRICS_ON_CLICKHOUSE))
+    fn metric_catalog(&mut self, filter: &Filter) -> Result<Vec<crate::MetricInfo>, StoreError> {
+        super::metrics::catalog(&self.client, filter)
     }
 
     fn metric_view(
         &mut self,
-        _filter: &Filter,
-        _name: &str,
-        _bucket_ns: i64,
+        filter: &Filter,
+        name: &str,
+        bucket_ns: i64,
     ) -> Result<crate::MetricView, StoreError> {
-        Err(StoreError::Unsupported(METRICS_ON_CLICKHOUSE))
+        super::metrics::view(&self.client, filter, name, bucket_ns)
     }
 
     fn usage(&mut self, filter: &Filter) -> Result<Vec<crate::UsageRow>, StoreError> {
@@ -1441,6 +1438,15 @@ impl Queries for ClickHouseReader {
         super::alerts::history(&self.client, since_ns, limit)
     }
 
+    /// None: notes are added through a local database's writer, which a ClickHouse
+    /// connection has not (the app says so where one would be added).
+    fn time_annotations(
+        &mut self,
+        _window: Option<(i64, i64)>,
+    ) -> Result<Vec<crate::TimeAnnotation>, StoreError> {
+        Ok(Vec::new())
+    }
+
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
         OutputFile::create(target, replace, None)
     }
@@ -1585,7 +1591,8 @@ pub(super) fn text(v: &Value) -> Option<String> {
     }
 }
 
-fn int(v: &Value) -> Option<i64> {
+/// A JSON number (or numeric string) as a signed integer.
+pub(super) fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.parse().ok(),

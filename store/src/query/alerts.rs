@@ -1,4 +1,5 @@
-//! The alert history: what fired and resolved, newest first.
+//! The alert history (what fired and resolved, newest first) and the notes on
+//! stretches of time: what the time charts mark.
 
 use super::Reader;
 use crate::error::StoreError;
@@ -37,5 +38,19 @@ impl Reader {
             },
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Reader {
+    /// The notes on stretches of time that touch `window` (Unix ns; all for `None`),
+    /// earliest first; none in a file older than them.
+    pub fn time_annotations(
+        &mut self,
+        window: Option<(i64, i64)>,
+    ) -> Result<Vec<crate::TimeAnnotation>, StoreError> {
+        if self.schema_version < crate::time_annotations::ANNOTATIONS_SCHEMA {
+            return Ok(Vec::new());
+        }
+        crate::time_annotations::overlapping(&self.conn, window)
     }
 }

@@ -226,6 +226,12 @@ impl Queries for Reader {
     ) -> Result<Vec<AlertEvent>, StoreError> {
         Reader::alert_history(self, since_ns, limit)
     }
+    fn time_annotations(
+        &mut self,
+        window: Option<(i64, i64)>,
+    ) -> Result<Vec<crate::TimeAnnotation>, StoreError> {
+        Reader::time_annotations(self, window)
+    }
     fn output(&self, target: &Path, replace: Replace) -> Result<OutputFile, StoreError> {
         Reader::output(self, target, replace)
     }

@@ -89,17 +89,25 @@ pub struct MetricView {
     pub series: Vec<MetricBucket>,
 }
 
-/// One stored point, read back.
-struct Point {
-    time_ns: i64,
-    series: (String, String, i64),
-    label: String,
-    cumulative: bool,
-    value: Option<f64>,
-    count: u64,
-    sum: f64,
+/// One stored point, read back (from either backend), in the order of its series
+/// (service, attributes, start) and then of time.
+pub(crate) struct Point {
+    /// When it was measured, Unix ns.
+    pub time_ns: i64,
+    /// Its series: service, attributes (JSON), start of the running total.
+    pub series: (String, String, i64),
+    /// Its group (see [`group_label`]).
+    pub label: String,
+    /// Whether it is a running total (else a delta).
+    pub cumulative: bool,
+    /// A sum's or gauge's value.
+    pub value: Option<f64>,
+    /// A distribution's observations.
+    pub count: u64,
+    /// A distribution's sum.
+    pub sum: f64,
     /// `(upper bound, count)` with `f64::INFINITY` last.
-    buckets: Vec<(f64, u64)>,
+    pub buckets: Vec<(f64, u64)>,
 }
 
 impl MetricView {
@@ -195,13 +203,13 @@ impl Reader {
              FROM metric_points WHERE {conditions}
              ORDER BY service, attributes, start_time_ns, time_ns"
         );
-        let mut view = MetricView::default();
+        let (mut kind, mut unit) = (String::new(), None);
         let mut points = Vec::new();
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(duckdb::params_from_iter(params))?;
         while let Some(r) = rows.next()? {
-            view.kind = r.get("kind")?;
-            view.unit = view.unit.take().or(r.get("unit")?);
+            kind = r.get("kind")?;
+            unit = unit.take().or(r.get("unit")?);
             let attributes: Option<String> = r.get("attributes")?;
             let attributes = attributes.unwrap_or_default();
             let temporality: Option<String> = r.get("temporality")?;
@@ -222,73 +230,90 @@ impl Reader {
                 buckets: buckets(bounds.as_deref(), counts.as_deref()),
             });
         }
-        let gauge = view.kind == "gauge";
-        let increments = increments(points, gauge);
-        let from = filter.from_ns.unwrap_or(i64::MIN);
-        let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
-        let mut per_bucket: BTreeMap<(i64, String), Acc> = BTreeMap::new();
-        for i in increments.iter().filter(|i| i.time_ns >= from) {
-            let group = groups.entry(i.label.clone()).or_default();
-            group.add(i);
-            let bucket = i.time_ns.div_euclid(bucket_ns) * bucket_ns;
-            let cell = per_bucket.entry((bucket, i.label.clone())).or_default();
-            cell.add(i);
-            if let Some(v) = i.value
-                && gauge
-            {
-                if group.last.is_none_or(|(t, _)| t <= i.time_ns) {
-                    group.last = Some((i.time_ns, v));
-                }
-                cell.count += 1;
-                cell.sum += v;
-                group.count += 1;
-                group.sum += v;
+        Ok(assemble(kind, unit, points, filter.from_ns, bucket_ns))
+    }
+}
+
+/// A metric's view from its points (those before `from_ns` too, for the running
+/// totals): what each point added, summed per group and per bucket of `bucket_ns`.
+pub(crate) fn assemble(
+    kind: String,
+    unit: Option<String>,
+    points: Vec<Point>,
+    from_ns: Option<i64>,
+    bucket_ns: i64,
+) -> MetricView {
+    let mut view = MetricView {
+        kind,
+        unit,
+        ..MetricView::default()
+    };
+    let gauge = view.kind == "gauge";
+    let increments = increments(points, gauge);
+    let from = from_ns.unwrap_or(i64::MIN);
+    let mut groups: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut per_bucket: BTreeMap<(i64, String), Acc> = BTreeMap::new();
+    for i in increments.iter().filter(|i| i.time_ns >= from) {
+        let group = groups.entry(i.label.clone()).or_default();
+        group.add(i);
+        let bucket = i.time_ns.div_euclid(bucket_ns) * bucket_ns;
+        let cell = per_bucket.entry((bucket, i.label.clone())).or_default();
+        cell.add(i);
+        if let Some(v) = i.value
+            && gauge
+        {
+            if group.last.is_none_or(|(t, _)| t <= i.time_ns) {
+                group.last = Some((i.time_ns, v));
             }
+            cell.count += 1;
+            cell.sum += v;
+            group.count += 1;
+            group.sum += v;
         }
-        let mut ordered: Vec<(String, Acc)> = groups.into_iter().collect();
-        ordered.sort_by(|a, b| {
-            b.1.count
-                .cmp(&a.1.count)
-                .then(b.1.sum.total_cmp(&a.1.sum))
-                .then_with(|| a.0.cmp(&b.0))
-        });
-        let index: BTreeMap<String, usize> = ordered
-            .iter()
-            .enumerate()
-            .map(|(i, (label, _))| (label.clone(), i))
-            .collect();
-        let histogram = view.is_distribution();
-        view.groups = ordered
-            .into_iter()
-            .map(|(label, acc)| MetricGroup {
-                label,
-                count: acc.count,
-                sum: acc.sum,
-                quantiles: (!acc.buckets.is_empty())
-                    .then(|| [0.5, 0.95, 0.99].map(|q| quantile(&acc.buckets, q))),
-                last: acc.last.map(|(_, v)| v),
-            })
-            .collect();
-        view.series = per_bucket
-            .into_iter()
-            .map(|((bucket_start_ns, label), acc)| MetricBucket {
-                bucket_start_ns,
-                group: index[&label],
-                value: if histogram {
-                    if acc.buckets.is_empty() {
-                        acc.sum / acc.count.max(1) as f64
-                    } else {
-                        quantile(&acc.buckets, 0.95)
-                    }
-                } else if gauge {
+    }
+    let mut ordered: Vec<(String, Acc)> = groups.into_iter().collect();
+    ordered.sort_by(|a, b| {
+        b.1.count
+            .cmp(&a.1.count)
+            .then(b.1.sum.total_cmp(&a.1.sum))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let index: BTreeMap<String, usize> = ordered
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| (label.clone(), i))
+        .collect();
+    let histogram = view.is_distribution();
+    view.groups = ordered
+        .into_iter()
+        .map(|(label, acc)| MetricGroup {
+            label,
+            count: acc.count,
+            sum: acc.sum,
+            quantiles: (!acc.buckets.is_empty())
+                .then(|| [0.5, 0.95, 0.99].map(|q| quantile(&acc.buckets, q))),
+            last: acc.last.map(|(_, v)| v),
+        })
+        .collect();
+    view.series = per_bucket
+        .into_iter()
+        .map(|((bucket_start_ns, label), acc)| MetricBucket {
+            bucket_start_ns,
+            group: index[&label],
+            value: if histogram {
+                if acc.buckets.is_empty() {
                     acc.sum / acc.count.max(1) as f64
                 } else {
-                    acc.sum
-                },
-            })
-            .collect();
-        Ok(view)
-    }
+                    quantile(&acc.buckets, 0.95)
+                }
+            } else if gauge {
+                acc.sum / acc.count.max(1) as f64
+            } else {
+                acc.sum
+            },
+        })
+        .collect();
+    view
 }
 
 /// The conditions on `metric_points` of a selection (time range and services; the
@@ -319,7 +344,7 @@ fn point_conditions(filter: &Filter, name: Option<&str>) -> (String, Vec<duckdb:
 
 /// The group a point's attributes (a JSON object) belong to: the GenAI attributes'
 /// values, else every attribute as `key=value`.
-fn group_label(attributes: &str) -> String {
+pub(crate) fn group_label(attributes: &str) -> String {
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(attributes).unwrap_or_default();
     let text = |v: &serde_json::Value| match v {

@@ -12,7 +12,7 @@ pub(crate) mod evaluations;
 mod export;
 mod filter_sql;
 mod kpi;
-mod metrics;
+pub(crate) mod metrics;
 mod patterns;
 mod series;
 pub(crate) mod sessions;

@@ -36,6 +36,7 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
     let undo = |v: i64| {
         match v {
+        14 => "DROP TABLE time_annotations;",
         13 => {
             "ALTER TABLE llm_calls DROP COLUMN pattern_id; DROP TABLE prompt_patterns;
              DELETE FROM meta WHERE key = 'prompt_patterns_backfill';"

@@ -116,6 +116,7 @@ impl ObservatoryApp {
             Action::SetPrice(model, price) => self.set_price(model, price),
             Action::SetRules(rules) => self.set_rules(rules),
             Action::GiveFeedback(request) => self.give_feedback(request),
+            Action::Annotate(from, to) => self.annotate(from, to),
         }
     }
 

@@ -1,10 +1,11 @@
 //! The window: its long-lived state, grouped by what owns it, and the frame loop.
 //! Each job has its own file: opening a database (`opening`), the dialogs and imports
 //! (`dialogs`), the top bar (`top_bar`), the views and what they ask for (`dispatch`),
-//! alerts (`alerting`). Everything slow (opening, importing, querying) runs on other
+//! alerts (`alerting`), notes on stretches of time (`annotating`). Everything slow (opening, importing, querying) runs on other
 //! threads; the frame loop only polls.
 
 mod alerting;
+mod annotating;
 mod dialogs;
 mod dispatch;
 mod navigation;
@@ -99,6 +100,8 @@ pub struct ObservatoryApp {
     dialog: Option<PathDialog>,
     /// The save dialog of an export in progress.
     save: Option<SaveDialog>,
+    /// The note form, while open.
+    annotating: Option<super::annotation_form::AnnotationForm>,
     /// Finished exports, to report.
     exported: Outcomes,
     /// The text typed in the filter bar's model pattern field.
@@ -143,6 +146,7 @@ impl ObservatoryApp {
             },
             dialog: None,
             save: None,
+            annotating: None,
             exported: Outcomes::default(),
             pattern: String::new(),
             start,
@@ -235,6 +239,7 @@ impl eframe::App for ObservatoryApp {
         self.dialog_window(&ctx);
         self.import_windows(&ctx);
         self.save_window(&ctx);
+        self.annotation_window(&ctx);
         dialogs::drop_overlay(&ctx);
         // Relative ranges move with the clock; look again at least every second.
         ctx.request_repaint_after(Duration::from_secs(1));

@@ -1,9 +1,13 @@
 //! Renders a [`ChartData`] to a PNG file for reports: at twice the on-screen size, on a
-//! white background, with its title, axes with units, legend, and a caption naming the
-//! time range and filters. Drawn by plotters in software with the font the window
+//! white background, with its title, axes with units, legend, the expected bands and
+//! the points outside them, labelled markers (alerts, annotations), and a caption naming
+//! the time range and filters. Drawn by plotters in software with the font the window
 //! uses, so it works without a display or GPU and looks the same everywhere.
 
-use super::chart::{Bar, ChartData, ChartKind, HeatGrid, Series, heat_level, viridis};
+use super::chart::{
+    Bar, ChartBand, ChartData, ChartKind, HeatGrid, Series, heat_level, viridis,
+};
+use crate::gui::palette;
 use crate::gui::time_axis::{time_marks, time_tick};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -118,6 +122,12 @@ fn time_chart(
             }
         }
     }
+    let band_top = chart
+        .bands
+        .iter()
+        .flat_map(|b| b.points.iter().map(|p| p.high))
+        .fold(0.0, f64::max);
+    let y_max = y_max.max(band_top);
     let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     let y_max = chart.value_span.map_or(y_max, |(_, top)| y_max.max(top));
     let span = x1 - x0;
@@ -145,11 +155,36 @@ fn time_chart(
         let (x, y) = c.backend_coord(&(t, 0.0));
         tick_label(area, &time_tick(t, span), (x, y))?;
     }
-    for m in chart.markers.iter().filter(|m| (x0..=x1).contains(&m.x)) {
+    for m in chart
+        .markers
+        .iter()
+        .filter(|m| m.x <= x1 && m.until.unwrap_or(m.x) >= x0)
+    {
+        let at = m.x.max(x0);
+        if let Some(until) = m.until {
+            c.draw_series(std::iter::once(Rectangle::new(
+                [(at, 0.0), (until.min(x1), y_max)],
+                rgb(m.color).mix(0.10).filled(),
+            )))?;
+        }
         c.draw_series(std::iter::once(PathElement::new(
-            vec![(m.x, 0.0), (m.x, y_max)],
+            vec![(at, 0.0), (at, y_max)],
             rgb(m.color).stroke_width(px(1)),
         )))?;
+        let (x, y) = c.backend_coord(&(at, y_max));
+        let base = area.get_base_pixel();
+        area.draw_text(
+            &m.label,
+            &font(11).color(&rgb(m.color)),
+            (x - base.0 + px(3) as i32, y - base.1 + px(2) as i32),
+        )?;
+    }
+    for (i, band) in chart.bands.iter().enumerate() {
+        let drawn = draw_band(&mut c, band, bucket_s)?;
+        if i == 0 && drawn {
+            let color = rgb(band.color).mix(0.25);
+            drawn_band_legend(&mut c, color)?;
+        }
     }
     match bucket_s {
         None => {
@@ -191,7 +226,65 @@ fn time_chart(
             }
         }
     }
+    let flags = chart.flags();
+    if !flags.is_empty() {
+        let half = bucket_s.map_or(0.0, |w| w / 2.0);
+        let ring = rgb(palette::ANOMALY).stroke_width(px(2));
+        c.draw_series(
+            flags
+                .iter()
+                .map(|f| Circle::new((f.x + half, f.y), px(6), ring)),
+        )?
+        .label("outside the expected band")
+        .legend(move |(x, y)| Circle::new((x + px(8) as i32, y), px(5), ring));
+    }
     legend(&mut c, SeriesLabelPosition::UpperLeft)
+}
+
+type TimeChart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+/// A band, lightly, as in the window: joined between buckets for lines, a step per
+/// bucket for bars. Whether anything was drawn.
+fn draw_band(c: &mut TimeChart<'_, '_>, band: &ChartBand, bucket_s: Option<f64>) -> DrawResult<bool> {
+    let fill = rgb(band.color).mix(0.16).filled();
+    let mut drawn = false;
+    for run in band.runs() {
+        let mut top: Vec<(f64, f64)> = Vec::new();
+        let mut bottom: Vec<(f64, f64)> = Vec::new();
+        for p in run {
+            let xs = match bucket_s {
+                None => vec![p.x],
+                Some(w) => vec![p.x, p.x + w],
+            };
+            for x in xs {
+                top.push((x, p.high));
+                bottom.push((x, p.low.max(0.0)));
+            }
+        }
+        if top.len() == 1 {
+            let w = band.bucket_s / 4.0;
+            let (x, (hi, lo)) = (top[0].0, (top[0].1, bottom[0].1));
+            top = vec![(x - w, hi), (x + w, hi)];
+            bottom = vec![(x - w, lo), (x + w, lo)];
+        }
+        // One quadrilateral per step: each convex, whatever the band's shape.
+        c.draw_series(top.windows(2).zip(bottom.windows(2)).map(|(t, b)| {
+            Polygon::new(vec![b[0], b[1], t[1], t[0]], fill)
+        }))?;
+        drawn = true;
+    }
+    Ok(drawn)
+}
+
+/// The legend entry of the bands (once per chart).
+fn drawn_band_legend(c: &mut TimeChart<'_, '_>, color: RGBAColor) -> DrawResult<()> {
+    c.draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
+        .label("expected band")
+        .legend(move |(x, y)| {
+            let r = px(6) as i32;
+            Rectangle::new([(x, y - r), (x + 2 * r, y + r)], color.filled())
+        });
+    Ok(())
 }
 
 /// The legend of the labelled series, in one style for every chart.
@@ -403,6 +496,7 @@ mod tests {
             window: None,
             markers: Vec::new(),
             value_span: None,
+            bands: Vec::new(),
         };
         let img = image::load_from_memory(&png(&chart, "Range: last hour").unwrap())
             .unwrap()
@@ -450,6 +544,73 @@ mod tests {
         assert!(blue[blue.len() - 1] - blue[0] < 12 && red[red.len() - 1] - red[0] < 12);
     }
 
+    /// The expected band is drawn lightly behind its series, the point outside it is
+    /// ringed, and a note's stretch is shaded with its text: the PNG shows what the
+    /// window shows.
+    #[test]
+    fn a_png_shows_the_band_the_flagged_point_and_the_notes() {
+        use super::super::chart::{BandOf, BandPoint, ChartBand, Marker};
+        let xs: Vec<f64> = (0..24).map(|i| 1.8e9 + 3600.0 * i as f64).collect();
+        let mut ys: Vec<f64> = (0..24).map(|i| 100.0 + (i % 3) as f64 * 5.0).collect();
+        ys[16] = 400.0;
+        let chart = ChartData {
+            title: "Latency percentiles".into(),
+            kind: ChartKind::Lines(vec![Series {
+                name: "p95".into(),
+                color: palette::P95,
+                points: xs.iter().zip(&ys).map(|(x, y)| [*x, *y]).collect(),
+            }]),
+            unit: crate::format::millis,
+            window: Some((xs[0], xs[23] + 3600.0)),
+            markers: vec![Marker {
+                x: xs[4],
+                until: Some(xs[6]),
+                color: palette::NOTE,
+                label: "deploy v1.4".into(),
+            }],
+            value_span: None,
+            bands: vec![ChartBand {
+                of: BandOf::Series("p95".into()),
+                color: palette::P95,
+                bucket_s: 3600.0,
+                points: xs
+                    .iter()
+                    .skip(2)
+                    .map(|&x| BandPoint {
+                        x,
+                        low: 80.0,
+                        high: 130.0,
+                        expected: 105.0,
+                        baseline: store::anomaly::Baseline::Rolling { buckets: 8 },
+                    })
+                    .collect(),
+            }],
+        };
+        assert_eq!(chart.flags().len(), 1, "the spike alone is outside");
+        let bytes = png(&chart, "Range: a day").unwrap();
+        let dir = std::env::temp_dir().join("llm-observatory-chart-png");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bands_and_notes.png"), &bytes).unwrap();
+        let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        let count = |pred: &dyn Fn(&[u8; 3]) -> bool| img.pixels().filter(|p| pred(&p.0)).count();
+        let ring = palette::ANOMALY;
+        let rings = count(&|p| {
+            p.iter().zip([ring.r(), ring.g(), ring.b()]).all(|(a, b)| a.abs_diff(b) < 30)
+        });
+        assert!(rings > 100, "the flagged point is ringed ({rings} pixels)");
+        // The band: a light orange tint (the p95 colour at a sixth) over many pixels.
+        let tint = count(&|p| p[0] > 240 && p[1] > 225 && p[1] < 248 && p[2] > 200 && p[2] < 235);
+        assert!(tint > 20_000, "the band is drawn ({tint} pixels)");
+        // The note: its stretch shaded light blue, its text in its colour.
+        let note = palette::NOTE;
+        let shade = count(&|p| p[2] > 235 && p[0] > 215 && p[0] < 245 && p[1] > 225 && p[1] < 250);
+        assert!(shade > 10_000, "the note's stretch is shaded ({shade} pixels)");
+        let text = count(&|p| {
+            p.iter().zip([note.r(), note.g(), note.b()]).all(|(a, b)| a.abs_diff(b) < 40)
+        });
+        assert!(text > 150, "the note's line and text are drawn ({text} pixels)");
+    }
+
     #[test]
     fn every_chart_kind_renders_at_twice_the_size() {
         // Kept (and overwritten by the next run) for people to look at.
@@ -494,6 +655,7 @@ mod tests {
                 window: None,
                 markers: Vec::new(),
                 value_span: None,
+                bands: Vec::new(),
             };
             let bytes = png(&chart, "Range: last hour · all models").unwrap();
             std::fs::write(&path, bytes).unwrap();

@@ -5,9 +5,10 @@
 
 use crate::gui::cache::QueryCache;
 use crate::gui::export::ExportItem;
-use crate::gui::export::chart::{Bar, ChartData, ChartKind};
+use crate::gui::export::chart::{BandOf, Bar, ChartData, ChartKind};
 use crate::gui::filter_state::Resolved;
-use super::shared::{reading, alert_markers, chart_window, model_series, per_model, seconds, series, summary};
+use super::bands;
+use super::shared::{reading, chart_markers, chart_window, model_series, per_model, seconds, series, summary};
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::gui::widgets::bars::bars;
 use crate::gui::widgets::kpi_card::{Better, Kpi, kpi_card};
@@ -15,6 +16,7 @@ use crate::gui::widgets::series_chart::time_chart;
 use crate::gui::palette;
 use crate::format;
 use egui::{Grid, RichText, ScrollArea, TextEdit, Ui};
+use store::anomaly::Metric;
 use store::{ModelRow, Price, PriceTable};
 
 /// Models drawn by name in the cost-over-time chart; the rest are "other".
@@ -190,10 +192,18 @@ impl CostsView {
                     },
                     unit: format::usd,
                     window: Some(seconds(w)),
-                    markers: alert_markers(cache, seconds(w)),
+                    markers: chart_markers(cache, seconds(w)),
                     value_span: None,
+                    bands: bands::judgement(cache, &resolved.filter, w, bucket)
+                        .and_then(|j| {
+                            let figure = (Metric::Cost, None);
+                            bands::band(&j, figure, BandOf::Total, palette::OTHER, |_, v| Some(v))
+                        })
+                        .into_iter()
+                        .collect(),
                 };
                 let r = time_chart(ui, "cost_over_time", &chart, 220.0);
+                action.annotate_if(r.annotate);
                 action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             }
             ui.add_space(12.0);
@@ -287,5 +297,6 @@ fn cost_bars(rows: &[ModelRow], all_models: &[String]) -> ChartData {
         window: None,
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }

@@ -3,9 +3,10 @@
 //! to see the traces of those failures.
 
 use crate::gui::export::ExportItem;
-use crate::gui::export::chart::{ChartData, ChartKind, Series};
+use crate::gui::export::chart::{BandOf, ChartBand, ChartData, ChartKind, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use super::shared::{reading, alert_markers, chart_window, seconds, series, summary};
+use super::bands;
+use super::shared::{reading, chart_markers, chart_window, seconds, series, summary};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::TopErrors;
 use crate::gui::widgets::data_table::{TableLook, data_table};
@@ -16,6 +17,7 @@ use crate::gui::palette;
 use crate::format;
 use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
+use store::anomaly::{Judgement, Metric};
 use store::{SeriesPoint, TopError};
 
 /// Error kinds listed.
@@ -69,8 +71,12 @@ impl View for ErrorsView {
             ui.add_space(10.0);
             if let (Some((w, bucket)), Some(points)) = (window, series.as_deref()) {
                 let mut chart = rate_chart(points, seconds(w));
-                chart.markers = alert_markers(cache, seconds(w));
+                chart.markers = chart_markers(cache, seconds(w));
+                if let Some(j) = bands::judgement(cache, &resolved.filter, w, bucket) {
+                    chart.bands = error_rate_band(&j, points).into_iter().collect();
+                }
                 let r = time_chart(ui, "error_rate_over_time", &chart, 200.0);
+                action.annotate_if(r.annotate);
                 action.export_if(r.export, || ExportItem::Chart(chart.clone()));
                 if let Some(x) = r.clicked_x {
                     action.push(Action::Drill(Drill {
@@ -128,7 +134,27 @@ fn rate_chart(points: &[SeriesPoint], window: (f64, f64)) -> ChartData {
         window: Some(window),
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
+}
+
+/// The band of the error count of all calls as a share of each bucket's calls: a rate
+/// is ringed exactly when its bucket's error count is outside its band.
+fn error_rate_band(judged: &Judgement, points: &[SeriesPoint]) -> Option<ChartBand> {
+    let mut calls: BTreeMap<i64, u64> = BTreeMap::new();
+    for p in points {
+        *calls.entry(p.bucket_start_ns).or_default() += p.requests;
+    }
+    bands::band(
+        judged,
+        (Metric::Errors, None),
+        BandOf::Series("error rate".into()),
+        palette::BAD,
+        |start, v| {
+            let n = *calls.get(&start)?;
+            (n > 0).then(|| v / n as f64)
+        },
+    )
 }
 
 /// The top errors as a table.

@@ -3,7 +3,7 @@
 //! distribution, its mean over time, its mean per model (did the model change make
 //! answers better?) and the calls it judged worst, each opening its trace.
 
-use super::shared::{chart_window, model_rows, reading, seconds, summary};
+use super::shared::{chart_markers, chart_window, model_rows, reading, seconds, summary};
 use super::{Action, View, ViewAction, ViewCtx};
 use crate::format;
 use crate::gui::export::ExportItem;
@@ -94,8 +94,10 @@ fn details(ui: &mut Ui, ctx: &ViewCtx<'_>, chosen: &EvaluatorRow, action: &mut V
                 .cache
                 .get::<EvaluationTrend>((filter.clone(), bucket));
             if let Some(points) = trend.value.as_deref() {
-                let chart = trend_chart(chosen, points, seconds(window));
+                let mut chart = trend_chart(chosen, points, seconds(window));
+                chart.markers = chart_markers(ctx.cache, seconds(window));
                 let r = time_chart(ui, "evaluation_trend", &chart, 200.0);
+                action.annotate_if(r.annotate);
                 action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             }
         }
@@ -219,6 +221,7 @@ fn distribution_chart(e: &EvaluatorRow) -> ChartData {
         window: None,
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }
 
@@ -240,6 +243,7 @@ fn trend_chart(e: &EvaluatorRow, points: &[EvalPoint], window: (f64, f64)) -> Ch
         window: Some(window),
         markers: Vec::new(),
         value_span: Some((e.bins_from, e.bins_to)),
+        bands: Vec::new(),
     }
 }
 

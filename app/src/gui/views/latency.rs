@@ -5,7 +5,8 @@
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{ChartData, ChartKind, HeatGrid, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use super::shared::{reading, alert_markers, chart_window, model_rows, per_model, seconds, summary};
+use super::bands;
+use super::shared::{reading, chart_markers, chart_window, model_rows, per_model, seconds, summary};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{FirstToken, FirstTokenPercentiles, LatencyHeatmap, LatencyPercentiles};
 use crate::gui::widgets::heatmap::heatmap;
@@ -42,6 +43,7 @@ impl View for LatencyView {
             .filter(|f| f.calls > 0)
             .map(|_| cache.get::<FirstTokenPercentiles>((filter, bucket)));
         let models = per_model(cache, resolved);
+        let judged = bands::judgement(cache, &resolved.filter, window, bucket);
         ScrollArea::vertical().show(ui, |ui| {
             if let Some(e) = heat.error.as_ref().or(lat.error.as_ref()) {
                 ui.colored_label(palette::BAD, format!("Query failed: {e}"));
@@ -65,8 +67,10 @@ impl View for LatencyView {
             ui.add_space(12.0);
             let points = lat.value.as_deref().map(Vec::as_slice).unwrap_or(&[]);
             let mut pct = percentiles_chart(points, Some(seconds(window)));
-            pct.markers = alert_markers(cache, seconds(window));
+            pct.markers = chart_markers(cache, seconds(window));
+            pct.bands = judged.as_deref().and_then(bands::p95_band).into_iter().collect();
             let r = time_chart(ui, "latency_percentiles", &pct, 220.0);
+            action.annotate_if(r.annotate);
             action.export_if(r.export, || ExportItem::Chart(pct.clone()));
             if let Some(x) = r.clicked_x {
                 action.push(Action::Drill(Drill::bucket_at(x, bucket)));
@@ -84,8 +88,9 @@ impl View for LatencyView {
                     "Time to first token ({} streamed calls)",
                     format::integer(summary.calls)
                 );
-                chart.markers = alert_markers(cache, seconds(window));
+                chart.markers = chart_markers(cache, seconds(window));
                 let r = time_chart(ui, "ttft_percentiles", &chart, 200.0);
+                action.annotate_if(r.annotate);
                 action.export_if(r.export, || ExportItem::Chart(chart.clone()));
                 if let Some(x) = r.clicked_x {
                     action.push(Action::Drill(Drill::bucket_at(x, bucket)));
@@ -147,6 +152,7 @@ pub fn heat_chart(heat: &Heatmap, window: (i64, i64), bucket: i64) -> ChartData 
         window: Some(seconds((first, first + columns as i64 * bucket))),
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }
 
@@ -172,6 +178,7 @@ pub fn percentiles_chart(points: &[LatencyPoint], window: Option<(f64, f64)>) ->
         window,
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@
 //! over time (histograms: p95 estimated from the buckets; sums: the increase per
 //! bucket; gauges: the mean) and listed with count, sum, mean and p50/p95/p99.
 
-use super::shared::{reading, seconds};
+use super::shared::{chart_markers, reading, seconds};
 use super::{View, ViewAction, ViewCtx};
 use crate::format;
 use crate::gui::export::ExportItem;
@@ -118,8 +118,10 @@ impl View for MetricsView {
                 };
                 action.showed_data = true;
                 ScrollArea::vertical().id_salt("metric_detail").show(ui, |ui| {
-                    let chart = metric_chart(info, view, seconds(window));
+                    let mut chart = metric_chart(info, view, seconds(window));
+                    chart.markers = chart_markers(ctx.cache, seconds(window));
                     let r = time_chart(ui, "metric_chart", &chart, 260.0);
+                    action.annotate_if(r.annotate);
                     action.export_if(r.export, || ExportItem::Chart(chart.clone()));
                     ui.add_space(12.0);
                     let table = groups_table(info, view);
@@ -189,6 +191,7 @@ fn metric_chart(info: &MetricInfo, view: &MetricView, window: (f64, f64)) -> Cha
         window: Some(window),
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! A view reads typed queries through the cache in [`ViewCtx`] and hands back one
 //! [`ViewAction`]: what the user asked for, for the window to carry out.
 
+pub mod bands;
 pub mod shared;
 pub mod trace;
 
@@ -71,6 +72,14 @@ impl ViewAction {
         }
     }
 
+    /// Records a note asked for on a chart's stretch (Unix seconds).
+    pub fn annotate_if(&mut self, range: Option<(f64, f64)>) {
+        if let Some((from, to)) = range {
+            let ns = |s: f64| (s * 1e9).round() as i64;
+            self.actions.push(Action::Annotate(ns(from), ns(to)));
+        }
+    }
+
     /// Records `action`.
     pub fn push(&mut self, action: Action) {
         self.actions.push(action);
@@ -103,6 +112,8 @@ pub enum Action {
     SetPrice(String, Price),
     /// Put these alert rules in force.
     SetRules(Rules),
+    /// Open the note form on this stretch (Unix ns, from ≤ to).
+    Annotate(i64, i64),
     /// Store the user's feedback on a call, a trace or a session.
     GiveFeedback(crate::gui::feedback::FeedbackRequest),
 }

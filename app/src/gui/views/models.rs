@@ -5,7 +5,7 @@
 use crate::gui::export::ExportItem;
 use crate::gui::export::chart::{Bar, ChartData, ChartKind, Series};
 use crate::gui::export::table::{Cell, Column, TableData};
-use super::shared::{reading, chart_window, model_rows, per_model, seconds, series, summary};
+use super::shared::{reading, chart_markers, chart_window, model_rows, per_model, seconds, series, summary};
 use super::{View, ViewAction, ViewCtx};
 use crate::gui::widgets::bars::bars;
 use crate::gui::widgets::series_chart::time_chart;
@@ -56,8 +56,10 @@ impl View for ModelsView {
             action.export_if(export, || ExportItem::Chart(usage.clone()));
             ui.add_space(12.0);
             if let (Some(((from, to), bucket)), Some(Some(points))) = (window, &series) {
-                let chart = tokens_over_time(points, bucket, seconds((from, to)));
+                let mut chart = tokens_over_time(points, bucket, seconds((from, to)));
+                chart.markers = chart_markers(cache, seconds((from, to)));
                 let r = time_chart(ui, "tokens_over_time", &chart, 220.0);
+                action.annotate_if(r.annotate);
                 action.export_if(r.export, || ExportItem::Chart(chart.clone()));
             }
         });
@@ -182,6 +184,7 @@ pub fn token_bars(rows: &[ModelRow]) -> ChartData {
         window: None,
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }
 
@@ -225,5 +228,6 @@ fn tokens_over_time(points: &[SeriesPoint], bucket: i64, window: (f64, f64)) -> 
         window: Some(window),
         markers: Vec::new(),
         value_span: None,
+        bands: Vec::new(),
     }
 }

@@ -3,10 +3,11 @@
 //! breakdown and the slowest and latest traces, all for the filter bar's selection.
 
 use crate::gui::export::ExportItem;
-use crate::gui::export::chart::{ChartData, ChartKind};
+use crate::gui::export::chart::{BandOf, ChartData, ChartKind};
 use crate::gui::filter_state::bucket_ns;
+use super::bands;
 use super::latency::percentiles_chart;
-use super::shared::{reading, alert_markers, model_series, per_model, series as series_of};
+use super::shared::{reading, chart_markers, model_series, per_model, series as series_of};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{
     Anomalies, CallSummary, FirstToken, FirstTokenPercentiles, LatencyPercentiles, PreviousSummary,
@@ -21,6 +22,7 @@ use crate::gui::palette;
 use crate::format;
 use egui::{ScrollArea, Ui};
 use std::collections::BTreeMap;
+use store::anomaly::Metric;
 use store::{FirstTokenSummary, LatencyPoint, SeriesPoint, Summary};
 
 /// Health at a glance: KPIs with sparklines, request rate and latency over time, the
@@ -121,31 +123,45 @@ impl View for OverviewView {
             let to_s = |ns: i64| ns as f64 / 1e9;
             let win_s = window.map(|(a, b)| (to_s(a), to_s(b)));
             // Alerts that fired in the window, marked on the time charts.
-            let markers = win_s.map_or_else(Vec::new, |w| alert_markers(cache, w));
+            let markers = win_s.map_or_else(Vec::new, |w| chart_markers(cache, w));
             ui.columns(2, |cols| {
                 let per_s = bucket.map_or(1.0, |b| b as f64 / 1e9);
+                let judged = anomalies.as_ref().and_then(|a| a.value.as_deref());
+                let lines = model_series(
+                    series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
+                    TOP_MODELS,
+                    all_models,
+                    |p| p.requests as f64 / per_s,
+                );
+                let rate_bands = judged.map_or_else(Vec::new, |j| {
+                    lines
+                        .iter()
+                        .filter_map(|s| {
+                            let of = BandOf::Series(s.name.clone());
+                            let figure = (Metric::Calls, Some(s.name.as_str()));
+                            bands::band(j, figure, of, s.color, |_, v| Some(v / per_s))
+                        })
+                        .collect()
+                });
                 let rate = ChartData {
                     title: "Requests/s by model".into(),
-                    kind: ChartKind::Lines(model_series(
-                        series.as_deref().map(Vec::as_slice).unwrap_or(&[]),
-                        TOP_MODELS,
-                        all_models,
-                        |p| p.requests as f64 / per_s,
-                    )),
+                    kind: ChartKind::Lines(lines),
                     unit: format::per_second,
                     window: win_s,
                     markers: markers.clone(),
                     value_span: None,
+                    bands: rate_bands,
                 };
                 let rate_click = time_chart(&mut cols[0], "overview_rate", &rate, 220.0);
                 let latency = ChartData {
                     markers: markers.clone(),
-                    value_span: None,
+                    bands: judged.and_then(bands::p95_band).into_iter().collect(),
                     ..percentiles_chart(lat, win_s)
                 };
                 let latency_click = time_chart(&mut cols[1], "overview_latency", &latency, 220.0);
                 action.export_if(rate_click.export, || ExportItem::Chart(rate.clone()));
                 action.export_if(latency_click.export, || ExportItem::Chart(latency.clone()));
+                action.annotate_if(rate_click.annotate.or(latency_click.annotate));
                 let (rate_click, latency_click) = (rate_click.clicked_x, latency_click.clicked_x);
                 if let (Some(x), Some(b)) = (rate_click.or(latency_click), bucket) {
                     action.push(Action::Drill(Drill::bucket_at(x, b)));
@@ -156,7 +172,7 @@ impl View for OverviewView {
                 if let Some(e) = &answer.error {
                     ui.colored_label(palette::BAD, format!("Anomalies: {e}"));
                 }
-                if let Some(found) = answer.value.as_deref() {
+                if let Some(found) = answer.value.as_deref().map(|j| &j.anomalies) {
                     let table = anomaly_table(found, ANOMALIES_SHOWN);
                     if found.is_empty() {
                         ui.label("No anomalies: every figure stayed within its expected band.");

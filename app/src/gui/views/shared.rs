@@ -6,7 +6,9 @@ use crate::gui::cache::{Answer, QueryCache};
 use crate::gui::export::chart::{Marker, Series};
 use crate::gui::filter_state::{Resolved, bucket_ns};
 use crate::gui::palette;
-use crate::gui::queries::{AlertHistory, CallSummary, PerModel, Series as SeriesQuery};
+use crate::gui::queries::{
+    AlertHistory, CallSummary, PerModel, Series as SeriesQuery, TimeAnnotations,
+};
 use std::collections::BTreeMap;
 use store::{ModelRow, SeriesPoint, Summary};
 
@@ -46,11 +48,12 @@ pub fn series(
         .value
 }
 
-/// A marker for each alert that fired within `window` (Unix seconds), for the time
-/// charts.
-pub fn alert_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
+/// A marker for each alert that fired within `window` (Unix seconds) and for each
+/// note people pinned to a moment or stretch touching it, for the time charts.
+pub fn chart_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
     let history = cache.get::<AlertHistory>(()).value;
-    history
+    let notes = cache.get::<TimeAnnotations>(()).value;
+    let alerts = history
         .as_deref()
         .map(Vec::as_slice)
         .unwrap_or(&[])
@@ -58,11 +61,24 @@ pub fn alert_markers(cache: &QueryCache, window: (f64, f64)) -> Vec<Marker> {
         .filter(|e| e.state == "firing")
         .map(|e| Marker {
             x: e.time_ns as f64 / 1e9,
+            until: None,
             color: palette::severity(&e.severity),
             label: format!("alert: {}", e.rule),
         })
-        .filter(|m| (window.0..=window.1).contains(&m.x))
-        .collect()
+        .filter(|m| (window.0..=window.1).contains(&m.x));
+    let notes = notes
+        .as_deref()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|n| Marker {
+            x: n.from_ns as f64 / 1e9,
+            until: (n.to_ns > n.from_ns).then_some(n.to_ns as f64 / 1e9),
+            color: palette::NOTE,
+            label: n.text.clone(),
+        })
+        .filter(|m| m.x <= window.1 && m.until.unwrap_or(m.x) >= window.0);
+    alerts.chain(notes).collect()
 }
 
 /// What a view shows while its first answer is being computed.
