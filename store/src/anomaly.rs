@@ -413,7 +413,9 @@ impl FigureBands {
         if offset % self.bucket_ns != 0 {
             return None;
         }
-        self.bands.get(usize::try_from(offset / self.bucket_ns).ok()?)?.as_ref()
+        self.bands
+            .get(usize::try_from(offset / self.bucket_ns).ok()?)?
+            .as_ref()
     }
 
     /// (bucket start, band) of every judged bucket, oldest first.

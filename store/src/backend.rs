@@ -105,7 +105,10 @@ pub trait Queries: Send {
         window: (i64, i64),
         bucket_ns: i64,
     ) -> Result<crate::anomaly::Judgement, StoreError> {
-        let read = (window.0.saturating_sub(crate::anomaly::HISTORY_NS), window.1);
+        let read = (
+            window.0.saturating_sub(crate::anomaly::HISTORY_NS),
+            window.1,
+        );
         let wider = Filter {
             from_ns: Some(read.0),
             to_ns: Some(read.1),

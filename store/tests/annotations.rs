@@ -38,12 +38,20 @@ fn notes_are_stored_read_by_window_removed_and_kept() {
             .unwrap();
         let mut r = store.reader().unwrap();
         let all = r.time_annotations(None).unwrap();
-        assert_eq!(texts(&all), ["deploy v1.4", "prompt v2 rollout", "incident"]);
-        assert_eq!((all[1].from_ns, all[1].to_ns), (T0 + 20 * MIN, T0 + 40 * MIN));
+        assert_eq!(
+            texts(&all),
+            ["deploy v1.4", "prompt v2 rollout", "incident"]
+        );
+        assert_eq!(
+            (all[1].from_ns, all[1].to_ns),
+            (T0 + 20 * MIN, T0 + 40 * MIN)
+        );
         let ids: std::collections::HashSet<i64> = all.iter().map(|n| n.id).collect();
         assert_eq!(ids.len(), 3, "each note its own id");
         // A window from minute 30 to 60 holds the stretch that runs into it only.
-        let window = r.time_annotations(Some((T0 + 30 * MIN, T0 + 60 * MIN))).unwrap();
+        let window = r
+            .time_annotations(Some((T0 + 30 * MIN, T0 + 60 * MIN)))
+            .unwrap();
         assert_eq!(texts(&window), ["prompt v2 rollout"]);
         writer
             .write(Batch {

@@ -19,16 +19,33 @@ fn notes(db: &str) -> Vec<Value> {
 fn notes_are_added_listed_and_removed_and_bad_ones_refused() {
     let dir = Scratch::new("annotate");
     let db = dir.path("notes.duckdb");
-    let out = run(&["demo", "--db", &db, "--traces", "200", "--end", "2026-12-01T00:00:00Z"]);
+    let out = run(&[
+        "demo",
+        "--db",
+        &db,
+        "--traces",
+        "200",
+        "--end",
+        "2026-12-01T00:00:00Z",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = run(&["annotate", "--db", &db]);
     assert!(stdout(&out).contains("no notes"), "{}", stdout(&out));
 
     let out = run(&[
-        "annotate", "--db", &db, "deploy v1.4", "--from", "2026-11-30T10:00:00Z",
+        "annotate",
+        "--db",
+        &db,
+        "deploy v1.4",
+        "--from",
+        "2026-11-30T10:00:00Z",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("noted at 2026-11-30T10:00:00"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("noted at 2026-11-30T10:00:00"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(&[
         "annotate",
         "--db",
@@ -46,8 +63,18 @@ fn notes_are_added_listed_and_removed_and_bad_ones_refused() {
     assert_eq!(listed[0]["text"], "deploy v1.4");
     assert_eq!(listed[0]["from_ns"], listed[0]["to_ns"], "a moment");
     assert_eq!(listed[1]["text"], "prompt v2 rollout", "trimmed");
-    assert!(listed[1]["from"].as_str().unwrap().starts_with("2026-11-30T12:00:00"));
-    assert!(listed[1]["to"].as_str().unwrap().starts_with("2026-11-30T14:00:00"));
+    assert!(
+        listed[1]["from"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-30T12:00:00")
+    );
+    assert!(
+        listed[1]["to"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-30T14:00:00")
+    );
 
     // Bad input: refused, said why, nothing changed.
     for (args, why) in [
@@ -63,7 +90,11 @@ fn notes_are_added_listed_and_removed_and_bad_ones_refused() {
     }
     let long = "x".repeat(store::MAX_ANNOTATION_CHARS + 1);
     let out = run(&["annotate", "--db", &db, &long]);
-    assert!(!out.status.success() && stderr(&out).contains("at most"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("at most"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(notes(&db).len(), 2);
 
     let id = listed[0]["id"].as_i64().unwrap().to_string();

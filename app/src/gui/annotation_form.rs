@@ -75,28 +75,30 @@ impl AnnotationForm {
             .anchor(egui::Align2::CENTER_CENTER, Vec2::ZERO)
             .show(ctx, |ui| {
                 ui.label("A deploy, a prompt change, an incident: every chart marks it.");
-                egui::Grid::new("annotation_fields").num_columns(2).show(ui, |ui| {
-                    for (name, text) in [("From", &mut self.from), ("To", &mut self.to)] {
-                        let label = ui.label(name);
-                        ui.add(egui::TextEdit::singleline(text).desired_width(180.0))
+                egui::Grid::new("annotation_fields")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        for (name, text) in [("From", &mut self.from), ("To", &mut self.to)] {
+                            let label = ui.label(name);
+                            ui.add(egui::TextEdit::singleline(text).desired_width(180.0))
+                                .labelled_by(label.id);
+                            ui.end_row();
+                        }
+                        let label = ui.label("Note");
+                        let note = ui
+                            .add(
+                                egui::TextEdit::singleline(&mut self.text)
+                                    .hint_text("deploy v1.4")
+                                    .char_limit(store::MAX_ANNOTATION_CHARS)
+                                    .desired_width(320.0),
+                            )
                             .labelled_by(label.id);
+                        if !self.focused {
+                            note.request_focus();
+                            self.focused = true;
+                        }
                         ui.end_row();
-                    }
-                    let label = ui.label("Note");
-                    let note = ui
-                        .add(
-                            egui::TextEdit::singleline(&mut self.text)
-                                .hint_text("deploy v1.4")
-                                .char_limit(store::MAX_ANNOTATION_CHARS)
-                                .desired_width(320.0),
-                        )
-                        .labelled_by(label.id);
-                    if !self.focused {
-                        note.request_focus();
-                        self.focused = true;
-                    }
-                    ui.end_row();
-                });
+                    });
                 let enter = ui.input(|i| i.key_pressed(Key::Enter));
                 ui.horizontal(|ui| {
                     if ui.button("Add note").clicked() || enter {

@@ -2,11 +2,11 @@
 //! subcommand lands here.
 
 mod alert_banner;
+pub mod annotation_form;
 mod app;
 mod bench;
 mod cache;
 pub mod export;
-pub mod annotation_form;
 pub mod feedback;
 mod filter_bar;
 pub mod filter_state;

@@ -8,7 +8,8 @@ use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
     EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, MetricInfo,
     MetricView, ModelRow, PatternRow, PatternSort, Queries, SeriesPoint, SessionRow, SessionSort,
-    SortDir, StoreError, Summary, TimeAnnotation, ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
+    SortDir, StoreError, Summary, TimeAnnotation, ToolRow, TopError, TraceRow, TraceSort,
+    TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.

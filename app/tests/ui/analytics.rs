@@ -38,7 +38,10 @@ fn synth_database(dir: &Scratch) -> PathBuf {
 }
 
 /// The window on `db`, on "All" with every call counted.
-pub(super) fn synth_window(db: &Path, price_file: Option<PathBuf>) -> Harness<'static, ObservatoryApp> {
+pub(super) fn synth_window(
+    db: &Path,
+    price_file: Option<PathBuf>,
+) -> Harness<'static, ObservatoryApp> {
     let db = db.to_path_buf();
     let calls = read(&db, |r| {
         r.call_summary(&Filter::default()).unwrap().llm_calls

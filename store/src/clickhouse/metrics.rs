@@ -134,7 +134,11 @@ pub(super) fn view(
             table(client, k),
             conditions(filter, false, Some(name), &mut p)
         );
-        if client.rows(&sql, &p)?.first().is_some_and(|r| uint(&r[0]) > 0) {
+        if client
+            .rows(&sql, &p)?
+            .first()
+            .is_some_and(|r| uint(&r[0]) > 0)
+        {
             kind = kind.max(Some(*k));
         }
     }
@@ -162,8 +166,12 @@ pub(super) fn view(
     for r in client.rows(&sql, &p)? {
         let attributes = text(&r[3]).unwrap_or_default();
         unit = unit.or_else(|| text(&r[4]).filter(|u| !u.is_empty()));
-        let counts: Vec<u64> = r[8].as_array().map_or_else(Vec::new, |a| a.iter().map(uint).collect());
-        let bounds: Vec<f64> = r[9].as_array().map_or_else(Vec::new, |a| a.iter().map(float).collect());
+        let counts: Vec<u64> = r[8]
+            .as_array()
+            .map_or_else(Vec::new, |a| a.iter().map(uint).collect());
+        let bounds: Vec<f64> = r[9]
+            .as_array()
+            .map_or_else(Vec::new, |a| a.iter().map(float).collect());
         points.push(Point {
             time_ns: int(&r[0]).unwrap_or(0),
             series: (
@@ -183,5 +191,11 @@ pub(super) fn view(
                 .collect(),
         });
     }
-    Ok(assemble(kind.to_string(), unit, points, filter.from_ns, bucket_ns))
+    Ok(assemble(
+        kind.to_string(),
+        unit,
+        points,
+        filter.from_ns,
+        bucket_ns,
+    ))
 }

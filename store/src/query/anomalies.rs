@@ -163,7 +163,11 @@ mod tests {
             "{found:#?}"
         );
         // Hourly buckets are judged from the third day on (two days of history).
-        assert!(find(&series[..47], &[], (0, 47 * HOUR), 0, HOUR).anomalies.is_empty());
+        assert!(
+            find(&series[..47], &[], (0, 47 * HOUR), 0, HOUR)
+                .anomalies
+                .is_empty()
+        );
     }
 
     #[test]
@@ -186,6 +190,11 @@ mod tests {
         assert!(errors.at(79 * HOUR).is_some_and(|b| !b.excludes(1.0)));
         assert_eq!(errors.at(71 * HOUR), None, "history is not shown");
         assert!(judged.bands_of(Metric::Calls, Some("m")).is_some());
-        assert!(judged.anomalies.iter().all(|a| a.bucket_start_ns >= 72 * HOUR));
+        assert!(
+            judged
+                .anomalies
+                .iter()
+                .all(|a| a.bucket_start_ns >= 72 * HOUR)
+        );
     }
 }

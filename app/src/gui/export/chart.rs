@@ -99,6 +99,11 @@ pub struct Marker {
     pub label: String,
 }
 
+/// How many of a chart's bands are filled (the first: the busiest series'): more
+/// overlap into a wash that hides the lines. The others still judge their series, whose
+/// points outside are ringed, and state the band in the tooltip.
+pub const FILLED_BANDS: usize = 2;
+
 /// Whose expected band a [`ChartBand`] is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BandOf {
@@ -302,17 +307,35 @@ mod tests {
 
     #[test]
     fn the_points_outside_their_band_are_flagged_and_only_those() {
-        let lines = ChartKind::Lines(vec![series("p95", &[10.0, 50.0, 12.0, 1.0]), series("p50", &[90.0; 4])]);
+        let lines = ChartKind::Lines(vec![
+            series("p95", &[10.0, 50.0, 12.0, 1.0]),
+            series("p50", &[90.0; 4]),
+        ]);
         let c = chart(
             lines,
-            vec![band(BandOf::Series("p95".into()), &[0.0, 60.0, 120.0, 180.0], 5.0, 20.0)],
+            vec![band(
+                BandOf::Series("p95".into()),
+                &[0.0, 60.0, 120.0, 180.0],
+                5.0,
+                20.0,
+            )],
         );
         let flagged: Vec<(f64, f64)> = c.flags().iter().map(|f| (f.x, f.y)).collect();
-        assert_eq!(flagged, [(60.0, 50.0), (180.0, 1.0)], "p50 has no band: not judged");
+        assert_eq!(
+            flagged,
+            [(60.0, 50.0), (180.0, 1.0)],
+            "p50 has no band: not judged"
+        );
         assert_eq!(c.band_at("p95", 120.0).map(|b| b.high), Some(20.0));
         assert_eq!(c.band_at("p50", 120.0), None);
-        let text = c.band_at("p95", 60.0).unwrap().describe(crate::format::millis);
-        assert!(text.contains("the same time on the 6 previous days ± 4"), "{text}");
+        let text = c
+            .band_at("p95", 60.0)
+            .unwrap()
+            .describe(crate::format::millis);
+        assert!(
+            text.contains("the same time on the 6 previous days ± 4"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -323,8 +346,11 @@ mod tests {
         };
         let b = band(BandOf::Total, &[0.0, 60.0, 120.0], 2.0, 8.0);
         let c = chart(stacked, vec![b.clone()]);
-        let flagged: Vec<(String, f64, f64)> =
-            c.flags().into_iter().map(|f| (f.series, f.x, f.y)).collect();
+        let flagged: Vec<(String, f64, f64)> = c
+            .flags()
+            .into_iter()
+            .map(|f| (f.series, f.x, f.y))
+            .collect();
         assert_eq!(flagged, [("total".to_string(), 60.0, 10.0)]);
         let gappy = band(BandOf::Total, &[0.0, 60.0, 240.0], 2.0, 8.0);
         let runs: Vec<usize> = gappy.runs().iter().map(|r| r.len()).collect();

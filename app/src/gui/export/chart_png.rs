@@ -5,7 +5,7 @@
 //! uses, so it works without a display or GPU and looks the same everywhere.
 
 use super::chart::{
-    Bar, ChartBand, ChartData, ChartKind, HeatGrid, Series, heat_level, viridis,
+    Bar, ChartBand, ChartData, ChartKind, FILLED_BANDS, HeatGrid, Series, heat_level, viridis,
 };
 use crate::gui::palette;
 use crate::gui::time_axis::{time_marks, time_tick};
@@ -179,7 +179,7 @@ fn time_chart(
             (x - base.0 + px(3) as i32, y - base.1 + px(2) as i32),
         )?;
     }
-    for (i, band) in chart.bands.iter().enumerate() {
+    for (i, band) in chart.bands.iter().take(FILLED_BANDS).enumerate() {
         let drawn = draw_band(&mut c, band, bucket_s)?;
         if i == 0 && drawn {
             let color = rgb(band.color).mix(0.25);
@@ -241,11 +241,19 @@ fn time_chart(
     legend(&mut c, SeriesLabelPosition::UpperLeft)
 }
 
-type TimeChart<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type TimeChart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
 
 /// A band, lightly, as in the window: joined between buckets for lines, a step per
 /// bucket for bars. Whether anything was drawn.
-fn draw_band(c: &mut TimeChart<'_, '_>, band: &ChartBand, bucket_s: Option<f64>) -> DrawResult<bool> {
+fn draw_band(
+    c: &mut TimeChart<'_, '_>,
+    band: &ChartBand,
+    bucket_s: Option<f64>,
+) -> DrawResult<bool> {
     let fill = rgb(band.color).mix(0.16).filled();
     let mut drawn = false;
     for run in band.runs() {
@@ -268,9 +276,11 @@ fn draw_band(c: &mut TimeChart<'_, '_>, band: &ChartBand, bucket_s: Option<f64>)
             bottom = vec![(x - w, lo), (x + w, lo)];
         }
         // One quadrilateral per step: each convex, whatever the band's shape.
-        c.draw_series(top.windows(2).zip(bottom.windows(2)).map(|(t, b)| {
-            Polygon::new(vec![b[0], b[1], t[1], t[0]], fill)
-        }))?;
+        c.draw_series(
+            top.windows(2)
+                .zip(bottom.windows(2))
+                .map(|(t, b)| Polygon::new(vec![b[0], b[1], t[1], t[0]], fill)),
+        )?;
         drawn = true;
     }
     Ok(drawn)
@@ -595,7 +605,9 @@ mod tests {
         let count = |pred: &dyn Fn(&[u8; 3]) -> bool| img.pixels().filter(|p| pred(&p.0)).count();
         let ring = palette::ANOMALY;
         let rings = count(&|p| {
-            p.iter().zip([ring.r(), ring.g(), ring.b()]).all(|(a, b)| a.abs_diff(b) < 30)
+            p.iter()
+                .zip([ring.r(), ring.g(), ring.b()])
+                .all(|(a, b)| a.abs_diff(b) < 30)
         });
         assert!(rings > 100, "the flagged point is ringed ({rings} pixels)");
         // The band: a light orange tint (the p95 colour at a sixth) over many pixels.
@@ -604,11 +616,19 @@ mod tests {
         // The note: its stretch shaded light blue, its text in its colour.
         let note = palette::NOTE;
         let shade = count(&|p| p[2] > 235 && p[0] > 215 && p[0] < 245 && p[1] > 225 && p[1] < 250);
-        assert!(shade > 10_000, "the note's stretch is shaded ({shade} pixels)");
+        assert!(
+            shade > 10_000,
+            "the note's stretch is shaded ({shade} pixels)"
+        );
         let text = count(&|p| {
-            p.iter().zip([note.r(), note.g(), note.b()]).all(|(a, b)| a.abs_diff(b) < 40)
+            p.iter()
+                .zip([note.r(), note.g(), note.b()])
+                .all(|(a, b)| a.abs_diff(b) < 40)
         });
-        assert!(text > 150, "the note's line and text are drawn ({text} pixels)");
+        assert!(
+            text > 150,
+            "the note's line and text are drawn ({text} pixels)"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! and a PNG export button.
 
 use crate::format;
-use crate::gui::export::chart::{BandOf, ChartBand, ChartData, ChartKind};
+use crate::gui::export::chart::{BandOf, ChartBand, ChartData, ChartKind, FILLED_BANDS};
 use crate::gui::export::{FileKind, export_buttons};
 use crate::gui::palette;
 use crate::gui::time_axis::{time_marks, time_step, time_tick};
@@ -99,7 +99,7 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
                 ),
             }
         }
-        for band in &chart.bands {
+        for band in chart.bands.iter().take(FILLED_BANDS) {
             draw_band(plot_ui, band, bucket_s);
         }
         match bucket_s {
