@@ -72,6 +72,10 @@ pub const P99: Color32 = OKABE_ITO[5];
 /// A point outside its expected band: a crimson ring, unlike any series colour.
 pub const ANOMALY: Color32 = Color32::from_rgb(0xD0, 0x10, 0x50);
 
+/// The band of a stack's total (cost over time): a light grey, seen behind bars of
+/// every model colour on either theme.
+pub const TOTAL_BAND: Color32 = Color32::from_gray(190);
+
 /// People's notes on the charts (a deploy, a prompt change): a blue apart from the
 /// alerts' severities.
 pub const NOTE: Color32 = OKABE_ITO[4];

@@ -197,7 +197,7 @@ impl CostsView {
                     bands: bands::judgement(cache, &resolved.filter, w, bucket)
                         .and_then(|j| {
                             let figure = (Metric::Cost, None);
-                            bands::band(&j, figure, BandOf::Total, palette::OTHER, |_, v| Some(v))
+                            bands::band(&j, figure, BandOf::Total, palette::TOTAL_BAND, |_, v| Some(v))
                         })
                         .into_iter()
                         .collect(),
