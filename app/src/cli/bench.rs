@@ -304,6 +304,13 @@ fn time_queries<R: store::Queries>(
             Box::new(|r| r.per_model(&day).map(|v| v.len())),
         ),
         (
+            "anomalies and bands (last 24h, 1h buckets; the week before read)",
+            Box::new(|r| {
+                r.anomalies(&all, (END_NS - 86_400_000_000_000, END_NS), hour_ns)
+                    .map(|j| j.bands.len())
+            }),
+        ),
+        (
             "Prometheus scrape totals (all; GET /metrics)",
             Box::new(|r| r.usage(&all).map(|v| v.len())),
         ),
