@@ -10,6 +10,9 @@ use duckdb::{Connection, params};
 /// The schema version that added prompt patterns.
 pub(crate) const PATTERNS_SCHEMA: i64 = 13;
 
+/// How many parts of about equal calls the backfill mines and stores one by one.
+const BACKFILL_PARTS: usize = 16;
+
 /// The `meta` key saying that stored calls still wait for their patterns.
 const BACKFILL_PENDING: &str = "prompt_patterns_backfill";
 
@@ -89,7 +92,8 @@ pub(crate) fn store_learned(conn: &Connection, learned: &Learned) -> duckdb::Res
 
 /// Finds the patterns of the calls stored before patterns were (once, after the
 /// upgrade to [`PATTERNS_SCHEMA`]), reading each call's prompt and its span's declared
-/// template as ingest would have. One transaction: a pass cut short is run again.
+/// template as ingest would have, in parts of about equal calls (each its own
+/// transaction); a pass cut short resumes with the calls still without a pattern.
 pub(crate) fn backfill(conn: &Connection) -> Result<(), StoreError> {
     let pending: i64 = conn.query_row(
         "SELECT count(*) FROM meta WHERE key = ?",
@@ -100,25 +104,56 @@ pub(crate) fn backfill(conn: &Connection) -> Result<(), StoreError> {
         return Ok(());
     }
     let mut miner = PatternMiner::new(load(conn)?);
-    let mut assigned: Vec<(CallRef, i32)> = Vec::new();
+    // Only the attributes of spans naming a template are read.
+    let names: Vec<String> = PROMPT_NAME
+        .iter()
+        .chain(PROMPT_TEMPLATE)
+        .map(|k| format!("s.attributes LIKE '%\"{k}\"%'"))
+        .collect();
+    let pending = format!(
+        "c.pattern_id IS NULL AND (c.prompt IS NOT NULL OR {})",
+        names.join(" OR ")
+    );
+    // In parts of about equal calls, each stored in its own transaction, so that a
+    // file of millions of calls is mined in bounded memory (the miner alone carries
+    // over). The flag goes once every part is stored: an interrupted pass resumes.
+    let quantiles: Vec<String> = (1..BACKFILL_PARTS)
+        .map(|i| format!("{}", i as f64 / BACKFILL_PARTS as f64))
+        .collect();
+    let mut cuts: Vec<i64> = Vec::new();
     {
-        // Only the attributes of spans naming a template are read.
-        let names: Vec<String> = PROMPT_NAME
-            .iter()
-            .chain(PROMPT_TEMPLATE)
-            .map(|k| format!("s.attributes LIKE '%\"{k}\"%'"))
-            .collect();
         let mut stmt = conn.prepare(&format!(
-            "SELECT c.trace_id, c.span_id, c.start_ns, c.prompt,
-                    CASE WHEN {} THEN s.attributes END AS attributes
-             FROM llm_calls c
+            "SELECT unnest(quantile_disc(c.start_ns, [{}])) FROM llm_calls c
              LEFT JOIN spans s ON s.trace_id = c.trace_id AND s.span_id = c.span_id
                               AND s.start_ns = c.start_ns
-             WHERE c.pattern_id IS NULL AND (c.prompt IS NOT NULL OR {})",
-            names.join(" OR "),
-            names.join(" OR ")
+             WHERE {pending}",
+            quantiles.join(", ")
         ))?;
         let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(cut) = r.get::<_, Option<i64>>(0)? {
+                cuts.push(cut);
+            }
+        }
+    }
+    cuts.dedup();
+    let mut edges = vec![i64::MIN];
+    edges.extend(cuts);
+    edges.push(i64::MAX);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.trace_id, c.span_id, c.start_ns, c.prompt,
+                CASE WHEN {} THEN s.attributes END AS attributes
+         FROM llm_calls c
+         LEFT JOIN spans s ON s.trace_id = c.trace_id AND s.span_id = c.span_id
+                          AND s.start_ns = c.start_ns
+         WHERE {pending} AND c.start_ns >= ? AND (c.start_ns < ? OR c.start_ns = {})",
+        names.join(" OR "),
+        i64::MAX
+    ))?;
+    let parts = edges.len() - 1;
+    for (i, part) in edges.windows(2).enumerate() {
+        let mut assigned: Vec<(CallRef, i32)> = Vec::new();
+        let mut rows = stmt.query(params![part[0], part[1]])?;
         while let Some(r) = rows.next()? {
             let call = CallRef {
                 trace_id: r.get(0)?,
@@ -135,24 +170,31 @@ pub(crate) fn backfill(conn: &Connection) -> Result<(), StoreError> {
                 assigned.push((call, id));
             }
         }
-    }
-    let mut learned = miner.learned();
-    learned.assigned_later.extend(assigned);
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let stored = store_learned_in_bulk(conn, &learned).and_then(|()| {
-        conn.execute("DELETE FROM meta WHERE key = ?", [BACKFILL_PENDING])
-            .map(|_| ())
-    });
-    match stored {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(StoreError::Migration {
-                to: PATTERNS_SCHEMA,
-                detail: format!("finding the prompt patterns of stored calls: {e}"),
-            })
+        drop(rows);
+        let mut learned = miner.learned();
+        learned.assigned_later.extend(assigned);
+        let last = i + 1 == parts;
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        let stored = store_learned_in_bulk(conn, &learned).and_then(|()| {
+            if last {
+                conn.execute("DELETE FROM meta WHERE key = ?", [BACKFILL_PENDING])
+                    .map(|_| ())
+            } else {
+                Ok(())
+            }
+        });
+        match stored {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(StoreError::Migration {
+                    to: PATTERNS_SCHEMA,
+                    detail: format!("finding the prompt patterns of stored calls: {e}"),
+                });
+            }
         }
     }
+    Ok(())
 }
 
 /// [`store_learned`] for the backfill, whose calls span the whole file: the temporary
