@@ -7,7 +7,7 @@ use super::http::{Client, Param, Params};
 use super::reader::{float, int, text, uint};
 use crate::error::StoreError;
 use crate::filter::Filter;
-use crate::query::metrics::{Point, assemble, group_label};
+use crate::query::metrics::{Point, assemble, check_bucket, group_label};
 use crate::{MetricInfo, MetricView};
 use std::collections::BTreeMap;
 
@@ -119,11 +119,7 @@ pub(super) fn view(
     name: &str,
     bucket_ns: i64,
 ) -> Result<MetricView, StoreError> {
-    if bucket_ns <= 0 {
-        return Err(StoreError::BadFilter(format!(
-            "a time bucket must be positive, not {bucket_ns} ns"
-        )));
-    }
+    check_bucket(bucket_ns)?;
     let kinds = present_kinds(client)?;
     // The kind it was sent as: the last of those holding it, as locally (`max(kind)`).
     let mut kind = None;

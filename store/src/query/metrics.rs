@@ -180,11 +180,7 @@ impl Reader {
         name: &str,
         bucket_ns: i64,
     ) -> Result<MetricView, StoreError> {
-        if bucket_ns <= 0 {
-            return Err(StoreError::BadFilter(format!(
-                "a time bucket must be positive, not {bucket_ns} ns"
-            )));
-        }
+        check_bucket(bucket_ns)?;
         // Points before the range are read too: a running total's first point in the
         // range is measured from them.
         let before = Filter {
@@ -232,6 +228,16 @@ impl Reader {
         }
         Ok(assemble(kind, unit, points, filter.from_ns, bucket_ns))
     }
+}
+
+/// Refuses a bucket width that is not positive (both backends' views).
+pub(crate) fn check_bucket(bucket_ns: i64) -> Result<(), StoreError> {
+    if bucket_ns <= 0 {
+        return Err(StoreError::BadFilter(format!(
+            "a time bucket must be positive, not {bucket_ns} ns"
+        )));
+    }
+    Ok(())
 }
 
 /// A metric's view from its points (those before `from_ns` too, for the running

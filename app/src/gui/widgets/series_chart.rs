@@ -82,6 +82,7 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         plot = plot.include_x(from).include_x(to);
     }
     let drag_id = ui.scope_id().with(id).with("note_drag");
+    let flags = chart.flags();
     let shown = plot.show(ui, |plot_ui| {
         for m in &chart.markers {
             match m.until {
@@ -166,7 +167,6 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
                 }
             }
         }
-        let flags = chart.flags();
         if !flags.is_empty() {
             let half = bucket_s.map_or(0.0, |w| w / 2.0);
             let at: Vec<[f64; 2]> = flags.iter().map(|f| [f.x + half, f.y]).collect();
@@ -187,7 +187,7 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         (clicked, dragged)
     });
     let response = shown.response;
-    let flagged = chart.flags().len();
+    let flagged = flags.len();
     let label = format!(
         "{} chart: {} series, {total_points} points, {} bands, {flagged} outside, {} markers",
         chart.title,
