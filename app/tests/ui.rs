@@ -171,14 +171,32 @@ fn wait_for(
     }
 }
 
+/// Waits until no query has been loading for three frames in a row, so that a snapshot
+/// never catches the top bar's "Updating" spinner mid-turn (its angle follows the
+/// clock) or a view before its last figures arrive.
+fn settle(h: &mut Harness<'_, ObservatoryApp>) {
+    let mut quiet = 0;
+    wait_for(h, "the queries to finish", |h| {
+        quiet = if h.query_by_label("Updating").is_none() {
+            quiet + 1
+        } else {
+            0
+        };
+        quiet >= 3
+    });
+}
+
+/// Snapshots the window once every query has finished (see [`settle`]).
+fn snapshot_settled(h: &mut Harness<'_, ObservatoryApp>, name: &str) {
+    settle(h);
+    h.snapshot(name);
+}
+
 /// Snapshots the window with what differs from run to run masked: texts showing a
 /// wall-clock time ("fired now") or this run's scratch folder (its process id). The
 /// unmasked image is saved beside the build for people to look at.
 fn snapshot_masked(h: &mut Harness<'_, ObservatoryApp>, name: &str) {
-    wait_for(h, "the queries to finish", |h| {
-        h.query_by_label("Updating").is_none()
-    });
-    h.run_steps(2);
+    settle(h);
     let full = h.render().expect("render");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     full.save(dir.join(format!("{name}.png")))
@@ -326,7 +344,7 @@ fn kpi_cards_show_what_the_store_computes() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("overview_fixture");
+    snapshot_settled(&mut h, "overview_fixture");
     // The theme is the user's choice.
     h.get_by_role_and_label(Role::Button, "Light").click();
     h.run_steps(2);
@@ -379,7 +397,7 @@ fn overview_reads_in_the_light_theme_at_2x() {
     wait_for_calls(&mut h, calls);
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("overview_fixture_light_2x");
+    snapshot_settled(&mut h, "overview_fixture_light_2x");
 }
 
 #[test]
@@ -763,7 +781,7 @@ fn a_trace_opens_from_the_table_as_a_timeline_and_a_flamegraph() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("trace_timeline");
+    snapshot_settled(&mut h, "trace_timeline");
 
     h.get_by_role_and_label(Role::Button, "Flamegraph").click();
     h.run_steps(2);
@@ -775,7 +793,7 @@ fn a_trace_opens_from_the_table_as_a_timeline_and_a_flamegraph() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("trace_flamegraph");
+    snapshot_settled(&mut h, "trace_flamegraph");
     // Esc goes back to the table.
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
@@ -810,7 +828,7 @@ fn the_inspector_finds_the_needle_and_reports_a_bad_query() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("inspector_needle");
+    snapshot_settled(&mut h, "inspector_needle");
 
     let field = h.get_by_role_and_label(Role::TextInput, "Query");
     field.focus();
@@ -855,7 +873,7 @@ fn a_chart_click_drills_down_to_the_traces_of_that_period() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("traces_of_a_period");
+    snapshot_settled(&mut h, "traces_of_a_period");
 }
 
 #[test]

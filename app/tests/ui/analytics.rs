@@ -422,12 +422,12 @@ fn a_heatmap_cell_click_lands_on_the_traces_of_that_bucket_and_latency() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("latency_view");
+    snapshot_settled(&mut h, "latency_view");
     // The same view reads in the light theme.
     h.get_by_role_and_label(Role::Button, "Light").click();
     h.remove_cursor();
     h.run_steps(3);
-    h.snapshot("latency_view_light");
+    snapshot_settled(&mut h, "latency_view_light");
     h.get_by_role_and_label(Role::Button, "Dark").click();
     h.run_steps(2);
     // The busiest cell above the first latency row.
@@ -532,7 +532,7 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("sessions_table");
+    snapshot_settled(&mut h, "sessions_table");
 
     h.get_by_label(&row).click();
     let heading = format!("Session {}", busiest.session_id);
@@ -581,7 +581,7 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("session_page");
+    snapshot_settled(&mut h, "session_page");
     h.query_all_by_label("Open trace").next().unwrap().click();
     wait_for(&mut h, "the first turn's trace", |h| {
         h.query_by_role_and_label(Role::Button, "Flamegraph")
@@ -695,7 +695,7 @@ fn the_agents_view_shows_agents_tools_and_an_agents_runs() {
     );
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("agents_view");
+    snapshot_settled(&mut h, "agents_view");
     h.get_by_label(&top).click();
     wait_for(&mut h, "the run's trace", |h| {
         h.query_by_role_and_label(Role::Button, "Flamegraph")
@@ -767,7 +767,7 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("evaluations_view");
+    snapshot_settled(&mut h, "evaluations_view");
 
     // (A trace with two judged calls is listed twice.)
     // The table is below the fold: by keyboard, as for the editor below.
@@ -804,7 +804,7 @@ fn the_evaluations_view_shows_the_scores_and_feedback_on_a_call_survives_a_resta
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("trace_feedback");
+    snapshot_settled(&mut h, "trace_feedback");
     drop(h);
 
     // Stored as a person's annotation on that call: the inspector's condition finds it.
@@ -921,7 +921,7 @@ fn an_agents_llm_call_shows_the_tool_it_called_with_arguments_and_result() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("agent_tool_call");
+    snapshot_settled(&mut h, "agent_tool_call");
 }
 
 #[test]
@@ -1000,7 +1000,7 @@ fn streamed_calls_show_their_time_to_first_token_and_phases() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("call_phases");
+    snapshot_settled(&mut h, "call_phases");
 }
 
 /// Five hours of GenAI client metrics as an SDK exports them every five minutes
@@ -1134,7 +1134,7 @@ fn the_metrics_view_charts_what_a_metrics_only_app_sent() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("metrics_view");
+    snapshot_settled(&mut h, "metrics_view");
 
     h.get_by_label_contains("gen_ai.client.token.usage").click();
     h.step();

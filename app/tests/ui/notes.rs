@@ -84,7 +84,7 @@ fn the_charts_band_their_figures_ring_the_anomalies_and_mark_a_note() {
     );
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("overview_bands");
+    snapshot_settled(&mut h, "overview_bands");
 
     // A note from the latency chart's button, at a time typed in.
     h.get_by_role_and_label(Role::Button, "Add a note to Latency percentiles")
@@ -119,7 +119,7 @@ fn the_charts_band_their_figures_ring_the_anomalies_and_mark_a_note() {
     });
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("overview_note");
+    snapshot_settled(&mut h, "overview_note");
     drop(h);
     let notes = read(&db, |r| r.time_annotations(None).unwrap());
     assert_eq!(notes.len(), 1);

@@ -177,7 +177,7 @@ fn the_prompts_view_ranks_templates_and_compares_models_on_one() {
     }
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("prompts_view");
+    snapshot_settled(&mut h, "prompts_view");
 
     // Ranked by calls: the busiest template first.
     h.get_by_role_and_label(Role::Button, "Calls").click();
@@ -206,7 +206,7 @@ fn the_prompts_view_ranks_templates_and_compares_models_on_one() {
     );
     h.remove_cursor();
     h.run_steps(2);
-    h.snapshot("prompts_view_pattern");
+    snapshot_settled(&mut h, "prompts_view_pattern");
 
     // Its calls, one click away in the Inspector.
     h.get_by_label(&format!("List its calls (pattern:{top_id})"))
