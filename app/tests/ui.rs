@@ -893,3 +893,33 @@ fn the_inspector_moves_with_the_arrow_keys() {
         h.query_by_label("Copy trace id").is_some()
     });
 }
+
+/// A window left alone on the last 24 hours of streamed and unstreamed calls settles:
+/// once its figures are in it asks the database nothing more. (The Overview once asked
+/// one query slot for the time to first token of this period and of the one before in
+/// the same frame, so the two computed by turns forever and kept a core busy.)
+#[test]
+fn an_idle_window_asks_the_database_nothing() {
+    let dir = Scratch::new("idle");
+    let db = dir.path("idle.duckdb");
+    let now = llm_observatory::timearg::now_ns();
+    {
+        let store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        synth_into(&writer, 3_000, now - 40 * 3_600_000_000_000, now, 11);
+        writer.close().unwrap();
+    }
+    let streamed = analytics::read(&db, |r| r.first_token(&Filter::default()).unwrap().calls);
+    assert!(streamed > 0, "the synthetic traffic streams some calls");
+    let mut h = harness(&db);
+    click_range(&mut h, "24h");
+    settle(&mut h);
+    for step in 0..30 {
+        h.step();
+        assert!(
+            h.query_by_label("Updating").is_none(),
+            "a query ran again at idle step {step}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -84,7 +84,9 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// Starts evaluating `rules` on `store` every `every`; events go to `log` (when
-    /// given: the history) and `notifier`; `after_round` is called after each round with its events.
+    /// given: the history) and `notifier`; `after_round` is called with a round's events
+    /// after each round that changed what the status reports (events, states, error), so
+    /// that a window is not repainted for rounds that found nothing new.
     pub fn start(
         store: &dyn Database,
         log: Option<Arc<dyn AlertLog>>,
@@ -105,6 +107,7 @@ impl Evaluator {
                     let outcome = evaluation.round(&snapshot, crate::timearg::now_ns());
                     let mut error = None;
                     let mut happened = Vec::new();
+                    let changed;
                     match outcome {
                         Ok(events) => {
                             if !events.is_empty() {
@@ -125,13 +128,23 @@ impl Evaluator {
                             s.events.extend(happened.iter().cloned());
                             let excess = s.events.len().saturating_sub(EVENTS_KEPT);
                             s.events.drain(..excess);
-                            s.states = evaluation.states();
+                            let states = evaluation.states();
+                            changed =
+                                !happened.is_empty() || s.states != states || s.error != error;
+                            s.states = states;
                             s.rounds += 1;
                             s.error = error;
                         }
-                        Err(e) => shared.lock().expect("status lock").error = Some(e.to_string()),
+                        Err(e) => {
+                            let mut s = shared.lock().expect("status lock");
+                            let e = Some(e.to_string());
+                            changed = s.error != e;
+                            s.error = e;
+                        }
                     }
-                    after_round(&happened);
+                    if changed {
+                        after_round(&happened);
+                    }
                     let (flag, lock, wake) = &*halt;
                     let guard = lock.lock().expect("stop lock");
                     if flag.load(Ordering::Acquire) {

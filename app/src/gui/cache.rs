@@ -75,6 +75,9 @@ struct Shared {
     /// are not locked by the worker, so the two locks never wait on each other).
     cancellers: Mutex<HashMap<TypeId, Canceller>>,
     repaint: Box<dyn Fn() + Send + Sync>,
+    /// The soonest moment a slot waiting to refresh for new data may refresh: the frame
+    /// loop asks to be woken then, instead of polling.
+    next_look: Mutex<Option<Instant>>,
 }
 
 /// The cache for one open store. Dropping it stops its workers after their current
@@ -105,6 +108,7 @@ impl QueryCache {
             ready: Condvar::new(),
             cancellers: Mutex::new(HashMap::new()),
             repaint: Box::new(repaint),
+            next_look: Mutex::new(None),
         });
         for i in 0..workers.max(1) {
             let shared = shared.clone();
@@ -151,6 +155,16 @@ impl QueryCache {
                 s.cancelled = true;
             }
         }
+        if !s.running
+            && current
+            && !stale_data
+            && version > s.result_version
+            && let Some(started) = s.started
+        {
+            let due = started + wait;
+            let mut next = self.shared.next_look.lock().expect("next look lock");
+            *next = Some(next.map_or(due, |n| n.min(due)));
+        }
         if !s.running && (!current || stale_data) {
             s.running = true;
             s.running_key = Some(key.clone());
@@ -184,6 +198,18 @@ impl QueryCache {
         for s in self.shared.slots.lock().expect("cache lock").values_mut() {
             s.result_key = None;
         }
+    }
+
+    /// How long until a slot that waits to refresh for new data may do so (the frame
+    /// loop asks for a repaint then); `None` when none waits. Taken: each frame's `get`
+    /// calls set it again.
+    pub fn take_next_look(&self) -> Option<Duration> {
+        self.shared
+            .next_look
+            .lock()
+            .expect("next look lock")
+            .take()
+            .map(|t| t.saturating_duration_since(Instant::now()))
     }
 
     /// Whether any query is being computed (for the busy indicator and benchmarks).

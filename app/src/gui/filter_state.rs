@@ -142,7 +142,46 @@ pub struct Resolved {
     pub previous: Option<Filter>,
 }
 
+/// The step by which a range of `len` ns ending now moves: the longest of a fixed
+/// ladder (so that it stays put while an open-ended custom range grows) within 1/300 of
+/// its length, at least a second: 5 minutes move every second, 1 hour every 10 s,
+/// 24 hours every 4 minutes.
+fn live_step(len: i64) -> i64 {
+    const LADDER_S: [i64; 11] = [1, 2, 5, 10, 15, 30, 60, 120, 240, 600, 1800];
+    let s = LADDER_S
+        .iter()
+        .rev()
+        .find(|s| **s * 1_000_000_000 <= len / 300)
+        .unwrap_or(&1);
+    s * 1_000_000_000
+}
+
+/// The end of a range of `len` ns that follows the clock, at `now_ns`: the next step.
+fn live_end(len: i64, now_ns: i64) -> i64 {
+    let step = live_step(len);
+    (now_ns / step + 1) * step
+}
+
 impl FilterState {
+    /// How long until the range resolved at `now_ns` moves on with the clock (the frame
+    /// loop wakes then, and not before, when nothing else happens); `None` when it is
+    /// fixed.
+    pub fn next_move_in(&self, now_ns: i64) -> Option<std::time::Duration> {
+        let len = match self.range {
+            RangePreset::All => return None,
+            RangePreset::Custom => {
+                if !self.custom_to.trim().is_empty() {
+                    return None;
+                }
+                now_ns - parse_local(&self.custom_from).ok()?
+            }
+            _ if !self.follow_live => return None,
+            preset => preset.length_ns()?,
+        };
+        let wait = live_end(len, now_ns) - now_ns;
+        Some(std::time::Duration::from_nanos(wait.max(1) as u64))
+    }
+
     /// The filter for the moment `now_ns`. Relative ranges end at `now_ns` rounded down to
     /// a step of 1/300 of their length (at least a second), so that a query repeats at most
     /// that often as time passes. A custom range that does not parse is an error
@@ -184,7 +223,7 @@ impl FilterState {
             RangePreset::Custom => {
                 let from = parse_local(&self.custom_from).map_err(|e| format!("From: {e}"))?;
                 let to = if self.custom_to.trim().is_empty() {
-                    now_ns
+                    live_end(now_ns - from, now_ns)
                 } else {
                     parse_local(&self.custom_to).map_err(|e| format!("To: {e}"))?
                 };
@@ -196,8 +235,7 @@ impl FilterState {
             preset => {
                 let len = preset.length_ns().expect("relative preset");
                 let end = if self.follow_live {
-                    let step = (len / 300).max(1_000_000_000);
-                    (now_ns / step + 1) * step
+                    live_end(len, now_ns)
                 } else {
                     self.paused_at_ns.unwrap_or(now_ns)
                 };
@@ -288,6 +326,39 @@ pub fn bucket_ns(len_ns: i64, target: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    /// A range that follows the clock wakes the window when its end next moves, and
+    /// its window does not change before; a fixed range never wakes it.
+    #[test]
+    fn a_live_range_moves_in_steps_and_says_when() {
+        let now = 1_800_000_000_123_456_789;
+        let mut f = FilterState {
+            range: RangePreset::Hour24,
+            ..FilterState::default()
+        };
+        let wait = f.next_move_in(now).unwrap();
+        assert!(wait <= Duration::from_secs(240) && wait > Duration::ZERO);
+        let window = |f: &FilterState, t: i64| f.resolve(t).unwrap().window;
+        let just_before = now + wait.as_nanos() as i64 - 1;
+        assert_eq!(window(&f, now), window(&f, just_before));
+        assert_ne!(window(&f, now), window(&f, just_before + 1));
+        f.range = RangePreset::All;
+        assert_eq!(f.next_move_in(now), None);
+        f.range = RangePreset::Custom;
+        f.custom_from = "2027-01-15 08:00:00".into();
+        f.custom_to = String::new();
+        let from = parse_local(&f.custom_from).unwrap();
+        let later = from + 3 * 3_600_000_000_000 + 7_000_000_000;
+        let wait = f.next_move_in(later).unwrap();
+        assert!(wait <= Duration::from_secs(30), "{wait:?}");
+        assert_eq!(
+            window(&f, later),
+            window(&f, later + wait.as_nanos() as i64 - 1)
+        );
+        f.custom_to = "2027-01-15 09:00:00".into();
+        assert_eq!(f.next_move_in(later), None);
+    }
 
     const NOW: i64 = 1_800_000_000_000_000_000;
 

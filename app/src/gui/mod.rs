@@ -20,6 +20,7 @@ mod span_panel;
 mod time_axis;
 mod tool_steps;
 pub mod views;
+mod wake;
 pub mod widgets;
 
 pub use app::{AlertSetup, ObservatoryApp, StartOptions};

@@ -82,6 +82,10 @@ query! {
         |r, (f, bucket)| r.latency_percentiles(&f, bucket);
     /// Time to first token of the selection's calls that report one, and per model.
     FirstToken(Filter) -> FirstTokenSummary = |r, f| r.first_token(&f);
+    /// The time to first token of the period before the selection's (for the deltas;
+    /// its own slot, since one slot asked for two inputs each frame would compute them
+    /// by turns forever).
+    PreviousFirstToken(Filter) -> FirstTokenSummary = |r, f| r.first_token(&f);
     /// Time-to-first-token percentiles per bucket (ns).
     FirstTokenPercentiles((Filter, i64)) -> Vec<LatencyPoint> =
         |r, (f, bucket)| r.first_token_percentiles(&f, bucket);

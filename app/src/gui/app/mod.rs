@@ -25,6 +25,7 @@ use super::import_job::ImportJob;
 use super::live_meter::RateMeter;
 use super::queries::{Models, Services};
 use super::session::Session;
+use super::wake::DataWaker;
 use crate::alerts::{Evaluator, Notifier, Rules};
 use alerting::AlertState;
 use dialogs::PathDialog;
@@ -34,7 +35,7 @@ use navigation::Navigation;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What is kept across restarts.
 #[derive(Default, Serialize, Deserialize)]
@@ -62,6 +63,8 @@ struct Database {
     queued_import: Vec<PathBuf>,
     /// Spans received per second, for the live indicator.
     rate: RateMeter,
+    /// Wakes the frame loop when the data changes.
+    waker: Option<DataWaker>,
 }
 
 /// What the window tells the user under the filter bar.
@@ -241,8 +244,14 @@ impl eframe::App for ObservatoryApp {
         self.save_window(&ctx);
         self.annotation_window(&ctx);
         dialogs::drop_overlay(&ctx);
-        // Relative ranges move with the clock; look again at least every second.
-        ctx.request_repaint_after(Duration::from_secs(1));
+        // Nothing polls: a frame comes for input, a query's result, new data (the
+        // waker), a slot due to refresh, or the moment a relative range next moves.
+        if let Some(wait) = self.db.cache.as_ref().and_then(QueryCache::take_next_look) {
+            ctx.request_repaint_after(wait);
+        }
+        if let Some(wait) = self.prefs.filter.next_move_in(now_ns) {
+            ctx.request_repaint_after(wait);
+        }
         self.measure(&ctx, frame_start, has_data);
     }
 

@@ -4,6 +4,7 @@
 use super::ObservatoryApp;
 use crate::gui::cache::QueryCache;
 use crate::gui::session::{OpenRequest, Session};
+use crate::gui::wake::DataWaker;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -140,6 +141,10 @@ impl ObservatoryApp {
                         "{} — LLM Observatory",
                         session.file_name()
                     )));
+                let ctx = self.ctx.clone();
+                self.db.waker = Some(DataWaker::start(session.store.clone(), move || {
+                    ctx.request_repaint()
+                }));
                 self.db.rate.reset();
                 self.messages.error = None;
                 self.start_alerts(&session);

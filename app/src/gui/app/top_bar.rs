@@ -7,7 +7,7 @@ use super::ObservatoryApp;
 use super::dialogs::DialogKind;
 use crate::format;
 use egui::{Align, Color32, Layout, RichText, Sense, Ui, Vec2};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 impl ObservatoryApp {
     pub(super) fn menu(&mut self, ui: &mut Ui) {
@@ -63,7 +63,9 @@ impl ObservatoryApp {
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 theme_picker(ui);
                 if self.db.cache.as_ref().is_some_and(|c| c.busy()) {
-                    ui.spinner().on_hover_text("Updating");
+                    // Words, not a spinner: a spinner repaints every frame while it
+                    // shows, and a live view's queries run often.
+                    ui.label(RichText::new("Updating").weak());
                 }
             });
         });
@@ -84,19 +86,12 @@ impl ObservatoryApp {
         );
         let flowing = self.db.rate.flowing(now);
         let (rect, _) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::hover());
-        let alpha = if flowing {
-            let t = ui.input(|i| i.time) as f32;
-            0.45 + 0.55 * (t * 4.0).sin().abs()
-        } else {
-            1.0
-        };
         let color = if flowing {
             palette::GOOD
         } else {
             Color32::GRAY
         };
-        ui.painter()
-            .circle_filled(rect.center(), 5.0, color.gamma_multiply(alpha));
+        ui.painter().circle_filled(rect.center(), 5.0, color);
         let mut addrs = Vec::new();
         if let Some(a) = live.grpc() {
             addrs.push(format!("gRPC {a}"));
@@ -111,8 +106,6 @@ impl ObservatoryApp {
         );
         ui.label(text)
             .on_hover_text("Listening for OTLP (traces, logs, metrics)");
-        let wait = if flowing { 80 } else { 1000 };
-        ui.ctx().request_repaint_after(Duration::from_millis(wait));
     }
 
     pub(super) fn notices_bar(&mut self, ui: &mut Ui) {

@@ -10,7 +10,8 @@ use super::latency::percentiles_chart;
 use super::shared::{reading, chart_markers, model_series, per_model, series as series_of};
 use super::{Action, Drill, View, ViewAction, ViewCtx};
 use crate::gui::queries::{
-    Anomalies, CallSummary, FirstToken, FirstTokenPercentiles, LatencyPercentiles, PreviousSummary,
+    Anomalies, CallSummary, FirstToken, FirstTokenPercentiles, LatencyPercentiles, PreviousFirstToken,
+    PreviousSummary,
     RecentTraces, SlowestTraces, TimeBounds,
 };
 use crate::gui::widgets::anomaly_list::{anomaly_list, anomaly_table};
@@ -68,7 +69,7 @@ impl View for OverviewView {
             .previous
             .clone()
             .filter(|_| streams)
-            .and_then(|p| cache.get::<FirstToken>(p).value);
+            .and_then(|p| cache.get::<PreviousFirstToken>(p).value);
         let anomalies = window
             .zip(bucket)
             .map(|(w, b)| cache.get::<Anomalies>((resolved.filter.clone(), w, b)));
