@@ -11,17 +11,9 @@ bin="${CARGO_TARGET_DIR:-target}/release/llm-observatory"
 work="$(mktemp -d)"
 cleanup() { kill "${feeder:-}" "${xvfb:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-display=":$((90 + RANDOM % 100))"
-Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
-xvfb=$!
-for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
-port=$((20000 + RANDOM % 20000))
-(
-  for _ in $(seq 300); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  exec "$bin" loadgen --endpoint "http://127.0.0.1:$port" --rate "$rate" --spans 100000000 \
-    --concurrency 2 --batch 512 >"$work/loadgen.log" 2>&1
-) &
-feeder=$!
+source "$(dirname "$0")/window_bench_env.sh"
+start_xvfb
+start_loadgen "$rate"
 DISPLAY="$display" WGPU_BACKEND="${WGPU_BACKEND:-gl}" XDG_DATA_HOME="$work/data" \
   XDG_CONFIG_HOME="$work/config" "$bin" "$db" --grpc "127.0.0.1:$port" --http off \
   --bench-frames "$frames" 2>/dev/null

@@ -182,9 +182,9 @@ impl FilterState {
         Some(std::time::Duration::from_nanos(wait.max(1) as u64))
     }
 
-    /// The filter for the moment `now_ns`. Relative ranges end at `now_ns` rounded down to
-    /// a step of 1/300 of their length (at least a second), so that a query repeats at most
-    /// that often as time passes. A custom range that does not parse is an error
+    /// The filter for the moment `now_ns`. Ranges that follow the clock end at the next
+    /// step of [`live_step`] after `now_ns`, so that a query repeats at most that often
+    /// as time passes. A custom range that does not parse is an error
     /// to show.
     pub fn resolve(&self, now_ns: i64) -> Result<Resolved, String> {
         let mut filter = Filter {

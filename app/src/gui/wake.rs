@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use store::Database;
 
@@ -19,10 +18,11 @@ pub const MIN_GAP: Duration = Duration::from_millis(500);
 /// turns from "receiving" to still (it calls data flowing for two seconds after a change).
 const SETTLE_AFTER: Duration = Duration::from_millis(2_100);
 
-/// The thread watching one database; dropping it stops the thread.
+/// The thread watching one database; dropping it stops the thread at its next look
+/// (without waiting for it: the window drops it on the UI thread when another database
+/// opens).
 pub struct DataWaker {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _stop: Sender<()>,
 }
 
 impl DataWaker {
@@ -30,23 +30,13 @@ impl DataWaker {
     /// [`MIN_GAP`]), and once more [`SETTLE_AFTER`] the last change.
     pub fn start(store: Arc<dyn Database>, wake: impl Fn() + Send + 'static) -> Self {
         let (stop, stopped) = channel();
-        let thread = std::thread::Builder::new()
+        if let Err(e) = std::thread::Builder::new()
             .name("data-waker".into())
             .spawn(move || watch(&*store, &wake, &stopped))
-            .ok();
-        DataWaker {
-            stop: Some(stop),
-            thread,
+        {
+            tracing::warn!("no data waker, new data shows on the next input: {e}");
         }
-    }
-}
-
-impl Drop for DataWaker {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        DataWaker { _stop: stop }
     }
 }
 

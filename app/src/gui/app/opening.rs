@@ -114,13 +114,16 @@ impl ObservatoryApp {
     }
 
     pub(super) fn poll_opening(&mut self) {
-        if !self
-            .db
-            .opening
-            .as_ref()
-            .is_some_and(|o| o.handle.is_finished())
-        {
-            return;
+        match &self.db.opening {
+            None => return,
+            Some(o) if !o.handle.is_finished() => {
+                // The open thread repaints when done, but it may have looked for the
+                // window's context before the window set it: look again soon.
+                self.ctx
+                    .request_repaint_after(std::time::Duration::from_millis(250));
+                return;
+            }
+            Some(_) => {}
         }
         let Opening { path, handle, .. } = self.db.opening.take().expect("checked");
         let (result, old) = handle
