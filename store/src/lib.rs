@@ -97,10 +97,10 @@ pub use schema::{SCHEMA_VERSION, Upgrade};
 #[cfg(feature = "duckdb")]
 pub use text_index::TextIndex;
 #[cfg(feature = "duckdb")]
-#[cfg(feature = "duckdb")]
 pub use time_annotations::{
     AnnotationEdit, MAX_TEXT_CHARS as MAX_ANNOTATION_CHARS, TimeAnnotation,
 };
 #[cfg(feature = "duckdb")]
 pub use usage::{Distribution, UsageRow};
+#[cfg(feature = "duckdb")]
 pub use writer::{Batch, CommitReport, Writer, WriterTimings};
