@@ -23,6 +23,8 @@ mod alerts;
 mod analytics;
 #[path = "ui/clickhouse.rs"]
 mod clickhouse;
+#[path = "ui/first_run.rs"]
+mod first_run;
 #[path = "ui/notes.rs"]
 mod notes;
 #[path = "ui/prompts.rs"]
@@ -203,6 +205,8 @@ fn snapshot_masked(h: &mut Harness<'_, ObservatoryApp>, name: &str) {
         .expect("save the full image");
     let varies = |t: &str| {
         t.contains("llm-observatory-ui-")
+            // A port the test's receivers were given by the system.
+            || t.contains("127.0.0.1:")
             || t.as_bytes().windows(19).any(|w| {
                 w[4] == b'-'
                     && w[7] == b'-'
@@ -252,7 +256,10 @@ fn wait_for_calls(h: &mut Harness<'_, ObservatoryApp>, calls: u64) {
     loop {
         h.step();
         let shown = card(h, "Requests/s");
-        if shown.as_ref().is_some_and(|l| l.ends_with(&want))
+        // ", 0 LLM calls", so that "40 LLM calls" is not taken for it.
+        if shown
+            .as_ref()
+            .is_some_and(|l| l.ends_with(&format!(", {want}")))
             && h.query_by_label("Updating").is_none()
         {
             return;
@@ -263,6 +270,24 @@ fn wait_for_calls(h: &mut Harness<'_, ObservatoryApp>, calls: u64) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Replaces the text of the field labelled `label` with `text`, as typed.
+fn replace_text(h: &mut Harness<'_, ObservatoryApp>, label: &str, text: &str) {
+    h.get_by_role_and_label(Role::TextInput, label).focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, label)
+        .type_text(text);
+    h.step();
+}
+
+/// Waits for the getting-started panel an empty database shows.
+fn wait_for_first_run(h: &mut Harness<'_, ObservatoryApp>) {
+    wait_for(h, "the getting-started panel", |h| {
+        h.query_by_label("Send your first span").is_some()
+    });
 }
 
 fn click_range(h: &mut Harness<'_, ObservatoryApp>, label: &str) {
@@ -378,6 +403,37 @@ fn kpi_cards_show_what_the_store_computes() {
     });
 }
 
+/// A range holding no calls on a database that has some: figures of no calls read "—"
+/// (not 0 ms or 0 %), the charts run from zero up and say what is missing, and the
+/// Overview says where the data is.
+#[test]
+fn an_empty_range_says_what_is_missing_and_where_the_data_is() {
+    let dir = Scratch::new("empty-range");
+    let (_db, mut h) = fixture_harness(&dir, "openinference-openai");
+    // A fixed hour before the fixture's calls (2026-11-27), so the picture is the same
+    // every run.
+    click_range(&mut h, "Custom");
+    replace_text(&mut h, "from", "2026-11-20 10:00:00");
+    replace_text(&mut h, "to", "2026-11-20 11:00:00");
+    wait_for_calls(&mut h, 0);
+    for title in ["Avg latency", "p95 latency", "Error rate"] {
+        let shown = card(&h, title).unwrap();
+        assert!(shown.starts_with(&format!("{title}: —")), "{shown}");
+    }
+    assert!(card(&h, "Avg latency").unwrap().ends_with("p50 —"));
+    let said = h
+        .query_by_value_contains_text("No LLM calls between")
+        .expect("the Overview says the range is empty");
+    assert!(said.contains("; stored calls run from "), "{said}");
+    let chart = h
+        .query_by_label_contains("Requests/s by model chart:")
+        .and_then(|n| n.accesskit_node().label())
+        .unwrap();
+    assert!(chart.contains("0 points"), "{chart}");
+    assert!(chart.contains(". No data between "), "{chart}");
+    snapshot_masked(&mut h, "empty_range");
+}
+
 #[test]
 fn overview_reads_in_the_light_theme_at_2x() {
     let dir = Scratch::new("light");
@@ -487,7 +543,7 @@ fn dropping_a_dump_imports_it_and_the_counts_rise() {
 
     let mut h = harness(&db);
     click_range(&mut h, "All");
-    wait_for_calls(&mut h, 0);
+    wait_for_first_run(&mut h);
     h.input_mut()
         .dropped_files
         .push(Arc::new(DroppedPath(fixture("openllmetry-openai.jsonl"))));
@@ -604,7 +660,7 @@ fn dropping_a_database_file_opens_it() {
     database_from(&second, &[fixture("openinference-openai.jsonl")]);
     let mut h = harness(&first);
     click_range(&mut h, "All");
-    wait_for_calls(&mut h, 0);
+    wait_for_first_run(&mut h);
     h.input_mut()
         .dropped_files
         .push(Arc::new(DroppedPath(second.clone())));
@@ -656,7 +712,7 @@ fn a_port_in_use_is_a_notice_and_the_other_transport_still_listens() {
     });
     // The window still browses, and answers Prometheus on its HTTP port.
     click_range(&mut h, "All");
-    wait_for_calls(&mut h, 0);
+    wait_for_first_run(&mut h);
     let scraped = http_get(free_addr, "/metrics");
     assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
     assert!(scraped.contains("# TYPE llm_requests counter"), "{scraped}");

@@ -65,6 +65,10 @@ pub trait Queries: Send {
     /// Every model with stored calls, busiest first (the order colours are handed out).
     fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError>;
 
+    /// Whether anything at all is stored (a span, a log record or a metric point): an
+    /// empty database shows how to send data instead of empty charts.
+    fn holds_data(&mut self) -> Result<bool, StoreError>;
+
     /// The first and last start of any stored LLM call, Unix ns.
     fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError>;
 

@@ -464,6 +464,49 @@ fn retention_prunes_more_than_one_step_exactly() {
 /// user sees it in the trace), and metric points are counted by name: both read back
 /// from the database, not from the writer's report.
 #[test]
+fn a_database_holds_data_once_any_span_log_or_metric_point_is_stored() {
+    let point = MetricPoint {
+        time_ns: T0,
+        name: "gen_ai.client.operation.duration".into(),
+        kind: "histogram".into(),
+        count: Some(1),
+        ..MetricPoint::default()
+    };
+    let log = LogRow {
+        time_ns: T0,
+        event_name: "app.started".into(),
+        ..LogRow::default()
+    };
+    let batches = [
+        Batch {
+            spans: vec![span(1, 1, None, 0, 10)],
+            ..Batch::default()
+        },
+        Batch {
+            logs: vec![log],
+            ..Batch::default()
+        },
+        Batch {
+            metrics: vec![point],
+            ..Batch::default()
+        },
+    ];
+    for batch in batches {
+        let store = Store::open_in_memory().unwrap();
+        let writer = store.writer().unwrap();
+        assert!(
+            !store.reader().unwrap().holds_data().unwrap(),
+            "a new database is empty"
+        );
+        writer.write(batch.clone()).unwrap();
+        assert!(
+            store.reader().unwrap().holds_data().unwrap(),
+            "after {batch:?}"
+        );
+    }
+}
+
+#[test]
 fn a_genai_event_log_fills_its_calls_prompt_and_metric_points_are_kept() {
     let store = Store::open_in_memory().unwrap();
     let writer = store.writer().unwrap();

@@ -10,6 +10,7 @@ pub mod export;
 pub mod feedback;
 mod filter_bar;
 pub mod filter_state;
+pub mod getting_started;
 mod import_job;
 mod live_meter;
 mod paged_rows;

@@ -67,6 +67,8 @@ query! {
     ModelsByVolume(()) -> Vec<String> [background] = |r, ()| r.models_by_volume();
     /// Every stored service (the filter's service list).
     Services(()) -> Vec<String> [background] = |r, ()| r.services();
+    /// Whether anything at all is stored (else the getting-started panel shows).
+    HoldsData(()) -> bool = |r, ()| r.holds_data();
     /// When the stored calls start and end.
     TimeBounds(()) -> Option<(i64, i64)> = |r, ()| r.time_bounds();
     /// The selection's KPIs.

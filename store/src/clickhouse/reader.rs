@@ -741,6 +741,11 @@ impl Queries for ClickHouseReader {
             .and_then(|r| int(&r[0]).zip(int(&r[1]))))
     }
 
+    fn holds_data(&mut self) -> Result<bool, StoreError> {
+        let one = format!("SELECT 'span' FROM {} LIMIT 1", self.table());
+        Ok(!self.strings(&one)?.is_empty())
+    }
+
     fn services(&mut self) -> Result<Vec<String>, StoreError> {
         self.strings(&format!(
             "SELECT DISTINCT ServiceName FROM {} ORDER BY 1",

@@ -54,6 +54,9 @@ impl Queries for Reader {
     fn models_by_volume(&mut self) -> Result<Vec<String>, StoreError> {
         Reader::models_by_volume(self)
     }
+    fn holds_data(&mut self) -> Result<bool, StoreError> {
+        Reader::holds_data(self)
+    }
     fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {
         Reader::time_bounds(self)
     }

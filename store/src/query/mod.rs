@@ -203,6 +203,13 @@ impl Reader {
         self.strings(sql)
     }
 
+    /// Whether anything at all is stored: a span, a log record or a metric point. Reads
+    /// one row at most of each table, so it stays instant at any size.
+    pub fn holds_data(&mut self) -> Result<bool, StoreError> {
+        let sql = "SELECT EXISTS (FROM spans) OR EXISTS (FROM logs) OR EXISTS (FROM metric_points)";
+        Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+    }
+
     /// The first and last start time of any stored LLM call, Unix ns; `None` when there
     /// is none. Tells a user where their data is when a range selects nothing.
     pub fn time_bounds(&mut self) -> Result<Option<(i64, i64)>, StoreError> {

@@ -2,7 +2,8 @@
 //! read, and what it asked for carried out; and the window's keyboard shortcuts.
 
 use super::super::filter_state::{RangePreset, Resolved, StatusChoice};
-use super::super::queries::ModelsByVolume;
+use super::super::getting_started::{Endpoints, FirstRunChoice};
+use super::super::queries::{HoldsData, ModelsByVolume};
 use super::super::views::trace::TraceView;
 use super::super::views::traces::TRACES;
 use super::super::views::{Action, Drill, ViewCtx};
@@ -42,6 +43,7 @@ impl ObservatoryApp {
         let mut has_data = false;
         let mut back = false;
         let mut actions = Vec::new();
+        let mut first_run = None;
         let rules = self.rules();
         let status = self.alerts.evaluator.as_ref().map(|e| e.status());
         egui::CentralPanel::default().show(ui, |ui| {
@@ -55,6 +57,12 @@ impl ObservatoryApp {
                 }
                 return;
             };
+            let writable = self.db.session.as_ref().is_some_and(|s| s.writer.is_some());
+            if writable && cache.get::<HoldsData>(()).value.as_deref() == Some(&false) {
+                let endpoints = self.endpoints();
+                first_run = self.first_run.ui(ui, &endpoints);
+                return;
+            }
             let label = self.nav.current_label();
             if let Some(trace) = &mut self.nav.trace {
                 ui.horizontal(|ui| {
@@ -87,10 +95,25 @@ impl ObservatoryApp {
         if back {
             self.nav.back();
         }
+        match first_run {
+            Some(FirstRunChoice::OpenDemo) => self.open(crate::paths::demo_db(), true),
+            Some(FirstRunChoice::Import) => self.show_dialog(DialogKind::Import),
+            None => {}
+        }
         for action in actions {
             self.carry_out(action, resolved);
         }
         has_data
+    }
+
+    /// Where the window listens, for the getting-started panel.
+    fn endpoints(&self) -> Endpoints {
+        let live = self.db.session.as_ref().and_then(|s| s.live.as_ref());
+        Endpoints {
+            grpc: live.and_then(|l| l.grpc()),
+            http: live.and_then(|l| l.http()),
+            token: self.start.listen.as_ref().and_then(|l| l.token.clone()),
+        }
     }
 
     /// Does what a view asked for.

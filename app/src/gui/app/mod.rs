@@ -109,6 +109,8 @@ pub struct ObservatoryApp {
     exported: Outcomes,
     /// The text typed in the filter bar's model pattern field.
     pattern: String,
+    /// The getting-started panel an empty database shows.
+    first_run: super::getting_started::GettingStarted,
     measuring: Measuring,
 }
 
@@ -152,6 +154,7 @@ impl ObservatoryApp {
             annotating: None,
             exported: Outcomes::default(),
             pattern: String::new(),
+            first_run: Default::default(),
             start,
         };
         app.open_first();

@@ -95,12 +95,14 @@ impl View for OverviewView {
                 s.latency_ms[1],
             );
             if s.llm_calls == 0
-                && resolved.window.is_some()
+                && let Some((from, to)) = resolved.window
                 && let Some(Some((lo, hi))) = bounds.value.as_deref()
             {
                 ui.horizontal(|ui| {
                     ui.label(format!(
-                        "No LLM calls in this range. Stored calls run from {} to {}.",
+                        "No LLM calls between {} and {}; stored calls run from {} to {}.",
+                        format::local_time(from),
+                        format::local_time(to),
                         format::local_time(*lo),
                         format::local_time(*hi)
                     ));
@@ -256,6 +258,9 @@ fn bucket_totals(points: &[SeriesPoint]) -> BTreeMap<i64, Bucket> {
     out
 }
 
+/// What a figure of no calls shows.
+const NO_CALLS: &str = "—";
+
 /// The worst anomalies the Overview lists.
 const ANOMALIES_SHOWN: usize = 8;
 
@@ -290,6 +295,8 @@ fn kpi_row(
     };
     let tokens = (s.input_tokens + s.output_tokens) as f64;
     let error_rate = ratio(s.errors, s.llm_calls);
+    // Latency and error rate of no calls are unknown, not zero.
+    let known = |text: String| if s.llm_calls == 0 { NO_CALLS.into() } else { text };
     let cost_per_hour = per(s.cost_usd) * 3600.0;
     let cost_detail = if s.unpriced_calls > 0 {
         format!(
@@ -328,14 +335,14 @@ fn kpi_row(
         },
         Kpi {
             title: "Avg latency",
-            value: format::millis(s.avg_latency_ms),
+            value: known(format::millis(s.avg_latency_ms)),
             detail: format!(
                 "p50 {}",
-                format::percentile(s.latency_ms[0], s.latency_approximate)
+                known(format::percentile(s.latency_ms[0], s.latency_approximate))
             ),
             change: change(
                 s.avg_latency_ms,
-                prev.filter(|p| p.llm_calls > 0).map(|p| p.avg_latency_ms),
+                prev.filter(|p| p.llm_calls > 0 && s.llm_calls > 0).map(|p| p.avg_latency_ms),
             ),
             better: Better::Lower,
             trend: lat.iter().map(|p| p.avg_ms).collect(),
@@ -343,14 +350,14 @@ fn kpi_row(
         },
         Kpi {
             title: "p95 latency",
-            value: format::percentile(s.latency_ms[1], s.latency_approximate),
+            value: known(format::percentile(s.latency_ms[1], s.latency_approximate)),
             detail: format!(
                 "p99 {}",
-                format::percentile(s.latency_ms[2], s.latency_approximate)
+                known(format::percentile(s.latency_ms[2], s.latency_approximate))
             ),
             change: change(
                 s.latency_ms[1],
-                prev.filter(|p| p.llm_calls > 0).map(|p| p.latency_ms[1]),
+                prev.filter(|p| p.llm_calls > 0 && s.llm_calls > 0).map(|p| p.latency_ms[1]),
             ),
             better: Better::Lower,
             trend: lat.iter().map(|p| p.p95_ms).collect(),
@@ -358,11 +365,11 @@ fn kpi_row(
         },
         Kpi {
             title: "Error rate",
-            value: format::percent(error_rate),
+            value: known(format::percent(error_rate)),
             detail: format!("{} errors", format::integer(s.errors)),
             change: change(
                 error_rate,
-                prev.filter(|p| p.llm_calls > 0)
+                prev.filter(|p| p.llm_calls > 0 && s.llm_calls > 0)
                     .map(|p| ratio(p.errors, p.llm_calls)),
             ),
             better: Better::Lower,

@@ -4,7 +4,7 @@
 //! and a PNG export button.
 
 use crate::format;
-use crate::gui::export::chart::{BandOf, ChartBand, ChartData, ChartKind, FILLED_BANDS};
+use crate::gui::export::chart::{BandOf, ChartBand, ChartData, ChartKind, FILLED_BANDS, Series};
 use crate::gui::export::{FileKind, export_buttons};
 use crate::gui::palette;
 use crate::gui::time_axis::{time_marks, time_step, time_tick};
@@ -53,6 +53,18 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
     };
     let total_points: usize = series.iter().map(|s| s.points.len()).sum();
     let (span_from, span_to) = chart.value_span.unwrap_or((0.0, 0.0));
+    // Nothing above zero (no data, or all zero): a unit of height, so the axis runs from
+    // zero up instead of around it.
+    let highest = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p[1]))
+        .chain(
+            chart
+                .bands
+                .iter()
+                .flat_map(|b| b.points.iter().map(|p| p.high)),
+        )
+        .fold(span_to, f64::max);
     let mut plot = Plot::new(id)
         .height(height)
         .legend(Legend::default().position(Corner::LeftTop))
@@ -63,13 +75,21 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         .include_y(0.0)
         .include_y(span_from)
         .include_y(span_to)
+        .include_y(if highest > 0.0 { 0.0 } else { 1.0 })
         .y_axis_min_width(48.0)
         .x_grid_spacer(time_grid)
         .x_axis_formatter(|mark, range| {
             let span = range.end() - range.start();
             time_tick(mark.value, span)
         })
-        .y_axis_formatter(move |mark, _| unit(mark.value))
+        // The margin below zero holds no values: no labels there.
+        .y_axis_formatter(move |mark, _| {
+            if mark.value < 0.0 {
+                String::new()
+            } else {
+                unit(mark.value)
+            }
+        })
         .label_formatter(|hover| match hover {
             HoverPosition::NearDataPoint {
                 plot_name,
@@ -187,19 +207,71 @@ pub fn time_chart(ui: &mut Ui, id: &str, chart: &ChartData, height: f32) -> Char
         (clicked, dragged)
     });
     let response = shown.response;
+    if total_points == 0 {
+        ui.painter().text(
+            response.rect.center(),
+            egui::Align2::CENTER_CENTER,
+            nothing_between(chart.window),
+            egui::FontId::proportional(14.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
     let flagged = flags.len();
     let label = format!(
-        "{} chart: {} series, {total_points} points, {} bands, {flagged} outside, {} markers",
+        "{} chart: {} series, {total_points} points, {} bands, {flagged} outside, {} markers. {}",
         chart.title,
         series.len(),
         chart.bands.len(),
-        chart.markers.len()
+        chart.markers.len(),
+        describe_series(series, unit, chart.window),
     );
     response.widget_info(|| WidgetInfo::labeled(Role::Figure, true, &label));
     response.on_hover_text("Click to see the traces of that period; drag across it to add a note");
     out.clicked_x = shown.inner.0;
     out.annotate = out.annotate.or(shown.inner.1);
     out
+}
+
+/// What an empty chart says: the stretch it covers.
+fn nothing_between(window: Option<(f64, f64)>) -> String {
+    match window {
+        Some((from, to)) => format!(
+            "No data between {} and {}",
+            format::local_time((from * 1e9) as i64),
+            format::local_time((to * 1e9) as i64)
+        ),
+        None => "No data".into(),
+    }
+}
+
+/// The series in words, for screen readers: each one's lowest, highest and latest
+/// value, or what is missing.
+fn describe_series(
+    series: &[Series],
+    unit: fn(f64) -> String,
+    window: Option<(f64, f64)>,
+) -> String {
+    let described: Vec<String> = series
+        .iter()
+        .filter_map(|s| {
+            let latest = s.points.last()?[1];
+            let values = s.points.iter().map(|p| p[1]);
+            let min = values.clone().fold(f64::INFINITY, f64::min);
+            let max = values.fold(f64::NEG_INFINITY, f64::max);
+            Some(format!(
+                "{}: min {}, max {}, latest {}",
+                s.name,
+                unit(min),
+                unit(max),
+                unit(latest)
+            ))
+        })
+        .collect();
+    if described.is_empty() {
+        format!("{}.", nothing_between(window))
+    } else {
+        format!("{}.", described.join("; "))
+    }
 }
 
 /// Now, Unix seconds.
