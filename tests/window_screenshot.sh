@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# The whole app in a real window: starts the release binary under Xvfb with --demo,
-# streams live spans into it with the load generator over OTLP/gRPC, and saves a
-# screenshot of the Overview (default: tests/screenshots/overview-live.png).
+# The whole app in a real window under Xvfb, saved as a screenshot:
+#
+#   bash tests/window_screenshot.sh [OUT] [MODE]
+#
+# MODE live (the default): --demo with the load generator streaming spans into it over
+#   OTLP/gRPC (default OUT: tests/screenshots/overview-live.png);
+# MODE demo: --demo alone, its own synthetic stream arriving (the window's live demo);
+# MODE first-run: a new, empty database: the getting-started panel.
 # Needs Xvfb (Debian: xvfb); tests/run.sh installs it when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-tests/screenshots/overview-live.png}"
+mode="${2:-live}"
+case "$mode" in
+  live | demo) open=(--demo) ;;
+  first-run) open=() ;;
+  *) echo "unknown mode $mode (live, demo or first-run)" >&2; exit 2 ;;
+esac
 bin="${CARGO_TARGET_DIR:-target}/release/llm-observatory"
 [ -x "$bin" ] || cargo build --release --locked -p llm-observatory
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
@@ -32,7 +43,7 @@ export WGPU_BACKEND="${WGPU_BACKEND:-gl}"
 grpc_port=$((20000 + RANDOM % 20000))
 http_port=$((grpc_port + 1))
 rm -f "$out"
-"$bin" --demo --grpc "127.0.0.1:$grpc_port" --http "127.0.0.1:$http_port" \
+"$bin" ${open[@]+"${open[@]}"} --grpc "127.0.0.1:$grpc_port" --http "127.0.0.1:$http_port" \
   --screenshot "$out" --screenshot-after 12s >"$work/app.log" 2>&1 &
 app=$!
 
@@ -44,7 +55,7 @@ for _ in $(seq 300); do
 done
 # Keep spans flowing until the screenshot is taken, so that the live indicator shows it.
 (
-  while kill -0 "$app" 2>/dev/null; do
+  while [ "$mode" = live ] && kill -0 "$app" 2>/dev/null; do
     "$bin" loadgen --endpoint "http://127.0.0.1:$grpc_port" --spans 3000 --concurrency 1 \
       --batch 256 --seed "$RANDOM" >>"$work/loadgen.log" 2>&1 || break
     sleep 0.3
@@ -59,7 +70,7 @@ app=
 kill "$feeder" 2>/dev/null || true
 pkill -f "loadgen --endpoint http://127.0.0.1:$grpc_port" 2>/dev/null || true
 wait "$feeder" 2>/dev/null || true
-grep -q "acknowledged" "$work/loadgen.log" || { cat "$work/loadgen.log"; echo "the load generator sent nothing" >&2; exit 1; }
+[ "$mode" != live ] || grep -q "acknowledged" "$work/loadgen.log" || { cat "$work/loadgen.log"; echo "the load generator sent nothing" >&2; exit 1; }
 app=
 cat "$work/app.log"
 [ -s "$out" ] || { echo "no screenshot was written" >&2; exit 1; }

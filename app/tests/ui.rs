@@ -112,6 +112,7 @@ fn start(path: &Path) -> StartOptions {
     StartOptions {
         database: path.to_path_buf(),
         demo: false,
+        demo_live: false,
         listen: None,
         scrape: None,
         prices: PriceTable::bundled(),

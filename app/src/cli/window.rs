@@ -19,6 +19,10 @@ pub struct WindowArgs {
     /// Open the demo database (filled with synthetic traffic the first time, then reused)
     #[arg(long, conflicts_with = "database")]
     demo: bool,
+    /// With --demo: no synthetic traffic arriving while the window is open (by default
+    /// a few calls a second keep the live indicator, charts and alerts moving)
+    #[arg(long, requires = "demo")]
+    no_live: bool,
     #[command(flatten)]
     listen: ListenArgs,
     /// Price file overriding the bundled prices (TOML, USD per million tokens)
@@ -67,6 +71,8 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
     let start = StartOptions {
         database,
         demo: args.demo,
+        // Also a demo database opened later from the first-run panel.
+        demo_live: !args.no_live,
         listen,
         scrape: args.listen.scrape_options(),
         prices,

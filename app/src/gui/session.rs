@@ -17,6 +17,8 @@ pub struct OpenRequest {
     pub path: PathBuf,
     /// Fill it with demo traffic when it is new.
     pub demo: bool,
+    /// Keep synthetic traffic arriving while it is open (a demo database).
+    pub demo_live: bool,
     /// Where to listen for OTLP; `None` receives nothing.
     pub listen: Option<ReceiverConfig>,
     /// How the receivers answer `GET /metrics`; `None`: not at all.
@@ -39,6 +41,8 @@ pub struct Session {
     pub live: Option<Live>,
     /// Things the user should know (a port in use, demo data created).
     pub notices: Vec<String>,
+    /// The synthetic stream into a demo database, while it runs.
+    demo_stream: Option<ingest::demo::LiveDemo>,
 }
 
 impl Session {
@@ -92,6 +96,19 @@ impl Session {
                 report.spans
             ));
         }
+        let demo_stream = match (&writer, req.demo_live) {
+            (Some(w), true) => {
+                notices.push(
+                    "Demo: synthetic traffic keeps arriving (a few calls a second) while this database is open; start with --demo --no-live to stop it"
+                        .into(),
+                );
+                Some(ingest::demo::LiveDemo::start(
+                    w.clone(),
+                    DEMO_TRACES_PER_SECOND,
+                ))
+            }
+            _ => None,
+        };
         let live = match (&writer, &req.listen) {
             (Some(w), Some(config)) => {
                 let mut config = config.clone();
@@ -113,6 +130,7 @@ impl Session {
             read_only,
             live,
             notices,
+            demo_stream,
         })
     }
 
@@ -134,6 +152,7 @@ impl Session {
             read_only: Some("a team's ClickHouse, read-only".into()),
             live: None,
             notices: Vec::new(),
+            demo_stream: None,
         })
     }
 
@@ -157,6 +176,14 @@ impl Session {
         }
     }
 
+    /// Spans that arrived while open: at the receivers, and from the demo stream.
+    pub fn spans_arrived(&self) -> u64 {
+        let received = self.live.as_ref().map_or(0, |l| {
+            l.stats().spans.load(std::sync::atomic::Ordering::Relaxed)
+        });
+        received + self.demo_stream.as_ref().map_or(0, |d| d.spans())
+    }
+
     /// Whether this is a team's ClickHouse rather than a file.
     pub fn is_clickhouse(&self) -> bool {
         self.writer.is_none()
@@ -176,6 +203,9 @@ impl Session {
 
     /// Stops the receivers (letting requests in flight commit) and closes the writer.
     pub fn close(self) -> Result<(), String> {
+        if let Some(stream) = self.demo_stream {
+            stream.stop();
+        }
         if let Some(live) = self.live {
             live.shutdown();
         }
@@ -188,6 +218,9 @@ impl Session {
         Ok(())
     }
 }
+
+/// Traces a second the demo stream writes (two or three LLM calls each).
+const DEMO_TRACES_PER_SECOND: u64 = 1;
 
 /// The last component of a path, for display.
 pub fn file_name(path: &Path) -> String {

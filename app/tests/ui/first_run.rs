@@ -157,4 +157,41 @@ fn an_empty_database_teaches_how_to_send_data_and_turns_into_the_dashboard() {
     );
     let models = card(&h, "Requests/s").unwrap_or_default();
     assert!(models.ends_with("2 LLM calls"), "{models}");
+    // The first spans' dashboard, for people to look at (beside the build).
+    settle(&mut h);
+    h.render()
+        .expect("render")
+        .save(Path::new(env!("CARGO_TARGET_TMPDIR")).join("first_span.png"))
+        .expect("save the first span's picture");
+}
+
+/// The calls the Requests/s card counts.
+fn calls_shown(h: &Harness<'_, ObservatoryApp>) -> Option<u64> {
+    let label = card(h, "Requests/s")?;
+    let count = label.rsplit(", ").next()?.strip_suffix(" LLM calls")?;
+    count.replace(',', "").parse().ok()
+}
+
+#[test]
+fn the_demo_database_keeps_receiving_calls_while_open() {
+    let dir = Scratch::new("demo-live");
+    let db = dir.path("demo.duckdb");
+    let mut options = start(&db);
+    options.demo = true;
+    options.demo_live = true;
+    let mut h = Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options));
+    click_range(&mut h, "5m");
+    let mut first = None;
+    wait_for(&mut h, "the demo stream's calls", |h| {
+        let shown = calls_shown(h).filter(|n| *n > 0);
+        first = first.or(shown);
+        first.zip(shown).is_some_and(|(a, b)| b > a)
+    });
+    assert!(
+        h.query_by_value_contains_text("synthetic traffic keeps arriving")
+            .is_some(),
+        "the window says the demo is live"
+    );
 }

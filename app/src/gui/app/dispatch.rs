@@ -61,6 +61,8 @@ impl ObservatoryApp {
             if writable && cache.get::<HoldsData>(()).value.as_deref() == Some(&false) {
                 let endpoints = self.endpoints();
                 first_run = self.first_run.ui(ui, &endpoints);
+                // The panel is what this database shows (for screenshots and benches).
+                has_data = true;
                 return;
             }
             let label = self.nav.current_label();

@@ -15,6 +15,10 @@ pub struct StartOptions {
     pub database: PathBuf,
     /// Fill it with demo traffic when new.
     pub demo: bool,
+    /// With a demo database (this one, or one opened later from the first-run panel):
+    /// keep a gentle synthetic stream arriving while it is open (`--demo` without
+    /// `--no-live`).
+    pub demo_live: bool,
     /// Where to listen for OTLP; `None` to receive nothing.
     pub listen: Option<ReceiverConfig>,
     /// How the receivers answer `GET /metrics`; `None`: not at all.
@@ -53,6 +57,7 @@ impl StartOptions {
         OpenRequest {
             path,
             demo,
+            demo_live: demo && self.demo_live,
             listen: self.listen.clone(),
             scrape: self.scrape,
             prices: self.prices.clone(),

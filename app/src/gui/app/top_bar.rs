@@ -72,18 +72,16 @@ impl ObservatoryApp {
     }
 
     fn live_indicator(&mut self, ui: &mut Ui) {
-        let Some(live) = self.db.session.as_ref().and_then(|s| s.live.as_ref()) else {
+        let Some(session) = self.db.session.as_ref() else {
+            return;
+        };
+        let Some(live) = session.live.as_ref() else {
             ui.label(RichText::new("Not receiving").weak())
                 .on_hover_text("No OTLP receiver is running for this database");
             return;
         };
         let now = Instant::now();
-        self.db.rate.sample(
-            now,
-            live.stats()
-                .spans
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
+        self.db.rate.sample(now, session.spans_arrived());
         let flowing = self.db.rate.flowing(now);
         let (rect, _) = ui.allocate_exact_size(Vec2::splat(12.0), Sense::hover());
         let color = if flowing {
