@@ -4,20 +4,26 @@
 # it settle for 15 s, then reads the process's CPU time per thread from /proc over
 # SECONDS and prints the average share of one core: the whole process, the drawing
 # (the UI thread and Mesa's llvmpipe threads), the query workers, and the rest
-# (receivers, the writer, DuckDB). Linux only (it reads /proc).
+# (receivers, the writer, DuckDB); and the frames drawn (counted from the app's frame
+# log). KEEP_LOG=FILE keeps that log, with what asked for each frame. Linux only (it
+# reads /proc).
 #   tests/bench_cpu.sh DATABASE [RATE=0] [SECONDS=60]
 set -euo pipefail
 db="$1"; rate="${2:-0}"; seconds="${3:-60}"
 bin="${CARGO_TARGET_DIR:-target}/release/llm-observatory"
 work="$(mktemp -d)"
-cleanup() { kill "${app:-}" "${feeder:-}" "${xvfb:-}" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  kill "${app:-}" "${feeder:-}" "${xvfb:-}" 2>/dev/null || true
+  [ -z "${KEEP_LOG:-}" ] || cp "$work/app.log" "$KEEP_LOG"
+  rm -rf "$work"
+}
 trap cleanup EXIT
 source "$(dirname "$0")/window_bench_env.sh"
 start_xvfb
 if [ "$rate" -gt 0 ]; then start_loadgen "$rate"; fi
 DISPLAY="$display" WGPU_BACKEND="${WGPU_BACKEND:-gl}" XDG_DATA_HOME="$work/data" \
-  XDG_CONFIG_HOME="$work/config" "$bin" "$db" --grpc "127.0.0.1:$port" --http off \
-  2>"$work/app.log" &
+  XDG_CONFIG_HOME="$work/config" LLM_OBSERVATORY_LOG="warn,frame=trace" \
+  "$bin" "$db" --grpc "127.0.0.1:$port" --http off 2>"$work/app.log" &
 app=$!
 sleep 15
 kill -0 "$app" 2>/dev/null || { cat "$work/app.log"; echo "the window exited"; exit 1; }
@@ -33,9 +39,12 @@ ticks() {
     echo "$(tr ' ' '_' <"$t/comm") $(( f[11] + f[12] )) ${t##*/}"
   done
 }
+frames() { grep -c 'TRACE' "$work/app.log" || true; }
+frames_before=$(frames)
 ticks >"$work/before"
 sleep "$seconds"
 ticks >"$work/after"
+frames_after=$(frames)
 hz=$(getconf CLK_TCK)
 awk -v hz="$hz" -v s="$seconds" -v main="$app" '
   NR == FNR { before[$3] = $2; next }
@@ -50,4 +59,6 @@ awk -v hz="$hz" -v s="$seconds" -v main="$app" '
     printf "CPU over %d s, as a share of one core: process %.1f %%\n", s, 100 * total / s
     for (g in by) printf "  %-8s %.1f %%\n", g, 100 * by[g] / s
   }' "$work/before" "$work/after"
+awk -v n=$((frames_after - frames_before)) -v s="$seconds" \
+  'BEGIN { printf "  frames   %d (%.1f a second)\n", n, n / s }'
 if [ "$rate" -gt 0 ]; then tail -n 3 "$work/loadgen.log" || true; fi

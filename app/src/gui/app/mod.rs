@@ -208,7 +208,9 @@ impl ObservatoryApp {
 impl eframe::App for ObservatoryApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let frame_start = Instant::now();
+        // Counted by tests/bench_cpu.sh (LLM_OBSERVATORY_LOG=frame=trace).
         let ctx = ui.ctx().clone();
+        tracing::trace!(target: "frame", causes = ?ctx.repaint_causes(), "frame");
         self.poll_opening();
         self.poll_import();
         self.take_dropped_files(&ctx);

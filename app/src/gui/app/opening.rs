@@ -145,8 +145,11 @@ impl ObservatoryApp {
                         session.file_name()
                     )));
                 let ctx = self.ctx.clone();
+                let wanted = self.db.cache.as_ref().map(QueryCache::wants_wake);
                 self.db.waker = Some(DataWaker::start(session.store.clone(), move || {
-                    ctx.request_repaint()
+                    if wanted.as_ref().is_none_or(|w| w()) {
+                        ctx.request_repaint()
+                    }
                 }));
                 self.db.rate.reset();
                 self.messages.error = None;
