@@ -329,6 +329,16 @@ fn kpi_cards_show_what_the_store_computes() {
     click_range(&mut h, "All");
     wait_for_calls(&mut h, expected.llm_calls);
 
+    // Screen readers hear each chart's series: lowest, highest and latest value.
+    let chart = h
+        .query_by_label_contains("Latency percentiles chart:")
+        .and_then(|n| n.accesskit_node().label())
+        .unwrap();
+    for series in ["p50: min ", "p95: min ", "p99: min "] {
+        assert!(chart.contains(series), "{chart}");
+    }
+    assert!(chart.contains(", latest "), "{chart}");
+
     let errors = card(&h, "Error rate").unwrap();
     let rate = expected.errors as f64 / expected.llm_calls as f64;
     assert!(
@@ -433,6 +443,53 @@ fn an_empty_range_says_what_is_missing_and_where_the_data_is() {
     assert!(chart.contains("0 points"), "{chart}");
     assert!(chart.contains(". No data between "), "{chart}");
     snapshot_masked(&mut h, "empty_range");
+}
+
+/// F1 (and Help > Keyboard shortcuts) lists every key the window answers, in the
+/// platform's words, from the definitions the window consumes; Esc closes it.
+#[test]
+fn the_shortcuts_window_lists_the_keys_the_window_answers() {
+    let dir = Scratch::new("shortcuts");
+    let (_db, mut h) = fixture_harness(&dir, "openinference-openai");
+    h.key_press(egui::Key::F1);
+    h.run_steps(2);
+    let shown = |h: &Harness<'_, ObservatoryApp>, text: &str| {
+        h.query_by_value_contains_text(text).is_some() || h.query_by_label(text).is_some()
+    };
+    assert!(shown(&h, "Keyboard shortcuts"), "F1 opens the list");
+    for (keys, what) in [
+        ("Ctrl+O", "Open database…"),
+        ("Ctrl+I", "Import OTLP files…"),
+        ("Ctrl+Q", "Quit"),
+        ("Alt+Left", "Back"),
+        ("Ctrl+1", "Overview"),
+        ("Ctrl+F", "Inspector"),
+        (
+            "↑ / ↓",
+            "Move through the rows of a table (Traces, Inspector, Sessions…)",
+        ),
+    ] {
+        assert!(shown(&h, keys), "{keys} is listed");
+        assert!(shown(&h, what), "{what} is listed");
+    }
+    // The list is what the window does: Ctrl+F shows the Inspector.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!shown(&h, "In a view"), "Esc closes it");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    wait_for(&mut h, "Ctrl+F to show the Inspector", |h| {
+        h.query_by_role_and_label(Role::TextInput, "Query")
+            .is_some()
+    });
+    // Help > Keyboard shortcuts… opens it again.
+    h.get_by_label("Help").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Keyboard shortcuts…").click();
+    h.run_steps(2);
+    assert!(shown(&h, "In a view"), "the menu opens the list");
+    h.remove_cursor();
+    snapshot_settled(&mut h, "shortcuts");
 }
 
 #[test]
@@ -602,7 +659,8 @@ fn opening_a_file_that_is_not_a_database_says_so_and_keeps_the_open_one() {
     wait_for_calls(&mut h, 40);
     h.get_by_label("File").click();
     h.run_steps(2);
-    h.get_by_label("Open database…").click();
+    // The menu entry's label carries its shortcut (Ctrl+O).
+    h.get_by_label_contains("Open database…").click();
     h.run_steps(2);
     let field = h.get_by_role(Role::MultilineTextInput);
     field.focus();

@@ -2,8 +2,8 @@
 //! not poll: an idle window draws nothing, and a stream of spans repaints it at most a
 //! few times a second (on a software renderer a frame costs a tenth of a core-second).
 
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use store::Database;
 
@@ -28,11 +28,14 @@ pub struct DataWaker {
 impl DataWaker {
     /// Starts calling `wake` when `store`'s data version moves (at most every
     /// [`MIN_GAP`]), and once more [`SETTLE_AFTER`] the last change.
+    /// The thread holds the store weakly, so that a database the window lets go of
+    /// closes at once, not at the thread's next look.
     pub fn start(store: Arc<dyn Database>, wake: impl Fn() + Send + 'static) -> Self {
         let (stop, stopped) = channel();
+        let store = Arc::downgrade(&store);
         if let Err(e) = std::thread::Builder::new()
             .name("data-waker".into())
-            .spawn(move || watch(&*store, &wake, &stopped))
+            .spawn(move || watch(&store, &wake, &stopped))
         {
             tracing::warn!("no data waker, new data shows on the next input: {e}");
         }
@@ -40,8 +43,11 @@ impl DataWaker {
     }
 }
 
-fn watch(store: &dyn Database, wake: &dyn Fn(), stopped: &Receiver<()>) {
-    let mut seen = store.data_version();
+fn watch(store: &Weak<dyn Database>, wake: &dyn Fn(), stopped: &Receiver<()>) {
+    let version_now = || store.upgrade().map(|s| s.data_version());
+    let Some(mut seen) = version_now() else {
+        return;
+    };
     let mut changed_at: Option<Instant> = None;
     let mut woken_at: Option<Instant> = None;
     let mut unannounced = false;
@@ -51,7 +57,9 @@ fn watch(store: &dyn Database, wake: &dyn Fn(), stopped: &Receiver<()>) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
         let now = Instant::now();
-        let version = store.data_version();
+        let Some(version) = version_now() else {
+            return;
+        };
         if version != seen {
             seen = version;
             changed_at = Some(now);

@@ -65,7 +65,7 @@ pub(super) fn read<T>(db: &Path, f: impl FnOnce(&mut store::Reader) -> T) -> T {
 /// [`read`] again until `settled` holds of the answer (at most ten seconds; the last
 /// answer either way): a window just dropped closes its database in the background,
 /// and a second instance may read the file before the last commit is in it.
-fn read_settled<T>(
+pub(super) fn read_settled<T>(
     db: &Path,
     f: impl Fn(&mut store::Reader) -> T,
     settled: impl Fn(&T) -> bool,

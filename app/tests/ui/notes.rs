@@ -3,7 +3,7 @@
 //! a note added from a chart's *Note…* button is stored in the database and marked on
 //! every chart.
 
-use super::analytics::{HOUR, T0, read, synth_window};
+use super::analytics::{HOUR, T0, read, read_settled, synth_window};
 use super::*;
 use llm_observatory::gui::annotation_form::TITLE;
 use llm_observatory::gui::filter_state::bucket_ns;
@@ -121,7 +121,11 @@ fn the_charts_band_their_figures_ring_the_anomalies_and_mark_a_note() {
     h.run_steps(2);
     snapshot_settled(&mut h, "overview_note");
     drop(h);
-    let notes = read(&db, |r| r.time_annotations(None).unwrap());
+    let notes = read_settled(
+        &db,
+        |r| r.time_annotations(None).unwrap(),
+        |n| !n.is_empty(),
+    );
     assert_eq!(notes.len(), 1);
     assert_eq!(
         (notes[0].text.as_str(), notes[0].from_ns, notes[0].to_ns),

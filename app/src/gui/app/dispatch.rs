@@ -9,31 +9,31 @@ use super::super::views::traces::TRACES;
 use super::super::views::{Action, Drill, ViewCtx};
 use super::ObservatoryApp;
 use super::dialogs::DialogKind;
+use super::help;
 use crate::format;
 use crate::gui::feedback::FeedbackRequest;
-use egui::{Key, KeyboardShortcut, Modifiers, Ui};
+use egui::{Key, Ui};
 use store::{Batch, Price, PriceTable};
 
 impl ObservatoryApp {
     /// The window's shortcuts: open, import, quit, Back, and each view's own.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
-        let open = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
-        let import = KeyboardShortcut::new(Modifiers::COMMAND, Key::I);
-        let quit = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
-        if ctx.input_mut(|i| i.consume_shortcut(&open)) {
+        if ctx.input_mut(|i| i.consume_shortcut(&help::OPEN)) {
             self.show_dialog(DialogKind::Open);
         }
-        if ctx.input_mut(|i| i.consume_shortcut(&import)) {
+        if ctx.input_mut(|i| i.consume_shortcut(&help::IMPORT)) {
             self.show_dialog(DialogKind::Import);
         }
-        if ctx.input_mut(|i| i.consume_shortcut(&quit)) {
+        if ctx.input_mut(|i| i.consume_shortcut(&help::QUIT)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.nav.shortcuts(ctx);
-        let back_alt = KeyboardShortcut::new(Modifiers::ALT, Key::ArrowLeft);
         let typing = ctx.memory(|m| m.focused().is_some());
-        let escape = !typing && self.dialog.is_none() && ctx.input(|i| i.key_pressed(Key::Escape));
-        if ctx.input_mut(|i| i.consume_shortcut(&back_alt)) || escape {
+        let escape = !typing
+            && self.dialog.is_none()
+            && !self.showing_shortcuts
+            && ctx.input(|i| i.key_pressed(Key::Escape));
+        if ctx.input_mut(|i| i.consume_shortcut(&help::BACK)) || escape {
             self.nav.back();
         }
     }

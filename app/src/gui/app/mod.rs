@@ -8,6 +8,7 @@ mod alerting;
 mod annotating;
 mod dialogs;
 mod dispatch;
+mod help;
 mod navigation;
 mod opening;
 mod start;
@@ -111,6 +112,8 @@ pub struct ObservatoryApp {
     pattern: String,
     /// The getting-started panel an empty database shows.
     first_run: super::getting_started::GettingStarted,
+    /// Whether Help > Keyboard shortcuts is open.
+    showing_shortcuts: bool,
     measuring: Measuring,
 }
 
@@ -155,6 +158,7 @@ impl ObservatoryApp {
             exported: Outcomes::default(),
             pattern: String::new(),
             first_run: Default::default(),
+            showing_shortcuts: false,
             start,
         };
         app.open_first();
@@ -248,6 +252,7 @@ impl eframe::App for ObservatoryApp {
         self.import_windows(&ctx);
         self.save_window(&ctx);
         self.annotation_window(&ctx);
+        self.shortcuts_window(&ctx);
         dialogs::drop_overlay(&ctx);
         // Nothing polls: a frame comes for input, a query's result, new data (the
         // waker), a slot due to refresh, or the moment a relative range next moves.

@@ -87,6 +87,11 @@ impl Navigation {
         }
     }
 
+    /// Each view's name and shortcut, in navigation order (for the shortcuts window).
+    pub(super) fn shortcut_list(&self) -> Vec<(&'static str, egui::KeyboardShortcut)> {
+        self.views.iter().map(|v| (v.label, v.shortcut)).collect()
+    }
+
     /// Shows the view whose shortcut was pressed.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
         let pressed = self

@@ -5,18 +5,28 @@ use super::super::palette;
 use super::super::session::file_name;
 use super::ObservatoryApp;
 use super::dialogs::DialogKind;
+use super::help;
 use crate::format;
-use egui::{Align, Color32, Layout, RichText, Sense, Ui, Vec2};
+use egui::{Align, Button, Color32, Layout, RichText, Sense, Ui, Vec2};
 use std::time::Instant;
 
 impl ObservatoryApp {
     pub(super) fn menu(&mut self, ui: &mut Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("Open database…").clicked() {
+                let keys = |s| ui.ctx().format_shortcut(s);
+                let (open, import, quit) =
+                    (keys(&help::OPEN), keys(&help::IMPORT), keys(&help::QUIT));
+                if ui
+                    .add(Button::new("Open database…").shortcut_text(open))
+                    .clicked()
+                {
                     self.show_dialog(DialogKind::Open);
                 }
-                if ui.button("Import OTLP files…").clicked() {
+                if ui
+                    .add(Button::new("Import OTLP files…").shortcut_text(import))
+                    .clicked()
+                {
                     self.show_dialog(DialogKind::Import);
                 }
                 if ui.button("Connect to ClickHouse…").clicked() {
@@ -33,10 +43,11 @@ impl ObservatoryApp {
                     }
                 });
                 ui.separator();
-                if ui.button("Quit").clicked() {
+                if ui.add(Button::new("Quit").shortcut_text(quit)).clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
+            self.help_menu(ui);
             ui.separator();
             match (&self.db.session, &self.db.opening) {
                 (_, Some(o)) => {
