@@ -27,6 +27,12 @@ pub fn demo_db() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("demo.duckdb"))
 }
 
+/// The platform data directory (where the running window announces itself to later
+/// launches).
+pub fn data_dir() -> Option<PathBuf> {
+    dirs().map(|d| d.data_dir().to_path_buf())
+}
+
 /// A file in the platform config directory.
 pub fn config_file(name: &str) -> Option<PathBuf> {
     dirs().map(|d| d.config_dir().join(name))

@@ -123,6 +123,7 @@ fn start(path: &Path) -> StartOptions {
         screenshot: None,
         launched: Instant::now(),
         opening: None,
+        single_instance: None,
     }
 }
 
@@ -723,6 +724,41 @@ fn dropping_a_database_file_opens_it() {
     h.input_mut()
         .dropped_files
         .push(Arc::new(DroppedPath(second.clone())));
+    wait_for_calls(&mut h, 40);
+    assert!(h.query_by_value_contains_text("second.duckdb").is_some());
+}
+
+/// A database double-clicked while the window runs (a second launch, the real binary)
+/// is handed to the running window, which opens it; the launch exits at once.
+#[test]
+fn a_second_launch_hands_its_database_to_the_running_window() {
+    let dir = Scratch::new("second-launch");
+    let first = dir.path("first.duckdb");
+    let second = dir.path("second.duckdb");
+    database_from(&second, &[fixture("openinference-openai.jsonl")]);
+    let data_home = dir.path("xdg-data");
+    let mut options = start(&first);
+    // Where the binary looks with XDG_DATA_HOME set so (the platform data directory).
+    options.single_instance = Some(data_home.join("llm-observatory"));
+    let mut h = Harness::builder()
+        .with_size([1440.0, 1000.0])
+        .build_eframe(move |cc| ObservatoryApp::new(cc, options));
+    click_range(&mut h, "All");
+    wait_for_first_run(&mut h);
+    let launch = std::process::Command::new(env!("CARGO_BIN_EXE_llm-observatory"))
+        .arg(&second)
+        .env("XDG_DATA_HOME", &data_home)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run the second launch");
+    let said = String::from_utf8_lossy(&launch.stdout);
+    assert!(
+        launch.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&launch.stderr)
+    );
+    assert!(said.contains("opens in the running window"), "{said}");
     wait_for_calls(&mut h, 40);
     assert!(h.query_by_value_contains_text("second.duckdb").is_some());
 }

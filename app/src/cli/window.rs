@@ -2,6 +2,7 @@
 //! alerts, and the benchmark and screenshot options; it starts the window.
 
 use super::serve::{AlertArgs, ListenArgs};
+use crate::gui::single_instance::HandOff;
 use crate::gui::{AlertSetup, StartOptions};
 use crate::paths;
 use anyhow::Context;
@@ -68,6 +69,23 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    // A database opened while a window runs (double-clicked, "open with") goes to that
+    // window; measuring runs and --demo keep to themselves.
+    let alone = args.bench_frames.is_some() || args.screenshot.is_some() || args.demo;
+    let single_instance = if alone { None } else { paths::data_dir() };
+    if let Some(dir) = &single_instance {
+        match crate::gui::single_instance::hand_off(dir, args.database.as_deref()) {
+            Ok(HandOff::Handed) => {
+                match &args.database {
+                    Some(db) => println!("{} opens in the running window", db.display()),
+                    None => println!("the window is already open"),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Ok(HandOff::NoWindow) => {}
+            Err(e) => eprintln!("warning: {e}; opening a window of its own"),
+        }
+    }
     let start = StartOptions {
         database,
         demo: args.demo,
@@ -83,6 +101,7 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         screenshot: args.screenshot.map(|p| (p, screenshot_after)),
         launched,
         opening: None,
+        single_instance,
     };
     if let Some(m) = crate::gui::show(start)? {
         println!("{m}");

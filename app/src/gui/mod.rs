@@ -17,6 +17,7 @@ mod paged_rows;
 pub mod palette;
 mod queries;
 mod session;
+pub mod single_instance;
 mod span_panel;
 mod time_axis;
 mod tool_steps;

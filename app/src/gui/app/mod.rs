@@ -114,6 +114,8 @@ pub struct ObservatoryApp {
     first_run: super::getting_started::GettingStarted,
     /// Whether Help > Keyboard shortcuts is open.
     showing_shortcuts: bool,
+    /// What later launches hand this window (their database, or a wish to see it).
+    instance: Option<super::single_instance::Instance>,
     measuring: Measuring,
 }
 
@@ -159,10 +161,39 @@ impl ObservatoryApp {
             pattern: String::new(),
             first_run: Default::default(),
             showing_shortcuts: false,
+            instance: None,
             start,
         };
         app.open_first();
+        app.announce();
         app
+    }
+
+    /// Lets later launches hand this window their database (see `single_instance`).
+    fn announce(&mut self) {
+        let Some(dir) = self.start.single_instance.clone() else {
+            return;
+        };
+        let ctx = self.ctx.clone();
+        match super::single_instance::Instance::announce(&dir, move || ctx.request_repaint()) {
+            Ok(i) => self.instance = Some(i),
+            Err(e) => tracing::warn!(
+                "databases opened while this window runs will start windows of their own: {e}"
+            ),
+        }
+    }
+
+    /// Takes what another launch handed over: opens its database, comes forward.
+    fn take_handed(&mut self, ctx: &egui::Context) {
+        use super::single_instance::Handed;
+        let Some(handed) = self.instance.as_ref().and_then(|i| i.take_handed()) else {
+            return;
+        };
+        if let Handed::Open(path) = handed {
+            self.open(path, false);
+        }
+        ctx.send_viewport_cmd(egui::ViewportCommand::Minimized(false));
+        ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
     }
 
     /// What to print when the window closes (benchmark figures, screenshot path).
@@ -218,6 +249,7 @@ impl eframe::App for ObservatoryApp {
         self.poll_opening();
         self.poll_import();
         self.take_dropped_files(&ctx);
+        self.take_handed(&ctx);
         self.shortcuts(&ctx);
 
         let now_ns = crate::timearg::now_ns();

@@ -40,6 +40,10 @@ pub struct StartOptions {
     pub launched: Instant,
     /// The database already being opened ([`StartOptions::open_early`]).
     pub opening: Option<Opening>,
+    /// Where to announce this window, so that later launches hand it their database
+    /// ([`crate::gui::single_instance`]); `None` for windows that must stay apart
+    /// (benchmarks, screenshots, tests).
+    pub single_instance: Option<PathBuf>,
 }
 
 impl StartOptions {
