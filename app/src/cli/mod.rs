@@ -12,6 +12,7 @@ mod demo;
 mod export;
 mod import;
 mod loadgen;
+mod report;
 mod retention;
 pub mod serve;
 mod stats;
@@ -64,6 +65,9 @@ enum Command {
     Annotate(annotate::AnnotateArgs),
     /// Write spans, LLM calls or traces to CSV, JSON, Parquet or OTLP JSON.
     Export(export::ExportArgs),
+    /// Write a report of a selection (KPIs against the previous period, charts, models,
+    /// top errors, slowest traces, alerts) as one HTML file or Markdown with its charts.
+    Report(report::ReportArgs),
     /// Copy a local database into a team's ClickHouse (the Collector's tables).
     Copy(copy::CopyArgs),
     /// Prepare a team's ClickHouse: `clickhouse init URL` creates the tables and the
@@ -235,6 +239,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Trace(a) => calls::trace(a),
         Command::Alerts(a) => alerts::run(a),
         Command::Export(a) => export::run(a),
+        Command::Report(a) => report::run(a),
         Command::Copy(a) => copy::run(a),
         Command::Clickhouse(a) => clickhouse::run(a),
         Command::Demo(a) => demo::run(a),

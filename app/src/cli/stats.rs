@@ -92,7 +92,11 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The documented JSON shape of `stats --json`.
-fn to_json(s: &Summary, models: &[ModelRow], first: &FirstTokenSummary) -> serde_json::Value {
+pub(super) fn to_json(
+    s: &Summary,
+    models: &[ModelRow],
+    first: &FirstTokenSummary,
+) -> serde_json::Value {
     json!({
         "spans": s.spans,
         "traces": s.traces,

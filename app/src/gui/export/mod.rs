@@ -292,7 +292,7 @@ fn pick_save_path(
 }
 
 /// A file name from a title: `Cost by model` → `cost-by-model`.
-fn slug(title: &str) -> String {
+pub fn slug(title: &str) -> String {
     let mut s = String::new();
     for c in title.chars() {
         if c.is_alphanumeric() {
