@@ -7,5 +7,6 @@ pub mod cli;
 pub mod format;
 pub mod gui;
 pub mod paths;
+pub mod report;
 pub mod scrape;
 pub mod timearg;

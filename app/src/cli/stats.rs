@@ -4,7 +4,6 @@ use super::DbArgs;
 use crate::timearg::{duration_ns, now_ns, rfc3339, timestamp_ns};
 use anyhow::bail;
 use clap::Args;
-use serde_json::json;
 use std::process::ExitCode;
 use store::{Filter, FirstTokenSummary, ModelRow, StatusFilter, Summary};
 
@@ -84,62 +83,14 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let models = reader.per_model(&filter)?;
     let first_token = reader.first_token(&filter)?;
     if args.json {
-        println!("{}", to_json(&summary, &models, &first_token));
+        println!(
+            "{}",
+            crate::report::figures_json(&summary, &models, &first_token)
+        );
     } else {
         print_table(&summary, &models, &first_token);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The documented JSON shape of `stats --json`.
-pub(super) fn to_json(
-    s: &Summary,
-    models: &[ModelRow],
-    first: &FirstTokenSummary,
-) -> serde_json::Value {
-    json!({
-        "spans": s.spans,
-        "traces": s.traces,
-        "llm_calls": s.llm_calls,
-        "errors": s.errors,
-        "input_tokens": s.input_tokens,
-        "output_tokens": s.output_tokens,
-        "cache_read_tokens": s.cache_read_tokens,
-        "cache_write_tokens": s.cache_write_tokens,
-        "cost_usd": s.cost_usd,
-        "unpriced_calls": s.unpriced_calls,
-        "unpriced_models": s.unpriced_models,
-        "latency_ms": { "p50": s.latency_ms[0], "p95": s.latency_ms[1], "p99": s.latency_ms[2] },
-        "latency_approximate": s.latency_approximate,
-        "first_start": s.first_start_ns.map(rfc3339),
-        "last_end": s.last_end_ns.map(rfc3339),
-        "models": models.iter().map(|m| json!({
-            "model": m.model,
-            "served": m.served,
-            "provider": m.provider,
-            "calls": m.calls,
-            "errors": m.errors,
-            "input_tokens": m.input_tokens,
-            "output_tokens": m.output_tokens,
-            "cache_read_tokens": m.cache_read_tokens,
-            "cost_usd": m.cost_usd,
-            "p50_ms": m.p50_ms,
-            "p95_ms": m.p95_ms,
-        })).collect::<Vec<_>>(),
-        "time_to_first_token": {
-            "calls": first.calls,
-            "ms": { "p50": first.ttft_ms[0], "p95": first.ttft_ms[1], "p99": first.ttft_ms[2] },
-            "approximate": first.approximate,
-            "models": first.by_model.iter().map(|m| json!({
-                "model": m.model,
-                "calls": m.calls,
-                "p50_ms": m.ttft_ms[0],
-                "p95_ms": m.ttft_ms[1],
-                "p99_ms": m.ttft_ms[2],
-                "output_tokens_per_s_p50": m.output_tps_p50,
-            })).collect::<Vec<_>>(),
-        },
-    })
 }
 
 fn print_table(s: &Summary, models: &[ModelRow], first: &FirstTokenSummary) {

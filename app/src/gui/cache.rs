@@ -404,10 +404,15 @@ mod tests {
         cache.get::<HoldsData>(());
         cache.get::<TimeBounds>(());
         cache.get::<Services>(());
-        assert!(cache.busy(), "all three refresh in the round");
         wait_until("the round", || !cache.busy());
-        assert_eq!(frames.load(Ordering::SeqCst), 1, "one frame for the round");
+        // One frame for the round; two when a worker answered its first query before
+        // the next one was asked (these take microseconds). On their own clocks the
+        // three would ask three.
+        let drawn = frames.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&drawn), "{drawn} frames for the round");
         assert_eq!(cache.get::<HoldsData>(()).value.as_deref(), Some(&true));
+        // The slot first asked later joined the round rather than waiting for its own
+        // time.
         assert_eq!(
             cache.get::<Services>(()).value.as_deref(),
             Some(&vec!["svc".to_string()])
