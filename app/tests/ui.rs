@@ -461,6 +461,7 @@ fn the_shortcuts_window_lists_the_keys_the_window_answers() {
     for (keys, what) in [
         ("Ctrl+O", "Open database…"),
         ("Ctrl+I", "Import OTLP files…"),
+        ("Ctrl+Shift+E", "Export report…"),
         ("Ctrl+Q", "Quit"),
         ("Alt+Left", "Back"),
         ("Ctrl+1", "Overview"),

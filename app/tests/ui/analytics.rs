@@ -1191,3 +1191,52 @@ fn an_anomaly_in_the_overview_leads_to_the_traces_of_its_hour() {
         "the anomaly's bucket"
     );
 }
+
+/// File > Export report… (Ctrl+Shift+E too) saves the selection's report as one HTML
+/// page, with the figures the store computes for it.
+#[test]
+fn the_window_exports_a_report_of_its_selection() {
+    let dir = Scratch::new("report-window");
+    let db = synth_database(&dir);
+    let truth = read(&db, |r| r.summary(&Filter::default()).unwrap());
+    let mut h = synth_window(&db, None);
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    let path = dir.path("week.html");
+    h.get_by_label_contains("Export report…").click();
+    wait_for(&mut h, "the save dialog", |h| {
+        h.query_by_label("Save to").is_some()
+    });
+    h.get_by_role_and_label(Role::TextInput, "Save to").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_role_and_label(Role::TextInput, "Save to")
+        .type_text(&path.display().to_string());
+    h.step();
+    h.get_by_role_and_label(Role::Button, "Save").click();
+    let saved = format!("Saved {}", path.display());
+    wait_for(&mut h, &saved.clone(), |h| {
+        h.query_by_label(&saved).is_some()
+    });
+    let html = std::fs::read_to_string(&path).unwrap();
+    let start = "<script type=\"application/json\" id=\"figures\">";
+    let json = &html[html.find(start).unwrap() + start.len()..];
+    let json = json[..json.find("</script>").unwrap()].replace("<\\/", "</");
+    let figures: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(figures["llm_calls"], truth.llm_calls);
+    assert_eq!(figures["errors"], truth.errors);
+    assert_eq!(
+        html.matches("data:image/png;base64,").count(),
+        4,
+        "four charts"
+    );
+    // The shortcut asks again.
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT),
+        egui::Key::E,
+    );
+    wait_for(&mut h, "the save dialog again", |h| {
+        h.query_by_label("Save as HTML").is_some() || h.query_by_label("Save to").is_some()
+    });
+}

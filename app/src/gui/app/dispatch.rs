@@ -24,6 +24,9 @@ impl ObservatoryApp {
         if ctx.input_mut(|i| i.consume_shortcut(&help::IMPORT)) {
             self.show_dialog(DialogKind::Import);
         }
+        if ctx.input_mut(|i| i.consume_shortcut(&help::REPORT)) {
+            self.report_asked = true;
+        }
         if ctx.input_mut(|i| i.consume_shortcut(&help::QUIT)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
@@ -96,6 +99,15 @@ impl ObservatoryApp {
         });
         if back {
             self.nav.back();
+        }
+        if std::mem::take(&mut self.report_asked)
+            && let (Some(s), Some(r)) = (&self.db.session, resolved)
+        {
+            let item = crate::gui::export::ExportItem::Report {
+                filter: Box::new(r.filter.clone()),
+                store: s.store.clone(),
+            };
+            self.start_export(item, crate::gui::export::FileKind::Html, resolved);
         }
         match first_run {
             Some(FirstRunChoice::OpenDemo) => self.open(crate::paths::demo_db(), true),

@@ -9,6 +9,9 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText};
 pub(super) const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
 /// Import OTLP files.
 pub(super) const IMPORT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::I);
+/// Export a report of the selection.
+pub(super) const REPORT: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::E);
 /// Quit.
 pub(super) const QUIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
 /// Back to the previous view (Esc too, when no field has the cursor).
@@ -60,6 +63,7 @@ impl ObservatoryApp {
         let window = [
             ("Open database…", OPEN),
             ("Import OTLP files…", IMPORT),
+            ("Export report…", REPORT),
             ("Back", BACK),
             (SHORTCUTS_TITLE, HELP),
             ("Quit", QUIT),

@@ -114,6 +114,8 @@ pub struct ObservatoryApp {
     first_run: super::getting_started::GettingStarted,
     /// Whether Help > Keyboard shortcuts is open.
     showing_shortcuts: bool,
+    /// File > Export report… was asked for (carried out once the selection is known).
+    report_asked: bool,
     /// What later launches hand this window (their database, or a wish to see it).
     instance: Option<super::single_instance::Instance>,
     measuring: Measuring,
@@ -161,6 +163,7 @@ impl ObservatoryApp {
             pattern: String::new(),
             first_run: Default::default(),
             showing_shortcuts: false,
+            report_asked: false,
             instance: None,
             start,
         };

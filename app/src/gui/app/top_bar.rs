@@ -17,6 +17,7 @@ impl ObservatoryApp {
                 let keys = |s| ui.ctx().format_shortcut(s);
                 let (open, import, quit) =
                     (keys(&help::OPEN), keys(&help::IMPORT), keys(&help::QUIT));
+                let report = keys(&help::REPORT);
                 if ui
                     .add(Button::new("Open database…").shortcut_text(open))
                     .clicked()
@@ -28,6 +29,13 @@ impl ObservatoryApp {
                     .clicked()
                 {
                     self.show_dialog(DialogKind::Import);
+                }
+                if ui
+                    .add(Button::new("Export report…").shortcut_text(report))
+                    .on_hover_text("The selection's KPIs, charts, models, errors, slowest traces and alerts as one HTML file")
+                    .clicked()
+                {
+                    self.report_asked = true;
                 }
                 if ui.button("Connect to ClickHouse…").clicked() {
                     self.show_dialog(DialogKind::ClickHouse);

@@ -27,6 +27,8 @@ pub enum FileKind {
     Json,
     /// Parquet of a whole selection.
     Parquet,
+    /// A report of the selection, as one self-contained HTML page.
+    Html,
 }
 
 impl FileKind {
@@ -37,6 +39,7 @@ impl FileKind {
             FileKind::Csv => "csv",
             FileKind::Json => "json",
             FileKind::Parquet => "parquet",
+            FileKind::Html => "html",
         }
     }
 
@@ -46,6 +49,7 @@ impl FileKind {
             FileKind::Csv => "CSV",
             FileKind::Json => "JSON",
             FileKind::Parquet => "Parquet",
+            FileKind::Html => "HTML",
         }
     }
 }
@@ -84,6 +88,13 @@ pub enum ExportItem {
         /// The database they are read from.
         store: Arc<dyn Database>,
     },
+    /// The report of a selection ([`crate::report`]), read when saved.
+    Report {
+        /// The selection (boxed, as above).
+        filter: Box<Filter>,
+        /// The database it is read from.
+        store: Arc<dyn Database>,
+    },
 }
 
 impl std::fmt::Debug for ExportItem {
@@ -98,9 +109,13 @@ impl ExportItem {
             ExportItem::Chart(c) => &c.title,
             ExportItem::Table(t) => &t.title,
             ExportItem::Selection { title, .. } => title,
+            ExportItem::Report { .. } => REPORT_TITLE,
         }
     }
 }
+
+/// What the window calls a report (the save dialog's subject and default file name).
+pub const REPORT_TITLE: &str = "LLM Observatory report";
 
 /// A pending export: the save dialog asking for a path.
 pub struct SaveDialog {
@@ -226,6 +241,16 @@ impl SaveDialog {
                 // written into the file by the store.
                 let in_memory = match (&item, kind) {
                     (ExportItem::Chart(c), _) => Some(chart_png::png(c, &caption)?),
+                    (ExportItem::Report { filter, store }, _) => {
+                        let mut reader = store.reader().map_err(|e| e.to_string())?;
+                        let report = crate::report::Report::gather(
+                            reader.as_mut(),
+                            filter,
+                            store.describe(),
+                        )
+                        .map_err(|e| e.to_string())?;
+                        Some(report.html().into_bytes())
+                    }
                     (ExportItem::Table(t), FileKind::Json) => Some(t.json()),
                     (ExportItem::Table(t), _) => Some(t.csv()),
                     (
