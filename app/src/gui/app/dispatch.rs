@@ -103,9 +103,16 @@ impl ObservatoryApp {
         if std::mem::take(&mut self.report_asked)
             && let (Some(s), Some(r)) = (&self.db.session, resolved)
         {
-            let item = crate::gui::export::ExportItem::Report {
-                filter: Box::new(r.filter.clone()),
-                store: s.store.clone(),
+            let (filter, store) = (r.filter.clone(), s.store.clone());
+            let item = crate::gui::export::ExportItem::Rendered {
+                title: "LLM Observatory report".into(),
+                render: std::sync::Arc::new(move || {
+                    let mut reader = store.reader().map_err(|e| e.to_string())?;
+                    let report =
+                        crate::report::Report::gather(reader.as_mut(), &filter, store.describe())
+                            .map_err(|e| e.to_string())?;
+                    Ok(report.html().into_bytes())
+                }),
             };
             self.start_export(item, crate::gui::export::FileKind::Html, resolved);
         }

@@ -88,14 +88,17 @@ pub enum ExportItem {
         /// The database they are read from.
         store: Arc<dyn Database>,
     },
-    /// The report of a selection ([`crate::report`]), read when saved.
-    Report {
-        /// The selection (boxed, as above).
-        filter: Box<Filter>,
-        /// The database it is read from.
-        store: Arc<dyn Database>,
+    /// A document made only when saved, off the UI thread (the report of a selection).
+    Rendered {
+        /// What it is (the save dialog's subject and default file name).
+        title: String,
+        /// Makes its bytes.
+        render: Render,
     },
 }
+
+/// How a [`ExportItem::Rendered`] document is made.
+pub type Render = Arc<dyn Fn() -> Result<Vec<u8>, String> + Send + Sync>;
 
 impl std::fmt::Debug for ExportItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,13 +112,10 @@ impl ExportItem {
             ExportItem::Chart(c) => &c.title,
             ExportItem::Table(t) => &t.title,
             ExportItem::Selection { title, .. } => title,
-            ExportItem::Report { .. } => REPORT_TITLE,
+            ExportItem::Rendered { title, .. } => title,
         }
     }
 }
-
-/// What the window calls a report (the save dialog's subject and default file name).
-pub const REPORT_TITLE: &str = "LLM Observatory report";
 
 /// A pending export: the save dialog asking for a path.
 pub struct SaveDialog {
@@ -241,16 +241,7 @@ impl SaveDialog {
                 // written into the file by the store.
                 let in_memory = match (&item, kind) {
                     (ExportItem::Chart(c), _) => Some(chart_png::png(c, &caption)?),
-                    (ExportItem::Report { filter, store }, _) => {
-                        let mut reader = store.reader().map_err(|e| e.to_string())?;
-                        let report = crate::report::Report::gather(
-                            reader.as_mut(),
-                            filter,
-                            store.describe(),
-                        )
-                        .map_err(|e| e.to_string())?;
-                        Some(report.html().into_bytes())
-                    }
+                    (ExportItem::Rendered { render, .. }, _) => Some(render()?),
                     (ExportItem::Table(t), FileKind::Json) => Some(t.json()),
                     (ExportItem::Table(t), _) => Some(t.csv()),
                     (
