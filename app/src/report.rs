@@ -45,25 +45,173 @@ pub struct Report {
 }
 
 impl Report {
-    /// Reads everything the report of `filter` shows from `reader`; `database` names
-    /// the database in the caption.
+    /// Reads everything the report of `filter` shows from `r`; `database` names the
+    /// database in the caption.
     pub fn gather(
-        reader: &mut dyn Queries,
+        r: &mut dyn Queries,
         filter: &Filter,
         database: String,
     ) -> Result<Report, StoreError> {
-        gather(reader, filter, database)
+        let summary = r.summary(filter)?;
+        let models = r.per_model(filter)?;
+        let first_token = r.first_token(filter)?;
+        let figures = figures_json(&summary, &models, &first_token);
+        // The previous period of equal length, when the selection has both ends.
+        let window = match (filter.from_ns, filter.to_ns) {
+            (Some(a), b) => Some((a, b.unwrap_or_else(now_ns))),
+            (None, _) => summary
+                .first_start_ns
+                .zip(summary.last_end_ns)
+                .filter(|(a, b)| b > a),
+        };
+        let previous = match (filter.from_ns, window) {
+            (Some(_), Some((a, b))) => Some(r.summary(&Filter {
+                from_ns: Some(a - (b - a)),
+                to_ns: Some(a),
+                ..filter.clone()
+            })?),
+            _ => None,
+        };
+        let mut charts = Vec::new();
+        let text = caption(filter);
+        if let Some((a, b)) = window.filter(|_| summary.llm_calls > 0) {
+            let bucket = bucket_ns(b - a, 60);
+            let per_s = bucket as f64 / 1e9;
+            let points = r.time_series(filter, bucket)?;
+            let order = r.models_by_volume()?;
+            let latency = r.latency_percentiles(filter, bucket)?;
+            let win = Some((a as f64 / 1e9, b as f64 / 1e9));
+            let lines = |title: &str, unit, value: &dyn Fn(&store::SeriesPoint) -> f64| ChartData {
+                title: title.into(),
+                kind: ChartKind::Lines(model_series(&points, TOP_MODELS, &order, value)),
+                unit,
+                window: win,
+                markers: Vec::new(),
+                bands: Vec::new(),
+                value_span: None,
+            };
+            let drawn = [
+                lines("Requests/s by model", format::per_second, &|p| {
+                    p.requests as f64 / per_s
+                }),
+                percentiles_chart(&latency, win),
+                lines("Cost by model", format::usd, &|p| p.cost_usd),
+                lines("Errors by model", format::count, &|p| p.errors as f64),
+            ];
+            for chart in drawn {
+                // A chart that cannot be drawn is left out, and the report says so.
+                match chart_png::png(&chart, &text) {
+                    Ok(png) => charts.push((chart.title, png)),
+                    Err(e) => tracing::warn!("the report leaves out {}: {e}", chart.title),
+                }
+            }
+        }
+        let errors = r.top_errors(filter, TOP_ERRORS)?;
+        let (slowest, _) = r.traces_page(
+            filter,
+            TraceSort::Duration,
+            SortDir::Desc,
+            0,
+            SLOWEST_TRACES,
+        )?;
+        let alerts = r
+            .alert_history(filter.from_ns, ALERTS_SHOWN)?
+            .into_iter()
+            .filter(|e| e.state == "firing" && filter.to_ns.is_none_or(|t| e.time_ns < t))
+            .collect();
+        Ok(Report {
+            caption: text,
+            database,
+            summary,
+            previous,
+            models,
+            errors,
+            slowest,
+            alerts,
+            charts,
+            figures,
+        })
     }
 
     /// The report as one self-contained HTML page.
     pub fn html(&self) -> String {
-        html(self)
+        let r = self;
+        let mut h = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>LLM Observatory report · {}</title><style>{STYLE}</style></head><body>\n\
+             <h1>LLM Observatory report</h1>\n<p class=\"caption\">{} · database {}</p>\n",
+            esc(&r.caption),
+            esc(&r.caption),
+            esc(&r.database)
+        );
+        h.push_str("<h2>Summary</h2>\n");
+        let rows: Vec<Vec<String>> = kpis(&r.summary, r.previous.as_ref())
+            .into_iter()
+            .map(Vec::from)
+            .collect();
+        h.push_str(&html_table(&KPI_HEAD, &rows, "kpis"));
+        h.push_str("<h2>Charts</h2>\n");
+        if r.charts.is_empty() {
+            h.push_str("<p>No LLM calls in this selection: nothing to chart.</p>\n");
+        }
+        for (title, png) in &r.charts {
+            let data = base64::engine::general_purpose::STANDARD.encode(png);
+            h.push_str(&format!(
+                "<figure><img alt=\"{0}\" src=\"data:image/png;base64,{data}\"><figcaption>{0}</figcaption></figure>\n",
+                esc(title)
+            ));
+        }
+        for (title, head, rows, empty) in tables(r) {
+            h.push_str(&format!("<h2>{}</h2>\n", esc(title)));
+            if rows.is_empty() {
+                h.push_str(&format!("<p>{}</p>\n", esc(empty)));
+            } else {
+                h.push_str(&html_table(&head, &rows, &slug(title)));
+            }
+        }
+        // The figures for scripts, exactly as `stats --json` prints them ("</" cannot end
+        // the script early).
+        let json = serde_json::to_string_pretty(&r.figures)
+            .expect("figures serialize")
+            .replace("</", "<\\/");
+        h.push_str(&format!(
+            "<script type=\"application/json\" id=\"figures\">\n{json}\n</script>\n</body></html>\n"
+        ));
+        h
     }
 
     /// The report as Markdown, its charts linked as `folder/NAME.png` (see
     /// [`chart_file`]).
     pub fn markdown(&self, folder: &str) -> String {
-        markdown(self, folder)
+        let r = self;
+        let mut m = format!(
+            "# LLM Observatory report\n\n{} · database {}\n\n## Summary\n\n",
+            r.caption, r.database
+        );
+        let rows: Vec<Vec<String>> = kpis(&r.summary, r.previous.as_ref())
+            .into_iter()
+            .map(Vec::from)
+            .collect();
+        m.push_str(&md_table(&KPI_HEAD, &rows));
+        m.push_str("## Charts\n\n");
+        if r.charts.is_empty() {
+            m.push_str("No LLM calls in this selection: nothing to chart.\n\n");
+        }
+        for (title, _) in &r.charts {
+            m.push_str(&format!("![{title}]({folder}/{})\n\n", chart_file(title)));
+        }
+        for (title, head, rows, empty) in tables(r) {
+            m.push_str(&format!("## {title}\n\n"));
+            if rows.is_empty() {
+                m.push_str(&format!("{empty}\n\n"));
+            } else {
+                m.push_str(&md_table(&head, &rows));
+            }
+        }
+        m.push_str("## Figures (as `stats --json`)\n\n```json\n");
+        m.push_str(&serde_json::to_string_pretty(&r.figures).expect("figures serialize"));
+        m.push_str("\n```\n");
+        m
     }
 
     /// The charts: (title, PNG).
@@ -75,88 +223,6 @@ impl Report {
     pub fn llm_calls(&self) -> u64 {
         self.summary.llm_calls
     }
-}
-
-fn gather(r: &mut dyn Queries, filter: &Filter, database: String) -> Result<Report, StoreError> {
-    let summary = r.summary(filter)?;
-    let models = r.per_model(filter)?;
-    let first_token = r.first_token(filter)?;
-    let figures = figures_json(&summary, &models, &first_token);
-    // The previous period of equal length, when the selection has both ends.
-    let window = match (filter.from_ns, filter.to_ns) {
-        (Some(a), b) => Some((a, b.unwrap_or_else(now_ns))),
-        (None, _) => summary
-            .first_start_ns
-            .zip(summary.last_end_ns)
-            .filter(|(a, b)| b > a),
-    };
-    let previous = match (filter.from_ns, window) {
-        (Some(_), Some((a, b))) => Some(r.summary(&Filter {
-            from_ns: Some(a - (b - a)),
-            to_ns: Some(a),
-            ..filter.clone()
-        })?),
-        _ => None,
-    };
-    let mut charts = Vec::new();
-    let text = caption(filter);
-    if let Some((a, b)) = window.filter(|_| summary.llm_calls > 0) {
-        let bucket = bucket_ns(b - a, 60);
-        let per_s = bucket as f64 / 1e9;
-        let points = r.time_series(filter, bucket)?;
-        let order = r.models_by_volume()?;
-        let latency = r.latency_percentiles(filter, bucket)?;
-        let win = Some((a as f64 / 1e9, b as f64 / 1e9));
-        let lines = |title: &str, unit, value: &dyn Fn(&store::SeriesPoint) -> f64| ChartData {
-            title: title.into(),
-            kind: ChartKind::Lines(model_series(&points, TOP_MODELS, &order, value)),
-            unit,
-            window: win,
-            markers: Vec::new(),
-            bands: Vec::new(),
-            value_span: None,
-        };
-        let drawn = [
-            lines("Requests/s by model", format::per_second, &|p| {
-                p.requests as f64 / per_s
-            }),
-            percentiles_chart(&latency, win),
-            lines("Cost by model", format::usd, &|p| p.cost_usd),
-            lines("Errors by model", format::count, &|p| p.errors as f64),
-        ];
-        for chart in drawn {
-            // A chart that cannot be drawn is left out, and the report says so.
-            match chart_png::png(&chart, &text) {
-                Ok(png) => charts.push((chart.title, png)),
-                Err(e) => tracing::warn!("the report leaves out {}: {e}", chart.title),
-            }
-        }
-    }
-    let errors = r.top_errors(filter, TOP_ERRORS)?;
-    let (slowest, _) = r.traces_page(
-        filter,
-        TraceSort::Duration,
-        SortDir::Desc,
-        0,
-        SLOWEST_TRACES,
-    )?;
-    let alerts = r
-        .alert_history(filter.from_ns, ALERTS_SHOWN)?
-        .into_iter()
-        .filter(|e| e.state == "firing" && filter.to_ns.is_none_or(|t| e.time_ns < t))
-        .collect();
-    Ok(Report {
-        caption: text,
-        database,
-        summary,
-        previous,
-        models,
-        errors,
-        slowest,
-        alerts,
-        charts,
-        figures,
-    })
 }
 
 /// The KPI rows: (figure, this period, previous period, change).
@@ -388,51 +454,6 @@ th,td{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left;vertical-al
 td:not(:first-child){font-variant-numeric:tabular-nums}figure{margin:1em 0;break-inside:avoid}\
 img{max-width:100%}@media print{body{margin:0}h2{break-after:avoid}}";
 
-fn html(r: &Report) -> String {
-    let mut h = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>LLM Observatory report · {}</title><style>{STYLE}</style></head><body>\n\
-         <h1>LLM Observatory report</h1>\n<p class=\"caption\">{} · database {}</p>\n",
-        esc(&r.caption),
-        esc(&r.caption),
-        esc(&r.database)
-    );
-    h.push_str("<h2>Summary</h2>\n");
-    let rows: Vec<Vec<String>> = kpis(&r.summary, r.previous.as_ref())
-        .into_iter()
-        .map(Vec::from)
-        .collect();
-    h.push_str(&html_table(&KPI_HEAD, &rows, "kpis"));
-    h.push_str("<h2>Charts</h2>\n");
-    if r.charts.is_empty() {
-        h.push_str("<p>No LLM calls in this selection: nothing to chart.</p>\n");
-    }
-    for (title, png) in &r.charts {
-        let data = base64::engine::general_purpose::STANDARD.encode(png);
-        h.push_str(&format!(
-            "<figure><img alt=\"{0}\" src=\"data:image/png;base64,{data}\"><figcaption>{0}</figcaption></figure>\n",
-            esc(title)
-        ));
-    }
-    for (title, head, rows, empty) in tables(r) {
-        h.push_str(&format!("<h2>{}</h2>\n", esc(title)));
-        if rows.is_empty() {
-            h.push_str(&format!("<p>{}</p>\n", esc(empty)));
-        } else {
-            h.push_str(&html_table(&head, &rows, &slug(title)));
-        }
-    }
-    // The figures for scripts, exactly as `stats --json` prints them ("</" cannot end
-    // the script early).
-    let json = serde_json::to_string_pretty(&r.figures)
-        .expect("figures serialize")
-        .replace("</", "<\\/");
-    h.push_str(&format!(
-        "<script type=\"application/json\" id=\"figures\">\n{json}\n</script>\n</body></html>\n"
-    ));
-    h
-}
-
 /// Escapes a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -454,37 +475,6 @@ fn md_table(head: &[&str], rows: &[Vec<String>]) -> String {
 /// The file name of a chart beside a Markdown report.
 pub fn chart_file(title: &str) -> String {
     format!("{}.png", slug(title))
-}
-
-fn markdown(r: &Report, folder: &str) -> String {
-    let mut m = format!(
-        "# LLM Observatory report\n\n{} · database {}\n\n## Summary\n\n",
-        r.caption, r.database
-    );
-    let rows: Vec<Vec<String>> = kpis(&r.summary, r.previous.as_ref())
-        .into_iter()
-        .map(Vec::from)
-        .collect();
-    m.push_str(&md_table(&KPI_HEAD, &rows));
-    m.push_str("## Charts\n\n");
-    if r.charts.is_empty() {
-        m.push_str("No LLM calls in this selection: nothing to chart.\n\n");
-    }
-    for (title, _) in &r.charts {
-        m.push_str(&format!("![{title}]({folder}/{})\n\n", chart_file(title)));
-    }
-    for (title, head, rows, empty) in tables(r) {
-        m.push_str(&format!("## {title}\n\n"));
-        if rows.is_empty() {
-            m.push_str(&format!("{empty}\n\n"));
-        } else {
-            m.push_str(&md_table(&head, &rows));
-        }
-    }
-    m.push_str("## Figures (as `stats --json`)\n\n```json\n");
-    m.push_str(&serde_json::to_string_pretty(&r.figures).expect("figures serialize"));
-    m.push_str("\n```\n");
-    m
 }
 
 /// The figures of a selection in the documented shape of `stats --json` (reports

@@ -98,13 +98,22 @@ pub struct Snippet {
     pub code: String,
 }
 
-/// Python with OpenInference's OpenAI instrumentation (run unchanged by the tests).
-pub const PYTHON_OPENINFERENCE: &str = r#"# pip install openai opentelemetry-sdk opentelemetry-exporter-otlp-proto-http openinference-instrumentation-openai
+/// A Python snippet: the OTel SDK exporting over OTLP/HTTP (the endpoint from the
+/// environment lines), one OpenAI instrumentation (its pip package and import), and one
+/// call.
+macro_rules! python_snippet {
+    ($package:literal, $import:literal) => {
+        concat!(
+            "# pip install openai opentelemetry-sdk opentelemetry-exporter-otlp-proto-http ",
+            $package,
+            r#"
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from openinference.instrumentation.openai import OpenAIInstrumentor
+"#,
+            $import,
+            r#"
 
 provider = TracerProvider()
 provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -118,29 +127,22 @@ reply = OpenAI().chat.completions.create(
     messages=[{"role": "user", "content": "Say hello to LLM Observatory"}],
 )
 print(reply.choices[0].message.content)
-"#;
+"#
+        )
+    };
+}
+
+/// Python with OpenInference's OpenAI instrumentation (run unchanged by the tests).
+pub const PYTHON_OPENINFERENCE: &str = python_snippet!(
+    "openinference-instrumentation-openai",
+    "from openinference.instrumentation.openai import OpenAIInstrumentor"
+);
 
 /// Python with OpenLLMetry's OpenAI instrumentation (run unchanged by the tests).
-pub const PYTHON_OPENLLMETRY: &str = r#"# pip install openai opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-instrumentation-openai
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.openai import OpenAIInstrumentor
-
-provider = TracerProvider()
-provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-trace.set_tracer_provider(provider)
-OpenAIInstrumentor().instrument(tracer_provider=provider)
-
-from openai import OpenAI
-
-reply = OpenAI().chat.completions.create(
-    model="gpt-4o-mini",
-    messages=[{"role": "user", "content": "Say hello to LLM Observatory"}],
-)
-print(reply.choices[0].message.content)
-"#;
+pub const PYTHON_OPENLLMETRY: &str = python_snippet!(
+    "opentelemetry-instrumentation-openai",
+    "from opentelemetry.instrumentation.openai import OpenAIInstrumentor"
+);
 
 /// Node/TypeScript with OpenInference's OpenAI instrumentation.
 const NODE_OPENINFERENCE: &str = r#"// npm install openai @opentelemetry/sdk-node @opentelemetry/exporter-trace-otlp-proto @arizeai/openinference-instrumentation-openai

@@ -96,16 +96,15 @@ fn export_via_dialog(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &P
 /// Clicks the export button, types `path` in the save dialog and clicks Save.
 fn ask_to_save(h: &mut Harness<'_, ObservatoryApp>, button: &str, path: &Path) {
     h.get_by_label(button).click();
+    save_in_dialog(h, path);
+}
+
+/// Waits for the save dialog, types `path` in it and clicks Save.
+fn save_in_dialog(h: &mut Harness<'_, ObservatoryApp>, path: &Path) {
     wait_for(h, "the save dialog", |h| {
         h.query_by_label("Save to").is_some()
     });
-    h.get_by_role_and_label(Role::TextInput, "Save to").focus();
-    h.step();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Save to")
-        .type_text(&path.display().to_string());
-    h.step();
+    replace_text(h, "Save to", &path.display().to_string());
     h.get_by_role_and_label(Role::Button, "Save").click();
     h.step();
 }
@@ -1204,17 +1203,7 @@ fn the_window_exports_a_report_of_its_selection() {
     h.run_steps(2);
     let path = dir.path("week.html");
     h.get_by_label_contains("Export report…").click();
-    wait_for(&mut h, "the save dialog", |h| {
-        h.query_by_label("Save to").is_some()
-    });
-    h.get_by_role_and_label(Role::TextInput, "Save to").focus();
-    h.step();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Save to")
-        .type_text(&path.display().to_string());
-    h.step();
-    h.get_by_role_and_label(Role::Button, "Save").click();
+    save_in_dialog(&mut h, &path);
     let saved = format!("Saved {}", path.display());
     wait_for(&mut h, &saved.clone(), |h| {
         h.query_by_label(&saved).is_some()

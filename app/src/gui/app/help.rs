@@ -106,7 +106,7 @@ impl ObservatoryApp {
                     .collect();
                 group(ui, "in_view_keys", &in_views);
             });
-        if !open || (ctx.input(|i| i.key_pressed(Key::Escape)) && self.showing_shortcuts) {
+        if !open || ctx.input(|i| i.key_pressed(Key::Escape)) {
             self.showing_shortcuts = false;
         }
     }
