@@ -3,10 +3,13 @@
 //! tests (egui_kittest) drive the very same code.
 
 pub mod alerts;
+pub mod api;
 pub mod cli;
+pub mod figures;
 pub mod format;
 pub mod gui;
 pub mod paths;
 pub mod report;
 pub mod scrape;
+pub mod selection;
 pub mod timearg;

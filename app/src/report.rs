@@ -12,12 +12,11 @@ use crate::gui::export::{caption, chart_png, slug};
 use crate::gui::filter_state::bucket_ns;
 use crate::gui::views::latency::percentiles_chart;
 use crate::gui::views::shared::model_series;
-use crate::timearg::{now_ns, rfc3339};
+use crate::timearg::now_ns;
 use base64::Engine as _;
-use serde_json::json;
 use store::{
-    AlertEvent, Filter, FirstTokenSummary, ModelRow, Queries, SortDir, StoreError, Summary,
-    TopError, TraceRow, TraceSort,
+    AlertEvent, Filter, ModelRow, Queries, SortDir, StoreError, Summary, TopError, TraceRow,
+    TraceSort,
 };
 
 /// How many rows the tables show.
@@ -55,7 +54,7 @@ impl Report {
         let summary = r.summary(filter)?;
         let models = r.per_model(filter)?;
         let first_token = r.first_token(filter)?;
-        let figures = figures_json(&summary, &models, &first_token);
+        let figures = crate::figures::figures_json(&summary, &models, &first_token);
         // The previous period of equal length, when the selection has both ends.
         let window = match (filter.from_ns, filter.to_ns) {
             (Some(a), b) => Some((a, b.unwrap_or_else(now_ns))),
@@ -475,58 +474,6 @@ fn md_table(head: &[&str], rows: &[Vec<String>]) -> String {
 /// The file name of a chart beside a Markdown report.
 pub fn chart_file(title: &str) -> String {
     format!("{}.png", slug(title))
-}
-
-/// The figures of a selection in the documented shape of `stats --json` (reports
-/// carry the same object).
-pub fn figures_json(
-    s: &Summary,
-    models: &[ModelRow],
-    first: &FirstTokenSummary,
-) -> serde_json::Value {
-    json!({
-        "spans": s.spans,
-        "traces": s.traces,
-        "llm_calls": s.llm_calls,
-        "errors": s.errors,
-        "input_tokens": s.input_tokens,
-        "output_tokens": s.output_tokens,
-        "cache_read_tokens": s.cache_read_tokens,
-        "cache_write_tokens": s.cache_write_tokens,
-        "cost_usd": s.cost_usd,
-        "unpriced_calls": s.unpriced_calls,
-        "unpriced_models": s.unpriced_models,
-        "latency_ms": { "p50": s.latency_ms[0], "p95": s.latency_ms[1], "p99": s.latency_ms[2] },
-        "latency_approximate": s.latency_approximate,
-        "first_start": s.first_start_ns.map(rfc3339),
-        "last_end": s.last_end_ns.map(rfc3339),
-        "models": models.iter().map(|m| json!({
-            "model": m.model,
-            "served": m.served,
-            "provider": m.provider,
-            "calls": m.calls,
-            "errors": m.errors,
-            "input_tokens": m.input_tokens,
-            "output_tokens": m.output_tokens,
-            "cache_read_tokens": m.cache_read_tokens,
-            "cost_usd": m.cost_usd,
-            "p50_ms": m.p50_ms,
-            "p95_ms": m.p95_ms,
-        })).collect::<Vec<_>>(),
-        "time_to_first_token": {
-            "calls": first.calls,
-            "ms": { "p50": first.ttft_ms[0], "p95": first.ttft_ms[1], "p99": first.ttft_ms[2] },
-            "approximate": first.approximate,
-            "models": first.by_model.iter().map(|m| json!({
-                "model": m.model,
-                "calls": m.calls,
-                "p50_ms": m.ttft_ms[0],
-                "p95_ms": m.ttft_ms[1],
-                "p99_ms": m.ttft_ms[2],
-                "output_tokens_per_s_p50": m.output_tps_p50,
-            })).collect::<Vec<_>>(),
-        },
-    })
 }
 
 #[cfg(test)]

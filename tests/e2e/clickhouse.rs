@@ -707,7 +707,32 @@ fn serve_writes_what_real_clients_send_into_clickhouse() {
             collector.http.clone()
         };
         let truth = crate::live_clients::drive_into(&endpoint, protocol, instrumentation, false);
+        // The query API of a serve writing into ClickHouse reads ClickHouse.
+        let paths = [
+            "summary",
+            "traces?sort=cost&limit=3",
+            "calls?query=status%3Aerror",
+        ];
+        let asked = crate::query_api::ask(&collector, "", &paths.map(String::from));
         assert!(collector.stop().success(), "serve exits 0 on SIGTERM");
+        let cli =
+            |args: &[&str]| crate::query_api::cli(&[args, &["--db", &url, "--json"]].concat());
+        let expected = [
+            cli(&["stats"]),
+            cli(&["traces", "--sort", "cost", "--limit", "3"]),
+            cli(&["calls", "--query", "status:error"]),
+        ];
+        for (path, want) in paths.iter().zip(&expected) {
+            let answer = &asked["answers"][*path];
+            assert_eq!(answer["status"], 200, "{path}: {answer}");
+            assert_eq!(answer["schema_error"], serde_json::Value::Null, "{path}");
+            let body = if path.starts_with("calls") {
+                &answer["body"]["calls"]
+            } else {
+                &answer["body"]
+            };
+            crate::query_api::assert_same(path, body, want);
+        }
         let s = crate::live_clients::stats(&url);
         crate::live_clients::assert_matches_truth(&s, &truth);
         assert_eq!(

@@ -22,6 +22,7 @@ mod live_logs;
 mod live_metrics;
 mod live_robustness;
 mod prometheus;
+mod query_api;
 mod reports;
 mod util;
 #[path = "../support/webhook_sink.rs"]

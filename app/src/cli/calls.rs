@@ -3,12 +3,12 @@
 
 use super::DbArgs;
 use super::stats::FilterArgs;
+use crate::figures::{self, CallOrder, Direction, MAX_PAGE, Page};
 use crate::timearg::rfc3339;
 use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
-use store::Query;
-use store::{CallSort, SortDir, hex_to_trace_id};
+use store::hex_to_trace_id;
 
 /// Arguments of `calls`.
 #[derive(Args, Debug)]
@@ -20,8 +20,17 @@ pub struct CallsArgs {
     #[command(flatten)]
     query: QueryArgs,
     /// At most N calls
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=MAX_PAGE))]
     limit: u64,
+    /// Skip the first N matching calls (the next page starts at offset + limit)
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
+    /// Sort by
+    #[arg(long, value_enum, default_value_t = CallOrder::Start)]
+    sort: CallOrder,
+    /// Sort direction
+    #[arg(long, value_enum, default_value_t = Direction::Desc)]
+    dir: Direction,
     /// One JSON object per line instead of a table
     #[arg(long)]
     json: bool,
@@ -47,11 +56,11 @@ pub struct QueryArgs {
 impl QueryArgs {
     /// The store filter of `flags` narrowed by the query.
     pub fn filter(&self, flags: &FilterArgs) -> anyhow::Result<store::Filter> {
-        let query =
-            Query::parse(&self.query).with_context(|| format!("--query {:?}", self.query))?;
-        let mut filter = flags.filter()?;
-        query.apply(&mut filter);
-        Ok(filter)
+        crate::selection::Selection {
+            query: self.query.clone(),
+            ..flags.selection()
+        }
+        .filter("--")
     }
 }
 
@@ -60,14 +69,21 @@ pub fn run(args: CallsArgs) -> anyhow::Result<ExitCode> {
     let filter = args.query.filter(&args.filter)?;
     let database = args.db.open_for_reading()?;
     let mut reader = database.reader()?;
-    let (rows, total) =
-        reader.calls_page(&filter, CallSort::Start, SortDir::Desc, 0, args.limit)?;
+    let page = Page::new(args.offset, args.limit)?;
     if args.json {
-        for r in &rows {
-            println!("{}", serde_json::to_string(r)?);
+        let answer = figures::calls(reader.as_mut(), &filter, args.sort, args.dir, page)?;
+        for call in answer["calls"].as_array().into_iter().flatten() {
+            println!("{call}");
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let (rows, total) = reader.calls_page(
+        &filter,
+        args.sort.into(),
+        args.dir.into(),
+        page.offset,
+        page.limit,
+    )?;
     println!(
         "{:<20} {:<28} {:>9} {:>7} {:>7} {:>9}  {:<6} prompt",
         "start (UTC)", "model", "latency", "in", "out", "cost", "status"
@@ -118,14 +134,23 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let database = args.db.open_for_reading()?;
-    let tree = database.reader()?.trace(id)?;
-    if tree.spans.is_empty() {
+    let mut reader = database.reader()?;
+    let missing = || {
         eprintln!("no trace {} in {}", args.trace_id, database.describe());
-        return Ok(ExitCode::from(1));
-    }
+        Ok(ExitCode::from(1))
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&tree)?);
-        return Ok(ExitCode::SUCCESS);
+        return match figures::trace(reader.as_mut(), id)? {
+            Some(tree) => {
+                println!("{}", serde_json::to_string_pretty(&tree)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            None => missing(),
+        };
+    }
+    let tree = reader.trace(id)?;
+    if tree.spans.is_empty() {
+        return missing();
     }
     let t0 = tree.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
     for s in &tree.spans {

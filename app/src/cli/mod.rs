@@ -10,6 +10,7 @@ mod clickhouse;
 mod copy;
 mod demo;
 mod export;
+mod figures;
 mod import;
 mod loadgen;
 mod report;
@@ -55,6 +56,12 @@ enum Command {
     Calls(calls::CallsArgs),
     /// Print one trace's span tree.
     Trace(calls::TraceArgs),
+    /// List the traces of a selection, newest (or costliest, slowest…) first.
+    Traces(figures::TracesArgs),
+    /// Print the models of a selection, busiest first: calls, errors, cost, latency.
+    Models(figures::ModelsArgs),
+    /// Print one metric (requests, errors, tokens, cost, latency percentiles) per step.
+    Series(figures::SeriesArgs),
     /// Print the alert history, or check a rules file (--check FILE).
     Alerts(alerts::AlertsArgs),
     /// List the hours (or other buckets) whose calls, errors, cost or latency were
@@ -237,6 +244,9 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Annotate(a) => annotate::run(a),
         Command::Calls(a) => calls::run(a),
         Command::Trace(a) => calls::trace(a),
+        Command::Traces(a) => figures::traces(a),
+        Command::Models(a) => figures::models(a),
+        Command::Series(a) => figures::series(a),
         Command::Alerts(a) => alerts::run(a),
         Command::Export(a) => export::run(a),
         Command::Report(a) => report::run(a),

@@ -74,6 +74,9 @@ pub struct ListenArgs {
     /// Do not answer GET /metrics (the Prometheus scrape) on the HTTP port
     #[arg(long)]
     no_metrics: bool,
+    /// Do not answer the query API (GET /api/v1/…) on the HTTP port (serve only)
+    #[arg(long)]
+    no_api: bool,
 }
 
 impl ListenArgs {
@@ -142,7 +145,13 @@ impl ListenArgs {
             idle_timeout: duration("--idle-timeout", &self.idle_timeout)?,
             header_read_timeout: duration("--header-timeout", &self.header_timeout)?,
             scrape: None,
+            api: None,
         }))
+    }
+
+    /// The query API over `db`, unless `--no-api`.
+    pub fn api(&self, db: Arc<dyn store::Database>) -> Option<ingest::receive::QueryApi> {
+        (!self.no_api).then(|| crate::api::endpoint(db))
     }
 
     /// How `GET /metrics` is answered, if at all (`--no-metrics`).
@@ -251,6 +260,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = Arc::new(args.db.open(OpenMode::ReadWrite)?);
     let writer = Arc::new(store.writer()?);
     config.scrape = crate::scrape::endpoint_if(store.clone(), args.listen.scrape_options());
+    config.api = args.listen.api(store.clone());
     let evaluator = match alerts {
         Some((path, rules, every)) => {
             let said = format!(
@@ -293,7 +303,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let receivers =
             Receivers::start(config, ingest::receive::Target::Database(writer.clone())).await?;
         say!("database {}", args.db.path().display());
-        say_addresses(&receivers);
+        say_addresses(&receivers, !args.listen.no_api);
         say!(
             "at most {} connections at once; idle ones closed after {}",
             receivers.limits.max,
@@ -361,6 +371,7 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
     }
     let ch = Arc::new(ch);
     config.scrape = crate::scrape::endpoint_if(ch.clone(), args.listen.scrape_options());
+    config.api = args.listen.api(ch.clone());
     let evaluator = match alerts {
         Some((_, rules, every)) => Some(crate::alerts::Evaluator::start(
             ch.as_ref(),
@@ -395,7 +406,7 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
             "writing traces into {}",
             store::Database::describe(ch.as_ref())
         );
-        say_addresses(&receivers);
+        say_addresses(&receivers, !args.listen.no_api);
         stop.await;
         eprintln!("stopping: finishing requests in flight");
         let stats = receivers.stats.clone();
@@ -414,12 +425,15 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints where the receivers listen (clients and tests read these lines).
-fn say_addresses(receivers: &Receivers) {
+fn say_addresses(receivers: &Receivers, api: bool) {
     if let Some(a) = receivers.grpc_addr {
         say!("listening for OTLP/gRPC on {a}");
     }
     if let Some(a) = receivers.http_addr {
         say!("listening for OTLP/HTTP on http://{a}");
+        if api {
+            say!("query API on http://{a}/api/v1 (described at /api/v1/openapi.json)");
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! `stats`: the figures of a database as a table or as one JSON object.
 
 use super::DbArgs;
-use crate::timearg::{duration_ns, now_ns, rfc3339, timestamp_ns};
-use anyhow::bail;
+use crate::selection::Selection;
+use crate::timearg::rfc3339;
 use clap::Args;
 use std::process::ExitCode;
-use store::{Filter, FirstTokenSummary, ModelRow, StatusFilter, Summary};
+use store::{Filter, FirstTokenSummary, ModelRow, Summary};
 
 /// Arguments of `stats`, and the filter flags other commands share.
 #[derive(Args, Debug)]
@@ -14,6 +14,8 @@ pub struct StatsArgs {
     db: DbArgs,
     #[command(flatten)]
     filter: FilterArgs,
+    #[command(flatten)]
+    query: super::calls::QueryArgs,
     /// Print one JSON object instead of a table
     #[arg(long)]
     json: bool,
@@ -46,48 +48,37 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// The store filter these flags select.
-    pub fn filter(&self) -> anyhow::Result<Filter> {
-        let mut f = Filter {
+    /// The words of these flags, for [`crate::selection::Selection::filter`].
+    pub fn selection(&self) -> Selection {
+        Selection {
+            last: self.last.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
             models: self.models.clone(),
             providers: self.providers.clone(),
             services: self.services.clone(),
-            ..Filter::default()
-        };
-        if let Some(last) = &self.last {
-            f.from_ns = Some(now_ns() - duration_ns(last)?);
+            status: self.status.clone(),
+            query: String::new(),
         }
-        if let Some(from) = &self.from {
-            f.from_ns = Some(timestamp_ns(from)?);
-        }
-        if let Some(to) = &self.to {
-            f.to_ns = Some(timestamp_ns(to)?);
-        }
-        f.status = match self.status.as_str() {
-            "all" => StatusFilter::All,
-            "ok" => StatusFilter::Ok,
-            "error" => StatusFilter::Error,
-            other => bail!("--status {other:?}: use all, ok or error"),
-        };
-        f.validate()?;
-        Ok(f)
+    }
+
+    /// The store filter these flags select.
+    pub fn filter(&self) -> anyhow::Result<Filter> {
+        self.selection().filter("--")
     }
 }
 
 /// Prints the figures.
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let filter = args.filter.filter()?;
+    let filter = args.query.filter(&args.filter)?;
     let database = args.db.open_for_reading()?;
     let mut reader = database.reader()?;
-    let summary = reader.summary(&filter)?;
-    let models = reader.per_model(&filter)?;
-    let first_token = reader.first_token(&filter)?;
     if args.json {
-        println!(
-            "{}",
-            crate::report::figures_json(&summary, &models, &first_token)
-        );
+        println!("{}", crate::figures::summary(reader.as_mut(), &filter)?);
     } else {
+        let summary = reader.summary(&filter)?;
+        let models = reader.per_model(&filter)?;
+        let first_token = reader.first_token(&filter)?;
         print_table(&summary, &models, &first_token);
     }
     Ok(ExitCode::SUCCESS)

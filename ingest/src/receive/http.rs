@@ -3,6 +3,7 @@
 //! `google.rpc.Status`. The token is checked before the body is read, and the body is
 //! read only as far as the shared memory budget and the size limit allow.
 
+use super::api::{API_PREFIX, ApiCtx, QueryApi, api_page};
 use super::auth::Token;
 use super::budget::{Budget, Hold};
 use super::listen::{ConnLimits, refuse_http};
@@ -54,13 +55,14 @@ impl Encoding {
 
 /// The HTTP router; bodies over `max_body_bytes` (after decompression) get 413, bodies
 /// the shared `budget` cannot hold get 429.
-/// With `scrape`, `GET /metrics` answers it.
+/// With `scrape`, `GET /metrics` answers it; with `api`, `GET /api/v1/…` does.
 pub fn router(
     pipeline: Arc<Pipeline>,
     token: Token,
     max_body_bytes: usize,
     budget: Budget,
     scrape: Option<Scrape>,
+    api: Option<QueryApi>,
 ) -> Router {
     let otlp = Router::new()
         .route("/v1/traces", post(traces))
@@ -73,14 +75,25 @@ pub fn router(
             max_body_bytes,
             budget,
         });
-    let all = match scrape {
+    let mut all = match scrape {
         Some(scrape) => otlp.merge(
             Router::new()
                 .route(METRICS_PATH, get(metrics_page))
-                .with_state(ScrapeCtx { scrape, token }),
+                .with_state(ScrapeCtx {
+                    scrape,
+                    token: token.clone(),
+                }),
         ),
         None => otlp,
     };
+    if let Some(api) = api {
+        all = all.merge(
+            Router::new()
+                .route(API_PREFIX, get(api_page))
+                .route(&format!("{API_PREFIX}/{{*endpoint}}"), get(api_page))
+                .with_state(ApiCtx { api, token }),
+        );
+    }
     all.method_not_allowed_fallback(not_allowed)
 }
 

@@ -2,6 +2,7 @@
 //! one pipeline into the store's writer. The desktop app and `serve` start them the
 //! same way.
 
+mod api;
 mod auth;
 mod budget;
 mod grpc;
@@ -11,6 +12,7 @@ mod pipeline;
 mod rpc_status;
 mod scrape;
 
+pub use api::{API_PREFIX, Answer, ApiReply, QueryApi};
 pub use auth::{EmptyToken, Token};
 pub use listen::ConnLimits;
 pub use pipeline::{Accepted, ExportError, Pipeline, ReceiverStats, Target};
@@ -48,6 +50,8 @@ pub struct ReceiverConfig {
     pub header_read_timeout: std::time::Duration,
     /// What `GET /metrics` on the HTTP port answers; `None`: no such endpoint.
     pub scrape: Option<Scrape>,
+    /// What `GET /api/v1/…` on the HTTP port answers; `None`: no query API.
+    pub api: Option<QueryApi>,
 }
 
 impl Default for ReceiverConfig {
@@ -63,6 +67,7 @@ impl Default for ReceiverConfig {
             idle_timeout: std::time::Duration::from_secs(60),
             header_read_timeout: std::time::Duration::from_secs(10),
             scrape: None,
+            api: None,
         }
     }
 }
@@ -171,6 +176,7 @@ impl Receivers {
                 config.max_message_bytes,
                 budget,
                 config.scrape.clone(),
+                config.api.clone(),
             );
             tasks.push(tokio::spawn(http::serve(
                 listener,
