@@ -12,4 +12,5 @@ pub mod paths;
 pub mod report;
 pub mod scrape;
 pub mod selection;
+pub mod snapshot;
 pub mod timearg;

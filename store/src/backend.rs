@@ -35,6 +35,9 @@ pub trait Database: Send + Sync {
 
     /// Replaces the price table; costs of all history follow at the next query.
     fn set_prices(&self, prices: crate::prices::PriceTable);
+
+    /// The price table in force (a snapshot carries it, so its costs stay as saved).
+    fn prices(&self) -> crate::prices::PriceTable;
 }
 
 /// Where an alert evaluator keeps the history of its rules' state changes: the local

@@ -49,6 +49,8 @@ mod schema;
 #[cfg(feature = "duckdb")]
 mod sketch;
 #[cfg(feature = "duckdb")]
+mod snapshot_mark;
+#[cfg(feature = "duckdb")]
 mod text_index;
 #[cfg(feature = "duckdb")]
 mod time_annotations;
@@ -94,6 +96,8 @@ pub use row::{
 };
 #[cfg(feature = "duckdb")]
 pub use schema::{SCHEMA_VERSION, Upgrade};
+#[cfg(feature = "duckdb")]
+pub use snapshot_mark::{SnapshotMark, snapshot_mark_of};
 #[cfg(feature = "duckdb")]
 pub use text_index::TextIndex;
 #[cfg(feature = "duckdb")]

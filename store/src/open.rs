@@ -206,11 +206,27 @@ impl Store {
         self.version.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Replaces the price table; costs of all history follow at the next query.
+    /// Replaces the price table; costs of all history follow at the next query. A
+    /// snapshot's own prices ([`crate::SnapshotMark`]) stay over `prices`, so its
+    /// figures are those it was saved with.
     pub fn set_prices(&self, prices: PriceTable) {
+        let prices = match self.snapshot_mark() {
+            Ok(Some(mark)) => prices.overridden_by(mark.prices),
+            _ => prices,
+        };
         *self.prices.write().expect("price lock") = prices;
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The price table in force.
+    pub fn prices(&self) -> PriceTable {
+        self.prices.read().expect("price lock").clone()
+    }
+
+    /// A connection of this database's own, for a statement outside the writer.
+    pub(crate) fn connection(&self) -> Result<Connection, StoreError> {
+        Ok(self.primary.lock().expect("connection lock").try_clone()?)
     }
 
     /// A reader with its own connection, for one thread.

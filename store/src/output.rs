@@ -64,6 +64,12 @@ impl DatabaseFiles {
         ]
     }
 
+    /// The files and folders kept beside the database file: the write-ahead log, the
+    /// spill folder and the search index (for removing a database whole).
+    pub fn parts_beside(&self) -> Vec<PathBuf> {
+        self.parts().into_iter().skip(1).map(|p| p.0).collect()
+    }
+
     /// Refuses `target` when it is (or, for folders, lies inside) one of the database's
     /// files.
     pub fn check(&self, target: &Path) -> Result<(), StoreError> {

@@ -116,6 +116,14 @@ impl PriceTable {
         }
     }
 
+    /// The table as a price file's text (what [`PriceTable::parse`] reads back).
+    pub fn to_toml(&self) -> String {
+        let file = PriceFile {
+            models: self.models.clone(),
+        };
+        toml::to_string(&file).expect("prices serialize")
+    }
+
     /// This table with `other`'s entries added or replacing ours.
     pub fn overridden_by(mut self, other: PriceTable) -> Self {
         self.models.extend(other.models);

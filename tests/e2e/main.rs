@@ -24,6 +24,7 @@ mod live_robustness;
 mod prometheus;
 mod query_api;
 mod reports;
+mod snapshots;
 mod util;
 #[path = "../support/webhook_sink.rs"]
 mod webhook_sink;

@@ -54,6 +54,11 @@ pub struct QueryArgs {
 }
 
 impl QueryArgs {
+    /// The query as typed.
+    pub fn text(&self) -> &str {
+        &self.query
+    }
+
     /// The store filter of `flags` narrowed by the query.
     pub fn filter(&self, flags: &FilterArgs) -> anyhow::Result<store::Filter> {
         crate::selection::Selection {

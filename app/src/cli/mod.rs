@@ -16,6 +16,7 @@ mod loadgen;
 mod report;
 mod retention;
 pub mod serve;
+mod snapshot;
 mod stats;
 mod window;
 
@@ -75,6 +76,9 @@ enum Command {
     /// Write a report of a selection (KPIs against the previous period, charts, models,
     /// top errors, slowest traces, alerts) as one HTML file or Markdown with its charts.
     Report(report::ReportArgs),
+    /// Save a selection as a small database to share: its traces, alerts and notes,
+    /// the prices used, and the view and filters it opens on.
+    Snapshot(snapshot::SnapshotArgs),
     /// Copy a local database into a team's ClickHouse (the Collector's tables).
     Copy(copy::CopyArgs),
     /// Prepare a team's ClickHouse: `clickhouse init URL` creates the tables and the
@@ -250,6 +254,7 @@ pub fn run(cli: Cli, launched: std::time::Instant) -> anyhow::Result<ExitCode> {
         Command::Alerts(a) => alerts::run(a),
         Command::Export(a) => export::run(a),
         Command::Report(a) => report::run(a),
+        Command::Snapshot(a) => snapshot::run(a),
         Command::Copy(a) => copy::run(a),
         Command::Clickhouse(a) => clickhouse::run(a),
         Command::Demo(a) => demo::run(a),

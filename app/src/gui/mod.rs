@@ -13,6 +13,7 @@ pub mod filter_state;
 pub mod getting_started;
 mod import_job;
 mod live_meter;
+pub mod opening_view;
 mod paged_rows;
 pub mod palette;
 mod queries;

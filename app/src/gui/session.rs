@@ -43,6 +43,10 @@ pub struct Session {
     pub notices: Vec<String>,
     /// The synthetic stream into a demo database, while it runs.
     demo_stream: Option<ingest::demo::LiveDemo>,
+    /// The view a snapshot opens on, until the window takes it.
+    pub opening_view: Option<crate::gui::opening_view::OpeningView>,
+    /// Whether the file is a snapshot of a selection (see [`crate::snapshot`]).
+    pub snapshot: bool,
 }
 
 impl Session {
@@ -64,8 +68,25 @@ impl Session {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        let (store, read_only) =
-            match Store::open_reporting(&req.path, OpenMode::ReadWrite, upgrading) {
+        // A snapshot opens read-only, on the view it was saved with: nothing the
+        // window receives lands in a file someone shared.
+        let snapshot = match (!is_new)
+            .then(|| store::snapshot_mark_of(&req.path))
+            .flatten()
+        {
+            Some(mark) => Some((
+                mark,
+                Store::open(&req.path, OpenMode::ReadOnly).map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
+        let mut opening_view = None;
+        let (store, read_only) = match snapshot {
+            Some((mark, s)) => {
+                opening_view = crate::gui::opening_view::OpeningView::from_json(&mark.view);
+                (s, Some("a snapshot of a selection: opened read-only, on the view and filters it was saved with".to_string()))
+            }
+            None => match Store::open_reporting(&req.path, OpenMode::ReadWrite, upgrading) {
                 Ok(s) => (s, None),
                 Err(e @ (StoreError::Db(_) | StoreError::Io { .. })) if !is_new => {
                     let s =
@@ -73,7 +94,8 @@ impl Session {
                     (s, Some(format!("opened read-only: {e}")))
                 }
                 Err(e) => return Err(e.to_string()),
-            };
+            },
+        };
         store.set_prices(req.prices.clone());
         let store = Arc::new(store);
         let database: Arc<dyn Database> = store.clone();
@@ -131,6 +153,8 @@ impl Session {
             live,
             notices,
             demo_stream,
+            snapshot: opening_view.is_some(),
+            opening_view,
         })
     }
 
@@ -153,6 +177,8 @@ impl Session {
             live: None,
             notices: Vec::new(),
             demo_stream: None,
+            opening_view: None,
+            snapshot: false,
         })
     }
 

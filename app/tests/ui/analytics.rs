@@ -1229,3 +1229,83 @@ fn the_window_exports_a_report_of_its_selection() {
         h.query_by_label("Save as HTML").is_some() || h.query_by_label("Save to").is_some()
     });
 }
+
+#[test]
+fn a_snapshot_of_a_filtered_selection_opens_on_its_view_with_its_figures() {
+    let dir = Scratch::new("snapshot-window");
+    let db = synth_database(&dir);
+    let mini = Filter {
+        models: vec!["gpt-4o-mini".into()],
+        ..Filter::default()
+    };
+    let (mini_calls, mini_traces, all_traces, mini_cost) = read(&db, |r| {
+        (
+            r.summary(&mini).unwrap().llm_calls,
+            r.trace_ids(&mini).unwrap(),
+            r.trace_ids(&Filter::default()).unwrap().len(),
+            r.per_model(&mini).unwrap()[0].cost_usd,
+        )
+    });
+    let cost = format::usd(mini_cost);
+    assert!(mini_traces.len() < all_traces && mini_calls > 0);
+    let mut h = synth_window(&db, None);
+    h.get_by_label("Models: all").click();
+    h.run_steps(2);
+    h.query_all_by_role_and_label(Role::CheckBox, "gpt-4o-mini")
+        .next()
+        .expect("gpt-4o-mini in the models menu")
+        .click();
+    h.run_steps(2);
+    wait_for_calls(&mut h, mini_calls);
+    go(&mut h, "Models");
+    wait_for(&mut h, "the model comparison", |h| {
+        h.query_by_label("Model comparison").is_some()
+    });
+    settle(&mut h);
+    let token_bar = |h: &Harness<'_, ObservatoryApp>| {
+        h.query_by_label_contains("gpt-4o-mini: ")
+            .and_then(|n| n.accesskit_node().label())
+    };
+    let tokens_before = token_bar(&h).expect("the token bar of gpt-4o-mini");
+    assert!(h.query_all_by_label(&cost).next().is_some(), "{cost}");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    let path = dir.path("mini.duckdb");
+    h.get_by_label_contains("Save snapshot…").click();
+    save_in_dialog(&mut h, &path);
+    let saved = format!("Saved {}", path.display());
+    wait_for(&mut h, &saved.clone(), |h| {
+        h.query_by_label(&saved).is_some()
+    });
+    drop(h);
+
+    // The snapshot holds the selection's traces and nothing else.
+    let (ids, models) = read(&path, |r| {
+        (
+            r.trace_ids(&Filter::default()).unwrap(),
+            r.per_model(&mini).unwrap(),
+        )
+    });
+    let sorted = |mut v: Vec<u128>| {
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(sorted(ids), sorted(mini_traces));
+    assert_eq!(models.len(), 1);
+    assert_eq!(models[0].calls, mini_calls);
+    assert_eq!(format::usd(models[0].cost_usd), cost);
+
+    // A new window on it: read-only, on the Models view, filtered as it was saved.
+    let mut h = harness(&path);
+    wait_for(&mut h, "the snapshot's view", |h| {
+        h.query_by_label("Model comparison").is_some()
+            && h.query_by_label("Model: gpt-4o-mini").is_some()
+    });
+    assert!(h.query_by_label("snapshot, read-only").is_some());
+    wait_for(&mut h, "the same figures", |h| {
+        token_bar(h).as_deref() == Some(tokens_before.as_str())
+    });
+    settle(&mut h);
+    assert_eq!(token_bar(&h), Some(tokens_before));
+    assert!(h.query_all_by_label(&cost).next().is_some(), "{cost}");
+}

@@ -269,6 +269,10 @@ impl Database for ClickHouse {
     fn set_prices(&self, prices: PriceTable) {
         ClickHouse::set_prices(self, prices)
     }
+
+    fn prices(&self) -> PriceTable {
+        self.prices.read().expect("price lock").clone()
+    }
 }
 
 impl AlertLog for ClickHouse {

@@ -38,6 +38,10 @@ impl Database for Store {
     fn set_prices(&self, prices: crate::prices::PriceTable) {
         Store::set_prices(self, prices)
     }
+
+    fn prices(&self) -> crate::prices::PriceTable {
+        Store::prices(self)
+    }
 }
 
 impl Queries for Reader {

@@ -1,15 +1,17 @@
 //! The central panel: the view shown (or the open trace over it) drawn with what it may
 //! read, and what it asked for carried out; and the window's keyboard shortcuts.
 
+use super::super::export::{ExportItem, FileKind};
 use super::super::filter_state::{RangePreset, Resolved, StatusChoice};
 use super::super::getting_started::{Endpoints, FirstRunChoice};
+use super::super::opening_view::OpeningView;
 use super::super::queries::{HoldsData, ModelsByVolume};
 use super::super::views::trace::TraceView;
 use super::super::views::traces::TRACES;
 use super::super::views::{Action, Drill, ViewCtx};
-use super::ObservatoryApp;
 use super::dialogs::DialogKind;
 use super::help;
+use super::{Asked, ObservatoryApp};
 use crate::format;
 use crate::gui::feedback::FeedbackRequest;
 use egui::{Key, Ui};
@@ -25,7 +27,10 @@ impl ObservatoryApp {
             self.show_dialog(DialogKind::Import);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&help::REPORT)) {
-            self.report_asked = true;
+            self.asked = Some(Asked::Report);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&help::SNAPSHOT)) {
+            self.asked = Some(Asked::Snapshot);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&help::QUIT)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
@@ -100,21 +105,43 @@ impl ObservatoryApp {
         if back {
             self.nav.back();
         }
-        if std::mem::take(&mut self.report_asked)
-            && let (Some(s), Some(r)) = (&self.db.session, resolved)
-        {
+        if let (Some(asked), Some(s), Some(r)) = (self.asked.take(), &self.db.session, resolved) {
             let (filter, store) = (r.filter.clone(), s.store.clone());
-            let item = crate::gui::export::ExportItem::Rendered {
-                title: "LLM Observatory report".into(),
-                render: std::sync::Arc::new(move || {
-                    let mut reader = store.reader().map_err(|e| e.to_string())?;
-                    let report =
-                        crate::report::Report::gather(reader.as_mut(), &filter, store.describe())
+            let (item, kind) = match asked {
+                Asked::Report => (
+                    ExportItem::Rendered {
+                        title: "LLM Observatory report".into(),
+                        render: std::sync::Arc::new(move || {
+                            let mut reader = store.reader().map_err(|e| e.to_string())?;
+                            let report = crate::report::Report::gather(
+                                reader.as_mut(),
+                                &filter,
+                                store.describe(),
+                            )
                             .map_err(|e| e.to_string())?;
-                    Ok(report.html().into_bytes())
-                }),
+                            Ok(report.html().into_bytes())
+                        }),
+                    },
+                    FileKind::Html,
+                ),
+                Asked::Snapshot => {
+                    let view =
+                        OpeningView::frozen(self.nav.current_label(), &self.prefs.filter, r.window)
+                            .to_json();
+                    let own_file = s.path.clone();
+                    (
+                        ExportItem::Rendered {
+                            title: "LLM Observatory snapshot".into(),
+                            render: std::sync::Arc::new(move || {
+                                crate::snapshot::bytes(store.as_ref(), &own_file, &filter, &view)
+                                    .map_err(|e| format!("{e:#}"))
+                            }),
+                        },
+                        FileKind::DuckDb,
+                    )
+                }
             };
-            self.start_export(item, crate::gui::export::FileKind::Html, resolved);
+            self.start_export(item, kind, resolved);
         }
         match first_run {
             Some(FirstRunChoice::OpenDemo) => self.open(crate::paths::demo_db(), true),

@@ -12,6 +12,9 @@ pub(super) const IMPORT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COM
 /// Export a report of the selection.
 pub(super) const REPORT: KeyboardShortcut =
     KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::E);
+/// Save a snapshot of the selection to share.
+pub(super) const SNAPSHOT: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
 /// Quit.
 pub(super) const QUIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
 /// Back to the previous view (Esc too, when no field has the cursor).
@@ -64,6 +67,7 @@ impl ObservatoryApp {
             ("Open database…", OPEN),
             ("Import OTLP files…", IMPORT),
             ("Export report…", REPORT),
+            ("Save snapshot…", SNAPSHOT),
             ("Back", BACK),
             (SHORTCUTS_TITLE, HELP),
             ("Quit", QUIT),

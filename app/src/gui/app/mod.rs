@@ -91,6 +91,15 @@ struct Measuring {
     exit_message: Option<String>,
 }
 
+/// The files of the whole selection the File menu makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// File > Export report…
+    Report,
+    /// File > Save snapshot…
+    Snapshot,
+}
+
 /// The application.
 pub struct ObservatoryApp {
     start: StartOptions,
@@ -114,8 +123,9 @@ pub struct ObservatoryApp {
     first_run: super::getting_started::GettingStarted,
     /// Whether Help > Keyboard shortcuts is open.
     showing_shortcuts: bool,
-    /// File > Export report… was asked for (carried out once the selection is known).
-    report_asked: bool,
+    /// A file of the selection asked for from the File menu (made once the selection is
+    /// known).
+    asked: Option<Asked>,
     /// What later launches hand this window (their database, or a wish to see it).
     instance: Option<super::single_instance::Instance>,
     measuring: Measuring,
@@ -163,7 +173,7 @@ impl ObservatoryApp {
             pattern: String::new(),
             first_run: Default::default(),
             showing_shortcuts: false,
-            report_asked: false,
+            asked: None,
             instance: None,
             start,
         };

@@ -153,6 +153,13 @@ impl ObservatoryApp {
                 }));
                 self.db.rate.reset();
                 self.messages.error = None;
+                if let Some(view) = session.opening_view.take() {
+                    self.prefs.filter = view.filter;
+                    self.nav.go_to(&view.view);
+                    if let Some(query) = &view.inspector_query {
+                        self.nav.inspect(query);
+                    }
+                }
                 self.start_alerts(&session);
                 self.db.session = Some(session);
             }

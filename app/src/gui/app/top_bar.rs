@@ -17,7 +17,7 @@ impl ObservatoryApp {
                 let keys = |s| ui.ctx().format_shortcut(s);
                 let (open, import, quit) =
                     (keys(&help::OPEN), keys(&help::IMPORT), keys(&help::QUIT));
-                let report = keys(&help::REPORT);
+                let (report, snapshot) = (keys(&help::REPORT), keys(&help::SNAPSHOT));
                 if ui
                     .add(Button::new("Open database…").shortcut_text(open))
                     .clicked()
@@ -35,7 +35,14 @@ impl ObservatoryApp {
                     .on_hover_text("The selection's KPIs, charts, models, errors, slowest traces and alerts as one HTML file")
                     .clicked()
                 {
-                    self.report_asked = true;
+                    self.asked = Some(super::Asked::Report);
+                }
+                if ui
+                    .add(Button::new("Save snapshot…").shortcut_text(snapshot))
+                    .on_hover_text("The selection's traces, alerts and notes as a small database that opens on this view and these filters, to share")
+                    .clicked()
+                {
+                    self.asked = Some(super::Asked::Snapshot);
                 }
                 if ui.button("Connect to ClickHouse…").clicked() {
                     self.show_dialog(DialogKind::ClickHouse);
@@ -69,7 +76,8 @@ impl ObservatoryApp {
                     ui.label(RichText::new(s.file_name()).strong())
                         .on_hover_text(s.path.display().to_string());
                     if let Some(why) = &s.read_only {
-                        ui.label(RichText::new("read-only").color(palette::WARN))
+                        let what = if s.snapshot { "snapshot, read-only" } else { "read-only" };
+                        ui.label(RichText::new(what).color(palette::WARN))
                             .on_hover_text(why);
                     }
                 }

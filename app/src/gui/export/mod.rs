@@ -29,6 +29,8 @@ pub enum FileKind {
     Parquet,
     /// A report of the selection, as one self-contained HTML page.
     Html,
+    /// A snapshot of the selection, as a DuckDB database.
+    DuckDb,
 }
 
 impl FileKind {
@@ -40,6 +42,7 @@ impl FileKind {
             FileKind::Json => "json",
             FileKind::Parquet => "parquet",
             FileKind::Html => "html",
+            FileKind::DuckDb => "duckdb",
         }
     }
 
@@ -50,6 +53,7 @@ impl FileKind {
             FileKind::Json => "JSON",
             FileKind::Parquet => "Parquet",
             FileKind::Html => "HTML",
+            FileKind::DuckDb => "DuckDB",
         }
     }
 }
