@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod api;
 pub mod cli;
+pub mod digest;
 pub mod figures;
 pub mod format;
 pub mod gui;

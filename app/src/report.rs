@@ -222,6 +222,11 @@ impl Report {
     pub fn llm_calls(&self) -> u64 {
         self.summary.llm_calls
     }
+
+    /// Its figures, in the shape of `stats --json`.
+    pub fn figures(&self) -> &serde_json::Value {
+        &self.figures
+    }
 }
 
 /// The KPI rows: (figure, this period, previous period, change).

@@ -322,12 +322,7 @@ fn recent_request(
 
 #[test]
 fn the_clock_jumping_back_an_hour_loses_nothing_and_stops_nothing() {
-    // Debian's faketime, under the machine's multiarch folder.
-    let faketime = std::fs::read_dir("/usr/lib")
-        .unwrap()
-        .map(|e| e.unwrap().path().join("faketime/libfaketime.so.1"))
-        .find(|p| p.exists())
-        .expect("libfaketime is missing: install Debian's faketime (tests/run.sh does)");
+    let faketime = crate::util::libfaketime();
     let dir = Scratch::new("fault-clock");
     let db = dir.path("t.duckdb");
     let clock = dir.0.join("clock");

@@ -11,6 +11,7 @@ mod clickhouse;
 #[path = "../support/clickhouse_front.rs"]
 mod clickhouse_front;
 mod collector;
+mod digest;
 mod evaluations;
 mod export;
 mod faults;

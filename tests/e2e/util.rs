@@ -67,3 +67,13 @@ pub fn fixture(name: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Debian's libfaketime, under the machine's multiarch folder: preloaded, it gives a
+/// process the clock a file names (`FAKETIME_TIMESTAMP_FILE`).
+pub fn libfaketime() -> PathBuf {
+    std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .map(|e| e.unwrap().path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime is missing: install Debian's faketime (tests/run.sh does)")
+}

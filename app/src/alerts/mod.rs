@@ -9,7 +9,7 @@ pub mod notify;
 pub mod rules;
 
 pub use evaluator::{AlertStatus, Evaluation, Evaluator};
-pub use notify::Notifier;
+pub use notify::{Notifier, deliver_blocking};
 pub use rules::{Rule, Rules};
 
 /// How often rules are evaluated.

@@ -142,6 +142,19 @@ pub fn webhook_body(event: &AlertEvent, rule: &Rule) -> serde_json::Value {
     })
 }
 
+/// POSTs `body` to `url` as the alert webhooks are (a timeout, a few retries), from a
+/// thread that may wait: for the digest's webhook.
+pub fn deliver_blocking(url: &str, body: &serde_json::Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let client = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build();
+    match (runtime, client) {
+        (Ok(rt), Ok(client)) => rt.block_on(deliver(&client, url, body)),
+        _ => tracing::warn!("webhook {url}: no HTTP client could be made; not delivered"),
+    }
+}
+
 /// POSTs `body`, retrying server errors and timeouts with a growing pause.
 async fn deliver(client: &reqwest::Client, url: &str, body: &serde_json::Value) {
     for attempt in 1..=WEBHOOK_ATTEMPTS {
@@ -155,11 +168,11 @@ async fn deliver(client: &reqwest::Client, url: &str, body: &serde_json::Value) 
             Ok(r) if r.status().is_success() => return,
             Ok(r) => {
                 let s = r.status();
-                tracing::warn!("alert webhook {url}: HTTP {s} (attempt {attempt})");
+                tracing::warn!("webhook {url}: HTTP {s} (attempt {attempt})");
                 s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS
             }
             Err(e) => {
-                tracing::warn!("alert webhook {url}: {e} (attempt {attempt})");
+                tracing::warn!("webhook {url}: {e} (attempt {attempt})");
                 true
             }
         };
@@ -170,7 +183,7 @@ async fn deliver(client: &reqwest::Client, url: &str, body: &serde_json::Value) 
             tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt - 1))).await;
         }
     }
-    tracing::warn!("alert webhook {url}: gave up after {WEBHOOK_ATTEMPTS} attempts");
+    tracing::warn!("webhook {url}: gave up after {WEBHOOK_ATTEMPTS} attempts");
 }
 
 fn show_desktop(event: &AlertEvent) {

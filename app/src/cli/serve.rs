@@ -201,6 +201,76 @@ pub struct ServeArgs {
     create_tables: bool,
     #[command(flatten)]
     alerts: AlertArgs,
+    #[command(flatten)]
+    digest: DigestArgs,
+}
+
+/// The scheduled digest's flags.
+#[derive(Args, Debug)]
+pub struct DigestArgs {
+    /// Make a report of each period when it ends (1d, 7d, 1h): a dated file in
+    /// --report-to and/or its summary POSTed to --report-webhook; a period that ended
+    /// while the machine slept is made on waking, once
+    #[arg(long, value_name = "DURATION")]
+    report_every: Option<String>,
+    /// The local time of day daily and weekly periods end [default: 00:00]
+    #[arg(long, value_name = "HH:MM", requires = "report_every")]
+    report_at: Option<String>,
+    /// The folder of the dated reports (report-2026-12-07.html)
+    #[arg(long, value_name = "DIR", requires = "report_every")]
+    report_to: Option<std::path::PathBuf>,
+    /// POST each digest's summary (JSON: text, period, file, figures) to this URL
+    #[arg(long, value_name = "URL", requires = "report_every")]
+    report_webhook: Option<String>,
+    /// Write Markdown with its charts beside instead of HTML
+    #[arg(long, requires = "report_to")]
+    report_markdown: bool,
+}
+
+impl DigestArgs {
+    /// The digest these flags ask for, if any.
+    fn plan(&self) -> anyhow::Result<Option<crate::digest::DigestPlan>> {
+        let Some(every) = &self.report_every else {
+            return Ok(None);
+        };
+        if self.report_to.is_none() && self.report_webhook.is_none() {
+            bail!(
+                "--report-every needs somewhere to send it: --report-to DIR, --report-webhook URL, or both"
+            );
+        }
+        if let Some(url) = &self.report_webhook
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("--report-webhook {url:?}: give an http:// or https:// URL");
+        }
+        Ok(Some(crate::digest::DigestPlan {
+            schedule: crate::digest::Schedule::new(every, self.report_at.as_deref())?,
+            dir: self.report_to.clone(),
+            markdown: self.report_markdown,
+            webhook: self.report_webhook.clone(),
+        }))
+    }
+
+    /// Starts the digest over `db`, printing what it makes.
+    fn start(&self, db: Arc<dyn store::Database>) -> anyhow::Result<Option<crate::digest::Digest>> {
+        let Some(plan) = self.plan()? else {
+            return Ok(None);
+        };
+        say!(
+            "a digest every {} ending {}{}",
+            self.report_every.as_deref().unwrap_or_default(),
+            self.report_at
+                .as_deref()
+                .unwrap_or("00:00 (or on the period)"),
+            plan.dir
+                .as_ref()
+                .map(|d| format!(", written to {}", d.display()))
+                .unwrap_or_default()
+        );
+        Ok(Some(crate::digest::Digest::start(db, plan, |line| {
+            say!("{line}")
+        })?))
+    }
 }
 
 /// How alert rules are evaluated (by `serve` and the window).
@@ -261,6 +331,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let writer = Arc::new(store.writer()?);
     config.scrape = crate::scrape::endpoint_if(store.clone(), args.listen.scrape_options());
     config.api = args.listen.api(store.clone());
+    args.digest.plan()?;
     let evaluator = match alerts {
         Some((path, rules, every)) => {
             let said = format!(
@@ -312,6 +383,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(said) = &evaluating {
             say!("{said}");
         }
+        let digest = args.digest.start(store.clone())?;
         let retention = (retain.is_some() || max_size.is_some()).then(|| {
             let writer = writer.clone();
             tokio::spawn(async move {
@@ -342,6 +414,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
         stop.await;
         eprintln!("stopping: finishing requests in flight");
+        drop(digest);
         if let Some(r) = retention {
             r.abort();
         }
@@ -372,6 +445,7 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
     let ch = Arc::new(ch);
     config.scrape = crate::scrape::endpoint_if(ch.clone(), args.listen.scrape_options());
     config.api = args.listen.api(ch.clone());
+    args.digest.plan()?;
     let evaluator = match alerts {
         Some((_, rules, every)) => Some(crate::alerts::Evaluator::start(
             ch.as_ref(),
@@ -407,8 +481,10 @@ fn run_into_clickhouse(args: ServeArgs, url: &str) -> anyhow::Result<ExitCode> {
             store::Database::describe(ch.as_ref())
         );
         say_addresses(&receivers, !args.listen.no_api);
+        let digest = args.digest.start(ch.clone())?;
         stop.await;
         eprintln!("stopping: finishing requests in flight");
+        drop(digest);
         let stats = receivers.stats.clone();
         receivers.shutdown().await;
         anyhow::Ok(stats)
