@@ -6,14 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: Xvfb for the window test, libfaketime for the clock-jump fault test,
-# chromium for opening the HTML report in a real headless browser.
+# Debian packages: Xvfb for the window test, libfaketime for the clock-jump fault and
+# digest tests, chromium for opening the HTML report in a real headless browser,
+# poppler-utils for reading the PDF report back (its text, attachment and pages).
 missing=()
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v faketime >/dev/null || missing+=(faketime)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]} (Debian packages) for the window, fault and report tests"
+  echo "installing ${missing[*]} (Debian packages) for the window, fault, digest and report tests"
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null

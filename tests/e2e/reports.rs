@@ -133,7 +133,9 @@ fn a_report_holds_the_figures_of_stats_and_its_charts() {
 
     opens_in_a_browser(&html_path, &dir.path("week.png"));
 
-    // A file already there is kept unless --force; PDF is not built yet and says so.
+    reads_as_a_pdf(&db, &range, &dir, &truth);
+
+    // A file already there is kept unless --force.
     let again = report(&db, &range, &html_path, &[]);
     assert!(!again.status.success());
     assert_eq!(
@@ -146,13 +148,102 @@ fn a_report_holds_the_figures_of_stats_and_its_charts() {
             .status
             .success()
     );
-    let pdf = report(&db, &range, &dir.path("week.pdf"), &[]);
-    assert!(!pdf.status.success());
+}
+
+/// Runs one of poppler's tools (tests/run.sh installs Debian's poppler-utils).
+fn poppler(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} runs (tests/run.sh installs poppler-utils): {e}"));
+    assert!(out.status.success(), "{tool} {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The PDF report, read back with poppler as a reader's viewer would: A4 pages, every
+/// section's heading in its text, the slowest trace's id, each page numbered, the
+/// attached figures equal to `stats --json`, four charts drawn, and its pages rendered
+/// (kept beside the build as `report-pdf-N.png` for people to look at).
+fn reads_as_a_pdf(db: &str, range: &[&str], dir: &Scratch, truth: &Value) {
+    let path = dir.path("week.pdf");
+    let out = report(db, range, &path, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(&path).unwrap().starts_with(b"%PDF-"));
+    let info = poppler("pdfinfo", &[&path]);
+    let pages: usize = between(&info, "Pages:", "\n").trim().parse().unwrap();
+    assert!(pages >= 2, "{info}");
+    assert!(info.contains("595 x 842 pts (A4)"), "{info}");
+    let text = poppler("pdftotext", &["-layout", &path, "-"]);
+    for heading in [
+        "LLM Observatory report",
+        "Summary",
+        "Charts",
+        "Models",
+        "Top errors",
+        "Slowest traces",
+        "Alerts that fired",
+    ] {
+        assert!(text.contains(heading), "the PDF says {heading}");
+    }
+    let slowest = cli_slowest(db, range);
     assert!(
-        stderr(&pdf).contains("PDF reports are not built yet"),
-        "{}",
-        stderr(&pdf)
+        text.contains(&slowest),
+        "the slowest trace {slowest} is listed"
     );
+    assert!(
+        text.contains(&format!("page {pages} of {pages}")),
+        "the last page is numbered"
+    );
+    let calls = format!(
+        "LLM calls {}",
+        llm_observatory::format::integer(truth["llm_calls"].as_u64().unwrap())
+    );
+    assert!(
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(&calls),
+        "{calls}"
+    );
+    let attached = dir.path("figures.json");
+    poppler("pdfdetach", &["-save", "1", "-o", &attached, &path]);
+    let figures: Value =
+        serde_json::from_str(&std::fs::read_to_string(&attached).unwrap()).unwrap();
+    assert_eq!(&figures, truth, "the attached figures are stats --json's");
+    let images = poppler("pdfimages", &["-list", &path]);
+    assert_eq!(
+        images
+            .lines()
+            .skip(2)
+            .filter(|l| l.contains(" image "))
+            .count(),
+        4,
+        "{images}"
+    );
+    let prefix = dir.path("page");
+    poppler("pdftoppm", &["-r", "80", "-png", &path, &prefix]);
+    for n in 1..=pages {
+        let page = format!("{prefix}-{n}.png");
+        let png = std::fs::read(&page).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(png.starts_with(PNG));
+        let keep =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-pdf-{n}.png"));
+        std::fs::copy(&page, keep).expect("keep the page");
+    }
+}
+
+/// The id of the slowest trace of the selection, as `traces` names it.
+fn cli_slowest(db: &str, range: &[&str]) -> String {
+    let page = crate::query_api::cli(
+        &[
+            &[
+                "traces", "--db", db, "--json", "--sort", "duration", "--limit", "1",
+            ][..],
+            range,
+        ]
+        .concat(),
+    );
+    page["traces"][0]["trace_id"].as_str().unwrap().to_string()
 }
 
 /// Opens the report in Debian's chromium, headless and offline, as a reader would:

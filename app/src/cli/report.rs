@@ -1,5 +1,5 @@
-//! `report`: writes the report of a selection ([`crate::report`]) as one HTML file or
-//! as Markdown with its charts beside it.
+//! `report`: writes the report of a selection ([`crate::report`]) as one HTML file, a
+//! PDF, or Markdown with its charts beside it.
 
 use super::DbArgs;
 use super::stats::FilterArgs;
@@ -18,7 +18,8 @@ pub struct ReportArgs {
     db: DbArgs,
     #[command(flatten)]
     filter: FilterArgs,
-    /// Where to write it: `.html` (self-contained) or `.md` (charts in FILE-charts/)
+    /// Where to write it: `.html` (self-contained), `.pdf` (A4 pages) or `.md` (charts
+    /// in FILE-charts/)
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Replace FILE if it exists
@@ -31,6 +32,7 @@ pub struct ReportArgs {
 enum Format {
     Html,
     Markdown,
+    Pdf,
 }
 
 impl Format {
@@ -42,11 +44,9 @@ impl Format {
         match ext.as_deref() {
             Some("html" | "htm") => Ok(Format::Html),
             Some("md" | "markdown") => Ok(Format::Markdown),
-            Some("pdf") => bail!(
-                "PDF reports are not built yet: write report.html (print it to PDF from a browser) or report.md"
-            ),
+            Some("pdf") => Ok(Format::Pdf),
             _ => bail!(
-                "--out {}: name the file .html or .md, the report's format",
+                "--out {}: name the file .html, .pdf or .md, the report's format",
                 path.display()
             ),
         }
@@ -71,6 +71,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     match format {
         Format::Html => store::write_file(&args.out, report.html().as_bytes(), replace)?,
+        Format::Pdf => store::write_file(
+            &args.out,
+            &report.pdf().map_err(anyhow::Error::msg)?,
+            replace,
+        )?,
         Format::Markdown => {
             let dir = charts_dir(&args.out);
             std::fs::create_dir_all(&dir)
@@ -108,12 +113,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_format_follows_the_file_name_and_pdf_says_it_is_not_built() {
+    fn the_format_follows_the_file_name() {
         assert_eq!(Format::of(Path::new("r.HTML")).unwrap(), Format::Html);
         assert_eq!(Format::of(Path::new("week.md")).unwrap(), Format::Markdown);
-        let pdf = Format::of(Path::new("r.pdf")).unwrap_err().to_string();
-        assert!(pdf.contains("not built yet"), "{pdf}");
-        assert!(Format::of(Path::new("r")).is_err());
+        assert_eq!(Format::of(Path::new("r.pdf")).unwrap(), Format::Pdf);
+        let none = Format::of(Path::new("r")).unwrap_err().to_string();
+        assert!(none.contains(".html, .pdf or .md"), "{none}");
     }
 
     #[test]

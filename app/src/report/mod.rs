@@ -6,6 +6,8 @@
 //! prints them, from the same code. Written by `report` and by the window's
 //! File > Export report….
 
+mod pdf;
+
 use crate::format;
 use crate::gui::export::chart::{ChartData, ChartKind};
 use crate::gui::export::{caption, chart_png, slug};
