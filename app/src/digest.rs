@@ -92,8 +92,8 @@ pub struct DigestPlan {
     pub schedule: Schedule,
     /// The folder of the dated files; `None`: the webhook alone.
     pub dir: Option<PathBuf>,
-    /// Markdown (charts in a folder beside) instead of HTML.
-    pub markdown: bool,
+    /// The files' format.
+    pub format: crate::report::Format,
     /// Where the summary is POSTed.
     pub webhook: Option<String>,
 }
@@ -199,12 +199,15 @@ fn make(db: &dyn Database, plan: &DigestPlan, due: i64) -> anyhow::Result<String
     let mut reader = db.reader()?;
     let report = Report::gather(reader.as_mut(), &filter, db.describe())?;
     let path = match &plan.dir {
-        Some(dir) => Some(write(
-            &report,
-            dir,
-            &file_stem(plan.schedule, due),
-            plan.markdown,
-        )?),
+        Some(dir) => {
+            let path = dir.join(format!(
+                "{}.{}",
+                file_stem(plan.schedule, due),
+                plan.format.extension()
+            ));
+            report.write(&path, plan.format, Replace::Allowed)?;
+            Some(path)
+        }
         None => None,
     };
     if let Some(url) = &plan.webhook {
@@ -230,26 +233,6 @@ fn file_stem(schedule: Schedule, due: i64) -> String {
     } else {
         format!("report-{}", at.format("%Y-%m-%dT%H%M"))
     }
-}
-
-fn write(report: &Report, dir: &Path, stem: &str, markdown: bool) -> anyhow::Result<PathBuf> {
-    if !markdown {
-        let path = dir.join(format!("{stem}.html"));
-        store::write_file(&path, report.html().as_bytes(), Replace::Allowed)?;
-        return Ok(path);
-    }
-    let path = dir.join(format!("{stem}.md"));
-    let charts = format!("{stem}-charts");
-    std::fs::create_dir_all(dir.join(&charts))?;
-    for (title, png) in report.charts() {
-        store::write_file(
-            &dir.join(&charts).join(crate::report::chart_file(title)),
-            png,
-            Replace::Allowed,
-        )?;
-    }
-    store::write_file(&path, report.markdown(&charts).as_bytes(), Replace::Allowed)?;
-    Ok(path)
 }
 
 /// The webhook's JSON: `text` for chat tools, the period, the file, and the figures

@@ -90,7 +90,7 @@ impl Uses<'_> {
                     rest = &rest[1..];
                 }
             }
-            // A path may start at a child module (`use widgets::x`, `chart_png::render()`);
+            // A path may start at a child module (`use widgets::x`, `chart_image::render()`);
             // one segment outside a `use` is a local name.
             Some(first) if in_use || segments.len() > 1 => {
                 let mut child = base.clone();

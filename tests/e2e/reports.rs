@@ -76,16 +76,29 @@ fn a_report_holds_the_figures_of_stats_and_its_charts() {
     );
     let images: Vec<&str> = html.split("src=\"").skip(1).collect();
     assert_eq!(images.len(), 4, "four charts");
+    // Charts as SVG, so that a printed report stays sharp: each a whole document with
+    // its title and lines.
     for img in &images {
         let data = img
-            .strip_prefix("data:image/png;base64,")
-            .expect("an embedded PNG");
+            .strip_prefix("data:image/svg+xml;base64,")
+            .expect("an embedded SVG");
         let b64 = &data[..data.find('"').unwrap()];
         use base64::Engine as _;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        assert!(png.starts_with(PNG));
+        let svg = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{}",
+            &svg[..80]
+        );
+        assert!(
+            svg.contains("viewBox=\"0 0 1920 960\"") && svg.contains("<polyline"),
+            "a chart with lines"
+        );
     }
     // The KPI table: this period's calls, and the previous period's (not empty).
     let kpis = between(&html, "<table class=\"kpis\">", "</table>");

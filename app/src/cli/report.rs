@@ -3,11 +3,10 @@
 
 use super::DbArgs;
 use super::stats::FilterArgs;
-use crate::report::{Report, chart_file};
+use crate::report::{Format, Report};
 use crate::timearg::now_ns;
-use anyhow::{Context, bail};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use store::Replace;
 
@@ -27,32 +26,6 @@ pub struct ReportArgs {
     force: bool,
 }
 
-/// The file kinds a report is written as.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Format {
-    Html,
-    Markdown,
-    Pdf,
-}
-
-impl Format {
-    fn of(path: &Path) -> anyhow::Result<Format> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match ext.as_deref() {
-            Some("html" | "htm") => Ok(Format::Html),
-            Some("md" | "markdown") => Ok(Format::Markdown),
-            Some("pdf") => Ok(Format::Pdf),
-            _ => bail!(
-                "--out {}: name the file .html, .pdf or .md, the report's format",
-                path.display()
-            ),
-        }
-    }
-}
-
 /// Writes the report.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let format = Format::of(&args.out)?;
@@ -69,27 +42,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     } else {
         Replace::Never
     };
-    match format {
-        Format::Html => store::write_file(&args.out, report.html().as_bytes(), replace)?,
-        Format::Pdf => store::write_file(
-            &args.out,
-            &report.pdf().map_err(anyhow::Error::msg)?,
-            replace,
-        )?,
-        Format::Markdown => {
-            let dir = charts_dir(&args.out);
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            for (title, png) in report.charts() {
-                store::write_file(&dir.join(chart_file(title)), png, Replace::Allowed)?;
-            }
-            let folder = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            store::write_file(&args.out, report.markdown(&folder).as_bytes(), replace)?;
-        }
-    }
+    report.write(&args.out, format, replace)?;
     println!(
         "wrote {} ({} LLM calls, {} charts)",
         args.out.display(),
@@ -97,35 +50,4 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         report.charts().len()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The folder beside a Markdown report that holds its charts.
-fn charts_dir(out: &Path) -> PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    out.with_file_name(format!("{stem}-charts"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_format_follows_the_file_name() {
-        assert_eq!(Format::of(Path::new("r.HTML")).unwrap(), Format::Html);
-        assert_eq!(Format::of(Path::new("week.md")).unwrap(), Format::Markdown);
-        assert_eq!(Format::of(Path::new("r.pdf")).unwrap(), Format::Pdf);
-        let none = Format::of(Path::new("r")).unwrap_err().to_string();
-        assert!(none.contains(".html, .pdf or .md"), "{none}");
-    }
-
-    #[test]
-    fn markdown_charts_go_in_a_folder_named_after_the_file() {
-        assert_eq!(
-            charts_dir(Path::new("/x/week.md")),
-            Path::new("/x/week-charts")
-        );
-    }
 }

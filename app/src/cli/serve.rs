@@ -222,9 +222,15 @@ pub struct DigestArgs {
     /// POST each digest's summary (JSON: text, period, file, figures) to this URL
     #[arg(long, value_name = "URL", requires = "report_every")]
     report_webhook: Option<String>,
-    /// Write Markdown with its charts beside instead of HTML
-    #[arg(long, requires = "report_to")]
-    report_markdown: bool,
+    /// The dated files' format: html, pdf, or md (charts in a folder beside)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "html",
+        requires = "report_to"
+    )]
+    report_format: crate::report::Format,
 }
 
 impl DigestArgs {
@@ -246,7 +252,7 @@ impl DigestArgs {
         Ok(Some(crate::digest::DigestPlan {
             schedule: crate::digest::Schedule::new(every, self.report_at.as_deref())?,
             dir: self.report_to.clone(),
-            markdown: self.report_markdown,
+            format: self.report_format,
             webhook: self.report_webhook.clone(),
         }))
     }

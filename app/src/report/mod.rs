@@ -10,12 +10,15 @@ mod pdf;
 
 use crate::format;
 use crate::gui::export::chart::{ChartData, ChartKind};
-use crate::gui::export::{caption, chart_png, slug};
+use crate::gui::export::{caption, chart_image, slug};
 use crate::gui::filter_state::bucket_ns;
 use crate::gui::views::latency::percentiles_chart;
 use crate::gui::views::shared::model_series;
 use crate::timearg::now_ns;
+use anyhow::Context as _;
 use base64::Engine as _;
+use std::path::Path;
+use store::Replace;
 use store::{
     AlertEvent, Filter, ModelRow, Queries, SortDir, StoreError, Summary, TopError, TraceRow,
     TraceSort,
@@ -28,6 +31,65 @@ const ALERTS_SHOWN: u64 = 200;
 /// Lines drawn by name in the per-model charts (the rest summed as "other").
 const TOP_MODELS: usize = 6;
 
+/// One chart of a report, drawn both ways: PNG for Markdown and PDF, SVG for HTML.
+pub struct DrawnChart {
+    /// Its title.
+    pub title: String,
+    /// As PNG, at twice its size.
+    pub png: Vec<u8>,
+    /// As SVG.
+    pub svg: String,
+}
+
+/// The file kinds a report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One self-contained HTML page (charts as SVG).
+    Html,
+    /// A4 pages.
+    Pdf,
+    /// Markdown, its charts as PNG files beside it.
+    #[value(name = "md")]
+    Markdown,
+}
+
+impl Format {
+    /// The format a file name asks for by its extension.
+    pub fn of(path: &Path) -> anyhow::Result<Format> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("html" | "htm") => Ok(Format::Html),
+            Some("pdf") => Ok(Format::Pdf),
+            Some("md" | "markdown") => Ok(Format::Markdown),
+            _ => anyhow::bail!(
+                "--out {}: name the file .html, .pdf or .md, the report's format",
+                path.display()
+            ),
+        }
+    }
+
+    /// The file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Pdf => "pdf",
+            Format::Markdown => "md",
+        }
+    }
+}
+
+/// The folder beside a Markdown report that holds its charts.
+fn charts_dir(out: &Path) -> std::path::PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    out.with_file_name(format!("{stem}-charts"))
+}
+
 /// Everything a report shows, read once: what `report` writes and the window's
 /// File > Export report… saves.
 pub struct Report {
@@ -39,8 +101,7 @@ pub struct Report {
     errors: Vec<TopError>,
     slowest: Vec<TraceRow>,
     alerts: Vec<AlertEvent>,
-    /// (title, PNG)
-    charts: Vec<(String, Vec<u8>)>,
+    charts: Vec<DrawnChart>,
     /// The figures as `stats --json` prints them.
     figures: serde_json::Value,
 }
@@ -101,8 +162,14 @@ impl Report {
             ];
             for chart in drawn {
                 // A chart that cannot be drawn is left out, and the report says so.
-                match chart_png::png(&chart, &text) {
-                    Ok(png) => charts.push((chart.title, png)),
+                match chart_image::png(&chart, &text)
+                    .and_then(|png| Ok((png, chart_image::svg(&chart, &text)?)))
+                {
+                    Ok((png, svg)) => charts.push(DrawnChart {
+                        title: chart.title,
+                        png,
+                        svg,
+                    }),
                     Err(e) => tracing::warn!("the report leaves out {}: {e}", chart.title),
                 }
             }
@@ -155,11 +222,12 @@ impl Report {
         if r.charts.is_empty() {
             h.push_str("<p>No LLM calls in this selection: nothing to chart.</p>\n");
         }
-        for (title, png) in &r.charts {
-            let data = base64::engine::general_purpose::STANDARD.encode(png);
+        // SVG, so that a printed report stays sharp.
+        for chart in &r.charts {
+            let data = base64::engine::general_purpose::STANDARD.encode(&chart.svg);
             h.push_str(&format!(
-                "<figure><img alt=\"{0}\" src=\"data:image/png;base64,{data}\"><figcaption>{0}</figcaption></figure>\n",
-                esc(title)
+                "<figure><img alt=\"{0}\" src=\"data:image/svg+xml;base64,{data}\"><figcaption>{0}</figcaption></figure>\n",
+                esc(&chart.title)
             ));
         }
         for (title, head, rows, empty) in tables(r) {
@@ -198,8 +266,12 @@ impl Report {
         if r.charts.is_empty() {
             m.push_str("No LLM calls in this selection: nothing to chart.\n\n");
         }
-        for (title, _) in &r.charts {
-            m.push_str(&format!("![{title}]({folder}/{})\n\n", chart_file(title)));
+        for chart in &r.charts {
+            m.push_str(&format!(
+                "![{0}]({folder}/{1})\n\n",
+                chart.title,
+                chart_file(&chart.title)
+            ));
         }
         for (title, head, rows, empty) in tables(r) {
             m.push_str(&format!("## {title}\n\n"));
@@ -215,9 +287,38 @@ impl Report {
         m
     }
 
-    /// The charts: (title, PNG).
-    pub fn charts(&self) -> &[(String, Vec<u8>)] {
+    /// The charts drawn.
+    pub fn charts(&self) -> &[DrawnChart] {
         &self.charts
+    }
+
+    /// Writes the report at `path` in `format`; Markdown's charts go in a folder beside
+    /// it named after it (`week.md`, `week-charts/`).
+    pub fn write(&self, path: &Path, format: Format, replace: Replace) -> anyhow::Result<()> {
+        match format {
+            Format::Html => store::write_file(path, self.html().as_bytes(), replace)?,
+            Format::Pdf => {
+                store::write_file(path, &self.pdf().map_err(anyhow::Error::msg)?, replace)?
+            }
+            Format::Markdown => {
+                let dir = charts_dir(path);
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                for chart in &self.charts {
+                    store::write_file(
+                        &dir.join(chart_file(&chart.title)),
+                        &chart.png,
+                        Replace::Allowed,
+                    )?;
+                }
+                let folder = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                store::write_file(path, self.markdown(&folder).as_bytes(), replace)?;
+            }
+        }
+        Ok(())
     }
 
     /// The LLM calls the report covers.
@@ -486,6 +587,19 @@ pub fn chart_file(title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_format_follows_the_file_name_and_markdown_charts_go_beside() {
+        assert_eq!(Format::of(Path::new("r.HTML")).unwrap(), Format::Html);
+        assert_eq!(Format::of(Path::new("week.md")).unwrap(), Format::Markdown);
+        assert_eq!(Format::of(Path::new("r.pdf")).unwrap(), Format::Pdf);
+        let none = Format::of(Path::new("r")).unwrap_err().to_string();
+        assert!(none.contains(".html, .pdf or .md"), "{none}");
+        assert_eq!(
+            charts_dir(Path::new("/x/week.md")),
+            Path::new("/x/week-charts")
+        );
+    }
 
     #[test]
     fn text_is_escaped_for_html_and_markdown_tables() {

@@ -300,8 +300,8 @@ impl Report {
                 INK,
             );
         }
-        for (i, (_, png)) in self.charts.iter().enumerate() {
-            layout.chart(i, png);
+        for (i, chart) in self.charts.iter().enumerate() {
+            layout.chart(i, &chart.png);
         }
         for (title, head, rows, empty) in tables(self) {
             layout.heading(title);
@@ -319,8 +319,9 @@ impl Report {
         let charts: Vec<Image> = self
             .charts
             .iter()
-            .map(|(title, png)| {
-                Image::from_png(png.clone().into(), true).map_err(|e| format!("chart {title}: {e}"))
+            .map(|c| {
+                Image::from_png(c.png.clone().into(), true)
+                    .map_err(|e| format!("chart {}: {e}", c.title))
             })
             .collect::<Result<_, _>>()?;
         let mut document = Document::new();

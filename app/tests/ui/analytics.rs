@@ -4,7 +4,7 @@
 //! traces, exported files hold what was shown.
 
 use super::*;
-use llm_observatory::gui::export::chart_png;
+use llm_observatory::gui::export::chart_image;
 use llm_observatory::gui::filter_state::bucket_ns;
 use llm_observatory::gui::views::latency::{heat_chart, latency_band};
 use llm_observatory::gui::widgets::heatmap::cell_center;
@@ -192,8 +192,8 @@ fn the_models_view_shows_each_models_figures_and_exports_them() {
     assert_eq!(
         (img.width(), img.height()),
         (
-            chart_png::SIZE.0 * chart_png::SCALE,
-            chart_png::SIZE.1 * chart_png::SCALE
+            chart_image::SIZE.0 * chart_image::SCALE,
+            chart_image::SIZE.1 * chart_image::SCALE
         )
     );
     h.remove_cursor();
@@ -1216,7 +1216,7 @@ fn the_window_exports_a_report_of_its_selection() {
     assert_eq!(figures["llm_calls"], truth.llm_calls);
     assert_eq!(figures["errors"], truth.errors);
     assert_eq!(
-        html.matches("data:image/png;base64,").count(),
+        html.matches("data:image/svg+xml;base64,").count(),
         4,
         "four charts"
     );

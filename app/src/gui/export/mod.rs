@@ -4,7 +4,7 @@
 //! frame loop never waits.
 
 pub mod chart;
-pub mod chart_png;
+pub mod chart_image;
 pub mod table;
 
 use chart::ChartData;
@@ -244,7 +244,7 @@ impl SaveDialog {
                 // What is drawn from memory comes back as bytes; a selection is
                 // written into the file by the store.
                 let in_memory = match (&item, kind) {
-                    (ExportItem::Chart(c), _) => Some(chart_png::png(c, &caption)?),
+                    (ExportItem::Chart(c), _) => Some(chart_image::png(c, &caption)?),
                     (ExportItem::Rendered { render, .. }, _) => Some(render()?),
                     (ExportItem::Table(t), FileKind::Json) => Some(t.json()),
                     (ExportItem::Table(t), _) => Some(t.csv()),

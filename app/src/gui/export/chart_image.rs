@@ -1,5 +1,5 @@
-//! Renders a [`ChartData`] to a PNG file for reports: at twice the on-screen size, on a
-//! white background, with its title, axes with units, legend, the expected bands and
+//! Renders a [`ChartData`] as an image for exports and reports, PNG or SVG from the
+//! same drawing: at twice the on-screen size, on a white background, with its title, axes with units, legend, the expected bands and
 //! the points outside them, labelled markers (alerts, annotations), and a caption naming
 //! the time range and filters. Drawn by plotters in software with the font the window
 //! uses, so it works without a display or GPU and looks the same everywhere.
@@ -39,6 +39,22 @@ pub fn png(chart: &ChartData, caption: &str) -> Result<Vec<u8>, String> {
     Ok(bytes.into_inner())
 }
 
+/// Draws `chart` as an SVG document of `SIZE × SCALE` units (it scales with its
+/// `viewBox`), `caption` under it: what a report embeds so that its charts stay sharp
+/// when printed.
+pub fn svg(chart: &ChartData, caption: &str) -> Result<String, String> {
+    let (w, h) = (SIZE.0 * SCALE, SIZE.1 * SCALE);
+    let mut out = String::new();
+    {
+        register_font()?;
+        let root = SVGBackend::with_string(&mut out, (w, h)).into_drawing_area();
+        draw(&root, chart, caption).map_err(|e| format!("cannot draw the chart: {e}"))?;
+        root.present()
+            .map_err(|e| format!("cannot draw the chart: {e}"))?;
+    }
+    Ok(out)
+}
+
 /// The window's own font, registered once for plotters.
 fn register_font() -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
@@ -49,7 +65,8 @@ fn register_font() -> Result<(), String> {
     .clone()
 }
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+/// Where a chart is drawn: a bitmap for PNG, a document for SVG.
+type Area<DB> = DrawingArea<DB, Shift>;
 type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn px(v: u32) -> u32 {
@@ -64,7 +81,10 @@ fn rgb(c: egui::Color32) -> RGBColor {
     RGBColor(c.r(), c.g(), c.b())
 }
 
-fn draw(root: &Area<'_>, chart: &ChartData, caption: &str) -> DrawResult<()> {
+fn draw<DB: DrawingBackend>(root: &Area<DB>, chart: &ChartData, caption: &str) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let (body, foot) = root.split_vertically(root.dim_in_pixel().1 - px(28));
     foot.draw_text(
@@ -101,12 +121,15 @@ fn x_range(chart: &ChartData, series: &[Series], bucket_s: f64) -> (f64, f64) {
 }
 
 /// Lines, or bars stacked per time bucket when `bucket_s` is given.
-fn time_chart(
-    area: &Area<'_>,
+fn time_chart<DB: DrawingBackend>(
+    area: &Area<DB>,
     chart: &ChartData,
     series: &[Series],
     bucket_s: Option<f64>,
-) -> DrawResult<()> {
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let (x0, x1) = x_range(chart, series, bucket_s.unwrap_or(0.0));
     // Stack tops per bucket (bars) or the largest point (lines).
     let mut tops: std::collections::BTreeMap<i64, f64> = Default::default();
@@ -241,19 +264,22 @@ fn time_chart(
     legend(&mut c, SeriesLabelPosition::UpperLeft)
 }
 
-type TimeChart<'a, 'b> = ChartContext<
+type TimeChart<'a, DB> = ChartContext<
     'a,
-    BitMapBackend<'b>,
+    DB,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
 /// A band, lightly, as in the window: joined between buckets for lines, a step per
 /// bucket for bars. Whether anything was drawn.
-fn draw_band(
-    c: &mut TimeChart<'_, '_>,
+fn draw_band<DB: DrawingBackend>(
+    c: &mut TimeChart<'_, DB>,
     band: &ChartBand,
     bucket_s: Option<f64>,
-) -> DrawResult<bool> {
+) -> DrawResult<bool>
+where
+    DB::ErrorType: 'static,
+{
     let fill = rgb(band.color).mix(0.16).filled();
     let mut drawn = false;
     for run in band.runs() {
@@ -287,7 +313,13 @@ fn draw_band(
 }
 
 /// The legend entry of the bands (once per chart).
-fn drawn_band_legend(c: &mut TimeChart<'_, '_>, color: RGBAColor) -> DrawResult<()> {
+fn drawn_band_legend<DB: DrawingBackend>(
+    c: &mut TimeChart<'_, DB>,
+    color: RGBAColor,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     c.draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
         .label("expected band")
         .legend(move |(x, y)| {
@@ -298,10 +330,13 @@ fn drawn_band_legend(c: &mut TimeChart<'_, '_>, color: RGBAColor) -> DrawResult<
 }
 
 /// The legend of the labelled series, in one style for every chart.
-fn legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
-    c: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     position: SeriesLabelPosition,
-) -> DrawResult<()> {
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     c.configure_series_labels()
         .position(position)
         .background_style(WHITE.mix(0.85))
@@ -313,7 +348,10 @@ fn legend<'a, 'b: 'a, X: Ranged, Y: Ranged>(
 
 /// A time label under the axis at backend pixel `at` (drawn on the chart's area, outside
 /// the plot, so it is not clipped).
-fn tick_label(area: &Area<'_>, text: &str, at: (i32, i32)) -> DrawResult<()> {
+fn tick_label<DB: DrawingBackend>(area: &Area<DB>, text: &str, at: (i32, i32)) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let base = area.get_base_pixel();
     let style = font(12).pos(plotters::style::text_anchor::Pos::new(
         plotters::style::text_anchor::HPos::Center,
@@ -330,7 +368,10 @@ fn swatch(x: i32, y: i32, color: RGBColor) -> Rectangle<(i32, i32)> {
 
 /// A row name left of the value axis, at backend pixel `at` (the row's middle on the
 /// axis).
-fn row_label(area: &Area<'_>, text: &str, at: (i32, i32)) -> DrawResult<()> {
+fn row_label<DB: DrawingBackend>(area: &Area<DB>, text: &str, at: (i32, i32)) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let base = area.get_base_pixel();
     let style = font(12).pos(plotters::style::text_anchor::Pos::new(
         plotters::style::text_anchor::HPos::Right,
@@ -341,7 +382,10 @@ fn row_label(area: &Area<'_>, text: &str, at: (i32, i32)) -> DrawResult<()> {
 }
 
 /// Horizontal bars, one per category, segments stacked; value axis in the unit.
-fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()> {
+fn bar_chart<DB: DrawingBackend>(area: &Area<DB>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let total = |b: &Bar| b.segments.iter().map(|s| s.1).sum::<f64>();
     let max = bars.iter().map(total).fold(0.0, f64::max);
     let x_max = if max > 0.0 { max * 1.15 } else { 1.0 };
@@ -399,7 +443,10 @@ fn bar_chart(area: &Area<'_>, chart: &ChartData, bars: &[Bar]) -> DrawResult<()>
 }
 
 /// The heatmap with a colour legend on the right.
-fn heat_chart(area: &Area<'_>, grid: &HeatGrid) -> DrawResult<()> {
+fn heat_chart<DB: DrawingBackend>(area: &Area<DB>, grid: &HeatGrid) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
     let (w, _) = area.dim_in_pixel();
     let (plot, scale) = area.split_horizontally(w - px(110));
     let x0 = grid.times.first().copied().unwrap_or(0.0);
@@ -490,7 +537,7 @@ mod tests {
     /// A line chart as PNG has its title centred at the top, a y axis and an x axis, and
     /// each series drawn in its colour at the height its value says.
     #[test]
-    fn a_line_chart_png_has_its_title_axes_and_series_where_the_values_say() {
+    fn a_line_chart_image_has_its_title_axes_and_series_where_the_values_say() {
         let flat = |name: &str, color, value: f64| Series {
             name: name.into(),
             color,
