@@ -124,6 +124,22 @@ fn a_report_holds_the_figures_of_stats_and_its_charts() {
         html.contains("<h2>Top errors</h2>\n<table"),
         "failed calls are listed"
     );
+    // The anomalies, as `anomalies` finds them over the same range in hours (the worst
+    // twenty).
+    let found = stdout(&run(&[
+        &["anomalies", "--db", &db, "--bucket", "1h", "--json"][..],
+        &range,
+    ]
+    .concat()))
+    .lines()
+    .count();
+    assert!(found > 0, "the demo's week holds unusual hours");
+    let section = between(&html, "<h2>Anomalies</h2>\n", "</table>");
+    assert_eq!(
+        section.matches("<tr><td>").count(),
+        found.min(20),
+        "{section}"
+    );
 
     let md_path = dir.path("week.md");
     let out = report(&db, &range, &md_path, &[]);

@@ -1,10 +1,11 @@
-//! Reports: one self-contained file for a selection, what the figures are for. The KPIs
-//! against the previous period, the request-rate, latency, cost and error charts (drawn
-//! by the PNG exporter the window uses), the models, the top errors, the slowest traces
-//! and the alerts that fired. HTML (charts embedded, no external assets) or Markdown
-//! (charts as PNG files beside it); both carry the figures exactly as `stats --json`
-//! prints them, from the same code. Written by `report` and by the window's
-//! File > Export report….
+//! Reports: one file for a selection, what the figures are for. The KPIs against the
+//! previous period, the request-rate, latency, cost and error charts (drawn by the
+//! renderer of the window's chart exports), the models, the top errors, the slowest
+//! traces, the alerts that fired and the anomalies (figures outside their expected
+//! band). HTML (charts as SVG, no external assets), PDF (A4 pages, [`pdf`]) or Markdown
+//! (charts as PNG files beside it); each carries the figures exactly as `stats --json`
+//! prints them, from the same code. Written by `report`, the digest of `serve`, and the
+//! window's File > Export report….
 
 mod pdf;
 
@@ -28,6 +29,19 @@ use store::{
 const TOP_ERRORS: u64 = 10;
 const SLOWEST_TRACES: u64 = 10;
 const ALERTS_SHOWN: u64 = 200;
+/// Anomalies listed, the worst.
+const ANOMALIES_SHOWN: usize = 20;
+
+/// The bucket the report judges anomalies in: hours over days (each compared with the
+/// same hour of the days before), finer over shorter ranges.
+fn anomaly_bucket_ns(len_ns: i64) -> i64 {
+    const MIN: i64 = 60_000_000_000;
+    match len_ns {
+        l if l >= 2 * 1440 * MIN => 60 * MIN,
+        l if l >= 360 * MIN => 15 * MIN,
+        _ => 5 * MIN,
+    }
+}
 /// Lines drawn by name in the per-model charts (the rest summed as "other").
 const TOP_MODELS: usize = 6;
 
@@ -101,6 +115,8 @@ pub struct Report {
     errors: Vec<TopError>,
     slowest: Vec<TraceRow>,
     alerts: Vec<AlertEvent>,
+    /// The buckets whose figures fell outside their expected band, worst first.
+    anomalies: Vec<store::anomaly::Anomaly>,
     charts: Vec<DrawnChart>,
     /// The figures as `stats --json` prints them.
     figures: serde_json::Value,
@@ -174,6 +190,16 @@ impl Report {
                 }
             }
         }
+        let anomalies = match window.filter(|_| summary.llm_calls > 0) {
+            Some(w) => {
+                let mut found = r
+                    .anomalies(filter, w, anomaly_bucket_ns(w.1 - w.0))?
+                    .anomalies;
+                found.truncate(ANOMALIES_SHOWN);
+                found
+            }
+            None => Vec::new(),
+        };
         let errors = r.top_errors(filter, TOP_ERRORS)?;
         let (slowest, _) = r.traces_page(
             filter,
@@ -196,6 +222,7 @@ impl Report {
             errors,
             slowest,
             alerts,
+            anomalies,
             charts,
             figures,
         })
@@ -483,6 +510,29 @@ const TRACE_HEAD: [&str; 6] = [
     "LLM calls",
 ];
 const ALERT_HEAD: [&str; 5] = ["Fired", "Rule", "Scope", "Severity", "Message"];
+const ANOMALY_HEAD: [&str; 6] = ["Bucket", "Figure", "Model", "Value", "Expected", "Off by"];
+
+fn anomaly_rows(anomalies: &[store::anomaly::Anomaly]) -> Vec<Vec<String>> {
+    anomalies
+        .iter()
+        .map(|a| {
+            let v = |x: f64| format::anomaly_value(a.metric, x);
+            vec![
+                format::local_time(a.bucket_start_ns),
+                a.metric.label().to_string(),
+                a.model.clone().unwrap_or_else(|| "all models".into()),
+                v(a.value),
+                format!(
+                    "{} ({} – {})",
+                    v(a.band.expected),
+                    v(a.band.low.max(0.0)),
+                    v(a.band.high)
+                ),
+                format!("{:.1} deviations", a.deviations()),
+            ]
+        })
+        .collect()
+}
 
 /// A table section: (title, head, rows, what an empty one says).
 type Section = (
@@ -518,6 +568,12 @@ fn tables(r: &Report) -> Vec<Section> {
             ALERT_HEAD.to_vec(),
             alert_rows(&r.alerts),
             "No alert fired.",
+        ),
+        (
+            "Anomalies",
+            ANOMALY_HEAD.to_vec(),
+            anomaly_rows(&r.anomalies),
+            "No figure left its expected band.",
         ),
     ]
 }
