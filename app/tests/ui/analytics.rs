@@ -1220,6 +1220,22 @@ fn the_window_exports_a_report_of_its_selection() {
         4,
         "four charts"
     );
+    // The same report as PDF pages.
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    let pdf = dir.path("week.pdf");
+    h.get_by_label_contains("Export report as PDF…").click();
+    save_in_dialog(&mut h, &pdf);
+    let saved = format!("Saved {}", pdf.display());
+    wait_for(&mut h, &saved.clone(), |h| {
+        h.query_by_label(&saved).is_some()
+    });
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(
+        bytes.starts_with(b"%PDF-") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
     // The shortcut asks again.
     h.key_press_modifiers(
         egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT),

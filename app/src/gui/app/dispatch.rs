@@ -27,7 +27,7 @@ impl ObservatoryApp {
             self.show_dialog(DialogKind::Import);
         }
         if ctx.input_mut(|i| i.consume_shortcut(&help::REPORT)) {
-            self.asked = Some(Asked::Report);
+            self.asked = Some(Asked::Report(FileKind::Html));
         }
         if ctx.input_mut(|i| i.consume_shortcut(&help::SNAPSHOT)) {
             self.asked = Some(Asked::Snapshot);
@@ -108,7 +108,7 @@ impl ObservatoryApp {
         if let (Some(asked), Some(s), Some(r)) = (self.asked.take(), &self.db.session, resolved) {
             let (filter, store) = (r.filter.clone(), s.store.clone());
             let (item, kind) = match asked {
-                Asked::Report => (
+                Asked::Report(kind) => (
                     ExportItem::Rendered {
                         title: "LLM Observatory report".into(),
                         render: std::sync::Arc::new(move || {
@@ -119,10 +119,13 @@ impl ObservatoryApp {
                                 store.describe(),
                             )
                             .map_err(|e| e.to_string())?;
-                            Ok(report.html().into_bytes())
+                            match kind {
+                                FileKind::Pdf => report.pdf(),
+                                _ => Ok(report.html().into_bytes()),
+                            }
                         }),
                     },
-                    FileKind::Html,
+                    kind,
                 ),
                 Asked::Snapshot => {
                     let view =

@@ -94,8 +94,8 @@ struct Measuring {
 /// The files of the whole selection the File menu makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Asked {
-    /// File > Export report…
-    Report,
+    /// File > Export report… (HTML) or Export report as PDF…
+    Report(super::export::FileKind),
     /// File > Save snapshot…
     Snapshot,
 }

@@ -7,6 +7,7 @@ use super::ObservatoryApp;
 use super::dialogs::DialogKind;
 use super::help;
 use crate::format;
+use crate::gui::export::FileKind;
 use egui::{Align, Button, Color32, Layout, RichText, Sense, Ui, Vec2};
 use std::time::Instant;
 
@@ -35,7 +36,14 @@ impl ObservatoryApp {
                     .on_hover_text("The selection's KPIs, charts, models, errors, slowest traces and alerts as one HTML file")
                     .clicked()
                 {
-                    self.asked = Some(super::Asked::Report);
+                    self.asked = Some(super::Asked::Report(FileKind::Html));
+                }
+                if ui
+                    .button("Export report as PDF…")
+                    .on_hover_text("The same report on A4 pages")
+                    .clicked()
+                {
+                    self.asked = Some(super::Asked::Report(FileKind::Pdf));
                 }
                 if ui
                     .add(Button::new("Save snapshot…").shortcut_text(snapshot))

@@ -29,6 +29,8 @@ pub enum FileKind {
     Parquet,
     /// A report of the selection, as one self-contained HTML page.
     Html,
+    /// A report of the selection, as A4 pages.
+    Pdf,
     /// A snapshot of the selection, as a DuckDB database.
     DuckDb,
 }
@@ -42,6 +44,7 @@ impl FileKind {
             FileKind::Json => "json",
             FileKind::Parquet => "parquet",
             FileKind::Html => "html",
+            FileKind::Pdf => "pdf",
             FileKind::DuckDb => "duckdb",
         }
     }
@@ -53,6 +56,7 @@ impl FileKind {
             FileKind::Json => "JSON",
             FileKind::Parquet => "Parquet",
             FileKind::Html => "HTML",
+            FileKind::Pdf => "PDF",
             FileKind::DuckDb => "DuckDB",
         }
     }
