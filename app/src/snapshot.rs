@@ -1,7 +1,8 @@
 //! Snapshots: a selection saved as a small database file to share. It holds every
-//! trace of the selection, whole (their spans and LLM calls, with the evaluations they
-//! carry), the alerts that changed state and the notes on time within its range, the
-//! prices its costs were figured with, and the view and filters to open on
+//! trace of the selection, whole (their spans and LLM calls), their log records, every
+//! evaluation, annotation and feedback about their calls, the metric points, alerts
+//! that changed state and notes on time within its range, the prices its costs were
+//! figured with, and the view and filters to open on
 //! ([`store::SnapshotMark`]); nothing else. A colleague double-clicks it and sees the
 //! same screen, offline; it opens read-only, so nothing they receive lands in it.
 //!
@@ -29,6 +30,12 @@ pub struct Saved {
     pub alerts: usize,
     /// Notes on time touching the range.
     pub notes: usize,
+    /// Log records of its traces.
+    pub logs: usize,
+    /// Evaluations, annotations and feedback about its calls.
+    pub evaluations: usize,
+    /// Metric points in its range.
+    pub metric_points: usize,
     /// The file's size, bytes.
     pub bytes: u64,
 }
@@ -143,6 +150,12 @@ fn write(
     saved.notes = batch.annotations.len();
     writer.write(batch)?;
     writer.close()?;
+    if let Some(rows) = reader.side_rows(&ids, window)? {
+        snapshot.add_side_rows(&rows)?;
+        saved.logs = rows.count("logs");
+        saved.evaluations = rows.count("evaluations");
+        saved.metric_points = rows.count("metric_points");
+    }
     snapshot.mark_snapshot(&SnapshotMark {
         view: view.to_string(),
         prices: source.prices(),

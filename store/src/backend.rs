@@ -214,6 +214,17 @@ pub trait Queries: Send {
         out: &mut OutputFile,
     ) -> Result<u64, StoreError>;
 
+    /// The rows a snapshot of the traces `trace_ids` holds beside their spans (log
+    /// records, evaluations, metric points in `window`), as stored; `None` where the
+    /// backend keeps none to give (a team's ClickHouse).
+    fn side_rows(
+        &mut self,
+        _trace_ids: &[u128],
+        _window: Option<(i64, i64)>,
+    ) -> Result<Option<crate::SideRows>, StoreError> {
+        Ok(None)
+    }
+
     /// The ids of the traces in a selection (for opening them one by one).
     fn trace_ids(&mut self, filter: &Filter) -> Result<Vec<u128>, StoreError>;
 

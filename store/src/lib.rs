@@ -51,6 +51,8 @@ mod sketch;
 #[cfg(feature = "duckdb")]
 mod snapshot_mark;
 #[cfg(feature = "duckdb")]
+mod snapshot_rows;
+#[cfg(feature = "duckdb")]
 mod text_index;
 #[cfg(feature = "duckdb")]
 mod time_annotations;
@@ -98,6 +100,8 @@ pub use row::{
 pub use schema::{SCHEMA_VERSION, Upgrade};
 #[cfg(feature = "duckdb")]
 pub use snapshot_mark::{SnapshotMark, snapshot_mark_of};
+#[cfg(feature = "duckdb")]
+pub use snapshot_rows::SideRows;
 #[cfg(feature = "duckdb")]
 pub use text_index::TextIndex;
 #[cfg(feature = "duckdb")]

@@ -1,5 +1,6 @@
 //! `snapshot`: a selection saved as a small database to share. It holds exactly the
-//! selection's traces (whole) and the notes on its range, figures its costs with the
+//! selection's traces (whole), their log records and evaluations, the metric points and
+//! notes of its range, figures its costs with the
 //! prices in force where it was saved, reads the same figures as the source for the
 //! same filter, and refuses to overwrite a file or the source itself.
 
@@ -17,6 +18,40 @@ fn ids(page: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// An OTLP JSON request of one gpt-4o call of trace `trace` at Unix second `at`.
+fn otlp_call(trace: &str, at: u64) -> Value {
+    let ns = |s: u64| (s * 1_000_000_000).to_string();
+    serde_json::json!({ "resourceSpans": [{ "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "events-app" } }] },
+        "scopeSpans": [{ "spans": [{ "traceId": trace, "spanId": "d7ad6b7169203331", "name": "chat gpt-4o", "kind": 3,
+            "startTimeUnixNano": ns(at), "endTimeUnixNano": ns(at + 1),
+            "attributes": [
+                { "key": "gen_ai.operation.name", "value": { "stringValue": "chat" } },
+                { "key": "gen_ai.request.model", "value": { "stringValue": "gpt-4o" } },
+                { "key": "gen_ai.usage.input_tokens", "value": { "intValue": "12" } }
+            ] }] }] }] })
+}
+
+/// Its prompt and answer as three GenAI log records.
+fn otlp_logs(trace: &str, at: u64) -> Value {
+    let record = |name: &str, text: &str, k: u64| {
+        serde_json::json!({ "timeUnixNano": (at * 1_000_000_000 + k).to_string(), "traceId": trace, "spanId": "d7ad6b7169203331",
+            "eventName": name, "body": { "kvlistValue": { "values": [{ "key": "content", "value": { "stringValue": text } }] } } })
+    };
+    serde_json::json!({ "resourceLogs": [{ "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "events-app" } }] },
+        "scopeLogs": [{ "logRecords": [
+            record("gen_ai.system.message", "Be terse.", 1),
+            record("gen_ai.user.message", "What is a haiku?", 2),
+            record("gen_ai.assistant.message", "Five, seven, five.", 3)
+        ] }] }] })
+}
+
+/// A gauge point at Unix second `at`.
+fn otlp_metric(at: u64) -> Value {
+    serde_json::json!({ "resourceMetrics": [{ "scopeMetrics": [{ "metrics": [{
+        "name": "gen_ai.client.operation.duration", "unit": "s",
+        "gauge": { "dataPoints": [{ "timeUnixNano": (at * 1_000_000_000).to_string(), "asDouble": 0.5 }] } }] }] }] })
+}
+
 #[test]
 fn a_snapshot_holds_the_selection_alone_with_its_figures() {
     let dir = Scratch::new("snapshot");
@@ -31,6 +66,22 @@ fn a_snapshot_holds_the_selection_alone_with_its_figures() {
         "2026-12-01",
     ]);
     assert!(made.status.success(), "{}", stderr(&made));
+    // A call with its log records and a metric point inside the selection, the same
+    // outside it.
+    let mut lines = Vec::new();
+    for (trace, at) in [
+        ("2af7651916cd43dd8448eb211c80319c", 1_795_867_200u64),
+        ("3bf7651916cd43dd8448eb211c80319d", 1_795_608_000),
+    ] {
+        lines.push(otlp_call(trace, at));
+        lines.push(otlp_logs(trace, at));
+        lines.push(otlp_metric(at));
+    }
+    let extra = dir.path("extra.jsonl");
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&extra, text.join("\n") + "\n").unwrap();
+    let out = run(&["import", "--db", &db, &extra]);
+    assert!(out.status.success(), "{}", stderr(&out));
     for (text, at) in [
         ("inside", "2026-11-28T12:00:00Z"),
         ("outside", "2026-11-25T12:00:00Z"),
@@ -114,6 +165,41 @@ fn a_snapshot_holds_the_selection_alone_with_its_figures() {
     assert!(
         again["cost_usd"].as_f64() != bundled["cost_usd"].as_f64(),
         "the saved prices differ from the bundled ones"
+    );
+    // Every evaluation about the selection's calls, the log records of its traces and
+    // the metric points of its range, and none of the others.
+    let exported = |db: &str, what: &str, selection: &[&str]| -> Vec<Value> {
+        let out = dir.path(&format!("{what}-{}.json", db.len() + selection.len()));
+        let done = run(&[
+            &[
+                "export", "--db", db, "--what", what, "--format", "json", "--out", &out,
+            ][..],
+            selection,
+        ]
+        .concat());
+        assert!(done.status.success(), "{}", stderr(&done));
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    };
+    let judged = exported(&db, "evaluations", &selection);
+    assert!(!judged.is_empty(), "the demo's calls are judged");
+    assert_eq!(
+        exported(&snap, "evaluations", &selection).len(),
+        judged.len()
+    );
+    let held = exported(&snap, "evaluations", &[]);
+    let selected = ids(&traces);
+    assert!(held.len() >= judged.len());
+    for e in &held {
+        let trace = e["trace_id"].as_str().unwrap_or_default();
+        assert!(
+            selected.contains(trace),
+            "an evaluation of another trace: {e}"
+        );
+    }
+    let said = stdout(&out);
+    assert!(
+        said.contains(" 3 log records, ") && said.contains(" 1 metric points, "),
+        "{said}"
     );
     // The note inside the range came along, the one outside did not.
     let notes = stdout(&run(&["annotate", "--db", &snap, "--json"]));

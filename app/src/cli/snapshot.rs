@@ -74,10 +74,13 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("no snapshot written to {}", args.out.display()))?;
     bar.finish_and_clear();
     println!(
-        "wrote {} ({} traces, {} spans, {} alert changes, {} notes; {:.1} MB), opening on {}",
+        "wrote {} ({} traces, {} spans, {} log records, {} evaluations, {} metric points, {} alert changes, {} notes; {:.1} MB), opening on {}",
         args.out.display(),
         saved.traces,
         saved.spans,
+        saved.logs,
+        saved.evaluations,
+        saved.metric_points,
         saved.alerts,
         saved.notes,
         saved.bytes as f64 / 1e6,

@@ -45,6 +45,14 @@ impl Database for Store {
 }
 
 impl Queries for Reader {
+    fn side_rows(
+        &mut self,
+        trace_ids: &[u128],
+        window: Option<(i64, i64)>,
+    ) -> Result<Option<crate::SideRows>, StoreError> {
+        Reader::side_rows(self, trace_ids, window).map(Some)
+    }
+
     fn canceller(&self) -> Canceller {
         let handle = self.conn.interrupt_handle();
         std::sync::Arc::new(move || handle.interrupt())

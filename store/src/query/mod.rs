@@ -67,7 +67,7 @@ impl SortDir {
 
 /// Answers typed queries on one connection.
 pub struct Reader {
-    conn: Connection,
+    pub(crate) conn: Connection,
     prices: Arc<RwLock<PriceTable>>,
     version: Arc<AtomicU64>,
     /// The names calls are priced by, for a data version.
