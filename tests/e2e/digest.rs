@@ -87,18 +87,7 @@ fn serve(db: &str, clock: &Path, out: &Path, hook: &str) -> Collector {
 fn the_digest_is_made_at_its_time_once_and_after_a_sleep_once() {
     let dir = Scratch::new("digest");
     let db = dir.path("d.duckdb");
-    let made = run(&[
-        "demo",
-        "--db",
-        &db,
-        "--traces",
-        "600",
-        "--days",
-        "2",
-        "--end",
-        "2026-12-07T07:30:00Z",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    crate::util::demo_db(&db, &["--days", "2", "--end", "2026-12-07T07:30:00Z"]);
     let day = cli(&[
         "stats",
         "--db",

@@ -68,16 +68,7 @@ fn every_endpoint_answers_what_the_command_line_prints() {
     let db = dir.path("demo.duckdb");
     // A week of traffic ending before today, so `range=30d` and `--last 30d` select
     // the same calls whenever each is asked.
-    let made = run(&[
-        "demo",
-        "--db",
-        &db,
-        "--traces",
-        "600",
-        "--end",
-        "2026-12-01",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    crate::util::demo_db(&db, &["--end", "2026-12-01"]);
 
     let d = ["--db", db.as_str(), "--json"];
     let with = |args: &[&str]| cli(&[args, &d].concat());

@@ -56,16 +56,7 @@ fn otlp_metric(at: u64) -> Value {
 fn a_snapshot_holds_the_selection_alone_with_its_figures() {
     let dir = Scratch::new("snapshot");
     let db = dir.path("demo.duckdb");
-    let made = run(&[
-        "demo",
-        "--db",
-        &db,
-        "--traces",
-        "600",
-        "--end",
-        "2026-12-01",
-    ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    crate::util::demo_db(&db, &["--end", "2026-12-01"]);
     // A call with its log records and a metric point inside the selection, the same
     // outside it.
     let mut lines = Vec::new();

@@ -77,3 +77,10 @@ pub fn libfaketime() -> PathBuf {
         .find(|p| p.exists())
         .expect("libfaketime is missing: install Debian's faketime (tests/run.sh does)")
 }
+
+/// A demo database of 600 traces at `path`, made by `demo` with `extra` flags (`--end`,
+/// `--days`): known synthetic traffic for the tests that compare figures.
+pub fn demo_db(path: &str, extra: &[&str]) {
+    let made = run(&[&["demo", "--db", path, "--traces", "600"][..], extra].concat());
+    assert!(made.status.success(), "{}", stderr(&made));
+}
