@@ -394,15 +394,38 @@ fn compare_traces(r: &mut Reader, what: &str) {
         TraceSort::Service,
         TraceSort::Cost,
     ];
-    // Spans and traces counted from the `traces` table over all time, as from the spans.
-    let mut summaries = Vec::new();
-    for rollups in [true, false] {
-        r.use_rollups(rollups);
-        let s = r.summary(&Filter::default()).unwrap();
-        summaries.push((s.spans, s.traces, s.first_start_ns, s.last_end_ns));
+    // Spans and traces counted from the `traces` table over all time, as from the spans,
+    // also of the traces holding a call selected by model, provider or status.
+    let by_call = [
+        Filter::default(),
+        Filter {
+            models: vec!["gpt-4o*".into()],
+            ..Filter::default()
+        },
+        Filter {
+            providers: vec!["anthropic".into()],
+            ..Filter::default()
+        },
+        Filter {
+            status: StatusFilter::Error,
+            ..Filter::default()
+        },
+    ];
+    for (i, filter) in by_call.iter().enumerate() {
+        let mut summaries = Vec::new();
+        for rollups in [true, false] {
+            r.use_rollups(rollups);
+            let s = r.summary(filter).unwrap();
+            summaries.push((s.spans, s.traces, s.first_start_ns, s.last_end_ns));
+        }
+        if i == 0 {
+            assert!(summaries[1].0 > Some(0), "{what}, {filter:?}");
+        }
+        assert_eq!(
+            summaries[0], summaries[1],
+            "{what}, summary counts of {filter:?}"
+        );
     }
-    assert!(summaries[1].0 > Some(0), "{what}");
-    assert_eq!(summaries[0], summaries[1], "{what}, summary counts");
     // A trace opened within its time range from the `traces` table holds every span.
     r.use_rollups(false);
     let (page, _) = r

@@ -110,7 +110,8 @@ impl Reader {
     /// The summary of a selection, spans and traces counted. With the `traces` table,
     /// traces are counted there, by their first start, as the traces page lists them
     /// (a trace whose spans came hours apart has two rows until the writer joins them,
-    /// at most ten minutes later), and all time is summed from it without reading spans.
+    /// at most ten minutes later), and all time is summed from it without reading spans,
+    /// whatever the call-level conditions.
     pub fn summary(&mut self, filter: &Filter) -> Result<Summary, StoreError> {
         let mut s = self.call_summary(filter)?;
         let table = self.traces_table_answers(filter);
@@ -122,6 +123,22 @@ impl Reader {
                  FROM traces"
                     .to_string(),
                 Vec::new(),
+            )
+        } else if all_time && self.traces_hold_every_span(filter) {
+            // All time, selected by call: the traces holding a matching call, with
+            // their span counts, from the `traces` table instead of every span (a split
+            // trace's rows add up; it is counted once).
+            let w = self.calls_where(filter)?;
+            (
+                format!(
+                    "SELECT coalesce(sum(t.spans), 0)::UBIGINT AS spans,
+                            count(DISTINCT t.trace_id)::UBIGINT AS traces,
+                            min(t.start_ns) AS first_start_ns, max(t.end_ns) AS last_end_ns
+                     FROM traces t
+                     WHERE t.trace_id IN (SELECT c.trace_id FROM llm_calls c WHERE {})",
+                    w.sql
+                ),
+                w.params,
             )
         } else {
             // The subquery's parameters come first: it is written first.

@@ -225,10 +225,13 @@ impl Reader {
     /// Whether the `traces` table can answer a traces page: it selects by time only (a
     /// trace by its first start).
     pub(super) fn traces_table_answers(&self, filter: &Filter) -> bool {
-        self.use_rollups
-            && self.schema_version >= 7
-            && filter.services.is_empty()
-            && !filter.selects_calls()
+        self.traces_hold_every_span(filter) && !filter.selects_calls()
+    }
+
+    /// Whether the `traces` table's rows stand for all of their spans under `filter`:
+    /// it has them all (kept by the writer) and no condition is on a span's service.
+    pub(super) fn traces_hold_every_span(&self, filter: &Filter) -> bool {
+        self.use_rollups && self.schema_version >= 7 && filter.services.is_empty()
     }
 
     /// [`Reader::traces_page`] from the `traces` table: the page's rows sorted there,
