@@ -57,6 +57,8 @@ mod text_index;
 #[cfg(feature = "duckdb")]
 mod time_annotations;
 #[cfg(feature = "duckdb")]
+mod trace_cost;
+#[cfg(feature = "duckdb")]
 mod trace_table;
 #[cfg(feature = "duckdb")]
 mod usage;

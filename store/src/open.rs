@@ -248,7 +248,12 @@ impl Store {
             return Err(StoreError::ReadOnly);
         }
         let conn = self.primary.lock().expect("connection lock").try_clone()?;
-        Writer::start(conn, self.version.clone(), self.text.clone())
+        Writer::start(
+            conn,
+            self.version.clone(),
+            self.text.clone(),
+            self.prices.clone(),
+        )
     }
 }
 

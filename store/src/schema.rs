@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -193,6 +193,7 @@ fn describe(from: i64) -> &'static str {
         11 => "telling metric points that are deltas from running totals",
         12 => "finding the prompt patterns of the stored calls",
         13 => "adding notes on stretches of time",
+        14 => "keeping each trace's cost, for the traces list sorted by cost",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -294,6 +295,9 @@ fn migration(from: i64) -> String {
         12 => crate::pattern_table::create_sql(),
         // 13 -> 14: notes on stretches of time (`crate::time_annotations`).
         13 => crate::time_annotations::create_sql().to_string(),
+        // 14 -> 15: each trace's cost at the prices in force (`crate::trace_cost`),
+        // priced by the writer when it starts.
+        14 => "ALTER TABLE traces ADD COLUMN IF NOT EXISTS cost_usd DOUBLE;".to_string(),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

@@ -4,7 +4,8 @@
 //! call), kept by the writer in the same transaction as the spans, so that the traces
 //! list sorts a row per trace instead of grouping every span. Beside it, `trace_spend`:
 //! each trace's calls' cost measures by priced name (token classes, priced when read,
-//! so history reprices), rows added per commit and summed by readers.
+//! so history reprices), rows added per commit and summed by readers; and each trace's
+//! cost at the prices in force (`cost_usd`, see `crate::trace_cost`).
 //!
 //! A commit adds its new spans' figures to the rows of their traces. The row is found
 //! among the traces that start at most [`WINDOW_NS`] before the commit's earliest span
@@ -12,6 +13,7 @@
 //! that gets a second row, and [`merge_split`] (run by the writer every ten minutes and
 //! at each checkpoint) joins such rows.
 
+use crate::prices::PriceTable;
 use crate::query::cost;
 use duckdb::Connection;
 
@@ -31,7 +33,9 @@ fn figures(spans: &str, calls: &str, condition: &str) -> String {
                 coalesce(l.llm_calls, 0)::BIGINT AS llm_calls,
                 coalesce(l.tokens, 0)::BIGINT AS tokens,
                 coalesce(l.call_error, false) AS call_error,
-                t.session_id, t.user_id, l.first_call
+                t.session_id, t.user_id, l.first_call,
+                -- Priced by the writer (`crate::trace_cost`), not here.
+                NULL::DOUBLE AS cost_usd
          FROM (
              SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) AS end_ns,
                     count(*)::BIGINT AS spans, bool_or(s.status_code = 2) AS span_error,
@@ -74,6 +78,7 @@ fn combine() -> String {
         "session_id = CASE WHEN r.session_id IS NULL OR d.start_ns < r.start_ns THEN coalesce(d.session_id, r.session_id) ELSE r.session_id END".into(),
         "user_id = CASE WHEN r.user_id IS NULL OR d.start_ns < r.start_ns THEN coalesce(d.user_id, r.user_id) ELSE r.user_id END".into(),
         "first_call = least(r.first_call, d.first_call)".into(),
+        "cost_usd = r.cost_usd + d.cost_usd".into(),
     ];
     for c in ROOT {
         set.push(format!(
@@ -125,18 +130,26 @@ pub(crate) fn create_sql() -> String {
 }
 
 /// Adds the spans and calls of the staging tables (the commit's new ones, earliest
-/// start `earliest_ns`) to their traces' rows.
-pub(crate) fn add(conn: &Connection, earliest_ns: i64) -> duckdb::Result<()> {
+/// start `earliest_ns`) to their traces' rows, their cost at `prices`.
+pub(crate) fn add(conn: &Connection, earliest_ns: i64, prices: &PriceTable) -> duckdb::Result<()> {
     let since = earliest_ns.saturating_sub(WINDOW_NS);
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE trace_delta AS {figures};
+        "CREATE OR REPLACE TEMP TABLE spend_delta AS {};",
+        spend("stage_llm", "TRUE")
+    ))?;
+    let cost = crate::trace_cost::measures_cost(conn, prices, "spend_delta")?;
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE trace_delta AS
+             SELECT f.* EXCLUDE (cost_usd), coalesce(k.cost_usd, 0) AS cost_usd
+             FROM ({figures}) f LEFT JOIN (
+                 SELECT trace_id, sum({cost}) AS cost_usd FROM spend_delta GROUP BY trace_id
+             ) k USING (trace_id);
          UPDATE traces r SET {combine}
          FROM trace_delta d WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id;
          INSERT INTO traces SELECT * FROM trace_delta d WHERE NOT EXISTS (
              SELECT 1 FROM traces r WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id);
-         INSERT INTO trace_spend {spend};",
+         INSERT INTO trace_spend SELECT * FROM spend_delta;",
         figures = figures("stage_spans", "stage_llm", "TRUE"),
-        spend = spend("stage_llm", "TRUE"),
         combine = combine(),
     ))
 }
@@ -144,9 +157,11 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64) -> duckdb::Result<()> {
 /// Joins the rows of traces that have several (their spans came more than
 /// [`WINDOW_NS`] apart). Reads every trace id: run it seldom (at checkpoints).
 pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
-    conn.execute_batch(
-        "BEGIN TRANSACTION;
-         CREATE OR REPLACE TEMP TABLE split_traces AS
+    conn.execute_batch(&format!("BEGIN TRANSACTION; {MERGE_SPLIT} COMMIT;"))
+}
+
+/// The statements of [`merge_split`], for a transaction of the caller's.
+pub(crate) const MERGE_SPLIT: &str = "CREATE OR REPLACE TEMP TABLE split_traces AS
              SELECT trace_id, min(start_ns) AS start_ns, max(end_ns) AS end_ns,
                     sum(spans)::BIGINT AS spans, bool_or(span_error) AS span_error,
                     arg_min(root_orphan, (root_orphan, root_start_ns, root_name, root_service)) AS root_orphan,
@@ -157,16 +172,13 @@ pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
                     sum(tokens)::BIGINT AS tokens, bool_or(call_error) AS call_error,
                     arg_min(session_id, start_ns) FILTER (session_id IS NOT NULL) AS session_id,
                     arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id,
-                    min(first_call) AS first_call
+                    min(first_call) AS first_call, sum(cost_usd) AS cost_usd
              FROM traces WHERE trace_id IN (
                  SELECT trace_id FROM traces GROUP BY trace_id HAVING count(*) > 1)
              GROUP BY trace_id;
          DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM split_traces);
          INSERT INTO traces SELECT * FROM split_traces;
-         DROP TABLE split_traces;
-         COMMIT;",
-    )
-}
+         DROP TABLE split_traces;";
 
 /// Retention (after the spans before `cutoff_ns` went): drops the traces that started
 /// before it and sums again, from the spans left, those that went on after it.
@@ -184,8 +196,11 @@ pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result
          DELETE FROM trace_spend
          WHERE start_ns < {cutoff_ns} OR trace_id IN (SELECT trace_id FROM cut_traces);
          INSERT INTO trace_spend {spend};
-         DROP TABLE cut_traces;",
+         DROP TABLE cut_traces;
+         {unpriced}",
         figures = figures("spans", "llm_calls", &cut),
         spend = spend("llm_calls", &cut.replace("{start}", "c.start_ns")),
+        // The traces summed again have no cost yet: the writer prices them all again.
+        unpriced = crate::trace_cost::FORGET,
     ))
 }

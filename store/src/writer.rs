@@ -7,13 +7,14 @@
 use crate::error::StoreError;
 use crate::ids::{span_key, trace_key};
 use crate::patterns::{CallRef, PatternMiner};
+use crate::prices::PriceTable;
 use crate::row::{AlertEvent, Feedback, LogRow, MetricPoint, SpanClass, SpanRow};
 use crate::text_index::{IndexedCall, TextIndex};
 use duckdb::{Appender, Connection, params};
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -133,6 +134,7 @@ impl Writer {
         conn: Connection,
         version: Arc<AtomicU64>,
         text: Option<Arc<TextIndex>>,
+        prices: Arc<RwLock<PriceTable>>,
     ) -> Result<Writer, StoreError> {
         // Rows are appended to staging tables first, outside the transaction: DuckDB's
         // appender inside an explicit transaction leaves long strings pointing into its
@@ -155,7 +157,7 @@ impl Writer {
         let index = text.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx, version, t, index, miner))
+            .spawn(move || run(conn, rx, version, t, index, Upkeep::new(miner, prices)))
             .map_err(|source| StoreError::Io {
                 path: "writer thread".into(),
                 source,
@@ -262,10 +264,10 @@ fn run(
     version: Arc<AtomicU64>,
     timings: Arc<WriterTimings>,
     text: Option<Arc<TextIndex>>,
-    miner: PatternMiner,
+    mut upkeep: Upkeep,
 ) {
     let text = text.as_deref();
-    let mut upkeep = Upkeep::new(miner);
+    upkeep.reprice(&conn);
     while let Ok(first) = rx.recv() {
         let mut group = Vec::new();
         let mut rows = 0;
@@ -316,10 +318,12 @@ fn run(
 }
 
 /// What the writer keeps between commits: which minutes have rollup rows appended
-/// since they were last compacted, when split traces were last joined, and the prompt
-/// pattern miner (as the database has it: rebuilt from it after a failed commit).
+/// since they were last compacted, when split traces were last joined, the prompt
+/// pattern miner (as the database has it: rebuilt from it after a failed commit), and
+/// the prices in force (the store's, which the user changes), that traces are priced at.
 struct Upkeep {
     miner: PatternMiner,
+    prices: Arc<RwLock<PriceTable>>,
     /// Earliest and latest start of the calls committed since the last compaction.
     appended: Option<(i64, i64)>,
     last_compaction: Instant,
@@ -327,13 +331,26 @@ struct Upkeep {
 }
 
 impl Upkeep {
-    fn new(miner: PatternMiner) -> Upkeep {
+    fn new(miner: PatternMiner, prices: Arc<RwLock<PriceTable>>) -> Upkeep {
         Upkeep {
             miner,
+            prices,
             appended: None,
             last_compaction: Instant::now(),
             last_merge: Instant::now(),
         }
+    }
+
+    /// Prices every trace again when the column holds other prices than those in
+    /// force (`crate::trace_cost`); returns the prices in force.
+    fn reprice(&self, conn: &Connection) -> PriceTable {
+        let prices = self.prices.read().expect("price lock").clone();
+        if let Err(e) = crate::trace_cost::reprice_if_stale(conn, &prices) {
+            tracing::warn!(
+                "pricing the traces again: {e}; the traces list prices their calls instead"
+            );
+        }
+        prices
     }
 
     /// Commits a group (see [`commit_group`]) and notes the range of its calls.
@@ -345,6 +362,10 @@ impl Upkeep {
         timings: &WriterTimings,
         text: Option<&TextIndex>,
     ) {
+        if group.is_empty() {
+            return;
+        }
+        let prices = self.reprice(conn);
         let calls = group
             .iter()
             .flat_map(|(b, _)| &b.spans)
@@ -354,7 +375,15 @@ impl Upkeep {
             None => Some((t, t)),
             Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
         });
-        if commit_group(conn, group, version, timings, text, &mut self.miner) {
+        if commit_group(
+            conn,
+            group,
+            version,
+            timings,
+            text,
+            &mut self.miner,
+            &prices,
+        ) {
             self.appended = range;
         } else {
             // What the miner learned from the failed group was not stored.
@@ -406,13 +435,14 @@ fn commit_group(
     timings: &WriterTimings,
     text: Option<&TextIndex>,
     miner: &mut PatternMiner,
+    prices: &PriceTable,
 ) -> bool {
     if group.is_empty() {
         return true;
     }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
     let started = Instant::now();
-    match write_group(conn, &batches, timings, miner) {
+    match write_group(conn, &batches, timings, miner, prices) {
         Ok(reports) => {
             let stored = started.elapsed();
             if let Some(index) = text {
@@ -495,6 +525,7 @@ fn write_group(
     batches: &[Batch],
     timings: &WriterTimings,
     miner: &mut PatternMiner,
+    prices: &PriceTable,
 ) -> Result<Vec<CommitReport>, StoreError> {
     let elapsed = |since: Instant| since.elapsed().as_nanos() as u64;
     let step =
@@ -559,7 +590,7 @@ fn write_group(
     let t = Instant::now();
     conn.execute_batch("BEGIN TRANSACTION")?;
     if has_spans {
-        move_staged(conn, batches, &mut reports, timings)?;
+        move_staged(conn, batches, &mut reports, timings, prices)?;
     }
     if has_logs {
         store_new_logs(conn, &mut reports).map_err(step("storing logs"))?;
@@ -623,6 +654,7 @@ fn move_staged(
     batches: &[Batch],
     reports: &mut [CommitReport],
     timings: &WriterTimings,
+    prices: &PriceTable,
 ) -> Result<(), StoreError> {
     let (lo, hi) = batches
         .iter()
@@ -672,7 +704,7 @@ fn move_staged(
             .map_err(|e| StoreError::Commit(format!("joining evaluations to their calls: {e}")))?;
     }
     if any_spans {
-        crate::trace_table::add(conn, lo)
+        crate::trace_table::add(conn, lo, prices)
             .map_err(|e| StoreError::Commit(format!("adding spans to their traces: {e}")))?;
         crate::run_table::add(conn, lo, hi)
             .map_err(|e| StoreError::Commit(format!("adding spans to their agent runs: {e}")))?;

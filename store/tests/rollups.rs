@@ -661,6 +661,11 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
             ),
             (12, to, "finding the prompt patterns of the stored calls"),
             (13, to, "adding notes on stretches of time"),
+            (
+                14,
+                to,
+                "keeping each trace's cost, for the traces list sorted by cost"
+            ),
         ]
     );
     let mut r = store.reader().unwrap();
@@ -711,4 +716,67 @@ fn a_trace_split_shuffled_and_repeated_across_commits_is_one_row() {
         }
     }
     compare_traces(&mut r, "at the end");
+}
+
+/// Sorted by cost, the traces list reads each trace's kept cost while it is at the
+/// prices in force; after a price change it prices the calls until the writer has
+/// priced every trace again at the new prices (its next commit). Each page equals the
+/// one priced from the raw calls.
+#[test]
+fn the_traces_list_by_cost_follows_a_price_change() {
+    use store::{SortDir, TraceSort};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("cost.duckdb"), OpenMode::ReadWrite).unwrap();
+    let writer = store.writer().unwrap();
+    let mut rng = Rng(11);
+    let mut write = |n| {
+        writer
+            .write(Batch {
+                spans: random_spans(&mut rng, n),
+                ..Batch::default()
+            })
+            .unwrap()
+    };
+    write(3000);
+    let mut r = store.reader().unwrap();
+    let mut costliest = |r: &mut Reader, what: &str| {
+        let mut top = 0.0;
+        for dir in [SortDir::Desc, SortDir::Asc] {
+            let mut pages = Vec::new();
+            for rollups in [true, false] {
+                r.use_rollups(rollups);
+                let (rows, _) = r
+                    .traces_page(&Filter::default(), TraceSort::Cost, dir, 0, 30)
+                    .unwrap();
+                pages.push(rows);
+            }
+            assert_eq!(pages[0].len(), pages[1].len(), "{what}");
+            for (a, b) in pages[0].iter().zip(&pages[1]) {
+                assert_eq!(a.trace_id, b.trace_id, "{what}, {dir:?}: {a:?} {b:?}");
+                assert!(close(a.cost_usd, b.cost_usd, 1e-9), "{what}: {a:?} {b:?}");
+            }
+            if dir == SortDir::Desc {
+                top = pages[0][0].cost_usd;
+            }
+        }
+        top
+    };
+    let before = costliest(&mut r, "bundled prices");
+    // A price for the local model, which had none: its traces cost more than any.
+    let mut prices = store.prices();
+    prices.set(
+        "my-local-model",
+        Price {
+            input: 1000.0,
+            output: 1000.0,
+            cache_read: None,
+            cache_write: None,
+        },
+    );
+    store.set_prices(prices);
+    let changed = costliest(&mut r, "a new price, not yet kept");
+    assert!(changed > before * 2.0, "{changed} against {before}");
+    write(200);
+    let kept = costliest(&mut r, "a new price, kept");
+    assert!(kept >= changed, "{kept} against {changed}");
 }

@@ -8,6 +8,9 @@ use crate::row::{CallPhases, CallTiming, SpanClass, StatusCode};
 use duckdb::types::Value;
 use serde::Serialize;
 
+/// The first schema whose `traces` table keeps each trace's cost.
+const TRACE_COST_SCHEMA: i64 = 15;
+
 /// Columns the traces page sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TraceSort {
@@ -228,6 +231,16 @@ impl Reader {
         self.traces_hold_every_span(filter) && !filter.selects_calls()
     }
 
+    /// Whether `traces.cost_usd` holds the costs at this reader's prices
+    /// (`crate::trace_cost`).
+    fn trace_cost_is_current(&self) -> Result<bool, StoreError> {
+        if self.schema_version < TRACE_COST_SCHEMA {
+            return Ok(false);
+        }
+        let prices = self.prices.read().expect("price lock").clone();
+        Ok(crate::trace_cost::priced_with(&self.conn, &prices)?)
+    }
+
     /// Whether the `traces` table's rows stand for all of their spans under `filter`:
     /// it has them all (kept by the writer) and no condition is on a span's service.
     pub(super) fn traces_hold_every_span(&self, filter: &Filter) -> bool {
@@ -235,9 +248,9 @@ impl Reader {
     }
 
     /// [`Reader::traces_page`] from the `traces` table: the page's rows sorted there,
-    /// then priced from their calls; sorted by cost, every trace of the selection is
-    /// priced first, from its kept cost measures (`trace_spend`: prices change, so no
-    /// dollars are kept), else from its calls.
+    /// then priced from their calls; sorted by cost, by the kept cost when it is at
+    /// this reader's prices, else every trace of the selection is priced first, from
+    /// its kept cost measures (`trace_spend`), else from its calls.
     fn traces_page_from_table(
         &mut self,
         filter: &Filter,
@@ -257,7 +270,16 @@ impl Reader {
                        s.llm_calls::UBIGINT AS llm_calls, s.tokens::UBIGINT AS tokens,
                        s.span_error OR s.call_error AS has_error";
         let priced = sort == TraceSort::Cost;
-        let sql = if priced {
+        let kept_cost = priced && self.trace_cost_is_current()?;
+        let sql = if kept_cost {
+            // Each trace's cost, kept by the writer at the prices in force.
+            format!(
+                "SELECT {columns}, s.cost_usd FROM traces s WHERE {}
+                 ORDER BY s.cost_usd {}, s.trace_id LIMIT ? OFFSET ?",
+                w.sql,
+                dir.sql()
+            )
+        } else if priced {
             // A trace's calls start no earlier than the trace: the same lower bound
             // keeps the pricing to the selection's row groups.
             let since = filter

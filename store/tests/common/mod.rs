@@ -36,6 +36,10 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
     let undo = |v: i64| {
         match v {
+        15 => {
+            "ALTER TABLE traces DROP COLUMN cost_usd;
+             DELETE FROM meta WHERE key = 'trace_cost_prices';"
+        }
         14 => "DROP TABLE time_annotations;",
         13 => {
             "ALTER TABLE llm_calls DROP COLUMN pattern_id; DROP TABLE prompt_patterns;
