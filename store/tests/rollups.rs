@@ -739,7 +739,7 @@ fn the_traces_list_by_cost_follows_a_price_change() {
     };
     write(3000);
     let mut r = store.reader().unwrap();
-    let mut costliest = |r: &mut Reader, what: &str| {
+    let costliest = |r: &mut Reader, what: &str| {
         let mut top = 0.0;
         for dir in [SortDir::Desc, SortDir::Asc] {
             let mut pages = Vec::new();
