@@ -130,6 +130,8 @@ fn delete_before(c: &Connection, cutoff_ns: i64) -> Result<Pruned, StoreError> {
         crate::rollup::forget_minutes_before(c, cutoff_ns)?;
         let spans = c.execute("DELETE FROM spans WHERE start_ns < ?", [cutoff_ns])? as u64;
         crate::trace_table::forget_before(c, cutoff_ns)?;
+        // The traces summed again have no cost: the writer prices them all again.
+        c.execute_batch(crate::trace_cost::FORGET)?;
         crate::run_table::forget_before(c, cutoff_ns)?;
         let logs = c.execute("DELETE FROM logs WHERE time_ns < ?", [cutoff_ns])? as u64;
         let metric_points =

@@ -11,13 +11,12 @@
 //! migration that added the column, retention summing traces again).
 
 use crate::prices::PriceTable;
-use crate::query::cost;
 use duckdb::Connection;
 
 /// The `meta` key of the price table the column was priced with.
 const KEY: &str = "trace_cost_prices";
 
-/// Forgets which prices the column holds (its rows were summed again without cost).
+/// Forgets which prices the column holds (retention summed rows again without cost).
 pub(crate) const FORGET: &str = "DELETE FROM meta WHERE key = 'trace_cost_prices';";
 
 /// Whether the column holds the costs at `prices`.
@@ -29,26 +28,6 @@ pub(crate) fn priced_with(conn: &Connection, prices: &PriceTable) -> duckdb::Res
     )
 }
 
-/// The cost of a row of `table`'s cost measures (`trace_spend`'s columns) as one SQL
-/// expression, with the rates of the names priced there written inline.
-pub(crate) fn measures_cost(
-    conn: &Connection,
-    prices: &PriceTable,
-    table: &str,
-) -> duckdb::Result<String> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT DISTINCT priced_as FROM {table} WHERE priced_as IS NOT NULL"
-    ))?;
-    let names = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<duckdb::Result<Vec<_>>>()?;
-    Ok(cost::inline_measures(
-        names
-            .iter()
-            .filter_map(|n| prices.lookup(n).map(|p| (n.as_str(), p))),
-    ))
-}
-
 /// Prices every trace again at `prices` when the column holds other prices (or none),
 /// in one transaction: split traces are joined first, so that each trace has the one
 /// row its cost goes to. Returns whether it did.
@@ -57,7 +36,7 @@ pub(crate) fn reprice_if_stale(conn: &Connection, prices: &PriceTable) -> duckdb
         return Ok(false);
     }
     let started = std::time::Instant::now();
-    let cost = measures_cost(conn, prices, "trace_spend")?;
+    let cost = crate::trace_table::spend_cost(conn, prices, "trace_spend")?;
     conn.execute_batch("BEGIN TRANSACTION")?;
     let priced = conn
         .execute_batch(&format!(

@@ -5,7 +5,7 @@
 //! list sorts a row per trace instead of grouping every span. Beside it, `trace_spend`:
 //! each trace's calls' cost measures by priced name (token classes, priced when read,
 //! so history reprices), rows added per commit and summed by readers; and each trace's
-//! cost at the prices in force (`cost_usd`, see `crate::trace_cost`).
+//! cost at the prices it is given (`cost_usd`; which prices, `crate::trace_cost` says).
 //!
 //! A commit adds its new spans' figures to the rows of their traces. The row is found
 //! among the traces that start at most [`WINDOW_NS`] before the commit's earliest span
@@ -34,7 +34,7 @@ fn figures(spans: &str, calls: &str, condition: &str) -> String {
                 coalesce(l.tokens, 0)::BIGINT AS tokens,
                 coalesce(l.call_error, false) AS call_error,
                 t.session_id, t.user_id, l.first_call,
-                -- Priced by the writer (`crate::trace_cost`), not here.
+                -- Priced by `add` and by `crate::trace_cost`, not here.
                 NULL::DOUBLE AS cost_usd
          FROM (
              SELECT s.trace_id, min(s.start_ns) AS start_ns, max(s.end_ns) AS end_ns,
@@ -137,7 +137,7 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, prices: &PriceTable) -> d
         "CREATE OR REPLACE TEMP TABLE spend_delta AS {};",
         spend("stage_llm", "TRUE")
     ))?;
-    let cost = crate::trace_cost::measures_cost(conn, prices, "spend_delta")?;
+    let cost = spend_cost(conn, prices, "spend_delta")?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE trace_delta AS
              SELECT f.* EXCLUDE (cost_usd), coalesce(k.cost_usd, 0) AS cost_usd
@@ -151,6 +151,26 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, prices: &PriceTable) -> d
          INSERT INTO trace_spend SELECT * FROM spend_delta;",
         figures = figures("stage_spans", "stage_llm", "TRUE"),
         combine = combine(),
+    ))
+}
+
+/// The cost of a row of `table`'s cost measures (`trace_spend`'s columns) as one SQL
+/// expression, with the rates of the names priced there written inline.
+pub(crate) fn spend_cost(
+    conn: &Connection,
+    prices: &PriceTable,
+    table: &str,
+) -> duckdb::Result<String> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT DISTINCT priced_as FROM {table} WHERE priced_as IS NOT NULL"
+    ))?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<duckdb::Result<Vec<_>>>()?;
+    Ok(cost::inline_measures(
+        names
+            .iter()
+            .filter_map(|n| prices.lookup(n).map(|p| (n.as_str(), p))),
     ))
 }
 
@@ -196,11 +216,8 @@ pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result
          DELETE FROM trace_spend
          WHERE start_ns < {cutoff_ns} OR trace_id IN (SELECT trace_id FROM cut_traces);
          INSERT INTO trace_spend {spend};
-         DROP TABLE cut_traces;
-         {unpriced}",
+         DROP TABLE cut_traces;",
         figures = figures("spans", "llm_calls", &cut),
         spend = spend("llm_calls", &cut.replace("{start}", "c.start_ns")),
-        // The traces summed again have no cost yet: the writer prices them all again.
-        unpriced = crate::trace_cost::FORGET,
     ))
 }

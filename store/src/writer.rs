@@ -288,6 +288,7 @@ fn run(
                     let group = std::mem::take(&mut group);
                     upkeep.commit(&conn, group, &version, &timings, text);
                     f(&conn);
+                    upkeep.priced_at = None;
                     version.fetch_add(1, Ordering::AcqRel);
                     next = rx.try_recv().ok();
                 }
@@ -324,6 +325,9 @@ fn run(
 struct Upkeep {
     miner: PatternMiner,
     prices: Arc<RwLock<PriceTable>>,
+    /// The prices the traces' kept costs were last found or made at; none after a job
+    /// that may have changed them (retention), so that `meta` is read again.
+    priced_at: Option<PriceTable>,
     /// Earliest and latest start of the calls committed since the last compaction.
     appended: Option<(i64, i64)>,
     last_compaction: Instant,
@@ -335,6 +339,7 @@ impl Upkeep {
         Upkeep {
             miner,
             prices,
+            priced_at: None,
             appended: None,
             last_compaction: Instant::now(),
             last_merge: Instant::now(),
@@ -342,13 +347,17 @@ impl Upkeep {
     }
 
     /// Prices every trace again when the column holds other prices than those in
-    /// force (`crate::trace_cost`); returns the prices in force.
-    fn reprice(&self, conn: &Connection) -> PriceTable {
+    /// force (`crate::trace_cost`); returns the prices in force. A commit's check is
+    /// a comparison in memory: only this writer changes the column and its record.
+    fn reprice(&mut self, conn: &Connection) -> PriceTable {
         let prices = self.prices.read().expect("price lock").clone();
-        if let Err(e) = crate::trace_cost::reprice_if_stale(conn, &prices) {
-            tracing::warn!(
-                "pricing the traces again: {e}; the traces list prices their calls instead"
-            );
+        if self.priced_at.as_ref() != Some(&prices) {
+            match crate::trace_cost::reprice_if_stale(conn, &prices) {
+                Ok(_) => self.priced_at = Some(prices.clone()),
+                Err(e) => tracing::warn!(
+                    "pricing the traces again: {e}; the traces list prices their calls instead"
+                ),
+            }
         }
         prices
     }
@@ -437,9 +446,6 @@ fn commit_group(
     miner: &mut PatternMiner,
     prices: &PriceTable,
 ) -> bool {
-    if group.is_empty() {
-        return true;
-    }
     let (batches, dones): (Vec<Batch>, Vec<Done>) = group.into_iter().unzip();
     let started = Instant::now();
     match write_group(conn, &batches, timings, miner, prices) {
