@@ -9,8 +9,8 @@ use crate::output::{OutputFile, Replace};
 use crate::query::{
     AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
     ExportFormat, ExportTable, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow,
-    SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    SeriesPoint, SessionRow, SessionSort, SessionTurn, SortDir, Summary, ToolRow, TopError,
+    TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::row::AlertEvent;
 use std::path::Path;
@@ -255,6 +255,11 @@ pub trait Queries: Send {
 
     /// A session's traces (its turns), earliest first.
     fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError>;
+
+    /// A session's turns (its traces with what was said in them), earliest first,
+    /// without their spans: the session page, which asks for a turn's spans when
+    /// they are opened.
+    fn session_turns(&mut self, session_id: &str) -> Result<Vec<SessionTurn>, StoreError>;
 
     /// Every agent of a selection (its agent spans' names), most runs first, with
     /// what happened inside the runs.

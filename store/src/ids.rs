@@ -30,3 +30,10 @@ pub fn hex_to_trace_id(hex: &str) -> Option<u128> {
     }
     u128::from_str_radix(hex, 16).ok()
 }
+
+/// Trace ids as SQL literals for `trace_id IN (…)`.
+#[cfg(feature = "duckdb")]
+pub(crate) fn trace_id_list(ids: &[u128]) -> String {
+    let list: Vec<String> = ids.iter().map(|id| format!("'{id}'::UHUGEINT")).collect();
+    list.join(", ")
+}

@@ -88,8 +88,8 @@ pub use query::{
     EvaluatorRow, ExportFormat, ExportTable, FirstTokenSummary, Heatmap, HeatmapCell, JudgedCall,
     LatencyPoint, MetricBucket, MetricGroup, MetricInfo, MetricView, ModelFirstToken, ModelRow,
     OUTPUT_TPS_DOC, PatternRow, PatternSort, Reader, SCORE_BINS, SeriesPoint, SessionRow,
-    SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceSpan, TraceTree,
-    UserRow,
+    SessionSort, SessionTurn, SortDir, Summary, ToolRow, TopError, TraceRow, TraceSort, TraceSpan,
+    TraceTree, UserRow,
 };
 pub use query_language::{Query, QueryError};
 #[cfg(feature = "duckdb")]

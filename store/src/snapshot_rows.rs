@@ -42,8 +42,7 @@ impl Reader {
     ) -> Result<SideRows, StoreError> {
         let mut rows = SideRows::default();
         for chunk in trace_ids.chunks(IDS_PER_QUERY) {
-            let list: Vec<String> = chunk.iter().map(|id| format!("'{id}'::UHUGEINT")).collect();
-            let ids = list.join(", ");
+            let ids = crate::ids::trace_id_list(chunk);
             for table in &TABLES[..2] {
                 let got =
                     self.select(&format!("SELECT * FROM {table} WHERE trace_id IN ({ids})"))?;

@@ -207,6 +207,52 @@ fn sessions_group_their_traces_and_count_what_they_hold() {
     assert!(r.session_traces("nobody").unwrap().is_empty());
 }
 
+/// The session page's turns, read without their spans, are what the spans say: the
+/// figures, the user's message of the first call, the last answer, and the calls an
+/// evaluation may judge, for the turn whose call came in an earlier commit too.
+#[test]
+fn a_sessions_turns_are_what_their_spans_say() {
+    let store = sessions_store();
+    let mut r = store.reader().unwrap();
+    for session in ["s-1", "s-2", "nobody"] {
+        let ids = r.session_traces(session).unwrap();
+        let from_spans: Vec<SessionTurn> = r
+            .traces(&ids)
+            .unwrap()
+            .iter()
+            .map(SessionTurn::of_trace)
+            .collect();
+        assert_eq!(r.session_turns(session).unwrap(), from_spans, "{session}");
+    }
+    let turns = r.session_turns("s-1").unwrap();
+    let figures: Vec<_> = turns
+        .iter()
+        .map(|t| (t.start_ns, t.spans, t.calls.len(), t.tokens, t.failed))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            (T0, 2, 1, 1_100_000, false),
+            (T0 + 60_000 * MS, 2, 1, 500, true)
+        ]
+    );
+    assert!(
+        (turns[0].cost_usd - 3.5).abs() < 1e-9,
+        "{}",
+        turns[0].cost_usd
+    );
+    assert_eq!(turns[0].asked.as_deref(), Some("Where is my order?"));
+    assert_eq!(turns[1].asked.as_deref(), Some("Which carrier?"));
+    assert_eq!(turns[1].answered.as_deref(), Some("Arriving tomorrow."));
+    assert_eq!(
+        turns[0].calls,
+        [(
+            span_id_hex(u64::from_be_bytes([2; 8])),
+            Some("gpt-4o".into())
+        )]
+    );
+}
+
 #[test]
 fn users_count_their_sessions_turns_and_last_visit() {
     let store = sessions_store();

@@ -1535,6 +1535,23 @@ fn sessions_users_agents_and_tools_answer_as_the_local_database_does() {
         "{local_names:?}"
     );
     assert_eq!(named(remote.traces(&turns).unwrap()), local_names);
+    // The session page's turns: from the traces table here, from the spans there.
+    let chat = |turns: Vec<store::SessionTurn>| -> Vec<_> {
+        turns
+            .into_iter()
+            .map(|t| {
+                (
+                    t.trace_id, t.spans, t.calls, t.tokens, t.failed, t.asked, t.answered,
+                )
+            })
+            .collect()
+    };
+    let local_turns = chat(local.session_turns(&busiest.session_id).unwrap());
+    assert_eq!(local_turns.len() as u64, busiest.turns);
+    assert_eq!(
+        chat(remote.session_turns(&busiest.session_id).unwrap()),
+        local_turns
+    );
 
     for filter in [Filter::default(), gpt] {
         let (a, b) = (

@@ -414,7 +414,11 @@ fn time_queries<R: store::Queries>(
             Box::new(|r| r.agents(&all).map(|v| v.len())),
         ),
         (
-            "one session page (its turns' traces)",
+            "one session page (its turns)",
+            Box::new(|r| r.session_turns(&latest_session).map(|t| t.len())),
+        ),
+        (
+            "one session's every turn's steps (spans)",
             Box::new(|r| {
                 let ids = r.session_traces(&latest_session)?;
                 r.traces(&ids).map(|t| t.len())

@@ -8,8 +8,8 @@ use store::{
     AgentRow, AgentRun, AlertEvent, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation,
     EvaluatorRow, Filter, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, MetricInfo,
     MetricView, ModelRow, PatternRow, PatternSort, Queries, SeriesPoint, SessionRow, SessionSort,
-    SortDir, StoreError, Summary, TimeAnnotation, ToolRow, TopError, TraceRow, TraceSort,
-    TraceTree, UserRow,
+    SessionTurn, SortDir, StoreError, Summary, TimeAnnotation, ToolRow, TopError, TraceRow,
+    TraceSort, TraceTree, UserRow,
 };
 
 /// A query the window caches: what it needs, what it gives, how it runs.
@@ -131,11 +131,10 @@ query! {
             r.users_page(&f, &search, sort, dir, offset, limit)
                 .map(|(rows, total)| (offset, rows, total))
         };
-    /// The open session's turns: its traces, earliest first.
-    SessionTurns(String) -> Vec<TraceTree> = |r, id| {
-        let ids = r.session_traces(&id)?;
-        r.traces(&ids)
-    };
+    /// The open session's turns, earliest first, without their spans.
+    SessionTurns(String) -> Vec<SessionTurn> = |r, id| r.session_turns(&id);
+    /// The spans of the open session's turns whose steps are unfolded.
+    TurnSteps(Vec<u128>) -> Vec<TraceTree> = |r, ids| r.traces(&ids);
     /// The selection's agents, most runs first.
     Agents(Filter) -> Vec<AgentRow> = |r, f| r.agents(&f);
     /// The anomalies of a window (Unix ns) in buckets of the width given, worst first,

@@ -544,6 +544,35 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
         let ids = r.session_traces(&busiest.session_id).unwrap();
         r.traces(&ids).unwrap()
     });
+    // The page reads its turns without their spans: they are what the spans say.
+    let page_turns = read(&db, |r| r.session_turns(&busiest.session_id).unwrap());
+    let from_spans: Vec<store::SessionTurn> =
+        turns.iter().map(store::SessionTurn::of_trace).collect();
+    // Cost sums may differ in the last bit (summed in another order).
+    let costs = |t: &[store::SessionTurn]| -> Vec<(store::SessionTurn, f64)> {
+        t.iter()
+            .map(|t| {
+                (
+                    store::SessionTurn {
+                        cost_usd: 0.0,
+                        ..t.clone()
+                    },
+                    t.cost_usd,
+                )
+            })
+            .collect()
+    };
+    for ((page, page_cost), (spans, spans_cost)) in
+        costs(&page_turns).into_iter().zip(costs(&from_spans))
+    {
+        assert_eq!(page, spans);
+        assert!((page_cost - spans_cost).abs() <= 1e-12 * spans_cost.abs().max(1.0));
+    }
+    assert_eq!(page_turns.len(), from_spans.len());
+    assert!(
+        page_turns.iter().any(|t| t.calls.len() > 1),
+        "a turn with several calls, whose first and last differ"
+    );
     for turn in &turns {
         let call = turn.spans.iter().find(|s| s.model.is_some()).unwrap();
         let asked = asked(call);
@@ -565,19 +594,18 @@ fn the_sessions_view_lists_conversations_and_opens_one_as_a_chat() {
             e.score.is_none() || h.query_all_by_label_contains(&chip).next().is_some()
         })
     });
-    // The first turn's steps unfold: each span with its class and latency.
+    // The first turn's steps unfold, read when asked for: each span with its class
+    // and latency.
     h.query_all_by_label(&format!("{} steps", turns[0].spans.len()))
         .next()
         .unwrap()
         .click();
-    h.run_steps(2);
-    for span in &turns[0].spans {
-        assert!(
-            h.query_all_by_label_contains(&span.name).next().is_some(),
-            "step {} is not shown",
-            span.name
-        );
-    }
+    wait_for(&mut h, "the first turn's steps", |h| {
+        turns[0]
+            .spans
+            .iter()
+            .all(|span| h.query_all_by_label_contains(&span.name).next().is_some())
+    });
     h.remove_cursor();
     h.run_steps(2);
     snapshot_settled(&mut h, "session_page");

@@ -21,8 +21,8 @@ use crate::query::traces::depth_first;
 use crate::query::{
     AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
     ExportFormat, ExportTable, FirstTokenSummary, Heatmap, HeatmapCell, JudgedCall, LatencyPoint,
-    ModelFirstToken, ModelRow, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow,
-    TopError, TraceRow, TraceSort, TraceTree, UserRow,
+    ModelFirstToken, ModelRow, SeriesPoint, SessionRow, SessionSort, SessionTurn, SortDir, Summary,
+    ToolRow, TopError, TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::query::{LATENCY_LEVELS, TraceSpan};
 use crate::rollup::{MINUTE_NS, Sketched};
@@ -1377,6 +1377,16 @@ impl Queries for ClickHouseReader {
 
     fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
         self.session_trace_ids(session_id)
+    }
+
+    fn session_turns(&mut self, session_id: &str) -> Result<Vec<SessionTurn>, StoreError> {
+        // The Collector's table has no traces table: the turns from their spans.
+        let ids = self.session_trace_ids(session_id)?;
+        Ok(self
+            .traces(&ids)?
+            .iter()
+            .map(SessionTurn::of_trace)
+            .collect())
     }
 
     fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {

@@ -4,8 +4,8 @@
 use super::{
     AgentRow, AgentRun, CallRow, CallSort, EvalModelRow, EvalPoint, Evaluation, EvaluatorRow,
     ExportFormat, ExportTable, FirstTokenSummary, Heatmap, JudgedCall, LatencyPoint, ModelRow,
-    Reader, SeriesPoint, SessionRow, SessionSort, SortDir, Summary, ToolRow, TopError, TraceRow,
-    TraceSort, TraceTree, UserRow,
+    Reader, SeriesPoint, SessionRow, SessionSort, SessionTurn, SortDir, Summary, ToolRow, TopError,
+    TraceRow, TraceSort, TraceTree, UserRow,
 };
 use crate::backend::{Canceller, Database, Queries};
 use crate::error::StoreError;
@@ -195,6 +195,9 @@ impl Queries for Reader {
     }
     fn session_traces(&mut self, session_id: &str) -> Result<Vec<u128>, StoreError> {
         Reader::session_traces(self, session_id)
+    }
+    fn session_turns(&mut self, session_id: &str) -> Result<Vec<SessionTurn>, StoreError> {
+        Reader::session_turns(self, session_id)
     }
     fn agents(&mut self, filter: &Filter) -> Result<Vec<AgentRow>, StoreError> {
         Reader::agents(self, filter)

@@ -8,7 +8,7 @@ use super::Reader;
 use super::calls::EXCERPT_CHARS;
 use crate::error::StoreError;
 use crate::filter::Filter;
-use crate::ids::{span_id_hex, trace_id_hex};
+use crate::ids::{span_id_hex, trace_id_hex, trace_id_list};
 use crate::row::EvalTarget;
 use duckdb::types::Value;
 use serde::Serialize;
@@ -579,8 +579,7 @@ impl Reader {
         if ids.is_empty() || self.schema_version < EVALUATIONS_SCHEMA {
             return Ok(Vec::new());
         }
-        let list: Vec<String> = ids.iter().map(|t| format!("'{t}'::UHUGEINT")).collect();
-        let list = list.join(", ");
+        let list = trace_id_list(ids);
         let sql = format!(
             "SELECT * FROM evaluations e
              WHERE (e.target <> 'session' AND e.trace_id IN ({list}))

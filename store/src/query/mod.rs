@@ -15,6 +15,7 @@ mod kpi;
 pub(crate) mod metrics;
 mod patterns;
 mod series;
+mod session_turns;
 pub(crate) mod sessions;
 pub(crate) use filter_sql::streamed_sql;
 pub(crate) use series::band_sql;
@@ -33,6 +34,7 @@ pub use kpi::{ModelRow, Summary};
 pub use metrics::{MetricBucket, MetricGroup, MetricInfo, MetricView};
 pub use patterns::{PatternRow, PatternSort};
 pub use series::{Heatmap, HeatmapCell, LatencyPoint, SeriesPoint};
+pub use session_turns::SessionTurn;
 pub use sessions::{SessionRow, SessionSort, UserRow};
 pub use timing::{FirstTokenSummary, ModelFirstToken, OUTPUT_TPS_DOC};
 pub use traces::{TraceRow, TraceSort, TraceSpan, TraceTree};
@@ -301,14 +303,11 @@ impl Reader {
             }
             // Both ids: a span id alone could repeat in another trace.
             let spans: Vec<String> = hits.iter().map(|(_, s)| s.to_string()).collect();
-            let traces: Vec<String> = hits
-                .iter()
-                .map(|(t, _)| format!("'{t}'::UHUGEINT"))
-                .collect();
+            let traces: Vec<u128> = hits.iter().map(|(t, _)| *t).collect();
             format!(
                 "c.span_id IN ({}) AND c.trace_id IN ({})",
                 spans.join(", "),
-                traces.join(", ")
+                crate::ids::trace_id_list(&traces)
             )
         });
         let all_targets = !filter.evaluations.is_empty() && self.other_evaluations()? > 0;

@@ -166,7 +166,7 @@ impl Reader {
         Ok(ids.collect::<Result<_, _>>()?)
     }
 
-    fn needs_sessions(&self) -> Result<(), StoreError> {
+    pub(super) fn needs_sessions(&self) -> Result<(), StoreError> {
         if self.schema_version < SESSIONS_SCHEMA {
             return Err(StoreError::OlderSchema {
                 what: "sessions and users",

@@ -3,7 +3,7 @@
 use super::{Reader, SortDir, cost};
 use crate::error::StoreError;
 use crate::filter::Filter;
-use crate::ids::{span_id_hex, trace_id_hex};
+use crate::ids::{span_id_hex, trace_id_hex, trace_id_list};
 use crate::row::{CallPhases, CallTiming, SpanClass, StatusCode};
 use duckdb::types::Value;
 use serde::Serialize;
@@ -375,7 +375,6 @@ impl Reader {
         let cte = self.prices_cte()?;
         let cost = cost::joined();
         let join = cost::join_prices();
-        let list: Vec<String> = ids.iter().map(|id| format!("'{id}'::UHUGEINT")).collect();
         // A call starts within its trace: the time bounds keep DuckDB to a few row groups.
         let sql = format!(
             "WITH {cte}
@@ -383,7 +382,7 @@ impl Reader {
              FROM llm_calls c {join}
              WHERE c.start_ns BETWEEN ? AND ? AND c.trace_id IN ({})
              GROUP BY c.trace_id",
-            list.join(", ")
+            trace_id_list(ids)
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let costs = stmt
@@ -440,10 +439,14 @@ impl Reader {
         );
         Ok((sql, p))
     }
+
     /// Several traces at once, in the order asked (a trace not found comes back with
     /// no spans): one query for them all, which an export of 100,000 traces needs
     /// (one query per trace took minutes). Ids close in time (as [`Reader::trace_ids`]
-    /// lists them) read few row groups.
+    /// lists them) read few row groups; ids far apart (a session's turns over weeks)
+    /// read every row group their spans are in, and decompress the wide columns of
+    /// each vector holding one of them: 2 s for 419 turns at 10M spans (the session
+    /// page reads [`Reader::session_turns`] instead).
     pub fn traces(&mut self, ids: &[u128]) -> Result<Vec<TraceTree>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -474,8 +477,7 @@ impl Reader {
         // Every span of a trace starts between the trace's first start and last end:
         // with those bounds from the `traces` table, DuckDB reads the few row groups
         // holding them instead of every trace id (128 ms → a few ms at 50M spans).
-        let list: Vec<String> = ids.iter().map(|id| format!("'{id}'::UHUGEINT")).collect();
-        let list = list.join(", ");
+        let list = trace_id_list(ids);
         let (lo, hi) = self
             .traces_time_range(&list)?
             .unwrap_or((i64::MIN, i64::MAX));
@@ -553,7 +555,7 @@ impl Reader {
             .collect())
     }
 
-    /// The first start and last end of the traces `list` (SQL of their ids) from the
+    /// The first start and last end of the traces `list` (a [`trace_id_list`]) from the
     /// `traces` table; `None` when the file has no such table, it is turned off, or no
     /// trace is there.
     fn traces_time_range(&mut self, list: &str) -> Result<Option<(i64, i64)>, StoreError> {

@@ -13,10 +13,13 @@ use crate::gui::paged_rows::{
 };
 use crate::gui::palette;
 use crate::gui::feedback::{FeedbackEditor, Subject, evaluation_chips, evaluation_list};
-use crate::gui::queries::{Page, SessionEvaluations, SessionTurns, SessionsPage, UsersPage};
+use crate::gui::queries::{
+    Page, SessionEvaluations, SessionTurns, SessionsPage, TurnSteps, UsersPage,
+};
 use egui::{RichText, Ui, vec2};
-use store::conversation;
-use store::{Filter, SessionRow, SessionSort, SortDir, SpanClass, TraceTree, UserRow};
+use store::{
+    Filter, SessionRow, SessionSort, SessionTurn, SortDir, SpanClass, TraceTree, UserRow,
+};
 
 /// Which table the view shows.
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,9 @@ pub struct SessionsView {
     open: Option<String>,
     /// The user's feedback on the open session.
     feedback: FeedbackEditor,
+    /// The open session's turns whose steps were unfolded in the last frame: their
+    /// spans are asked for.
+    unfolded: Vec<u128>,
 }
 
 /// A column: title, what it sorts by (none: not sortable), width.
@@ -77,8 +83,15 @@ impl View for SessionsView {
         if let Some(id) = self.open.clone() {
             if ui.button("Back to all sessions").clicked() {
                 self.open = None;
+                self.unfolded.clear();
             } else {
-                session_page(ui, ctx.cache, &id, &mut self.feedback, &mut action);
+                let page = SessionPage {
+                    cache: ctx.cache,
+                    id: &id,
+                    feedback: &mut self.feedback,
+                    unfolded: &mut self.unfolded,
+                };
+                page.ui(ui, &mut action);
             }
             return action;
         }
@@ -314,103 +327,136 @@ fn cells(
 }
 
 /// The open session: each turn as the user's message and the answer, its steps folded
-/// beneath.
-fn session_page(
-    ui: &mut Ui,
-    cache: &QueryCache,
-    id: &str,
-    feedback: &mut FeedbackEditor,
-    action: &mut ViewAction,
-) {
-    ui.heading(format!("Session {id}"));
-    let said = cache.get::<SessionEvaluations>(id.to_string());
-    let said = said.value.as_deref().map(Vec::as_slice);
-    let answer = cache.get::<SessionTurns>(id.to_string());
-    if let Some(e) = &answer.error {
-        ui.colored_label(palette::BAD, format!("Query failed: {e}"));
-    }
-    let Some(turns) = answer.value.as_deref() else {
-        ui.spinner();
-        return;
-    };
-    let figures: Vec<Turn> = turns.iter().map(Turn::of).collect();
-    ui.label(format!(
-        "{} turns · {} LLM calls · {} tokens · {}",
-        turns.len(),
-        figures.iter().map(|t| t.calls).sum::<u64>(),
-        format::count(figures.iter().map(|t| t.tokens).sum::<i64>() as f64),
-        format::usd(figures.iter().map(|t| t.cost).sum::<f64>()),
-    ));
-    egui::ScrollArea::vertical()
-        .auto_shrink(false)
-        .show(ui, |ui| {
-            let session = Subject {
-                target: store::EvalTarget::Session,
-                trace_id: None,
-                span_id: None,
-                session_id: Some(id.to_string()),
-            };
-            egui::CollapsingHeader::new("Evaluations and your feedback on this session")
-                .id_salt(("session feedback", id))
-                .show(ui, |ui| {
-                    let about: Vec<_> = said
-                        .unwrap_or_default()
-                        .iter()
-                        .filter(|e| session.is_about(e))
-                        .collect();
-                    evaluation_list(ui, &about);
-                    if let Some(request) = feedback.ui(ui, session.clone(), said) {
-                        action.push(Action::GiveFeedback(request));
-                    }
-                });
-            for (n, (tree, turn)) in turns.iter().zip(&figures).enumerate() {
-                ui.separator();
-                ui.horizontal(|ui| {
-                    ui.label(
-                        RichText::new(format!(
-                            "Turn {} · {} · {} · {} tokens · {}",
-                            n + 1,
-                            format::local_time(turn.start_ns),
-                            format::millis(turn.duration_ns as f64 / 1e6),
-                            format::count(turn.tokens as f64),
-                            format::usd(turn.cost)
-                        ))
-                        .strong(),
-                    );
-                    if turn.failed {
-                        ui.colored_label(palette::BAD, "failed");
-                    }
-                    if ui.link("Open trace").clicked() {
-                        action.push(Action::OpenTrace {
-                            trace_id: tree.trace_id.clone(),
-                            highlights: Vec::new(),
-                        });
-                    }
-                });
-                bubble(ui, "User", turn.asked.as_deref(), false);
-                bubble(ui, "Assistant", turn.answered.as_deref(), true);
-                let of_turn: Vec<(String, &store::Evaluation)> = said
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|e| e.trace_id.as_deref() == Some(tree.trace_id.as_str()))
-                    .map(|e| (judged(tree, e), e))
-                    .collect();
-                evaluation_chips(ui, &of_turn);
-                egui::CollapsingHeader::new(format!("{} steps", tree.spans.len()))
-                    .id_salt(("turn steps", &tree.trace_id))
-                    .show(ui, |ui| steps(ui, tree));
-            }
-        });
+/// beneath (asked for when unfolded).
+struct SessionPage<'a> {
+    cache: &'a QueryCache,
+    id: &'a str,
+    feedback: &'a mut FeedbackEditor,
+    unfolded: &'a mut Vec<u128>,
 }
 
-/// What an evaluation of a turn judges, in words: the model of the call (else the
-/// name of the span) it is about, or the turn.
-fn judged(tree: &TraceTree, e: &store::Evaluation) -> String {
-    e.span_id
-        .as_deref()
-        .and_then(|id| tree.spans.iter().find(|s| s.span_id == id))
-        .map(|s| s.model.clone().unwrap_or_else(|| s.name.clone()))
-        .unwrap_or_else(|| "turn".into())
+impl SessionPage<'_> {
+    fn ui(self, ui: &mut Ui, action: &mut ViewAction) {
+        let SessionPage {
+            cache,
+            id,
+            feedback,
+            unfolded,
+        } = self;
+        ui.heading(format!("Session {id}"));
+        let said = cache.get::<SessionEvaluations>(id.to_string());
+        let said = said.value.as_deref().map(Vec::as_slice);
+        let answer = cache.get::<SessionTurns>(id.to_string());
+        if let Some(e) = &answer.error {
+            ui.colored_label(palette::BAD, format!("Query failed: {e}"));
+        }
+        let Some(turns) = answer.value.as_deref() else {
+            ui.spinner();
+            return;
+        };
+        let steps_answer = (!unfolded.is_empty()).then(|| cache.get::<TurnSteps>(unfolded.clone()));
+        let steps_of = |trace_id: &str| {
+            steps_answer
+                .as_ref()
+                .and_then(|a| a.value.as_deref())
+                .and_then(|trees| trees.iter().find(|t| t.trace_id == trace_id))
+        };
+        ui.label(format!(
+            "{} turns · {} LLM calls · {} tokens · {}",
+            turns.len(),
+            turns.iter().map(|t| t.calls.len()).sum::<usize>(),
+            format::count(turns.iter().map(|t| t.tokens).sum::<u64>() as f64),
+            format::usd(turns.iter().map(|t| t.cost_usd).sum::<f64>()),
+        ));
+        let mut now_unfolded = Vec::new();
+        egui::ScrollArea::vertical()
+            .auto_shrink(false)
+            .show(ui, |ui| {
+                let session = Subject {
+                    target: store::EvalTarget::Session,
+                    trace_id: None,
+                    span_id: None,
+                    session_id: Some(id.to_string()),
+                };
+                egui::CollapsingHeader::new("Evaluations and your feedback on this session")
+                    .id_salt(("session feedback", id))
+                    .show(ui, |ui| {
+                        let about: Vec<_> = said
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|e| session.is_about(e))
+                            .collect();
+                        evaluation_list(ui, &about);
+                        if let Some(request) = feedback.ui(ui, session.clone(), said) {
+                            action.push(Action::GiveFeedback(request));
+                        }
+                    });
+                for (n, turn) in turns.iter().enumerate() {
+                    ui.separator();
+                    turn_header(ui, n, turn, action);
+                    bubble(ui, "User", turn.asked.as_deref(), false);
+                    bubble(ui, "Assistant", turn.answered.as_deref(), true);
+                    let of_turn: Vec<(String, &store::Evaluation)> = said
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|e| e.trace_id.as_deref() == Some(turn.trace_id.as_str()))
+                        .map(|e| (judged(turn, e), e))
+                        .collect();
+                    evaluation_chips(ui, &of_turn);
+                    egui::CollapsingHeader::new(format!("{} steps", turn.spans))
+                        .id_salt(("turn steps", &turn.trace_id))
+                        .show(ui, |ui| {
+                            now_unfolded.extend(store::hex_to_trace_id(&turn.trace_id));
+                            match steps_of(&turn.trace_id) {
+                                Some(tree) => steps(ui, tree),
+                                None => {
+                                    ui.spinner();
+                                }
+                            }
+                        });
+                }
+            });
+        *unfolded = now_unfolded;
+    }
+}
+
+/// A turn's number, time, duration, tokens, cost and failure, and a link to its trace.
+fn turn_header(ui: &mut Ui, n: usize, turn: &SessionTurn, action: &mut ViewAction) {
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "Turn {} · {} · {} · {} tokens · {}",
+                n + 1,
+                format::local_time(turn.start_ns),
+                format::millis(turn.duration_ns as f64 / 1e6),
+                format::count(turn.tokens as f64),
+                format::usd(turn.cost_usd)
+            ))
+            .strong(),
+        );
+        if turn.failed {
+            ui.colored_label(palette::BAD, "failed");
+        }
+        if ui.link("Open trace").clicked() {
+            action.push(Action::OpenTrace {
+                trace_id: turn.trace_id.clone(),
+                highlights: Vec::new(),
+            });
+        }
+    });
+}
+
+/// What an evaluation of a turn judges, in words: the model of the call it is about,
+/// else "call" for a call without one, else the turn.
+fn judged(turn: &SessionTurn, e: &store::Evaluation) -> String {
+    let Some(span) = e.span_id.as_deref() else {
+        return "turn".into();
+    };
+    match turn.calls.iter().find(|(id, _)| id == span) {
+        Some((_, Some(model))) => model.clone(),
+        Some((_, None)) => "call".into(),
+        None => "step".into(),
+    }
 }
 
 /// A message of the chat, or a note that the turn has none.
@@ -458,65 +504,5 @@ fn steps(ui: &mut Ui, tree: &TraceTree) {
                 ui.colored_label(palette::BAD, "error");
             }
         });
-    }
-}
-
-/// What a turn's header and chat show, from its spans.
-struct Turn {
-    start_ns: i64,
-    duration_ns: i64,
-    calls: u64,
-    tokens: i64,
-    cost: f64,
-    failed: bool,
-    /// The user's message the turn answered: its first call's latest user message.
-    asked: Option<String>,
-    /// The answer: its last call's response.
-    answered: Option<String>,
-}
-
-impl Turn {
-    fn of(tree: &TraceTree) -> Turn {
-        let start_ns = tree.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
-        let end_ns = tree
-            .spans
-            .iter()
-            .map(|s| s.start_ns + s.duration_ns)
-            .max()
-            .unwrap_or(start_ns);
-        let mut calls: Vec<&store::TraceSpan> =
-            tree.spans.iter().filter(|s| s.class == SpanClass::Llm).collect();
-        calls.sort_by_key(|s| s.start_ns);
-        let asked = calls
-            .first()
-            .and_then(|c| c.prompt.as_deref())
-            .and_then(conversation::latest_user_message);
-        let answered = calls
-            .iter()
-            .rev()
-            .find_map(|c| c.response.as_deref())
-            .map(|r| {
-                conversation::parse(r, "assistant")
-                    .into_iter()
-                    .map(|m| m.content)
-                    .collect::<Vec<_>>()
-                    .join("\n\n")
-            });
-        Turn {
-            start_ns,
-            duration_ns: end_ns - start_ns,
-            calls: calls.len() as u64,
-            tokens: calls
-                .iter()
-                .map(|c| c.input_tokens.unwrap_or(0) + c.output_tokens.unwrap_or(0))
-                .sum(),
-            cost: calls.iter().filter_map(|c| c.cost_usd).sum(),
-            failed: tree
-                .spans
-                .iter()
-                .any(|s| s.status == store::StatusCode::Error),
-            asked,
-            answered,
-        }
     }
 }
