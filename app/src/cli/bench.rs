@@ -331,8 +331,20 @@ fn time_queries<R: store::Queries>(
             Box::new(|r| r.latency_heatmap(&all, hour_ns).map(|h| h.cells.len())),
         ),
         (
-            "summary (model gpt-4o*)",
+            "summary with spans and traces (model gpt-4o*; stats, reports)",
             Box::new(|r| r.summary(&gpt).map(|_| 1)),
+        ),
+        (
+            "call summary (model gpt-4o*; dashboards)",
+            Box::new(|r| r.call_summary(&gpt).map(|_| 1)),
+        ),
+        (
+            "time series by model (model gpt-4o*, all, 1h)",
+            Box::new(|r| r.time_series(&gpt, hour_ns).map(|v| v.len())),
+        ),
+        (
+            "latency p50/p95/p99 (model gpt-4o*, all, 1h)",
+            Box::new(|r| r.latency_percentiles(&gpt, hour_ns).map(|v| v.len())),
         ),
         (
             "one trace",

@@ -46,6 +46,21 @@ impl TraceSort {
             TraceSort::Service => "service",
         }
     }
+
+    /// What the sort orders the rows of the `traces` table `s` by (the cost: the one
+    /// the writer keeps).
+    fn table_order(self) -> &'static str {
+        match self {
+            TraceSort::Name => "s.root_name",
+            TraceSort::Service => "s.root_service",
+            TraceSort::Duration => "s.end_ns - s.start_ns",
+            TraceSort::Status => "(s.span_error OR s.call_error)",
+            TraceSort::Cost => "s.cost_usd",
+            TraceSort::Start => "s.start_ns",
+            TraceSort::LlmCalls => "s.llm_calls",
+            TraceSort::Tokens => "s.tokens",
+        }
+    }
 }
 
 /// One trace in the traces page.
@@ -269,17 +284,20 @@ impl Reader {
                        s.end_ns - s.start_ns AS duration_ns, s.spans::UBIGINT AS spans,
                        s.llm_calls::UBIGINT AS llm_calls, s.tokens::UBIGINT AS tokens,
                        s.span_error OR s.call_error AS has_error";
-        let priced = sort == TraceSort::Cost;
-        let kept_cost = priced && self.trace_cost_is_current()?;
+        // Each trace's cost, kept by the writer at the prices in force: when it is at
+        // this reader's prices, every sort shows it instead of pricing the page's calls
+        // (a page of the slowest traces spans the whole range: 70 ms at 10M spans).
+        let kept_cost = self.trace_cost_is_current()?;
+        let priced = kept_cost || sort == TraceSort::Cost;
         let sql = if kept_cost {
-            // Each trace's cost, kept by the writer at the prices in force.
             format!(
-                "SELECT {columns}, s.cost_usd FROM traces s WHERE {}
-                 ORDER BY s.cost_usd {}, s.trace_id LIMIT ? OFFSET ?",
+                "SELECT {columns}, coalesce(s.cost_usd, 0) AS cost_usd FROM traces s WHERE {}
+                 ORDER BY {} {}, s.trace_id LIMIT ? OFFSET ?",
                 w.sql,
+                sort.table_order(),
                 dir.sql()
             )
-        } else if priced {
+        } else if sort == TraceSort::Cost {
             // A trace's calls start no earlier than the trace: the same lower bound
             // keeps the pricing to the selection's row groups.
             let since = filter
@@ -317,13 +335,7 @@ impl Reader {
                 "SELECT {columns} FROM traces s WHERE {}
                  ORDER BY {} {}, s.trace_id LIMIT ? OFFSET ?",
                 w.sql,
-                match sort {
-                    TraceSort::Name => "s.root_name",
-                    TraceSort::Service => "s.root_service",
-                    TraceSort::Duration => "s.end_ns - s.start_ns",
-                    TraceSort::Status => "(s.span_error OR s.call_error)",
-                    other => other.column(),
-                },
+                sort.table_order(),
                 dir.sql()
             )
         };
