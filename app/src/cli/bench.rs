@@ -121,10 +121,13 @@ fn bench_import(dir: &Path, cfg: SynthConfig, reuse: bool) -> anyhow::Result<()>
         a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
     };
     let writer_split = format!(
-        "writer: append to staging {:.2} s, dedup + insert {:.2} s (rollups and traces table {:.2} s), commit {:.2} s",
+        "writer: append to staging {:.2} s, dedup + insert {:.2} s (summaries {:.2} s: rollups {:.2} s, traces table {:.2} s, agent runs {:.2} s), commit {:.2} s",
         secs(&w.append_ns),
         secs(&w.insert_ns),
         secs(&w.summaries_ns),
+        secs(&w.rollups_ns),
+        secs(&w.traces_ns),
+        secs(&w.runs_ns),
         secs(&w.commit_ns)
     );
     let patterns = secs(&w.patterns_ns);

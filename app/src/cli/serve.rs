@@ -549,7 +549,7 @@ fn report_time(stats: &ingest::receive::ReceiverStats, w: &store::WriterTimings)
     let s = |ns: &std::sync::atomic::AtomicU64| ns.load(Relaxed) as f64 / 1e9;
     eprintln!(
         "received {} spans, {} log records, {} metric points ({} requests refused as overloaded); \
-         time: HTTP decode {:.2} s, normalize {:.2} s, append {:.2} s, dedup+insert {:.2} s (rollups and traces table {:.2} s; prompt patterns {:.2} s), commit {:.2} s in {} commits",
+         time: HTTP decode {:.2} s, normalize {:.2} s, append {:.2} s, dedup+insert {:.2} s (summaries {:.2} s: rollups {:.2} s, traces table {:.2} s, agent runs {:.2} s; prompt patterns {:.2} s), commit {:.2} s in {} commits",
         stats.spans.load(Relaxed),
         stats.logs.load(Relaxed),
         stats.metric_points.load(Relaxed),
@@ -559,6 +559,9 @@ fn report_time(stats: &ingest::receive::ReceiverStats, w: &store::WriterTimings)
         s(&w.append_ns),
         s(&w.insert_ns),
         s(&w.summaries_ns),
+        s(&w.rollups_ns),
+        s(&w.traces_ns),
+        s(&w.runs_ns),
         s(&w.patterns_ns),
         s(&w.commit_ns),
         w.commits.load(Relaxed),
