@@ -224,15 +224,20 @@ pub(crate) fn latency_rollup(measure: Sketched, table: &str, condition: &str, si
 /// of their own: a commit appends, and [`compact`] later folds rows of one key into
 /// one (readers sum rows, so they answer the same before and after).
 pub(crate) fn add_calls(conn: &Connection, table: &str) -> duckdb::Result<()> {
-    let mut sql = format!("INSERT INTO call_minutes {};", call_rollup(table, "TRUE"));
+    // The same statements every commit: prepared once per connection, since planning
+    // them took about half of their time.
+    let mut statements = vec![format!("INSERT INTO call_minutes {}", call_rollup(table, "TRUE"))];
     for measure in Sketched::ALL {
-        sql.push_str(&format!(
-            "INSERT INTO {} {};",
+        statements.push(format!(
+            "INSERT INTO {} {}",
             measure.table(),
             latency_rollup(measure, table, "TRUE", 1)
         ));
     }
-    conn.execute_batch(&sql)
+    for sql in statements {
+        conn.prepare_cached(&sql)?.execute([])?;
+    }
+    Ok(())
 }
 
 /// Folds the rollup rows of each key in the minutes (for latency, hours) holding

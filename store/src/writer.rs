@@ -171,6 +171,8 @@ impl Writer {
         )?;
         conn.execute_batch(crate::evaluations::STAGE_SQL)?;
         conn.execute_batch(crate::pattern_table::STAGE_SQL)?;
+        // Room for every statement a commit prepares once and runs again.
+        conn.set_prepared_statement_cache_capacity(64);
         let miner = PatternMiner::new(crate::pattern_table::load(&conn)?);
         let (tx, rx) = mpsc::channel::<Job>();
         let timings = Arc::new(WriterTimings::default());
