@@ -98,6 +98,15 @@ pub enum StoreError {
     /// A batch could not be committed; nothing of it was stored.
     #[error("commit failed, nothing of the batch was stored: {0}")]
     Commit(String),
+    /// A step that tidies the summaries (compacting rollups, joining split traces)
+    /// failed; the rows committed are all kept and the step is tried again later.
+    #[error("{what} failed; every committed row is kept, and it is tried again later: {detail}")]
+    Upkeep {
+        /// The step.
+        what: &'static str,
+        /// DuckDB's error.
+        detail: String,
+    },
     /// The writer thread has stopped.
     #[error("the database writer has stopped")]
     WriterStopped,

@@ -7,7 +7,7 @@ use duckdb::Connection;
 
 /// The schema version this build writes. Files with a newer version are refused rather
 /// than misread.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// Migration `i` brings a file from version `i` to `i + 1` (from 5 on, see
 /// [`migration`]).
@@ -194,6 +194,7 @@ fn describe(from: i64) -> &'static str {
         12 => "finding the prompt patterns of the stored calls",
         13 => "adding notes on stretches of time",
         14 => "keeping each trace's cost, for the traces list sorted by cost",
+        15 => "noting which traces may have rows to join",
         _ => {
             "reading each span's session, user and agent or tool name, and listing traces, one row each"
         }
@@ -298,6 +299,14 @@ fn migration(from: i64) -> String {
         // 14 -> 15: each trace's cost at the prices in force (`crate::trace_cost`),
         // priced by the writer when it starts.
         14 => "ALTER TABLE traces ADD COLUMN IF NOT EXISTS cost_usd DOUBLE;".to_string(),
+        // 15 -> 16: the writer joins split traces among the rows added since its last
+        // merge (`crate::trace_table::UNMERGED_FROM`); a file of an earlier build may
+        // hold split rows anywhere, so its first merge looks at every row.
+        15 => format!(
+            "INSERT OR REPLACE INTO meta SELECT '{}', min(start_ns)::VARCHAR FROM traces
+             HAVING count(*) > 0;",
+            crate::trace_table::UNMERGED_FROM
+        ),
         _ => MIGRATIONS[from as usize].to_string(),
     }
 }

@@ -29,23 +29,23 @@ pub(crate) fn priced_with(conn: &Connection, prices: &PriceTable) -> duckdb::Res
 }
 
 /// Prices every trace again at `prices` when the column holds other prices (or none),
-/// in one transaction: split traces are joined first, so that each trace has the one
-/// row its cost goes to. Returns whether it did.
+/// in one transaction, after joining split traces (`trace_table::merge_split`).
+/// Returns whether it did.
 pub(crate) fn reprice_if_stale(conn: &Connection, prices: &PriceTable) -> duckdb::Result<bool> {
     if priced_with(conn, prices)? {
         return Ok(false);
     }
     let started = std::time::Instant::now();
+    // Each trace's cost goes to its one row.
+    crate::trace_table::merge_split(conn)?;
     let cost = crate::trace_table::spend_cost(conn, prices, "trace_spend")?;
     conn.execute_batch("BEGIN TRANSACTION")?;
     let priced = conn
         .execute_batch(&format!(
-            "{merge}
-             UPDATE traces SET cost_usd = 0;
+            "UPDATE traces SET cost_usd = 0;
              UPDATE traces t SET cost_usd = k.cost_usd
              FROM (SELECT trace_id, sum({cost}) AS cost_usd FROM trace_spend GROUP BY trace_id) k
-             WHERE t.trace_id = k.trace_id;",
-            merge = crate::trace_table::MERGE_SPLIT,
+             WHERE t.trace_id = k.trace_id;"
         ))
         .and_then(|()| {
             conn.execute(

@@ -11,7 +11,10 @@
 //! among the traces that start at most [`WINDOW_NS`] before the commit's earliest span
 //! (DuckDB reads only those row groups); a trace whose spans arrive further apart than
 //! that gets a second row, and [`merge_split`] (run by the writer every ten minutes and
-//! at each checkpoint) joins such rows.
+//! at each checkpoint) joins such rows. A second row is always newer than the commits
+//! that the last merge saw, so each commit notes in `meta` ([`UNMERGED_FROM`]) the
+//! earliest start it added, and a merge looks only at the rows that start since then:
+//! grouping every trace id of a 50M-span file did not fit DuckDB's memory limit.
 
 use crate::prices::PriceTable;
 use crate::query::cost;
@@ -148,11 +151,23 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, prices: &PriceTable) -> d
          FROM trace_delta d WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id;
          INSERT INTO traces SELECT * FROM trace_delta d WHERE NOT EXISTS (
              SELECT 1 FROM traces r WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id);
-         INSERT INTO trace_spend SELECT * FROM spend_delta;",
+         INSERT INTO trace_spend SELECT * FROM spend_delta;
+         INSERT OR REPLACE INTO meta SELECT '{UNMERGED_FROM}', least(
+             {earliest_ns}, coalesce(max(value::BIGINT), {earliest_ns}))::VARCHAR
+         FROM meta WHERE key = '{UNMERGED_FROM}';",
         figures = figures("stage_spans", "stage_llm", "TRUE"),
         combine = combine(),
     ))
 }
+
+/// The `meta` key holding the earliest start of the rows added to `traces` since split
+/// traces were last joined (absent: none since).
+pub(crate) const UNMERGED_FROM: &str = "traces_unmerged_from";
+
+/// How many rows of `traces` one step of [`merge_split`] takes as candidates: DuckDB
+/// holds their ids and rows while it looks for their other rows among all traces
+/// (about 50 MB for 500k).
+const MERGE_CHUNK: i64 = 500_000;
 
 /// The cost of a row of `table`'s cost measures (`trace_spend`'s columns) as one SQL
 /// expression, with the rates of the names priced there written inline.
@@ -175,13 +190,57 @@ pub(crate) fn spend_cost(
 }
 
 /// Joins the rows of traces that have several (their spans came more than
-/// [`WINDOW_NS`] apart). Reads every trace id: run it seldom (at checkpoints).
+/// [`WINDOW_NS`] apart), looking only at the rows added since the last merge
+/// ([`UNMERGED_FROM`]), in steps of [`MERGE_CHUNK`] rows by start, each its own
+/// transaction that also records how far it got. Each step reads every trace id once.
 pub(crate) fn merge_split(conn: &Connection) -> duckdb::Result<()> {
-    conn.execute_batch(&format!("BEGIN TRANSACTION; {MERGE_SPLIT} COMMIT;"))
+    merge_split_in_steps(conn, MERGE_CHUNK)
 }
 
-/// The statements of [`merge_split`], for a transaction of the caller's.
-pub(crate) const MERGE_SPLIT: &str = "CREATE OR REPLACE TEMP TABLE split_traces AS
+fn merge_split_in_steps(conn: &Connection, chunk: i64) -> duckdb::Result<()> {
+    let from = |conn: &Connection| -> duckdb::Result<Option<i64>> {
+        conn.query_row(
+            &format!("SELECT max(value::BIGINT) FROM meta WHERE key = '{UNMERGED_FROM}'"),
+            [],
+            |r| r.get(0),
+        )
+    };
+    while let Some(start) = from(conn)? {
+        // The start of the row `chunk` rows on: this step takes the rows before it.
+        let next: Option<i64> = conn.query_row(
+            "SELECT start_ns FROM traces WHERE start_ns >= ? ORDER BY start_ns LIMIT 1 OFFSET ?",
+            duckdb::params![start, chunk],
+            |r| r.get(0),
+        ).or_else(|e| match e {
+            duckdb::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+        // Rows sharing one start are taken together, so each step moves on.
+        let (until, record) = match next {
+            Some(n) if n > start => (format!("start_ns < {n}"), format!("'{n}'")),
+            Some(n) => (format!("start_ns <= {n}"), format!("'{}'", n + 1)),
+            None => ("TRUE".to_string(), "NULL".to_string()),
+        };
+        conn.execute_batch(&format!(
+            "BEGIN TRANSACTION;
+             {join}
+             DELETE FROM meta WHERE key = '{UNMERGED_FROM}';
+             INSERT INTO meta SELECT '{UNMERGED_FROM}', {record} WHERE {record} IS NOT NULL;
+             COMMIT;",
+            join = join_split(&format!("start_ns >= {start} AND {until}")),
+        ))
+        .inspect_err(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+        })?;
+    }
+    Ok(())
+}
+
+/// Statements joining the rows of each trace that has a row matching `candidates` (a
+/// condition on `traces`) and another row anywhere.
+fn join_split(candidates: &str) -> String {
+    format!(
+        "CREATE OR REPLACE TEMP TABLE split_traces AS
              SELECT trace_id, min(start_ns) AS start_ns, max(end_ns) AS end_ns,
                     sum(spans)::BIGINT AS spans, bool_or(span_error) AS span_error,
                     arg_min(root_orphan, (root_orphan, root_start_ns, root_name, root_service)) AS root_orphan,
@@ -193,12 +252,13 @@ pub(crate) const MERGE_SPLIT: &str = "CREATE OR REPLACE TEMP TABLE split_traces 
                     arg_min(session_id, start_ns) FILTER (session_id IS NOT NULL) AS session_id,
                     arg_min(user_id, start_ns) FILTER (user_id IS NOT NULL) AS user_id,
                     min(first_call) AS first_call, sum(cost_usd) AS cost_usd
-             FROM traces WHERE trace_id IN (
-                 SELECT trace_id FROM traces GROUP BY trace_id HAVING count(*) > 1)
-             GROUP BY trace_id;
+             FROM traces WHERE trace_id IN (SELECT trace_id FROM traces WHERE {candidates})
+             GROUP BY trace_id HAVING count(*) > 1;
          DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM split_traces);
          INSERT INTO traces SELECT * FROM split_traces;
-         DROP TABLE split_traces;";
+         DROP TABLE split_traces;"
+    )
+}
 
 /// Retention (after the spans before `cutoff_ns` went): drops the traces that started
 /// before it and sums again, from the spans left, those that went on after it.
@@ -220,4 +280,97 @@ pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result
         figures = figures("spans", "llm_calls", &cut),
         spend = spend("llm_calls", &cut.replace("{start}", "c.start_ns")),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Batch, SpanRow, Store, Writer};
+
+    const T0: i64 = 1_800_000_000_000_000_000;
+    const SEC: i64 = 1_000_000_000;
+
+    fn span(trace: u8, span: u8, start_ns: i64) -> SpanRow {
+        SpanRow {
+            trace_id: [trace; 16],
+            span_id: [span; 8],
+            name: format!("span-{trace}-{span}"),
+            kind: 1,
+            start_ns,
+            end_ns: start_ns + SEC,
+            service: "svc".into(),
+            attributes_json: "{}".into(),
+            resource_json: "{}".into(),
+            events_json: "[]".into(),
+            links_json: "[]".into(),
+            ..SpanRow::default()
+        }
+    }
+
+    /// Rows, distinct traces and summed spans of `traces`, and the merge's note.
+    fn shape(writer: &Writer) -> (i64, i64, i64, Option<String>) {
+        writer
+            .run(|c| {
+                Ok(c.query_row(
+                    &format!(
+                        "SELECT count(*), count(DISTINCT trace_id), sum(spans)::BIGINT,
+                                (SELECT max(value) FROM meta WHERE key = '{}')
+                         FROM traces",
+                        super::UNMERGED_FROM
+                    ),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?)
+            })
+            .unwrap()
+    }
+
+    /// Forty traces get a second row from spans three hours after their first; ten
+    /// of those second rows share one start (a step must still move on). Joined in
+    /// steps of seven rows, every trace has one row with all its spans, and the note
+    /// of what is left to merge is gone.
+    #[test]
+    fn split_traces_are_joined_in_steps_from_the_rows_added_since() {
+        let store = Store::open_in_memory().unwrap();
+        let writer = store.writer().unwrap();
+        let early = (0..40).map(|t| span(t, 1, T0 + t as i64 * SEC)).collect();
+        writer
+            .write(Batch {
+                spans: early,
+                ..Batch::default()
+            })
+            .unwrap();
+        let late = (0..60)
+            .map(|t| span(t, 2, T0 + 3 * 3600 * SEC + (t as i64).max(10) * SEC))
+            .collect();
+        writer
+            .write(Batch {
+                spans: late,
+                ..Batch::default()
+            })
+            .unwrap();
+        let (rows, traces, spans, note) = shape(&writer);
+        assert_eq!(
+            (rows, traces, spans),
+            (100, 60, 100),
+            "split before the merge"
+        );
+        assert_eq!(note, Some(T0.to_string()));
+
+        writer
+            .run(|c| Ok(super::merge_split_in_steps(c, 7)?))
+            .unwrap();
+        assert_eq!(shape(&writer), (60, 60, 100, None));
+
+        // A later commit notes its own start only, and a merge then finds nothing more.
+        let later = vec![span(1, 3, T0 + 7 * 3600 * SEC)];
+        writer
+            .write(Batch {
+                spans: later,
+                ..Batch::default()
+            })
+            .unwrap();
+        assert_eq!(shape(&writer).3, Some((T0 + 7 * 3600 * SEC).to_string()));
+        writer.run(|c| Ok(super::merge_split(c)?)).unwrap();
+        assert_eq!(shape(&writer), (60, 60, 101, None));
+    }
 }

@@ -123,7 +123,7 @@ pub struct Writer {
 const SLOW_GROUP: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// How often the writer joins the rows of traces whose spans came far apart (see
-/// `trace_table`; it reads every trace id: 0.1-0.2 s at 10M spans).
+/// `trace_table`; each step reads every trace id: 0.1-0.2 s at 10M spans).
 const MERGE_SPLIT_TRACES_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How often the rollup rows that commits appended are folded into one per key (see
@@ -143,8 +143,8 @@ const GROUP_ROWS: usize = 64 * 1024;
 /// arrive a little after the next group started (a round trip, decoding and
 /// normalizing: 15-25 ms for 512 spans on 2 cores), and wait a whole commit. With
 /// `loadgen` (4 clients of 512 spans): 98 commits of 1,000 spans → 51-53 of 1,900,
-/// 5.8-7.2k → 8.1-8.3k spans/s; at 5 ms it changed nothing. A lone client's answer
-/// waits up to this much longer, against commits of 40 ms and more.
+/// 5.8-7.2k → 8.1-8.3k spans/s; at 5 ms it changed nothing. Only while the last group
+/// held several batches: a lone client (an import, the demo) gains nothing by waiting.
 const LINGER: Duration = Duration::from_millis(25);
 
 /// A commit at least this long counts as slow, for [`LINGER`].
@@ -325,9 +325,12 @@ fn run(
                 Job::Checkpoint(reply) => {
                     let group = std::mem::take(&mut group);
                     upkeep.commit(&conn, group, &version, &timings, text);
-                    let result = upkeep
-                        .tidy(&conn, true)
-                        .and_then(|()| Ok(conn.execute_batch("CHECKPOINT")?));
+                    // The log goes into the file even when tidying failed.
+                    let tidied = upkeep.tidy(&conn, true);
+                    let result = conn
+                        .execute_batch("CHECKPOINT")
+                        .map_err(StoreError::from)
+                        .and(tidied);
                     version.fetch_add(1, Ordering::AcqRel);
                     let _ = reply.send(result);
                     next = rx.try_recv().ok();
@@ -337,7 +340,7 @@ fn run(
         upkeep.commit(&conn, group, &version, &timings, text);
         match upkeep.tidy(&conn, false) {
             Ok(()) => {}
-            Err(e) => tracing::warn!("{e}; tried again later"),
+            Err(e) => tracing::warn!("{e}"),
         }
     }
     // Closing: what the index holds in memory goes to its files.
@@ -362,8 +365,9 @@ struct Upkeep {
     appended: Option<(i64, i64)>,
     last_compaction: Instant,
     last_merge: Instant,
-    /// How long the last group took to commit.
+    /// How long the last group took to commit, and how many batches it held.
     last_commit: Duration,
+    last_group_batches: usize,
 }
 
 impl Upkeep {
@@ -376,12 +380,13 @@ impl Upkeep {
             last_compaction: Instant::now(),
             last_merge: Instant::now(),
             last_commit: Duration::ZERO,
+            last_group_batches: 0,
         }
     }
 
     /// Until when a group started at `started` waits for more batches (see [`LINGER`]).
     fn linger_until(&self, started: Instant) -> Option<Instant> {
-        (self.last_commit >= SLOW_COMMIT).then(|| started + LINGER)
+        (self.last_commit >= SLOW_COMMIT && self.last_group_batches > 1).then(|| started + LINGER)
     }
 
     /// Prices every trace again when the column holds other prices than those in
@@ -422,6 +427,7 @@ impl Upkeep {
             None => Some((t, t)),
             Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
         });
+        self.last_group_batches = group.len();
         let started = Instant::now();
         let committed = commit_group(
             conn,
@@ -460,7 +466,10 @@ impl Upkeep {
             });
             if let Err(e) = compacted {
                 let _ = conn.execute_batch("ROLLBACK");
-                return Err(StoreError::Commit(format!("compacting the rollups: {e}")));
+                return Err(StoreError::Upkeep {
+                    what: "compacting the rollups",
+                    detail: e.to_string(),
+                });
             }
             conn.execute_batch("COMMIT")?;
             self.appended = None;
@@ -468,8 +477,10 @@ impl Upkeep {
         if now || self.last_merge.elapsed() >= MERGE_SPLIT_TRACES_EVERY {
             self.last_merge = Instant::now();
             if let Err(e) = crate::trace_table::merge_split(conn) {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(StoreError::Commit(format!("joining split traces: {e}")));
+                return Err(StoreError::Upkeep {
+                    what: "joining the rows of traces whose spans came far apart",
+                    detail: e.to_string(),
+                });
             }
         }
         Ok(())

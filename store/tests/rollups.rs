@@ -666,6 +666,7 @@ fn a_schema_5_database_gets_its_rollups_and_traces_when_opened_for_writing() {
                 to,
                 "keeping each trace's cost, for the traces list sorted by cost"
             ),
+            (15, to, "noting which traces may have rows to join"),
         ]
     );
     let mut r = store.reader().unwrap();

@@ -36,6 +36,7 @@ pub fn as_written_by_schema(path: &std::path::Path, version: i64) {
     // What migration `v - 1 -> v` added, undone.
     let undo = |v: i64| {
         match v {
+        16 => "DELETE FROM meta WHERE key = 'traces_unmerged_from';",
         15 => {
             "ALTER TABLE traces DROP COLUMN cost_usd;
              DELETE FROM meta WHERE key = 'trace_cost_prices';"
