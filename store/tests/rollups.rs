@@ -719,6 +719,44 @@ fn a_trace_split_shuffled_and_repeated_across_commits_is_one_row() {
     compare_traces(&mut r, "at the end");
 }
 
+/// A trace whose root runs five hours and whose later steps came in a commit three
+/// hours after its start has two rows until the writer joins them; pruning it in two
+/// before that still lists it once, with the spans left.
+#[test]
+fn a_split_trace_cut_by_retention_is_counted_once() {
+    use store::{SortDir, TraceSort};
+    let store = Store::open_in_memory().unwrap();
+    let writer = store.writer().unwrap();
+    let hour = 3_600_000;
+    let early = vec![
+        common::span(1, 1, None, 0, 5 * hour),
+        common::span(1, 2, Some(1), 1000, 1000),
+    ];
+    let late = vec![
+        common::span(1, 3, Some(1), 3 * hour, 1000),
+        common::span(1, 4, Some(1), 3 * hour + 5000, 1000),
+    ];
+    for spans in [early, late] {
+        writer
+            .write(Batch {
+                spans,
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    writer.prune_before(T0 + hour * common::MS).unwrap();
+    let mut r = store.reader().unwrap();
+    // From the traces table, and grouped from the spans left.
+    for rollups in [true, false] {
+        r.use_rollups(rollups);
+        let (page, total) = r
+            .traces_page(&Filter::default(), TraceSort::Start, SortDir::Desc, 0, 10)
+            .unwrap();
+        assert_eq!(total, 1, "rollups {rollups}");
+        assert_eq!(page.iter().map(|t| t.spans).collect::<Vec<_>>(), vec![2]);
+    }
+}
+
 /// Sorted by cost, the traces list reads each trace's kept cost while it is at the
 /// prices in force; after a price change it prices the calls until the writer has
 /// priced every trace again at the new prices (its next commit). Each page equals the
