@@ -147,10 +147,12 @@ pub(crate) fn add(conn: &Connection, earliest_ns: i64, prices: &PriceTable) -> d
              FROM ({figures}) f LEFT JOIN (
                  SELECT trace_id, sum({cost}) AS cost_usd FROM spend_delta GROUP BY trace_id
              ) k USING (trace_id);
-         UPDATE traces r SET {combine}
-         FROM trace_delta d WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id;
-         INSERT INTO traces SELECT * FROM trace_delta d WHERE NOT EXISTS (
-             SELECT 1 FROM traces r WHERE r.start_ns >= {since} AND r.trace_id = d.trace_id);
+         -- One join over the window's rows, where an UPDATE and an INSERT of the
+         -- rest took two.
+         MERGE INTO traces r USING trace_delta d
+             ON r.start_ns >= {since} AND r.trace_id = d.trace_id
+         WHEN MATCHED THEN UPDATE SET {combine}
+         WHEN NOT MATCHED THEN INSERT *;
          INSERT INTO trace_spend SELECT * FROM spend_delta;
          INSERT OR REPLACE INTO meta SELECT '{UNMERGED_FROM}', least(
              {earliest_ns}, coalesce(max(value::BIGINT), {earliest_ns}))::VARCHAR
