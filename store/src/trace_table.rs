@@ -297,93 +297,78 @@ pub(crate) fn forget_before(conn: &Connection, cutoff_ns: i64) -> duckdb::Result
 
 #[cfg(test)]
 mod tests {
-    use crate::{Batch, SpanRow, Store, Writer};
+    use duckdb::Connection;
 
     const T0: i64 = 1_800_000_000_000_000_000;
     const SEC: i64 = 1_000_000_000;
+    const HOUR: i64 = 3600 * SEC;
 
-    fn span(trace: u8, span: u8, start_ns: i64) -> SpanRow {
-        SpanRow {
-            trace_id: [trace; 16],
-            span_id: [span; 8],
-            name: format!("span-{trace}-{span}"),
-            kind: 1,
-            start_ns,
-            end_ns: start_ns + SEC,
-            service: "svc".into(),
-            attributes_json: "{}".into(),
-            resource_json: "{}".into(),
-            events_json: "[]".into(),
-            links_json: "[]".into(),
-            ..SpanRow::default()
-        }
+    /// Adds a row to `traces` for each trace id of `ids` (a SQL range), of one span
+    /// starting at `start` (SQL over `i`), and notes `note` as the earliest start added.
+    fn add_rows(c: &Connection, ids: &str, start: &str, note: i64) {
+        c.execute_batch(&format!(
+            "INSERT INTO traces (trace_id, start_ns, end_ns, spans, span_error, root_orphan,
+                                 root_start_ns, root_name, root_service, llm_calls, tokens,
+                                 call_error, cost_usd)
+             SELECT i::UHUGEINT, {start}, {start} + {SEC}, 1, false, false, {start}, 'span',
+                    'svc', 0, 0, false, 0
+             FROM {ids} t(i);
+             INSERT OR REPLACE INTO meta VALUES ('{}', '{note}');",
+            super::UNMERGED_FROM
+        ))
+        .unwrap();
     }
 
     /// Rows, distinct traces and summed spans of `traces`, and the merge's note.
-    fn shape(writer: &Writer) -> (i64, i64, i64, Option<String>) {
-        writer
-            .run(|c| {
-                Ok(c.query_row(
-                    &format!(
-                        "SELECT count(*), count(DISTINCT trace_id), sum(spans)::BIGINT,
-                                (SELECT max(value) FROM meta WHERE key = '{}')
-                         FROM traces",
-                        super::UNMERGED_FROM
-                    ),
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?)
-            })
-            .unwrap()
+    fn shape(c: &Connection) -> (i64, i64, i64, Option<String>) {
+        c.query_row(
+            &format!(
+                "SELECT count(*), count(DISTINCT trace_id), sum(spans)::BIGINT,
+                        (SELECT max(value) FROM meta WHERE key = '{}')
+                 FROM traces",
+                super::UNMERGED_FROM
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
     }
 
-    /// Forty traces get a second row from spans three hours after their first; ten
-    /// of those second rows share one start (a step must still move on). Joined in
-    /// steps of seven rows, every trace has one row with all its spans, and the note
-    /// of what is left to merge is gone.
+    /// Forty traces get a second row three hours after their first (as a commit that
+    /// far after a trace's first spans adds one), and twenty more traces start then;
+    /// ten of the rows added then share one start (a step must still move on). Joined
+    /// in steps of seven rows from the note, every trace has one row with all its
+    /// spans, found anywhere before, and the note is gone.
     #[test]
     fn split_traces_are_joined_in_steps_from_the_rows_added_since() {
-        let store = Store::open_in_memory().unwrap();
-        let writer = store.writer().unwrap();
-        let early = (0..40).map(|t| span(t, 1, T0 + t as i64 * SEC)).collect();
-        writer
-            .write(Batch {
-                spans: early,
-                ..Batch::default()
-            })
-            .unwrap();
-        let late = (0..60)
-            .map(|t| span(t, 2, T0 + 3 * 3600 * SEC + (t as i64).max(10) * SEC))
-            .collect();
-        writer
-            .write(Batch {
-                spans: late,
-                ..Batch::default()
-            })
-            .unwrap();
-        let (rows, traces, spans, note) = shape(&writer);
-        assert_eq!(
-            (rows, traces, spans),
-            (100, 60, 100),
-            "split before the merge"
+        let c = Connection::open_in_memory().unwrap();
+        // The two tables as the schema makes them (this module is below `schema`).
+        c.execute_batch(
+            "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+             CREATE TABLE traces (trace_id UHUGEINT, start_ns BIGINT, end_ns BIGINT,
+                 spans BIGINT, span_error BOOLEAN, root_orphan BOOLEAN, root_start_ns BIGINT,
+                 root_name VARCHAR, root_service VARCHAR, llm_calls BIGINT, tokens BIGINT,
+                 call_error BOOLEAN, session_id VARCHAR, user_id VARCHAR,
+                 first_call STRUCT(s BIGINT, p UBIGINT), cost_usd DOUBLE);",
+        )
+        .unwrap();
+        add_rows(&c, "range(40)", &format!("{T0} + i * {SEC}"), T0);
+        let late = T0 + 3 * HOUR;
+        add_rows(
+            &c,
+            "range(60)",
+            &format!("{late} + greatest(i, 10) * {SEC}"),
+            late,
         );
-        assert_eq!(note, Some(T0.to_string()));
+        assert_eq!(shape(&c), (100, 60, 100, Some(late.to_string())));
 
-        writer
-            .run(|c| Ok(super::merge_split_in_steps(c, 7)?))
-            .unwrap();
-        assert_eq!(shape(&writer), (60, 60, 100, None));
+        super::merge_split_in_steps(&c, 7).unwrap();
+        assert_eq!(shape(&c), (60, 60, 100, None));
 
-        // A later commit notes its own start only, and a merge then finds nothing more.
-        let later = vec![span(1, 3, T0 + 7 * 3600 * SEC)];
-        writer
-            .write(Batch {
-                spans: later,
-                ..Batch::default()
-            })
-            .unwrap();
-        assert_eq!(shape(&writer).3, Some((T0 + 7 * 3600 * SEC).to_string()));
-        writer.run(|c| Ok(super::merge_split(c)?)).unwrap();
-        assert_eq!(shape(&writer), (60, 60, 101, None));
+        // Rows added later are looked at from their own start, and joined the same way.
+        let later = T0 + 7 * HOUR;
+        add_rows(&c, "range(1, 3)", &later.to_string(), later);
+        super::merge_split(&c).unwrap();
+        assert_eq!(shape(&c), (60, 60, 102, None));
     }
 }
