@@ -175,13 +175,16 @@ fn wait_for(
     }
 }
 
-/// Waits until no query has been loading for three frames in a row, so that a snapshot
+/// Waits until the database is open and no query has been loading for three frames in
+/// a row, so that a snapshot
 /// never catches the top bar's "Updating" spinner mid-turn (its angle follows the
 /// clock) or a view before its last figures arrive.
 fn settle(h: &mut Harness<'_, ObservatoryApp>) {
     let mut quiet = 0;
     wait_for(h, "the queries to finish", |h| {
-        quiet = if h.query_by_label("Updating").is_none() {
+        // While the database opens no query runs, and none shows "Updating".
+        let opening = h.query_by_label_contains("Opening ").is_some();
+        quiet = if !opening && h.query_by_label("Updating").is_none() {
             quiet + 1
         } else {
             0
