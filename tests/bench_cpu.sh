@@ -23,7 +23,7 @@ start_xvfb
 if [ "$rate" -gt 0 ]; then start_loadgen "$rate"; fi
 DISPLAY="$display" WGPU_BACKEND="${WGPU_BACKEND:-gl}" XDG_DATA_HOME="$work/data" \
   XDG_CONFIG_HOME="$work/config" LLM_OBSERVATORY_LOG="warn,frame=trace" \
-  "$bin" "$db" --grpc "127.0.0.1:$port" --http off 2>"$work/app.log" &
+  "$bin" "$db" --grpc "127.0.0.1:$port" --http off --window-size "$window" 2>"$work/app.log" &
 app=$!
 sleep 15
 kill -0 "$app" 2>/dev/null || { cat "$work/app.log"; echo "the window exited"; exit 1; }

@@ -5,6 +5,8 @@
 # generator, and prints the frame-time percentiles of FRAMES continuously repainted
 # frames and the time from launch to the first frame showing data. RATE 0 streams
 # nothing (the load generator's own --rate 0 would mean "as fast as it can").
+# WINDOW=3840x2160 sets the window's size (default 1440x900); WGPU_BACKEND picks the
+# renderer (default gl: llvmpipe without a GPU).
 #   tests/bench_frames.sh DATABASE [RATE=10000] [FRAMES=600]
 set -euo pipefail
 db="$1"; rate="${2:-10000}"; frames="${3:-600}"
@@ -17,4 +19,4 @@ start_xvfb
 if [ "$rate" -gt 0 ]; then start_loadgen "$rate"; fi
 DISPLAY="$display" WGPU_BACKEND="${WGPU_BACKEND:-gl}" XDG_DATA_HOME="$work/data" \
   XDG_CONFIG_HOME="$work/config" "$bin" "$db" --grpc "127.0.0.1:$port" --http off \
-  --bench-frames "$frames" 2>/dev/null
+  --window-size "$window" --bench-frames "$frames" 2>/dev/null

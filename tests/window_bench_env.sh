@@ -1,12 +1,15 @@
 # Sourced by the window benchmarks (bench_frames.sh, bench_cpu.sh): a private Xvfb
 # display and the load generator feeding the window's OTLP/gRPC port. Expects `bin`
 # (the release binary) and `work` (a scratch folder); sets `display`, `xvfb`, `port`
-# and, when started, `feeder`.
+# and, when started, `feeder`. WINDOW=WIDTHxHEIGHT (default 1440x900) is the window's
+# size; the screen is made a little larger.
+window="${WINDOW:-1440x900}"
 
 # Starts Xvfb on a random display and waits for its socket.
 start_xvfb() {
   display=":$((90 + RANDOM % 100))"
-  Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
+  local w="${window%x*}" h="${window#*x}"
+  Xvfb "$display" -screen 0 "$((w + 160))x$((h + 100))x24" -nolisten tcp >/dev/null 2>&1 &
   xvfb=$!
   for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
   port=$((20000 + RANDOM % 20000))

@@ -41,6 +41,28 @@ pub struct WindowArgs {
     /// With --screenshot: wait at least this long after launch (e.g. for live data)
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     screenshot_after: String,
+    /// The window's first size in points, e.g. 3840x2160 for a 4K frame benchmark
+    #[arg(long, value_name = "WIDTHxHEIGHT", default_value = "1440x900", value_parser = parse_window_size)]
+    window_size: [f32; 2],
+}
+
+/// Reads `WIDTHxHEIGHT` (points, each at least the window's smallest size).
+fn parse_window_size(text: &str) -> Result<[f32; 2], String> {
+    let (w, h) = text
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("{text:?} is not WIDTHxHEIGHT (try 1440x900)"))?;
+    let side = |s: &str, what: &str, least: f32| -> Result<f32, String> {
+        let v: f32 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("the {what} {s:?} is not a number (try 1440x900)"))?;
+        if !(least..=16_384.0).contains(&v) {
+            return Err(format!("the {what} {v} is outside {least}–16384"));
+        }
+        Ok(v)
+    };
+    let [min_w, min_h] = crate::gui::MIN_WINDOW_SIZE;
+    Ok([side(w, "width", min_w)?, side(h, "height", min_h)?])
 }
 
 /// Opens the window and runs until it is closed.
@@ -103,8 +125,25 @@ pub fn run(args: WindowArgs, launched: Instant) -> anyhow::Result<ExitCode> {
         opening: None,
         single_instance,
     };
-    if let Some(m) = crate::gui::show(start)? {
+    if let Some(m) = crate::gui::show(start, args.window_size)? {
         println!("{m}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_window_size;
+
+    #[test]
+    fn a_window_size_reads_as_width_by_height_and_explains_what_is_wrong() {
+        assert_eq!(parse_window_size("3840x2160"), Ok([3840.0, 2160.0]));
+        assert_eq!(parse_window_size("1440×900"), Ok([1440.0, 900.0]));
+        let missing = parse_window_size("1440").unwrap_err();
+        assert!(missing.contains("not WIDTHxHEIGHT"), "{missing}");
+        let word = parse_window_size("widex900").unwrap_err();
+        assert!(word.contains("width \"wide\" is not a number"), "{word}");
+        let small = parse_window_size("400x300").unwrap_err();
+        assert!(small.contains("width 400 is outside 900–16384"), "{small}");
+    }
 }

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 /// Frame timing for `--bench-frames N`.
 pub struct FrameBench {
     target: usize,
+    /// What draws the frames (the wgpu adapter and backend).
+    renderer: String,
     last: Option<Instant>,
     intervals_ms: Vec<f64>,
     ui_ms: Vec<f64>,
@@ -18,10 +20,11 @@ pub struct FrameBench {
 }
 
 impl FrameBench {
-    /// Measures `frames` frames after the first one with data.
-    pub fn new(frames: u32) -> Self {
+    /// Measures `frames` frames after the first one with data, drawn by `renderer`.
+    pub fn new(frames: u32, renderer: String) -> Self {
         FrameBench {
             target: frames as usize,
+            renderer,
             last: None,
             intervals_ms: Vec::new(),
             ui_ms: Vec::new(),
@@ -54,10 +57,12 @@ impl FrameBench {
                 .unwrap_or(f64::NAN)
         };
         format!(
-            "frames measured: {}\n\
+            "renderer: {}\n\
+             frames measured: {}\n\
              frame time (start to start) ms: p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}\n\
              UI build time ms:               p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}\n\
              launch to first frame with data: {} ms",
+            self.renderer,
             self.intervals_ms.len(),
             pct(&self.intervals_ms, 0.5),
             pct(&self.intervals_ms, 0.95),

@@ -31,9 +31,12 @@ pub use app::{AlertSetup, ObservatoryApp, StartOptions};
 /// The app icon (rendered from `assets/icons/llm-observatory.svg`).
 const WINDOW_ICON: &[u8] = include_bytes!("../../../assets/icons/llm-observatory-256.png");
 
-/// Opens the window with `start` and runs until it is closed; returns what the app
-/// says when it closes (benchmark figures, the screenshot's path).
-pub fn show(mut start: StartOptions) -> anyhow::Result<Option<String>> {
+/// The smallest window the layout is made for, in points.
+pub const MIN_WINDOW_SIZE: [f32; 2] = [900.0, 560.0];
+
+/// Opens the window with `start`, `size` points large, and runs until it is closed;
+/// returns what the app says when it closes (benchmark figures, the screenshot's path).
+pub fn show(mut start: StartOptions, size: [f32; 2]) -> anyhow::Result<Option<String>> {
     start.open_early();
     let benchmarking = start.bench_frames.is_some();
     let mut wgpu_options = eframe::WgpuConfiguration::default();
@@ -44,8 +47,8 @@ pub fn show(mut start: StartOptions) -> anyhow::Result<Option<String>> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("LLM Observatory")
         .with_app_id("llm-observatory")
-        .with_inner_size([1440.0, 900.0])
-        .with_min_inner_size([900.0, 560.0])
+        .with_inner_size(size)
+        .with_min_inner_size(MIN_WINDOW_SIZE)
         .with_drag_and_drop(true);
     match eframe::icon_data::from_png_bytes(WINDOW_ICON) {
         Ok(icon) => viewport = viewport.with_icon(icon),
