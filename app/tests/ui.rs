@@ -4,7 +4,7 @@
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::{By, NodeT, Queryable};
 use ingest::import::{ImportOptions, ImportReport, import_file};
 use ingest::normalize::normalize_traces;
 use ingest::synth::{Synth, SynthConfig};
@@ -182,8 +182,14 @@ fn wait_for(
 fn settle(h: &mut Harness<'_, ObservatoryApp>) {
     let mut quiet = 0;
     wait_for(h, "the queries to finish", |h| {
-        // While the database opens no query runs, and none shows "Updating".
-        let opening = h.query_by_label_contains("Opening ").is_some();
+        // While the database opens no query runs, and none shows "Updating". The top
+        // bar then says "Opening FILE…" (not a column such as "Opening message").
+        let opening = h
+            .query(By::new().role(Role::Label).predicate(|n| {
+                n.value()
+                    .is_some_and(|l| l.starts_with("Opening ") && l.ends_with('…'))
+            }))
+            .is_some();
         quiet = if !opening && h.query_by_label("Updating").is_none() {
             quiet + 1
         } else {
