@@ -19,4 +19,5 @@ start_xvfb
 if [ "$rate" -gt 0 ]; then start_loadgen "$rate"; fi
 DISPLAY="$display" WGPU_BACKEND="${WGPU_BACKEND:-gl}" XDG_DATA_HOME="$work/data" \
   XDG_CONFIG_HOME="$work/config" "$bin" "$db" --grpc "127.0.0.1:$port" --http off \
-  --window-size "$window" --bench-frames "$frames" 2>/dev/null
+  --window-size "$window" --bench-frames "$frames" 2>"$work/app.log" ||
+  { echo "the window failed; its last words:" >&2; tail -20 "$work/app.log" >&2; exit 1; }
