@@ -161,16 +161,8 @@ impl Writer {
         // appender inside an explicit transaction leaves long strings pointing into its
         // own buffers, which are gone by commit time. `batch` tells the batches of a
         // group apart so that each gets its own report.
-        conn.execute_batch(
-            "SET checkpoint_threshold = '256MB';
-             CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
-             CREATE TEMP TABLE stage_llm AS SELECT *, 0::INTEGER AS batch FROM llm_calls LIMIT 0;
-             CREATE TEMP TABLE stage_logs AS SELECT *, 0::INTEGER AS batch FROM logs LIMIT 0;
-             CREATE TEMP TABLE stage_metrics AS SELECT * FROM metric_points LIMIT 0;
-             CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
-        )?;
-        conn.execute_batch(crate::evaluations::STAGE_SQL)?;
-        conn.execute_batch(crate::pattern_table::STAGE_SQL)?;
+        conn.execute_batch("SET checkpoint_threshold = '256MB';")?;
+        create_staging(&conn)?;
         // Room for every statement a commit prepares once and runs again.
         conn.set_prepared_statement_cache_capacity(64);
         let miner = PatternMiner::new(crate::pattern_table::load(&conn)?);
@@ -351,6 +343,49 @@ fn run(
     }
 }
 
+/// The writer connection's temporary tables, which every commit empties.
+const STAGING_TABLES: [&str; 7] = [
+    "stage_spans",
+    "stage_llm",
+    "stage_logs",
+    "stage_metrics",
+    "touched",
+    "stage_evals",
+    "stage_pattern_later",
+];
+
+/// How many rows the writer stages between two renewals of its staging tables
+/// ([`renew_staging`]).
+const RENEW_STAGING_ROWS: usize = 65_536;
+
+/// Creates the [`STAGING_TABLES`].
+fn create_staging(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
+         CREATE TEMP TABLE stage_llm AS SELECT *, 0::INTEGER AS batch FROM llm_calls LIMIT 0;
+         CREATE TEMP TABLE stage_logs AS SELECT *, 0::INTEGER AS batch FROM logs LIMIT 0;
+         CREATE TEMP TABLE stage_metrics AS SELECT * FROM metric_points LIMIT 0;
+         CREATE TEMP TABLE touched (trace_id UHUGEINT, span_id UBIGINT);",
+    )?;
+    conn.execute_batch(crate::evaluations::STAGE_SQL)?;
+    conn.execute_batch(crate::pattern_table::STAGE_SQL)
+}
+
+/// Drops and creates the [`STAGING_TABLES`] again. DuckDB keeps a deleted row of a
+/// temporary table (never checkpointed) until the table is dropped, so tables only
+/// emptied with DELETE held every row ever staged: building 50M spans spilled 17 GB
+/// into the database's `.tmp` folder, and the dead rows took the memory limit's room
+/// before that. Renewed every [`RENEW_STAGING_ROWS`] rows, they hold at most about
+/// that many (~20 MB of spans).
+fn renew_staging(conn: &Connection) -> duckdb::Result<()> {
+    let drop: String = STAGING_TABLES
+        .iter()
+        .map(|t| format!("DROP TABLE IF EXISTS temp.{t};"))
+        .collect();
+    conn.execute_batch(&drop)?;
+    create_staging(conn)
+}
+
 /// What the writer keeps between commits: which minutes have rollup rows appended
 /// since they were last compacted, when split traces were last joined, the prompt
 /// pattern miner (as the database has it: rebuilt from it after a failed commit), and
@@ -368,6 +403,8 @@ struct Upkeep {
     /// How long the last group took to commit, and how many batches it held.
     last_commit: Duration,
     last_group_batches: usize,
+    /// Rows staged since the staging tables were last renewed ([`renew_staging`]).
+    staged: usize,
 }
 
 impl Upkeep {
@@ -381,6 +418,7 @@ impl Upkeep {
             last_merge: Instant::now(),
             last_commit: Duration::ZERO,
             last_group_batches: 0,
+            staged: 0,
         }
     }
 
@@ -428,6 +466,10 @@ impl Upkeep {
             Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
         });
         self.last_group_batches = group.len();
+        self.staged += group
+            .iter()
+            .map(|(b, _)| b.spans.len() + b.logs.len() + b.metrics.len() + b.evaluations().count())
+            .sum::<usize>();
         let started = Instant::now();
         let committed = commit_group(
             conn,
@@ -439,6 +481,12 @@ impl Upkeep {
             &prices,
         );
         self.last_commit = started.elapsed();
+        if self.staged >= RENEW_STAGING_ROWS {
+            match renew_staging(conn) {
+                Ok(()) => self.staged = 0,
+                Err(e) => tracing::warn!("renewing the staging tables: {e}; tried again later"),
+            }
+        }
         if committed {
             self.appended = range;
         } else {
@@ -1089,5 +1137,89 @@ impl crate::backend::AlertLog for Writer {
             ..Batch::default()
         })
         .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RENEW_STAGING_ROWS;
+    use crate::{Batch, Filter, LlmCall, OpenMode, SpanClass, SpanRow, Store};
+
+    /// `n` root spans of traces of their own from number `from` on, a millisecond
+    /// apart; every tenth is a call of one model with 10 input tokens.
+    fn spans(from: u64, n: u64) -> Vec<SpanRow> {
+        const T0: i64 = 1_800_000_000_000_000_000;
+        (from..from + n)
+            .map(|i| SpanRow {
+                class: if i % 10 == 0 {
+                    SpanClass::Llm
+                } else {
+                    SpanClass::default()
+                },
+                llm: (i % 10 == 0).then(|| LlmCall {
+                    request_model: Some("gpt-4o-mini".into()),
+                    input_tokens: Some(10),
+                    ..LlmCall::default()
+                }),
+                trace_id: u128::from(i + 1).to_be_bytes(),
+                span_id: (i + 1).to_be_bytes(),
+                name: "step".into(),
+                kind: 1,
+                start_ns: T0 + i as i64 * 1_000_000,
+                end_ns: T0 + i as i64 * 1_000_000 + 500_000,
+                service: "svc".into(),
+                attributes_json: "{}".into(),
+                resource_json: "{}".into(),
+                events_json: "[]".into(),
+                links_json: "[]".into(),
+                ..SpanRow::default()
+            })
+            .collect()
+    }
+
+    /// Several renewals' worth of spans, committed in groups: the staging table holds
+    /// (dead rows included, as DuckDB counts them) no more than a renewal's worth and
+    /// the last group, and every span is stored once, also those committed after a
+    /// renewal (statements prepared before it are bound again).
+    #[test]
+    fn the_staging_tables_do_not_keep_every_row_ever_staged() {
+        let dir = std::env::temp_dir().join(format!("staging-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("staging.duckdb");
+        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let writer = store.writer().unwrap();
+        let per = 10_000u64;
+        let groups = 3 * RENEW_STAGING_ROWS as u64 / per + 2;
+        for g in 0..groups {
+            let report = writer
+                .write(Batch {
+                    spans: spans(g * per, per),
+                    ..Batch::default()
+                })
+                .unwrap();
+            assert_eq!(report.spans, per, "group {g}");
+        }
+        let staged: i64 = writer
+            .run(|c| {
+                Ok(c.query_row(
+                    "SELECT estimated_size FROM duckdb_tables()
+                     WHERE temporary AND table_name = 'stage_spans'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert!(
+            staged as u64 <= RENEW_STAGING_ROWS as u64 + per,
+            "{staged} rows kept in stage_spans after {} staged",
+            groups * per
+        );
+        writer.close().unwrap();
+        let stored = store.reader().unwrap().summary(&Filter::default()).unwrap();
+        assert_eq!(stored.spans, Some(groups * per));
+        assert_eq!(stored.llm_calls, groups * per / 10);
+        assert_eq!(stored.input_tokens, groups * per);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
