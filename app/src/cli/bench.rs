@@ -473,22 +473,36 @@ fn time_queries<R: store::Queries>(
         "  {:<38} {:>10} {:>10}  rows",
         "query", "median", "raw calls"
     );
+    // A query that fails is reported on its row and the rest are still measured.
+    let mut failed = Vec::new();
     for (name, mut q) in queries {
         // Each query as the app asks it (rollups where they answer), then from the raw
         // calls alone: the second column is what the rollups save.
         let mut medians = [Duration::ZERO; 2];
         let mut rows = 0;
         let ways = if args.no_raw { 1 } else { 2 };
-        for (median, rollups) in medians.iter_mut().zip([true, false]).take(ways) {
-            use_rollups(r, rollups);
-            let mut times: Vec<Duration> = Vec::with_capacity(runs);
-            for _ in 0..runs.max(1) {
-                let t = Instant::now();
-                rows = q(r)?;
-                times.push(t.elapsed());
+        let mut timed = || -> Result<(), store::StoreError> {
+            for (median, rollups) in medians.iter_mut().zip([true, false]).take(ways) {
+                use_rollups(r, rollups);
+                let mut times: Vec<Duration> = Vec::with_capacity(runs);
+                for _ in 0..runs.max(1) {
+                    let t = Instant::now();
+                    rows = q(r)?;
+                    times.push(t.elapsed());
+                }
+                times.sort();
+                *median = times[times.len() / 2];
             }
-            times.sort();
-            *median = times[times.len() / 2];
+            Ok(())
+        };
+        if let Err(e) = timed() {
+            let why = e.to_string();
+            println!(
+                "  {name:<38} failed: {}",
+                why.lines().next().unwrap_or_default()
+            );
+            failed.push(name);
+            continue;
         }
         let raw = if args.no_raw {
             "-".to_string()
@@ -500,6 +514,11 @@ fn time_queries<R: store::Queries>(
             medians[0].as_secs_f64() * 1e3,
         );
     }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "these queries failed: {}",
+        failed.join(", ")
+    );
     Ok(())
 }
 
