@@ -176,9 +176,8 @@ fn wait_for(
 }
 
 /// Waits until the database is open and no query has been loading for three frames in
-/// a row, so that a snapshot
-/// never catches the top bar's "Updating" spinner mid-turn (its angle follows the
-/// clock) or a view before its last figures arrive.
+/// a row, so that a snapshot never catches the top bar's "Updating" spinner mid-turn
+/// (its angle follows the clock) or a view before its last figures arrive.
 fn settle(h: &mut Harness<'_, ObservatoryApp>) {
     let mut quiet = 0;
     wait_for(h, "the queries to finish", |h| {

@@ -343,22 +343,11 @@ fn run(
     }
 }
 
-/// The writer connection's temporary tables, which every commit empties.
-const STAGING_TABLES: [&str; 7] = [
-    "stage_spans",
-    "stage_llm",
-    "stage_logs",
-    "stage_metrics",
-    "touched",
-    "stage_evals",
-    "stage_pattern_later",
-];
-
 /// How many rows the writer stages between two renewals of its staging tables
 /// ([`renew_staging`]).
 const RENEW_STAGING_ROWS: usize = 65_536;
 
-/// Creates the [`STAGING_TABLES`].
+/// Creates the writer connection's staging tables, which every commit empties.
 fn create_staging(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(
         "CREATE TEMP TABLE stage_spans AS SELECT *, 0::INTEGER AS batch FROM spans LIMIT 0;
@@ -371,18 +360,21 @@ fn create_staging(conn: &Connection) -> duckdb::Result<()> {
     conn.execute_batch(crate::pattern_table::STAGE_SQL)
 }
 
-/// Drops and creates the [`STAGING_TABLES`] again. DuckDB keeps a deleted row of a
-/// temporary table (never checkpointed) until the table is dropped, so tables only
-/// emptied with DELETE held every row ever staged: building 50M spans spilled 17 GB
-/// into the database's `.tmp` folder, and the dead rows took the memory limit's room
-/// before that. Renewed every [`RENEW_STAGING_ROWS`] rows, they hold at most about
-/// that many (~20 MB of spans).
+/// Drops the connection's temporary tables and creates the staging tables again.
+/// DuckDB keeps a deleted row of a temporary table (never checkpointed) until the
+/// table is dropped, so tables only emptied with DELETE held every row ever staged:
+/// building 50M spans spilled 30 GB into the database's `.tmp` folder, and the dead
+/// rows took the memory limit's room before that. Renewed every
+/// [`RENEW_STAGING_ROWS`] rows, they hold at most about that many (~20 MB of spans).
+/// The other temporary tables are made afresh by the statements that use them.
 fn renew_staging(conn: &Connection) -> duckdb::Result<()> {
-    let drop: String = STAGING_TABLES
-        .iter()
-        .map(|t| format!("DROP TABLE IF EXISTS temp.{t};"))
-        .collect();
-    conn.execute_batch(&drop)?;
+    let drop = conn.query_row(
+        "SELECT string_agg(format('DROP TABLE temp.\"{}\";', table_name), '')
+         FROM duckdb_tables() WHERE temporary",
+        [],
+        |r| r.get::<_, Option<String>>(0),
+    )?;
+    conn.execute_batch(&drop.unwrap_or_default())?;
     create_staging(conn)
 }
 
@@ -1143,7 +1135,7 @@ impl crate::backend::AlertLog for Writer {
 #[cfg(test)]
 mod tests {
     use super::RENEW_STAGING_ROWS;
-    use crate::{Batch, Filter, LlmCall, OpenMode, SpanClass, SpanRow, Store};
+    use crate::{Batch, Filter, LlmCall, SpanClass, SpanRow, Store};
 
     /// `n` root spans of traces of their own from number `from` on, a millisecond
     /// apart; every tenth is a call of one model with 10 input tokens.
@@ -1183,10 +1175,7 @@ mod tests {
     /// renewal (statements prepared before it are bound again).
     #[test]
     fn the_staging_tables_do_not_keep_every_row_ever_staged() {
-        let dir = std::env::temp_dir().join(format!("staging-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("staging.duckdb");
-        let store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        let store = Store::open_in_memory().unwrap();
         let writer = store.writer().unwrap();
         let per = 10_000u64;
         let groups = 3 * RENEW_STAGING_ROWS as u64 / per + 2;
@@ -1219,7 +1208,5 @@ mod tests {
         assert_eq!(stored.spans, Some(groups * per));
         assert_eq!(stored.llm_calls, groups * per / 10);
         assert_eq!(stored.input_tokens, groups * per);
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -46,6 +46,9 @@ pub struct WindowArgs {
     window_size: [f32; 2],
 }
 
+/// The largest side `--window-size` takes, in points.
+const MAX_WINDOW_SIDE: f32 = 16_384.0;
+
 /// Reads `WIDTHxHEIGHT` (points, each at least the window's smallest size).
 fn parse_window_size(text: &str) -> Result<[f32; 2], String> {
     let (w, h) = text
@@ -56,8 +59,10 @@ fn parse_window_size(text: &str) -> Result<[f32; 2], String> {
             .trim()
             .parse()
             .map_err(|_| format!("the {what} {s:?} is not a number (try 1440x900)"))?;
-        if !(least..=16_384.0).contains(&v) {
-            return Err(format!("the {what} {v} is outside {least}–16384"));
+        if !(least..=MAX_WINDOW_SIDE).contains(&v) {
+            return Err(format!(
+                "the {what} {v} is outside {least}–{MAX_WINDOW_SIDE}"
+            ));
         }
         Ok(v)
     };

@@ -20,8 +20,17 @@ pub struct FrameBench {
 }
 
 impl FrameBench {
-    /// Measures `frames` frames after the first one with data, drawn by `renderer`.
-    pub fn new(frames: u32, renderer: String) -> Self {
+    /// Measures `frames` frames after the first one with data, noting the adapter
+    /// wgpu draws them with (`cc`'s): a figure from a software rasterizer (llvmpipe)
+    /// and one from a GPU differ a hundredfold.
+    pub fn new(frames: u32, cc: &eframe::CreationContext<'_>) -> Self {
+        let renderer = cc.wgpu_render_state.as_ref().map_or_else(
+            || "not wgpu".to_string(),
+            |rs| {
+                let info = rs.adapter.get_info();
+                format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+            },
+        );
         FrameBench {
             target: frames as usize,
             renderer,

@@ -131,18 +131,6 @@ pub struct ObservatoryApp {
     measuring: Measuring,
 }
 
-/// The adapter wgpu draws with, for the frame benchmark's report: a figure from a
-/// software rasterizer (llvmpipe) and one from a GPU differ a hundredfold.
-fn renderer_of(cc: &eframe::CreationContext<'_>) -> String {
-    cc.wgpu_render_state.as_ref().map_or_else(
-        || "not wgpu".to_string(),
-        |rs| {
-            let info = rs.adapter.get_info();
-            format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
-        },
-    )
-}
-
 impl ObservatoryApp {
     /// Creates the app and starts opening the database.
     pub fn new(cc: &eframe::CreationContext<'_>, mut start: StartOptions) -> Self {
@@ -157,9 +145,7 @@ impl ObservatoryApp {
             .unwrap_or_default();
         let mut app = ObservatoryApp {
             measuring: Measuring {
-                bench: start
-                    .bench_frames
-                    .map(|frames| FrameBench::new(frames, renderer_of(cc))),
+                bench: start.bench_frames.map(|frames| FrameBench::new(frames, cc)),
                 screenshot: start
                     .screenshot
                     .clone()
